@@ -1,0 +1,55 @@
+"""The one command line: `kvqae ...`. Each pipeline stage registers its commands from its own `cli` module.
+
+Stage modules keep heavy imports (torch, transformers, faiss) inside the command functions so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="kvqae",
+    help="Knowledge-based visual question answering about named entities.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Modules that define `register(app)`; listed in pipeline order so `kvqae --help` reads like the pipeline.
+STAGE_MODULES = [
+    "kvqae.data.cli",
+    "kvqae.encode.cli",
+    "kvqae.index.cli",
+    "kvqae.search.cli",
+    "kvqae.fusion.cli",
+    "kvqae.read.cli",
+    "kvqae.evaluate.cli",
+    "kvqae.train.cli",
+    "kvqae.pipeline",
+]
+
+for _name in STAGE_MODULES:
+    try:
+        _module = importlib.import_module(_name)
+    except ModuleNotFoundError as _e:  # a stage not written yet must not break the others
+        if _e.name != _name:
+            raise
+        continue
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point: input errors print one clear line and exit 2 instead of a traceback."""
+    from kvqae.errors import InputError
+
+    try:
+        app()
+    except InputError as e:
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Data formats: knowledge bases, questions, runs, and the synthetic entity world."""

@@ -1,0 +1,35 @@
+"""One error type for bad input, always naming where the problem is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class InputError(ValueError):
+    """Malformed input: names the file, the record (line number or id) and the field at fault.
+
+    >>> str(InputError("must be a non-empty string", path="a.jsonl", record="line 3", field="title"))
+    'a.jsonl: line 3: field "title": must be a non-empty string'
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        record: str | int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = None if path is None else str(path)
+        self.record = record
+        self.field = field
+        self.reason = message
+        parts = []
+        if self.path is not None:
+            parts.append(self.path)
+        if record is not None:
+            parts.append(f"line {record}" if isinstance(record, int) else str(record))
+        if field is not None:
+            parts.append(f'field "{field}"')
+        parts.append(message)
+        super().__init__(": ".join(parts))
