@@ -1,6 +1,7 @@
 """The one command line: `kvqae ...`. Each pipeline stage registers its commands from its own `cli` module.
 
-Stage modules keep heavy imports (torch, transformers, faiss) inside the command functions so `--help` stays fast.
+Stage modules keep heavy imports (torch, transformers, faiss) inside the command functions, so `--help`
+stays fast.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ app = typer.Typer(
 # Modules that define `register(app)`; listed in pipeline order so `kvqae --help` reads like the pipeline.
 STAGE_MODULES = [
     "kvqae.data.cli",
+    "kvqae.data.world.cli",
     "kvqae.encode.cli",
     "kvqae.index.cli",
     "kvqae.search.cli",

@@ -69,7 +69,7 @@ def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; a line that is not a JSON object is an InputError."""
+    """Yield (line number, object) per non-blank line; a line that is not a JSON object is an InputError."""
     from kvqae.errors import InputError
 
     path = Path(path)

@@ -28,7 +28,9 @@ def make_progress(transient: bool = False) -> Progress:
     )
 
 
-def track(items: Iterable[T], description: str, total: int | None = None, enabled: bool = True) -> Iterator[T]:
+def track(
+    items: Iterable[T], description: str, total: int | None = None, enabled: bool = True
+) -> Iterator[T]:
     """Iterate over `items` showing a progress bar (when enabled)."""
     if not enabled:
         yield from items

@@ -70,8 +70,12 @@ class Run:
         raise InputError("unknown run format: use .json or .trec", path=path)
 
     @classmethod
-    def from_mapping(cls, scores: Mapping[str, Mapping[str, float]], name: str = "run", level: str = "passage") -> Run:
-        return cls({str(q): {str(d): float(s) for d, s in docs.items()} for q, docs in scores.items()}, name, level)
+    def from_mapping(
+        cls, scores: Mapping[str, Mapping[str, float]], name: str = "run", level: str = "passage"
+    ) -> Run:
+        return cls(
+            {str(q): {str(d): float(s) for d, s in docs.items()} for q, docs in scores.items()}, name, level
+        )
 
 
 def _load_json(path: Path, level: str | None) -> Run:
@@ -84,15 +88,21 @@ def _load_json(path: Path, level: str | None) -> Run:
     scores: dict[str, dict[str, float]] = {}
     for qid, docs in payload["run"].items():
         if not isinstance(docs, dict):
-            raise InputError("expected a mapping docid -> score", path=path, record=f"query {qid}", field="run")
+            raise InputError(
+                "expected a mapping docid -> score", path=path, record=f"query {qid}", field="run"
+            )
         row = {}
         for docid, score in docs.items():
             if not isinstance(score, (int, float)) or isinstance(score, bool) or math.isnan(score):
                 raise InputError(f"score of {docid!r} is not a number", path=path, record=f"query {qid}")
             row[str(docid)] = float(score)
         scores[str(qid)] = row
-    return Run(scores, str(payload.get("name", path.stem)), level or payload.get("level", "passage"),
-               dict(payload.get("meta", {})))
+    return Run(
+        scores,
+        str(payload.get("name", path.stem)),
+        level or payload.get("level", "passage"),
+        dict(payload.get("meta", {})),
+    )
 
 
 def _load_trec(path: Path, level: str | None) -> Run:
@@ -109,7 +119,8 @@ def _load_trec(path: Path, level: str | None) -> Run:
             try:
                 value = float(score)
             except ValueError:
-                raise InputError(f"score {score!r} is not a number", path=path, record=lineno,
-                                 field="score") from None
+                raise InputError(
+                    f"score {score!r} is not a number", path=path, record=lineno, field="score"
+                ) from None
             scores.setdefault(qid, {})[docid] = value
     return Run(scores, name, level or "passage")

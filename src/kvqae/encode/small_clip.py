@@ -14,17 +14,39 @@ from typing import Any
 CLIP_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {
         "projection_dim": 32,
-        "vision": {"image_size": 32, "patch_size": 8, "hidden_size": 32, "intermediate_size": 64,
-                   "num_hidden_layers": 2, "num_attention_heads": 2},
-        "text": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                 "num_attention_heads": 2, "max_position_embeddings": 77},
+        "vision": {
+            "image_size": 32,
+            "patch_size": 8,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+        },
+        "text": {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 77,
+        },
     },
     "small": {
         "projection_dim": 128,
-        "vision": {"image_size": 64, "patch_size": 8, "hidden_size": 128, "intermediate_size": 256,
-                   "num_hidden_layers": 4, "num_attention_heads": 4},
-        "text": {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 4,
-                 "num_attention_heads": 4, "max_position_embeddings": 77},
+        "vision": {
+            "image_size": 64,
+            "patch_size": 8,
+            "hidden_size": 128,
+            "intermediate_size": 256,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 4,
+        },
+        "text": {
+            "hidden_size": 128,
+            "intermediate_size": 256,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 4,
+            "max_position_embeddings": 77,
+        },
     },
 }
 
@@ -59,14 +81,18 @@ def build_small_clip(
     # CLIP pools the end-of-text position: with a WordPiece tokenizer that is [SEP].
     eos = tok.sep_token_id if tok.sep_token_id is not None else tok.eos_token_id
     bos = tok.cls_token_id if tok.cls_token_id is not None else tok.bos_token_id
-    text_cfg = dict(sizes["text"], vocab_size=len(tok), eos_token_id=eos, bos_token_id=bos,
-                    pad_token_id=tok.pad_token_id)
-    config = CLIPConfig(text_config=text_cfg, vision_config=dict(sizes["vision"]),
-                        projection_dim=sizes["projection_dim"])
+    text_cfg = dict(
+        sizes["text"], vocab_size=len(tok), eos_token_id=eos, bos_token_id=bos, pad_token_id=tok.pad_token_id
+    )
+    config = CLIPConfig(
+        text_config=text_cfg, vision_config=dict(sizes["vision"]), projection_dim=sizes["projection_dim"]
+    )
     torch.manual_seed(seed)
     model = CLIPModel(config)
     size = sizes["vision"]["image_size"]
-    image_processor = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+    image_processor = CLIPImageProcessor(
+        size={"shortest_edge": size}, crop_size={"height": size, "width": size}
+    )
     processor = CLIPProcessor(image_processor=image_processor, tokenizer=tok)
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:

@@ -1,0 +1,374 @@
+"""Article readers: every supported KB source becomes a stream of validated `Article` records.
+
+Formats (`fmt`):
+- `"jsonl"`: kvqae articles, one JSON object a line:
+  `{"id", "title", "text", "image"?: path relative to the file, "types"?: [str], "wikidata_id"?: str}`.
+- `"mediawiki"`: a MediaWiki XML export (`.xml` / `.xml.bz2`); wikitext is turned into prose by
+  `kvqae.data.wikitext`. Entity id = page title with whitespace replaced by `_` (`Albert_Einstein`).
+- `"viquae"`: the ViQuAE / KILT knowledge-base layout, JSON lines or one JSON list, each row with
+  `wikipedia_title`, `text` (a string or KILT's `{"paragraph": [...]}`), `image` (file name, relative to
+  `images_dir` or the file's folder), `wikidata_info` (`{"wikidata_id", "types"?}`). Entity id = title with
+  `_` as for MediaWiki.
+- `"auto"`: `.xml`/`.xml.bz2` -> mediawiki; JSON rows with `wikipedia_title` -> viquae; other JSON -> jsonl.
+
+Every problem raises one `InputError` naming the file, the line (or row / page title) and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from kvqae.errors import InputError
+
+ARTICLE_FORMATS = ("jsonl", "mediawiki", "viquae")
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass
+class Article:
+    """One KB entity before chunking: id (no whitespace), title, plain-prose text, absolute image path or
+    None, type labels, and Wikidata QID or None."""
+
+    id: str
+    title: str
+    text: str
+    image: str | None = None
+    types: list[str] = field(default_factory=list)
+    wikidata_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def title_to_id(title: str) -> str:
+    """Entity id of a titled page: whitespace runs become `_` (`"Apollo 11"` -> `"Apollo_11"`)."""
+    return _WHITESPACE.sub("_", title.strip())
+
+
+# --------------------------------------------------------------------------------------- detection
+
+
+def detect_article_format(path: str | Path) -> str:
+    """Pick the reader for `path` from its extension, then (for JSON) from its first record's keys."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    name = path.name.lower()
+    if name.endswith((".xml", ".xml.bz2")):
+        return "mediawiki"
+    first = _first_json_record(path)
+    if first is None:
+        # Not JSON: a MediaWiki export saved under another name starts with '<'.
+        with path.open("rb") as f:
+            head = f.read(512).lstrip()
+        if head.startswith(b"<"):
+            return "mediawiki"
+        raise InputError("cannot tell the articles format; pass fmt= jsonl, mediawiki or viquae", path=path)
+    return "viquae" if "wikipedia_title" in first else "jsonl"
+
+
+def _first_json_record(path: Path) -> dict | None:
+    """First object of a JSON-lines or JSON-list file, or None if the file does not look like JSON."""
+    with path.open("rb") as f:
+        head = f.read(1 << 16)
+    text = head.decode("utf-8", errors="replace").lstrip()
+    if text.startswith("["):
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return rows[0] if rows and isinstance(rows[0], dict) else {}
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text.splitlines()[0])
+        except json.JSONDecodeError:
+            return None
+        return obj if isinstance(obj, dict) else None
+    return None
+
+
+def read_articles(
+    path: str | Path,
+    fmt: str = "auto",
+    *,
+    images_dir: str | Path | None = None,
+    check_images: bool = True,
+) -> Iterator[Article]:
+    """Stream validated articles from `path` in file order.
+
+    `images_dir` (viquae only) is where image file names are resolved (default: the file's folder).
+    `check_images=False` records image paths without opening them (for large KBs checked elsewhere).
+    """
+    path = Path(path)
+    if fmt == "auto":
+        fmt = detect_article_format(path)
+    if fmt == "jsonl":
+        return read_jsonl_articles(path, check_images=check_images)
+    if fmt == "mediawiki":
+        return read_mediawiki_articles(path)
+    if fmt == "viquae":
+        return read_viquae_articles(path, images_dir=images_dir, check_images=check_images)
+    raise InputError(f"unknown articles format {fmt!r} (use auto, {', '.join(ARTICLE_FORMATS)})", path=path)
+
+
+# -------------------------------------------------------------------------------------- validation
+
+
+def _require_str(obj: dict, key: str, where: dict, *, nonempty: bool = True) -> str:
+    if key not in obj:
+        raise InputError("missing field", field=key, **where)
+    value = obj[key]
+    if not isinstance(value, str):
+        raise InputError(f"must be a string, got {type(value).__name__}", field=key, **where)
+    if nonempty and not value.strip():
+        raise InputError("must not be empty", field=key, **where)
+    return value
+
+
+def _optional_str(obj: dict, key: str, where: dict) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"must be a string or null, got {type(value).__name__}", field=key, **where)
+    return value.strip() or None
+
+
+def _str_list(value: Any, key: str, where: dict) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError("must be a list of strings", field=key, **where)
+    return [v for v in value if v.strip()]
+
+
+def check_image(image: Path, *, where: dict, key: str = "image") -> None:
+    """Open and fully decode `image`; a missing, unreadable or truncated file is an InputError at `where`."""
+    from PIL import Image, ImageFile
+
+    if not image.is_file():
+        raise InputError(f"image not found: {image}", field=key, **where)
+    # A truncated file must fail here, not produce a half-grey picture later.
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with Image.open(image) as img:
+            img.load()
+    except Exception as e:  # PIL raises OSError, SyntaxError, ValueError... for bad files
+        raise InputError(f"unreadable image {image} ({e})", field=key, **where) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
+def _resolve_image(value: str, base: Path, where: dict, *, check: bool) -> str:
+    """Absolute path of an image given relative to `base`; it must stay inside `base`."""
+    base = base.resolve()
+    image = (base / value).resolve()
+    if not image.is_relative_to(base):
+        raise InputError(f"image path {value!r} escapes the folder {base}", field="image", **where)
+    if check:
+        check_image(image, where=where)
+    return str(image)
+
+
+# ----------------------------------------------------------------------------------------- readers
+
+
+def read_jsonl_articles(path: str | Path, *, check_images: bool = True) -> Iterator[Article]:
+    """kvqae articles JSON lines (see the module docstring)."""
+    from kvqae.io import read_jsonl
+
+    path = Path(path)
+    seen: dict[str, int] = {}
+    for lineno, obj in read_jsonl(path):
+        where = {"path": path, "record": lineno}
+        entity_id = _require_str(obj, "id", where)
+        if _WHITESPACE.search(entity_id):
+            raise InputError(f"id {entity_id!r} must not contain whitespace", field="id", **where)
+        if entity_id in seen:
+            raise InputError(
+                f"duplicate id {entity_id!r} (first on line {seen[entity_id]})", field="id", **where
+            )
+        seen[entity_id] = lineno
+        title = _require_str(obj, "title", where).strip()
+        text = _require_str(obj, "text", where).strip()
+        image_value = _optional_str(obj, "image", where)
+        image = (
+            None
+            if image_value is None
+            else _resolve_image(image_value, path.parent, where, check=check_images)
+        )
+        yield Article(
+            id=entity_id,
+            title=title,
+            text=text,
+            image=image,
+            types=_str_list(obj.get("types"), "types", where),
+            wikidata_id=_optional_str(obj, "wikidata_id", where),
+        )
+
+
+def read_mediawiki_articles(path: str | Path) -> Iterator[Article]:
+    """Articles of a MediaWiki XML export; pages whose prose is empty after cleaning are skipped."""
+    from kvqae.data.wikitext import iter_mediawiki_pages, wikitext_to_text
+
+    path = Path(path)
+    seen: set[str] = set()
+    for page in iter_mediawiki_pages(path):
+        entity_id = title_to_id(page.title)
+        if entity_id in seen:
+            raise InputError("duplicate page title", path=path, record=f"page {page.title!r}", field="title")
+        seen.add(entity_id)
+        text = wikitext_to_text(page.wikitext)
+        if not text:
+            continue
+        yield Article(id=entity_id, title=page.title, text=text)
+
+
+def _iter_json_rows(path: Path) -> Iterator[tuple[dict, dict]]:
+    """(row, where) for JSON lines or a JSON list file."""
+    from kvqae.io import read_jsonl
+
+    with path.open("rb") as f:
+        starts_list = f.read(4096).lstrip().startswith(b"[")
+    if not starts_list:
+        for lineno, obj in read_jsonl(path):
+            yield obj, {"path": path, "record": lineno}
+        return
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON ({e.msg})", path=path, record=e.lineno) from None
+    if not isinstance(rows, list):
+        raise InputError("expected a JSON list of rows or JSON lines", path=path)
+    for i, obj in enumerate(rows, start=1):
+        where = {"path": path, "record": f"row {i}"}
+        if not isinstance(obj, dict):
+            raise InputError("expected a JSON object", **where)
+        yield obj, where
+
+
+def _kilt_text(obj: dict, where: dict) -> str:
+    if "text" not in obj:
+        raise InputError("missing field", field="text", **where)
+    value = obj["text"]
+    if isinstance(value, dict) and isinstance(value.get("paragraph"), list):
+        value = "\n".join(p.strip() for p in value["paragraph"] if isinstance(p, str) and p.strip())
+    if not isinstance(value, str):
+        raise InputError('must be a string or {"paragraph": [str]}', field="text", **where)
+    if not value.strip():
+        raise InputError("must not be empty", field="text", **where)
+    return value.strip()
+
+
+def read_viquae_articles(
+    path: str | Path, *, images_dir: str | Path | None = None, check_images: bool = True
+) -> Iterator[Article]:
+    """ViQuAE / KILT KB rows (see the module docstring)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    base = Path(images_dir) if images_dir is not None else path.parent
+    seen: dict[str, Any] = {}
+    for obj, where in _iter_json_rows(path):
+        title = _require_str(obj, "wikipedia_title", where).strip()
+        entity_id = title_to_id(title)
+        if entity_id in seen:
+            raise InputError(
+                f"duplicate title {title!r} (first at {seen[entity_id]})", field="wikipedia_title", **where
+            )
+        seen[entity_id] = where["record"]
+        text = _kilt_text(obj, where)
+        image_value = _optional_str(obj, "image", where)
+        image = None if image_value is None else _resolve_image(image_value, base, where, check=check_images)
+        info = obj.get("wikidata_info") or {}
+        if not isinstance(info, dict):
+            raise InputError("must be an object", field="wikidata_info", **where)
+        qid = _optional_str(info, "wikidata_id", {**where})
+        types = _str_list(info.get("types", obj.get("types")), "wikidata_info.types", where)
+        yield Article(id=entity_id, title=title, text=text, image=image, types=types, wikidata_id=qid)
+
+
+# ------------------------------------------------------------------------------------------- types
+
+
+def _type_labels(entry: Any) -> list[str] | None:
+    """Type labels of one entry: a list of str, or a viquae_entities.json record (its `instanceof` labels)."""
+    if isinstance(entry, list) and all(isinstance(v, str) for v in entry):
+        return list(entry)
+    if isinstance(entry, dict) and isinstance(entry.get("instanceof"), dict):
+        labels = []
+        for value in entry["instanceof"].values():
+            label = value.get("label") if isinstance(value, dict) else None
+            text = label.get("value") if isinstance(label, dict) else label
+            if isinstance(text, str) and text and text not in labels:
+                labels.append(text)
+        return labels
+    return None
+
+
+@dataclass
+class EntityTypeTable:
+    """Type labels keyed by Wikidata QID / entity id, plus title -> key for sources without QIDs."""
+
+    by_key: dict[str, list[str]]
+    key_of_title: dict[str, str]
+
+    def annotate(self, article: Article) -> Article:
+        """The article with the table's types appended (existing types kept first).
+
+        Lookup order: the article's wikidata_id, its id, then its title; a title match also fills a missing
+        wikidata_id when the table is keyed by QIDs (so a MediaWiki KB can be matched with ViQuAE/InfoSeek).
+        """
+        key = None
+        for candidate in (article.wikidata_id, article.id):
+            if candidate and candidate in self.by_key:
+                key = candidate
+                break
+        if key is None:
+            key = self.key_of_title.get(article.title)
+        if key is None:
+            return article
+        types = list(article.types) + [t for t in self.by_key[key] if t not in article.types]
+        qid = article.wikidata_id
+        if qid is None and re.fullmatch(r"Q\d+", key):
+            qid = key
+        return replace(article, types=types, wikidata_id=qid)
+
+
+def load_type_table(path: str | Path) -> EntityTypeTable:
+    """Read a types file: viquae_entities.json (QID -> record with `wikipedia_title`, `instanceof`) or a plain
+    JSON object `{key: [type labels]}` keyed by QID or entity id."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON ({e.msg})", path=path, record=e.lineno) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object keyed by QID or entity id", path=path)
+    by_key: dict[str, list[str]] = {}
+    key_of_title: dict[str, str] = {}
+    for key, entry in data.items():
+        labels = _type_labels(entry)
+        if labels is None:
+            raise InputError(
+                'expected a list of type labels or a record with "instanceof"',
+                path=path,
+                record=f"key {key!r}",
+            )
+        by_key[key] = labels
+        if isinstance(entry, dict) and isinstance(entry.get("wikipedia_title"), str):
+            key_of_title.setdefault(entry["wikipedia_title"], key)
+    return EntityTypeTable(by_key=by_key, key_of_title=key_of_title)
+
+
+def load_entity_types(path: str | Path) -> dict[str, list[str]]:
+    """QID (or key) -> type labels, from viquae_entities.json or a plain `{key: [labels]}` JSON object."""
+    return load_type_table(path).by_key

@@ -1,0 +1,435 @@
+"""Knowledge bases: articles chunked into passages, stored as a directory of parquet files.
+
+Layout (see docs/ARCHITECTURE.md):
+- `entities.parquet`: entity_id, title, text, image (absolute path or null), types (list of str), wikidata_id.
+- `passages.parquet`: passage_id (`"{entity_id}#{position}"`), entity_id, position, title,
+  text (`"{title}. {chunk}"`).
+- `meta.json`: `{"kind": "kvqae-kb", "source", "source_format", "words", "sentence_aligned", "types_from",
+  "limit", "entities", "passages", "kvqae_version"}`.
+
+`build_kb` streams articles and writes parquet in batches, so memory is bounded by the id set, not the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from functools import cached_property
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from kvqae.data.articles import Article, load_type_table, read_articles
+from kvqae.errors import InputError
+
+ENTITIES_FILE = "entities.parquet"
+PASSAGES_FILE = "passages.parquet"
+META_FILE = "meta.json"
+KB_KIND = "kvqae-kb"
+_BATCH = 5000  # articles per parquet row group
+
+ENTITY_COLUMNS = ("entity_id", "title", "text", "image", "types", "wikidata_id")
+PASSAGE_COLUMNS = ("passage_id", "entity_id", "position", "title", "text")
+
+# ---------------------------------------------------------------------------------------- chunking
+
+# Tokens ending in a period that do not end a sentence.
+_ABBREVIATIONS = {
+    "mr.",
+    "mrs.",
+    "ms.",
+    "dr.",
+    "prof.",
+    "st.",
+    "jr.",
+    "sr.",
+    "vs.",
+    "e.g.",
+    "i.e.",
+    "cf.",
+    "no.",
+    "vol.",
+    "fig.",
+    "approx.",
+    "ca.",
+    "c.",
+    "b.",
+    "d.",
+    "fl.",
+    "gen.",
+    "col.",
+    "lt.",
+    "sgt.",
+    "capt.",
+    "rev.",
+    "hon.",
+    "mt.",
+    "ft.",
+    "op.",
+    "pp.",
+    "p.",
+    "ed.",
+    "eds.",
+    "al.",
+    "inc.",
+    "ltd.",
+    "co.",
+    "corp.",
+}
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
+_SENTENCE_START = re.compile(r"^[\"'“‘(\[]*[A-Z0-9À-ÖØ-Þ]")
+_INITIAL = re.compile(r"^[A-Z]\.$")  # "F." in "John F. Kennedy"
+
+
+def _ends_sentence(token: str, next_token: str | None) -> bool:
+    if not _SENTENCE_END.search(token):
+        return False
+    if next_token is None:
+        return True
+    if token.lower() in _ABBREVIATIONS or _INITIAL.match(token):
+        return False
+    return bool(_SENTENCE_START.match(next_token))
+
+
+def split_sentences(text: str) -> list[list[str]]:
+    """Sentences of `text` as lists of words (whitespace tokens).
+
+    A sentence ends at a line break or after a word ending in `.`, `!` or `?` (closing quotes and brackets
+    allowed) that is followed by a capitalised word or a digit; common abbreviations and initials don't end
+    one.
+    """
+    sentences: list[list[str]] = []
+    for paragraph in text.split("\n"):
+        tokens = paragraph.split()
+        current: list[str] = []
+        for i, token in enumerate(tokens):
+            current.append(token)
+            if _ends_sentence(token, tokens[i + 1] if i + 1 < len(tokens) else None):
+                sentences.append(current)
+                current = []
+        if current:
+            sentences.append(current)
+    return sentences
+
+
+def chunk_text(text: str, words: int = 100, *, sentence_aligned: bool = False) -> list[str]:
+    """Split `text` into chunks of at most `words` whitespace-separated words, in order.
+
+    Plain mode: consecutive `words`-word windows (the last one shorter). Sentence-aligned mode: whole
+    sentences are packed greedily while the chunk stays within `words`; a sentence longer than `words` is a
+    chunk by itself.
+    Whitespace inside a chunk is normalised to single spaces.
+    """
+    if words < 1:
+        raise ValueError("words must be >= 1")
+    if not sentence_aligned:
+        tokens = text.split()
+        return [" ".join(tokens[i : i + words]) for i in range(0, len(tokens), words)]
+    chunks: list[str] = []
+    current: list[str] = []
+    for sentence in split_sentences(text):
+        if current and len(current) + len(sentence) > words:
+            chunks.append(" ".join(current))
+            current = []
+        current.extend(sentence)
+        if len(current) >= words:  # full, or one over-long sentence: close it now
+            chunks.append(" ".join(current))
+            current = []
+    if current:
+        chunks.append(" ".join(current))
+    return chunks
+
+
+def make_passages(
+    entity_id: str, title: str, text: str, *, words: int = 100, sentence_aligned: bool = False
+) -> list[dict[str, Any]]:
+    """Passage rows of one article, in article order: `{"passage_id", "entity_id", "position", "title",
+    "text"}` with text `"{title}. {chunk}"` and passage id `"{entity_id}#{position}"`."""
+    return [
+        {
+            "passage_id": f"{entity_id}#{position}",
+            "entity_id": entity_id,
+            "position": position,
+            "title": title,
+            "text": f"{title}. {chunk}",
+        }
+        for position, chunk in enumerate(chunk_text(text, words, sentence_aligned=sentence_aligned))
+    ]
+
+
+# ---------------------------------------------------------------------------------------- building
+
+
+def _schemas():
+    import pyarrow as pa
+
+    entities = pa.schema(
+        [
+            ("entity_id", pa.string()),
+            ("title", pa.string()),
+            ("text", pa.string()),
+            ("image", pa.string()),
+            ("types", pa.list_(pa.string())),
+            ("wikidata_id", pa.string()),
+        ]
+    )
+    passages = pa.schema(
+        [
+            ("passage_id", pa.string()),
+            ("entity_id", pa.string()),
+            ("position", pa.int64()),
+            ("title", pa.string()),
+            ("text", pa.string()),
+        ]
+    )
+    return entities, passages
+
+
+def _batched(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def build_kb(
+    source: str | Path,
+    out_dir: str | Path,
+    *,
+    fmt: str = "auto",
+    words: int = 100,
+    sentence_aligned: bool = False,
+    types_from: str | Path | None = None,
+    limit: int | None = None,
+    images_dir: str | Path | None = None,
+    check_images: bool = True,
+    progress: bool = True,
+) -> KnowledgeBase:
+    """Read articles from `source`, chunk them into passages and write the KB directory `out_dir` atomically.
+
+    `fmt`: auto | jsonl | mediawiki | viquae (see `kvqae.data.articles`). `types_from`: a types file
+    (viquae_entities.json or `{key: [labels]}`) whose labels are added to matching entities. `limit`: keep
+    only the first N articles. `images_dir`/`check_images`: see `read_articles`. Returns the loaded KB. On
+    any error (bad input, interruption) no directory is left at `out_dir` (an existing KB there is kept).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kvqae import __version__
+    from kvqae.io import atomic_dir
+    from kvqae.progress import track
+
+    source = Path(source)
+    if words < 1:
+        raise InputError("must be >= 1", field="words")
+    if limit is not None and limit < 1:
+        raise InputError("must be >= 1", field="limit")
+    if fmt == "auto":
+        from kvqae.data.articles import detect_article_format
+
+        fmt = detect_article_format(source)
+    table = load_type_table(types_from) if types_from is not None else None
+    articles: Iterable[Article] = read_articles(source, fmt, images_dir=images_dir, check_images=check_images)
+    if limit is not None:
+        articles = islice(articles, limit)
+    articles = track(articles, f"Building KB from {source.name}", total=limit, enabled=progress)
+
+    entity_schema, passage_schema = _schemas()
+    seen: set[str] = set()
+    n_entities = n_passages = 0
+    with atomic_dir(out_dir) as tmp:
+        with (
+            pq.ParquetWriter(tmp / ENTITIES_FILE, entity_schema) as ent_writer,
+            pq.ParquetWriter(tmp / PASSAGES_FILE, passage_schema) as pas_writer,
+        ):
+            for batch in _batched(articles, _BATCH):
+                entity_rows: dict[str, list] = {c: [] for c in ENTITY_COLUMNS}
+                passage_rows: dict[str, list] = {c: [] for c in PASSAGE_COLUMNS}
+                for article in batch:
+                    if table is not None:
+                        article = table.annotate(article)
+                    if article.id in seen:  # readers check this too; a last guard for custom iterables
+                        raise InputError(f"duplicate entity id {article.id!r}", path=source, field="id")
+                    seen.add(article.id)
+                    for column, value in zip(ENTITY_COLUMNS, _entity_values(article), strict=True):
+                        entity_rows[column].append(value)
+                    for row in make_passages(
+                        article.id,
+                        article.title,
+                        article.text,
+                        words=words,
+                        sentence_aligned=sentence_aligned,
+                    ):
+                        for column in PASSAGE_COLUMNS:
+                            passage_rows[column].append(row[column])
+                n_entities += len(batch)
+                n_passages += len(passage_rows["passage_id"])
+                ent_writer.write_table(pa.table(entity_rows, schema=entity_schema))
+                pas_writer.write_table(pa.table(passage_rows, schema=passage_schema))
+        if n_entities == 0:
+            raise InputError("no articles found", path=source)
+        meta = {
+            "kind": KB_KIND,
+            "source": str(source.resolve()),
+            "source_format": fmt,
+            "words": words,
+            "sentence_aligned": sentence_aligned,
+            "types_from": None if types_from is None else str(Path(types_from).resolve()),
+            "limit": limit,
+            "entities": n_entities,
+            "passages": n_passages,
+            "kvqae_version": __version__,
+        }
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return KnowledgeBase.load(out_dir)
+
+
+def _entity_values(article: Article) -> tuple:
+    return (article.id, article.title, article.text, article.image, list(article.types), article.wikidata_id)
+
+
+# ----------------------------------------------------------------------------------------- loading
+
+
+class KnowledgeBase:
+    """A built KB directory: `entities` and `passages` DataFrames plus id lookups (built lazily, once)."""
+
+    def __init__(self, path: Path, entities, passages, meta: dict[str, Any]) -> None:
+        self.path = path
+        self.entities = entities
+        self.passages = passages
+        self.meta = meta
+
+    @classmethod
+    def load(cls, path: str | Path) -> KnowledgeBase:
+        """Load a directory written by `build_kb`; anything else is an InputError naming what is wrong."""
+        import pandas as pd
+
+        path = Path(path)
+        if not path.is_dir():
+            raise InputError("knowledge base directory not found", path=path)
+        for name in (ENTITIES_FILE, PASSAGES_FILE, META_FILE):
+            if not (path / name).is_file():
+                raise InputError(f"not a knowledge base directory: {name} is missing", path=path)
+        try:
+            meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise InputError(f"invalid JSON ({e.msg})", path=path / META_FILE, record=e.lineno) from None
+        if not isinstance(meta, dict) or meta.get("kind") != KB_KIND:
+            raise InputError(
+                f'not a knowledge base: "kind" is not {KB_KIND!r}', path=path / META_FILE, field="kind"
+            )
+        frames = []
+        for name, columns in ((ENTITIES_FILE, ENTITY_COLUMNS), (PASSAGES_FILE, PASSAGE_COLUMNS)):
+            try:
+                frame = pd.read_parquet(path / name)
+            except Exception as e:  # pyarrow raises several error types for corrupt files
+                raise InputError(f"unreadable parquet ({e})", path=path / name) from None
+            missing = [c for c in columns if c not in frame.columns]
+            if missing:
+                raise InputError("missing column", path=path / name, field=missing[0])
+            frames.append(frame)
+        return cls(path, frames[0], frames[1], meta)
+
+    def __len__(self) -> int:
+        return len(self.entities)
+
+    def __repr__(self) -> str:
+        return (
+            f"KnowledgeBase({str(self.path)!r}, entities={len(self.entities)}, passages={len(self.passages)})"
+        )
+
+    # ids -------------------------------------------------------------------------------------------------
+    @cached_property
+    def entity_ids(self) -> list[str]:
+        return self.entities["entity_id"].tolist()
+
+    @cached_property
+    def passage_ids(self) -> list[str]:
+        return self.passages["passage_id"].tolist()
+
+    @cached_property
+    def _entity_row(self) -> dict[str, int]:
+        return {eid: i for i, eid in enumerate(self.entity_ids)}
+
+    @cached_property
+    def _passage_row(self) -> dict[str, int]:
+        return {pid: i for i, pid in enumerate(self.passage_ids)}
+
+    @cached_property
+    def _passages_by_entity(self) -> dict[str, list[str]]:
+        # Passages are written in article order, so appending keeps positions sorted.
+        groups: dict[str, list[str]] = {eid: [] for eid in self.entity_ids}
+        for pid, eid in zip(self.passage_ids, self.passages["entity_id"].tolist(), strict=True):
+            groups[eid].append(pid)
+        return groups
+
+    def _erow(self, entity_id: str) -> int:
+        try:
+            return self._entity_row[entity_id]
+        except KeyError:
+            raise KeyError(f"unknown entity id {entity_id!r} in {self.path}") from None
+
+    def _prow(self, passage_id: str) -> int:
+        try:
+            return self._passage_row[passage_id]
+        except KeyError:
+            raise KeyError(f"unknown passage id {passage_id!r} in {self.path}") from None
+
+    # accessors ---------------------------------------------------------------------------------------------
+    def passages_of(self, entity_id: str) -> list[str]:
+        """Passage ids of an entity, in article order (KeyError for an unknown entity)."""
+        self._erow(entity_id)
+        return list(self._passages_by_entity[entity_id])
+
+    def entity_of(self, passage_id: str) -> str:
+        return self.passages["entity_id"].iat[self._prow(passage_id)]
+
+    def passage_text(self, passage_id: str) -> str:
+        """The passage as fed to models: `"{title}. {chunk}"`."""
+        return self.passages["text"].iat[self._prow(passage_id)]
+
+    def title_of(self, entity_id: str) -> str:
+        return self.entities["title"].iat[self._erow(entity_id)]
+
+    def text_of(self, entity_id: str) -> str:
+        return self.entities["text"].iat[self._erow(entity_id)]
+
+    def image_of(self, entity_id: str) -> str | None:
+        value = self.entities["image"].iat[self._erow(entity_id)]
+        return value if isinstance(value, str) else None
+
+    def types_of(self, entity_id: str) -> list[str]:
+        value = self.entities["types"].iat[self._erow(entity_id)]
+        return [] if value is None else [str(v) for v in value]
+
+    def wikidata_id_of(self, entity_id: str) -> str | None:
+        value = self.entities["wikidata_id"].iat[self._erow(entity_id)]
+        return value if isinstance(value, str) else None
+
+    @cached_property
+    def _aliases(self) -> dict[str, str]:
+        # QIDs and titles map to entity ids; ids themselves win over any alias.
+        table: dict[str, str] = {}
+        for eid, title, qid in zip(
+            self.entity_ids,
+            self.entities["title"].tolist(),
+            self.entities["wikidata_id"].tolist(),
+            strict=True,
+        ):
+            for key in (qid, title, title.replace(" ", "_") if isinstance(title, str) else None):
+                if isinstance(key, str) and key:
+                    table.setdefault(key, eid)
+        table.update({eid: eid for eid in self.entity_ids})
+        return table
+
+    def resolve(self, ref: str | None) -> str | None:
+        """Entity id for a reference given as an entity id, a Wikidata QID or a title (spaces or `_`); None if
+        the KB has no such entity. Questions carry their dataset's reference (QID for ViQuAE/InfoSeek, title
+        for Encyclopedic-VQA): use this to match them to KB ids."""
+        if not ref:
+            return None
+        return self._aliases.get(ref) or self._aliases.get(ref.replace("_", " "))
+
+    def has_entity(self, entity_id: str) -> bool:
+        return entity_id in self._entity_row

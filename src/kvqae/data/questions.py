@@ -1,0 +1,374 @@
+"""Questions: one dataclass, readers for the benchmark layouts, and the kvqae JSONL writer.
+
+Layouts (`fmt`):
+- `"kvqae"`: JSON lines `{"id", "question", "image"?: path relative to the file, "answers": [str], "entity"?,
+  "question_type"?, "answer_eval"?: list, "meta"?: object}`.
+- `"viquae"`: ViQuAE (KILT-like) rows, JSON lines or a JSON list: `id`, `input` (question), `image` (file
+  name, resolved against `images_dir` or the file's folder), `output` {`original_answer`, `answer`: [str],
+  `normalized_aliases`: [str]}, `wikidata_id`. answers = original answer then the aliases of
+  `output.answer`; entity = the QID; `normalized_aliases` and `original_answer` go to `meta`.
+- `"infoseek"`: InfoSeek JSON lines: `data_id`, `question`, `answer`: [str], `answer_eval` (aliases, a
+  `[low, high]` range or values), `question_type`, `entity_id`? (QID), `image_id` -> image
+  `<images_dir>/<image_id>.jpg` when `images_dir` is given, else None. `data_split`, `entity_text`,
+  `image_id` go to `meta`.
+- `"evqa"`: Encyclopedic-VQA CSV: `question`, `answer` (`|`-separated alternatives), `dataset_image_ids`
+  (`|`-separated; the first one is the question image `<images_dir>/<id>.jpg` when `images_dir` is given),
+  `wikipedia_title` (entity = title with `_`), `wikipedia_url`, `question_type`; `id` = 0-based row index
+  when absent.
+- `"auto"`: `.csv` -> evqa; JSON rows with `input`+`output` -> viquae, with `data_id` -> infoseek, else kvqae.
+
+Entity references are the dataset's own (QID or title); `KnowledgeBase.resolve` maps them to KB entity ids.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kvqae.errors import InputError
+
+QUESTION_FORMATS = ("kvqae", "viquae", "infoseek", "evqa")
+
+
+@dataclass
+class Question:
+    """One visual question: id, text, absolute image path (or None), accepted answers, the entity it is about
+    (dataset reference: entity id, QID or title), question type, benchmark answer_eval, extra meta."""
+
+    id: str
+    question: str
+    image: str | None = None
+    answers: list[str] = field(default_factory=list)
+    entity: str | None = None
+    question_type: str | None = None
+    answer_eval: list | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def _where(path: Path, record: Any) -> dict[str, Any]:
+    return {"path": path, "record": record}
+
+
+def _get_str(obj: dict, key: str, where: dict, *, required: bool = True, nonempty: bool = True) -> str | None:
+    if key not in obj or obj[key] is None:
+        if required:
+            raise InputError("missing field", field=key, **where)
+        return None
+    value = obj[key]
+    if not isinstance(value, str):
+        raise InputError(f"must be a string, got {type(value).__name__}", field=key, **where)
+    value = value.strip()
+    if not value:
+        if required and nonempty:
+            raise InputError("must not be empty", field=key, **where)
+        return None
+    return value
+
+
+def _get_id(obj: dict, key: str, where: dict) -> str:
+    if key not in obj or obj[key] is None:
+        raise InputError("missing field", field=key, **where)
+    value = obj[key]
+    # Integer ids are common in exported datasets; bool is an int subclass but never an id.
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InputError(f"must be a string or integer, got {type(value).__name__}", field=key, **where)
+    value = str(value).strip()
+    if not value:
+        raise InputError("must not be empty", field=key, **where)
+    return value
+
+
+def _str_list(value: Any, key: str, where: dict) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError("must be a list of strings", field=key, **where)
+    return _unique(value)
+
+
+def _unique(values: list[str]) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        v = v.strip()
+        if v and v not in out:
+            out.append(v)
+    return out
+
+
+def _check_unique(qid: str, seen: dict[str, Any], where: dict, key: str) -> None:
+    if qid in seen:
+        raise InputError(f"duplicate id {qid!r} (first at {seen[qid]})", field=key, **where)
+    seen[qid] = where["record"]
+
+
+def _check_question_image(image: str | None, where: dict, key: str, check: bool) -> None:
+    if check and image is not None and not Path(image).is_file():
+        raise InputError(f"image not found: {image}", field=key, **where)
+
+
+def _iter_rows(path: Path) -> Iterator[tuple[dict, dict]]:
+    """(row, where) for JSON lines or a JSON list file; `where` names the line (or row) of each row."""
+    from kvqae.io import read_jsonl
+
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    with path.open("rb") as f:
+        is_list = f.read(4096).lstrip().startswith(b"[")
+    if not is_list:
+        for lineno, obj in read_jsonl(path):
+            yield obj, _where(path, lineno)
+        return
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON ({e.msg})", path=path, record=e.lineno) from None
+    if not isinstance(rows, list):
+        raise InputError("expected JSON lines or a JSON list of rows", path=path)
+    for i, obj in enumerate(rows, start=1):
+        where = _where(path, f"row {i}")
+        if not isinstance(obj, dict):
+            raise InputError("expected a JSON object", **where)
+        yield obj, where
+
+
+# --------------------------------------------------------------------------------------- detection
+
+
+def detect_question_format(path: str | Path) -> str:
+    """Pick the question layout of `path`: `.csv` -> evqa, else from the keys of the first JSON row."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    if path.suffix.lower() == ".csv":
+        return "evqa"
+    for obj, _ in _iter_rows(path):
+        if "input" in obj and "output" in obj:
+            return "viquae"
+        if "data_id" in obj:
+            return "infoseek"
+        return "kvqae"
+    raise InputError("no questions in file", path=path)
+
+
+def load_questions(
+    path: str | Path,
+    fmt: str = "auto",
+    *,
+    images_dir: str | Path | None = None,
+    check_images: bool = False,
+) -> list[Question]:
+    """Read every question of `path` in file order (see the module docstring for layouts).
+
+    `images_dir`: where image names/ids are resolved (viquae, infoseek, evqa). `check_images=True` makes a
+    question image that does not exist an InputError (otherwise it is recorded as given).
+    """
+    path = Path(path)
+    if fmt == "auto":
+        fmt = detect_question_format(path)
+    readers = {"kvqae": _read_kvqae, "viquae": _read_viquae, "infoseek": _read_infoseek, "evqa": _read_evqa}
+    if fmt not in readers:
+        raise InputError(
+            f"unknown questions format {fmt!r} (use auto, {', '.join(QUESTION_FORMATS)})", path=path
+        )
+    base = None if images_dir is None else Path(images_dir).resolve()
+    return list(readers[fmt](path, base, check_images))
+
+
+# ----------------------------------------------------------------------------------------- readers
+
+
+def _read_kvqae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
+    seen: dict[str, Any] = {}
+    folder = path.parent.resolve()
+    for obj, where in _iter_rows(path):
+        qid = _get_id(obj, "id", where)
+        _check_unique(qid, seen, where, "id")
+        text = _get_str(obj, "question", where)
+        if "answers" not in obj:
+            raise InputError("missing field", field="answers", **where)
+        answers = _str_list(obj["answers"], "answers", where)
+        image_value = _get_str(obj, "image", where, required=False)
+        image = None
+        if image_value is not None:
+            image = (
+                str((images_dir or folder) / image_value) if not os.path.isabs(image_value) else image_value
+            )
+            image = os.path.normpath(image)
+            _check_question_image(image, where, "image", check)
+        answer_eval = obj.get("answer_eval")
+        if answer_eval is not None and not isinstance(answer_eval, list):
+            raise InputError("must be a list or null", field="answer_eval", **where)
+        meta = obj.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise InputError("must be an object", field="meta", **where)
+        yield Question(
+            id=qid,
+            question=text,
+            image=image,
+            answers=answers,
+            entity=_get_str(obj, "entity", where, required=False),
+            question_type=_get_str(obj, "question_type", where, required=False),
+            answer_eval=answer_eval,
+            meta=meta,
+        )
+
+
+def _read_viquae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
+    seen: dict[str, Any] = {}
+    base = images_dir or path.parent.resolve()
+    for obj, where in _iter_rows(path):
+        qid = _get_id(obj, "id", where)
+        _check_unique(qid, seen, where, "id")
+        text = _get_str(obj, "input", where)
+        if "output" not in obj:
+            raise InputError("missing field", field="output", **where)
+        outputs = obj["output"]
+        outputs = [outputs] if isinstance(outputs, dict) else outputs
+        if not isinstance(outputs, list) or not outputs or not all(isinstance(o, dict) for o in outputs):
+            raise InputError("must be an object (or a list of objects)", field="output", **where)
+        answers: list[str] = []
+        originals: list[str] = []
+        aliases: list[str] = []
+        for out in outputs:
+            original = _get_str(out, "original_answer", where, required=False)
+            if original is not None:
+                originals.append(original)
+                answers.append(original)
+            if "answer" in out and out["answer"] is not None:
+                raw = out["answer"]
+                answers.extend(_str_list([raw] if isinstance(raw, str) else raw, "output.answer", where))
+            if out.get("normalized_aliases") is not None:
+                aliases.extend(_str_list(out["normalized_aliases"], "output.normalized_aliases", where))
+        answers = _unique(answers)
+        if not answers:
+            raise InputError("no answer (original_answer or answer)", field="output", **where)
+        image_name = _get_str(obj, "image", where, required=False)
+        image = None if image_name is None else os.path.normpath(str(base / image_name))
+        _check_question_image(image, where, "image", check)
+        meta: dict[str, Any] = {"original_answer": originals[0] if originals else answers[0]}
+        if aliases:
+            meta["normalized_aliases"] = _unique(aliases)
+        yield Question(
+            id=qid,
+            question=text,
+            image=image,
+            answers=answers,
+            entity=_get_str(obj, "wikidata_id", where, required=False),
+            meta=meta,
+        )
+
+
+def _read_infoseek(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
+    seen: dict[str, Any] = {}
+    for obj, where in _iter_rows(path):
+        qid = _get_id(obj, "data_id", where)
+        _check_unique(qid, seen, where, "data_id")
+        text = _get_str(obj, "question", where)
+        if "answer" not in obj:
+            raise InputError("missing field", field="answer", **where)
+        raw = obj["answer"]
+        answers = _str_list([raw] if isinstance(raw, str) else raw, "answer", where)
+        answer_eval = obj.get("answer_eval")
+        if answer_eval is not None and not isinstance(answer_eval, list):
+            raise InputError("must be a list", field="answer_eval", **where)
+        image_id = _get_str(obj, "image_id", where, required=False)
+        image = None
+        if image_id is not None and images_dir is not None:
+            image = str(images_dir / f"{image_id}.jpg")
+            _check_question_image(image, where, "image_id", check)
+        meta = {k: obj[k] for k in ("image_id", "data_split", "entity_text") if isinstance(obj.get(k), str)}
+        yield Question(
+            id=qid,
+            question=text,
+            image=image,
+            answers=answers,
+            entity=_get_str(obj, "entity_id", where, required=False),
+            question_type=_get_str(obj, "question_type", where, required=False),
+            answer_eval=answer_eval,
+            meta=meta,
+        )
+
+
+_EVQA_REQUIRED = ("question", "answer")
+
+
+def _read_evqa(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    seen: dict[str, Any] = {}
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None:
+            raise InputError("empty CSV file", path=path)
+        for column in _EVQA_REQUIRED:
+            if column not in reader.fieldnames:
+                raise InputError("missing column", path=path, record=1, field=column)
+        for index, row in enumerate(reader):
+            # The row's last physical line: exact for the usual single-line rows.
+            where = _where(path, reader.line_num)
+            if None in row:
+                raise InputError("more values than header columns", **where)
+            qid = (row.get("id") or "").strip() or str(index)
+            _check_unique(qid, seen, where, "id")
+            text = (row.get("question") or "").strip()
+            if not text:
+                raise InputError("must not be empty", field="question", **where)
+            answers = _unique((row.get("answer") or "").split("|"))
+            if not answers:
+                raise InputError("must not be empty", field="answer", **where)
+            image_ids = [s.strip() for s in (row.get("dataset_image_ids") or "").split("|") if s.strip()]
+            image = None
+            if image_ids and images_dir is not None:
+                image = str(images_dir / f"{image_ids[0]}.jpg")
+                _check_question_image(image, where, "dataset_image_ids", check)
+            title = (row.get("wikipedia_title") or "").strip()
+            meta: dict[str, Any] = {"dataset_image_ids": image_ids}
+            for key in ("wikipedia_title", "wikipedia_url", "dataset_name", "encyclopedic_vqa_split"):
+                if (row.get(key) or "").strip():
+                    meta[key] = row[key].strip()
+            yield Question(
+                id=qid,
+                question=text,
+                image=image,
+                answers=answers,
+                entity=title.replace(" ", "_") if title else None,
+                question_type=(row.get("question_type") or "").strip() or None,
+                meta=meta,
+            )
+
+
+# ----------------------------------------------------------------------------------------- writing
+
+
+def question_to_row(q: Question, folder: Path | None = None) -> dict[str, Any]:
+    """kvqae JSONL row of a question; the image is written relative to `folder` when it lies inside it."""
+    row: dict[str, Any] = {"id": q.id, "question": q.question, "answers": list(q.answers)}
+    if q.image is not None:
+        image = q.image
+        if folder is not None:
+            absolute = Path(image).resolve()
+            if absolute.is_relative_to(folder.resolve()):
+                image = absolute.relative_to(folder.resolve()).as_posix()
+        row["image"] = image
+    for key in ("entity", "question_type", "answer_eval"):
+        value = getattr(q, key)
+        if value is not None:
+            row[key] = value
+    if q.meta:
+        row["meta"] = q.meta
+    return row
+
+
+def save_questions(path: str | Path, questions: list[Question]) -> Path:
+    """Write `questions` as kvqae JSON lines (atomically); images inside the file's folder become relative."""
+    from kvqae.io import write_jsonl
+
+    path = Path(path)
+    write_jsonl(path, [question_to_row(q, path.parent) for q in questions])
+    return path

@@ -1,0 +1,77 @@
+"""`kvqae encode kb|questions`: write embeddings directories. Heavy imports stay inside the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+encode_app = typer.Typer(
+    help="Encode a knowledge base or questions into an embeddings directory "
+    "(vectors.npy, ids.json, meta.json).",
+    no_args_is_help=True,
+)
+
+ENCODER_HELP = ("Encoder spec: clip:<name-or-path>, dpr:<question-enc>,<context-enc>, st:<name-or-path> "
+                "(st:minilm = packaged all-MiniLM-L6-v2), effnet-lite0, face:dlib.")
+
+
+def _done(out: Path) -> None:
+    import json
+
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    typer.echo(f"wrote {out}: {meta['count']} vectors of dim {meta['dim']} ({meta['encoder']}, field "
+               f"{meta['field']}), {len(meta['missing'])} missing")
+
+
+@encode_app.command("kb")
+def encode_kb_cmd(
+    kb: Path = typer.Argument(..., help="Knowledge base directory (from `kvqae kb build`)."),
+    encoder: str = typer.Option(..., "--encoder", "-e", help=ENCODER_HELP),
+    field: str = typer.Option(..., "--field", "-f", help="What to encode: image, title or passage."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output embeddings directory."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Items per model call and per shard."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse shards of an interrupted run."),
+    device: str = typer.Option("cpu", "--device", help="torch device, e.g. cpu or cuda."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Encode entity images, entity titles or passages of a KB."""
+    from kvqae.config import parse_config
+    from kvqae.encode.store import EncodeConfig, encode_kb
+    from kvqae.errors import InputError
+
+    cfg = parse_config(EncodeConfig, {"encoder": encoder, "field": field, "out": str(out),
+                                      "batch_size": batch_size, "resume": resume, "device": device})
+    if cfg.field == "question":
+        raise InputError("KB field must be image, title or passage", field="field")
+    _done(encode_kb(kb, cfg.encoder, cfg.field, cfg.out, device=cfg.device,  # type: ignore[arg-type]
+                    batch_size=cfg.batch_size, resume=cfg.resume, progress=progress))
+
+
+@encode_app.command("questions")
+def encode_questions_cmd(
+    questions: Path = typer.Argument(..., help="Questions file (kvqae/ViQuAE/InfoSeek JSONL, EVQA CSV)."),
+    encoder: str = typer.Option(..., "--encoder", "-e", help=ENCODER_HELP),
+    field: str = typer.Option(..., "--field", "-f", help="What to encode: image or question."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output embeddings directory."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Items per model call and per shard."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse shards of an interrupted run."),
+    device: str = typer.Option("cpu", "--device", help="torch device, e.g. cpu or cuda."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Encode question images or question texts (text role "query")."""
+    from kvqae.config import parse_config
+    from kvqae.encode.store import EncodeConfig, encode_questions
+    from kvqae.errors import InputError
+
+    cfg = parse_config(EncodeConfig, {"encoder": encoder, "field": field, "out": str(out),
+                                      "batch_size": batch_size, "resume": resume, "device": device})
+    if cfg.field not in ("image", "question"):
+        raise InputError("question field must be image or question", field="field")
+    _done(encode_questions(questions, cfg.encoder, cfg.field, cfg.out, device=cfg.device,  # type: ignore[arg-type]
+                           batch_size=cfg.batch_size, resume=cfg.resume, progress=progress))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `kvqae encode ...` to the main CLI."""
+    app.add_typer(encode_app, name="encode")

@@ -1,0 +1,49 @@
+"""`st:<name or path>`: sentence-transformers text encoder; `st:minilm` is the packaged all-MiniLM-L6-v2."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from kvqae.encode.registry import Encoder, check_role
+from kvqae.errors import InputError
+
+# Short names for models shipped in PyPI packages (resolved to a local path, so no hub access).
+PACKAGED = {"minilm"}
+
+
+class SentenceEncoder(Encoder):
+    """Sentence embeddings, L2-normalised. Long texts are truncated to the model's max_seq_length."""
+
+    modalities = frozenset({"text"})
+    normalized = True
+
+    def __init__(self, name_or_path: str, device: str = "cpu") -> None:
+        from kvqae.encode.clip import check_local
+
+        self.spec = f"st:{name_or_path}"
+        path = name_or_path
+        if name_or_path in PACKAGED:
+            from kvqae.encode.packaged import minilm_path
+
+            path = str(minilm_path())
+        else:
+            check_local(name_or_path, "sentence-transformers model")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self.model = SentenceTransformer(path, device=device)
+        except (OSError, ValueError) as e:
+            raise InputError(f"cannot load sentence-transformers model ({str(e).splitlines()[0]})",
+                             path=name_or_path) from None
+        self.model.eval()
+        self.dim = int(self.model.get_embedding_dimension())
+
+    def encode_texts(self, texts: Sequence[str], role: str = "passage") -> np.ndarray:
+        check_role(role)
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        emb = self.model.encode(list(texts), batch_size=len(texts), show_progress_bar=False,
+                                convert_to_numpy=True, normalize_embeddings=True)
+        return np.asarray(emb, dtype=np.float32)

@@ -1,0 +1,375 @@
+"""Embeddings directories: batched, resumable encoding to `vectors.npy` + `ids.json` + `meta.json`.
+
+Layout (docs/ARCHITECTURE.md): `vectors.npy` float32 (n, dim), L2-normalised when `meta.normalized`;
+`ids.json` the n ids in row order;
+`meta.json` {encoder, field, kind, role, dim, dtype, normalized, count, missing}.
+Only items that got an embedding have a row; `missing` lists the others (no image, no face).
+
+While encoding, each finished batch is saved as a shard in `<out>.partial/`; an interrupted run started again
+with the same inputs skips the shards already there. The final directory appears atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from kvqae.config import ConfigModel
+from kvqae.errors import InputError
+from kvqae.io import atomic_dir, atomic_path, write_json
+
+if TYPE_CHECKING:
+    from kvqae.encode.registry import Encoder
+
+KIND_OF_FIELD = {"image": "image", "title": "text", "passage": "text", "question": "text"}
+MANIFEST = "manifest.json"
+
+
+class EncodeConfig(ConfigModel):
+    """Options of one encoding job (`kvqae encode kb|questions`, and the `encode` steps of `kvqae run`)."""
+
+    encoder: str
+    field: Literal["image", "title", "passage", "question"]
+    out: str
+    batch_size: int = 64
+    resume: bool = True
+    device: str = "cpu"
+
+
+@dataclass
+class EmbeddingStore:
+    """A loaded embeddings directory: `vectors` (n, dim) float32, `ids` (row order), `meta`."""
+
+    vectors: np.ndarray
+    ids: list[str]
+    meta: dict[str, Any]
+    path: Path | None = None
+    _row: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @property
+    def missing(self) -> list[str]:
+        return list(self.meta.get("missing", []))
+
+    def vector(self, item_id: str) -> np.ndarray | None:
+        """The vector of `item_id`, or None when it has no embedding."""
+        if not self._row:
+            self._row = {i: r for r, i in enumerate(self.ids)}
+        r = self._row.get(item_id)
+        return None if r is None else self.vectors[r]
+
+    @classmethod
+    def load(cls, directory: str | Path, *, mmap: bool = False) -> EmbeddingStore:
+        """Read and check an embeddings directory; any inconsistency is an InputError naming the file."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise InputError("embeddings directory not found", path=directory)
+        meta_path, ids_path, vec_path = (directory / n for n in ("meta.json", "ids.json", "vectors.npy"))
+        for p in (meta_path, ids_path, vec_path):
+            if not p.exists():
+                raise InputError("file not found", path=p)
+        meta, ids = _read_json(meta_path), _read_json(ids_path)
+        if not isinstance(meta, dict):
+            raise InputError("expected a JSON object", path=meta_path)
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise InputError("expected a list of string ids", path=ids_path)
+        try:
+            vectors = np.load(vec_path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise InputError(f"unreadable .npy file ({e})", path=vec_path) from None
+        if vectors.ndim != 2 or vectors.dtype != np.float32:
+            raise InputError(f"expected float32 (n, dim), got {vectors.dtype} {vectors.shape}", path=vec_path)
+        if len(ids) != vectors.shape[0]:
+            raise InputError(f"{len(ids)} ids for {vectors.shape[0]} vectors", path=ids_path)
+        if meta.get("dim") != vectors.shape[1]:
+            raise InputError(f"meta dim {meta.get('dim')} != vectors width {vectors.shape[1]}",
+                             path=meta_path, field="dim")
+        return cls(vectors, ids, meta, directory)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON ({e.msg})", path=path) from None
+
+
+def partial_dir(out_dir: str | Path) -> Path:
+    """The work directory of an unfinished encoding of `out_dir`."""
+    out_dir = Path(out_dir)
+    return out_dir.with_name(out_dir.name + ".partial")
+
+
+def _fingerprint(values: Sequence[Any]) -> str:
+    h = hashlib.sha1()
+    for v in values:
+        h.update(str(v).encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _save_array(path: Path, arr: np.ndarray) -> None:
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        np.save(f, arr)  # through a file handle: np.save on a path would append ".npy" to the temp name
+
+
+def _shard_path(work: Path, b: int) -> Path:
+    return work / f"shard-{b:06d}.npy"
+
+
+def _shard_done(path: Path, rows: int, dim: int) -> bool:
+    if not path.exists():
+        return False
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError):
+        return False
+    return arr.shape == (rows, dim)
+
+
+def _check_items(ids: Sequence[str], items: Sequence[Any], kind: str, field: str) -> list[int]:
+    """Validate ids/items; return the indices of items to encode (None items are recorded as missing)."""
+    if len(ids) != len(items):
+        raise InputError(f"{len(ids)} ids but {len(items)} items", field=field)
+    seen: set[str] = set()
+    present = []
+    for i, (item_id, item) in enumerate(zip(ids, items, strict=True)):
+        if not isinstance(item_id, str) or not item_id:
+            raise InputError("id must be a non-empty string", record=f"item {i}", field="id")
+        if item_id in seen:
+            raise InputError("duplicate id", record=f"id {item_id}", field="id")
+        seen.add(item_id)
+        if item is None:
+            continue
+        if kind == "text" and (not isinstance(item, str) or not item.strip()):
+            raise InputError("expected a non-empty text", record=f"id {item_id}", field=field)
+        if kind == "image" and not isinstance(item, (str, Path)):
+            raise InputError(f"expected an image path, got {type(item).__name__}", record=f"id {item_id}",
+                             field=field)
+        present.append(i)
+    return present
+
+
+def encode_to_dir(
+    encoder: Encoder,
+    ids: Sequence[str],
+    items: Sequence[Any],
+    *,
+    kind: Literal["image", "text"] = "image",
+    role: str = "passage",
+    field: str,
+    out_dir: str | Path,
+    batch_size: int = 64,
+    resume: bool = True,
+    progress: bool = True,
+    workers: int | None = None,
+    stats: dict[str, float] | None = None,
+) -> Path:
+    """Encode `items` (image file paths when kind="image", texts when kind="text") into `out_dir`.
+
+    ids: one unique string id per item. An item that is None has no embedding and goes to `meta.missing`, as
+    does one the encoder returns a NaN row for (no face). role: text role passed to the encoder ("query",
+    "passage", "title"). Each batch of `batch_size` items is saved as a shard in `<out_dir>.partial/`; with
+    `resume`, shards of an earlier interrupted run with identical inputs are reused. Images are decoded
+    and preprocessed in `workers` background threads. An unreadable image raises InputError naming the file
+    and the id. `stats`, when given, is filled with seconds spent waiting for the image loader
+    (`loader_wait_s`), in the model (`model_s`) and writing shards (`write_s`), and the batch count.
+    Returns `out_dir`.
+    """
+    import time
+
+    from kvqae.progress import track
+
+    if kind not in ("image", "text"):
+        raise InputError(f"kind must be 'image' or 'text', got {kind!r}", field="kind")
+    if kind not in encoder.modalities:
+        raise InputError(f"encoder {encoder.spec!r} cannot encode {kind}s "
+                         f"(it encodes {sorted(encoder.modalities)})", field="encoder")
+    if batch_size < 1:
+        raise InputError("batch size must be >= 1", field="batch_size")
+    out_dir = Path(out_dir)
+    present = _check_items(ids, items, kind, field)
+    todo_ids = [ids[i] for i in present]
+    todo_items = [str(items[i]) if kind == "image" else items[i] for i in present]
+    n_batches = (len(present) + batch_size - 1) // batch_size
+    dim = int(encoder.dim)
+
+    work = partial_dir(out_dir)
+    manifest = {"encoder": encoder.spec, "field": field, "kind": kind, "role": role, "dim": dim,
+                "batch_size": batch_size, "count": len(present),
+                "ids_sha1": _fingerprint(todo_ids), "items_sha1": _fingerprint(todo_items)}
+    if work.exists():
+        try:
+            old = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            old = None
+        if not resume or old != manifest:  # different inputs: earlier shards are not reusable
+            shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    write_json(work / MANIFEST, manifest)
+
+    def rows(b: int) -> int:
+        return min(batch_size, len(present) - b * batch_size)
+
+    todo = [b for b in range(n_batches) if not _shard_done(_shard_path(work, b), rows(b), dim)]
+
+    timing = {"loader_wait_s": 0.0, "model_s": 0.0, "write_s": 0.0, "batches": 0.0}
+
+    def batches() -> Iterator[tuple[int, np.ndarray]]:
+        if kind == "text":
+            for b in todo:
+                t0 = time.perf_counter()
+                vecs = encoder.encode_texts(todo_items[b * batch_size: b * batch_size + rows(b)], role=role)
+                timing["model_s"] += time.perf_counter() - t0
+                yield b, vecs
+            return
+        from kvqae.encode.loader import PrefetchingImageBatches
+
+        loader = iter(PrefetchingImageBatches(todo_items, todo_ids, batch_size, batches=todo,
+                                              prepare=encoder.prepare_images, workers=workers,
+                                              min_size=encoder.image_size, field=field))
+        try:
+            while True:
+                t0 = time.perf_counter()
+                nxt = next(loader, None)
+                t1 = time.perf_counter()
+                timing["loader_wait_s"] += t1 - t0  # > 0 only when the model had to wait for decoding
+                if nxt is None:
+                    return
+                vecs = encoder.encode_prepared(nxt[1])
+                timing["model_s"] += time.perf_counter() - t1
+                yield nxt[0], vecs
+        finally:
+            loader.close()  # stops the background threads on an error or interruption
+
+    desc = f"encoding {field} ({encoder.spec})"
+    for b, vecs in track(batches(), desc, total=len(todo), enabled=progress):
+        vecs = np.asarray(vecs, dtype=np.float32)
+        if vecs.shape != (rows(b), dim):
+            raise RuntimeError(f"encoder {encoder.spec!r} returned shape {vecs.shape}, "
+                               f"expected {(rows(b), dim)}")
+        t0 = time.perf_counter()
+        _save_array(_shard_path(work, b), vecs)
+        timing["write_s"] += time.perf_counter() - t0
+        timing["batches"] += 1
+
+    _finalize(work, out_dir, n_batches, todo_ids, dim,
+              meta={"encoder": encoder.spec, "field": field, "kind": kind, "role": role, "dim": dim,
+                    "dtype": "float32", "normalized": bool(encoder.normalized)},
+              missing_items=[ids[i] for i in range(len(ids)) if items[i] is None])
+    shutil.rmtree(work, ignore_errors=True)
+    if stats is not None:
+        stats.update(timing)
+    return out_dir
+
+
+def _finalize(work: Path, out_dir: Path, n_batches: int, todo_ids: list[str], dim: int,
+              meta: dict[str, Any], missing_items: list[str]) -> None:
+    """Stream the shards into one `vectors.npy` (memory: one shard at a time), dropping NaN rows."""
+    masks = []
+    for b in range(n_batches):
+        arr = np.load(_shard_path(work, b), mmap_mode="r", allow_pickle=False)
+        masks.append(~np.isnan(arr).any(axis=1))
+    keep = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
+    kept_ids = [i for i, k in zip(todo_ids, keep, strict=True) if k]
+    no_embedding = [i for i, k in zip(todo_ids, keep, strict=True) if not k]
+    with atomic_dir(out_dir) as tmp:
+        out = np.lib.format.open_memmap(tmp / "vectors.npy", mode="w+", dtype=np.float32,
+                                        shape=(len(kept_ids), dim))
+        row = 0
+        for b in range(n_batches):
+            arr = np.load(_shard_path(work, b), allow_pickle=False)[masks[b]]
+            out[row: row + len(arr)] = arr
+            row += len(arr)
+        out.flush()
+        del out
+        (tmp / "ids.json").write_text(json.dumps(kept_ids, ensure_ascii=False), encoding="utf-8")
+        meta = dict(meta, count=len(kept_ids), missing=missing_items + no_embedding)
+        text = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
+        (tmp / "meta.json").write_text(text, encoding="utf-8")
+
+
+def _as_encoder(encoder: str | Encoder, device: str) -> Encoder:
+    if isinstance(encoder, str):
+        from kvqae.encode.registry import load_encoder
+
+        return load_encoder(encoder, device=device)
+    return encoder
+
+
+def encode_kb(
+    kb: Any,
+    encoder: str | Encoder,
+    field: Literal["image", "title", "passage"],
+    out_dir: str | Path,
+    *,
+    device: str = "cpu",
+    batch_size: int = 64,
+    resume: bool = True,
+    progress: bool = True,
+) -> Path:
+    """Encode a knowledge base (a directory or a `KnowledgeBase`): entity images, entity titles or passages.
+
+    field "image": one row per entity with an image (entities without one are `missing`); "title": one row per
+    entity (text role "title"); "passage": one row per passage (text role "passage"). Returns `out_dir`.
+    """
+    from kvqae.data.kb import KnowledgeBase
+
+    if not hasattr(kb, "entities"):
+        kb = KnowledgeBase.load(kb)
+    if field not in ("image", "title", "passage"):
+        raise InputError(f"KB field must be image, title or passage, got {field!r}", field="field")
+    enc = _as_encoder(encoder, device)
+    if field == "passage":
+        ids = [str(x) for x in kb.passages["passage_id"]]
+        items: list[Any] = list(kb.passages["text"])
+    else:
+        ids = [str(x) for x in kb.entities["entity_id"]]
+        col = kb.entities["image" if field == "image" else "title"]
+        items = [None if (v is None or (isinstance(v, float) and np.isnan(v))) else v for v in col]
+    kind = KIND_OF_FIELD[field]
+    role = "title" if field == "title" else "passage"
+    return encode_to_dir(enc, ids, items, kind=kind, role=role, field=field, out_dir=out_dir,
+                         batch_size=batch_size, resume=resume, progress=progress)
+
+
+def encode_questions(
+    questions: Any,
+    encoder: str | Encoder,
+    field: Literal["image", "question"],
+    out_dir: str | Path,
+    *,
+    device: str = "cpu",
+    batch_size: int = 64,
+    resume: bool = True,
+    progress: bool = True,
+) -> Path:
+    """Encode questions (a path read by `load_questions`, or a list of `Question`): images or texts.
+
+    field "image": question images (questions without one are `missing`); "question": the question text with
+    text role "query". Returns `out_dir`.
+    """
+    if isinstance(questions, (str, Path)):
+        from kvqae.data.questions import load_questions
+
+        questions = load_questions(questions)
+    if field not in ("image", "question"):
+        raise InputError(f"question field must be image or question, got {field!r}", field="field")
+    enc = _as_encoder(encoder, device)
+    ids = [str(q.id) for q in questions]
+    items = [q.image if field == "image" else q.question for q in questions]
+    return encode_to_dir(enc, ids, items, kind=KIND_OF_FIELD[field], role="query", field=field,
+                         out_dir=out_dir, batch_size=batch_size, resume=resume, progress=progress)

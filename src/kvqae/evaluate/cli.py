@@ -1,0 +1,134 @@
+"""`kvqae evaluate retrieval|answers`: metrics, reports and answer scoring."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+evaluate_app = typer.Typer(
+    help="Evaluate retrieval runs and reader answers; write reports.", no_args_is_help=True
+)
+
+
+@evaluate_app.command("retrieval")
+def evaluate_retrieval(
+    run: list[Path] = typer.Option(
+        ..., "--run", help="Run to evaluate (.json/.trec); repeat for several systems."
+    ),
+    questions: Path = typer.Option(..., "--questions", help="Questions of the split the runs answer."),
+    kb: Path = typer.Option(None, "--kb", help="KB directory: relevance is judged from the runs against it."),
+    qrels: Path = typer.Option(None, "--qrels", help="Qrels JSON {qid: {docid: rel}} instead of --kb."),
+    out: Path = typer.Option(..., "--out", "-o", help="Report directory (report.json/.md/.tex)."),
+    metric: list[str] = typer.Option(
+        ["mrr@100", "p@1", "p@20", "hit@20", "recall@100", "ndcg@10"], "--metric", help="Metric name; repeat."
+    ),
+    dataset: str = typer.Option("", "--dataset", help="Dataset name for the table's column group."),
+    merge_qrels: bool = typer.Option(
+        True,
+        "--merge-qrels/--per-run-qrels",
+        help="Judge relevance on the union of all runs' candidates (default).",
+    ),
+    passage_requires_entity: bool = typer.Option(
+        False, "--passage-requires-entity", help="A relevant passage must belong to the gold entity."
+    ),
+    test: str = typer.Option("student", "--test", help="Significance test: student | fisher | none."),
+    max_p: float = typer.Option(0.05, "--max-p", help="Significance level."),
+    weights: Path = typer.Option(None, "--weights", help="A weights file: adds the weight-grid heat map."),
+    save_qrels: bool = typer.Option(
+        True, "--save-qrels/--no-save-qrels", help="Write the qrels used (qrels.json)."
+    ),
+) -> None:
+    """Evaluate runs against the questions; write JSON (per query + mean), Markdown and LaTeX tables,
+    significance tests and (with --weights) the fusion-weight heat map."""
+    from kvqae.data.questions import load_questions
+    from kvqae.data.runs import Run
+    from kvqae.errors import InputError
+    from kvqae.evaluate.metrics import evaluate_run, parse_metric
+    from kvqae.evaluate.relevance import load_qrels, merge_qrels, qrels_for_kb
+    from kvqae.evaluate.relevance import save_qrels as write_qrels
+    from kvqae.evaluate.report import SystemScores, write_report
+    from kvqae.fusion.search import load_weights
+
+    for m in metric:
+        parse_metric(m)
+    runs = [Run.load(p) for p in run]
+    names = [r.name or p.stem for r, p in zip(runs, run, strict=True)]
+    if len(set(names)) != len(names):  # two runs with the same name: fall back to file names
+        names = [str(p) for p in run]
+    qs = load_questions(questions)
+    qids = [q.id for q in qs]
+    if qrels is not None:
+        per_run = [load_qrels(qrels)] * len(runs)
+    elif kb is not None:
+        from kvqae.data.kb import KnowledgeBase
+
+        the_kb = KnowledgeBase.load(kb)
+        per_run = [
+            qrels_for_kb([r], qs, the_kb, passage_requires_entity=passage_requires_entity, sources=[str(p)])
+            for r, p in zip(runs, run, strict=True)
+        ]
+        if merge_qrels:
+            per_run = [merge_qrels(*per_run)] * len(runs)
+    else:
+        raise InputError("give --kb (to judge relevance) or --qrels", field="kb")
+    systems = []
+    for r, name, q, p in zip(runs, names, per_run, run, strict=True):
+        mean, per = evaluate_run(r, q, metric, query_ids=qids, source=str(p))
+        systems.append(SystemScores(name, dataset, mean, per))
+    grid = load_weights(weights) if weights is not None else None
+    paths = write_report(
+        out, systems, significance_test=None if test == "none" else test, max_p=max_p, weight_grid=grid
+    )
+    if save_qrels:
+        write_qrels(
+            out / "qrels.json", per_run[0] if (merge_qrels or qrels is not None) else merge_qrels(*per_run)
+        )
+    typer.echo(paths["markdown"].read_text(encoding="utf-8"))
+    typer.echo(f"report -> {out}")
+
+
+@evaluate_app.command("answers")
+def evaluate_answers(
+    predictions: Path = typer.Argument(
+        ..., help="Predictions JSONL: {id, answer, passage_id, score, start, end}."
+    ),
+    questions: Path = typer.Option(..., "--questions", help="Questions with their gold answers."),
+    scorer: str = typer.Option("em-f1", "--scorer", help="em-f1 | infoseek | bem:PATH (local classifier)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write {mean, per_query} JSON here."),
+    device: str = typer.Option("cpu", "--device", help="Device of the BEM classifier."),
+) -> None:
+    """Score reader predictions: EM/F1 (SQuAD), InfoSeek accuracy or BEM answer equivalence."""
+    from kvqae.data.questions import load_questions
+    from kvqae.evaluate.predictions import load_predictions, score_answers
+    from kvqae.io import write_json
+
+    preds = load_predictions(predictions)
+    qs = load_questions(questions)
+    mean, per = score_answers(preds, qs, scorer=scorer, device=device, source=str(predictions))
+    missing = sum(1 for q in qs if q.id not in preds)
+    if out is not None:
+        write_json(
+            out,
+            {
+                "scorer": scorer,
+                "n_questions": len(qs),
+                "missing_predictions": missing,
+                "mean": mean,
+                "per_query": per,
+            },
+        )
+    typer.echo(
+        json.dumps(
+            {
+                "n_questions": len(qs),
+                "missing_predictions": missing,
+                **{k: round(v, 6) for k, v in mean.items()},
+            }
+        )
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(evaluate_app, name="evaluate")

@@ -1,0 +1,93 @@
+"""Scoring reader predictions against questions.
+
+Predictions JSONL (the reader's output), one line per question:
+`{"id": str, "answer": str, "passage_id": str | null, "score": float, "start": int, "end": int}`
+(`id` and `answer` are required here; the others are carried for analysis). A question without a prediction
+scores 0; a prediction for an unknown question id is an error (mismatched splits).
+Scorers: `"em-f1"` (SQuAD EM and F1, max over answers), `"infoseek"` (InfoSeek accuracy by question type, plus
+EM/F1), `"bem:PATH"` (BEM-style equivalence with the classifier at PATH, plus EM/F1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kvqae.errors import InputError
+from kvqae.evaluate.answers import exact_match, f1_score, infoseek_accuracy
+from kvqae.io import read_jsonl
+
+
+def load_predictions(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read predictions JSONL into `{question id: record}`; checks `id`, `answer` and duplicate ids."""
+    out: dict[str, dict[str, Any]] = {}
+    for lineno, row in read_jsonl(path):
+        qid = row.get("id")
+        if not isinstance(qid, (str, int)) or isinstance(qid, bool) or str(qid) == "":
+            raise InputError("must be a non-empty string", path=path, record=lineno, field="id")
+        answer = row.get("answer")
+        if not isinstance(answer, str):
+            raise InputError('must be a string ("" for no answer)', path=path, record=lineno, field="answer")
+        score = row.get("score")
+        if score is not None and (not isinstance(score, (int, float)) or not np.isfinite(score)):
+            raise InputError("must be a finite number", path=path, record=lineno, field="score")
+        if str(qid) in out:
+            raise InputError(
+                f"duplicate prediction for question {qid!r}", path=path, record=lineno, field="id"
+            )
+        out[str(qid)] = row
+    return out
+
+
+def score_answers(
+    predictions: Mapping[str, Mapping[str, Any] | str],
+    questions: Sequence[Any],
+    *,
+    scorer: str = "em-f1",
+    device: str = "cpu",
+    source: str | None = None,
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Score predictions (`{qid: record or answer string}`) against `questions` (objects with id, question,
+    answers, question_type, answer_eval). Returns (mean per measure, {measure: {qid: value}}), measures
+    "em", "f1", plus "accuracy" (infoseek) or "bem" (bem:PATH)."""
+    qids = [q.id for q in questions]
+    known = set(qids)
+    unknown = [p for p in predictions if p not in known]
+    if unknown:
+        raise InputError(
+            "prediction for a question that is not in the questions file (mismatched splits?)",
+            path=source,
+            record=f"id {unknown[0]}",
+        )
+
+    def answer_of(qid: str) -> str:
+        p = predictions.get(qid)
+        if p is None:
+            return ""
+        return p if isinstance(p, str) else str(p.get("answer", ""))
+
+    answers = [answer_of(q.id) for q in questions]
+    per: dict[str, dict[str, float]] = {
+        "em": {q.id: exact_match(a, q.answers) for q, a in zip(questions, answers, strict=True)},
+        "f1": {q.id: f1_score(a, q.answers) for q, a in zip(questions, answers, strict=True)},
+    }
+    if scorer == "infoseek":
+        per["accuracy"] = {
+            q.id: infoseek_accuracy(a, q.question_type, q.answer_eval, q.answers)
+            for q, a in zip(questions, answers, strict=True)
+        }
+    elif scorer.startswith("bem:"):
+        from kvqae.evaluate.bem import BemScorer
+
+        bem = BemScorer(scorer[4:], device=device)
+        refs = [list(q.answers) + [a for a in (q.answer_eval or []) if isinstance(a, str)] for q in questions]
+        per["bem"] = dict(
+            zip(qids, bem.accuracy(answers, refs, [q.question for q in questions]), strict=True)
+        )
+    elif scorer != "em-f1":
+        raise InputError(f"unknown scorer {scorer!r}: use em-f1, infoseek or bem:PATH", field="scorer")
+    means = {m: float(np.mean(list(v.values()))) if v else 0.0 for m, v in per.items()}
+    return means, per

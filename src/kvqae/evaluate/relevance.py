@@ -1,0 +1,218 @@
+"""Relevance judgements (qrels) built from runs, as in the seeds' code.
+
+- A passage is relevant to a question when its text contains one of the question's answers or aliases:
+  both sides SQuAD-normalised (`normalize_answer`), matched on word boundaries ("rome" is not found in
+  "romeo"). InfoSeek Numerical questions: the passage is relevant when a number written in it falls in the
+  accepted range (`answer_eval`), or it contains an answer string.
+- An entity is relevant when the question has a gold entity id (then only that entity, retrieved or not), else
+  when its article contains the answer (same test as passages).
+- Qrels are built only for the candidates a run retrieved (plus gold entities), so judgements from several
+  runs can be merged (`merge_qrels`). The recall of a run is then relative to what the merged runs found,
+  not to every relevant document of the KB: do not read it as true recall.
+
+Functions take plain texts and callables (doc id -> text), not KB objects, so they work on any source.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from kvqae.data.runs import Run
+from kvqae.errors import InputError
+from kvqae.evaluate.answers import _numbers, normalize_answer, numerical_targets
+from kvqae.io import write_json
+
+Qrels = dict[str, dict[str, int]]
+
+
+class QuestionLike(Protocol):
+    """What relevance needs from a question (kvqae.data.questions.Question fits)."""
+
+    id: str
+    answers: list[str]
+    entity: str | None
+    question_type: str | None
+    answer_eval: list | None
+
+
+def answer_strings(
+    answers: Sequence[str], question_type: str | None = None, answer_eval: Sequence[Any] | None = None
+) -> list[str]:
+    """Normalised, non-empty answer strings to look for: answers plus string aliases of `answer_eval`
+    (not for Numerical questions, whose `answer_eval` holds range bounds)."""
+    items: list[str] = [a for a in answers if isinstance(a, str)]
+    if answer_eval and (question_type or "").lower() != "numerical":
+        items += [a for a in answer_eval if isinstance(a, str)]
+    out = []
+    for a in items:
+        n = normalize_answer(a)
+        if n and n not in out:
+            out.append(n)
+    return out
+
+
+def contains_answer(text: str, answers: Sequence[str], *, normalized: bool = False) -> bool:
+    """True when the SQuAD-normalised `text` contains a normalised answer as whole words.
+
+    `normalized=True`: both `text` and `answers` are already normalised (saves work in loops).
+    """
+    norm_text = text if normalized else normalize_answer(text)
+    padded = f" {norm_text} "
+    for a in answers:
+        na = a if normalized else normalize_answer(a)
+        if na and f" {na} " in padded:
+            return True
+    return False
+
+
+def contains_number_in_range(text: str, answer_eval: Sequence[Any], *, rel_tol: float = 0.1) -> bool:
+    """True when a number written in `text` lies in an accepted interval of an InfoSeek Numerical question."""
+    targets = numerical_targets(answer_eval, rel_tol=rel_tol)
+    return any(lo <= x <= hi for x in _numbers(text) for lo, hi in targets)
+
+
+def is_relevant(
+    text: str,
+    answers: Sequence[str],
+    question_type: str | None = None,
+    answer_eval: Sequence[Any] | None = None,
+) -> bool:
+    """Relevance of one passage (or article) text to a question's answers (see the module docstring)."""
+    if contains_answer(text, answer_strings(answers, question_type, answer_eval), normalized=False):
+        return True
+    return (
+        (question_type or "").lower() == "numerical"
+        and bool(answer_eval)
+        and contains_number_in_range(text, answer_eval)
+    )
+
+
+def qrels_from_run(
+    run: Run,
+    questions: Iterable[QuestionLike],
+    text_of: Callable[[str], str],
+    *,
+    level: str | None = None,
+    entity_of: Callable[[str], str] | None = None,
+    resolve_entity: Callable[[str | None], str | None] | None = None,
+    passage_requires_entity: bool = False,
+    source: str | None = None,
+) -> Qrels:
+    """Judge every candidate of `run`; returns `{qid: {docid: 1}}` (relevant ones only; every
+    question has a key).
+
+    `text_of(docid)`: the passage text (passage level) or article text (entity level).
+    `resolve_entity(question.entity)`: the question's gold entity as a doc id of this KB, or None (default:
+    the reference as is). Entity level: a question with a gold entity has exactly that entity as relevant.
+    Passage level with `passage_requires_entity`: a passage must also belong to the gold entity
+    (`entity_of(passage_id)`). A run query that is not a question is an InputError (mismatched splits).
+    """
+    level = level or run.level
+    resolve = resolve_entity or (lambda ref: ref)
+    qs = {q.id: q for q in questions}
+    extra = [q for q in run.scores if q not in qs]
+    if extra:
+        raise InputError(
+            "query of the run is not in the questions (mismatched splits?)",
+            path=source or run.name,
+            record=f"query {extra[0]}",
+        )
+    if passage_requires_entity and entity_of is None:
+        raise InputError("passage_requires_entity needs entity_of (passage id -> entity id)")
+    norm_cache: dict[str, str] = {}
+    qrels: Qrels = {}
+    for qid, q in qs.items():
+        gold = resolve(q.entity) if q.entity else None
+        judged: dict[str, int] = {}
+        if level == "entity" and gold is not None:
+            judged[gold] = 1
+            qrels[qid] = judged
+            continue
+        wanted = answer_strings(q.answers, q.question_type, q.answer_eval)
+        numerical = (q.question_type or "").lower() == "numerical" and bool(q.answer_eval)
+        for docid in run.scores.get(qid, {}):
+            if passage_requires_entity and gold is not None and entity_of(docid) != gold:
+                continue
+            try:
+                norm = norm_cache.get(docid)
+                if norm is None:
+                    norm = norm_cache[docid] = normalize_answer(text_of(docid))
+            except KeyError:
+                raise InputError(
+                    f"unknown {level} id {docid!r} (run and KB do not match?)",
+                    path=source or run.name,
+                    record=f"query {qid}",
+                ) from None
+            if contains_answer(norm, wanted, normalized=True) or (
+                numerical and contains_number_in_range(text_of(docid), q.answer_eval or [])
+            ):
+                judged[docid] = 1
+        qrels[qid] = judged
+    return qrels
+
+
+def merge_qrels(*many: Mapping[str, Mapping[str, int]]) -> Qrels:
+    """Union of several qrels (a document relevant in any keeps its highest relevance)."""
+    out: Qrels = {}
+    for qrels in many:
+        for q, docs in qrels.items():
+            row = out.setdefault(q, {})
+            for d, r in docs.items():
+                row[d] = max(int(r), row.get(d, 0))
+    return out
+
+
+def qrels_for_kb(
+    runs: Sequence[Run],
+    questions: Sequence[QuestionLike],
+    kb: Any,
+    *,
+    passage_requires_entity: bool = False,
+    sources: Sequence[str] | None = None,
+) -> Qrels:
+    """Merged qrels of `runs` against a `kvqae.data.kb.KnowledgeBase` (passage or entity level per run)."""
+    per = []
+    for i, run in enumerate(runs):
+        text_of = kb.passage_text if run.level == "passage" else kb.text_of
+        per.append(
+            qrels_from_run(
+                run,
+                questions,
+                text_of,
+                level=run.level,
+                entity_of=kb.entity_of,
+                resolve_entity=kb.resolve,
+                passage_requires_entity=passage_requires_entity,
+                source=None if sources is None else sources[i],
+            )
+        )
+    return merge_qrels(*per)
+
+
+def save_qrels(path: str | Path, qrels: Mapping[str, Mapping[str, int]]) -> Path:
+    write_json(path, {q: dict(d) for q, d in qrels.items()})
+    return Path(path)
+
+
+def load_qrels(path: str | Path) -> Qrels:
+    """Read qrels JSON `{qid: {docid: relevance}}`."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("qrels file not found", path=path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON ({e.msg})", path=path) from None
+    if not isinstance(data, dict):
+        raise InputError("expected {qid: {docid: relevance}}", path=path)
+    out: Qrels = {}
+    for q, docs in data.items():
+        if not isinstance(docs, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in docs.values()
+        ):
+            raise InputError("expected {docid: int relevance}", path=path, record=f"query {q}")
+        out[str(q)] = {str(d): int(v) for d, v in docs.items()}
+    return out

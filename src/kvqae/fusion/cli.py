@@ -1,0 +1,197 @@
+"""`kvqae fuse fit|apply|combine`: fit fusion weights on a validation split, apply them to test runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import typer
+
+from kvqae.config import ConfigModel
+
+
+class FuseFitConfig(ConfigModel):
+    """Options of `kvqae fuse fit` (also usable as a pipeline YAML section)."""
+
+    runs: list[Path]
+    questions: Path
+    kb: Path | None = None
+    qrels: Path | None = None
+    out: Path
+    method: Literal["wsum", "rrf", "combsum", "combmnz"] = "wsum"
+    norm: Literal["zscore", "zscore-query", "minmax", "rank", "none"] = "zscore"
+    step: float = 0.1
+    metric: str = "mrr@100"
+    sum_to_one: bool = True
+    default_minimum: bool | None = None
+    rrf_k: float = 60.0
+    passage_requires_entity: bool = False
+    plot: Path | None = None
+
+
+def fit_from_config(cfg: FuseFitConfig, *, progress: bool = True):
+    """Load runs, questions and qrels (given, or judged from the runs against the KB), search the weight grid,
+    save the weights file (and the heat map when `cfg.plot`). Returns the GridSearchResult."""
+    from kvqae.data.questions import load_questions
+    from kvqae.data.runs import Run
+    from kvqae.errors import InputError
+    from kvqae.evaluate.relevance import load_qrels, qrels_for_kb
+    from kvqae.fusion.search import grid_search
+
+    if len(cfg.runs) < 2:
+        raise InputError("give at least two runs (--run A --run B)", field="runs")
+    runs = [Run.load(p) for p in cfg.runs]
+    questions = load_questions(cfg.questions)
+    if cfg.qrels is not None:
+        qrels = load_qrels(cfg.qrels)
+    elif cfg.kb is not None:
+        from kvqae.data.kb import KnowledgeBase
+
+        qrels = qrels_for_kb(
+            runs,
+            questions,
+            KnowledgeBase.load(cfg.kb),
+            passage_requires_entity=cfg.passage_requires_entity,
+            sources=[str(p) for p in cfg.runs],
+        )
+    else:
+        raise InputError("give --kb (to judge relevance) or --qrels", field="kb")
+    result = grid_search(
+        runs,
+        qrels,
+        method=cfg.method,
+        norm=cfg.norm,
+        metric=cfg.metric,
+        step=cfg.step,
+        sum_to_one=cfg.sum_to_one,
+        default_minimum=cfg.default_minimum,
+        rrf_k=cfg.rrf_k,
+        query_ids=[q.id for q in questions],
+        sources=[str(p) for p in cfg.runs],
+        progress=progress,
+    )
+    result.extra = {"runs": [str(p) for p in cfg.runs], "questions": str(cfg.questions)}
+    result.save(cfg.out)
+    if cfg.plot is not None:
+        from kvqae.evaluate.report import plot_weight_grid
+
+        plot_weight_grid(result, cfg.plot)
+    return result
+
+
+fuse_app = typer.Typer(
+    help="Fuse retrieval runs: fit weights on validation, apply them to test.", no_args_is_help=True
+)
+
+
+@fuse_app.command("fit")
+def fuse_fit(
+    run: list[Path] = typer.Option(
+        ..., "--run", help="Validation run (.json/.trec); repeat, in a fixed order."
+    ),
+    questions: Path = typer.Option(..., "--questions", help="Validation questions (any supported format)."),
+    kb: Path = typer.Option(None, "--kb", help="KB directory: relevance is judged from the runs against it."),
+    qrels: Path = typer.Option(None, "--qrels", help="Qrels JSON {qid: {docid: rel}} instead of --kb."),
+    out: Path = typer.Option(..., "--out", "-o", help="Weights file (JSON) to write."),
+    method: str = typer.Option("wsum", "--method", help="wsum | rrf | combsum | combmnz."),
+    norm: str = typer.Option("zscore", "--norm", help="zscore | zscore-query | minmax | rank | none."),
+    step: float = typer.Option(0.1, "--step", help="Grid step of each weight."),
+    metric: str = typer.Option("mrr@100", "--metric", help="Metric to maximise (mrr@K, p@K, hit@K, ...)."),
+    sum_to_one: bool = typer.Option(True, "--sum-to-one/--free-weights", help="Only weights summing to 1."),
+    default_minimum: bool = typer.Option(
+        None,
+        "--default-minimum/--no-default-minimum",
+        help="Missing candidate = run's minimum (default: on for z-scores).",
+    ),
+    rrf_k: float = typer.Option(60.0, "--rrf-k", help="k of reciprocal rank fusion."),
+    plot: Path = typer.Option(None, "--plot", help="Also write the weight-grid heat map (PNG) here."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Grid-search fusion weights on a validation split and save them (with the settings) to a JSON file."""
+    from kvqae.config import parse_config
+
+    cfg = parse_config(
+        FuseFitConfig,
+        dict(
+            runs=run,
+            questions=questions,
+            kb=kb,
+            qrels=qrels,
+            out=out,
+            method=method,
+            norm=norm,
+            step=step,
+            metric=metric,
+            sum_to_one=sum_to_one,
+            default_minimum=default_minimum,
+            rrf_k=rrf_k,
+            plot=plot,
+        ),
+    )
+    result = fit_from_config(cfg, progress=progress)
+    names = ", ".join(f"{n}={w:g}" for n, w in zip(result.run_names, result.weights, strict=True))
+    typer.echo(
+        f"best {result.metric} = {result.best_score:.4f} with {names} "
+        f"({len(result.grid)} weight vectors, {result.n_queries} queries, {result.seconds:.2f} s) -> {out}"
+    )
+
+
+@fuse_app.command("apply")
+def fuse_apply(
+    weights: Path = typer.Option(..., "--weights", help="Weights file written by `kvqae fuse fit`."),
+    run: list[Path] = typer.Option(..., "--run", help="Test run; repeat, in the same order as at fit time."),
+    out: Path = typer.Option(..., "--out", "-o", help="Fused run to write (.json or .trec)."),
+    k: int = typer.Option(None, "--k", help="Keep the best k candidates per query (default: all)."),
+    name: str = typer.Option(None, "--name", help="Name of the fused run."),
+) -> None:
+    """Fuse test runs with the weights and settings of a weights file."""
+    from kvqae.data.runs import Run
+    from kvqae.fusion.search import apply_weights
+
+    runs = [Run.load(p) for p in run]
+    fused = apply_weights(weights, runs, k=k, name=name, sources=[str(p) for p in run])
+    fused.save(out)
+    typer.echo(f"fused {len(runs)} runs over {len(fused)} queries -> {out}")
+
+
+@fuse_app.command("combine")
+def fuse_combine(
+    run: list[Path] = typer.Option(..., "--run", help="Run to fuse; repeat."),
+    out: Path = typer.Option(..., "--out", "-o", help="Fused run to write (.json or .trec)."),
+    method: str = typer.Option("rrf", "--method", help="wsum | rrf | combsum | combmnz."),
+    norm: str = typer.Option("zscore", "--norm", help="zscore | zscore-query | minmax | rank | none."),
+    weights: str = typer.Option(
+        None, "--weights", help="Comma-separated weights, one per run (default equal)."
+    ),
+    default_minimum: bool = typer.Option(None, "--default-minimum/--no-default-minimum"),
+    rrf_k: float = typer.Option(60.0, "--rrf-k"),
+    k: int = typer.Option(None, "--k", help="Keep the best k candidates per query."),
+) -> None:
+    """Fuse runs with fixed settings (no fitting): e.g. RRF, or a weighted sum with given weights."""
+    from kvqae.data.runs import Run
+    from kvqae.errors import InputError
+    from kvqae.fusion.core import fuse
+
+    w = None
+    if weights:
+        try:
+            w = [float(x) for x in weights.split(",")]
+        except ValueError:
+            raise InputError(f"not a comma-separated list of numbers: {weights!r}", field="weights") from None
+    runs = [Run.load(p) for p in run]
+    fused = fuse(
+        runs,
+        method=method,
+        norm=norm,
+        weights=w,
+        default_minimum=default_minimum,
+        rrf_k=rrf_k,
+        k=k,
+        sources=[str(p) for p in run],
+    )
+    fused.save(out)
+    typer.echo(f"fused {len(runs)} runs ({method}) over {len(fused)} queries -> {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(fuse_app, name="fuse")

@@ -1,0 +1,362 @@
+"""Score fusion over a dense queries x candidates matrix.
+
+The runs are turned once into a `FusionMatrix`: for every query the union of the candidate ids of all runs
+(sorted by id, so ties always break the same way as `Run.ranked`), padded to the longest union, with a
+`(runs, queries, candidates)` score tensor in which NaN marks "this run did not retrieve this candidate".
+Normalisations and fusion methods are then plain numpy over that tensor: no per-document Python loops.
+
+Registries (string keys, used by the CLI and the weights file):
+- normalisations `NORMALISATIONS`: "zscore" (global: mean/std of every score of the run, as the seeds' code),
+  "zscore-query" (per query, = ranx "zmuv"), "minmax" (per query, = ranx "min-max"),
+  "rank" (per query, 1 - rank/n, = ranx "rank"), "none".
+- methods `METHODS`: "wsum" (S = sum_i a_i S_i), "rrf" (sum_i a_i / (k + rank_i)), "combsum" (sum_i S_i),
+  "combmnz" (sum_i S_i times the number of runs that retrieved the candidate).
+A candidate missing from a run scores that run's minimum (normalised) score for the query when
+`default_minimum` is on (default for the z-score normalisations, as in the seeds' code), else 0 (as ranx).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kvqae.data.runs import Run
+from kvqae.errors import InputError
+
+EPS = 1e-9  # same floor as ranx for a zero std / zero range
+
+
+@dataclass
+class FusionMatrix:
+    """Runs aligned on a common candidate grid.
+
+    `qids` (Q,), `cand_ids` (Q, C) object array ("" = padding), `valid` (Q, C) bool,
+    `scores` (R, Q, C) float64 raw scores, NaN where run r did not retrieve the candidate.
+    """
+
+    qids: list[str]
+    cand_ids: np.ndarray
+    valid: np.ndarray
+    scores: np.ndarray
+    run_names: list[str]
+
+    @property
+    def present(self) -> np.ndarray:
+        """(R, Q, C) bool: run r retrieved candidate c for query q."""
+        return ~np.isnan(self.scores)
+
+    def to_run(
+        self,
+        fused: np.ndarray,
+        name: str = "fused",
+        level: str = "passage",
+        k: int | None = None,
+        meta: dict | None = None,
+    ) -> Run:
+        """A Run from a (Q, C) fused score matrix (padding ignored); `k` keeps only the best k per query."""
+        out: dict[str, dict[str, float]] = {}
+        # stable sort on -score: ties keep candidate (= id) order, as Run.ranked does
+        order = np.argsort(-np.where(self.valid, fused, -np.inf), axis=-1, kind="stable")
+        n_valid = self.valid.sum(axis=1)
+        for i, q in enumerate(self.qids):
+            keep = order[i, : n_valid[i] if k is None else min(k, n_valid[i])]
+            out[q] = dict(
+                zip(self.cand_ids[i, keep].tolist(), fused[i, keep].astype(float).tolist(), strict=True)
+            )
+        return Run(out, name=name, level=level, meta=meta or {})
+
+
+def _check_nonempty(run: Run, source: str) -> None:
+    if not run.scores:
+        raise InputError("run is empty (no queries)", path=source)
+
+
+def _raise_not_finite(run: Run, source: str) -> None:
+    for qid, docs in run.scores.items():
+        for d, v in docs.items():
+            if not np.isfinite(v):
+                raise InputError(f"score of {d!r} is not finite ({v})", path=source, record=f"query {qid}")
+
+
+def build_matrix(
+    runs: Sequence[Run],
+    *,
+    sources: Sequence[str] | None = None,
+    query_ids: Sequence[str] | None = None,
+    allow_missing_queries: bool = False,
+) -> FusionMatrix:
+    """Align `runs` on the union of their candidates per query.
+
+    `sources` names each run in error messages (file paths); `query_ids` fixes the query order/set (default:
+    the first run's order). A query absent from a run (not merely with an empty result list) is an InputError
+    naming the run and query, unless `allow_missing_queries` (then that run has no candidate for it).
+    """
+    if not runs:
+        raise InputError("no runs given")
+    sources = list(sources) if sources is not None else [r.name for r in runs]
+    for run, src in zip(runs, sources, strict=True):
+        _check_nonempty(run, src)
+    qids = list(query_ids) if query_ids is not None else list(runs[0].scores)
+    if not allow_missing_queries:
+        wanted = set(qids)
+        for run, src in zip(runs, sources, strict=True):
+            for q in qids:
+                if q not in run.scores:
+                    raise InputError(
+                        "query missing from this run (runs of different splits?)",
+                        path=src,
+                        record=f"query {q}",
+                    )
+            extra = set(run.scores) - wanted
+            if extra:
+                raise InputError(
+                    "query not in the other runs / question set (runs of different splits?)",
+                    path=src,
+                    record=f"query {sorted(extra)[0]}",
+                )
+    # Flatten every (run, query, doc, score) with per-query C-level list operations, then factorise in numpy:
+    # no per-document Python loop even for millions of entries.
+    q_index = {q: i for i, q in enumerate(qids)}
+    docs: list[str] = []
+    values: list[float] = []
+    q_of: list[int] = []
+    r_of: list[int] = []
+    sizes: list[int] = []
+    for r, run in enumerate(runs):
+        start = len(values)
+        for q, row in run.scores.items():
+            i = q_index.get(q)
+            if i is None or not row:
+                continue
+            docs.extend(row.keys())
+            values.extend(row.values())
+            q_of.append(i)
+            r_of.append(r)
+            sizes.append(len(row))
+        if not np.all(np.isfinite(np.asarray(values[start:], dtype=np.float64))):
+            _raise_not_finite(run, sources[r])
+    n_q = len(qids)
+    if not docs:
+        return FusionMatrix(
+            qids,
+            np.full((n_q, 1), "", dtype=object),
+            np.zeros((n_q, 1), bool),
+            np.full((len(runs), n_q, 1), np.nan),
+            [r.name for r in runs],
+        )
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(docs, dtype=object))
+    # renumber so codes follow id order (fixed-width str sort: much faster than sorting Python objects)
+    order = np.argsort(uniques.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes, uniques = rank[codes], uniques[order]
+    qq, rr = np.repeat(np.asarray(q_of), sizes), np.repeat(np.asarray(r_of), sizes)
+    keys = qq * len(uniques) + codes
+    ukeys, inverse = np.unique(keys, return_inverse=True)  # sorted by (query, doc id)
+    uq = ukeys // len(uniques)
+    first = np.searchsorted(uq, np.arange(n_q))
+    col_of_key = np.arange(len(ukeys)) - first[uq]
+    counts = np.bincount(uq, minlength=n_q)
+    n_c = max(int(counts.max()), 1)
+    cand = np.full((n_q, n_c), "", dtype=object)
+    cand[uq, col_of_key] = np.asarray(uniques, dtype=object)[ukeys % len(uniques)]
+    valid = np.zeros((n_q, n_c), dtype=bool)
+    valid[uq, col_of_key] = True
+    scores = np.full((len(runs), n_q, n_c), np.nan)
+    scores[rr, qq, col_of_key[inverse]] = np.asarray(values, dtype=np.float64)
+    return FusionMatrix(qids, cand, valid, scores, [r.name for r in runs])
+
+
+# ------------------------------------------------------------------------------------------- normalisations
+
+
+def _rowwise(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    present = ~np.isnan(scores)
+    return present, present.sum(axis=-1, keepdims=True)
+
+
+def norm_zscore_global(scores: np.ndarray) -> np.ndarray:
+    """(R, Q, C) -> z-score, one mean/std per run over all its scores (population std, floored at 1e-9)."""
+    mean = np.nanmean(scores, axis=(1, 2), keepdims=True)
+    std = np.nanstd(scores, axis=(1, 2), keepdims=True)
+    return (scores - mean) / np.maximum(std, EPS)
+
+
+def norm_zscore_query(scores: np.ndarray) -> np.ndarray:
+    """Per run and query z-score (ranx "zmuv")."""
+    present, n = _rowwise(scores)
+    safe_n = np.maximum(n, 1)
+    filled = np.where(present, scores, 0.0)
+    mean = filled.sum(axis=-1, keepdims=True) / safe_n
+    var = (np.where(present, scores - mean, 0.0) ** 2).sum(axis=-1, keepdims=True) / safe_n
+    return (scores - mean) / np.maximum(np.sqrt(var), EPS)
+
+
+def norm_minmax(scores: np.ndarray) -> np.ndarray:
+    """Per run and query (s - min) / (max - min) (ranx "min-max")."""
+    lo = np.min(np.where(np.isnan(scores), np.inf, scores), axis=-1, keepdims=True)
+    hi = np.max(np.where(np.isnan(scores), -np.inf, scores), axis=-1, keepdims=True)
+    return (scores - lo) / np.maximum(hi - lo, EPS)
+
+
+def ranks(scores: np.ndarray) -> np.ndarray:
+    """0-based rank of each present candidate within its run and query (best first, ties by candidate order,
+    i.e. by id); NaN where absent."""
+    key = np.where(np.isnan(scores), -np.inf, scores)
+    order = np.argsort(-key, axis=-1, kind="stable")
+    out = np.empty(scores.shape, dtype=np.float64)
+    np.put_along_axis(
+        out, order, np.broadcast_to(np.arange(scores.shape[-1], dtype=np.float64), scores.shape), axis=-1
+    )
+    return np.where(np.isnan(scores), np.nan, out)
+
+
+def norm_rank(scores: np.ndarray) -> np.ndarray:
+    """Per run and query 1 - rank/n, n = the run's number of candidates for the query (ranx "rank")."""
+    _, n = _rowwise(scores)
+    return 1.0 - ranks(scores) / np.maximum(n, 1)
+
+
+def norm_none(scores: np.ndarray) -> np.ndarray:
+    return scores.copy()
+
+
+NORMALISATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "zscore": norm_zscore_global,
+    "zscore-query": norm_zscore_query,
+    "minmax": norm_minmax,
+    "rank": norm_rank,
+    "none": norm_none,
+}
+
+
+def normalize(scores: np.ndarray, norm: str) -> np.ndarray:
+    """Apply the normalisation named `norm` to a (R, Q, C) NaN-padded score tensor."""
+    if norm not in NORMALISATIONS:
+        raise InputError(
+            f"unknown normalisation {norm!r}; choose from {sorted(NORMALISATIONS)}", field="norm"
+        )
+    return NORMALISATIONS[norm](scores)
+
+
+def fill_missing(normed: np.ndarray, default_minimum: bool) -> np.ndarray:
+    """Replace NaN (candidate not retrieved by that run) by the run's minimum for the query, or by 0.
+    A run with no candidate at all for a query contributes 0."""
+    if not default_minimum:
+        return np.nan_to_num(normed, nan=0.0)
+    lo = np.min(np.where(np.isnan(normed), np.inf, normed), axis=-1, keepdims=True)
+    lo = np.where(np.isinf(lo), 0.0, lo)
+    return np.where(np.isnan(normed), lo, normed)
+
+
+# ------------------------------------------------------------------------------------------- methods
+
+METHODS = ("wsum", "rrf", "combsum", "combmnz")
+
+
+@dataclass
+class Prepared:
+    """Per-run transformed scores T (R, Q, C) and a per-candidate multiplier M (Q, C):
+    fused = (sum_r w_r T_r) * M.
+    Every method is of that form, so the weight search only needs one tensor product."""
+
+    terms: np.ndarray
+    multiplier: np.ndarray | None
+    valid: np.ndarray
+
+    @property
+    def bias(self) -> np.ndarray:
+        """(Q, C): 0 on real candidates, -inf on padding (added, so padding always ranks last)."""
+        if getattr(self, "_bias", None) is None:
+            self._bias = np.where(self.valid, 0.0, -np.inf)
+        return self._bias
+
+
+def resolve_default_minimum(norm: str, default_minimum: bool | None) -> bool:
+    return norm.startswith("zscore") if default_minimum is None else default_minimum
+
+
+def prepare(
+    matrix: FusionMatrix,
+    method: str = "wsum",
+    norm: str = "zscore",
+    *,
+    default_minimum: bool | None = None,
+    rrf_k: float = 60.0,
+) -> Prepared:
+    """Turn a FusionMatrix into the (T, M) form of `method` (see `Prepared`)."""
+    if method not in METHODS:
+        raise InputError(f"unknown fusion method {method!r}; choose from {list(METHODS)}", field="method")
+    present = matrix.present
+    if method == "rrf":  # rank-based: the normalisation does not apply
+        terms = np.nan_to_num(1.0 / (rrf_k + ranks(matrix.scores) + 1.0), nan=0.0)
+    else:
+        terms = fill_missing(normalize(matrix.scores, norm), resolve_default_minimum(norm, default_minimum))
+    multiplier = present.sum(axis=0).astype(np.float64) if method == "combmnz" else None
+    terms = np.where(matrix.valid[None], terms, 0.0)
+    return Prepared(terms, multiplier, matrix.valid)
+
+
+def combine(prep: Prepared, weights: np.ndarray) -> np.ndarray:
+    """Fused scores for one weight vector (R,) -> (Q, C), or for many (W, R) -> (W, Q, C). Padding is -inf."""
+    w = np.asarray(weights, dtype=np.float64)
+    fused = np.tensordot(w, prep.terms, axes=([-1], [0]))
+    if prep.multiplier is not None:
+        fused *= prep.multiplier
+    fused += prep.bias
+    return fused
+
+
+def default_weights(method: str, n_runs: int) -> list[float]:
+    """Equal weights: 1/n for wsum (grid weights sum to 1), 1 for the others (plain CombSUM/MNZ/RRF)."""
+    return [1.0 / n_runs] * n_runs if method == "wsum" else [1.0] * n_runs
+
+
+def fuse(
+    runs: Sequence[Run],
+    *,
+    method: str = "wsum",
+    norm: str = "zscore",
+    weights: Sequence[float] | None = None,
+    default_minimum: bool | None = None,
+    rrf_k: float = 60.0,
+    k: int | None = None,
+    name: str | None = None,
+    sources: Sequence[str] | None = None,
+    allow_missing_queries: bool = False,
+) -> Run:
+    """Fuse `runs` into one Run (all candidates of the union, or the best `k` per query).
+
+    `weights` has one weight per run (default: `default_weights`). Raises InputError on bad runs/weights.
+    """
+    levels = {r.level for r in runs}
+    if len(levels) > 1:
+        raise InputError(
+            f"cannot fuse runs of different levels {sorted(levels)}: map entity runs to passages first",
+            field="level",
+        )
+    matrix = build_matrix(runs, sources=sources, allow_missing_queries=allow_missing_queries)
+    if weights is None:
+        weights = default_weights(method, len(runs))
+    if len(weights) != len(runs):
+        raise InputError(f"{len(weights)} weights for {len(runs)} runs", field="weights")
+    prep = prepare(matrix, method, norm, default_minimum=default_minimum, rrf_k=rrf_k)
+    fused = combine(prep, np.asarray(weights, dtype=np.float64))
+    meta = {
+        "fusion": {
+            "method": method,
+            "norm": norm,
+            "weights": [float(w) for w in weights],
+            "default_minimum": resolve_default_minimum(norm, default_minimum),
+            "rrf_k": rrf_k,
+            "runs": [r.name for r in runs],
+        }
+    }
+    level = runs[0].level
+    return matrix.to_run(
+        fused, name=name or f"{method}({'+'.join(r.name for r in runs)})", level=level, k=k, meta=meta
+    )

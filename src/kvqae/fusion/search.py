@@ -1,0 +1,181 @@
+"""Fusion-weight search: every weight vector of a grid scored at once on a validation split.
+
+The runs are normalised once into (R, Q, C) terms T (see `kvqae.fusion.core.prepare`); the fused scores of
+all W weight vectors are one tensor product `weights (W, R) . T (R, Q, C) -> (W, Q, C)`, evaluated in chunks
+of W so memory stays bounded. The chosen weights and their metadata go to a JSON "weights file" that
+`kvqae fuse apply` (and `apply_weights`) uses on the test runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kvqae.data.runs import Run
+from kvqae.errors import InputError
+from kvqae.evaluate.metrics import align_qrels, compute_metrics, parse_metric
+from kvqae.fusion.core import build_matrix, combine, fuse, prepare, resolve_default_minimum
+from kvqae.io import write_json
+
+WEIGHTS_FORMAT = "kvqae-fusion-weights/1"
+
+
+def weight_grid(n_runs: int, step: float = 0.1, *, sum_to_one: bool = True) -> np.ndarray:
+    """All weight vectors with entries in {0, step, 2 step, ..., 1}: (W, n_runs), in `itertools.product`
+    order.
+
+    With `sum_to_one` only the vectors summing to 1 (integer compositions, so no float round-off drops any:
+    66 vectors for 3 runs at step 0.1); otherwise every vector but the all-zero one.
+    """
+    if n_runs < 1:
+        raise InputError("need at least one run", field="runs")
+    n = round(1.0 / step)
+    if n < 1 or abs(n * step - 1.0) > 1e-9:
+        raise InputError(f"step {step} must divide 1 (e.g. 0.1, 0.05, 0.25)", field="step")
+    combos = [
+        c for c in itertools.product(range(n + 1), repeat=n_runs) if (sum(c) == n if sum_to_one else any(c))
+    ]
+    return np.asarray(combos, dtype=np.float64) / n
+
+
+@dataclass
+class GridSearchResult:
+    """Outcome of `grid_search`: the best weights, the score of every grid point and the settings used."""
+
+    weights: list[float]
+    best_score: float
+    metric: str
+    method: str
+    norm: str
+    default_minimum: bool
+    rrf_k: float
+    step: float
+    sum_to_one: bool
+    run_names: list[str]
+    grid: list[list[float]]
+    scores: list[float]
+    n_queries: int
+    seconds: float
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"format": WEIGHTS_FORMAT, **asdict(self)}
+
+    def save(self, path: str | Path) -> Path:
+        write_json(path, self.to_dict())
+        return Path(path)
+
+
+def grid_search(
+    runs: Sequence[Run],
+    qrels: Mapping[str, Mapping[str, float]],
+    *,
+    method: str = "wsum",
+    norm: str = "zscore",
+    metric: str = "mrr@100",
+    step: float = 0.1,
+    sum_to_one: bool = True,
+    default_minimum: bool | None = None,
+    rrf_k: float = 60.0,
+    query_ids: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    chunk: int | None = None,
+    progress: bool = False,
+) -> GridSearchResult:
+    """Score every weight vector of `weight_grid` on the validation `runs`/`qrels`; keep the best by `metric`.
+
+    The query set is `query_ids` (default: the first run's queries); queries without relevant documents count
+    as 0, as in ranx. Ties: the last best vector in grid order wins (ranx's `optimize_fusion` rule).
+    """
+    t0 = time.perf_counter()
+    parse_metric(metric)
+    matrix = build_matrix(runs, sources=sources, query_ids=query_ids)
+    prep = prepare(matrix, method, norm, default_minimum=default_minimum, rrf_k=rrf_k)
+    aligned = align_qrels(matrix.qids, matrix.cand_ids, qrels)
+    grid = weight_grid(len(runs), step, sum_to_one=sum_to_one)
+    n_q, n_c = matrix.valid.shape
+    # (W, Q, C) float64 blocks of at most ~4M values (32 MB): bounded memory, few Python round trips
+    chunk = chunk or max(1, int(4_000_000 // max(1, n_q * n_c)))
+    scores = np.empty(len(grid))
+    starts = range(0, len(grid), chunk)
+    if progress:
+        from kvqae.progress import track
+
+        starts = track(list(starts), "Weight grid", enabled=True)
+    for s in starts:
+        fused = combine(prep, grid[s : s + chunk])
+        scores[s : s + chunk] = compute_metrics(fused, aligned, [metric])[metric].mean(axis=-1)
+    best = int(len(scores) - 1 - np.argmax(scores[::-1]))  # last maximum
+    return GridSearchResult(
+        weights=[float(round(w, 12)) for w in grid[best]],
+        best_score=float(scores[best]),
+        metric=metric,
+        method=method,
+        norm=norm,
+        default_minimum=resolve_default_minimum(norm, default_minimum),
+        rrf_k=rrf_k,
+        step=step,
+        sum_to_one=sum_to_one,
+        run_names=[r.name for r in runs],
+        grid=[[float(round(w, 12)) for w in g] for g in grid],
+        scores=scores.tolist(),
+        n_queries=n_q,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def load_weights(path: str | Path) -> dict:
+    """Read and check a weights file written by `GridSearchResult.save`."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("weights file not found", path=path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON ({e.msg})", path=path) from None
+    if not isinstance(data, dict) or data.get("format") != WEIGHTS_FORMAT:
+        raise InputError(
+            f"not a kvqae fusion weights file (format != {WEIGHTS_FORMAT!r})", path=path, field="format"
+        )
+    for key in ("weights", "method", "norm", "default_minimum", "rrf_k"):
+        if key not in data:
+            raise InputError("missing", path=path, field=key)
+    w = data["weights"]
+    if not isinstance(w, list) or not all(isinstance(x, (int, float)) and np.isfinite(x) for x in w):
+        raise InputError("must be a list of finite numbers", path=path, field="weights")
+    return data
+
+
+def apply_weights(
+    weights_file: str | Path | Mapping,
+    runs: Sequence[Run],
+    *,
+    k: int | None = None,
+    name: str | None = None,
+    sources: Sequence[str] | None = None,
+) -> Run:
+    """Fuse `runs` (same order as at fit time) with the settings of a weights file (path or loaded dict)."""
+    data = load_weights(weights_file) if not isinstance(weights_file, Mapping) else dict(weights_file)
+    if len(data["weights"]) != len(runs):
+        raise InputError(
+            f"the weights file has {len(data['weights'])} weights but {len(runs)} runs were given",
+            path=None if isinstance(weights_file, Mapping) else weights_file,
+            field="weights",
+        )
+    return fuse(
+        runs,
+        method=data["method"],
+        norm=data["norm"],
+        weights=data["weights"],
+        default_minimum=data["default_minimum"],
+        rrf_k=data["rrf_k"],
+        k=k,
+        name=name,
+        sources=sources,
+    )

@@ -1,0 +1,110 @@
+"""Read an embeddings directory (`vectors.npy`, `ids.json`, `meta.json`) without depending on `kvqae.encode`.
+
+The format is the contract in docs/ARCHITECTURE.md; this reader checks it so that an index or a search
+never runs on mismatched files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kvqae.errors import InputError
+
+
+@dataclass
+class Embeddings:
+    """Vectors `(n, dim)` float32, their ids (row order) and the directory's `meta.json`."""
+
+    vectors: np.ndarray
+    ids: list[str]
+    meta: dict[str, Any]
+    path: Path | None = None
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @property
+    def encoder(self) -> str:
+        return str(self.meta.get("encoder", ""))
+
+
+def _read_json(path: Path) -> Any:
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON ({e.msg})", path=path) from None
+
+
+def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: bool = False) -> Embeddings:
+    """Load and validate an embeddings directory.
+
+    `allow_nan`: query embeddings may hold NaN rows (no embedding, e.g. no face); KB embeddings may not.
+    `mmap`: memory-map `vectors.npy` (read-only) instead of reading it into memory.
+    Raises InputError naming the file and field on any inconsistency (shape, dtype, counts, dim,
+    duplicate ids).
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError("embeddings directory not found", path=directory)
+    meta_path, ids_path, vec_path = directory / "meta.json", directory / "ids.json", directory / "vectors.npy"
+    meta = _read_json(meta_path)
+    if not isinstance(meta, dict):
+        raise InputError("expected a JSON object", path=meta_path)
+    for key in ("encoder", "dim"):
+        if key not in meta:
+            raise InputError("missing key", path=meta_path, field=key)
+    ids = _read_json(ids_path)
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+        raise InputError("expected a list of non-empty string ids", path=ids_path)
+    if not vec_path.exists():
+        raise InputError("file not found", path=vec_path)
+    try:
+        vectors = np.load(vec_path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise InputError(f"unreadable .npy file ({e})", path=vec_path) from None
+    if vectors.ndim != 2:
+        raise InputError(f"expected a 2-D array, got shape {vectors.shape}", path=vec_path)
+    if not np.issubdtype(vectors.dtype, np.floating):
+        raise InputError(f"expected float vectors, got {vectors.dtype}", path=vec_path)
+    if vectors.dtype != np.float32:
+        vectors = vectors.astype(np.float32)
+    n, dim = vectors.shape
+    if len(ids) != n:
+        raise InputError(f"{len(ids)} ids for {n} vectors", path=ids_path)
+    if int(meta["dim"]) != dim:
+        raise InputError(f"meta says dim {meta['dim']} but vectors have dim {dim}", path=meta_path,
+                         field="dim")
+    if "count" in meta and int(meta["count"]) != n:
+        raise InputError(f"meta says count {meta['count']} but there are {n} vectors", path=meta_path,
+                         field="count")
+    if len(set(ids)) != n:
+        seen: set[str] = set()
+        dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+        raise InputError(f"duplicate id {dup!r}", path=ids_path, record=dup)
+    if not allow_nan and n:
+        bad = ~np.isfinite(vectors).all(axis=1)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError("vector has NaN/inf values", path=vec_path, record=ids[row], field="vectors")
+    missing = meta.get("missing") or []
+    if not isinstance(missing, list):
+        raise InputError("expected a list of ids", path=meta_path, field="missing")
+    return Embeddings(vectors, ids, meta, directory, [str(m) for m in missing])
+
+
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    """Row-wise L2 normalisation into a new float32 array; zero and NaN rows stay as they are."""
+    out = np.array(vectors, dtype=np.float32, copy=True)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    ok = np.isfinite(norms) & (norms > 0)
+    np.divide(out, norms, out=out, where=ok)
+    return out

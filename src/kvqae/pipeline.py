@@ -1,0 +1,378 @@
+"""`kvqae run PIPELINE.yaml`: KB -> encode -> index -> search -> fuse -> evaluate -> read, from one YAML file.
+
+Every stage writes its files under `output/` (the same files the stage-by-stage commands write), so a run
+can be inspected, resumed or continued by hand:
+
+```
+output/kb/                          the knowledge base (entities, passages)
+output/embeddings/<name>/           KB and question embeddings, one directory per (encoder, field, split)
+output/indexes/<name>/              one Faiss index per (encoder, KB field)
+output/runs/<split>/<mode>.json     one passage-level run per retrieval mode (entity runs mapped to passages)
+output/runs/<split>/fusion.json     the fused run (weights fitted on `fit_split`)
+output/fusion_weights.json          the chosen weights and the whole grid
+output/predictions/<split>.jsonl    reader answers (when a reader is configured)
+output/report/                      report.json / .md / .tex, weights_heatmap.png
+```
+
+Relative paths in the YAML are relative to the YAML file's folder.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import typer
+from pydantic import Field
+
+from kvqae.config import ConfigModel, load_config, load_yaml, parse_config
+
+ModeName = Literal["image-image", "image-title", "text-passage", "image-passage"]
+
+
+class KBSection(ConfigModel):
+    source: Path  # articles JSONL, MediaWiki XML(.bz2) or ViQuAE KB, or an already built KB directory
+    format: str = "auto"
+    words: int = 100
+    sentence_aligned: bool = False
+    types_from: Path | None = None
+
+
+class RetrievalSection(ConfigModel):
+    mode: ModeName
+    encoder: str  # encoder spec, e.g. "clip:path/to/model", "st:minilm", "face:dlib"
+    factory: str = "Flat"  # Faiss factory string
+    name: str | None = None  # run name (default: the mode)
+
+
+class FusionSection(ConfigModel):
+    method: Literal["wsum", "rrf", "combsum", "combmnz"] = "wsum"
+    norm: Literal["zscore", "zscore-query", "minmax", "rank", "none"] = "zscore"
+    step: float = 0.1
+    metric: str = "mrr@100"
+
+
+class ReaderSection(ConfigModel):
+    model: str  # reader checkpoint: path or HF name
+    top_k: int = 24
+    run: str = "fusion"  # which run feeds the reader: "fusion" or a retrieval run name
+
+
+class PipelineConfig(ConfigModel):
+    """The whole pipeline, as written in PIPELINE.yaml."""
+
+    output: Path
+    kb: KBSection
+    questions: dict[str, Path]  # split name -> questions file
+    retrieval: list[RetrievalSection] = Field(min_length=1)
+    k: int = 100
+    eval_split: str = "test"
+    fit_split: str | None = "validation"  # split on which fusion weights are fitted (None: no fusion)
+    fusion: FusionSection | None = FusionSection()
+    reader: ReaderSection | None = None
+    metrics: list[str] = ["mrr@100", "p@1", "p@20", "hit@20", "recall@100", "ndcg@10"]
+    passage_requires_entity: bool = False  # a relevant passage must also belong to the gold entity
+    dataset: str = ""
+    batch_size: int = 64
+    device: str = "cpu"
+
+
+def _slug(text: str) -> str:
+    """A file-name-safe, readable slug of an encoder spec."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[-60:]
+
+
+def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
+    def fix(p: Path | None) -> Path | None:
+        return None if p is None or p.is_absolute() else base / p
+
+    def fix_spec(spec: str) -> str:
+        # encoder specs may hold a relative model path ("clip:models/x"): resolve it when it exists there
+        prefix, _, arg = spec.partition(":")
+        if arg and not Path(arg).is_absolute() and (base / arg).exists():
+            return f"{prefix}:{base / arg}"
+        return spec
+
+    data = cfg.model_dump()
+    data["output"] = fix(cfg.output) or cfg.output
+    data["kb"]["source"] = fix(cfg.kb.source) or cfg.kb.source
+    data["kb"]["types_from"] = fix(cfg.kb.types_from) if cfg.kb.types_from else None
+    data["questions"] = {k: fix(v) or v for k, v in cfg.questions.items()}
+    for section in data["retrieval"]:
+        section["encoder"] = fix_spec(section["encoder"])
+    if cfg.reader is not None and (base / cfg.reader.model).exists():
+        data["reader"]["model"] = str(base / cfg.reader.model)
+    return PipelineConfig.model_validate(data)
+
+
+def load_pipeline_config(path: str | Path) -> PipelineConfig:
+    """Read PIPELINE.yaml and resolve its relative paths against the file's folder."""
+    path = Path(path)
+    cfg = load_config(PipelineConfig, path)
+    return _resolve_paths(cfg, path.resolve().parent)
+
+
+class PipelineResult(dict):
+    """What a pipeline run produced: paths by kind, the evaluated systems and stage timings (seconds)."""
+
+
+def run_pipeline(
+    cfg: PipelineConfig,
+    *,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    force: bool = False,
+) -> PipelineResult:
+    """Run every stage of `cfg`; existing stage outputs are reused unless `force` (stages are deterministic).
+
+    Returns a PipelineResult with the evaluated systems, the fusion grid, the runs and per-stage timings.
+    """
+    from kvqae.data.kb import KnowledgeBase, build_kb
+    from kvqae.data.questions import load_questions
+    from kvqae.data.runs import Run
+    from kvqae.encode.store import encode_kb, encode_questions
+    from kvqae.errors import InputError
+    from kvqae.index.faiss_index import VectorIndex
+    from kvqae.search.modes import get_mode, search_embeddings
+    from kvqae.search.passages import entity_run_to_passages
+
+    out = Path(cfg.output)
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    splits = dict(cfg.questions)
+    if cfg.eval_split not in splits:
+        raise InputError(
+            f"eval_split {cfg.eval_split!r} is not one of the question splits {sorted(splits)}",
+            field="eval_split",
+        )
+    fit_split = cfg.fit_split if cfg.fusion is not None and len(cfg.retrieval) > 1 else None
+    if fit_split is not None and fit_split not in splits:
+        raise InputError(
+            f"fit_split {fit_split!r} is not one of the question splits {sorted(splits)}", field="fit_split"
+        )
+    wanted = [s for s in dict.fromkeys([cfg.eval_split, fit_split]) if s is not None]
+    names = [r.name or r.mode for r in cfg.retrieval]
+    if len(set(names)) != len(names):
+        raise InputError("two retrieval entries share a name; give each a distinct `name`", field="retrieval")
+
+    # 1. knowledge base
+    t0 = time.perf_counter()
+    source = Path(cfg.kb.source)
+    if (source / "entities.parquet").exists():
+        kb = KnowledgeBase.load(source)
+    else:
+        kb_dir = out / "kb"
+        if force or not (kb_dir / "entities.parquet").exists():
+            log(f"[kb] building {kb_dir} from {source}")
+            build_kb(
+                source,
+                kb_dir,
+                fmt=cfg.kb.format,
+                words=cfg.kb.words,
+                sentence_aligned=cfg.kb.sentence_aligned,
+                types_from=cfg.kb.types_from,
+                progress=progress,
+            )
+        kb = KnowledgeBase.load(kb_dir)
+    timings["kb"] = time.perf_counter() - t0
+    questions = {s: load_questions(splits[s]) for s in wanted}
+
+    # 2-4. encode, index, search (each mode -> a passage-level run per split)
+    runs: dict[str, dict[str, Run]] = {s: {} for s in wanted}
+    made: set[Path] = set()  # outputs produced by this call: `force` recomputes each only once
+
+    def needs(path: Path) -> bool:
+        todo = path not in made and (force or not (path / "meta.json").exists())
+        made.add(path)
+        return todo
+
+    encoders: dict[str, object] = {}  # one loaded model per spec, shared by the modes that use it
+
+    def encoder(spec: str):
+        if spec not in encoders:
+            from kvqae.encode.registry import load_encoder
+
+            encoders[spec] = load_encoder(spec, device=cfg.device)
+        return encoders[spec]
+
+    for section, name in zip(cfg.retrieval, names, strict=True):
+        t0 = time.perf_counter()
+        mode = get_mode(section.mode)
+        enc = _slug(section.encoder)
+        kb_emb = out / "embeddings" / f"kb-{mode.kb_field}-{enc}"
+        index_dir = out / "indexes" / f"{mode.kb_field}-{enc}-{_slug(section.factory)}"
+        if needs(kb_emb):
+            log(f"[encode] KB {mode.kb_field} with {section.encoder}")
+            encode_kb(
+                kb,
+                encoder(section.encoder),
+                mode.kb_field,
+                kb_emb,
+                device=cfg.device,
+                batch_size=cfg.batch_size,
+                progress=progress,
+            )
+        if needs(index_dir):
+            log(f"[index] {index_dir.name} ({section.factory})")
+            VectorIndex.build(kb_emb, index_dir, section.factory)
+        index = VectorIndex.load(index_dir)
+        q_field = "image" if mode.query_kind == "image" else "question"
+        for split in wanted:
+            q_emb = out / "embeddings" / f"{split}-{q_field}-{enc}"
+            if needs(q_emb):
+                log(f"[encode] {split} questions ({q_field}) with {section.encoder}")
+                encode_questions(
+                    questions[split],
+                    encoder(section.encoder),
+                    q_field,
+                    q_emb,
+                    device=cfg.device,
+                    batch_size=cfg.batch_size,
+                    progress=progress,
+                )
+            run = search_embeddings(q_emb, index, mode.name, cfg.k, name=name, progress=progress)
+            if run.level == "entity":
+                run = entity_run_to_passages(run, kb, cfg.k, name=name)
+            run.save(out / "runs" / split / f"{name}.json")
+            runs[split][name] = run
+        timings[f"retrieval:{name}"] = time.perf_counter() - t0
+
+    # 5. fusion: fit on the fit split, apply to the eval split
+    result = PipelineResult(output=out, timings=timings)
+    grid = None
+    if fit_split is not None:
+        from kvqae.evaluate.relevance import qrels_for_kb
+        from kvqae.fusion.search import apply_weights, grid_search
+
+        t0 = time.perf_counter()
+        fit_runs = [runs[fit_split][n] for n in names]
+        fit_qrels = qrels_for_kb(
+            fit_runs, questions[fit_split], kb, passage_requires_entity=cfg.passage_requires_entity
+        )
+        grid = grid_search(
+            fit_runs,
+            fit_qrels,
+            method=cfg.fusion.method,
+            norm=cfg.fusion.norm,
+            metric=cfg.fusion.metric,
+            step=cfg.fusion.step,
+            query_ids=[q.id for q in questions[fit_split]],
+        )
+        grid.extra = {"fit_split": fit_split}
+        grid.save(out / "fusion_weights.json")
+        log(
+            "[fusion] weights "
+            + ", ".join(f"{n}={w:g}" for n, w in zip(names, grid.weights, strict=True))
+            + f" ({cfg.fusion.metric} {grid.best_score:.3f} on {fit_split})"
+        )
+        fused = apply_weights(
+            grid.to_dict(), [runs[cfg.eval_split][n] for n in names], k=cfg.k, name="fusion"
+        )
+        fused.save(out / "runs" / cfg.eval_split / "fusion.json")
+        runs[cfg.eval_split]["fusion"] = fused
+        timings["fusion"] = time.perf_counter() - t0
+
+    # 6. evaluation of every run of the eval split (relevance merged across runs, as the seeds do)
+    from kvqae.evaluate.metrics import evaluate_run
+    from kvqae.evaluate.relevance import qrels_for_kb, save_qrels
+    from kvqae.evaluate.report import SystemScores
+
+    t0 = time.perf_counter()
+    eval_qs = questions[cfg.eval_split]
+    eval_runs = runs[cfg.eval_split]
+    qrels = qrels_for_kb(
+        list(eval_runs.values()), eval_qs, kb, passage_requires_entity=cfg.passage_requires_entity
+    )
+    save_qrels(out / "report" / "qrels.json", qrels)
+    systems = []
+    for name, run in eval_runs.items():
+        mean, per = evaluate_run(run, qrels, cfg.metrics, query_ids=[q.id for q in eval_qs], source=name)
+        systems.append(SystemScores(name, cfg.dataset, mean, per))
+    timings["evaluate"] = time.perf_counter() - t0
+
+    # 7. reader
+    if cfg.reader is not None:
+        from kvqae.evaluate.predictions import load_predictions, score_answers
+        from kvqae.read.predict import read_questions
+
+        t0 = time.perf_counter()
+        if cfg.reader.run not in eval_runs:
+            raise InputError(
+                f"reader.run {cfg.reader.run!r} is not one of the runs {sorted(eval_runs)}",
+                field="reader.run",
+            )
+        pred_path = out / "predictions" / f"{cfg.eval_split}.jsonl"
+        read_questions(
+            cfg.reader.model,
+            kb,
+            eval_qs,
+            eval_runs[cfg.reader.run],
+            pred_path,
+            top_k=cfg.reader.top_k,
+            device=cfg.device,
+            progress=progress,
+        )
+        mean, per = score_answers(load_predictions(pred_path), eval_qs)
+        for s in systems:
+            if s.name == cfg.reader.run:
+                s.mean.update(mean)
+                s.per_query.update(per)
+        result["predictions"] = pred_path
+        timings["read"] = time.perf_counter() - t0
+
+    result["systems"] = systems
+    result["weights"] = grid
+    result["kb"] = kb
+    result["runs"] = runs
+    return result
+
+
+def write_pipeline_report(
+    result: PipelineResult, out_dir: Path, *, extra_metrics: tuple[str, ...] = ()
+) -> dict:
+    """Write report.json/.md/.tex (MRR@100, P@1, EM, F1) and the fusion heat map of a pipeline run."""
+    from kvqae.evaluate.report import write_report
+
+    metrics = ("mrr@100", "p@1", "em", "f1", *extra_metrics)
+    grid = result.get("weights")
+    return write_report(
+        out_dir,
+        result["systems"],
+        table_metrics=metrics,
+        weight_grid=grid.to_dict() if grid is not None else None,
+    )
+
+
+def run_command(
+    config: Path = typer.Argument(
+        ..., help="PIPELINE.yaml describing KB, questions, retrieval modes, fusion, reader."
+    ),
+    set_: list[str] = typer.Option([], "--set", help="Override a top-level key: --set k=50 (YAML value)."),
+    force: bool = typer.Option(False, "--force", help="Recompute every stage even when its outputs exist."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Run the whole pipeline described by PIPELINE.yaml and write the report under its `output` folder."""
+    import yaml
+
+    data = load_yaml(config)
+    for item in set_:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        data[key] = yaml.safe_load(value)
+    cfg = _resolve_paths(parse_config(PipelineConfig, data, path=config), config.resolve().parent)
+    result = run_pipeline(cfg, progress=progress, force=force, log=typer.echo)
+    paths = write_pipeline_report(result, Path(cfg.output) / "report")
+    typer.echo(Path(paths["markdown"]).read_text(encoding="utf-8"))
+    typer.echo("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in result["timings"].items()))
+    typer.echo(f"report -> {Path(cfg.output) / 'report'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)
+    from kvqae.demo import demo_command
+
+    app.command("demo")(demo_command)

@@ -1,0 +1,274 @@
+"""`kvqae read` (answer questions from retrieved passages), `kvqae reader-data` (cloze questions from a
+KB) and
+`train_reader`, which `kvqae.train.cli` attaches as `kvqae train reader`.
+
+Heavy imports (torch, transformers, spacy) stay inside the command functions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kvqae.errors import InputError
+
+THREADS_HELP = "torch CPU threads (0: torch's default). 1 is much faster on a CPU shared with other jobs."
+
+
+def _set_threads(threads: int) -> None:
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def read_command(
+    run: Annotated[Path, typer.Option("--run", help="Passage-level run (.json or .trec), e.g. a fused run.")],
+    kb: Annotated[Path, typer.Option("--kb", help="Knowledge base directory (kvqae kb build).")],
+    questions: Annotated[
+        Path, typer.Option("--questions", help="Questions file (kvqae JSONL, ViQuAE, ...).")
+    ],
+    model: Annotated[str, typer.Option("--model", help="Reader directory or HF name (kvqae train reader).")],
+    out: Annotated[Path, typer.Option("--out", help="Predictions JSONL to write.")],
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Passages read per question.")] = 24,
+    retrieval_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--retrieval-weight",
+            help="Weight of the retrieval log-probability (default: the reader's setting).",
+        ),
+    ] = None,
+    max_answer_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-answer-tokens", min=1, help="Longest answer in tokens (default: the reader's setting)."
+        ),
+    ] = None,
+    batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per forward pass.")] = 32,
+    device: Annotated[str, typer.Option("--device", help="torch device, e.g. cpu or cuda.")] = "cpu",
+    threads: Annotated[int, typer.Option("--threads", min=0, help=THREADS_HELP)] = 0,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Read the top-K passages of each question in RUN and write one prediction per question: {"id", "answer",
+    "passage_id", "score", "start", "end"} (start/end: char offsets in the passage text)."""
+    from kvqae.data.kb import KnowledgeBase
+    from kvqae.data.questions import load_questions
+    from kvqae.data.runs import Run
+    from kvqae.read.predict import read_questions
+
+    _set_threads(threads)
+    kbase = KnowledgeBase.load(kb)
+    qs = load_questions(questions)
+    r = Run.load(run)
+    if r.level != "passage":
+        raise InputError(
+            f"the reader needs a passage-level run, got level {r.level!r} (map entities to passages first)",
+            path=run,
+            field="level",
+        )
+    n = read_questions(
+        model,
+        kbase,
+        qs,
+        r,
+        out,
+        top_k=top_k,
+        retrieval_weight=retrieval_weight,
+        max_answer_tokens=max_answer_tokens,
+        batch_rows=batch_rows,
+        device=device,
+        progress=progress,
+    )
+    typer.echo(f"wrote {n} predictions to {out}")
+
+
+def reader_data_command(
+    kb: Annotated[Path, typer.Option("--kb", help="Knowledge base directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Cloze questions JSONL to write.")],
+    n: Annotated[int, typer.Option("-n", "--num-questions", min=1, help="How many questions.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for passage order and span choice.")] = 0,
+    per_passage: Annotated[int, typer.Option("--per-passage", min=1, help="Most questions per passage.")] = 2,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Generate cloze questions from the KB's passages (spaCy NER span -> answer, sentence + wh-word ->
+    question)."""
+    from kvqae.data.kb import KnowledgeBase
+    from kvqae.read.cloze import generate_cloze, save_cloze
+
+    qs = generate_cloze(KnowledgeBase.load(kb), n, seed=seed, per_passage=per_passage, progress=progress)
+    save_cloze(out, qs)
+    typer.echo(f"wrote {len(qs)} cloze questions to {out}")
+
+
+def train_reader(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the trained reader (best checkpoint).")],
+    kb: Annotated[Path, typer.Option("--kb", help="Knowledge base directory (passages and distractors).")],
+    generate_cloze: Annotated[
+        int,
+        typer.Option(
+            "--generate-cloze", min=0, help="Generate this many cloze questions from the KB to train on."
+        ),
+    ] = 0,
+    cloze: Annotated[
+        Path | None, typer.Option("--cloze", help="Cloze questions made before (kvqae reader-data).")
+    ] = None,
+    questions: Annotated[
+        Path | None,
+        typer.Option("--questions", help="Questions with answers (distant supervision over --run)."),
+    ] = None,
+    run: Annotated[Path | None, typer.Option("--run", help="Passage-level run for --questions.")] = None,
+    init: Annotated[
+        str,
+        typer.Option(
+            "--init", help="Encoder or reader to start from (HF name or path; 'minilm' = packaged MiniLM)."
+        ),
+    ] = "minilm",
+    relevant: Annotated[
+        int, typer.Option("--relevant", min=1, help="Passages with an answer per question.")
+    ] = 2,
+    irrelevant: Annotated[
+        int, typer.Option("--irrelevant", min=0, help="Passages without per question.")
+    ] = 4,
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 2,
+    lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 5e-5,
+    warmup: Annotated[float, typer.Option("--warmup", help="Fraction of steps of linear warm-up.")] = 0.1,
+    batch_questions: Annotated[int, typer.Option("--batch-questions", min=1, help="Questions per step.")] = 4,
+    max_length: Annotated[
+        int, typer.Option("--max-length", min=32, help="Tokens per question+passage.")
+    ] = 192,
+    max_answer_tokens: Annotated[int, typer.Option("--max-answer-tokens", min=1)] = 30,
+    freeze_embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--freeze-embeddings/--train-embeddings", help="Keep word embeddings fixed (faster on CPU)."
+        ),
+    ] = False,
+    val_fraction: Annotated[
+        float,
+        typer.Option(
+            "--val-fraction", help="Share of articles (cloze) or questions held out for validation."
+        ),
+    ] = 0.1,
+    eval_every: Annotated[
+        int, typer.Option("--eval-every", min=0, help="Steps between validations (0: per epoch).")
+    ] = 100,
+    max_eval_questions: Annotated[int, typer.Option("--max-eval-questions", min=1)] = 300,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--max-minutes", help="Training time budget; stops gracefully and keeps the best checkpoint."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    device: Annotated[str, typer.Option("--device")] = "cpu",
+    threads: Annotated[int, typer.Option("--threads", min=0, help=THREADS_HELP)] = 0,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from OUT.work/last if it exists.")
+    ] = False,
+    keep_work: Annotated[
+        bool, typer.Option("--keep-work", help="Keep OUT.work/ (checkpoints) afterwards.")
+    ] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+) -> None:
+    """Train the multi-passage extractive reader (global softmax over all passages' tokens).
+
+    Training data: cloze questions generated from the KB (--generate-cloze N), a cloze file (--cloze), or
+    questions with answers plus a passage run (--questions + --run). Writes the best reader to OUT with
+    training.json (history, EM/F1, wall time).
+    """
+    import time
+
+    from kvqae.data.kb import KnowledgeBase
+    from kvqae.read.model import ReaderSettings
+    from kvqae.read.train import (
+        ReaderTrainConfig,
+        cloze_examples,
+        run_examples,
+        split_examples,
+        train_reader_model,
+    )
+
+    t0 = time.monotonic()
+    _set_threads(threads)
+    kbase = KnowledgeBase.load(kb)
+    sources = sum([generate_cloze > 0, cloze is not None, questions is not None])
+    if sources != 1:
+        raise InputError(
+            "give exactly one of --generate-cloze N, --cloze FILE, --questions FILE (with --run)",
+            field="training data",
+        )
+    meta: dict = {"kb": str(kb)}
+    if questions is not None:
+        from kvqae.data.questions import load_questions
+        from kvqae.data.runs import Run
+
+        if run is None:
+            raise InputError("--questions needs --run (a passage-level run)", field="run")
+        examples = run_examples(
+            kbase, load_questions(questions), Run.load(run), relevant=relevant, irrelevant=irrelevant
+        )
+        group = None
+        meta["questions"] = str(questions)
+    else:
+        from kvqae.read.cloze import generate_cloze as make_cloze
+        from kvqae.read.cloze import load_cloze
+
+        if cloze is not None:
+            items = load_cloze(cloze)
+            meta["cloze"] = str(cloze)
+        else:
+            items = make_cloze(kbase, generate_cloze, seed=seed, progress=progress)
+            meta["generated_cloze"] = len(items)
+        examples = cloze_examples(kbase, items, relevant=relevant, irrelevant=irrelevant, seed=seed)
+        entity_of = {q.id: q.entity or q.passage_id for q in items}
+
+        def group(e):  # hold out whole articles, so validation passages were never trained on
+            return entity_of[e.qid]
+
+    train_set, val_set = split_examples(examples, val_fraction, seed=seed, group_of=group)
+    meta["data_seconds"] = round(time.monotonic() - t0, 1)
+    typer.echo(
+        f"{len(train_set)} training / {len(val_set)} validation questions "
+        f"({relevant} relevant + {irrelevant} irrelevant passages each)"
+    )
+    cfg = ReaderTrainConfig(
+        init_model=init,
+        relevant=relevant,
+        irrelevant=irrelevant,
+        epochs=epochs,
+        lr=lr,
+        warmup=warmup,
+        batch_questions=batch_questions,
+        eval_every=eval_every,
+        max_eval_questions=max_eval_questions,
+        max_minutes=max_minutes,
+        seed=seed,
+        device=device,
+        freeze_embeddings=freeze_embeddings,
+        settings=ReaderSettings(max_length=max_length, max_answer_tokens=max_answer_tokens),
+    )
+    result = train_reader_model(
+        train_set,
+        val_set,
+        out,
+        cfg,
+        resume=resume,
+        keep_work=keep_work,
+        progress=progress,
+        extra_meta=meta,
+        log=typer.echo,
+    )
+    start = result.history[0] if result.history else {}
+    typer.echo(
+        f"best: EM {result.best['em']:.1f} F1 {result.best['f1']:.1f} at step {result.best['step']} "
+        f"(start: EM {start.get('em', 0):.1f} F1 {start.get('f1', 0):.1f}); {result.steps} steps in "
+        f"{result.wall_seconds / 60:.1f} min; reader written to {out}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `kvqae read` and `kvqae reader-data` (`kvqae train reader` is attached by kvqae.train.cli)."""
+    app.command("read")(read_command)
+    app.command("reader-data")(reader_data_command)

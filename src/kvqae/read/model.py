@@ -1,0 +1,364 @@
+"""The multi-passage extractive reader: an HF encoder with a start/end span head, read over K passages at
+once.
+
+A reader directory is what `save_pretrained` writes (config, weights, tokenizer) plus `kvqae_reader.json` with
+the reader settings (`ReaderSettings`). Any BERT-like checkpoint (HF name or local path) can be loaded: one
+that has no span head (e.g. the packaged all-MiniLM-L6-v2 encoder) gets a freshly initialised head.
+
+Inference for one question: the question is paired with each passage ([CLS] question [SEP] passage [SEP]);
+long passages are cut into overlapping windows (`stride`), each window a row. Start and end logits of all rows
+are normalised together (see `kvqae.read.decode`), the best span is mapped back to character offsets in the
+original passage text through the tokenizer's offset mapping.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kvqae.config import ConfigModel
+from kvqae.errors import InputError
+
+SETTINGS_FILE = "kvqae_reader.json"
+
+
+class ReaderSettings(ConfigModel):
+    """How passages are encoded and spans decoded; saved with the model in `kvqae_reader.json`."""
+
+    max_length: int = 256  # tokens per (question, passage window) row
+    stride: int = 64  # overlap between windows of a passage longer than one row
+    max_question_tokens: int = 64  # the question is cut to this many tokens first
+    max_answer_tokens: int = 30  # longest answer span, in tokens
+    retrieval_weight: float = 0.0  # weight of the retrieval log-probability added to the span log-probability
+
+
+@dataclass
+class PassageInput:
+    """One retrieved passage given to the reader: id, text and (optional) raw retrieval score."""
+
+    passage_id: str
+    text: str
+    retrieval_score: float = 0.0
+
+
+@dataclass
+class Prediction:
+    """The reader's answer: text, passage id, char offsets [start, end) in that passage's text, and scores.
+
+    `score` = span log-probability + retrieval_weight * retrieval log-probability; `probability` = exp(span
+    log-probability) under the global normalisation. Empty answer and passage id None when nothing was read.
+    """
+
+    answer: str
+    passage_id: str | None
+    score: float
+    start: int
+    end: int
+    probability: float = 0.0
+
+    def to_json(self, qid: str) -> dict[str, Any]:
+        return {
+            "id": qid,
+            "answer": self.answer,
+            "passage_id": self.passage_id,
+            "score": self.score,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass
+class Features:
+    """Encoded rows for one question: model inputs plus what decoding and training need.
+
+    `row_passage[r]` is the index (in the given passage list) of the passage row r comes from; `offsets[r, t]`
+    the char offsets of token t in that passage's text (context tokens only).
+    """
+
+    inputs: dict[
+        str, Any
+    ]  # torch tensors: input_ids, attention_mask, token_type_ids (when the model has them)
+    context_mask: np.ndarray  # (rows, length) bool
+    offsets: np.ndarray  # (rows, length, 2) int
+    row_passage: np.ndarray  # (rows,) int
+    start_targets: np.ndarray | None = None  # (rows, length) bool, training only
+    end_targets: np.ndarray | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.context_mask.shape[0])
+
+
+class Reader:
+    """Tokenizer + span model + settings. Build with `Reader.load(name_or_path)`."""
+
+    def __init__(
+        self, model: Any, tokenizer: Any, settings: ReaderSettings | None = None, device: str = "cpu"
+    ):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.settings = settings or ReaderSettings()
+        self.device = device
+        if not getattr(tokenizer, "is_fast", False):
+            raise InputError("the reader needs a fast tokenizer (offset mappings)", field="tokenizer")
+
+    # ------------------------------------------------------------------ loading and saving
+    @classmethod
+    def load(
+        cls,
+        name_or_path: str | Path,
+        *,
+        device: str = "cpu",
+        settings: ReaderSettings | None = None,
+        quiet: bool = True,
+    ) -> Reader:
+        """Load a reader (or any BERT-like encoder, whose span head is then newly initialised).
+
+        `settings` overrides the saved `kvqae_reader.json` (defaults when absent).
+        """
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        path = Path(str(name_or_path))
+        if settings is None:
+            settings = load_settings(path) if path.is_dir() else ReaderSettings()
+        verbosity = hf_logging.get_verbosity()
+        bars = hf_logging.is_progress_bar_enabled()
+        if quiet:  # the "newly initialised head" load report is expected when starting from an encoder
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+            model = AutoModelForQuestionAnswering.from_pretrained(str(name_or_path))
+        except OSError as e:
+            raise InputError(f"cannot load reader model: {e}", path=str(name_or_path)) from None
+        finally:
+            hf_logging.set_verbosity(verbosity)
+            if bars:
+                hf_logging.enable_progress_bar()
+        model.to(device)
+        model.eval()
+        return cls(model, tokenizer, settings, device)
+
+    def save(self, out_dir: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
+        """Write model, tokenizer and `kvqae_reader.json` (settings + `extra`) into `out_dir` (made if
+        needed).
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        from transformers.utils import logging as hf_logging
+
+        was_enabled = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # per-shard bars would flood training logs
+        try:
+            self.model.save_pretrained(str(out))
+        finally:
+            if was_enabled:
+                hf_logging.enable_progress_bar()
+        self.tokenizer.save_pretrained(str(out))
+        payload = {"settings": self.settings.model_dump(), **(extra or {})}
+        (out / SETTINGS_FILE).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        return out
+
+    # ------------------------------------------------------------------ encoding
+    def _cut_question(self, question: str) -> str:
+        enc = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+        offs = enc["offset_mapping"]
+        if len(offs) <= self.settings.max_question_tokens:
+            return question
+        return question[: offs[self.settings.max_question_tokens - 1][1]]
+
+    def featurize(
+        self, question: str, passages: list[str], gold_spans: list[list[tuple[int, int]]] | None = None
+    ) -> Features:
+        """Encode one question against each passage (windows for long ones) into rows.
+
+        `gold_spans[i]`: char spans [start, end) of answers in passage i (training); a span inside a row's
+        window marks its first/last token in `start_targets`/`end_targets`.
+        """
+        import torch
+
+        if not passages:
+            raise ValueError("featurize needs at least one passage")
+        s = self.settings
+        q = self._cut_question(question)
+        enc = self.tokenizer(
+            [q] * len(passages),
+            [p if p.strip() else "." for p in passages],
+            truncation="only_second",
+            max_length=s.max_length,
+            stride=s.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding="longest",
+        )
+        rows = len(enc["input_ids"])
+        length = len(enc["input_ids"][0])
+        context = np.zeros((rows, length), dtype=bool)
+        offsets = np.zeros((rows, length, 2), dtype=np.int64)
+        for r in range(rows):
+            seq = enc.sequence_ids(r)
+            for t, (sid, (a, b)) in enumerate(zip(seq, enc["offset_mapping"][r], strict=True)):
+                if sid == 1 and b > a:
+                    context[r, t] = True
+                    offsets[r, t] = (a, b)
+        row_passage = np.asarray(enc["overflow_to_sample_mapping"], dtype=np.int64)
+        names = ["input_ids", "attention_mask"]
+        if "token_type_ids" in enc and getattr(self.model.config, "type_vocab_size", 0) > 1:
+            names.append("token_type_ids")
+        inputs = {n: torch.tensor(enc[n], dtype=torch.long) for n in names}
+        feats = Features(inputs, context, offsets, row_passage)
+        if gold_spans is not None:
+            feats.start_targets, feats.end_targets = _span_targets(context, offsets, row_passage, gold_spans)
+        return feats
+
+    # ------------------------------------------------------------------ scoring
+    def logits(self, feats: Features, *, batch_rows: int = 32, grad: bool = False) -> tuple[Any, Any]:
+        """Start and end logits (rows, length) as torch tensors; runs the model in chunks of `batch_rows`."""
+        import torch
+
+        starts, ends = [], []
+        ctx = torch.enable_grad() if grad else torch.inference_mode()
+        with ctx:
+            for i in range(0, feats.num_rows, batch_rows):
+                chunk = {k: v[i : i + batch_rows].to(self.device) for k, v in feats.inputs.items()}
+                out = self.model(**chunk)
+                starts.append(out.start_logits)
+                ends.append(out.end_logits)
+        return torch.cat(starts).float(), torch.cat(ends).float()
+
+    def predict(
+        self, question: str, passages: list[PassageInput], *, top_n: int = 1, batch_rows: int = 32
+    ) -> list[Prediction]:
+        """Read `passages` for `question`; the `top_n` best answers, best first (one empty one if no
+        passage)."""
+        if not passages:
+            return [Prediction("", None, float("-inf"), 0, 0, 0.0)]
+        feats = self.featurize(question, [p.text for p in passages])
+        start, end = self.logits(feats, batch_rows=batch_rows)
+        return self.decode(feats, start.cpu().numpy(), end.cpu().numpy(), passages, top_n=top_n)
+
+    def decode(
+        self,
+        feats: Features,
+        start_logits: np.ndarray,
+        end_logits: np.ndarray,
+        passages: list[PassageInput],
+        *,
+        top_n: int = 1,
+    ) -> list[Prediction]:
+        """Turn logits of `feats` into predictions with passage ids and char offsets in the original texts."""
+        from kvqae.read.decode import decode_spans, retrieval_log_probs
+
+        bias = None
+        if self.settings.retrieval_weight:
+            rlp = retrieval_log_probs(np.array([p.retrieval_score for p in passages]))
+            bias = self.settings.retrieval_weight * rlp[feats.row_passage]
+        if not feats.context_mask.any():
+            return [Prediction("", None, float("-inf"), 0, 0, 0.0)]
+        # Ask for extra candidates: windows overlap, so the same passage span can come from two rows.
+        spans = decode_spans(
+            start_logits,
+            end_logits,
+            feats.context_mask,
+            max_answer_tokens=self.settings.max_answer_tokens,
+            top_n=top_n * 3,
+            row_bias=bias,
+        )
+        preds: list[Prediction] = []
+        seen: set[tuple[int, int, int]] = set()
+        for sp in spans:
+            pi = int(feats.row_passage[sp.row])
+            a = int(feats.offsets[sp.row, sp.start, 0])
+            b = int(feats.offsets[sp.row, sp.end, 1])
+            if (pi, a, b) in seen:
+                continue
+            seen.add((pi, a, b))
+            text = passages[pi].text
+            preds.append(
+                Prediction(text[a:b], passages[pi].passage_id, sp.score, a, b, float(np.exp(sp.log_prob)))
+            )
+            if len(preds) == top_n:
+                break
+        return preds
+
+
+def _span_targets(
+    context: np.ndarray, offsets: np.ndarray, row_passage: np.ndarray, gold_spans: list[list[tuple[int, int]]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean start/end target masks: for each gold char span fully inside a row's context tokens."""
+    starts = np.zeros(context.shape, dtype=bool)
+    ends = np.zeros(context.shape, dtype=bool)
+    for r in range(context.shape[0]):
+        spans = gold_spans[int(row_passage[r])] if int(row_passage[r]) < len(gold_spans) else []
+        if not spans:
+            continue
+        toks = np.nonzero(context[r])[0]
+        if toks.size == 0:
+            continue
+        tok_start = offsets[r, toks, 0]
+        tok_end = offsets[r, toks, 1]
+        for a, b in spans:
+            if a < tok_start[0] or b > tok_end[-1]:
+                continue  # the answer is (partly) outside this window
+            s_idx = np.nonzero(tok_end > a)[0]
+            e_idx = np.nonzero(tok_start < b)[0]
+            if s_idx.size == 0 or e_idx.size == 0:
+                continue
+            s_tok, e_tok = toks[s_idx[0]], toks[e_idx[-1]]
+            if s_tok <= e_tok:
+                starts[r, s_tok] = True
+                ends[r, e_tok] = True
+    return starts, ends
+
+
+def load_settings(path: str | Path) -> ReaderSettings:
+    """Settings saved in a reader directory; defaults when the directory has no `kvqae_reader.json`."""
+    from kvqae.config import parse_config
+
+    f = Path(path) / SETTINGS_FILE
+    if not f.exists():
+        return ReaderSettings()
+    try:
+        payload = json.loads(f.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON ({e.msg})", path=f) from None
+    return parse_config(ReaderSettings, payload.get("settings", {}), path=f)
+
+
+def build_tiny_reader(
+    out_dir: str | Path,
+    *,
+    tokenizer: str | Path | None = None,
+    seed: int = 0,
+    hidden_size: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    settings: ReaderSettings | None = None,
+) -> Path:
+    """Save a randomly initialised small BERT span model (MiniLM WordPiece vocabulary) to `out_dir`.
+
+    For tests and quick experiments; loadable with `Reader.load(out_dir)`.
+    """
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+
+    from kvqae.encode.packaged import minilm_path
+
+    tok = AutoTokenizer.from_pretrained(str(tokenizer or minilm_path()))
+    torch.manual_seed(seed)
+    cfg = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=hidden_size * 2,
+        max_position_embeddings=512,
+    )
+    model = BertForQuestionAnswering(cfg)
+    return Reader(model, tok, settings or ReaderSettings()).save(out_dir)

@@ -1,0 +1,447 @@
+"""Training the multi-passage reader with a globally normalised span loss.
+
+Each training example is one question with a mix of relevant passages (containing an answer; spans found by
+distant supervision, `kvqae.read.spans`) and irrelevant ones. Start and end logits of all its rows share one
+softmax; the loss is the negative log of the total probability of all gold starts (and of all gold ends),
+averaged. AdamW, linear warm-up then linear decay, gradient accumulation over `batch_questions` questions,
+periodic validation by EM/F1 with the best checkpoint kept, a time budget (`max_minutes`) that stops training
+gracefully, and resume from the last checkpoint.
+
+Output directory `out`: the best reader (loadable by `Reader.load`) plus `training.json` (settings, history,
+best metrics, wall time). Work state lives beside it in `{out}.work/` (`best/`, `last/` with optimizer state)
+and is removed after a complete run unless `keep_work`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kvqae.config import ConfigModel
+from kvqae.errors import InputError
+from kvqae.read.model import ReaderSettings
+
+
+@dataclass
+class ReaderExample:
+    """One question with its passages; `gold_spans[i]` are answer char spans in `passages[i]` (may be
+    empty)."""
+
+    qid: str
+    question: str
+    answers: list[str]
+    passage_ids: list[str]
+    passages: list[str]
+    gold_spans: list[list[tuple[int, int]]] = field(default_factory=list)
+
+    @property
+    def has_answer(self) -> bool:
+        return any(self.gold_spans)
+
+
+class ReaderTrainConfig(ConfigModel):
+    """Options of `kvqae train reader` (also usable from a pipeline YAML)."""
+
+    init_model: str = "minilm"  # HF name or path; "minilm" = the packaged all-MiniLM-L6-v2 encoder
+    relevant: int = 2  # passages with an answer per question (the seeds use 8)
+    irrelevant: int = 4  # passages without (the seeds use 16)
+    epochs: int = 2
+    lr: float = 5e-5
+    weight_decay: float = 0.01
+    warmup: float = 0.1  # fraction of steps with linear warm-up
+    batch_questions: int = 4  # questions per optimizer step (gradient accumulation)
+    max_grad_norm: float = 1.0
+    freeze_embeddings: bool = False  # keep the word embeddings fixed: cheaper steps on CPU, less overfitting
+    eval_every: int = 100  # optimizer steps between validations (0: once per epoch)
+    max_eval_questions: int = 300
+    max_minutes: float | None = (
+        None  # time budget for training; stops gracefully and keeps the best checkpoint
+    )
+    seed: int = 0
+    device: str = "cpu"
+    settings: ReaderSettings = ReaderSettings(max_length=192)
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    best: dict[str, float]
+    history: list[dict[str, Any]]
+    wall_seconds: float
+    steps: int
+    stopped_early: bool
+
+
+def resolve_init(name: str) -> str:
+    """`minilm` -> the packaged all-MiniLM-L6-v2 directory; anything else unchanged."""
+    if name == "minilm":
+        from kvqae.encode.packaged import minilm_path
+
+        return str(minilm_path())
+    return name
+
+
+# ---------------------------------------------------------------------------------------------- examples
+def cloze_examples(
+    kb: Any, cloze: list[Any], *, relevant: int = 2, irrelevant: int = 4, seed: int = 0
+) -> list[ReaderExample]:
+    """Reader examples from cloze questions: the source passage (known span), up to `relevant - 1` other
+    passages
+    of the same entity holding the answer (distant supervision), and `irrelevant` random passages of other
+    entities as distractors (not searched for the answer: they are negatives). Passage order is shuffled.
+    """
+    from kvqae.read.spans import find_answer_spans
+
+    table = kb.passages if hasattr(kb, "passages") else kb
+    pids = table["passage_id"].astype(str).tolist()
+    texts = dict(zip(pids, table["text"].tolist(), strict=True))
+    ents = table["entity_id"].tolist() if "entity_id" in table.columns else [None] * len(pids)
+    by_entity: dict[Any, list[int]] = {}
+    for i, e in enumerate(ents):
+        by_entity.setdefault(e, []).append(i)
+    row_of = {p: i for i, p in enumerate(pids)}
+    codes: dict[Any, int] = {}
+    ent_codes = np.array([codes.setdefault(e, len(codes)) for e in ents])
+    out = []
+    for n, q in enumerate(cloze):
+        if q.passage_id not in texts:
+            raise InputError("unknown passage id", record=q.id, field="passage_id")
+        rng = np.random.default_rng([seed, n])
+        src_text = texts[q.passage_id]
+        spans = sorted({(q.start, q.end), *find_answer_spans(src_text, [q.answer])})
+        chosen = [(q.passage_id, src_text, spans)]
+        entity = q.entity
+        siblings = [i for i in by_entity.get(entity, []) if pids[i] != q.passage_id]
+        for i in rng.permutation(siblings).tolist() if siblings else []:
+            if len(chosen) >= relevant:
+                break
+            s = find_answer_spans(texts[pids[i]], [q.answer])
+            if s:
+                chosen.append((pids[i], texts[pids[i]], s))
+        others = np.nonzero(
+            (ent_codes != ent_codes[row_of[q.passage_id]])
+            if entity is not None
+            else (np.arange(len(pids)) != row_of[q.passage_id])
+        )[0]
+        if len(others) and irrelevant > 0:
+            for i in rng.choice(others, size=min(irrelevant, len(others)), replace=False).tolist():
+                chosen.append((pids[i], texts[pids[i]], []))
+        perm = rng.permutation(len(chosen))
+        chosen = [chosen[int(i)] for i in perm]
+        out.append(
+            ReaderExample(
+                q.id,
+                q.question,
+                [q.answer],
+                [c[0] for c in chosen],
+                [c[1] for c in chosen],
+                [c[2] for c in chosen],
+            )
+        )
+    return out
+
+
+def run_examples(
+    kb: Any, questions: list[Any], run: Any, *, relevant: int = 2, irrelevant: int = 4, depth: int = 100
+) -> list[ReaderExample]:
+    """Reader examples from questions with answers and a passage-level run: among the top `depth`
+    passages, the
+    best-ranked `relevant` ones containing an answer and the best-ranked `irrelevant` ones without (hard
+    negatives). Questions with no passage containing an answer are skipped."""
+    from kvqae.read.spans import find_answer_spans
+
+    out = []
+    for q in questions:
+        if not q.answers:
+            continue
+        pos, neg = [], []
+        for pid, _score in run.ranked(q.id, depth):
+            if len(pos) >= relevant and len(neg) >= irrelevant:
+                break
+            text = kb.passage_text(pid)
+            spans = find_answer_spans(text, q.answers)
+            if spans and len(pos) < relevant:
+                pos.append((pid, text, spans))
+            elif not spans and len(neg) < irrelevant:
+                neg.append((pid, text, []))
+        if not pos:
+            continue
+        chosen = pos + neg
+        out.append(
+            ReaderExample(
+                q.id,
+                q.question,
+                list(q.answers),
+                [c[0] for c in chosen],
+                [c[1] for c in chosen],
+                [c[2] for c in chosen],
+            )
+        )
+    return out
+
+
+def split_examples(
+    examples: list[ReaderExample], val_fraction: float, *, seed: int = 0, group_of: Any = None
+) -> tuple[list[ReaderExample], list[ReaderExample]]:
+    """Seeded train/validation split; `group_of(example)` keeps groups (e.g. articles) on one side."""
+    if not 0 <= val_fraction < 1:
+        raise InputError("must be in [0, 1)", field="val_fraction")
+    groups = sorted({group_of(e) if group_of else e.qid for e in examples}, key=str)
+    rng = np.random.default_rng(seed)
+    n_val = int(round(len(groups) * val_fraction))
+    if val_fraction > 0 and len(groups) > 1:
+        n_val = min(max(n_val, 1), len(groups) - 1)
+    val_groups = {groups[int(i)] for i in rng.permutation(len(groups))[:n_val]}
+    train, val = [], []
+    for e in examples:
+        (val if (group_of(e) if group_of else e.qid) in val_groups else train).append(e)
+    return train, val
+
+
+# ---------------------------------------------------------------------------------------------- loss and eval
+def global_span_loss(
+    start_logits: Any, end_logits: Any, context_mask: Any, start_targets: Any, end_targets: Any
+) -> Any:
+    """Negative log-likelihood of the gold starts and ends under one softmax over all context tokens of
+    all rows.
+
+    All inputs are (rows, length) torch tensors (masks/targets bool). Returns a scalar: the mean of the start
+    and end terms. Several gold positions (answer occurring more than once) are marginalised over.
+    """
+    import torch
+
+    neg = torch.finfo(start_logits.dtype).min
+    ls = torch.log_softmax(start_logits.masked_fill(~context_mask, neg).flatten(), dim=0)
+    le = torch.log_softmax(end_logits.masked_fill(~context_mask, neg).flatten(), dim=0)
+    s = -torch.logsumexp(ls[start_targets.flatten()], dim=0)
+    e = -torch.logsumexp(le[end_targets.flatten()], dim=0)
+    return (s + e) / 2
+
+
+def evaluate_reader(
+    reader: Any, examples: list[ReaderExample], *, progress: bool = False
+) -> dict[str, float]:
+    """EM and F1 (in %, SQuAD rules, max over gold answers) of the reader's best answer over each example's
+    passages; also the share of answers taken from a passage holding a gold span (`passage_hit`)."""
+    from kvqae.evaluate.answers import exact_match, f1_score
+    from kvqae.progress import track
+    from kvqae.read.model import PassageInput
+
+    was_training = reader.model.training
+    reader.model.eval()
+    em = f1 = hit = 0.0
+    for ex in track(examples, "validating reader", enabled=progress):
+        pred = reader.predict(
+            ex.question, [PassageInput(p, t) for p, t in zip(ex.passage_ids, ex.passages, strict=True)]
+        )[0]
+        em += exact_match(pred.answer, ex.answers)
+        f1 += f1_score(pred.answer, ex.answers)
+        if pred.passage_id is not None:
+            i = ex.passage_ids.index(pred.passage_id)
+            hit += float(bool(ex.gold_spans[i]) if ex.gold_spans else 0.0)
+    if was_training:
+        reader.model.train()
+    n = max(len(examples), 1)
+    return {"em": 100 * em / n, "f1": 100 * f1 / n, "passage_hit": 100 * hit / n, "n": len(examples)}
+
+
+# ---------------------------------------------------------------------------------------------- training loop
+def train_reader_model(
+    train: list[ReaderExample],
+    val: list[ReaderExample],
+    out: str | Path,
+    config: ReaderTrainConfig | None = None,
+    *,
+    resume: bool = False,
+    keep_work: bool = False,
+    progress: bool = True,
+    extra_meta: dict[str, Any] | None = None,
+    log: Any = None,
+) -> TrainResult:
+    """Train a reader from `config.init_model` on `train`, select the best checkpoint by validation F1,
+    write it
+    to `out` (atomically). `resume`: continue from `{out}.work/last` when it exists. Returns a `TrainResult`.
+    """
+    import torch
+
+    from kvqae.io import atomic_dir
+    from kvqae.progress import make_progress
+    from kvqae.read.model import Reader
+
+    cfg = config or ReaderTrainConfig()
+    out = Path(out)
+    work = out.with_name(out.name + ".work")
+    last_dir, best_dir = work / "last", work / "best"
+    train = [e for e in train if e.has_answer]
+    if not train:
+        raise InputError("no training example has an answer span in its passages", field="train")
+    eval_set = val[: cfg.max_eval_questions]
+    say = log or (lambda msg: None)
+
+    state: dict[str, Any] = {"step": 0, "epoch": 0, "pos": 0, "best": None, "history": [], "elapsed": 0.0}
+    resuming = resume and (last_dir / "state.json").exists()
+    init = str(last_dir) if resuming else resolve_init(cfg.init_model)
+    torch.manual_seed(cfg.seed)
+    reader = Reader.load(init, device=cfg.device, settings=cfg.settings)
+    model = reader.model
+    if cfg.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    groups = [
+        {
+            "params": [
+                p for n, p in model.named_parameters() if p.requires_grad and not n.endswith(no_decay)
+            ],
+            "weight_decay": cfg.weight_decay,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if p.requires_grad and n.endswith(no_decay)],
+            "weight_decay": 0.0,
+        },
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_questions)
+    total_steps = max(steps_per_epoch * cfg.epochs, 1)
+    warm = int(cfg.warmup * total_steps)
+
+    def lr_lambda(step: int) -> float:
+        if step < warm:
+            return (step + 1) / (warm + 1)
+        return max(0.0, (total_steps - step) / max(total_steps - warm, 1))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    if resuming:
+        state = json.loads((last_dir / "state.json").read_text(encoding="utf-8"))
+        opt = torch.load(last_dir / "optimizer.pt", weights_only=False)
+        optimizer.load_state_dict(opt["optimizer"])
+        scheduler.load_state_dict(opt["scheduler"])
+        torch.set_rng_state(opt["torch_rng"])
+        say(f"resumed at step {state['step']} (epoch {state['epoch']}, position {state['pos']})")
+    elif work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+
+    def validate() -> dict[str, Any]:
+        m = evaluate_reader(reader, eval_set) if eval_set else {"em": 0.0, "f1": 0.0, "n": 0}
+        m.update(step=state["step"], epoch=state["epoch"], elapsed=round(state["elapsed"], 1))
+        state["history"].append(m)
+        say(f"step {state['step']}: EM {m['em']:.1f} F1 {m['f1']:.1f} (n={m['n']})")
+        if state["best"] is None or m["f1"] > state["best"]["f1"] or not eval_set:
+            state["best"] = dict(m)
+            with atomic_dir(best_dir) as tmp:
+                reader.save(tmp)
+        return m
+
+    def checkpoint() -> None:
+        with atomic_dir(last_dir) as tmp:
+            reader.save(tmp)
+            torch.save(
+                {
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "torch_rng": torch.get_rng_state(),
+                },
+                tmp / "optimizer.pt",
+            )
+            (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")
+
+    budget = None if cfg.max_minutes is None else cfg.max_minutes * 60.0
+    t0 = time.monotonic() - state["elapsed"]
+    stopped = False
+    if state["best"] is None:
+        validate()  # the starting point, so the gain from training is visible
+    model.train()
+    prog = make_progress() if progress else None
+    task = prog.add_task("training reader", total=total_steps, completed=state["step"]) if prog else None
+    if prog:
+        prog.start()
+    try:
+        while state["epoch"] < cfg.epochs and not stopped:
+            order = np.random.default_rng([cfg.seed, state["epoch"]]).permutation(len(train))
+            while state["pos"] < len(order):
+                batch = [train[int(i)] for i in order[state["pos"] : state["pos"] + cfg.batch_questions]]
+                optimizer.zero_grad(set_to_none=True)
+                total = 0.0
+                for ex in batch:
+                    feats = reader.featurize(ex.question, ex.passages, ex.gold_spans)
+                    if not feats.start_targets.any():
+                        continue  # the answer fell outside every window
+                    start, end = reader.logits(feats, grad=True)
+                    loss = global_span_loss(
+                        start,
+                        end,
+                        torch.from_numpy(feats.context_mask).to(cfg.device),
+                        torch.from_numpy(feats.start_targets).to(cfg.device),
+                        torch.from_numpy(feats.end_targets).to(cfg.device),
+                    ) / len(batch)
+                    loss.backward()
+                    total += float(loss.detach())
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                state["step"] += 1
+                state["pos"] += len(batch)
+                state["elapsed"] = time.monotonic() - t0
+                state.setdefault("losses", []).append(round(total, 5))
+                if prog:
+                    prog.update(task, advance=1, description=f"training reader (loss {total:.3f})")
+                if budget is not None and state["elapsed"] >= budget:
+                    say(f"time budget of {cfg.max_minutes} min reached at step {state['step']}")
+                    stopped = True
+                    break
+                if cfg.eval_every and state["step"] % cfg.eval_every == 0:
+                    validate()
+                    checkpoint()
+            if not stopped:
+                state["epoch"] += 1
+                state["pos"] = 0
+                if not cfg.eval_every or state["step"] % cfg.eval_every:
+                    validate()
+                checkpoint()
+        if stopped:
+            validate()
+            checkpoint()
+    finally:
+        if prog:
+            prog.stop()
+    wall = time.monotonic() - t0
+    meta = {
+        "best": state["best"],
+        "history": state["history"],
+        "steps": state["step"],
+        "train_questions": len(train),
+        "val_questions": len(eval_set),
+        "wall_seconds": round(wall, 1),
+        "stopped_by_budget": stopped,
+        "config": cfg.model_dump(),
+        "losses": state.get("losses", []),
+        **(extra_meta or {}),
+    }
+    with atomic_dir(out) as tmp:
+        for f in best_dir.iterdir():
+            shutil.copy2(f, tmp / f.name)
+        settings_file = tmp / "kvqae_reader.json"
+        payload = json.loads(settings_file.read_text(encoding="utf-8"))
+        payload["training"] = {
+            k: meta[k]
+            for k in (
+                "best",
+                "steps",
+                "wall_seconds",
+                "train_questions",
+                "val_questions",
+                "stopped_by_budget",
+            )
+        }
+        settings_file.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        (tmp / "training.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    if not keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    return TrainResult(out, state["best"], state["history"], wall, state["step"], stopped)

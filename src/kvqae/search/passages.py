@@ -1,0 +1,268 @@
+"""Map an entity-level run to passages.
+
+Rules (docs/ARCHITECTURE.md): one entity -> all its passages in article order, at the entity's score, so
+the entity rank order is kept (every passage of a better entity ranks above every passage of a worse one);
+several entities -> one passage keeps the best score.
+
+Why scores are nudged: `Run.ranked` orders by (-score, docid). If every passage of an entity had exactly the
+entity's score, ties would be broken by docid, and `"E#10" < "E#2"` would scramble the article order. So,
+per query:
+
+* entities are taken in `Run.ranked` order (score desc, then id); entities with exactly equal scores form a
+  tie group;
+* passage number `j` of a tie group (counting through the group's entities in order, then article order)
+  gets `score - j * step`, so the group's first passage keeps the raw entity score;
+* `step = min(gap, tiny) / T`, where `gap` is the smallest difference between distinct entity scores of the
+  query, `tiny = 1e-6 * max(1, max |score|)` and `T` the largest number of passages in one tie group. Hence
+  every passage of a group stays strictly above the next group's raw score, and no passage moves more than
+  `tiny` from its entity's score.
+
+The resulting order is exactly (entity rank, article position) with strictly decreasing scores, which
+survives saving (JSON and TREC keep float repr) and any re-sorting. Limit: entity scores that differ by less
+than about 1e-13 (relative) cannot be separated in float64; such entities may interleave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
+from typing import Any, Protocol
+
+import numpy as np
+
+from kvqae.data.runs import Run
+from kvqae.errors import InputError
+
+TINY = 1e-6  # largest allowed nudge, relative to max(1, |score|)
+
+
+class PassageSource(Protocol):
+    """Anything that lists an entity's passage ids in article order (e.g. `kvqae.data.kb.KnowledgeBase`)."""
+
+    def passages_of(self, entity_id: str) -> list[str]: ...
+
+
+def _lookup_fn(kb: PassageSource | Mapping[str, Sequence[str]]) -> Callable[[str], Sequence[str]]:
+    if hasattr(kb, "passages_of"):
+        return kb.passages_of  # type: ignore[union-attr]
+    if isinstance(kb, Mapping):
+        return lambda e: kb[e]
+    raise TypeError("kb must have a passages_of(entity_id) method or be a mapping entity -> passage ids")
+
+
+def _known(lookup: Callable[[str], Sequence[str]], entity: str) -> bool:
+    try:
+        lookup(entity)
+    except (KeyError, InputError):
+        return False
+    return True
+
+
+class PassageTable:
+    """Entity -> passages as flat arrays, for mapping many runs against one KB without per-entity calls.
+
+    `entity_ids` (E,) known entities; `start`/`count` (E,) each entity's slice of `passage_ids` (P,),
+    which lists every entity's passages in article order. Build it once (`from_kb`, `from_mapping`) and pass
+    it to `entity_run_to_passages` in place of the KB.
+    """
+
+    def __init__(self, entity_ids: Sequence[str], start: np.ndarray, count: np.ndarray,
+                 passage_ids: np.ndarray) -> None:
+        import pandas as pd
+
+        if isinstance(entity_ids, pd.Index):
+            self.entity_index = entity_ids
+        else:
+            self.entity_index = pd.Index(np.asarray(entity_ids, dtype=object), dtype=object)
+        if not self.entity_index.is_unique:
+            raise InputError("entity ids must be unique", field="entity_id")
+        self.start = np.asarray(start, dtype=np.int64)
+        self.count = np.asarray(count, dtype=np.int64)
+        self.passage_ids = np.asarray(passage_ids, dtype=object)
+
+    @classmethod
+    def from_kb(cls, kb: Any) -> PassageTable:
+        """From a KnowledgeBase (its `entities` / `passages` DataFrames: entity_id, passage_id, position)."""
+        entity_ids = kb.entities["entity_id"].to_numpy(dtype=object)
+        passages = kb.passages
+        index = _pd_index(entity_ids)
+        rows = index.get_indexer(passages["entity_id"].to_numpy(dtype=object))
+        if (rows < 0).any():
+            bad = passages["passage_id"].iat[int(np.flatnonzero(rows < 0)[0])]
+            raise InputError("passage of an entity missing from entities", record=str(bad), field="entity_id")
+        order = np.lexsort((passages["position"].to_numpy(), rows))  # by entity row, then article position
+        count = np.bincount(rows, minlength=len(entity_ids))
+        return cls(index, np.cumsum(count) - count, count,
+                   passages["passage_id"].to_numpy(dtype=object)[order])
+
+    @classmethod
+    def from_mapping(cls, kb: PassageSource | Mapping[str, Sequence[str]],
+                     entity_ids: Sequence[str] | None = None) -> PassageTable:
+        """From anything with `passages_of` (calling it once per entity of `entity_ids`) or a mapping."""
+        if entity_ids is None:
+            if not isinstance(kb, Mapping):
+                entity_ids = kb.entity_ids  # type: ignore[union-attr]
+            else:
+                entity_ids = list(kb)
+        lookup = _lookup_fn(kb)
+        plists = [lookup(e) for e in entity_ids]
+        count = np.fromiter(map(len, plists), dtype=np.int64, count=len(plists))
+        flat = np.empty(int(count.sum()), dtype=object)
+        flat[:] = list(chain.from_iterable(plists))
+        return cls(entity_ids, np.cumsum(count) - count, count, flat)
+
+    def rows(self, entity_ids: Sequence[str]) -> np.ndarray:
+        """Row of each entity id (-1 when unknown)."""
+        return self.entity_index.get_indexer(np.asarray(entity_ids, dtype=object))
+
+    def passages_of(self, entity_id: str) -> list[str]:
+        """Passage ids of one entity in article order (KeyError when unknown)."""
+        row = self.entity_index.get_loc(entity_id)
+        return self.passage_ids[self.start[row]:self.start[row] + self.count[row]].tolist()
+
+
+def _pd_index(values: np.ndarray):
+    import pandas as pd
+
+    return pd.Index(values, dtype=object)
+
+
+def _segment_passage_scores(
+    entity_scores: np.ndarray, counts: np.ndarray, starts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Passage scores for many queries at once (the rule in the module doc), fully vectorised.
+
+    `entity_scores` (E,) float64 and `counts` (E,) passages per entity, concatenated over queries; `starts`
+    (Q,) the first entity row of each query (every query non-empty, scores non-increasing inside each).
+    Returns `(scores, owner)`: (P,) passage scores and (P,) the entity row of each passage, P = counts.sum().
+    """
+    n = len(entity_scores)
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(n), counts)
+    if total == 0:
+        return np.empty(0, dtype=np.float64), owner
+    query_of = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, n)))
+    is_start = np.zeros(n, dtype=bool)
+    is_start[starts] = True
+    new_group = is_start.copy()  # a tie group = consecutive entities of one query with equal scores
+    new_group[1:] |= entity_scores[1:] != entity_scores[:-1]
+    first = np.flatnonzero(new_group)
+    group_of = np.cumsum(new_group) - 1
+    entity_start = np.cumsum(counts) - counts  # first passage slot of each entity
+    group_total = np.add.reduceat(counts, first)
+    t_max = np.maximum(np.maximum.reduceat(group_total, group_of[starts]), 1)
+    tiny = TINY * np.maximum(1.0, np.maximum.reduceat(np.abs(entity_scores), starts))
+    gaps = np.full(n, np.inf)
+    diff = entity_scores[:-1] - entity_scores[1:]
+    inside = (diff > 0) & ~is_start[1:]
+    gaps[:-1][inside] = diff[inside]
+    gap = np.minimum.reduceat(gaps, starts)  # inf when a query has a single distinct score
+    step = np.minimum(gap, tiny) / t_max
+    offset = np.arange(total) - entity_start[first][group_of[owner]]
+    return entity_scores[owner] - offset * step[query_of[owner]], owner
+
+
+def passage_scores(entity_scores: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Scores of one query's passages, its entities already in rank order (scores non-increasing).
+
+    `entity_scores` (n,) float64, `counts` (n,) passages per entity; returns (counts.sum(),) float64, strictly
+    decreasing whenever float64 can resolve it (module doc).
+    """
+    entity_scores = np.asarray(entity_scores, dtype=np.float64)
+    counts = np.asarray(counts, dtype=np.int64)
+    if len(entity_scores) == 0:
+        return np.empty(0, dtype=np.float64)
+    return _segment_passage_scores(entity_scores, counts, np.zeros(1, dtype=np.int64))[0]
+
+
+def entity_run_to_passages(
+    run: Run,
+    kb: PassageTable | PassageSource | Mapping[str, Sequence[str]],
+    k: int | None = None,
+    *,
+    name: str | None = None,
+) -> Run:
+    """Turn an entity-level `run` into a passage-level Run via `kb.passages_of` (or a mapping entity -> ids).
+
+    Passages follow (entity rank, article position); scores are the entity's raw score nudged down by at
+    most 1e-6 relative so that order is explicit (module doc). A passage reached from several entities keeps
+    its best score. `k`: keep only the first `k` passages per query (None keeps all). Queries with no
+    entities stay empty. An entity the KB does not know is an InputError naming the query and entity.
+    `kb.passages_of` is called once per distinct entity; all scoring is vectorised over every query at once.
+    A `PassageTable` built once from the KB skips the per-entity calls (faster when mapping several runs).
+    """
+    if run.level != "entity":
+        raise InputError(f"run {run.name!r} is already at {run.level!r} level", field="level")
+    if k is not None and k < 1:
+        raise InputError("must be >= 1", field="k")
+    lookup = None if isinstance(kb, PassageTable) else _lookup_fn(kb)
+    out: dict[str, dict[str, float]] = {qid: {} for qid in run.scores}
+    queries = [qid for qid, docs in run.scores.items() if docs]
+    meta: dict[str, Any] = {**run.meta, "from_level": "entity", "entity_run": run.name,
+                            "passage_order": "entity rank, then article position "
+                                             "(scores nudged <= 1e-6 relative)"}
+    if k is not None:
+        meta["passages_k"] = int(k)
+    if not queries:
+        return Run(out, name or run.name, "passage", meta)
+
+    # Flatten every query's entities (in Run.ranked order) into one array.
+    ents: list[str] = []
+    values: list[float] = []
+    lengths = []
+    for qid in queries:
+        docs = run.scores[qid]
+        scores = list(docs.values())
+        if all(a > b for a, b in zip(scores, scores[1:], strict=False)):  # search output: ranked
+            ents.extend(docs)
+            values.extend(scores)
+        else:
+            ranked = sorted(docs.items(), key=lambda kv: (-kv[1], kv[0]))
+            ents.extend(e for e, _ in ranked)
+            values.extend(v for _, v in ranked)
+        lengths.append(len(docs))
+    entity_scores = np.asarray(values, dtype=np.float64)
+    starts = np.cumsum(lengths) - np.asarray(lengths)
+
+    if isinstance(kb, PassageTable):
+        rows = kb.rows(ents)
+        if (rows < 0).any():
+            bad = ents[int(np.flatnonzero(rows < 0)[0])]
+            qid = next(q for q in queries if bad in run.scores[q])
+            raise InputError(f"entity {bad!r} is not in the knowledge base", record=f"query {qid}",
+                             field=f"run {run.name}")
+        counts = kb.count[rows]
+        scores_arr, owner = _segment_passage_scores(entity_scores, counts, starts)
+        entity_start = np.cumsum(counts) - counts
+        pid_rows = kb.start[rows][owner] + (np.arange(len(owner)) - entity_start[owner])
+        pids = kb.passage_ids[pid_rows].tolist()
+    else:
+        # One lookup per distinct entity.
+        slot: dict[str, int] = {}
+        uniq_list = [slot.setdefault(ent, len(slot)) for ent in ents]  # entity row -> distinct number
+        try:
+            plists = [lookup(ent) for ent in slot]
+        except (KeyError, InputError):
+            bad = next(e for e in slot if not _known(lookup, e))
+            qid = next(q for q in queries if bad in run.scores[q])
+            raise InputError(f"entity {bad!r} is not in the knowledge base", record=f"query {qid}",
+                             field=f"run {run.name}") from None
+        n_pids = np.fromiter(map(len, plists), dtype=np.int64, count=len(plists))
+        counts = n_pids[np.asarray(uniq_list, dtype=np.int64)]
+        scores_arr, owner = _segment_passage_scores(entity_scores, counts, starts)
+        # Passage ids in the same (entity row, article position) order as the scores.
+        pids = list(chain.from_iterable(map(plists.__getitem__, uniq_list)))
+        entity_start = np.cumsum(counts) - counts
+    scores_list = scores_arr.tolist()
+    bounds = np.append(entity_start[starts], len(owner)).tolist()
+    for j, qid in enumerate(queries):
+        lo, hi = bounds[j], bounds[j + 1]
+        row = dict(zip(pids[lo:hi], scores_list[lo:hi], strict=True))
+        if len(row) < hi - lo:  # shared passages: scores decrease, so the first occurrence is the best
+            row = {}
+            for pid, score in zip(pids[lo:hi], scores_list[lo:hi], strict=True):
+                row.setdefault(pid, score)
+        if k is not None and len(row) > k:
+            row = dict(zip(list(row)[:k], list(row.values())[:k], strict=True))
+        out[qid] = row
+    return Run(out, name or run.name, "passage", meta)

@@ -1,0 +1,285 @@
+"""`kvqae train ablation`: train every variant from one start model and compare retrieval on held-out data.
+
+Variants (names as in the table): `start` (the start model, untrained), `mono`, `cross`, `joint`, `ea` (entity
+pretraining, contrastive only), `ea+mlm`, `ea+type`, `ea+mlm+type`, and `mono|cross` (the recipe "train mono,
+train cross, fuse at search time": image->image scores from the mono model, image->title scores from the cross
+model). For each, on the test questions, over every KB entity with a reference image (exact cosine, numpy):
+image->image and image->title MRR@k / P@1, and "fused": per-query z-scored image->image and image->title
+scores summed with weights (1 - w, w).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from kvqae.config import ConfigModel
+from kvqae.errors import InputError
+
+VARIANTS = ("mono", "cross", "joint", "ea", "ea+mlm", "ea+type", "ea+mlm+type")
+
+
+class AblationConfig(ConfigModel):
+    """Inputs of the ablation. Either `world` (a `kvqae world` directory: its articles.jsonl is built into
+    `<output_dir>/kb`, its questions_{train,validation,test}.jsonl are the splits) or `kb` + question files.
+    `model`: the start CLIP (HF name or path) or `preset:tiny` / `preset:small` (a randomly initialised CLIP
+    built by `kvqae.encode.small_clip`). `train`: TrainClipConfig keys shared by every variant (lr, epochs,
+    batch_size, ...); `entity_train`: extra keys for the EA variants only."""
+
+    model: str
+    output_dir: str
+    world: str | None = None
+    kb: str | None = None
+    train_questions: str | None = None
+    validation_questions: str | None = None
+    test_questions: str | None = None
+    variants: list[str] = Field(default_factory=lambda: list(VARIANTS))
+    fusion_weight: float = Field(default=0.5, ge=0, le=1, description="weight of image->title when fused")
+    k: int = Field(default=100, ge=1)
+    train: dict[str, Any] = Field(default_factory=dict)
+    entity_train: dict[str, Any] = Field(default_factory=dict)
+    seed: int = 0
+    threads: int | None = Field(default=1, ge=1, description="torch CPU threads (None: torch's default)")
+    device: str = "cpu"
+    progress: bool = True
+
+
+def resolve_inputs(cfg: AblationConfig) -> AblationConfig:
+    """Fill kb / question paths from `world` (building the KB once) and build a preset start model."""
+    out = Path(cfg.output_dir)
+    updates: dict[str, Any] = {}
+    if cfg.world is not None:
+        world = Path(cfg.world)
+        if not (world / "articles.jsonl").exists():
+            raise InputError("not a kvqae world directory (articles.jsonl missing)", path=world)
+        if cfg.kb is None:
+            from kvqae.data.kb import KnowledgeBase, build_kb
+
+            kb_dir = out / "kb"
+            try:
+                KnowledgeBase.load(kb_dir)
+            except InputError:
+                build_kb(world / "articles.jsonl", kb_dir, progress=cfg.progress)
+            updates["kb"] = str(kb_dir)
+        for split in ("train", "validation", "test"):
+            key = f"{split}_questions"
+            if getattr(cfg, key) is None and (world / f"questions_{split}.jsonl").exists():
+                updates[key] = str(world / f"questions_{split}.jsonl")
+    if cfg.model.startswith("preset:"):
+        from kvqae.encode.small_clip import build_small_clip
+
+        start = out / "start-model"
+        if not (start / "config.json").exists():
+            build_small_clip(start, cfg.model[len("preset:"):], seed=cfg.seed)
+        updates["model"] = str(start)
+    cfg = cfg.model_copy(update=updates)
+    for key in ("kb", "train_questions", "test_questions"):
+        if getattr(cfg, key) is None:
+            raise InputError(f"{key} is needed (or a world directory that has it)", field=key)
+    return cfg
+
+
+@dataclass
+class Scores:
+    """Retrieval figures of one variant on the test questions."""
+
+    name: str
+    image_image_mrr: float
+    image_image_p1: float
+    image_title_mrr: float
+    image_title_p1: float
+    fused_mrr: float
+    fused_p1: float
+
+
+def mrr_p1(scores: np.ndarray, gold: np.ndarray, k: int) -> tuple[float, float]:
+    """MRR@k and P@1 of a (queries, entities) score matrix against gold entity columns (ties count
+    against)."""
+    gold_scores = scores[np.arange(len(gold)), gold][:, None]
+    rank = (scores > gold_scores).sum(axis=1) + 1
+    rr = np.where(rank <= k, 1.0 / rank, 0.0)
+    return float(rr.mean()), float((rank == 1).mean())
+
+
+def zscore_rows(scores: np.ndarray) -> np.ndarray:
+    std = scores.std(axis=1, keepdims=True)
+    return (scores - scores.mean(axis=1, keepdims=True)) / np.where(std == 0, 1.0, std)
+
+
+def _embed(
+    model_path: str, images: list[str], entity_images: list[str], titles: list[str], device: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from PIL import Image
+
+    from kvqae.encode.clip import ClipEncoder
+
+    enc = ClipEncoder(model_path, device=device)
+
+    def imgs(paths: list[str]) -> np.ndarray:
+        out = [np.zeros((0, enc.dim), dtype=np.float32)]
+        for s in range(0, len(paths), 64):
+            batch = []
+            for p in paths[s : s + 64]:
+                with Image.open(p) as im:
+                    batch.append(im.convert("RGB"))
+            out.append(enc.encode_images(batch))
+        return np.concatenate(out)
+
+    return imgs(images), imgs(entity_images), enc.encode_texts(titles, role="title")
+
+
+def evaluate_models(
+    name: str,
+    image_model: str,
+    title_model: str,
+    questions: list[Any],
+    kb: Any,
+    *,
+    fusion_weight: float = 0.5,
+    k: int = 100,
+    device: str = "cpu",
+) -> Scores:
+    """Score one variant: image->image with `image_model`, image->title with `title_model` (the same model
+    except for the mono|cross recipe), fused by per-query z-scores."""
+    eids = [e for e in kb.entity_ids if kb.image_of(e) is not None]
+    col = {e: i for i, e in enumerate(eids)}
+    qs = [q for q in questions if q.image and kb.resolve(q.entity) in col]
+    if not qs:
+        raise InputError(
+            "no test question with an image and a KB entity that has an image", field="questions"
+        )
+    gold = np.array([col[kb.resolve(q.entity)] for q in qs])
+    q_img, e_img, e_title = _embed(
+        image_model,
+        [q.image for q in qs],
+        [kb.image_of(e) for e in eids],
+        [kb.title_of(e) for e in eids],
+        device,
+    )
+    if title_model != image_model:  # mono|cross: the title side comes from the other model
+        q_img2, _, e_title = _embed(
+            title_model, [q.image for q in qs], [], [kb.title_of(e) for e in eids], device
+        )
+    else:
+        q_img2 = q_img
+    ii = q_img @ e_img.T
+    it = q_img2 @ e_title.T
+    fused = (1 - fusion_weight) * zscore_rows(ii) + fusion_weight * zscore_rows(it)
+    return Scores(name, *mrr_p1(ii, gold, k), *mrr_p1(it, gold, k), *mrr_p1(fused, gold, k))
+
+
+def variant_config(name: str, cfg: AblationConfig, out: Path) -> dict[str, Any]:
+    """TrainClipConfig fields of one variant (cfg already resolved)."""
+    base = {"model": cfg.model, "kb": cfg.kb, "output_dir": str(out / name.replace("+", "_")),
+            "device": cfg.device, "progress": cfg.progress, "seed": cfg.seed, **cfg.train}
+    if name in ("mono", "cross", "joint"):
+        return {**base, "mode": name, "questions": cfg.train_questions,
+                "validation_questions": cfg.validation_questions}
+    flags = set(name.split("+")[1:])
+    base = {**base, **cfg.entity_train}
+    base["entity"] = {**base.get("entity", {}), "contrastive": True, "mlm": "mlm" in flags,
+                      "entity_type": "type" in flags}
+    return {**base, "mode": "entity"}
+
+
+def run_ablation(cfg: AblationConfig) -> list[Scores]:
+    """Train each variant, evaluate all on the test split, write `ablation.json` and `ablation.md`.
+
+    Returns the table rows (the start model first, `mono|cross` last)."""
+    import torch
+
+    previous_threads = torch.get_num_threads()
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _run(cfg)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run(cfg: AblationConfig) -> list[Scores]:
+    import time
+
+    from kvqae.config import parse_config
+    from kvqae.data.kb import KnowledgeBase
+    from kvqae.data.questions import load_questions
+    from kvqae.io import atomic_path, write_json
+    from kvqae.train.model import strip_spec
+    from kvqae.train.trainer import TrainClipConfig, train_clip
+
+    unknown = [v for v in cfg.variants if v not in VARIANTS]
+    if unknown:
+        raise InputError(f"unknown variant {unknown[0]!r}; choose from {list(VARIANTS)}", field="variants")
+    cfg = resolve_inputs(cfg)
+    out = Path(cfg.output_dir)
+    kb = KnowledgeBase.load(cfg.kb)
+    test = load_questions(cfg.test_questions)
+    start = strip_spec(cfg.model)
+    rows = [
+        evaluate_models(
+            "start", start, start, test, kb, fusion_weight=cfg.fusion_weight, k=cfg.k, device=cfg.device
+        )
+    ]
+    paths: dict[str, str] = {}
+    seconds: dict[str, float] = {}
+    for name in cfg.variants:
+        tc = parse_config(TrainClipConfig, variant_config(name, cfg, out / "models"))
+        started = time.perf_counter()
+        result = train_clip(tc)
+        seconds[name] = round(time.perf_counter() - started, 1)
+        paths[name] = str(result.output_dir)
+        rows.append(
+            evaluate_models(
+                name,
+                paths[name],
+                paths[name],
+                test,
+                kb,
+                fusion_weight=cfg.fusion_weight,
+                k=cfg.k,
+                device=cfg.device,
+            )
+        )
+    if "mono" in paths and "cross" in paths:
+        rows.append(
+            evaluate_models(
+                "mono|cross",
+                paths["mono"],
+                paths["cross"],
+                test,
+                kb,
+                fusion_weight=cfg.fusion_weight,
+                k=cfg.k,
+                device=cfg.device,
+            )
+        )
+    write_json(
+        out / "ablation.json",
+        {
+            "test_questions": len(test),
+            "k": cfg.k,
+            "fusion_weight": cfg.fusion_weight,
+            "rows": [r.__dict__ for r in rows],
+            "models": paths,
+            "train_seconds": seconds,
+        },
+    )
+    with atomic_path(out / "ablation.md") as tmp:
+        tmp.write_text(markdown_table(rows, cfg.k), encoding="utf-8")
+    return rows
+
+
+def markdown_table(rows: list[Scores], k: int = 100) -> str:
+    head = (
+        f"| model | image->image MRR@{k} | P@1 | image->title MRR@{k} | P@1 | fused MRR@{k} | P@1 |\n"
+        "|---|---:|---:|---:|---:|---:|---:|\n"
+    )
+    return head + "".join(
+        f"| {r.name} | {r.image_image_mrr:.3f} | {r.image_image_p1:.3f} | {r.image_title_mrr:.3f} | "
+        f"{r.image_title_p1:.3f} | {r.fused_mrr:.3f} | {r.fused_p1:.3f} |\n"
+        for r in rows
+    )

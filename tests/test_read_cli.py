@@ -1,0 +1,213 @@
+"""`kvqae read`, `kvqae reader-data` and `kvqae train reader` through the one CLI app."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from kvqae.cli import app
+from kvqae.data.runs import Run
+from kvqae.errors import InputError
+from kvqae.read.model import build_tiny_reader
+
+runner = CliRunner()
+
+ARTICLES = [
+    (
+        "Marie_Curie",
+        "Marie Curie",
+        "Marie Curie was a physicist and chemist who was born in Warsaw in 1867. "
+        "She moved to Paris in 1891 to study at the University of Paris. "
+        "Curie won the Nobel Prize in Physics in 1903 together with Pierre Curie. "
+        "She died in 1934 at a sanatorium in Passy, France. "
+        "Her daughter Irene Joliot-Curie also won a Nobel Prize.",
+    ),
+    (
+        "Eiffel_Tower",
+        "Eiffel Tower",
+        "The Eiffel Tower is a wrought-iron lattice tower in Paris, France. "
+        "It was designed by the company of Gustave Eiffel and built between 1887 and 1889. "
+        "The tower is 330 metres tall and was the tallest structure in the world for 41 years. "
+        "About seven million people visit the tower every year.",
+    ),
+    (
+        "Apollo_11",
+        "Apollo 11",
+        "Apollo 11 was the spaceflight that first landed humans on the Moon. "
+        "Neil Armstrong and Buzz Aldrin landed the lunar module on July 20, 1969. "
+        "Michael Collins flew the command module alone in lunar orbit. "
+        "The crew returned to Earth and splashed down in the Pacific Ocean on July 24, 1969.",
+    ),
+    (
+        "Ludwig_van_Beethoven",
+        "Ludwig van Beethoven",
+        "Ludwig van Beethoven was a German composer and pianist who was born in Bonn in 1770. "
+        "He moved to Vienna in 1792 and studied with Joseph Haydn. "
+        "Beethoven wrote nine symphonies and 32 piano sonatas. "
+        "He died in Vienna in 1827 at the age of 56.",
+    ),
+    (
+        "Mount_Everest",
+        "Mount Everest",
+        "Mount Everest is the highest mountain on Earth above sea level. "
+        "It lies in the Himalayas on the border between Nepal and China. "
+        "Edmund Hillary and Tenzing Norgay reached the summit on 29 May 1953. "
+        "Its height of 8,849 metres was measured by a Chinese and Nepali survey in 2020.",
+    ),
+    (
+        "Amazon_River",
+        "Amazon River",
+        "The Amazon River in South America is the largest river by discharge volume of water in the world. "
+        "The river flows through Peru, Colombia and Brazil before it reaches the Atlantic Ocean. "
+        "Francisco de Orellana was the first European to travel the length of the river in 1542. "
+        "The river basin covers about seven million square kilometres.",
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    from kvqae.data.kb import build_kb
+
+    d = tmp_path_factory.mktemp("cli-kb")
+    with (d / "articles.jsonl").open("w") as f:
+        for eid, title, text in ARTICLES:
+            f.write(json.dumps({"id": eid, "title": title, "text": text}) + "\n")
+    return build_kb(d / "articles.jsonl", d / "kb", words=40, sentence_aligned=True, progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return build_tiny_reader(tmp_path_factory.mktemp("cli-reader") / "tiny", seed=1)
+
+
+def test_reader_data_writes_cloze_questions(kb, tmp_path):
+    out = tmp_path / "cloze.jsonl"
+    res = runner.invoke(
+        app,
+        ["reader-data", "--kb", str(kb.path), "--out", str(out), "-n", "10", "--seed", "4", "--no-progress"],
+    )
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == 10
+    for r in rows:
+        assert kb.passage_text(r["passage_id"])[r["start"] : r["end"]] == r["answers"][0]
+
+
+def test_read_writes_one_prediction_per_question(kb, tiny, tmp_path):
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text(
+        json.dumps({"id": "q1", "question": "When did Apollo 11 land?", "answers": ["July 20, 1969"]})
+        + "\n"
+        + json.dumps({"id": "q2", "question": "Who designed the tower?", "answers": ["Gustave Eiffel"]})
+        + "\n"
+    )
+    run = Run.from_mapping({"q1": {"Apollo_11#0": 3.0, "Apollo_11#1": 2.0, "Eiffel_Tower#0": 1.0}})
+    run.save(tmp_path / "run.json")
+    out = tmp_path / "pred.jsonl"
+    args = [
+        "read",
+        "--run",
+        str(tmp_path / "run.json"),
+        "--kb",
+        str(kb.path),
+        "--questions",
+        str(qfile),
+        "--model",
+        str(tiny),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    res = runner.invoke(app, [*args, "--top-k", "2"])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["q1", "q2"]
+    r1, r2 = rows
+    assert set(r1) == {"id", "answer", "passage_id", "score", "start", "end"}
+    assert r1["passage_id"] in {"Apollo_11#0", "Apollo_11#1"}  # top-2 only
+    assert kb.passage_text(r1["passage_id"])[r1["start"] : r1["end"]] == r1["answer"] != ""
+    assert r2 == {"id": "q2", "answer": "", "passage_id": None, "score": None, "start": 0, "end": 0}
+    res = runner.invoke(app, [*args, "--top-k", "1"])
+    assert json.loads(out.read_text().splitlines()[0])["passage_id"] == "Apollo_11#0"
+
+
+def test_read_rejects_an_entity_level_run(kb, tiny, tmp_path):
+    Run.from_mapping({"q1": {"Apollo_11": 1.0}}, level="entity").save(tmp_path / "run.json")
+    (tmp_path / "q.jsonl").write_text(json.dumps({"id": "q1", "question": "x?", "answers": ["y"]}) + "\n")
+    res = runner.invoke(
+        app,
+        [
+            "read",
+            "--run",
+            str(tmp_path / "run.json"),
+            "--kb",
+            str(kb.path),
+            "--questions",
+            str(tmp_path / "q.jsonl"),
+            "--model",
+            str(tiny),
+            "--out",
+            str(tmp_path / "p.jsonl"),
+        ],
+    )
+    assert isinstance(res.exception, InputError) and "passage-level" in str(res.exception)
+    assert not (tmp_path / "p.jsonl").exists()
+
+
+def test_train_reader_command_from_generated_cloze(kb, tiny, tmp_path):
+    import typer
+
+    from kvqae.read.cli import train_reader
+
+    # The train group is assembled by kvqae.train.cli; attach the command the same way here.
+    train_app = typer.Typer()
+    train_app.command("reader")(train_reader)
+    train_app.command("noop")(lambda: None)  # two commands, so "reader" is addressed by name
+    out = tmp_path / "reader"
+    res = runner.invoke(
+        train_app,
+        [
+            "reader",
+            "--kb",
+            str(kb.path),
+            "--generate-cloze",
+            "12",
+            "--init",
+            str(tiny),
+            "--out",
+            str(out),
+            "--relevant",
+            "1",
+            "--irrelevant",
+            "2",
+            "--epochs",
+            "1",
+            "--batch-questions",
+            "4",
+            "--max-length",
+            "96",
+            "--val-fraction",
+            "0.3",
+            "--no-progress",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "training.json").read_text())
+    assert meta["generated_cloze"] == 12
+    assert meta["train_questions"] + meta["val_questions"] == 12 and meta["val_questions"] > 0
+    assert meta["history"][0]["step"] == 0 and meta["steps"] == -(-meta["train_questions"] // 4)
+    assert json.loads((out / "kvqae_reader.json").read_text())["settings"]["max_length"] == 96
+    res = runner.invoke(train_app, ["reader", "--kb", str(kb.path), "--out", str(out)])
+    assert isinstance(res.exception, InputError)

@@ -1,0 +1,169 @@
+"""Cloze question generation from a KB and distant-supervision span finding."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kvqae.errors import InputError
+from kvqae.read.cloze import generate_cloze, load_cloze, load_spacy, save_cloze, wh_phrase
+from kvqae.read.spans import find_answer_spans
+
+ARTICLES = [
+    (
+        "Marie_Curie",
+        "Marie Curie",
+        "Marie Curie was a physicist and chemist who was born in Warsaw in 1867. "
+        "She moved to Paris in 1891 to study at the University of Paris. "
+        "Curie won the Nobel Prize in Physics in 1903 together with Pierre Curie. "
+        "She died in 1934 at a sanatorium in Passy, France. "
+        "Her daughter Irene Joliot-Curie also won a Nobel Prize.",
+    ),
+    (
+        "Eiffel_Tower",
+        "Eiffel Tower",
+        "The Eiffel Tower is a wrought-iron lattice tower in Paris, France. "
+        "It was designed by the company of Gustave Eiffel and built between 1887 and 1889. "
+        "The tower is 330 metres tall and was the tallest structure in the world for 41 years. "
+        "About seven million people visit the tower every year.",
+    ),
+    (
+        "Apollo_11",
+        "Apollo 11",
+        "Apollo 11 was the spaceflight that first landed humans on the Moon. "
+        "Neil Armstrong and Buzz Aldrin landed the lunar module on July 20, 1969. "
+        "Michael Collins flew the command module alone in lunar orbit. "
+        "The crew returned to Earth and splashed down in the Pacific Ocean on July 24, 1969.",
+    ),
+    (
+        "Ludwig_van_Beethoven",
+        "Ludwig van Beethoven",
+        "Ludwig van Beethoven was a German composer and pianist who was born in Bonn in 1770. "
+        "He moved to Vienna in 1792 and studied with Joseph Haydn. "
+        "Beethoven wrote nine symphonies and 32 piano sonatas. "
+        "He died in Vienna in 1827 at the age of 56.",
+    ),
+    (
+        "Mount_Everest",
+        "Mount Everest",
+        "Mount Everest is the highest mountain on Earth above sea level. "
+        "It lies in the Himalayas on the border between Nepal and China. "
+        "Edmund Hillary and Tenzing Norgay reached the summit on 29 May 1953. "
+        "Its height of 8,849 metres was measured by a Chinese and Nepali survey in 2020.",
+    ),
+    (
+        "Amazon_River",
+        "Amazon River",
+        "The Amazon River in South America is the largest river by discharge volume of water in the world. "
+        "The river flows through Peru, Colombia and Brazil before it reaches the Atlantic Ocean. "
+        "Francisco de Orellana was the first European to travel the length of the river in 1542. "
+        "The river basin covers about seven million square kilometres.",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    from kvqae.data.kb import build_kb
+
+    d = tmp_path_factory.mktemp("cloze-kb")
+    with (d / "articles.jsonl").open("w") as f:
+        for eid, title, text in ARTICLES:
+            f.write(json.dumps({"id": eid, "title": title, "text": text}) + "\n")
+    return build_kb(d / "articles.jsonl", d / "kb", words=40, sentence_aligned=True, progress=False)
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return load_spacy()
+
+
+def test_find_answer_spans_uses_normalised_tokens():
+    text = "The U.S. Army, founded in 1775, fought; the u.s. army (again) won."
+    spans = find_answer_spans(text, ["U.S. Army"])
+    assert [text[a:b] for a, b in spans] == ["U.S. Army", "u.s. army"]
+    assert find_answer_spans(text, ["the 1775"]) == [(text.index("1775"), text.index("1775") + 4)]
+    assert find_answer_spans(text, ["Navy", ""]) == []
+    # Several aliases, one list in text order.
+    assert [text[a:b] for a, b in find_answer_spans(text, ["again", "fought"])] == ["fought", "again"]
+
+
+def test_wh_phrase_by_entity_label():
+    assert [wh_phrase(x) for x in ("PERSON", "DATE", "GPE", "LOC", "CARDINAL", "ORG")] == [
+        "who",
+        "when",
+        "where",
+        "where",
+        "how many",
+        "what",
+    ]
+
+
+def test_cloze_answers_occur_in_their_passage_at_the_offsets(kb, nlp):
+    qs = generate_cloze(kb, 40, seed=3, progress=False, nlp=nlp)
+    assert len(qs) >= 12  # six articles, several sentences with entities each
+    assert len({q.id for q in qs}) == len(qs)
+    for q in qs:
+        text = kb.passage_text(q.passage_id)
+        assert text[q.start : q.end] == q.answer
+        assert q.entity == kb.entity_of(q.passage_id)
+        assert q.question.endswith("?") and q.question[0].isupper()
+        assert wh_phrase(q.label) in q.question.lower()
+        # The answer is taken out of the question, and it never comes from the "{title}. " prefix.
+        assert f" {q.answer.lower()} " not in f" {q.question.lower()} "
+        assert q.start >= len(kb.title_of(q.entity)) + 2
+
+
+def test_cloze_translation_rules():
+    from kvqae.read.cloze import _make_question
+
+    sent = "She moved to Paris in 1891 to study."
+    a = sent.index("Paris")
+    # The span becomes the wh-word; a sentence-initial pronoun becomes the title; final stop -> question mark.
+    assert (
+        _make_question(sent, a, a + 5, "GPE", "Marie Curie") == "Marie Curie moved to where in 1891 to study?"
+    )
+    b = sent.index("1891")
+    assert (
+        _make_question(sent, b, b + 4, "DATE", "Marie Curie")
+        == "Marie Curie moved to Paris in when to study?"
+    )
+    sent2 = "Her daughter Irene won a prize."
+    c = sent2.index("Irene")
+    assert (
+        _make_question(sent2, c, c + 5, "PERSON", "Marie Curie") == "Marie Curie's daughter who won a prize?"
+    )
+    # A span at the start of the sentence is the subject: the wh-word leads the question.
+    assert _make_question("Michael Collins flew alone.", 0, 15, "PERSON", "Apollo 11") == "Who flew alone?"
+
+
+def test_cloze_over_the_kb_resolves_pronouns(kb, nlp):
+    qs = generate_cloze(kb, 200, seed=0, per_passage=5, progress=False, nlp=nlp)
+    assert not any(q.question.split()[0] in {"She", "He", "It", "Her", "His", "Its"} for q in qs)
+    assert any(
+        q.question.startswith(("Marie Curie ", "Marie Curie's ")) and "She" in kb.passage_text(q.passage_id)
+        for q in qs
+    )
+
+
+def test_generation_is_deterministic_by_seed(kb, nlp):
+    a = generate_cloze(kb, 15, seed=1, progress=False, nlp=nlp)
+    b = generate_cloze(kb, 15, seed=1, progress=False, nlp=nlp)
+    c = generate_cloze(kb, 15, seed=2, progress=False, nlp=nlp)
+    assert [x.to_json() for x in a] == [x.to_json() for x in b]
+    assert [x.to_json() for x in a] != [x.to_json() for x in c]
+
+
+def test_save_and_load_round_trip_and_bad_records(kb, nlp, tmp_path):
+    qs = generate_cloze(kb, 5, seed=0, progress=False, nlp=nlp)
+    path = save_cloze(tmp_path / "c.jsonl", qs)
+    assert load_cloze(path) == qs
+    row = json.loads(path.read_text().splitlines()[0])
+    assert set(row) >= {"id", "question", "answers", "passage_id", "start", "end", "entity"}
+    row.pop("start")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(row) + "\n")
+    with pytest.raises(InputError) as e:
+        load_cloze(bad)
+    assert "line 1" in str(e.value) and '"start"' in str(e.value)

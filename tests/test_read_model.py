@@ -1,0 +1,112 @@
+"""The reader on a tiny locally built BERT: encoding, global normalisation, offsets, save/load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kvqae.read.decode import global_log_softmax
+from kvqae.read.model import PassageInput, Reader, ReaderSettings, build_tiny_reader, load_settings
+
+PASSAGES = [
+    "Marie Curie. Marie Curie was born in Warsaw in 1867 and moved to Paris in 1891.",
+    "Eiffel Tower. The tower in Paris was built between 1887 and 1889 by Gustave Eiffel's company.",
+    "Apollo 11. Neil Armstrong and Buzz Aldrin landed on the Moon on July 20, 1969.",
+]
+QUESTION = "When did Neil Armstrong land on the Moon?"
+
+
+@pytest.fixture(scope="module")
+def tiny_reader_dir(tmp_path_factory):
+    return build_tiny_reader(tmp_path_factory.mktemp("reader") / "tiny", seed=0)
+
+
+@pytest.fixture(scope="module")
+def reader(tiny_reader_dir):
+    return Reader.load(tiny_reader_dir)
+
+
+def test_context_mask_covers_passage_tokens_only(reader):
+    feats = reader.featurize(QUESTION, PASSAGES)
+    assert feats.num_rows == 3
+    ids = feats.inputs["input_ids"].numpy()
+    special = {reader.tokenizer.cls_token_id, reader.tokenizer.sep_token_id, reader.tokenizer.pad_token_id}
+    q_len = len(reader.tokenizer(QUESTION, add_special_tokens=False)["input_ids"])
+    for r in range(3):
+        ctx = np.nonzero(feats.context_mask[r])[0]
+        assert ctx[0] == q_len + 2  # [CLS] question [SEP] then the passage
+        assert not any(int(ids[r, t]) in special for t in ctx)
+        # Offsets index the ORIGINAL passage text: detokenised context == the lower-cased passage words.
+        a, b = feats.offsets[r, ctx[0], 0], feats.offsets[r, ctx[-1], 1]
+        assert PASSAGES[feats.row_passage[r]][a:b] == PASSAGES[r]
+
+
+def test_gold_spans_become_token_targets(reader):
+    text = PASSAGES[2]
+    a = text.index("July 20, 1969")
+    feats = reader.featurize(QUESTION, PASSAGES, [[], [], [(a, a + len("July 20, 1969"))]])
+    assert feats.start_targets.sum() == 1 and feats.end_targets.sum() == 1
+    r, s = map(int, np.argwhere(feats.start_targets)[0])
+    r2, e = map(int, np.argwhere(feats.end_targets)[0])
+    assert r == r2 == 2
+    assert text[feats.offsets[r, s, 0] : feats.offsets[r, e, 1]] == "July 20, 1969"
+
+
+def test_long_passages_are_windowed_and_answers_map_back(tiny_reader_dir):
+    reader = Reader.load(tiny_reader_dir, settings=ReaderSettings(max_length=40, stride=8))
+    long_text = "Filler. " + " ".join(f"word{i}" for i in range(60)) + " The answer is Zanzibar."
+    feats = reader.featurize("Where is it?", [PASSAGES[0], long_text])
+    assert feats.num_rows > 2 and set(feats.row_passage.tolist()) == {0, 1}
+    # Put a strong span on the token "zanzibar" in the last window of passage 2.
+    start = np.zeros(feats.context_mask.shape)
+    end = np.zeros(feats.context_mask.shape)
+    r = int(np.nonzero(feats.row_passage == 1)[0][-1])
+    ids = feats.inputs["input_ids"][r].tolist()
+    zan = reader.tokenizer("zanzibar", add_special_tokens=False)["input_ids"]
+    t0 = next(i for i in range(len(ids)) if ids[i : i + len(zan)] == zan)
+    start[r, t0] = end[r, t0 + len(zan) - 1] = 30.0
+    pred = reader.decode(feats, start, end, [PassageInput("p0", PASSAGES[0]), PassageInput("p1", long_text)])[
+        0
+    ]
+    assert (pred.passage_id, pred.answer) == ("p1", "Zanzibar")
+    assert long_text[pred.start : pred.end] == "Zanzibar"
+
+
+def test_predict_answers_from_a_passage_with_probabilities_summing_to_one(reader):
+    passages = [PassageInput(f"p{i}", t, float(i)) for i, t in enumerate(PASSAGES)]
+    preds = reader.predict(QUESTION, passages, top_n=5)
+    assert len(preds) == 5
+    assert [p.score for p in preds] == sorted((p.score for p in preds), reverse=True)
+    for p in preds:
+        text = PASSAGES[int(p.passage_id[1:])]
+        assert text[p.start : p.end] == p.answer and p.answer
+        assert 0.0 < p.probability <= 1.0
+    feats = reader.featurize(QUESTION, PASSAGES)
+    start, _ = reader.logits(feats)
+    probs = np.exp(global_log_softmax(start.numpy(), feats.context_mask))
+    assert probs.sum() == pytest.approx(1.0, abs=1e-6)
+    # The span probability reported equals p_start * p_end of the chosen tokens.
+    assert sum(p.probability for p in preds) < 1.0
+
+
+def test_no_passages_gives_an_empty_answer(reader):
+    pred = reader.predict(QUESTION, [])[0]
+    assert pred.answer == "" and pred.passage_id is None
+
+
+def test_save_load_round_trip_keeps_settings_and_outputs(reader, tmp_path):
+    reader.settings = ReaderSettings(max_length=128, max_answer_tokens=7, retrieval_weight=0.5)
+    reader.save(tmp_path / "r", extra={"note": "x"})
+    again = Reader.load(tmp_path / "r")
+    assert load_settings(tmp_path / "r") == again.settings == reader.settings
+    feats = reader.featurize(QUESTION, PASSAGES)
+    a, _ = reader.logits(feats)
+    b, _ = again.logits(again.featurize(QUESTION, PASSAGES))
+    assert torch.allclose(a, b)
+
+
+def test_encoder_without_span_head_loads_with_a_new_head(minilm_path):
+    r = Reader.load(minilm_path)
+    assert r.model.qa_outputs.out_features == 2
+    assert r.settings == ReaderSettings()

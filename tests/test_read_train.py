@@ -1,0 +1,193 @@
+"""Reader training: the global-softmax loss, example building, splits, and a short overfitting run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from kvqae.read.cloze import ClozeQuestion
+from kvqae.read.model import Reader, ReaderSettings, build_tiny_reader
+from kvqae.read.train import (
+    ReaderExample,
+    ReaderTrainConfig,
+    cloze_examples,
+    global_span_loss,
+    split_examples,
+    train_reader_model,
+)
+
+ARTICLES = [
+    (
+        "Marie_Curie",
+        "Marie Curie",
+        "Marie Curie was a physicist and chemist who was born in Warsaw in 1867. "
+        "She moved to Paris in 1891 to study at the University of Paris. "
+        "Curie won the Nobel Prize in Physics in 1903 together with Pierre Curie. "
+        "She died in 1934 at a sanatorium in Passy, France. "
+        "Her daughter Irene Joliot-Curie also won a Nobel Prize.",
+    ),
+    (
+        "Eiffel_Tower",
+        "Eiffel Tower",
+        "The Eiffel Tower is a wrought-iron lattice tower in Paris, France. "
+        "It was designed by the company of Gustave Eiffel and built between 1887 and 1889. "
+        "The tower is 330 metres tall and was the tallest structure in the world for 41 years. "
+        "About seven million people visit the tower every year.",
+    ),
+    (
+        "Apollo_11",
+        "Apollo 11",
+        "Apollo 11 was the spaceflight that first landed humans on the Moon. "
+        "Neil Armstrong and Buzz Aldrin landed the lunar module on July 20, 1969. "
+        "Michael Collins flew the command module alone in lunar orbit. "
+        "The crew returned to Earth and splashed down in the Pacific Ocean on July 24, 1969.",
+    ),
+    (
+        "Ludwig_van_Beethoven",
+        "Ludwig van Beethoven",
+        "Ludwig van Beethoven was a German composer and pianist who was born in Bonn in 1770. "
+        "He moved to Vienna in 1792 and studied with Joseph Haydn. "
+        "Beethoven wrote nine symphonies and 32 piano sonatas. "
+        "He died in Vienna in 1827 at the age of 56.",
+    ),
+    (
+        "Mount_Everest",
+        "Mount Everest",
+        "Mount Everest is the highest mountain on Earth above sea level. "
+        "It lies in the Himalayas on the border between Nepal and China. "
+        "Edmund Hillary and Tenzing Norgay reached the summit on 29 May 1953. "
+        "Its height of 8,849 metres was measured by a Chinese and Nepali survey in 2020.",
+    ),
+    (
+        "Amazon_River",
+        "Amazon River",
+        "The Amazon River in South America is the largest river by discharge volume of water in the world. "
+        "The river flows through Peru, Colombia and Brazil before it reaches the Atlantic Ocean. "
+        "Francisco de Orellana was the first European to travel the length of the river in 1542. "
+        "The river basin covers about seven million square kilometres.",
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: on a shared 2-core machine, two threads per process oversubscribe badly."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    from kvqae.data.kb import build_kb
+
+    d = tmp_path_factory.mktemp("train-kb")
+    with (d / "articles.jsonl").open("w") as f:
+        for eid, title, text in ARTICLES:
+            f.write(json.dumps({"id": eid, "title": title, "text": text}) + "\n")
+    return build_kb(d / "articles.jsonl", d / "kb", words=40, sentence_aligned=True, progress=False)
+
+
+def test_global_span_loss_matches_hand_computation():
+    start = torch.tensor([[0.0, 1.0, 2.0, 0.0], [0.0, 3.0, 0.0, 0.0]])
+    end = torch.zeros(2, 4)
+    mask = torch.tensor([[False, True, True, False], [False, True, True, True]])
+    st = torch.zeros(2, 4, dtype=torch.bool)
+    en = torch.zeros(2, 4, dtype=torch.bool)
+    st[1, 1] = True
+    en[0, 2] = en[1, 3] = True  # two gold ends (answer twice): their probabilities add up
+    z_start = math.exp(1) + math.exp(2) + math.exp(3) + 2 * math.exp(0)
+    expected_start = -(3 - math.log(z_start))
+    expected_end = -math.log(2 / 5)  # five context tokens, all end logits equal
+    loss = global_span_loss(start, end, mask, st, en)
+    assert float(loss) == pytest.approx((expected_start + expected_end) / 2, abs=1e-6)
+
+
+def test_cloze_examples_mix_relevant_and_irrelevant_passages(kb):
+    text = kb.passage_text("Marie_Curie#0")
+    a = text.index("Warsaw")
+    q = ClozeQuestion(
+        "c1",
+        "Marie Curie was born in where in 1867?",
+        "Warsaw",
+        "Marie_Curie#0",
+        "Marie_Curie",
+        a,
+        a + 6,
+        "GPE",
+    )
+    (ex,) = cloze_examples(kb, [q], relevant=2, irrelevant=3, seed=0)
+    assert len(ex.passages) == 4  # "Warsaw" is in no other Marie Curie passage: 1 relevant + 3 distractors
+    src = ex.passage_ids.index("Marie_Curie#0")
+    assert ex.gold_spans[src] == [(a, a + 6)]
+    others = [p for p in ex.passage_ids if p != "Marie_Curie#0"]
+    assert all(kb.entity_of(p) != "Marie_Curie" for p in others)
+    assert all(ex.gold_spans[i] == [] for i in range(4) if i != src)
+    # Same seed, same example.
+    assert cloze_examples(kb, [q], relevant=2, irrelevant=3, seed=0)[0] == ex
+
+
+def test_split_keeps_groups_together():
+    exs = [ReaderExample(f"q{i}", "q", ["a"], ["p"], ["t"], [[(0, 1)]]) for i in range(20)]
+    group = {f"q{i}": f"article{i // 4}" for i in range(20)}
+    train, val = split_examples(exs, 0.2, seed=0, group_of=lambda e: group[e.qid])
+    assert len(val) == 4 and len(train) == 16
+    assert len({group[e.qid] for e in val}) == 1
+    assert not {group[e.qid] for e in val} & {group[e.qid] for e in train}
+
+
+def test_short_training_run_lowers_loss_and_lifts_em(kb, tmp_path):
+    from kvqae.read.cloze import generate_cloze
+
+    cloze = generate_cloze(kb, 16, seed=0, progress=False)
+    examples = cloze_examples(kb, cloze, relevant=1, irrelevant=2, seed=0)
+    init = build_tiny_reader(tmp_path / "init", hidden_size=64, layers=2, heads=2, seed=0)
+    cfg = ReaderTrainConfig(
+        init_model=str(init),
+        epochs=10,
+        lr=3e-3,
+        warmup=0.05,
+        batch_questions=4,
+        eval_every=0,
+        max_eval_questions=len(examples),
+        seed=0,
+        settings=ReaderSettings(max_length=96, stride=32, max_answer_tokens=8),
+    )
+    # Overfitting on purpose: validation = training questions, so EM must climb from ~0.
+    result = train_reader_model(examples, examples, tmp_path / "reader", cfg, progress=False)
+    start_em = result.history[0]["em"]
+    assert result.best["em"] >= start_em + 30
+    losses = json.loads((tmp_path / "reader" / "training.json").read_text())["losses"]
+    assert sum(losses[-6:]) / 6 < 0.5 * sum(losses[:6]) / 6
+    # The output directory is a loadable reader whose answers give that best EM again.
+    from kvqae.read.train import evaluate_reader
+
+    again = evaluate_reader(Reader.load(tmp_path / "reader", settings=cfg.settings), examples)
+    assert again["em"] == pytest.approx(result.best["em"])
+    assert not (tmp_path / "reader.work").exists()
+
+
+def test_time_budget_and_resume(kb, tmp_path):
+    from kvqae.read.cloze import generate_cloze
+
+    examples = cloze_examples(kb, generate_cloze(kb, 6, seed=0, progress=False), relevant=1, irrelevant=1)
+    init = build_tiny_reader(tmp_path / "init", seed=0)
+    settings = ReaderSettings(max_length=64, stride=16)
+    base = dict(init_model=str(init), batch_questions=2, eval_every=0, seed=0, settings=settings)
+    # A zero budget stops after the first optimizer step, still writing a loadable best checkpoint.
+    r0 = train_reader_model(
+        examples, examples[:2], tmp_path / "b", ReaderTrainConfig(max_minutes=0, **base), progress=False
+    )
+    assert r0.stopped_early and r0.steps == 1
+    assert (tmp_path / "b" / "model.safetensors").exists()
+    # One epoch, keep the work dir, then resume for a second epoch: step count continues, history is kept.
+    cfg1 = ReaderTrainConfig(epochs=1, **base)
+    r1 = train_reader_model(examples, examples[:2], tmp_path / "r", cfg1, keep_work=True, progress=False)
+    assert r1.steps == 3 and [h["step"] for h in r1.history] == [0, 3]
+    cfg2 = ReaderTrainConfig(epochs=2, **base)
+    r2 = train_reader_model(examples, examples[:2], tmp_path / "r", cfg2, resume=True, progress=False)
+    assert r2.steps == 6 and [h["step"] for h in r2.history] == [0, 3, 6]
