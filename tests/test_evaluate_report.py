@@ -190,3 +190,33 @@ def test_cli_evaluate_answers(tmp_path):
         app, ["evaluate", "answers", str(tmp_path / "bad.jsonl"), "--questions", str(tmp_path / "q.jsonl")]
     )
     assert result.exit_code != 0 and "q9" in str(result.exception)
+
+
+def test_cli_fuse_fit_with_kb_relevance(tiny_setup):
+    from kvqae.data.questions import load_questions
+    from kvqae.evaluate.relevance import qrels_for_kb
+    from kvqae.fusion.search import grid_search
+
+    tmp, kb, runs = tiny_setup
+    args = [
+        "fuse",
+        "fit",
+        "--questions",
+        str(tmp / "q.jsonl"),
+        "--kb",
+        str(tmp / "kb"),
+        "--out",
+        str(tmp / "w.json"),
+        "--step",
+        "0.25",
+        "--no-progress",
+    ]
+    for r in runs:
+        args += ["--run", str(r)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    loaded = [Run.load(r) for r in runs]
+    qrels = qrels_for_kb(loaded, load_questions(tmp / "q.jsonl"), kb)
+    expected = grid_search(loaded, qrels, step=0.25)
+    saved = json.loads((tmp / "w.json").read_text())
+    assert saved["weights"] == expected.weights and saved["scores"] == pytest.approx(expected.scores)

@@ -17,6 +17,15 @@ PASSAGES = [
 QUESTION = "When did Neil Armstrong land on the Moon?"
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: on a shared 2-core machine, two threads per process oversubscribe badly."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tiny_reader_dir(tmp_path_factory):
     return build_tiny_reader(tmp_path_factory.mktemp("reader") / "tiny", seed=0)

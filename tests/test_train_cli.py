@@ -164,6 +164,24 @@ def test_entity_mode_saves_heads_and_resume_continues(tmp_path, tiny_clip):
     assert tok.mask_token == "[MASK]"
 
 
+def test_entity_mode_contrastive_only_has_no_heads(tmp_path, tiny_clip):
+    from kvqae.train.trainer import TrainClipConfig, train_clip
+
+    cfg = TrainClipConfig(
+        mode="entity",
+        model=str(tiny_clip),
+        output_dir=str(tmp_path / "ea"),
+        lr=1e-3,
+        batch_size=4,
+        progress=False,
+        entity={"mlm": False, "entity_type": False},
+    )
+    result = train_clip(cfg, train_pairs=_entity_pairs())
+    assert set(k for k in result.history[0] if k.startswith("loss_")) == {"loss_contrastive", "loss_total"}
+    assert result.best_val_mrr is None  # no validation pairs: the last epoch is kept
+    assert not (tmp_path / "ea" / "kvqae_heads.json").exists()
+
+
 def test_too_few_pairs_is_an_input_error(tmp_path, tiny_clip):
     from kvqae.train.trainer import TrainClipConfig, train_clip
 

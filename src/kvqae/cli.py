@@ -44,8 +44,12 @@ for _name in STAGE_MODULES:
 
 def main() -> None:
     """Entry point: input errors print one clear line and exit 2 instead of a traceback."""
+    import os
+
     from kvqae.errors import InputError
 
+    # kvqae shows its own progress bars; the hub's per-checkpoint "Loading weights" bars are noise here.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         app()
     except InputError as e:

@@ -137,7 +137,7 @@ def run_pipeline(
     from kvqae.errors import InputError
     from kvqae.index.faiss_index import VectorIndex
     from kvqae.search.modes import get_mode, search_embeddings
-    from kvqae.search.passages import entity_run_to_passages
+    from kvqae.search.passages import PassageTable, entity_run_to_passages
 
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -182,6 +182,7 @@ def run_pipeline(
 
     # 2-4. encode, index, search (each mode -> a passage-level run per split)
     runs: dict[str, dict[str, Run]] = {s: {} for s in wanted}
+    passage_table = None
     made: set[Path] = set()  # outputs produced by this call: `force` recomputes each only once
 
     def needs(path: Path) -> bool:
@@ -235,7 +236,9 @@ def run_pipeline(
                 )
             run = search_embeddings(q_emb, index, mode.name, cfg.k, name=name, progress=progress)
             if run.level == "entity":
-                run = entity_run_to_passages(run, kb, cfg.k, name=name)
+                if passage_table is None:  # built once, shared by every entity-level mode
+                    passage_table = PassageTable.from_kb(kb)
+                run = entity_run_to_passages(run, passage_table, cfg.k, name=name)
             run.save(out / "runs" / split / f"{name}.json")
             runs[split][name] = run
         timings[f"retrieval:{name}"] = time.perf_counter() - t0

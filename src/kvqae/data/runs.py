@@ -122,5 +122,13 @@ def _load_trec(path: Path, level: str | None) -> Run:
                 raise InputError(
                     f"score {score!r} is not a number", path=path, record=lineno, field="score"
                 ) from None
-            scores.setdefault(qid, {})[docid] = value
+            row = scores.setdefault(qid, {})
+            if docid in row:
+                raise InputError(
+                    f"document {docid!r} appears twice for query {qid!r}",
+                    path=path,
+                    record=lineno,
+                    field="docid",
+                )
+            row[docid] = value
     return Run(scores, name, level or "passage")

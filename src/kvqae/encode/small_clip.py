@@ -64,7 +64,7 @@ def build_small_clip(
     Returns `out_dir`, loadable with `CLIPModel.from_pretrained` / `CLIPProcessor.from_pretrained`.
     """
     import torch
-    from transformers import AutoTokenizer, CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+    from transformers import AutoTokenizer, CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
 
     from kvqae.encode.packaged import minilm_path
     from kvqae.io import atomic_dir
@@ -90,7 +90,8 @@ def build_small_clip(
     torch.manual_seed(seed)
     model = CLIPModel(config)
     size = sizes["vision"]["image_size"]
-    image_processor = CLIPImageProcessor(
+    # the PIL image processor: torchvision (the default backend) is not installable beside torch 2.13
+    image_processor = CLIPImageProcessorPil(
         size={"shortest_edge": size}, crop_size={"height": size, "width": size}
     )
     processor = CLIPProcessor(image_processor=image_processor, tokenizer=tok)

@@ -26,6 +26,7 @@ from kvqae.errors import InputError
 
 Qrels = dict[str, dict[str, int]]
 NO_RANK = 2**62  # rank of "no relevant candidate": past any cut-off
+PADDING_BELOW = -1e299  # scores at or below this are padding (-inf, or the weight search's -1e300)
 
 _KINDS = {
     "mrr": "mrr",
@@ -99,7 +100,8 @@ def first_relevant_rank(
 ) -> np.ndarray:
     """0-based rank of the best-ranked relevant candidate, per query, without sorting:
     (..., Q, C) -> (..., Q);
-    a query with no relevant candidate gets NO_RANK (past any cut-off). Padding must be -inf in `scores`.
+    a query with no relevant candidate gets NO_RANK (past any cut-off). Padding must be -inf (or <= -1e299)
+    in `scores`.
 
     rank = #candidates scored higher + #candidates tied with it that come first (lower index = smaller id).
     """
@@ -124,7 +126,8 @@ def first_relevant_rank(
 def compute_metrics(
     scores: np.ndarray, aligned: AlignedQrels, metrics: Sequence[str]
 ) -> dict[str, np.ndarray]:
-    """Per-query values of each metric: `scores` (..., Q, C) with -inf for padding -> {name: (..., Q)}.
+    """Per-query values of each metric: `scores` (..., Q, C) with -inf (or <= -1e299) for padding
+    -> {name: (..., Q)}.
 
     mrr / hit / p@1 use a sort-free path (first relevant rank) so many weight vectors can be scored at once;
     the others sort each row once.
@@ -150,7 +153,7 @@ def compute_metrics(
         elif kind == "p" and k == 1:
             out[name] = (fr == 0).astype(np.float64)
         elif kind == "p":
-            denom = kk if k is not None else np.maximum((scores > -np.inf).sum(axis=-1), 1)
+            denom = kk if k is not None else np.maximum((scores > PADDING_BELOW).sum(axis=-1), 1)
             out[name] = (sorted_gains[..., :kk] > 0).sum(axis=-1) / denom
         elif kind == "recall":
             hits = (sorted_gains[..., :kk] > 0).sum(axis=-1)

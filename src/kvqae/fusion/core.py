@@ -17,6 +17,7 @@ A candidate missing from a run scores that run's minimum (normalised) score for 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from kvqae.data.runs import Run
 from kvqae.errors import InputError
 
 EPS = 1e-9  # same floor as ranx for a zero std / zero range
+PAD = -1e300  # fused score of padding in the weight search: finite (0 * PAD = 0), below any real score
 
 
 @dataclass
@@ -116,58 +118,38 @@ def build_matrix(
                     path=src,
                     record=f"query {sorted(extra)[0]}",
                 )
-    # Flatten every (run, query, doc, score) with per-query C-level list operations, then factorise in numpy:
-    # no per-document Python loop even for millions of entries.
-    q_index = {q: i for i, q in enumerate(qids)}
-    docs: list[str] = []
+    # One pass per query with C-level set/dict/map operations (union, sort, id -> column), then a single numpy
+    # scatter of every score: no per-document Python statement even for millions of entries.
+    n_q, n_r = len(qids), len(runs)
+    unions: list[list[str]] = []
+    cols: list[int] = []
     values: list[float] = []
     q_of: list[int] = []
     r_of: list[int] = []
     sizes: list[int] = []
-    for r, run in enumerate(runs):
-        start = len(values)
-        for q, row in run.scores.items():
-            i = q_index.get(q)
-            if i is None or not row:
-                continue
-            docs.extend(row.keys())
-            values.extend(row.values())
-            q_of.append(i)
-            r_of.append(r)
-            sizes.append(len(row))
-        if not np.all(np.isfinite(np.asarray(values[start:], dtype=np.float64))):
-            _raise_not_finite(run, sources[r])
-    n_q = len(qids)
-    if not docs:
-        return FusionMatrix(
-            qids,
-            np.full((n_q, 1), "", dtype=object),
-            np.zeros((n_q, 1), bool),
-            np.full((len(runs), n_q, 1), np.nan),
-            [r.name for r in runs],
-        )
-    import pandas as pd
-
-    codes, uniques = pd.factorize(np.asarray(docs, dtype=object))
-    # renumber so codes follow id order (fixed-width str sort: much faster than sorting Python objects)
-    order = np.argsort(uniques.astype(str), kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    codes, uniques = rank[codes], uniques[order]
-    qq, rr = np.repeat(np.asarray(q_of), sizes), np.repeat(np.asarray(r_of), sizes)
-    keys = qq * len(uniques) + codes
-    ukeys, inverse = np.unique(keys, return_inverse=True)  # sorted by (query, doc id)
-    uq = ukeys // len(uniques)
-    first = np.searchsorted(uq, np.arange(n_q))
-    col_of_key = np.arange(len(ukeys)) - first[uq]
-    counts = np.bincount(uq, minlength=n_q)
-    n_c = max(int(counts.max()), 1)
+    for i, q in enumerate(qids):
+        rows = [run.scores.get(q) or {} for run in runs]
+        union = sorted(set().union(*rows))
+        unions.append(union)
+        pos = dict(zip(union, range(len(union)), strict=True))
+        for r, row in enumerate(rows):
+            if row:
+                cols.extend(map(pos.__getitem__, row))
+                values.extend(row.values())
+                q_of.append(i)
+                r_of.append(r)
+                sizes.append(len(row))
+    vals = np.asarray(values, dtype=np.float64)
+    rr = np.repeat(np.asarray(r_of, dtype=np.int64), sizes)
+    if not np.all(np.isfinite(vals)):
+        _raise_not_finite(runs[int(rr[~np.isfinite(vals)][0])], sources[int(rr[~np.isfinite(vals)][0])])
+    lengths = np.fromiter(map(len, unions), dtype=np.int64, count=n_q)
+    n_c = max(int(lengths.max(initial=0)), 1)
+    valid = np.arange(n_c) < lengths[:, None]
     cand = np.full((n_q, n_c), "", dtype=object)
-    cand[uq, col_of_key] = np.asarray(uniques, dtype=object)[ukeys % len(uniques)]
-    valid = np.zeros((n_q, n_c), dtype=bool)
-    valid[uq, col_of_key] = True
-    scores = np.full((len(runs), n_q, n_c), np.nan)
-    scores[rr, qq, col_of_key[inverse]] = np.asarray(values, dtype=np.float64)
+    cand[valid] = list(itertools.chain.from_iterable(unions))
+    scores = np.full((n_r, n_q, n_c), np.nan)
+    scores[rr, np.repeat(np.asarray(q_of, dtype=np.int64), sizes), np.asarray(cols, dtype=np.int64)] = vals
     return FusionMatrix(qids, cand, valid, scores, [r.name for r in runs])
 
 
@@ -255,8 +237,6 @@ def fill_missing(normed: np.ndarray, default_minimum: bool) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------- methods
 
-METHODS = ("wsum", "rrf", "combsum", "combmnz")
-
 
 @dataclass
 class Prepared:
@@ -275,6 +255,13 @@ class Prepared:
             self._bias = np.where(self.valid, 0.0, -np.inf)
         return self._bias
 
+    def stacked(self) -> np.ndarray:
+        """(R + 1, Q * C): the terms with the multiplier folded in, plus a last row that is 0 on candidates
+        and PAD on padding, so `[w, 1] @ stacked` is the fused matrix, padding included, in one product."""
+        terms = self.terms if self.multiplier is None else self.terms * self.multiplier
+        pad = np.where(self.valid, 0.0, PAD)[None]
+        return np.concatenate([terms, pad]).reshape(len(terms) + 1, -1)
+
 
 def resolve_default_minimum(norm: str, default_minimum: bool | None) -> bool:
     return norm.startswith("zscore") if default_minimum is None else default_minimum
@@ -290,15 +277,37 @@ def prepare(
 ) -> Prepared:
     """Turn a FusionMatrix into the (T, M) form of `method` (see `Prepared`)."""
     if method not in METHODS:
-        raise InputError(f"unknown fusion method {method!r}; choose from {list(METHODS)}", field="method")
-    present = matrix.present
-    if method == "rrf":  # rank-based: the normalisation does not apply
-        terms = np.nan_to_num(1.0 / (rrf_k + ranks(matrix.scores) + 1.0), nan=0.0)
-    else:
-        terms = fill_missing(normalize(matrix.scores, norm), resolve_default_minimum(norm, default_minimum))
-    multiplier = present.sum(axis=0).astype(np.float64) if method == "combmnz" else None
+        raise InputError(f"unknown fusion method {method!r}; choose from {sorted(METHODS)}", field="method")
+    terms, multiplier = METHODS[method](matrix, norm, resolve_default_minimum(norm, default_minimum), rrf_k)
     terms = np.where(matrix.valid[None], terms, 0.0)
     return Prepared(terms, multiplier, matrix.valid)
+
+
+# Each method maps (matrix, norm, default_minimum, rrf_k) to its per-run terms T (R, Q, C) and its
+# per-candidate multiplier M (Q, C) or None; the weights are applied later (fused = (w . T) * M).
+MethodFn = Callable[[FusionMatrix, str, bool, float], tuple[np.ndarray, "np.ndarray | None"]]
+
+
+def _normalised_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float):
+    return fill_missing(normalize(matrix.scores, norm), default_minimum), None
+
+
+def _rrf_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float):
+    # rank-based: the normalisation does not apply; a run that missed the candidate adds 0
+    return np.nan_to_num(1.0 / (rrf_k + ranks(matrix.scores) + 1.0), nan=0.0), None
+
+
+def _combmnz_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float):
+    terms, _ = _normalised_terms(matrix, norm, default_minimum, rrf_k)
+    return terms, matrix.present.sum(axis=0).astype(np.float64)
+
+
+METHODS: dict[str, MethodFn] = {
+    "wsum": _normalised_terms,  # S = sum_i a_i S_i
+    "rrf": _rrf_terms,  # sum_i a_i / (k + rank_i)
+    "combsum": _normalised_terms,  # sum_i S_i (weights 1 by default)
+    "combmnz": _combmnz_terms,  # (sum_i S_i) * number of runs that retrieved the candidate
+}
 
 
 def combine(prep: Prepared, weights: np.ndarray) -> np.ndarray:

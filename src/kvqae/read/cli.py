@@ -1,6 +1,5 @@
-"""`kvqae read` (answer questions from retrieved passages), `kvqae reader-data` (cloze questions from a
-KB) and
-`train_reader`, which `kvqae.train.cli` attaches as `kvqae train reader`.
+"""`kvqae read` (answer questions from retrieved passages), `kvqae reader-data` (cloze questions from a KB)
+and `train_reader`, which `kvqae.train.cli` attaches as `kvqae train reader`.
 
 Heavy imports (torch, transformers, spacy) stay inside the command functions.
 """

@@ -1,22 +1,21 @@
 """Reader training data from any KB: cloze questions made by rule-based cloze translation.
 
-No SQuAD data nor pretrained reader exists offline, so, as in unsupervised QA by cloze translation (Lewis et
-al., 2019; simplest rule-based variant), a named entity, date or number that spaCy's NER finds in a passage
-sentence is taken out and becomes the answer; the question is that sentence with the span replaced by a
-wh-phrase chosen from the entity label (PERSON -> who, DATE -> when, GPE/LOC -> where, CARDINAL -> how many,
-... else what) and a final question mark. A sentence-initial pronoun is replaced by the passage's title so the
-question names its subject.
+No SQuAD data nor pretrained reader exists offline, so, as in unsupervised QA by cloze translation (Lewis
+et al., 2019; simplest rule-based variant), a named entity, date or number that spaCy's NER finds in a
+passage sentence is taken out and becomes the answer; the question is that sentence with the span replaced
+by a wh-phrase chosen from the entity label (PERSON -> who, DATE -> when, GPE/LOC -> where, CARDINAL -> how
+many, ... else what) and a final question mark. A sentence-initial pronoun is replaced by the passage's
+title so the question names its subject.
 
-Output: one `ClozeQuestion` per answer, whose `start`/`end` are char offsets of the answer in the passage text
-(`passage_text[start:end] == answer`). Saved as JSON lines that are also valid kvqae question files (`id`,
-`question`, `answers`, `entity`) with extra `passage_id`, `start`, `end`, `label` fields. Deterministic for a
-given KB, seed and spaCy model.
+Output: one `ClozeQuestion` per answer, whose `start`/`end` are char offsets of the answer in the passage
+text (`passage_text[start:end] == answer`). Saved as JSON lines that are also valid kvqae question files
+(`id`, `question`, `answers`, `entity`) with extra `passage_id`, `start`, `end`, `label` fields.
+Deterministic for a given KB, seed and spaCy model.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -114,8 +113,7 @@ def _title_prefix_len(text: str, title: str) -> int:
 
 
 def _make_question(sent_text: str, rel_a: int, rel_b: int, label: str, title: str) -> str | None:
-    """Sentence with [rel_a, rel_b) replaced by the wh-phrase, first-word pronoun resolved, ending with
-    '?'."""
+    """Sentence with [rel_a, rel_b) replaced by the wh-phrase, leading pronoun resolved, ends with '?'."""
     wh = wh_phrase(label)
     q = sent_text[:rel_a] + wh + sent_text[rel_b:]
     q = q.strip().rstrip(" .;:!,")
@@ -228,11 +226,8 @@ def generate_cloze(
     ents = passages["entity_id"].tolist()
     titles = passages["title"].tolist()
 
-    def stream() -> Iterator[int]:
-        yield from (int(i) for i in order)
-
     out: list[ClozeQuestion] = []
-    idx_iter = stream()
+    idx_iter = iter(order.tolist())
     prog = make_progress() if progress else None
     task = prog.add_task("cloze questions", total=n_questions) if prog else None
     if prog:

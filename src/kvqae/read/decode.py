@@ -1,11 +1,11 @@
 """Globally normalised span decoding over several passages (pure numpy, unit-testable without a model).
 
 Every row is one encoded (question, passage window) pair. A boolean `context_mask` marks the tokens that
-belong to the passage text (not [CLS], the question, [SEP] or padding). Start and end logits of *all* rows are
-normalised together by one softmax each, so spans from different passages compete on one probability scale
-(the "shared normalisation" multi-passage reader). A span is a (start, end) pair in one row with start <= end,
-both context tokens, and at most `max_answer_tokens` tokens long; its log-probability is log p_start + log
-p_end.
+belong to the passage text (not [CLS], the question, [SEP] or padding). Start and end logits of *all* rows
+are normalised together by one softmax each, so spans from different passages compete on one probability
+scale (the "shared normalisation" multi-passage reader). A span is a (start, end) pair in one row with
+start <= end, both context tokens, and at most `max_answer_tokens` tokens long; its log-probability is log
+p_start + log p_end.
 """
 
 from __future__ import annotations
@@ -58,9 +58,9 @@ def decode_spans(
 ) -> list[Span]:
     """Best `top_n` spans across all rows, highest score first.
 
-    In: start/end logits (rows, length), `context_mask` (rows, length) bool, optional `row_bias` (rows,) added
-    to each span's log-probability of that row. Out: list of `Span` (never crossing rows, never on masked
-    tokens).
+    In: start/end logits (rows, length), `context_mask` (rows, length) bool, optional `row_bias` (rows,)
+    added to each span's log-probability of that row. Out: list of `Span` (never crossing rows, never on
+    masked tokens).
     """
     if max_answer_tokens < 1:
         raise ValueError("max_answer_tokens must be >= 1")

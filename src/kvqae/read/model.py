@@ -1,14 +1,15 @@
 """The multi-passage extractive reader: an HF encoder with a start/end span head, read over K passages at
 once.
 
-A reader directory is what `save_pretrained` writes (config, weights, tokenizer) plus `kvqae_reader.json` with
-the reader settings (`ReaderSettings`). Any BERT-like checkpoint (HF name or local path) can be loaded: one
-that has no span head (e.g. the packaged all-MiniLM-L6-v2 encoder) gets a freshly initialised head.
+A reader directory is what `save_pretrained` writes (config, weights, tokenizer) plus `kvqae_reader.json`
+with the reader settings (`ReaderSettings`). Any BERT-like checkpoint (HF name or local path) can be
+loaded: one that has no span head (e.g. the packaged all-MiniLM-L6-v2 encoder) gets a freshly initialised
+head.
 
 Inference for one question: the question is paired with each passage ([CLS] question [SEP] passage [SEP]);
-long passages are cut into overlapping windows (`stride`), each window a row. Start and end logits of all rows
-are normalised together (see `kvqae.read.decode`), the best span is mapped back to character offsets in the
-original passage text through the tokenizer's offset mapping.
+long passages are cut into overlapping windows (`stride`), each window a row. Start and end logits of all
+rows are normalised together (see `kvqae.read.decode`), the best span is mapped back to character offsets
+in the original passage text through the tokenizer's offset mapping.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class Prediction:
     """The reader's answer: text, passage id, char offsets [start, end) in that passage's text, and scores.
 
     `score` = span log-probability + retrieval_weight * retrieval log-probability; `probability` = exp(span
-    log-probability) under the global normalisation. Empty answer and passage id None when nothing was read.
+    log-probability) under the global normalisation. Empty answer and passage id None when nothing was
+    read.
     """
 
     answer: str
@@ -75,8 +77,8 @@ class Prediction:
 class Features:
     """Encoded rows for one question: model inputs plus what decoding and training need.
 
-    `row_passage[r]` is the index (in the given passage list) of the passage row r comes from; `offsets[r, t]`
-    the char offsets of token t in that passage's text (context tokens only).
+    `row_passage[r]` is the index (in the given passage list) of the passage row r comes from; `offsets[r,
+    t]` the char offsets of token t in that passage's text (context tokens only).
     """
 
     inputs: dict[
@@ -235,8 +237,7 @@ class Reader:
     def predict(
         self, question: str, passages: list[PassageInput], *, top_n: int = 1, batch_rows: int = 32
     ) -> list[Prediction]:
-        """Read `passages` for `question`; the `top_n` best answers, best first (one empty one if no
-        passage)."""
+        """Read `passages` for `question`; the `top_n` best answers, best first (one empty answer if none)."""
         if not passages:
             return [Prediction("", None, float("-inf"), 0, 0, 0.0)]
         feats = self.featurize(question, [p.text for p in passages])

@@ -1,8 +1,8 @@
 """Batch reading: answer every question from the top-K passages of a run and write predictions (JSON lines).
 
-Prediction rows: `{"id", "answer", "passage_id", "score", "start", "end"}`; `start`/`end` are char offsets of
-the answer in the passage's text in the KB (`kb.passage_text(passage_id)[start:end] == answer`). A question
-with no retrieved passage gets an empty answer with `passage_id` null.
+Prediction rows: `{"id", "answer", "passage_id", "score", "start", "end"}`; `start`/`end` are char offsets
+of the answer in the passage's text in the KB (`kb.passage_text(passage_id)[start:end] == answer`). A
+question with no retrieved passage gets an empty answer with `passage_id` null.
 """
 
 from __future__ import annotations

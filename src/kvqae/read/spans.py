@@ -1,9 +1,10 @@
 """Distant supervision: find where answer strings occur in a passage, by normalised token matching.
 
 Both passage and answer are split on whitespace and each token is normalised with the SQuAD rules
-(`kvqae.evaluate.answers.normalize_answer`: lower case, no punctuation, no articles); tokens that normalise to
-nothing are skipped. An occurrence is a run of passage tokens equal to the answer's tokens; its char span runs
-from the first to the last matched token, without the leading/trailing punctuation of those tokens.
+(`kvqae.evaluate.answers.normalize_answer`: lower case, no punctuation, no articles); tokens that normalise
+to nothing are skipped. An occurrence is a run of passage tokens equal to the answer's tokens; its char
+span runs from the first to the last matched token, without the leading/trailing punctuation of those
+tokens.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ _EDGE = string.punctuation + "\u201c\u201d\u2018\u2019\u2013\u2014"
 
 
 def _norm_tokens(text: str) -> list[tuple[str, int, int]]:
-    """(normalised token, char start, char end) for each whitespace token that does not normalise to
-    nothing."""
+    """(normalised token, char start, char end) of each whitespace token not normalised away."""
     out = []
     for m in _TOKEN.finditer(text):
         norm = normalize_answer(m.group())

@@ -1,15 +1,15 @@
 """Training the multi-passage reader with a globally normalised span loss.
 
 Each training example is one question with a mix of relevant passages (containing an answer; spans found by
-distant supervision, `kvqae.read.spans`) and irrelevant ones. Start and end logits of all its rows share one
-softmax; the loss is the negative log of the total probability of all gold starts (and of all gold ends),
-averaged. AdamW, linear warm-up then linear decay, gradient accumulation over `batch_questions` questions,
-periodic validation by EM/F1 with the best checkpoint kept, a time budget (`max_minutes`) that stops training
-gracefully, and resume from the last checkpoint.
+distant supervision, `kvqae.read.spans`) and irrelevant ones. Start and end logits of all its rows share
+one softmax; the loss is the negative log of the total probability of all gold starts (and of all gold
+ends), averaged. AdamW, linear warm-up then linear decay, gradient accumulation over `batch_questions`
+questions, periodic validation by EM/F1 with the best checkpoint kept, a time budget (`max_minutes`) that
+stops training gracefully, and resume from the last checkpoint.
 
-Output directory `out`: the best reader (loadable by `Reader.load`) plus `training.json` (settings, history,
-best metrics, wall time). Work state lives beside it in `{out}.work/` (`best/`, `last/` with optimizer state)
-and is removed after a complete run unless `keep_work`.
+Output directory `out`: the best reader (loadable by `Reader.load`) plus `training.json` (settings,
+history, best metrics, wall time). Work state lives beside it in `{out}.work/` (`best/`, `last/` with
+optimizer state) and is removed after a complete run unless `keep_work`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from kvqae.read.model import ReaderSettings
 
 @dataclass
 class ReaderExample:
-    """One question with its passages; `gold_spans[i]` are answer char spans in `passages[i]` (may be
-    empty)."""
+    """One question with its passages; `gold_spans[i]` : answer char spans in `passages[i]` (may be empty)."""
 
     qid: str
     question: str
@@ -93,9 +92,9 @@ def cloze_examples(
     kb: Any, cloze: list[Any], *, relevant: int = 2, irrelevant: int = 4, seed: int = 0
 ) -> list[ReaderExample]:
     """Reader examples from cloze questions: the source passage (known span), up to `relevant - 1` other
-    passages
-    of the same entity holding the answer (distant supervision), and `irrelevant` random passages of other
-    entities as distractors (not searched for the answer: they are negatives). Passage order is shuffled.
+    passages of the same entity holding the answer (distant supervision), and `irrelevant` random passages
+    of other entities as distractors (not searched for the answer: they are negatives). Passage order is
+    shuffled.
     """
     from kvqae.read.spans import find_answer_spans
 
@@ -151,10 +150,9 @@ def cloze_examples(
 def run_examples(
     kb: Any, questions: list[Any], run: Any, *, relevant: int = 2, irrelevant: int = 4, depth: int = 100
 ) -> list[ReaderExample]:
-    """Reader examples from questions with answers and a passage-level run: among the top `depth`
-    passages, the
-    best-ranked `relevant` ones containing an answer and the best-ranked `irrelevant` ones without (hard
-    negatives). Questions with no passage containing an answer are skipped."""
+    """Reader examples from questions with answers and a passage-level run: among the top `depth` passages,
+    the best-ranked `relevant` ones containing an answer and the best-ranked `irrelevant` ones without
+    (hard negatives). Questions with no passage containing an answer are skipped."""
     from kvqae.read.spans import find_answer_spans
 
     out = []
@@ -209,11 +207,11 @@ def split_examples(
 def global_span_loss(
     start_logits: Any, end_logits: Any, context_mask: Any, start_targets: Any, end_targets: Any
 ) -> Any:
-    """Negative log-likelihood of the gold starts and ends under one softmax over all context tokens of
-    all rows.
+    """Negative log-likelihood of the gold starts and ends under one softmax over all context tokens of all
+    rows.
 
-    All inputs are (rows, length) torch tensors (masks/targets bool). Returns a scalar: the mean of the start
-    and end terms. Several gold positions (answer occurring more than once) are marginalised over.
+    All inputs are (rows, length) torch tensors (masks/targets bool). Returns a scalar: the mean of the
+    start and end terms. Several gold positions (answer occurring more than once) are marginalised over.
     """
     import torch
 
@@ -265,9 +263,9 @@ def train_reader_model(
     extra_meta: dict[str, Any] | None = None,
     log: Any = None,
 ) -> TrainResult:
-    """Train a reader from `config.init_model` on `train`, select the best checkpoint by validation F1,
-    write it
-    to `out` (atomically). `resume`: continue from `{out}.work/last` when it exists. Returns a `TrainResult`.
+    """Train a reader from `config.init_model` on `train`, select the best checkpoint by validation F1, write
+    it to `out` (atomically). `resume`: continue from `{out}.work/last` when it exists. Returns a
+    `TrainResult`.
     """
     import torch
 
