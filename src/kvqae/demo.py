@@ -216,7 +216,7 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True, log=print) -> dict:
         fusion=FusionSection(),
         reader=ReaderSection(model=str(reader_dir), top_k=cfg.reader_top_k),
         dataset="world",
-        passage_requires_entity=True,  # the world has gold entities: an answer elsewhere is luck, not retrieval
+        passage_requires_entity=True,  # gold entities known: elsewhere is luck
     )
     models["text-passage"] = cfg.text_encoder
     result = run_pipeline(pipe, progress=progress, log=log, force=True)

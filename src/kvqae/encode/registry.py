@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kvqae.errors import InputError
+from kvqae.index.embeddings import l2_normalize  # noqa: F401  (re-exported for the encoders)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -69,13 +70,6 @@ class Encoder:
 def check_role(role: str) -> None:
     if role not in TEXT_ROLES:
         raise InputError(f"unknown text role {role!r}; expected one of {list(TEXT_ROLES)}", field="role")
-
-
-def l2_normalize(x: np.ndarray) -> np.ndarray:
-    """Row-wise L2 normalisation (zero rows stay zero, NaN rows stay NaN)."""
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
 def _clip(arg: str, device: str) -> Encoder:

@@ -74,37 +74,10 @@ class EmbeddingStore:
     @classmethod
     def load(cls, directory: str | Path, *, mmap: bool = False) -> EmbeddingStore:
         """Read and check an embeddings directory; any inconsistency is an InputError naming the file."""
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise InputError("embeddings directory not found", path=directory)
-        meta_path, ids_path, vec_path = (directory / n for n in ("meta.json", "ids.json", "vectors.npy"))
-        for p in (meta_path, ids_path, vec_path):
-            if not p.exists():
-                raise InputError("file not found", path=p)
-        meta, ids = _read_json(meta_path), _read_json(ids_path)
-        if not isinstance(meta, dict):
-            raise InputError("expected a JSON object", path=meta_path)
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise InputError("expected a list of string ids", path=ids_path)
-        try:
-            vectors = np.load(vec_path, mmap_mode="r" if mmap else None, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise InputError(f"unreadable .npy file ({e})", path=vec_path) from None
-        if vectors.ndim != 2 or vectors.dtype != np.float32:
-            raise InputError(f"expected float32 (n, dim), got {vectors.dtype} {vectors.shape}", path=vec_path)
-        if len(ids) != vectors.shape[0]:
-            raise InputError(f"{len(ids)} ids for {vectors.shape[0]} vectors", path=ids_path)
-        if meta.get("dim") != vectors.shape[1]:
-            raise InputError(f"meta dim {meta.get('dim')} != vectors width {vectors.shape[1]}",
-                             path=meta_path, field="dim")
-        return cls(vectors, ids, meta, directory)
+        from kvqae.index.embeddings import read_embeddings
 
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=path) from None
+        emb = read_embeddings(directory, mmap=mmap)
+        return cls(emb.vectors, emb.ids, emb.meta, emb.path)
 
 
 def partial_dir(out_dir: str | Path) -> Path:
