@@ -15,6 +15,6 @@ $(WIKI_KB)/meta.json: | $(STAMP)
 
 $(READER)/kvqae_reader.json: $(WIKI_KB)/meta.json | $(STAMP)
 	$(BIN)/kvqae train reader --kb $(WIKI_KB) --generate-cloze 1000 --out $(READER) \
-		--relevant 1 --irrelevant 3 --max-length 192 --freeze-embeddings --batch-questions 8 --lr 1e-4 \
-		--epochs 1 --val-fraction 0.15 --max-eval-questions 60 --eval-every 25 \
+		--relevant 1 --irrelevant 2 --max-length 192 --freeze-embeddings --batch-questions 4 --lr 3e-4 \
+		--warmup 0.05 --epochs 1 --val-fraction 0.15 --max-eval-questions 60 --eval-every 40 \
 		--max-minutes $(READER_MINUTES) --threads 1 --seed 0 --resume

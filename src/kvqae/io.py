@@ -86,3 +86,32 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not isinstance(obj, dict):
                 raise InputError("expected a JSON object", path=path, record=lineno)
             yield lineno, obj
+
+
+def read_json_rows(path: str | Path) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Yield (row, where) for a JSON-lines file or a file holding one JSON list of objects.
+
+    `where` is `{"path": path, "record": line number or "row N"}`, ready to pass on to an InputError.
+    """
+    from kvqae.errors import InputError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    with path.open("rb") as f:
+        is_list = f.read(4096).lstrip().startswith(b"[")
+    if not is_list:
+        for lineno, obj in read_jsonl(path):
+            yield obj, {"path": path, "record": lineno}
+        return
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON ({e.msg})", path=path, record=e.lineno) from None
+    if not isinstance(rows, list):
+        raise InputError("expected JSON lines or a JSON list of rows", path=path)
+    for i, obj in enumerate(rows, start=1):
+        where = {"path": path, "record": f"row {i}"}
+        if not isinstance(obj, dict):
+            raise InputError("expected a JSON object", **where)
+        yield obj, where

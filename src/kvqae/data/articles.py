@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kvqae.errors import InputError
+from kvqae.io import read_json_rows
 
 ARTICLE_FORMATS = ("jsonl", "mediawiki", "viquae")
 _WHITESPACE = re.compile(r"\s+")
@@ -230,29 +231,6 @@ def read_mediawiki_articles(path: str | Path) -> Iterator[Article]:
         yield Article(id=entity_id, title=page.title, text=text)
 
 
-def _iter_json_rows(path: Path) -> Iterator[tuple[dict, dict]]:
-    """(row, where) for JSON lines or a JSON list file."""
-    from kvqae.io import read_jsonl
-
-    with path.open("rb") as f:
-        starts_list = f.read(4096).lstrip().startswith(b"[")
-    if not starts_list:
-        for lineno, obj in read_jsonl(path):
-            yield obj, {"path": path, "record": lineno}
-        return
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=path, record=e.lineno) from None
-    if not isinstance(rows, list):
-        raise InputError("expected a JSON list of rows or JSON lines", path=path)
-    for i, obj in enumerate(rows, start=1):
-        where = {"path": path, "record": f"row {i}"}
-        if not isinstance(obj, dict):
-            raise InputError("expected a JSON object", **where)
-        yield obj, where
-
-
 def _kilt_text(obj: dict, where: dict) -> str:
     if "text" not in obj:
         raise InputError("missing field", field="text", **where)
@@ -275,7 +253,7 @@ def read_viquae_articles(
         raise InputError("file not found", path=path)
     base = Path(images_dir) if images_dir is not None else path.parent
     seen: dict[str, Any] = {}
-    for obj, where in _iter_json_rows(path):
+    for obj, where in read_json_rows(path):
         title = _require_str(obj, "wikipedia_title", where).strip()
         entity_id = title_to_id(title)
         if entity_id in seen:

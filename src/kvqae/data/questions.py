@@ -23,7 +23,6 @@ Entity references are the dataset's own (QID or title); `KnowledgeBase.resolve` 
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kvqae.errors import InputError
+from kvqae.io import read_json_rows
 
 QUESTION_FORMATS = ("kvqae", "viquae", "infoseek", "evqa")
 
@@ -112,31 +112,6 @@ def _check_question_image(image: str | None, where: dict, key: str, check: bool)
         raise InputError(f"image not found: {image}", field=key, **where)
 
 
-def _iter_rows(path: Path) -> Iterator[tuple[dict, dict]]:
-    """(row, where) for JSON lines or a JSON list file; `where` names the line (or row) of each row."""
-    from kvqae.io import read_jsonl
-
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    with path.open("rb") as f:
-        is_list = f.read(4096).lstrip().startswith(b"[")
-    if not is_list:
-        for lineno, obj in read_jsonl(path):
-            yield obj, _where(path, lineno)
-        return
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=path, record=e.lineno) from None
-    if not isinstance(rows, list):
-        raise InputError("expected JSON lines or a JSON list of rows", path=path)
-    for i, obj in enumerate(rows, start=1):
-        where = _where(path, f"row {i}")
-        if not isinstance(obj, dict):
-            raise InputError("expected a JSON object", **where)
-        yield obj, where
-
-
 # --------------------------------------------------------------------------------------- detection
 
 
@@ -147,7 +122,7 @@ def detect_question_format(path: str | Path) -> str:
         raise InputError("file not found", path=path)
     if path.suffix.lower() == ".csv":
         return "evqa"
-    for obj, _ in _iter_rows(path):
+    for obj, _ in read_json_rows(path):
         if "input" in obj and "output" in obj:
             return "viquae"
         if "data_id" in obj:
@@ -186,7 +161,7 @@ def load_questions(
 def _read_kvqae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
     seen: dict[str, Any] = {}
     folder = path.parent.resolve()
-    for obj, where in _iter_rows(path):
+    for obj, where in read_json_rows(path):
         qid = _get_id(obj, "id", where)
         _check_unique(qid, seen, where, "id")
         text = _get_str(obj, "question", where)
@@ -222,7 +197,7 @@ def _read_kvqae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Qu
 def _read_viquae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
     seen: dict[str, Any] = {}
     base = images_dir or path.parent.resolve()
-    for obj, where in _iter_rows(path):
+    for obj, where in read_json_rows(path):
         qid = _get_id(obj, "id", where)
         _check_unique(qid, seen, where, "id")
         text = _get_str(obj, "input", where)
@@ -266,7 +241,7 @@ def _read_viquae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Q
 
 def _read_infoseek(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
     seen: dict[str, Any] = {}
-    for obj, where in _iter_rows(path):
+    for obj, where in read_json_rows(path):
         qid = _get_id(obj, "data_id", where)
         _check_unique(qid, seen, where, "data_id")
         text = _get_str(obj, "question", where)
