@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from kvqae.cli import app
@@ -15,76 +14,14 @@ from kvqae.read.model import build_tiny_reader
 
 runner = CliRunner()
 
-ARTICLES = [
-    (
-        "Marie_Curie",
-        "Marie Curie",
-        "Marie Curie was a physicist and chemist who was born in Warsaw in 1867. "
-        "She moved to Paris in 1891 to study at the University of Paris. "
-        "Curie won the Nobel Prize in Physics in 1903 together with Pierre Curie. "
-        "She died in 1934 at a sanatorium in Passy, France. "
-        "Her daughter Irene Joliot-Curie also won a Nobel Prize.",
-    ),
-    (
-        "Eiffel_Tower",
-        "Eiffel Tower",
-        "The Eiffel Tower is a wrought-iron lattice tower in Paris, France. "
-        "It was designed by the company of Gustave Eiffel and built between 1887 and 1889. "
-        "The tower is 330 metres tall and was the tallest structure in the world for 41 years. "
-        "About seven million people visit the tower every year.",
-    ),
-    (
-        "Apollo_11",
-        "Apollo 11",
-        "Apollo 11 was the spaceflight that first landed humans on the Moon. "
-        "Neil Armstrong and Buzz Aldrin landed the lunar module on July 20, 1969. "
-        "Michael Collins flew the command module alone in lunar orbit. "
-        "The crew returned to Earth and splashed down in the Pacific Ocean on July 24, 1969.",
-    ),
-    (
-        "Ludwig_van_Beethoven",
-        "Ludwig van Beethoven",
-        "Ludwig van Beethoven was a German composer and pianist who was born in Bonn in 1770. "
-        "He moved to Vienna in 1792 and studied with Joseph Haydn. "
-        "Beethoven wrote nine symphonies and 32 piano sonatas. "
-        "He died in Vienna in 1827 at the age of 56.",
-    ),
-    (
-        "Mount_Everest",
-        "Mount Everest",
-        "Mount Everest is the highest mountain on Earth above sea level. "
-        "It lies in the Himalayas on the border between Nepal and China. "
-        "Edmund Hillary and Tenzing Norgay reached the summit on 29 May 1953. "
-        "Its height of 8,849 metres was measured by a Chinese and Nepali survey in 2020.",
-    ),
-    (
-        "Amazon_River",
-        "Amazon River",
-        "The Amazon River in South America is the largest river by discharge volume of water in the world. "
-        "The river flows through Peru, Colombia and Brazil before it reaches the Atlantic Ocean. "
-        "Francisco de Orellana was the first European to travel the length of the river in 1542. "
-        "The river basin covers about seven million square kilometres.",
-    ),
-]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def kb(tmp_path_factory):
-    from kvqae.data.kb import build_kb
-
-    d = tmp_path_factory.mktemp("cli-kb")
-    with (d / "articles.jsonl").open("w") as f:
-        for eid, title, text in ARTICLES:
-            f.write(json.dumps({"id": eid, "title": title, "text": text}) + "\n")
-    return build_kb(d / "articles.jsonl", d / "kb", words=40, sentence_aligned=True, progress=False)
+def kb(prose_kb):
+    return prose_kb
 
 
 @pytest.fixture(scope="module")
