@@ -1,1 +1,0 @@
-"""kvqae.serve"""
