@@ -21,15 +21,7 @@ COLOURS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The test machine is shared: one thread avoids oversubscription (10-100x slower otherwise)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture()

@@ -15,15 +15,7 @@ COLOURS = [(230, 30, 30), (30, 200, 40), (40, 60, 230), (240, 220, 30), (30, 220
 NAMES = ["Red Tower", "Green Hall", "Blue Bridge", "Yellow Gate", "Cyan Dome", "Magenta Arch"]
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The test machine is shared: one thread avoids oversubscription (10-100x slower otherwise)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_pairs() -> list[TrainPair]:

@@ -68,6 +68,19 @@ def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def read_json(path: str | Path, what: str = "file") -> Any:
+    """Parse a JSON file; a missing file or invalid JSON is an InputError naming it (`what`: "qrels file")."""
+    from kvqae.errors import InputError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what} not found", path=path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON ({e.msg})", path=path, record=e.lineno) from None
+
+
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) per non-blank line; a line that is not a JSON object is an InputError."""
     from kvqae.errors import InputError

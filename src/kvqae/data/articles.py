@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kvqae.errors import InputError
-from kvqae.io import read_json_rows
+from kvqae.io import read_json, read_json_rows
 
 ARTICLE_FORMATS = ("jsonl", "mediawiki", "viquae")
 _WHITESPACE = re.compile(r"\s+")
@@ -323,12 +323,7 @@ def load_type_table(path: str | Path) -> EntityTypeTable:
     """Read a types file: viquae_entities.json (QID -> record with `wikipedia_title`, `instanceof`) or a plain
     JSON object `{key: [type labels]}` keyed by QID or entity id."""
     path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=path, record=e.lineno) from None
+    data = read_json(path, "types file")
     if not isinstance(data, dict):
         raise InputError("expected a JSON object keyed by QID or entity id", path=path)
     by_key: dict[str, list[str]] = {}

@@ -23,6 +23,7 @@ import numpy as np
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
+from kvqae.index.embeddings import Embeddings, read_embeddings
 from kvqae.io import atomic_dir, atomic_path, write_json
 
 if TYPE_CHECKING:
@@ -44,25 +45,13 @@ class EncodeConfig(ConfigModel):
 
 
 @dataclass
-class EmbeddingStore:
-    """A loaded embeddings directory: `vectors` (n, dim) float32, `ids` (row order), `meta`."""
+class EmbeddingStore(Embeddings):
+    """A loaded embeddings directory (`kvqae.index.embeddings.Embeddings`) with lookup by id."""
 
-    vectors: np.ndarray
-    ids: list[str]
-    meta: dict[str, Any]
-    path: Path | None = None
     _row: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
-
-    @property
-    def dim(self) -> int:
-        return int(self.vectors.shape[1])
-
-    @property
-    def missing(self) -> list[str]:
-        return list(self.meta.get("missing", []))
 
     def vector(self, item_id: str) -> np.ndarray | None:
         """The vector of `item_id`, or None when it has no embedding."""
@@ -74,10 +63,8 @@ class EmbeddingStore:
     @classmethod
     def load(cls, directory: str | Path, *, mmap: bool = False) -> EmbeddingStore:
         """Read and check an embeddings directory; any inconsistency is an InputError naming the file."""
-        from kvqae.index.embeddings import read_embeddings
-
         emb = read_embeddings(directory, mmap=mmap)
-        return cls(emb.vectors, emb.ids, emb.meta, emb.path)
+        return cls(emb.vectors, emb.ids, emb.meta, emb.path, emb.missing)
 
 
 def partial_dir(out_dir: str | Path) -> Path:

@@ -15,7 +15,6 @@ Functions take plain texts and callables (doc id -> text), not KB objects, so th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,7 +22,7 @@ from typing import Any, Protocol
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.evaluate.answers import _numbers, normalize_answer, numerical_targets
-from kvqae.io import write_json
+from kvqae.io import read_json, write_json
 
 Qrels = dict[str, dict[str, int]]
 
@@ -200,12 +199,7 @@ def save_qrels(path: str | Path, qrels: Mapping[str, Mapping[str, int]]) -> Path
 def load_qrels(path: str | Path) -> Qrels:
     """Read qrels JSON `{qid: {docid: relevance}}`."""
     path = Path(path)
-    if not path.exists():
-        raise InputError("qrels file not found", path=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=path) from None
+    data = read_json(path, "qrels file")
     if not isinstance(data, dict):
         raise InputError("expected {qid: {docid: relevance}}", path=path)
     out: Qrels = {}

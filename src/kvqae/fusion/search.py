@@ -9,7 +9,6 @@ of W so memory stays bounded. The chosen weights and their metadata go to a JSON
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,7 +20,7 @@ from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.evaluate.metrics import align_qrels, compute_metrics, parse_metric
 from kvqae.fusion.core import build_matrix, fuse, prepare, resolve_default_minimum
-from kvqae.io import write_json
+from kvqae.io import read_json, write_json
 
 WEIGHTS_FORMAT = "kvqae-fusion-weights/1"
 
@@ -137,12 +136,7 @@ def grid_search(
 def load_weights(path: str | Path) -> dict:
     """Read and check a weights file written by `GridSearchResult.save`."""
     path = Path(path)
-    if not path.exists():
-        raise InputError("weights file not found", path=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=path) from None
+    data = read_json(path, "weights file")
     if not isinstance(data, dict) or data.get("format") != WEIGHTS_FORMAT:
         raise InputError(
             f"not a kvqae fusion weights file (format != {WEIGHTS_FORMAT!r})", path=path, field="format"

@@ -6,7 +6,6 @@ never runs on mismatched files.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from kvqae.errors import InputError
+from kvqae.io import read_json
 
 
 @dataclass
@@ -35,15 +35,6 @@ class Embeddings:
         return str(self.meta.get("encoder", ""))
 
 
-def _read_json(path: Path) -> Any:
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=path) from None
-
-
 def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: bool = False) -> Embeddings:
     """Load and validate an embeddings directory.
 
@@ -56,13 +47,13 @@ def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: boo
     if not directory.is_dir():
         raise InputError("embeddings directory not found", path=directory)
     meta_path, ids_path, vec_path = directory / "meta.json", directory / "ids.json", directory / "vectors.npy"
-    meta = _read_json(meta_path)
+    meta = read_json(meta_path)
     if not isinstance(meta, dict):
         raise InputError("expected a JSON object", path=meta_path)
     for key in ("encoder", "dim"):
         if key not in meta:
             raise InputError("missing key", path=meta_path, field=key)
-    ids = _read_json(ids_path)
+    ids = read_json(ids_path)
     if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
         raise InputError("expected a list of non-empty string ids", path=ids_path)
     if not vec_path.exists():
