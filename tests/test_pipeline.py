@@ -99,6 +99,20 @@ def test_run_pipeline_end_to_end(tmp_path, tiny_world, tiny_clip, tiny_reader):
     assert "| fusion |" in (out / "report" / "report.md").read_text()
     assert (out / "report" / "weights_heatmap.png").stat().st_size > 0
 
+    # a second run reuses every stage output; an edited input recomputes them
+    again = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    assert again.exit_code == 0, again.output
+    assert "[encode]" not in again.output and "[kb]" not in again.output
+    test_file = tiny_world / "questions_test.jsonl"
+    original = test_file.read_text()
+    try:
+        test_file.write_text(original + "\n")  # same questions, but the file changed
+        changed = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    finally:
+        test_file.write_text(original)
+    assert changed.exit_code == 0, changed.output
+    assert "inputs changed" in changed.output and "[encode] test questions" in changed.output
+
 
 def test_run_pipeline_rejects_bad_config(tmp_path, tiny_world, tiny_clip, tiny_reader):
     config = _write_pipeline(tmp_path, tiny_world, tiny_clip, tiny_reader, eval_split="dev")

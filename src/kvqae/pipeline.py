@@ -29,6 +29,7 @@ import typer
 from pydantic import Field
 
 from kvqae.config import ConfigModel, load_config, load_yaml, parse_config
+from kvqae.io import read_json, write_json
 
 ModeName = Literal["image-image", "image-title", "text-passage", "image-passage"]
 
@@ -115,6 +116,25 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
     return _resolve_paths(cfg, path.resolve().parent)
 
 
+def _input_state(cfg: PipelineConfig) -> dict:
+    """What the stage outputs depend on: the config and the size and time of every input file or model
+    directory, so an edited input (or a model retrained at the same path) never reuses stale outputs."""
+
+    def stamp(path: Path) -> list[int] | None:
+        return [path.stat().st_size, path.stat().st_mtime_ns] if path.exists() else None
+
+    paths = [Path(cfg.kb.source), *cfg.questions.values()]
+    if cfg.kb.types_from is not None:
+        paths.append(Path(cfg.kb.types_from))
+    for section in cfg.retrieval:
+        arg = section.encoder.partition(":")[2]
+        paths.extend(Path(a) for a in arg.split(",") if a and Path(a).exists())
+    return {
+        "config": cfg.model_dump(mode="json", exclude={"reader", "metrics", "dataset"}),
+        "inputs": {str(p): stamp(p) for p in paths},
+    }
+
+
 class PipelineResult(dict):
     """What a pipeline run produced: paths by kind, the evaluated systems and stage timings (seconds)."""
 
@@ -157,6 +177,13 @@ def run_pipeline(
     names = [r.name or r.mode for r in cfg.retrieval]
     if len(set(names)) != len(names):
         raise InputError("two retrieval entries share a name; give each a distinct `name`", field="retrieval")
+
+    # Stage outputs are reused only while the inputs they came from are unchanged.
+    state = _input_state(cfg)
+    state_path = out / "inputs.json"
+    if not force and state_path.exists() and read_json(state_path) != state:
+        log("[run] inputs changed since the last run: recomputing every stage")
+        force = True
 
     # 1. knowledge base
     t0 = time.perf_counter()
@@ -326,6 +353,7 @@ def run_pipeline(
         result["predictions"] = pred_path
         timings["read"] = time.perf_counter() - t0
 
+    write_json(state_path, state)
     result["systems"] = systems
     result["weights"] = grid
     result["kb"] = kb
