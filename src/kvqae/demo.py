@@ -1,11 +1,12 @@
 """`kvqae demo`: the whole system on a synthetic entity world, offline, on CPU, in a few minutes.
 
 1. generate a world (entities with procedurally drawn images, articles, questions in train/validation/test);
-2. build its KB; train a small CLIP from scratch on it (joint mono-modal + cross-modal contrastive loss);
+2. build its KB; train a small CLIP from scratch on it (by default cross-modal (image, title) InfoNCE on the
+   training depictions and every KB image, plus grey/edge copies of the KB images; or the joint loss);
 3. run image->title and image->image (the trained CLIP) and text->passage (packaged MiniLM) retrieval through
    `kvqae run`'s pipeline, fit fusion weights on validation, apply them on test;
-4. read answers with an extractive reader (the cached default reader when present, else a small one trained
-   on the world's training questions);
+4. read answers with an extractive reader (the cached default reader when present and allowed, else one
+   trained on the world's training questions from MiniLM's first layers, within a time budget);
 5. write a report directory: the seeds' table, JSON of every figure, a t-SNE of passage embeddings coloured by
    entity, the fusion heat map, and a Markdown page tying them together.
 """
@@ -15,65 +16,148 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Literal
 
 import typer
 
 from kvqae.config import ConfigModel
 from kvqae.data.world.generate import WorldConfig
+from kvqae.errors import InputError
 
 DEFAULT_READER = Path("artifacts/reader-minilm")
 
 
 class DemoConfig(ConfigModel):
-    """Sizes of the demo; the defaults aim at <= 5 minutes on 2 CPU cores."""
+    """Sizes of the demo; the defaults aim at <= 5 minutes on 2 CPU cores (measured in docs/demo.md)."""
 
     out: Path = Path("demo-output")
-    world: WorldConfig = WorldConfig(n_entities=120, depictions_per_entity=6, questions_per_entity=4)
-    clip_preset: str = "small"
-    clip_epochs: int = 12
-    clip_lr: float = 5e-4
+    # many depictions per entity: extra training images are cheap to render and the CLIP needs them
+    world: WorldConfig = WorldConfig(n_entities=60, depictions_per_entity=20, questions_per_entity=6)
+    clip_preset: str = "demo"
+    # "cross-kb": cross-modal (image, title) InfoNCE on the training depictions plus every KB image (the
+    # KB is available at training time; no validation/test image is used); "joint": the trainer's joint
+    # mono+cross loss on the training questions only
+    clip_training: Literal["cross-kb", "joint"] = "cross-kb"
+    clip_augment: bool = True  # also grey and edge-drawn copies of each KB image, paired with its title
+    clip_epochs: int = 24
+    clip_lr: float = 2e-3
     clip_batch_size: int = 64
     text_encoder: str = "st:minilm"
-    reader: Path | None = None  # a trained reader; default: artifacts/reader-minilm if built, else train one
-    reader_minutes: float = 1.5  # budget of the demo's own reader training
-    reader_top_k: int = 8
+    reader: Path | None = None  # a trained reader; default: the cached one (if allowed) or a new one
+    use_cached_reader: bool = True  # use artifacts/reader-minilm when it exists
+    reader_layers: int = 3  # the world reader starts from MiniLM's first layers (faster to train and run)
+    reader_epochs: int = 3
+    reader_lr: float = 5e-4
+    reader_max_length: int = 160  # tokens per (question, passage) row: one 100-word passage fits
+    reader_minutes: float = 1.5  # time budget of the demo's own reader training
+    reader_top_k: int = 5
+    read_answers: bool = True  # False: retrieval and fusion only (no reader trained or run)
     seed: int = 0
+    # torch CPU threads; None: torch's default (all cores: 2 threads took 211 s vs 279 s for 1 on an idle
+    # 2-core machine; on an oversubscribed one, 1 thread is faster)
     threads: int | None = None
 
 
-def _train_world_reader(kb, train_qs, val_qs, out: Path, minutes: float, seed: int, progress: bool) -> Path:
-    """A small reader for the world: MiniLM + span head trained on the world's training questions, each paired
-    with its entity's passages (relevant) and other entities' passages (distractors)."""
+def clip_pairs(world_dir: Path, kb, cfg: DemoConfig) -> tuple[list, list]:
+    """Training and validation pairs for the demo's CLIP.
+
+    `cross-kb`: (image, title) for every training depiction and every KB reference image (plus, with
+    `clip_augment`, a grey and an edge-drawn copy of each KB image, the statue/sketch cases built from what
+    the KB holds); `joint`: the training questions' (image, reference image, title). Validation pairs
+    always come from the validation questions. No test image is ever used.
+    """
+    from kvqae.data.questions import load_questions
+    from kvqae.data.world.generate import image_title_pairs
+    from kvqae.train.data import TrainPair, question_pairs
+
+    mode = "cross" if cfg.clip_training == "cross-kb" else "joint"
+    val = question_pairs(load_questions(world_dir / "questions_validation.jsonl"), kb, mode)
+    if mode == "joint":
+        return question_pairs(load_questions(world_dir / "questions_train.jsonl"), kb, mode), val
+    train = [
+        TrainPair(entity=e, image=str(img), text=title)
+        for img, e, title in image_title_pairs(world_dir, splits=("train",), include_kb=True)
+    ]
+    if cfg.clip_augment:
+        from PIL import Image, ImageFilter, ImageOps
+
+        for e in kb.entity_ids:
+            path = kb.image_of(e)
+            if path is None:
+                continue
+            with Image.open(path) as im:
+                grey = ImageOps.grayscale(im.convert("RGB"))
+            stone = ImageOps.autocontrast(grey).convert("RGB")
+            sketch = ImageOps.invert(grey.filter(ImageFilter.FIND_EDGES)).convert("RGB")
+            train += [TrainPair(entity=e, image=v, text=kb.title_of(e)) for v in (stone, sketch)]
+    return train, val
+
+
+def truncated_encoder(src: str | Path, out: Path, layers: int) -> Path:
+    """Save the first `layers` transformer layers of the BERT-like encoder `src` (model + tokenizer) to
+    `out`; returns `out`. The reader trained from it is faster to train and to run than the full encoder."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from kvqae.io import atomic_dir
+
+    model = AutoModel.from_pretrained(str(src))
+    tok = AutoTokenizer.from_pretrained(str(src))
+    if not 1 <= layers <= model.config.num_hidden_layers:
+        raise InputError(
+            f"reader_layers must be in 1..{model.config.num_hidden_layers}, got {layers}",
+            field="reader_layers",
+        )
+    model.encoder.layer = model.encoder.layer[:layers]
+    model.config.num_hidden_layers = layers
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    return out
+
+
+def _train_world_reader(kb, train_qs, val_qs, out: Path, cfg: DemoConfig, progress: bool) -> dict:
+    """A small reader for the world: MiniLM's first `reader_layers` layers + span head, trained on the
+    world's training questions, each with one passage of its entity holding the answer and one other
+    passage (of its entity when one lacks the answer, else another entity's) as distractor. Validation
+    questions select the checkpoint. Returns the training summary (best EM/F1 on validation, steps)."""
     import numpy as np
 
     from kvqae.data.runs import Run
+    from kvqae.encode.packaged import minilm_path
+    from kvqae.read.model import ReaderSettings
     from kvqae.read.train import ReaderTrainConfig, run_examples, train_reader_model
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(cfg.seed)
     ids = kb.passage_ids
 
     def gold_run(questions) -> Run:
+        # the entity's passages first, then random others: run_examples takes its positives and negatives
         scores = {}
         for q in questions:
             docs = {pid: 1.0 for pid in kb.passages_of(q.entity)}
-            for j in rng.choice(len(ids), size=8, replace=False).tolist():
+            for j in rng.choice(len(ids), size=min(8, len(ids)), replace=False).tolist():
                 docs.setdefault(ids[j], 0.0)
             scores[q.id] = docs
         return Run(scores, "gold", "passage")
 
-    train = run_examples(kb, train_qs, gold_run(train_qs), relevant=1, irrelevant=2)
+    train = run_examples(kb, train_qs, gold_run(train_qs), relevant=1, irrelevant=1)
     val = run_examples(kb, val_qs, gold_run(val_qs), relevant=1, irrelevant=2)
-    cfg = ReaderTrainConfig(
-        epochs=2,
-        lr=1e-4,
-        max_minutes=minutes,
+    init = truncated_encoder(minilm_path(), out.with_name(out.name + "-init"), cfg.reader_layers)
+    rcfg = ReaderTrainConfig(
+        init_model=str(init),
+        epochs=cfg.reader_epochs,
+        lr=cfg.reader_lr,
+        warmup=0.1,
+        max_minutes=cfg.reader_minutes,
         eval_every=0,
         max_eval_questions=60,
         batch_questions=4,
-        seed=seed,
+        freeze_embeddings=True,  # cheaper steps; the world's words are ordinary WordPiece pieces
+        seed=cfg.seed,
+        settings=ReaderSettings(max_length=cfg.reader_max_length, stride=32),
     )
-    train_reader_model(train, val, out, cfg, progress=progress)
-    return out
+    result = train_reader_model(train, val, out, rcfg, progress=progress)
+    return {"best": result.best, "steps": result.steps, "train_questions": len(train)}
 
 
 def tsne_plot(store_dir: Path, kb, out_png: Path, *, n_entities: int = 12, seed: int = 0) -> Path:
@@ -122,6 +206,16 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True, log=print) -> dict:
     """
     import torch
 
+    previous_threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _run_demo(cfg, progress=progress, log=log)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
     from kvqae.data.kb import build_kb
     from kvqae.data.questions import load_questions
     from kvqae.data.world import generate_world
@@ -138,8 +232,6 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True, log=print) -> dict:
     )
     from kvqae.train.trainer import TrainClipConfig, train_clip
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -159,14 +251,12 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True, log=print) -> dict:
 
     t0 = time.perf_counter()
     init = build_small_clip(out / "models" / "clip-init", cfg.clip_preset, seed=cfg.seed)
-    clip_dir = out / "models" / "clip-joint"
-    train_clip(
+    clip_dir = out / "models" / f"clip-{cfg.clip_training}"
+    train_pairs, val_pairs = clip_pairs(world, kb, cfg)
+    clip_result = train_clip(
         TrainClipConfig(
-            mode="joint",
+            mode="cross" if cfg.clip_training == "cross-kb" else "joint",
             model=str(init),
-            kb=str(kb_dir),
-            questions=str(qfiles["train"]),
-            validation_questions=str(qfiles["validation"]),
             output_dir=str(clip_dir),
             lr=cfg.clip_lr,
             epochs=cfg.clip_epochs,
@@ -174,34 +264,48 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True, log=print) -> dict:
             warmup_steps=10,
             seed=cfg.seed,
             resume=False,
+            threads=cfg.threads,
             progress=progress,
-        )
+        ),
+        train_pairs=train_pairs,
+        val_pairs=val_pairs,
     )
     timings["train clip"] = time.perf_counter() - t0
     models["clip"] = (
-        f"CLIP '{cfg.clip_preset}' preset, from scratch, joint mono+cross, {cfg.clip_epochs} epochs"
+        f"CLIP '{cfg.clip_preset}' preset, from scratch, {cfg.clip_training} "
+        f"({len(train_pairs)} training pairs{', KB images augmented' if cfg.clip_augment else ''}), "
+        f"{cfg.clip_epochs} epochs, epoch {clip_result.best_epoch + 1} selected on validation"
     )
     log(f"[train] CLIP -> {clip_dir} ({timings['train clip']:.0f}s)")
 
     t0 = time.perf_counter()
-    reader_dir = cfg.reader or (DEFAULT_READER if (DEFAULT_READER / "kvqae_reader.json").exists() else None)
-    if reader_dir is None:
+    reader_dir = cfg.reader
+    if not cfg.read_answers:
+        models["reader"] = "none (read_answers off)"
+    elif reader_dir is None and cfg.use_cached_reader and (DEFAULT_READER / "kvqae_reader.json").exists():
+        reader_dir = DEFAULT_READER
+    if cfg.read_answers and reader_dir is None:
         reader_dir = out / "models" / "reader"
-        _train_world_reader(
+        info = _train_world_reader(
             kb,
             load_questions(qfiles["train"]),
             load_questions(qfiles["validation"]),
             reader_dir,
-            cfg.reader_minutes,
-            cfg.seed,
+            cfg,
             progress,
         )
+        best = info["best"] or {}
         models["reader"] = (
-            f"MiniLM span reader trained on the world's training questions (<= {cfg.reader_minutes} min)"
+            f"MiniLM first {cfg.reader_layers} layers + span head, trained on "
+            f"{info['train_questions']} of the world's training questions ({info['steps']} steps, "
+            f"<= {cfg.reader_minutes} min; validation "
+            f"EM {best.get('em', 0):.1f} F1 {best.get('f1', 0):.1f})"
         )
-    else:
+    elif cfg.read_answers:
         models["reader"] = f"cached reader {reader_dir}"
     timings["reader model"] = time.perf_counter() - t0
+    if cfg.read_answers:
+        log(f"[train] reader -> {reader_dir} ({timings['reader model']:.0f}s)")
 
     clip_spec = f"clip:{clip_dir}"
     pipe = PipelineConfig(
@@ -214,7 +318,7 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True, log=print) -> dict:
             RetrievalSection(mode="text-passage", encoder=cfg.text_encoder),
         ],
         fusion=FusionSection(),
-        reader=ReaderSection(model=str(reader_dir), top_k=cfg.reader_top_k),
+        reader=ReaderSection(model=str(reader_dir), top_k=cfg.reader_top_k) if cfg.read_answers else None,
         dataset="world",
         passage_requires_entity=True,  # gold entities known: elsewhere is luck
     )
@@ -275,6 +379,7 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True, log=print) -> dict:
         tmp.write_text("\n".join(page), encoding="utf-8")
     return {
         "table": table,
+        "clip_history": clip_result.history,
         "report": report,
         "timings": timings,
         "systems": result["systems"],
@@ -286,29 +391,45 @@ def demo_command(
     out: Path = typer.Option(
         Path("demo-output"), "--out", "-o", help="Output folder (world, models, report)."
     ),
-    entities: int = typer.Option(120, "--entities", help="Entities in the synthetic world."),
+    entities: int = typer.Option(
+        DemoConfig().world.n_entities, "--entities", help="Entities in the synthetic world."
+    ),
     style_shift: float = typer.Option(0.5, "--style-shift", help="0..1: how much question images differ."),
     cue_share: float = typer.Option(0.7, "--cue-share", help="0..1: share of names carrying visual cues."),
-    clip_epochs: int = typer.Option(12, "--clip-epochs", help="Epochs of the small CLIP's training."),
+    clip_epochs: int = typer.Option(
+        DemoConfig().clip_epochs, "--clip-epochs", help="Epochs of the small CLIP's training."
+    ),
     reader: Path = typer.Option(
         None,
         "--reader",
         help="A trained reader (default: artifacts/reader-minilm "
         "when built, else a small one is trained on the world).",
     ),
+    cached_reader: bool = typer.Option(
+        True,
+        "--cached-reader/--world-reader",
+        help="Use artifacts/reader-minilm when built, or always train the small world reader.",
+    ),
+    threads: int = typer.Option(
+        0, "--threads", help="torch CPU threads (0: torch's default; 1 is faster on a busy machine)."
+    ),
     seed: int = typer.Option(0, "--seed"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run the whole system offline on a synthetic entity world and write a report (<= 5 min on 2 cores)."""
-    world = WorldConfig(
-        n_entities=entities,
-        depictions_per_entity=6,
-        questions_per_entity=4,
-        style_shift=style_shift,
-        cue_name_share=cue_share,
-        seed=seed,
+    world = DemoConfig().world.model_copy(
+        update={"n_entities": entities, "style_shift": style_shift, "cue_name_share": cue_share, "seed": seed}
     )
-    cfg = DemoConfig(out=out, world=world, clip_epochs=clip_epochs, reader=reader, seed=seed)
+    world = WorldConfig.model_validate(world.model_dump())  # range checks on the options
+    cfg = DemoConfig(
+        out=out,
+        world=world,
+        clip_epochs=clip_epochs,
+        reader=reader,
+        use_cached_reader=cached_reader,
+        seed=seed,
+        threads=threads or None,
+    )
     res = run_demo(cfg, progress=progress, log=typer.echo)
     typer.echo(res["table"])
     typer.echo(f"total {res['timings']['total']:.0f}s; report -> {res['report']}/README.md")
