@@ -216,12 +216,13 @@ def test_ablation_command_on_a_tiny_world(tmp_path, tiny_clip):
 
 
 def test_mrr_p1_hand_computed():
-    from kvqae.train.ablation import mrr_p1, zscore_rows
+    from kvqae.fusion.core import norm_zscore_query
+    from kvqae.train.ablation import mrr_p1
 
     scores = np.array([[0.9, 0.1, 0.5], [0.2, 0.3, 0.8], [0.1, 0.2, 0.3]])
     gold = np.array([0, 1, 0])  # ranks 1, 2, 3
     mrr, p1 = mrr_p1(scores, gold, k=2)
     assert mrr == pytest.approx((1 + 0.5 + 0) / 3)  # rank 3 is beyond k=2
     assert p1 == pytest.approx(1 / 3)
-    z = zscore_rows(np.array([[1.0, 2.0, 3.0]]))
+    z = norm_zscore_query(np.array([[1.0, 2.0, 3.0]]))  # the per-query z-score the ablation fuses with
     assert z[0].tolist() == pytest.approx([-1.2247449, 0.0, 1.2247449])

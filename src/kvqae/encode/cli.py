@@ -24,6 +24,21 @@ def _done(out: Path) -> None:
                f"{meta['field']}), {len(meta['missing'])} missing")
 
 
+def _encode(encode, source: Path, fields: tuple[str, ...], encoder: str, field: str, out: Path,
+            batch_size: int, resume: bool, device: str, progress: bool) -> None:
+    """Validate the options (EncodeConfig), refuse a field the source lacks, encode and report."""
+    from kvqae.config import parse_config
+    from kvqae.encode.store import EncodeConfig
+    from kvqae.errors import InputError
+
+    cfg = parse_config(EncodeConfig, {"encoder": encoder, "field": field, "out": str(out),
+                                      "batch_size": batch_size, "resume": resume, "device": device})
+    if cfg.field not in fields:
+        raise InputError(f"field must be one of {', '.join(fields)}", field="field")
+    _done(encode(source, cfg.encoder, cfg.field, cfg.out, device=cfg.device, batch_size=cfg.batch_size,
+                 resume=cfg.resume, progress=progress))
+
+
 @encode_app.command("kb")
 def encode_kb_cmd(
     kb: Path = typer.Argument(..., help="Knowledge base directory (from `kvqae kb build`)."),
@@ -36,16 +51,10 @@ def encode_kb_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Encode entity images, entity titles or passages of a KB."""
-    from kvqae.config import parse_config
-    from kvqae.encode.store import EncodeConfig, encode_kb
-    from kvqae.errors import InputError
+    from kvqae.encode.store import encode_kb
 
-    cfg = parse_config(EncodeConfig, {"encoder": encoder, "field": field, "out": str(out),
-                                      "batch_size": batch_size, "resume": resume, "device": device})
-    if cfg.field == "question":
-        raise InputError("KB field must be image, title or passage", field="field")
-    _done(encode_kb(kb, cfg.encoder, cfg.field, cfg.out, device=cfg.device,  # type: ignore[arg-type]
-                    batch_size=cfg.batch_size, resume=cfg.resume, progress=progress))
+    fields = ("image", "title", "passage")
+    _encode(encode_kb, kb, fields, encoder, field, out, batch_size, resume, device, progress)
 
 
 @encode_app.command("questions")
@@ -60,16 +69,10 @@ def encode_questions_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Encode question images or question texts (text role "query")."""
-    from kvqae.config import parse_config
-    from kvqae.encode.store import EncodeConfig, encode_questions
-    from kvqae.errors import InputError
+    from kvqae.encode.store import encode_questions
 
-    cfg = parse_config(EncodeConfig, {"encoder": encoder, "field": field, "out": str(out),
-                                      "batch_size": batch_size, "resume": resume, "device": device})
-    if cfg.field not in ("image", "question"):
-        raise InputError("question field must be image or question", field="field")
-    _done(encode_questions(questions, cfg.encoder, cfg.field, cfg.out, device=cfg.device,  # type: ignore[arg-type]
-                           batch_size=cfg.batch_size, resume=cfg.resume, progress=progress))
+    fields = ("image", "question")
+    _encode(encode_questions, questions, fields, encoder, field, out, batch_size, resume, device, progress)
 
 
 def register(app: typer.Typer) -> None:

@@ -105,11 +105,6 @@ def mrr_p1(scores: np.ndarray, gold: np.ndarray, k: int) -> tuple[float, float]:
     return float(rr.mean()), float((rank == 1).mean())
 
 
-def zscore_rows(scores: np.ndarray) -> np.ndarray:
-    std = scores.std(axis=1, keepdims=True)
-    return (scores - scores.mean(axis=1, keepdims=True)) / np.where(std == 0, 1.0, std)
-
-
 def _embed(
     model_path: str, images: list[str], entity_images: list[str], titles: list[str], device: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,7 +163,9 @@ def evaluate_models(
         q_img2 = q_img
     ii = q_img @ e_img.T
     it = q_img2 @ e_title.T
-    fused = (1 - fusion_weight) * zscore_rows(ii) + fusion_weight * zscore_rows(it)
+    from kvqae.fusion.core import norm_zscore_query
+
+    fused = (1 - fusion_weight) * norm_zscore_query(ii) + fusion_weight * norm_zscore_query(it)
     return Scores(name, *mrr_p1(ii, gold, k), *mrr_p1(it, gold, k), *mrr_p1(fused, gold, k))
 
 
