@@ -51,9 +51,10 @@ def test_counts_and_splits(world):
     meta = json.loads((world / "world.json").read_text())
     articles = _rows(world / "articles.jsonl")
     assert len(articles) == 24 and meta["counts"]["entities"] == 24
-    # 6 unseen entities (3 validation-only, 3 test-only with 4 questions each), 18 seen entities whose
-    # 4 questions use depictions 0 (test), 1 (validation), 2 and 3 (train)
-    expected = {"train": 18 * 2, "validation": 18 + 3 * 4, "test": 18 + 3 * 4}
+    # 6 unseen entities (3 validation-only, 3 test-only, 1 question each: as many as a seen entity asks in
+    # a held-out split), 18 seen entities whose 4 questions use depictions 0 (test), 1 (validation), 2, 3
+    # (train)
+    expected = {"train": 18 * 2, "validation": 18 + 3 * 1, "test": 18 + 3 * 1}
     questions = {s: _rows(world / f"questions_{s}.jsonl") for s in SPLITS}
     assert {s: len(q) for s, q in questions.items()} == expected == meta["counts"]["questions"]
     images = {s: {q["image"] for q in qs} for s, qs in questions.items()}
@@ -66,6 +67,27 @@ def test_counts_and_splits(world):
     unseen = {e for e, row in entities.items() if row["group"] != "seen"}
     assert len(unseen) == 6 and not unseen & train_entities
     assert train_entities == set(entities) - unseen
+
+
+def test_held_out_per_entity_balances_evaluation_splits(tmp_path):
+    cfg = WorldConfig(**{**SMALL, "n_entities": 12}, depictions_per_entity=7, questions_per_entity=6,
+                      held_out_per_entity=2)
+    world = generate_world(tmp_path / "w", cfg, progress=False)
+    entities = {e["id"]: e for e in _rows(world / "entities.jsonl")}
+    questions = {s: _rows(world / f"questions_{s}.jsonl") for s in SPLITS}
+    for split in ("validation", "test"):
+        per_entity: dict[str, int] = {}
+        for q in questions[split]:
+            per_entity[q["entity"]] = per_entity.get(q["entity"], 0) + 1
+        assert set(per_entity.values()) == {2}, (split, per_entity)  # seen and unseen entities alike
+    # 9 seen entities ask 6 - 2 - 2 = 2 training questions each; unseen ones none
+    assert len(questions["train"]) == 9 * 2
+    depictions = _rows(world / "depictions.jsonl")
+    seen = [d for d in depictions if entities[d["entity"]]["group"] == "seen"]
+    expected = {0: "test", 1: "test", 2: "validation", 3: "validation", 4: "train", 6: "train"}
+    assert all(d["split"] == expected[d["depiction"]] for d in seen if d["depiction"] in expected)
+    meta = json.loads((world / "world.json").read_text())
+    assert meta["config"]["held_out_per_entity"] == 2
 
 
 def test_questions_answerable_from_articles(world):

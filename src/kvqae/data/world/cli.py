@@ -12,6 +12,11 @@ def world(
     entities: int = typer.Option(200, "--entities", help="number of entities"),
     depictions: int = typer.Option(4, "--depictions", help="question-style images per entity"),
     questions: int = typer.Option(4, "--questions", help="questions per entity (at most 6)"),
+    held_out: int = typer.Option(
+        1,
+        "--held-out",
+        help="questions each entity asks in each evaluation split it is in (seen: test and validation)",
+    ),
     style_shift: float = typer.Option(
         0.5,
         "--style-shift",
@@ -44,6 +49,7 @@ def world(
             "n_entities": entities,
             "depictions_per_entity": depictions,
             "questions_per_entity": questions,
+            "held_out_per_entity": held_out,
             "style_shift": style_shift,
             "cue_name_share": cue_share,
             "distractor_share": distractor_share,

@@ -43,8 +43,8 @@ class WorldConfig(ConfigModel):
         ge=1,
         le=64,
         description=(
-            "question-style images per entity; for seen entities depiction 0 goes to test, "
-            "1 to validation, the rest to train"
+            "question-style images per entity; for seen entities depictions 0..h-1 go to test, "
+            "h..2h-1 to validation, the rest to train (h = held_out_per_entity)"
         ),
     )
     questions_per_entity: int = Field(
@@ -53,6 +53,16 @@ class WorldConfig(ConfigModel):
         le=len(FACT_KINDS),
         description=(
             "questions per entity, each about a different fact; question j uses depiction j mod depictions"
+        ),
+    )
+    held_out_per_entity: int = Field(
+        1,
+        ge=1,
+        le=len(FACT_KINDS),
+        description=(
+            "questions each entity asks in each evaluation split it is in: a seen entity asks h in test "
+            "and h in validation (the rest in train), an unseen entity h in its one split, so every entity "
+            "weighs the same in an evaluation split"
         ),
     )
     style_shift: float = Field(
@@ -124,14 +134,17 @@ def _assign_groups(entities: list[Entity], config: WorldConfig) -> None:
         entities[i].group = "unseen-validation" if k % 2 == 0 else "unseen-test"
 
 
-def depiction_split(entity: Entity, k: int) -> str:
+def depiction_split(entity: Entity, k: int, held_out: int = 1) -> str:
     """Split of depiction `k` of `entity`: unseen entities keep all images in their split; seen ones put
-    depiction 0 in test, 1 in validation and the rest in train (so no image is shared between splits)."""
+    depictions 0..held_out-1 in test, the next `held_out` in validation and the rest in train (so no image
+    is shared between splits)."""
     if entity.group == "unseen-validation":
         return "validation"
     if entity.group == "unseen-test":
         return "test"
-    return ("test", "validation")[k] if k < 2 else "train"
+    if k < held_out:
+        return "test"
+    return "validation" if k < 2 * held_out else "train"
 
 
 def _save_png(img: Any, path: Path) -> None:
@@ -185,12 +198,14 @@ def generate_world(out_dir: str | Path, config: WorldConfig | None = None, progr
                 pose = sample_pose(drng, config.style_shift)
                 path = f"images/depictions/{ent.id}_{k}.png"
                 _save_png(render(ent, pose, config.image_size, drng, layer), tmp / path)
-                split = depiction_split(ent, k)
+                split = depiction_split(ent, k, config.held_out_per_entity)
                 images.append((path, split))
                 depictions.append(
                     {"image": path, "entity": ent.id, "depiction": k, "split": split, "pose": pose.to_dict()}
                 )
             kinds = [FACT_KINDS[j] for j in rng.permutation(len(FACT_KINDS))[: config.questions_per_entity]]
+            if ent.group != "seen":  # as many questions as a seen entity asks in that split
+                kinds = kinds[: config.held_out_per_entity]
             for j, kind in enumerate(kinds):
                 path, split = images[j % len(images)]
                 q = make_question(ent, kind, facts, rng)
@@ -227,9 +242,10 @@ def generate_world(out_dir: str | Path, config: WorldConfig | None = None, progr
                 "article_words_mean": round(float(np.mean([len(a["text"].split()) for a in articles])), 1),
             },
             "splits": (
-                "seen entities: depiction 0 -> test, 1 -> validation, others -> train; unseen entities "
-                "(unseen_share) ask only in validation or only in test; question j uses depiction "
-                "j mod depictions_per_entity, so no image is shared between splits"
+                f"seen entities: depictions 0..{config.held_out_per_entity - 1} -> test, the next "
+                f"{config.held_out_per_entity} -> validation, others -> train; unseen entities "
+                "(unseen_share) ask held_out_per_entity questions, only in validation or only in test; "
+                "question j uses depiction j mod depictions_per_entity, so no image is shared between splits"
             ),
             "vocabulary": {
                 "colours": list(COLOURS),
