@@ -2,7 +2,8 @@
 
 1. generate a world (entities with procedurally drawn images, articles, questions in train/validation/test);
 2. build its KB; train a small CLIP from scratch on it (by default cross-modal (image, title) InfoNCE on the
-   training depictions and every KB image, plus grey/edge copies of the KB images; or the joint loss);
+   training depictions, i.e. question-style images paired with the entity's name; or with the KB images too;
+   or the joint loss);
 3. run image->title and image->image (the trained CLIP) and text->passage (packaged MiniLM) retrieval through
    `kvqae run`'s pipeline, fit fusion weights on validation, apply them on test;
 4. read answers with an extractive reader (the cached default reader when present and allowed, else one
@@ -31,22 +32,27 @@ class DemoConfig(ConfigModel):
     """Sizes of the demo; the defaults aim at <= 5 minutes on 2 CPU cores (measured in docs/demo.md)."""
 
     out: Path = Path("demo-output")
-    # many depictions per entity: extra training images are cheap to render and the CLIP needs them
-    world: WorldConfig = WorldConfig(n_entities=60, depictions_per_entity=20, questions_per_entity=6)
+    # many depictions per entity: extra training images are cheap to render and a from-scratch ViT needs
+    # them; 2 test and 2 validation questions per entity so a few unseen entities do not dominate the test
+    world: WorldConfig = WorldConfig(
+        n_entities=60, depictions_per_entity=64, questions_per_entity=6, held_out_per_entity=2
+    )
     clip_preset: str = "demo"
-    # "cross-kb": cross-modal (image, title) InfoNCE on the training depictions plus every KB image (the
-    # KB is available at training time; no validation/test image is used); "joint": the trainer's joint
-    # mono+cross loss on the training questions only
-    clip_training: Literal["cross-kb", "joint"] = "cross-kb"
-    clip_augment: bool = True  # also grey and edge-drawn copies of each KB image, paired with its title
-    clip_epochs: int = 24
-    clip_lr: float = 2e-3
+    # "cross": cross-modal (image, title) InfoNCE on the training depictions (question-style images paired
+    # with the entity's name, as in the seeds' cross-modal fine-tuning); "cross-kb": the same plus every KB
+    # image (the KB is available at training time); "joint": the trainer's joint mono+cross loss on the
+    # training questions only. No validation or test image is used by any of them.
+    clip_training: Literal["cross", "cross-kb", "joint"] = "cross"
+    clip_augment: bool = False  # cross-kb only: also grey and edge-drawn copies of each KB image
+    clip_epochs: int = 20
+    clip_lr: float = 1e-3
+    clip_weight_decay: float = 0.05
     clip_batch_size: int = 64
     text_encoder: str = "st:minilm"
     reader: Path | None = None  # a trained reader; default: the cached one (if allowed) or a new one
     use_cached_reader: bool = True  # use artifacts/reader-minilm when it exists
     reader_layers: int = 3  # the world reader starts from MiniLM's first layers (faster to train and run)
-    reader_epochs: int = 3
+    reader_epochs: int = 6
     reader_lr: float = 5e-4
     reader_max_length: int = 160  # tokens per (question, passage) row: one 100-word passage fits
     reader_minutes: float = 1.5  # time budget of the demo's own reader training
@@ -61,24 +67,25 @@ class DemoConfig(ConfigModel):
 def clip_pairs(world_dir: Path, kb, cfg: DemoConfig) -> tuple[list, list]:
     """Training and validation pairs for the demo's CLIP.
 
-    `cross-kb`: (image, title) for every training depiction and every KB reference image (plus, with
-    `clip_augment`, a grey and an edge-drawn copy of each KB image, the statue/sketch cases built from what
-    the KB holds); `joint`: the training questions' (image, reference image, title). Validation pairs
-    always come from the validation questions. No test image is ever used.
+    `cross`: (image, title) for every training depiction; `cross-kb`: the same plus every KB reference
+    image (and, with `clip_augment`, a grey and an edge-drawn copy of each KB image, the statue/sketch cases
+    built from what the KB holds); `joint`: the training questions' (image, reference image, title).
+    Validation pairs always come from the validation questions. No validation or test image is ever used.
     """
     from kvqae.data.questions import load_questions
     from kvqae.data.world.generate import image_title_pairs
     from kvqae.train.data import TrainPair, question_pairs
 
-    mode = "cross" if cfg.clip_training == "cross-kb" else "joint"
+    mode = "joint" if cfg.clip_training == "joint" else "cross"
     val = question_pairs(load_questions(world_dir / "questions_validation.jsonl"), kb, mode)
     if mode == "joint":
         return question_pairs(load_questions(world_dir / "questions_train.jsonl"), kb, mode), val
+    with_kb = cfg.clip_training == "cross-kb"
     train = [
         TrainPair(entity=e, image=str(img), text=title)
-        for img, e, title in image_title_pairs(world_dir, splits=("train",), include_kb=True)
+        for img, e, title in image_title_pairs(world_dir, splits=("train",), include_kb=with_kb)
     ]
-    if cfg.clip_augment:
+    if with_kb and cfg.clip_augment:
         from PIL import Image, ImageFilter, ImageOps
 
         for e in kb.entity_ids:
@@ -255,10 +262,11 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
     train_pairs, val_pairs = clip_pairs(world, kb, cfg)
     clip_result = train_clip(
         TrainClipConfig(
-            mode="cross" if cfg.clip_training == "cross-kb" else "joint",
+            mode="joint" if cfg.clip_training == "joint" else "cross",
             model=str(init),
             output_dir=str(clip_dir),
             lr=cfg.clip_lr,
+            weight_decay=cfg.clip_weight_decay,
             epochs=cfg.clip_epochs,
             batch_size=cfg.clip_batch_size,
             warmup_steps=10,
@@ -273,8 +281,10 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
     timings["train clip"] = time.perf_counter() - t0
     models["clip"] = (
         f"CLIP '{cfg.clip_preset}' preset, from scratch, {cfg.clip_training} "
-        f"({len(train_pairs)} training pairs{', KB images augmented' if cfg.clip_augment else ''}), "
-        f"{cfg.clip_epochs} epochs, epoch {clip_result.best_epoch + 1} selected on validation"
+        f"({len(train_pairs)} training pairs"
+        f"{', KB images augmented' if cfg.clip_training == 'cross-kb' and cfg.clip_augment else ''}), "
+        f"{cfg.clip_epochs} epochs, lr {cfg.clip_lr:g}, "
+        f"epoch {clip_result.best_epoch + 1} selected on validation"
     )
     log(f"[train] CLIP -> {clip_dir} ({timings['train clip']:.0f}s)")
 
