@@ -111,3 +111,59 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def write_tiny_pipeline(folder: Path, world: Path, clip: Path, reader: Path | None, **extra) -> Path:
+    """A PIPELINE.yaml over a tiny world with the tiny CLIP for every mode (and `reader` when given)."""
+    import yaml
+
+    spec = {
+        "output": "out",
+        "kb": {"source": str(world / "articles.jsonl"), "words": 40},
+        "questions": {
+            "validation": str(world / "questions_validation.jsonl"),
+            "test": str(world / "questions_test.jsonl"),
+        },
+        "retrieval": [
+            {"mode": "image-title", "encoder": f"clip:{clip}"},
+            {"mode": "image-image", "encoder": f"clip:{clip}"},
+            {"mode": "text-passage", "encoder": f"clip:{clip}"},
+        ],
+        "k": 20,
+        "fusion": {"step": 0.5},
+        **({"reader": {"model": str(reader), "top_k": 3}} if reader is not None else {}),
+        **extra,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_world_dir(tmp_path_factory) -> Path:
+    """A 12-entity synthetic world with 32-px images."""
+    from kvqae.world import WorldConfig, generate_world
+
+    cfg = WorldConfig(n_entities=12, depictions_per_entity=3, questions_per_entity=2, image_size=32, seed=3)
+    return generate_world(tmp_path_factory.mktemp("world") / "world", cfg, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_reader_dir(tmp_path_factory) -> Path:
+    from kvqae.read.model import build_tiny_reader
+
+    return build_tiny_reader(tmp_path_factory.mktemp("reader") / "reader")
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory, tiny_world_dir, tiny_clip, tiny_reader_dir) -> Path:
+    """The output folder of `kvqae run` on the tiny world (three modes, fusion, reader): an answerable
+    bundle."""
+    from kvqae.pipeline import load_pipeline_config, run_pipeline
+
+    folder = tmp_path_factory.mktemp("bundle")
+    config = write_tiny_pipeline(folder, tiny_world_dir, tiny_clip, tiny_reader_dir)
+    cfg = load_pipeline_config(config)
+    run_pipeline(cfg, progress=False, log=lambda _: None)
+    return Path(cfg.output)

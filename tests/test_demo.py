@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kvqae.data.world.generate import WorldConfig
+from kvqae.world.generate import WorldConfig
 
 
 def _random_mrr(n_passages: int, k: int = 100) -> float:
@@ -23,8 +23,8 @@ def test_random_mrr_hand_computed():
 
 def test_clip_pairs_use_no_validation_or_test_image(tmp_path):
     from kvqae.data.kb import build_kb
-    from kvqae.data.world import generate_world
     from kvqae.demo import DemoConfig, clip_pairs
+    from kvqae.world import generate_world
 
     world_cfg = WorldConfig(n_entities=12, depictions_per_entity=5, questions_per_entity=3, seed=3)
     world = generate_world(tmp_path / "w", world_cfg, progress=False)

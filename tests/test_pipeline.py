@@ -14,7 +14,7 @@ from kvqae.cli import app
 
 @pytest.fixture(scope="module")
 def tiny_world(tmp_path_factory) -> Path:
-    from kvqae.data.world import WorldConfig, generate_world
+    from kvqae.world import WorldConfig, generate_world
 
     cfg = WorldConfig(n_entities=12, depictions_per_entity=3, questions_per_entity=2, image_size=32, seed=3)
     return generate_world(tmp_path_factory.mktemp("world") / "world", cfg, progress=False)

@@ -183,7 +183,7 @@ def test_too_few_pairs_is_an_input_error(tmp_path, tiny_clip):
 
 
 def test_ablation_command_on_a_tiny_world(tmp_path, tiny_clip):
-    from kvqae.data.world.generate import WorldConfig, generate_world
+    from kvqae.world.generate import WorldConfig, generate_world
 
     generate_world(
         tmp_path / "world", WorldConfig(n_entities=8, image_size=32, article_words=80), progress=False

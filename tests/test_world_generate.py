@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kvqae.data.world import SPLITS, WorldConfig, generate_world
-from kvqae.data.world.entities import COLOURS, CUE_WORDS, PATTERNS, SECONDARY, Entity, title_cues
-from kvqae.data.world.render import entity_layer
 from kvqae.errors import InputError
+from kvqae.world import SPLITS, WorldConfig, generate_world
+from kvqae.world.entities import COLOURS, CUE_WORDS, PATTERNS, SECONDARY, Entity, title_cues
+from kvqae.world.render import entity_layer
 
 SMALL = {"n_entities": 24, "image_size": 48, "unseen_share": 0.25}
 
@@ -278,7 +278,7 @@ def test_cli_world(tmp_path):
 
 
 def test_image_title_pairs_keep_held_out_images_out(world):
-    from kvqae.data.world import image_title_pairs
+    from kvqae.world import image_title_pairs
 
     pairs = image_title_pairs(world)
     # 24 KB images + 18 seen entities x 2 train depictions

@@ -21,7 +21,7 @@ app = typer.Typer(
 # Modules that define `register(app)`; listed in pipeline order so `kvqae --help` reads like the pipeline.
 STAGE_MODULES = [
     "kvqae.data.cli",
-    "kvqae.data.world.cli",
+    "kvqae.world.cli",
     "kvqae.encode.cli",
     "kvqae.index.cli",
     "kvqae.search.cli",
@@ -30,6 +30,9 @@ STAGE_MODULES = [
     "kvqae.evaluate.cli",
     "kvqae.train.cli",
     "kvqae.pipeline",
+    "kvqae.demo",
+    "kvqae.ask.cli",
+    "kvqae.serve.cli",
 ]
 
 for _name in STAGE_MODULES:

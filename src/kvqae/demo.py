@@ -22,8 +22,8 @@ from typing import Literal
 import typer
 
 from kvqae.config import ConfigModel
-from kvqae.data.world.generate import WorldConfig
 from kvqae.errors import InputError
+from kvqae.world.generate import WorldConfig
 
 DEFAULT_READER = Path("artifacts/reader-minilm")
 
@@ -73,8 +73,8 @@ def clip_pairs(world_dir: Path, kb, cfg: DemoConfig) -> tuple[list, list]:
     Validation pairs always come from the validation questions. No validation or test image is ever used.
     """
     from kvqae.data.questions import load_questions
-    from kvqae.data.world.generate import image_title_pairs
     from kvqae.train.data import TrainPair, question_pairs
+    from kvqae.world.generate import image_title_pairs
 
     mode = "joint" if cfg.clip_training == "joint" else "cross"
     val = question_pairs(load_questions(world_dir / "questions_validation.jsonl"), kb, mode)
@@ -225,7 +225,6 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True, log=print) -> dict:
 def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
     from kvqae.data.kb import build_kb
     from kvqae.data.questions import load_questions
-    from kvqae.data.world import generate_world
     from kvqae.encode.small_clip import build_small_clip
     from kvqae.io import write_json
     from kvqae.pipeline import (
@@ -238,6 +237,7 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         write_pipeline_report,
     )
     from kvqae.train.trainer import TrainClipConfig, train_clip
+    from kvqae.world import generate_world
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -443,3 +443,7 @@ def demo_command(
     res = run_demo(cfg, progress=progress, log=typer.echo)
     typer.echo(res["table"])
     typer.echo(f"total {res['timings']['total']:.0f}s; report -> {res['report']}/README.md")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_command)

@@ -33,3 +33,11 @@ class InputError(ValueError):
             parts.append(f'field "{field}"')
         parts.append(message)
         super().__init__(": ".join(parts))
+
+
+class TooLargeError(InputError):
+    """Input over a size limit (an upload over 10 MB, an image over 40 megapixels); HTTP 413 when served."""
+
+
+class UnsupportedInputError(InputError):
+    """Input of the wrong kind (a file that is not an image); HTTP 415 in the service."""

@@ -12,6 +12,7 @@ output/runs/<split>/fusion.json     the fused run (weights fitted on `fit_split`
 output/fusion_weights.json          the chosen weights and the whole grid
 output/predictions/<split>.jsonl    reader answers (when a reader is configured)
 output/report/                      report.json / .md / .tex, weights_heatmap.png
+output/bundle.json                  how to answer a new question with all this (`kvqae ask` / `kvqae serve`)
 ```
 
 Relative paths in the YAML are relative to the YAML file's folder.
@@ -28,10 +29,17 @@ from typing import Literal
 import typer
 from pydantic import Field
 
+from kvqae.ask.bundle import (
+    Bundle,
+    BundleFusion,
+    BundleReader,
+    BundleRetrieval,
+    ModeName,
+    save_bundle,
+    spec_paths,
+)
 from kvqae.config import ConfigModel, load_config, load_yaml, parse_config
 from kvqae.io import read_json, write_json
-
-ModeName = Literal["image-image", "image-title", "text-passage", "image-passage"]
 
 
 class KBSection(ConfigModel):
@@ -209,6 +217,7 @@ def run_pipeline(
 
     # 2-4. encode, index, search (each mode -> a passage-level run per split)
     runs: dict[str, dict[str, Run]] = {s: {} for s in wanted}
+    index_dirs: dict[str, Path] = {}
     passage_table = None
     made: set[Path] = set()  # outputs produced by this call: `force` recomputes each only once
 
@@ -247,6 +256,7 @@ def run_pipeline(
             log(f"[index] {index_dir.name} ({section.factory})")
             VectorIndex.build(kb_emb, index_dir, section.factory)
         index = VectorIndex.load(index_dir)
+        index_dirs[name] = index_dir
         q_field = "image" if mode.query_kind == "image" else "question"
         for split in wanted:
             q_emb = out / "embeddings" / f"{split}-{q_field}-{enc}"
@@ -354,11 +364,57 @@ def run_pipeline(
         timings["read"] = time.perf_counter() - t0
 
     write_json(state_path, state)
+    save_bundle(pipeline_bundle(cfg, kb.path, index_dirs, grid, runs.get(fit_split or "", {})), out)
     result["systems"] = systems
     result["weights"] = grid
     result["kb"] = kb
     result["runs"] = runs
     return result
+
+
+def pipeline_bundle(
+    cfg: PipelineConfig,
+    kb_dir: Path,
+    index_dirs: dict[str, Path],
+    grid,
+    fit_runs: dict,
+    *,
+    created_by: str = "kvqae run",
+) -> Bundle:
+    """The answering manifest of a pipeline run: KB, each retrieval entry's encoder and index, the fitted
+    fusion (with each run's z-score statistics on the fit split) and the reader."""
+    from kvqae.fusion.core import run_score_stats
+
+    names = [r.name or r.mode for r in cfg.retrieval]
+    fusion = None
+    if grid is not None:
+        fusion = BundleFusion(
+            method=grid.method,
+            norm=grid.norm,
+            default_minimum=grid.default_minimum,
+            rrf_k=grid.rrf_k,
+            weights=dict(zip(names, grid.weights, strict=True)),
+            zscore_stats={n: run_score_stats(fit_runs[n]) for n in names} if fit_runs else None,
+            fit_split=grid.extra.get("fit_split"),
+        )
+    reader = None
+    if cfg.reader is not None:
+        is_path = Path(cfg.reader.model).exists()
+        reader = BundleReader(model=cfg.reader.model, model_is_path=is_path, top_k=cfg.reader.top_k)
+    return Bundle(
+        created_by=created_by,
+        kb=str(kb_dir),
+        k=cfg.k,
+        retrieval=[
+            BundleRetrieval(name=n, mode=r.mode, encoder=r.encoder, encoder_paths=spec_paths(r.encoder),
+                            index=str(index_dirs[n]))
+            for r, n in zip(cfg.retrieval, names, strict=True)
+        ],
+        fusion=fusion,
+        reader=reader,
+        examples=str(cfg.questions[cfg.eval_split]),
+        eval_split=cfg.eval_split,
+    )
 
 
 def write_pipeline_report(
@@ -404,6 +460,3 @@ def run_command(
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run_command)
-    from kvqae.demo import demo_command
-
-    app.command("demo")(demo_command)

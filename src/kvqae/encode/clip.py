@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kvqae.encode.registry import Encoder, check_role, l2_normalize
+from kvqae.encode.base import Encoder, check_role, l2_normalize
 from kvqae.errors import InputError
 
 if TYPE_CHECKING:

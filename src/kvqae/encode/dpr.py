@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from kvqae.encode.base import Encoder, check_role, l2_normalize
 from kvqae.encode.clip import load_pretrained
-from kvqae.encode.registry import Encoder, check_role, l2_normalize
 
 
 class DprEncoder(Encoder):

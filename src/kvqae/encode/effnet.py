@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kvqae.encode.registry import Encoder, l2_normalize
+from kvqae.encode.base import Encoder, l2_normalize
 
 if TYPE_CHECKING:
     from PIL import Image

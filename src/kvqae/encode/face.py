@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kvqae.encode.registry import Encoder
+from kvqae.encode.base import Encoder
 from kvqae.errors import InputError
 
 if TYPE_CHECKING:

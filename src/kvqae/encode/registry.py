@@ -1,4 +1,4 @@
-"""Encoders keyed by spec strings, and the protocol they all follow.
+"""Encoders keyed by spec strings (the protocol they follow is `kvqae.encode.base.Encoder`).
 
 Spec strings (the `encoder` recorded in every embeddings and index directory):
 
@@ -13,63 +13,10 @@ Heavy libraries are imported by the factories, never at import time of this modu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
-import numpy as np
-
+from kvqae.encode.base import TEXT_ROLES, Encoder, check_role  # noqa: F401  (public names of the registry)
 from kvqae.errors import InputError
-from kvqae.index.embeddings import l2_normalize  # noqa: F401  (re-exported for the encoders)
-
-if TYPE_CHECKING:
-    from PIL import Image
-
-TEXT_ROLES = ("query", "passage", "title")
-
-
-class Encoder:
-    """Base of every encoder: `.spec`, `.dim`, `.modalities`, `.normalized` and the two encode methods.
-
-    Image encoding is split in two so a background loader can run the CPU-side part ahead of the model:
-    `prepare_images(list[PIL.Image]) -> batch` (resize/normalise, thread-safe, no model call) and
-    `encode_prepared(batch) -> (n, dim) float32`. `encode_images` chains them.
-    `image_size` (when not None) is the smallest side the encoder needs, so JPEG decoding may be done at a
-    reduced scale (`PIL.Image.draft`) without changing what the model sees.
-    """
-
-    spec: str = ""
-    dim: int = 0
-    modalities: frozenset[str] = frozenset()
-    normalized: bool = True
-    image_size: int | None = None
-
-    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """Embed PIL images -> float32 array (n, dim); a NaN row means "no embedding" (e.g. no face)."""
-        return self.encode_prepared(self.prepare_images(images))
-
-    def prepare_images(self, images: Sequence[Image.Image]) -> Any:
-        """CPU-side preprocessing of a batch of PIL images (runs in loader threads)."""
-        raise self._unsupported("images")
-
-    def encode_prepared(self, batch: Any) -> np.ndarray:
-        """Run the model on a batch made by `prepare_images` -> float32 array (n, dim)."""
-        raise self._unsupported("images")
-
-    def encode_texts(self, texts: Sequence[str], role: str = "passage") -> np.ndarray:
-        """Embed texts -> float32 array (n, dim). `role`: "query", "passage" or "title"."""
-        raise self._unsupported("texts")
-
-    def _unsupported(self, what: str) -> InputError:
-        return InputError(f"encoder {self.spec!r} does not encode {what} "
-                          f"(it encodes {sorted(self.modalities)})", field="encoder")
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(spec={self.spec!r}, dim={self.dim})"
-
-
-def check_role(role: str) -> None:
-    if role not in TEXT_ROLES:
-        raise InputError(f"unknown text role {role!r}; expected one of {list(TEXT_ROLES)}", field="role")
 
 
 def _clip(arg: str, device: str) -> Encoder:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kvqae.encode.registry import Encoder, check_role
+from kvqae.encode.base import Encoder, check_role
 from kvqae.errors import InputError
 
 # Short names for models shipped in PyPI packages (resolved to a local path, so no hub access).

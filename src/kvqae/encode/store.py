@@ -27,7 +27,7 @@ from kvqae.index.embeddings import Embeddings, read_embeddings
 from kvqae.io import atomic_dir, atomic_path, write_json
 
 if TYPE_CHECKING:
-    from kvqae.encode.registry import Encoder
+    from kvqae.encode.base import Encoder
 
 KIND_OF_FIELD = {"image": "image", "title": "text", "passage": "text", "question": "text"}
 MANIFEST = "manifest.json"

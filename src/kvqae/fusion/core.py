@@ -168,6 +168,30 @@ def norm_zscore_global(scores: np.ndarray) -> np.ndarray:
     return (scores - mean) / np.maximum(std, EPS)
 
 
+def run_score_stats(run: Run) -> tuple[float, float]:
+    """(mean, population std) of every score of `run`: the statistics "zscore" normalises that run with.
+
+    Recorded from the fit split so one new question (which has no run-wide statistics of its own) can be
+    normalised the same way later (`fuse(..., zscore_stats=...)`). InputError for a run without scores.
+    """
+    values = np.fromiter((v for docs in run.scores.values() for v in docs.values()), dtype=np.float64)
+    if values.size == 0:
+        raise InputError("run has no scores to take statistics of", path=run.name)
+    return float(values.mean()), float(values.std())
+
+
+def norm_zscore_fixed(scores: np.ndarray, stats: Sequence[tuple[float, float]]) -> np.ndarray:
+    """(R, Q, C) -> z-score with given (mean, std) per run (e.g. recorded on the fit split)."""
+    stats_arr = np.asarray(stats, dtype=np.float64).reshape(-1, 2)
+    if len(stats_arr) != scores.shape[0]:
+        raise InputError(
+            f"{len(stats_arr)} z-score statistics for {scores.shape[0]} runs", field="zscore_stats"
+        )
+    mean = stats_arr[:, 0].reshape(-1, 1, 1)
+    std = stats_arr[:, 1].reshape(-1, 1, 1)
+    return (scores - mean) / np.maximum(std, EPS)
+
+
 def norm_zscore_query(scores: np.ndarray) -> np.ndarray:
     """Per run and query z-score (ranx "zmuv")."""
     present, n = _rowwise(scores)
@@ -274,31 +298,40 @@ def prepare(
     *,
     default_minimum: bool | None = None,
     rrf_k: float = 60.0,
+    zscore_stats: Sequence[tuple[float, float]] | None = None,
 ) -> Prepared:
-    """Turn a FusionMatrix into the (T, M) form of `method` (see `Prepared`)."""
+    """Turn a FusionMatrix into the (T, M) form of `method` (see `Prepared`).
+
+    `zscore_stats` (one (mean, std) per run) replaces the runs' own statistics under the "zscore" norm.
+    """
     if method not in METHODS:
         raise InputError(f"unknown fusion method {method!r}; choose from {sorted(METHODS)}", field="method")
-    terms, multiplier = METHODS[method](matrix, norm, resolve_default_minimum(norm, default_minimum), rrf_k)
+    terms, multiplier = METHODS[method](
+        matrix, norm, resolve_default_minimum(norm, default_minimum), rrf_k, zscore_stats
+    )
     terms = np.where(matrix.valid[None], terms, 0.0)
     return Prepared(terms, multiplier, matrix.valid)
 
 
-# Each method maps (matrix, norm, default_minimum, rrf_k) to its per-run terms T (R, Q, C) and its
-# per-candidate multiplier M (Q, C) or None; the weights are applied later (fused = (w . T) * M).
-MethodFn = Callable[[FusionMatrix, str, bool, float], tuple[np.ndarray, "np.ndarray | None"]]
+# Each method maps (matrix, norm, default_minimum, rrf_k, zscore stats or None) to its per-run terms
+# T (R, Q, C) and its per-candidate multiplier M (Q, C) or None; the weights are applied later
+# (fused = (w . T) * M).
+MethodFn = Callable[..., tuple[np.ndarray, "np.ndarray | None"]]
 
 
-def _normalised_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float):
+def _normalised_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float, stats=None):
+    if stats is not None and norm == "zscore":
+        return fill_missing(norm_zscore_fixed(matrix.scores, stats), default_minimum), None
     return fill_missing(normalize(matrix.scores, norm), default_minimum), None
 
 
-def _rrf_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float):
+def _rrf_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float, stats=None):
     # rank-based: the normalisation does not apply; a run that missed the candidate adds 0
     return np.nan_to_num(1.0 / (rrf_k + ranks(matrix.scores) + 1.0), nan=0.0), None
 
 
-def _combmnz_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float):
-    terms, _ = _normalised_terms(matrix, norm, default_minimum, rrf_k)
+def _combmnz_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float, stats=None):
+    terms, _ = _normalised_terms(matrix, norm, default_minimum, rrf_k, stats)
     return terms, matrix.present.sum(axis=0).astype(np.float64)
 
 
@@ -337,10 +370,13 @@ def fuse(
     name: str | None = None,
     sources: Sequence[str] | None = None,
     allow_missing_queries: bool = False,
+    zscore_stats: Sequence[tuple[float, float]] | None = None,
 ) -> Run:
     """Fuse `runs` into one Run (all candidates of the union, or the best `k` per query).
 
-    `weights` has one weight per run (default: `default_weights`). Raises InputError on bad runs/weights.
+    `weights` has one weight per run (default: `default_weights`). `zscore_stats`: fixed (mean, std) per
+    run for the "zscore" norm (see `run_score_stats`), instead of the statistics of the runs given.
+    Raises InputError on bad runs/weights.
     """
     levels = {r.level for r in runs}
     if len(levels) > 1:
@@ -353,7 +389,9 @@ def fuse(
         weights = default_weights(method, len(runs))
     if len(weights) != len(runs):
         raise InputError(f"{len(weights)} weights for {len(runs)} runs", field="weights")
-    prep = prepare(matrix, method, norm, default_minimum=default_minimum, rrf_k=rrf_k)
+    prep = prepare(
+        matrix, method, norm, default_minimum=default_minimum, rrf_k=rrf_k, zscore_stats=zscore_stats
+    )
     fused = combine(prep, np.asarray(weights, dtype=np.float64))
     meta = {
         "fusion": {

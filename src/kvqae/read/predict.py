@@ -34,7 +34,7 @@ def read_questions(
 
     from kvqae.io import atomic_path
     from kvqae.progress import track
-    from kvqae.read.model import PassageInput, Reader
+    from kvqae.read.model import Reader
 
     reader = model if isinstance(model, Reader) else Reader.load(model, device=device)
     updates = {}
@@ -47,22 +47,43 @@ def read_questions(
     count = 0
     with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8") as f:
         for q in track(questions, "reading", enabled=progress):
-            passages = []
-            for pid, score in run.ranked(q.id, top_k):
-                try:
-                    text = kb.passage_text(pid)
-                except (KeyError, InputError):
-                    raise InputError(
-                        "passage id not in the KB",
-                        path=getattr(run, "name", None),
-                        record=f"query {q.id}",
-                        field=pid,
-                    ) from None
-                passages.append(PassageInput(pid, text, score))
-            pred = reader.predict(q.question, passages, batch_rows=batch_rows)[0]
+            pred = read_ranked(reader, kb, q.question, run.ranked(q.id, top_k), query=q.id, source=run,
+                               batch_rows=batch_rows)
             row = pred.to_json(q.id)
             if not math.isfinite(row["score"]):
                 row["score"] = None
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
     return count
+
+
+def read_ranked(
+    reader: Any,
+    kb: Any,
+    question: str,
+    ranked: list[tuple[str, float]],
+    *,
+    query: str = "question",
+    source: Any = None,
+    batch_rows: int = 32,
+) -> Any:
+    """Read one question over its ranked `(passage_id, retrieval score)` list -> the best `Prediction`.
+
+    The one reading step shared by `read_questions` (batch) and `kvqae ask` / `kvqae serve`. A passage id
+    the KB does not know is an InputError naming the run (`source`) and the query.
+    """
+    from kvqae.read.model import PassageInput
+
+    passages = []
+    for pid, score in ranked:
+        try:
+            text = kb.passage_text(pid)
+        except (KeyError, InputError):
+            raise InputError(
+                "passage id not in the KB",
+                path=getattr(source, "name", None),
+                record=f"query {query}",
+                field=pid,
+            ) from None
+        passages.append(PassageInput(pid, text, score))
+    return reader.predict(question, passages, batch_rows=batch_rows)[0]

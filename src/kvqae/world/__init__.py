@@ -5,6 +5,6 @@
 line.
 """
 
-from kvqae.data.world.generate import SPLITS, WorldConfig, depiction_split, generate_world, image_title_pairs
+from kvqae.world.generate import SPLITS, WorldConfig, depiction_split, generate_world, image_title_pairs
 
 __all__ = ["SPLITS", "WorldConfig", "depiction_split", "generate_world", "image_title_pairs"]

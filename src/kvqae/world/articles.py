@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kvqae.data.world.entities import PATTERNS, SECONDARY, Entity, proper_name
+from kvqae.world.entities import PATTERNS, SECONDARY, Entity, proper_name
 
 FACT_KINDS = ("date1", "place", "number", "relation", "date2", "count")
 QUESTION_TYPES = {

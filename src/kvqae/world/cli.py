@@ -41,7 +41,7 @@ def world(
 ) -> None:
     """Generate a synthetic entity world in the pipeline's formats (deterministic by seed)."""
     from kvqae.config import parse_config
-    from kvqae.data.world.generate import WorldConfig, generate_world
+    from kvqae.world.generate import WorldConfig, generate_world
 
     config = parse_config(
         WorldConfig,

@@ -1,6 +1,6 @@
 """Learnability check of a generated world with cheap features (a diagnostic, not a unit test).
 
-    python -m kvqae.data.world.check [--entities 200] [--shifts 0,0.5,1] [--seed 0]
+    python -m kvqae.world.check [--entities 200] [--shifts 0,0.5,1] [--seed 0]
 
 (a) image->image retrieval of the test question images against the KB reference images by nearest neighbour on
 raw pixels (16x16 RGB) and on colour histograms (4x4x4 RGB bins): P@1 and MRR, overall and by depiction style.
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from kvqae.data.world.entities import title_cues
+from kvqae.world.entities import title_cues
 
 
 def _load(world: Path, rel: str) -> np.ndarray:
@@ -205,7 +205,7 @@ def _cue_probes(world: Path, articles: list[dict], depictions: list[dict]) -> di
 
 
 def main(argv: list[str] | None = None) -> None:
-    from kvqae.data.world.generate import WorldConfig, generate_world
+    from kvqae.world.generate import WorldConfig, generate_world
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--entities", type=int, default=200)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
-from kvqae.data.world.entities import COLOURS, SECONDARY, Entity
+from kvqae.world.entities import COLOURS, SECONDARY, Entity
 
 STYLES = ("photo", "statue", "sketch")
 DARK = (28, 26, 30)

@@ -20,11 +20,11 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from kvqae.config import ConfigModel
-from kvqae.data.world.articles import FACT_KINDS, make_facts, make_places, make_question, write_article
-from kvqae.data.world.entities import COLOURS, ENTITY_TYPES, PATTERNS, TYPE_NOUNS, Entity, make_entities
-from kvqae.data.world.render import Pose, entity_layer, render, sample_pose
 from kvqae.io import atomic_dir
 from kvqae.progress import track
+from kvqae.world.articles import FACT_KINDS, make_facts, make_places, make_question, write_article
+from kvqae.world.entities import COLOURS, ENTITY_TYPES, PATTERNS, TYPE_NOUNS, Entity, make_entities
+from kvqae.world.render import Pose, entity_layer, render, sample_pose
 
 SPLITS = ("train", "validation", "test")
 WORLD_FORMAT_VERSION = 1

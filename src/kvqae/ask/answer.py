@@ -1,0 +1,288 @@
+"""Answer one visual question with a bundle: encode -> search every mode -> fuse -> read, with evidence.
+
+The steps are the batch pipeline's own functions applied to a single query: the encoders' `encode_images`
+/ `encode_texts` (text role "query", as `encode_questions`), `search_store` (as `search_embeddings`),
+`entity_run_to_passages` with one `PassageTable`, `fuse` with the bundle's fitted weights, and
+`read_ranked` (as `read_questions`). The only difference: under the "zscore" norm a single question is
+normalised with the statistics each run had on the fit split (recorded in the bundle), because one
+question has no run-wide statistics of its own.
+
+Modes whose query is an image are skipped when no image is given; the fusion then uses the remaining
+runs' weights, rescaled to sum to 1 (equal weights when they are all 0), and says so in `fusion_note`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kvqae.ask.bundle import Bundle, load_bundle
+from kvqae.errors import InputError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+MAX_QUESTION_CHARS = 1000
+QUERY_ID = "question"
+SHOWN = 5  # items listed per mode and for the fused ranking
+
+
+@dataclass
+class Hit:
+    """One retrieved item as shown to a person: rank, id (entity or passage), its entity and title."""
+
+    rank: int
+    id: str
+    entity_id: str
+    title: str
+    score: float
+    has_image: bool
+
+    def to_dict(self, image_url: Any = None) -> dict[str, Any]:
+        url = image_url(self.entity_id) if image_url and self.has_image else None
+        return {"rank": self.rank, "id": self.id, "entity_id": self.entity_id, "title": self.title,
+                "score": self.score, "image_url": url}
+
+
+@dataclass
+class AskResult:
+    """Everything `kvqae ask` prints and `POST /api/ask` returns."""
+
+    question: str
+    answer: str
+    score: float | None
+    probability: float | None
+    entity_id: str | None
+    entity_title: str | None
+    passage_id: str | None
+    passage_text: str | None
+    start: int
+    end: int
+    modes: dict[str, list[Hit]]
+    levels: dict[str, str]
+    skipped: dict[str, str]
+    fused: list[Hit]
+    fusion: dict[str, Any]
+    timings_ms: dict[str, float]
+    entity_has_image: bool = False
+    fused_ids: list[str] = field(default_factory=list)  # every fused passage id, best first
+
+    def to_dict(self, image_url: Any = None) -> dict[str, Any]:
+        """JSON-ready dict; `image_url(entity_id) -> str` fills the thumbnails' addresses (serve)."""
+        entity = None
+        if self.entity_id is not None:
+            url = image_url(self.entity_id) if image_url and self.entity_has_image else None
+            entity = {"id": self.entity_id, "title": self.entity_title, "image_url": url}
+        passage = None
+        if self.passage_id is not None:
+            passage = {"id": self.passage_id, "entity_id": self.entity_id, "title": self.entity_title,
+                       "text": self.passage_text, "start": self.start, "end": self.end}
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "score": self.score,
+            "probability": self.probability,
+            "entity": entity,
+            "passage": passage,
+            "modes": {m: [h.to_dict(image_url) for h in hits] for m, hits in self.modes.items()},
+            "levels": self.levels,
+            "skipped": self.skipped,
+            "fused": [h.to_dict(image_url) for h in self.fused],
+            "fusion": self.fusion,
+            "timings_ms": self.timings_ms,
+        }
+
+
+def check_question(question: Any) -> str:
+    """The question text stripped; InputError when empty or longer than MAX_QUESTION_CHARS."""
+    if not isinstance(question, str) or not question.strip():
+        raise InputError("the question is empty", field="question")
+    question = question.strip()
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputError(
+            f"the question has {len(question)} characters, more than the {MAX_QUESTION_CHARS} allowed",
+            field="question",
+        )
+    return question
+
+
+def fusion_weights_for(
+    weights: dict[str, float], ran: list[str], skipped: list[str]
+) -> tuple[list[float], str | None]:
+    """Weights of the runs that ran (in `ran` order) and a note when some were skipped.
+
+    The fitted weights of the remaining runs are rescaled to sum to 1; when they are all 0 (the fit gave
+    everything to skipped modes) the remaining runs get equal weights.
+    """
+    kept = [float(weights.get(n, 0.0)) for n in ran]
+    if not skipped:
+        return kept, None
+    total = sum(kept)
+    fitted = ", ".join(f"{n} {weights.get(n, 0.0):g}" for n in [*ran, *skipped])
+    if total > 0:
+        out = [w / total for w in kept]
+        how = "their fitted weights rescaled to sum to 1"
+    else:
+        out = [1.0 / len(ran)] * len(ran)
+        how = "equal weights (their fitted weights are all 0)"
+    note = (
+        f"{', '.join(skipped)} skipped (no image); fused {', '.join(ran)} with {how}: "
+        + ", ".join(f"{n} {w:.3g}" for n, w in zip(ran, out, strict=True))
+        + f" (fitted: {fitted})"
+    )
+    return out, note
+
+
+class Answerer:
+    """A loaded bundle: KB, passage table, indexes, encoders (one per spec) and reader, loaded once.
+
+    `ask` is safe to call from several threads: model calls run under one lock (`self.lock`), because on a
+    small CPU machine a single forward pass already uses every core, so concurrent forwards only contend,
+    and the Faiss indexes and tokenizers are shared objects not documented as thread-safe.
+    """
+
+    def __init__(self, bundle: Bundle, *, device: str = "cpu", root: str | Path | None = None) -> None:
+        from kvqae.data.kb import KnowledgeBase
+        from kvqae.encode.registry import load_encoder
+        from kvqae.index.faiss_index import VectorIndex
+        from kvqae.search.modes import get_mode
+        from kvqae.search.passages import PassageTable
+
+        self.bundle = bundle
+        self.root = Path(root) if root is not None else None
+        self.kb = KnowledgeBase.load(bundle.kb)
+        self.table = PassageTable.from_kb(self.kb)
+        self.lock = threading.Lock()
+        encoders: dict[str, Any] = {}
+        self.entries = []
+        for entry in bundle.retrieval:
+            load_spec = bundle.encoder_load_spec(entry)
+            if load_spec not in encoders:
+                encoders[load_spec] = load_encoder(load_spec, device=device)
+                encoders[load_spec].spec = entry.encoder  # the spec the index recorded
+            index = VectorIndex.load(entry.index)
+            index.check_query(entry.encoder, encoders[load_spec].dim)
+            self.entries.append((entry, get_mode(entry.mode), index, encoders[load_spec]))
+        self.reader = None
+        if bundle.reader is not None:
+            from kvqae.read.model import Reader
+
+            self.reader = Reader.load(bundle.reader.model, device=device)
+
+    @classmethod
+    def load(cls, folder: str | Path, *, device: str = "cpu") -> Answerer:
+        """Load the bundle in `folder` (the output folder of `kvqae run` / `kvqae demo`)."""
+        return cls(load_bundle(folder), device=device, root=folder)
+
+    @property
+    def mode_names(self) -> list[str]:
+        return [e.name for e, *_ in self.entries]
+
+    @property
+    def image_modes(self) -> list[str]:
+        return [e.name for e, m, *_ in self.entries if m.query_kind == "image"]
+
+    def hit(self, rank: int, item_id: str, score: float, level: str) -> Hit:
+        entity = item_id if level == "entity" else self.kb.entity_of(item_id)
+        return Hit(rank, item_id, entity, self.kb.title_of(entity), float(score),
+                   self.kb.image_of(entity) is not None)
+
+    def ask(self, question: str, image: Image.Image | None = None) -> AskResult:
+        """Answer `question` about `image` (a decoded PIL image, or None for a text-only question)."""
+        question = check_question(question)
+        with self.lock:
+            return self._ask(question, image)
+
+    def _ask(self, question: str, image: Image.Image | None) -> AskResult:
+        import numpy as np
+
+        from kvqae.search.modes import search_store
+        from kvqae.search.passages import entity_run_to_passages
+
+        if image is None and len(self.image_modes) == len(self.entries):
+            raise InputError("every retrieval mode of this bundle needs an image: give one", field="image")
+        timings: dict[str, float] = {}
+        t_start = time.perf_counter()
+        k = self.bundle.k
+        vectors: dict[tuple[int, str], np.ndarray] = {}  # (encoder, query kind) -> vector, computed once
+        modes: dict[str, list[Hit]] = {}
+        levels: dict[str, str] = {}
+        skipped: dict[str, str] = {}
+        passage_runs = []
+        for entry, mode, index, encoder in self.entries:
+            levels[entry.name] = mode.level
+            if mode.query_kind == "image" and image is None:
+                skipped[entry.name] = "no image was given"
+                continue
+            key = (id(encoder), mode.query_kind)
+            if key not in vectors:
+                t0 = time.perf_counter()
+                if mode.query_kind == "image":
+                    vectors[key] = encoder.encode_images([image])
+                else:
+                    vectors[key] = encoder.encode_texts([question], role="query")
+                step = f"encode {mode.query_kind}"
+                timings[step] = timings.get(step, 0.0) + (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            run = search_store(vectors[key], [QUERY_ID], index, k, entry.name, mode.level)
+            modes[entry.name] = [
+                self.hit(r, i, s, mode.level) for r, (i, s) in enumerate(run.ranked(QUERY_ID, SHOWN), 1)
+            ]
+            if mode.level == "entity":
+                run = entity_run_to_passages(run, self.table, k, name=entry.name)
+            passage_runs.append(run)
+            timings[f"search {entry.name}"] = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        fused, fusion = self._fuse(passage_runs, list(skipped))
+        timings["fusion"] = (time.perf_counter() - t0) * 1000
+        ranked = fused.ranked(QUERY_ID)
+        result = AskResult(
+            question=question, answer="", score=None, probability=None, entity_id=None, entity_title=None,
+            passage_id=None, passage_text=None, start=0, end=0, modes=modes, levels=levels, skipped=skipped,
+            fused=[self.hit(r, i, s, "passage") for r, (i, s) in enumerate(ranked[:SHOWN], 1)],
+            fusion=fusion, timings_ms=timings, fused_ids=[i for i, _ in ranked],
+        )
+        if self.reader is not None and ranked:
+            from kvqae.read.predict import read_ranked
+
+            t0 = time.perf_counter()
+            pred = read_ranked(self.reader, self.kb, question, ranked[: self.bundle.reader.top_k])
+            timings["read"] = (time.perf_counter() - t0) * 1000
+            if pred.passage_id is not None:
+                result.answer, result.passage_id = pred.answer, pred.passage_id
+                result.start, result.end = pred.start, pred.end
+                result.score = float(pred.score) if np.isfinite(pred.score) else None
+                result.probability = float(pred.probability)
+        if result.passage_id is None and ranked:  # no reader: show the best fused passage as evidence
+            result.passage_id = ranked[0][0]
+        if result.passage_id is not None:
+            result.passage_text = self.kb.passage_text(result.passage_id)
+            result.entity_id = self.kb.entity_of(result.passage_id)
+            result.entity_title = self.kb.title_of(result.entity_id)
+            result.entity_has_image = self.kb.image_of(result.entity_id) is not None
+        timings["total"] = (time.perf_counter() - t_start) * 1000
+        return result
+
+    def _fuse(self, runs: list, skipped: list[str]):
+        """Fuse the passage runs that ran with the bundle's settings -> (Run, fusion description)."""
+        from kvqae.fusion.core import fuse
+
+        fusion = self.bundle.fusion
+        names = [r.name for r in runs]
+        if fusion is None or len(runs) == 1:
+            note = None
+            if fusion is not None and skipped:
+                note = f"{', '.join(skipped)} skipped (no image); only {names[0]} ran, its ranking is used"
+            return runs[0], {"method": "none", "norm": "none", "weights": {names[0]: 1.0}, "note": note}
+        weights, note = fusion_weights_for(fusion.weights, names, skipped)
+        stats = None
+        if fusion.zscore_stats is not None and fusion.norm == "zscore":
+            stats = [fusion.zscore_stats[n] for n in names]
+        fused = fuse(runs, method=fusion.method, norm=fusion.norm, weights=weights,
+                     default_minimum=fusion.default_minimum, rrf_k=fusion.rrf_k, k=self.bundle.k,
+                     name="fusion", zscore_stats=stats)
+        return fused, {"method": fusion.method, "norm": fusion.norm,
+                       "weights": dict(zip(names, weights, strict=True)), "note": note}

@@ -1,0 +1,169 @@
+"""The answering bundle: one manifest (`bundle.json`) that says how to answer a new question with the
+outputs of `kvqae run` or `kvqae demo`.
+
+It records the KB, every retrieval entry (mode, encoder spec, index directory), the fusion settings with
+the fitted weights and the z-score statistics of each run on the fit split, the reader and its top-K, and
+the questions file of the evaluation split (for examples). Paths are stored relative to the bundle folder,
+so the folder can be moved together with what it points to; `load_bundle` resolves and checks them.
+
+```json
+{"format": "kvqae-bundle/1", "created_by": "kvqae run", "kb": "kb", "k": 100,
+ "retrieval": [{"name": "image-title", "mode": "image-title", "encoder": "clip:models/clip",
+                "encoder_paths": ["../models/clip"], "index": "indexes/title-clip_models_clip-Flat"}],
+ "fusion": {"method": "wsum", "norm": "zscore", "default_minimum": true, "rrf_k": 60.0,
+            "weights": {"image-title": 0.5, ...}, "zscore_stats": {"image-title": [0.31, 0.05], ...},
+            "fit_split": "validation"},
+ "reader": {"model": "../artifacts/reader-minilm", "model_is_path": true, "top_k": 8},
+ "examples": "../world/questions_test.jsonl", "eval_split": "test"}
+```
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from kvqae.config import ConfigModel, parse_config
+from kvqae.errors import InputError
+from kvqae.io import read_json, write_json
+
+BUNDLE_FILE = "bundle.json"
+BUNDLE_FORMAT = "kvqae-bundle/1"
+
+ModeName = Literal["image-image", "image-title", "text-passage", "image-passage"]
+
+
+class BundleRetrieval(ConfigModel):
+    """One retrieval mode of the bundle."""
+
+    name: str
+    mode: ModeName
+    # the spec exactly as recorded in the index (queries are checked against it)
+    encoder: str
+    # one entry per comma-separated argument of the spec: a path relative to the bundle, or None when the
+    # argument is a name (hub model, "minilm", "dlib") to pass as it is
+    encoder_paths: list[str | None] = []
+    index: str
+
+
+class BundleFusion(ConfigModel):
+    method: str = "wsum"
+    norm: str = "zscore"
+    default_minimum: bool = True
+    rrf_k: float = 60.0
+    weights: dict[str, float]
+    # (mean, std) of each run's scores on the fit split: "zscore" normalises one new question with them
+    zscore_stats: dict[str, tuple[float, float]] | None = None
+    fit_split: str | None = None
+
+
+class BundleReader(ConfigModel):
+    model: str
+    model_is_path: bool = True  # False: `model` is a hub name
+    top_k: int = Field(8, ge=1)
+
+
+class Bundle(ConfigModel):
+    """The manifest. Paths are relative to `root` in the file and absolute once loaded."""
+
+    format: Literal["kvqae-bundle/1"] = BUNDLE_FORMAT
+    created_by: str = "kvqae run"
+    kb: str
+    k: int = Field(100, ge=1)
+    retrieval: list[BundleRetrieval] = Field(min_length=1)
+    fusion: BundleFusion | None = None
+    reader: BundleReader | None = None
+    examples: str | None = None
+    eval_split: str | None = None
+
+    def encoder_load_spec(self, entry: BundleRetrieval) -> str:
+        """The spec to load the encoder from: the recorded spec with its path arguments resolved."""
+        prefix, sep, arg = entry.encoder.partition(":")
+        if not sep or not entry.encoder_paths:
+            return entry.encoder
+        args = arg.split(",")
+        if len(args) != len(entry.encoder_paths):
+            raise InputError(
+                f"{len(entry.encoder_paths)} encoder paths for {len(args)} spec arguments",
+                field=f"retrieval.{entry.name}.encoder_paths",
+            )
+        resolved = [a if p is None else p for a, p in zip(args, entry.encoder_paths, strict=True)]
+        return f"{prefix}:{','.join(resolved)}"
+
+
+def _relative(path: str | Path, root: Path) -> str:
+    return Path(os.path.relpath(Path(path).resolve(), root.resolve())).as_posix()
+
+
+def spec_paths(spec: str) -> list[str | None]:
+    """For each comma-separated argument of an encoder spec: the argument when it is an existing path,
+    else None (a name such as a hub model or "minilm")."""
+    _, sep, arg = spec.partition(":")
+    if not sep:
+        return []
+    return [a if a and Path(a).exists() else None for a in arg.split(",")]
+
+
+def save_bundle(bundle: Bundle, root: str | Path) -> Path:
+    """Write `bundle` (paths absolute or relative to the working directory) to `root/bundle.json`, with
+    every path made relative to `root`. Returns the manifest path."""
+    root = Path(root)
+    data = bundle.model_dump(mode="json")
+    data["kb"] = _relative(bundle.kb, root)
+    for entry in data["retrieval"]:
+        entry["index"] = _relative(entry["index"], root)
+        entry["encoder_paths"] = [None if p is None else _relative(p, root) for p in entry["encoder_paths"]]
+    if bundle.reader is not None and bundle.reader.model_is_path:
+        data["reader"]["model"] = _relative(bundle.reader.model, root)
+    if bundle.examples is not None:
+        data["examples"] = _relative(bundle.examples, root)
+    write_json(root / BUNDLE_FILE, data)
+    return root / BUNDLE_FILE
+
+
+def load_bundle(root: str | Path) -> Bundle:
+    """Read `root/bundle.json` and return it with absolute paths; a missing manifest or a path that no
+    longer exists is an InputError naming the manifest and the field."""
+    root = Path(root)
+    manifest = root / BUNDLE_FILE
+    if not root.is_dir():
+        raise InputError("not a folder (give the output folder of `kvqae run` or `kvqae demo`)", path=root)
+    if not manifest.is_file():
+        raise InputError(
+            f"no {BUNDLE_FILE} here: run `kvqae run PIPELINE.yaml` or `kvqae demo` to make an answerable "
+            "output folder",
+            path=root,
+        )
+    bundle = parse_config(Bundle, read_json(manifest, "bundle manifest"), path=manifest)
+
+    def resolve(rel: str, field: str) -> str:
+        path = (root / rel).resolve()
+        if not path.exists():
+            raise InputError(f"{rel} does not exist", path=manifest, field=field)
+        return str(path)
+
+    data = bundle.model_dump()
+    data["kb"] = resolve(bundle.kb, "kb")
+    for i, entry in enumerate(data["retrieval"]):
+        entry["index"] = resolve(entry["index"], f"retrieval.{i}.index")
+        entry["encoder_paths"] = [
+            None if p is None else resolve(p, f"retrieval.{i}.encoder_paths")
+            for p in entry["encoder_paths"]
+        ]
+    if bundle.reader is not None and bundle.reader.model_is_path:
+        data["reader"]["model"] = resolve(bundle.reader.model, "reader.model")
+    if bundle.examples is not None:
+        data["examples"] = resolve(bundle.examples, "examples")
+    names = [e.name for e in bundle.retrieval]
+    if len(set(names)) != len(names):
+        raise InputError("two retrieval entries share a name", path=manifest, field="retrieval")
+    if bundle.fusion is not None and set(bundle.fusion.weights) != set(names):
+        raise InputError(
+            f"fusion weights name {sorted(bundle.fusion.weights)}, the retrieval entries {sorted(names)}",
+            path=manifest,
+            field="fusion.weights",
+        )
+    return Bundle.model_validate(data)

@@ -1,0 +1,88 @@
+"""`kvqae ask OUT --image PHOTO --question "..."`: answer one question with an answerable output folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from kvqae.ask.answer import AskResult
+
+
+def load_image_file(path: Path):
+    """Read and decode a question photo with the same limits as an upload (errors name the file)."""
+    from kvqae.ask.images import decode_image
+    from kvqae.errors import InputError
+
+    if not path.exists():
+        raise InputError("image file not found", path=path, field="image")
+    if not path.is_file():
+        raise InputError("expected an image file, got a folder", path=path, field="image")
+    return decode_image(path.read_bytes(), name=str(path))
+
+
+def marked_passage(result: AskResult) -> str:
+    """The evidence passage with the answer between [[ and ]]."""
+    text = result.passage_text or ""
+    if result.end > result.start:
+        return f"{text[: result.start]}[[{text[result.start : result.end]}]]{text[result.end :]}"
+    return text
+
+
+def format_result(result: AskResult) -> str:
+    """Plain-text rendering: answer, entity, marked passage, each mode's top 5, fused top 5, timings."""
+    lines = [f"question: {result.question}"]
+    if result.answer:
+        prob = f" (p={result.probability:.3f})" if result.probability is not None else ""
+        lines.append(f"answer:   {result.answer}{prob}")
+    else:
+        lines.append("answer:   (none: no reader in this bundle, or nothing was read)")
+    if result.entity_id is not None:
+        lines.append(f"entity:   {result.entity_title} [{result.entity_id}]")
+        lines.append(f"passage:  {result.passage_id}")
+        lines.append("  " + marked_passage(result))
+
+    def table(title: str, hits) -> None:
+        lines.append(f"\n{title}")
+        for h in hits:
+            shown = h.title if h.id == h.entity_id else f"{h.title} ({h.id})"
+            lines.append(f"  {h.rank}. {shown:<48} {h.score:9.4f}")
+        if not hits:
+            lines.append("  (nothing retrieved)")
+
+    for mode, hits in result.modes.items():
+        table(f"{mode} ({result.levels[mode]} level), top {len(hits)}", hits)
+    for mode, why in result.skipped.items():
+        lines.append(f"\n{mode}: skipped ({why})")
+    weights = ", ".join(f"{n} {w:.3g}" for n, w in result.fusion["weights"].items())
+    table(f"fused ({result.fusion['method']}/{result.fusion['norm']}: {weights}), top {len(result.fused)}",
+          result.fused)
+    if result.fusion.get("note"):
+        lines.append(f"  note: {result.fusion['note']}")
+    lines.append("\ntimings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in result.timings_ms.items()))
+    return "\n".join(lines)
+
+
+def ask_command(
+    out: Path = typer.Argument(..., help="Output folder of `kvqae run` or `kvqae demo` (has bundle.json)."),
+    question: str = typer.Option(..., "--question", "-q", help="The question (1-1000 characters)."),
+    image: Path = typer.Option(None, "--image", "-i", help="The question photo (optional: text-only)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer and its evidence as JSON."),
+    device: str = typer.Option("cpu", "--device"),
+) -> None:
+    """Answer one visual question and show the evidence: answer, entity, passage, each mode's top 5."""
+    from kvqae.ask.answer import Answerer, check_question
+
+    check_question(question)  # before loading any model
+    photo = load_image_file(image) if image is not None else None
+    answerer = Answerer.load(out, device=device)
+    result = answerer.ask(question, photo)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(format_result(result))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask")(ask_command)

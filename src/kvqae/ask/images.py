@@ -1,0 +1,68 @@
+"""Decoding one question image given as bytes (an upload, or a file read by `kvqae ask`), with limits.
+
+Checks, in order, each failure one InputError naming the image: empty data; more than `max_bytes`
+(TooLargeError); not an image PIL can identify (UnsupportedInputError); more than `max_pixels` from the
+header alone, before any pixel is decoded (TooLargeError: decompression bombs never reach the decoder);
+truncated or corrupt data found while decoding.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import TYPE_CHECKING
+
+from kvqae.errors import InputError, TooLargeError, UnsupportedInputError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+
+
+def decode_image(
+    data: bytes,
+    *,
+    name: str = "image",
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+) -> Image.Image:
+    """Bytes -> a fully decoded RGB PIL image; `name` (file name or "image") goes into every error."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise InputError("the image is empty (0 bytes)", path=name, field="image")
+    if len(data) > max_bytes:
+        raise TooLargeError(
+            f"the image is {len(data) / 2**20:.1f} MB, more than the {max_bytes / 2**20:.0f} MB allowed",
+            path=name,
+            field="image",
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        if isinstance(e, UnidentifiedImageError):
+            raise UnsupportedInputError(
+                "not an image (JPEG, PNG, GIF, WebP, BMP, TIFF... expected)", path=name, field="image"
+            ) from None
+        raise TooLargeError(f"the image is too large to decode ({e})", path=name, field="image") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise UnsupportedInputError(f"unreadable image ({e})", path=name, field="image") from None
+    width, height = im.size
+    if width * height > max_pixels:
+        raise TooLargeError(
+            f"the image is {width}x{height} = {width * height / 1e6:.1f} megapixels, more than the "
+            f"{max_pixels / 1e6:g} allowed",
+            path=name,
+            field="image",
+        )
+    if width < 1 or height < 1:
+        raise InputError(f"the image has no pixels ({width}x{height})", path=name, field="image")
+    try:
+        im.load()  # decode now: truncated and corrupt files fail here
+        return im.convert("RGB") if im.mode != "RGB" else im
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise InputError(f"truncated or corrupt image ({e})", path=name, field="image") from None

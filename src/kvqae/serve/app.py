@@ -1,0 +1,226 @@
+"""The FastAPI application: thin routes over `kvqae.ask.Answerer`, built by `create_app(answerer)`.
+
+Routes: `POST /api/ask`, `GET /api/entities/{id}`, `GET /api/entities/{id}/image`, `GET /api/examples`,
+`GET /api/examples/{id}/image`, `GET /health`, the page at `/` (static files in `static/`), OpenAPI at
+`/docs`. Every error is JSON `{"error": {"status", "field", "message"}}`. Files are looked up by entity or
+example id only; no path from a request is ever opened.
+
+Concurrency: routes are plain `def`, so FastAPI runs them in its thread pool; the Answerer serialises model
+calls with one lock (see `Answerer`), while upload reading and image decoding run outside it.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kvqae.ask.answer import MAX_QUESTION_CHARS, Answerer
+from kvqae.ask.images import MAX_UPLOAD_BYTES, decode_image
+from kvqae.errors import InputError, TooLargeError, UnsupportedInputError
+from kvqae.serve import schemas
+
+STATIC_DIR = Path(__file__).parent / "static"
+N_EXAMPLES = 8
+# multipart framing and the question field on top of the largest allowed image
+BODY_OVERHEAD = 64 * 1024
+
+
+def entity_image_url(entity_id: str) -> str:
+    return f"/api/entities/{quote(entity_id, safe='')}/image"
+
+
+def error_response(status: int, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"status": status, "field": field, "message": message}}, status_code=status)
+
+
+def input_error_status(err: InputError) -> int:
+    if isinstance(err, TooLargeError):
+        return 413
+    if isinstance(err, UnsupportedInputError):
+        return 415
+    return 422 if err.field == "question" else 400
+
+
+def pick_examples(questions: list, n: int = N_EXAMPLES) -> list:
+    """Up to `n` questions with an image, spread evenly over the split (deterministic)."""
+    with_image = [q for q in questions if q.image]
+    if len(with_image) <= n:
+        return with_image
+    step = len(with_image) / n
+    return [with_image[int(i * step)] for i in range(n)]
+
+
+def load_examples(answerer: Answerer) -> list:
+    """The example questions of the bundle's evaluation split (none when the bundle names no split)."""
+    if answerer.bundle.examples is None:
+        return []
+    from kvqae.data.questions import load_questions
+
+    return pick_examples(load_questions(answerer.bundle.examples))
+
+
+def get_answerer(request: Request) -> Answerer:
+    return request.app.state.answerer
+
+
+def get_examples(request: Request) -> dict[str, Any]:
+    return request.app.state.examples
+
+
+AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+
+
+def read_upload(upload: UploadFile) -> bytes:
+    """At most MAX_UPLOAD_BYTES + 1 bytes of the upload (enough to tell it is too large)."""
+    return upload.file.read(MAX_UPLOAD_BYTES + 1)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InputError)
+    def on_input_error(request: Request, err: InputError) -> JSONResponse:
+        return error_response(input_error_status(err), str(err), err.field)
+
+    @app.exception_handler(StarletteHTTPException)
+    def on_http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        return error_response(err.status_code, str(err.detail))
+
+    @app.exception_handler(RequestValidationError)
+    def on_validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
+        first = err.errors()[0] if err.errors() else {"loc": (), "msg": "invalid request"}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or None
+        message = f'field "{field}": {first.get("msg")}' if field else str(first.get("msg"))
+        return error_response(422, message, field)
+
+    @app.exception_handler(Exception)
+    def on_unexpected(request: Request, err: Exception) -> JSONResponse:
+        return error_response(500, f"internal error: {type(err).__name__}: {err}")
+
+
+def limit_body_size(app: FastAPI) -> None:
+    """Refuse a request whose declared body is over the upload limit before reading any of it."""
+
+    @app.middleware("http")
+    async def check_length(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_UPLOAD_BYTES + BODY_OVERHEAD:
+            return error_response(
+                413,
+                f"the request is {int(length) / 2**20:.1f} MB; images up to "
+                f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB are accepted",
+                "image",
+            )
+        return await call_next(request)
+
+
+def create_app(answerer: Answerer, *, examples: list | None = None) -> FastAPI:
+    """The service over an already loaded `answerer` (models load once, before the app exists)."""
+    app = FastAPI(
+        title="kvqae",
+        description="Ask a visual question about a named entity; see the evidence of every retrieval mode.",
+        version="0.1.0",
+    )
+    app.state.answerer = answerer
+    shown = load_examples(answerer) if examples is None else examples
+    app.state.examples = {q.id: q for q in shown}
+    install_error_handlers(app)
+    limit_body_size(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    add_routes(app)
+    return app
+
+
+def add_routes(app: FastAPI) -> None:
+    error_responses: dict[int | str, dict[str, Any]] = {
+        code: {"model": schemas.ErrorResponse} for code in (400, 404, 413, 415, 422)
+    }
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    @app.get("/health", response_model=schemas.Health)
+    def health(answerer: AnswererDep) -> dict[str, Any]:
+        root = answerer.root
+        return {
+            "status": "ok",
+            "bundle": root.resolve().name if root is not None else "",
+            "modes": answerer.mode_names,
+            "image_modes": answerer.image_modes,
+            "reader": answerer.reader is not None,
+            "entities": len(answerer.kb.entities),
+            "passages": len(answerer.kb.passages),
+            "max_upload_mb": MAX_UPLOAD_BYTES / 2**20,
+            "max_question_chars": MAX_QUESTION_CHARS,
+        }
+
+    @app.post("/api/ask", response_model=schemas.AskResponse, responses=error_responses)
+    def ask(
+        answerer: AnswererDep,
+        question: Annotated[str, Form(description="The question, 1-1000 characters.")],
+        image: Annotated[UploadFile | None, File(description="The question photo (optional).")] = None,
+    ) -> dict[str, Any]:
+        photo = None
+        if image is not None and (image.filename or image.size):
+            data = read_upload(image)
+            photo = decode_image(data, name=image.filename or "image")
+        return answerer.ask(question, photo).to_dict(entity_image_url)
+
+    @app.get("/api/entities/{entity_id:path}/image", responses=error_responses)
+    def entity_image(entity_id: str, answerer: AnswererDep) -> FileResponse:
+        kb = answerer.kb
+        if not kb.has_entity(entity_id):
+            raise HTTPException(404, f"unknown entity id {entity_id!r}")
+        path = kb.image_of(entity_id)
+        if path is None or not Path(path).is_file():
+            raise HTTPException(404, f"entity {entity_id!r} has no image")
+        return image_file(path)
+
+    @app.get("/api/entities/{entity_id:path}", response_model=schemas.EntityDetail, responses=error_responses)
+    def entity(entity_id: str, answerer: AnswererDep) -> dict[str, Any]:
+        kb = answerer.kb
+        if not kb.has_entity(entity_id):
+            raise HTTPException(404, f"unknown entity id {entity_id!r}")
+        has_image = kb.image_of(entity_id) is not None
+        return {
+            "id": entity_id,
+            "title": kb.title_of(entity_id),
+            "types": kb.types_of(entity_id),
+            "has_image": has_image,
+            "image_url": entity_image_url(entity_id) if has_image else None,
+            "passages": [{"id": p, "text": kb.passage_text(p)} for p in kb.passages_of(entity_id)],
+        }
+
+    @app.get("/api/examples", response_model=list[schemas.Example])
+    def examples(shown: Annotated[dict[str, Any], Depends(get_examples)]) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": q.id,
+                "question": q.question,
+                "image_url": f"/api/examples/{quote(q.id, safe='')}/image" if q.image else None,
+                "answers": list(q.answers),
+            }
+            for q in shown.values()
+        ]
+
+    @app.get("/api/examples/{example_id:path}/image", responses=error_responses)
+    def example_image(
+        example_id: str, shown: Annotated[dict[str, Any], Depends(get_examples)]
+    ) -> FileResponse:
+        q = shown.get(example_id)
+        if q is None or not q.image or not Path(q.image).is_file():
+            raise HTTPException(404, f"unknown example id {example_id!r}")
+        return image_file(q.image)
+
+
+def image_file(path: str) -> FileResponse:
+    media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "max-age=3600"})

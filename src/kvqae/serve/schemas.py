@@ -1,0 +1,94 @@
+"""Pydantic response models of the HTTP API (they are also its OpenAPI schema at /docs)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Hit(BaseModel):
+    rank: int
+    id: str  # entity id (entity-level modes) or passage id (passage-level modes, fused)
+    entity_id: str
+    title: str
+    score: float
+    image_url: str | None
+
+
+class EntityRef(BaseModel):
+    id: str
+    title: str
+    image_url: str | None
+
+
+class Evidence(BaseModel):
+    id: str
+    entity_id: str
+    title: str
+    text: str
+    start: int  # text[start:end] is the answer
+    end: int
+
+
+class FusionInfo(BaseModel):
+    method: str
+    norm: str
+    weights: dict[str, float]
+    note: str | None  # set when modes were skipped and the weights were rescaled
+
+
+class AskResponse(BaseModel):
+    question: str
+    answer: str
+    score: float | None
+    probability: float | None
+    entity: EntityRef | None
+    passage: Evidence | None
+    modes: dict[str, list[Hit]]
+    levels: dict[str, str]
+    skipped: dict[str, str]
+    fused: list[Hit]
+    fusion: FusionInfo
+    timings_ms: dict[str, float]
+
+
+class PassageText(BaseModel):
+    id: str
+    text: str
+
+
+class EntityDetail(BaseModel):
+    id: str
+    title: str
+    types: list[str]
+    has_image: bool
+    image_url: str | None
+    passages: list[PassageText]
+
+
+class Example(BaseModel):
+    id: str
+    question: str
+    image_url: str | None
+    answers: list[str]
+
+
+class Health(BaseModel):
+    status: str
+    bundle: str
+    modes: list[str]
+    image_modes: list[str]
+    reader: bool
+    entities: int
+    passages: int
+    max_upload_mb: float
+    max_question_chars: int
+
+
+class ErrorDetail(BaseModel):
+    status: int
+    field: str | None
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail

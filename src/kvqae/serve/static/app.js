@@ -1,0 +1,380 @@
+// kvqae serve: single-page UI. Plain DOM, no framework, no build step.
+// Every string that comes from the server is untrusted: it is only ever put
+// in the page with textContent / setAttribute, never with innerHTML.
+(function () {
+  "use strict";
+
+  const MAX_ITEMS = 5;                             // items shown per ranking
+  const limits = { maxMb: 10, maxChars: 1000 };    // /health may override these
+  const NETWORK_ERROR = "Could not reach the server (network error). Check that it is running, then try again.";
+
+  const byId = (id) => document.getElementById(id);
+  const els = {
+    form: byId("ask-form"), input: byId("image-input"), question: byId("question"),
+    button: byId("ask-button"), drop: byId("drop-zone"), preview: byId("preview"),
+    previewWrap: byId("preview-wrap"), previewName: byId("preview-name"), remove: byId("remove-image"),
+    status: byId("status"), error: byId("error"), examples: byId("examples"), health: byId("health"),
+    limitMb: byId("limit-mb"), result: byId("result"), answer: byId("answer"),
+    probability: byId("probability"), expected: byId("expected"), entity: byId("entity"),
+    passage: byId("passage"), modes: byId("modes"), skipped: byId("skipped"),
+    fusionInfo: byId("fusion-info"), timings: byId("timings"),
+  };
+  const state = { file: null, previewUrl: null, busy: false, reader: null };
+
+  // ---------------------------------------------------------------- helpers
+  // el("span", {class: "x", text: "hi", title: "t"}, [children]) -> element.
+  function el(tag, props, children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (key === "text") node.textContent = value;
+      else if (key === "class") node.className = value;
+      else node.setAttribute(key, value);
+    }
+    for (const child of children || []) if (child) node.append(child);
+    return node;
+  }
+
+  const fmt = (x, digits) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "—");
+  // Only same-origin absolute paths (e.g. "/api/entities/<id>/image") are used as URLs.
+  const safeUrl = (url) => (typeof url === "string" && url.startsWith("/") && !url.startsWith("//") ? url : null);
+
+  function setStatus(text) { els.status.textContent = text; }
+  function showError(message) { els.error.textContent = message; els.error.hidden = false; }
+  function clearError() { els.error.textContent = ""; els.error.hidden = true; }
+
+  function setBusy(busy, text) {
+    state.busy = busy;
+    els.button.disabled = busy;
+    els.form.setAttribute("aria-busy", String(busy));
+    if (text !== undefined) setStatus(text);
+  }
+
+  // ------------------------------------------------------------------- HTTP
+  // The server's own message (body.error.message), else the HTTP status text.
+  function serverMessage(response, body) {
+    const message = body && body.error && body.error.message;
+    if (typeof message === "string" && message) return message;
+    return `${response.status} ${response.statusText || "error"}`.trim();
+  }
+
+  // fetch() that throws an Error with a readable message on network failure or 4xx/5xx.
+  async function request(url, options) {
+    let response;
+    try { response = await fetch(url, options); } catch (_) { throw new Error(NETWORK_ERROR); }
+    if (!response.ok) {
+      let body = null;
+      try { body = await response.json(); } catch (_) { /* not JSON: fall back to status text */ }
+      throw new Error(serverMessage(response, body));
+    }
+    return response;
+  }
+
+  async function fetchJson(url, options) {
+    const response = await request(url, options);
+    try { return await response.json(); } catch (_) { throw new Error(`The server's reply to ${url} was not valid JSON.`); }
+  }
+
+  // ------------------------------------------------------------ photo input
+  function checkFile(file) {
+    if (!file.type || !file.type.startsWith("image/")) {
+      return `"${file.name || "That file"}" is not an image; choose a JPEG, PNG or other image file.`;
+    }
+    if (file.size > limits.maxMb * 1024 * 1024) {
+      return `The photo is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${limits.maxMb} MB.`;
+    }
+    return null;
+  }
+
+  // Mirror the chosen file into <input type=file> (DataTransfer is the only way to set .files).
+  function syncInput(file) {
+    try {
+      const transfer = new DataTransfer();
+      if (file) transfer.items.add(file);
+      els.input.files = transfer.files;
+    } catch (_) { if (!file) els.input.value = ""; }
+  }
+
+  // Show `file` (or nothing) as the chosen photo, keeping the file input in step.
+  function showPhoto(file) {
+    state.file = file;
+    syncInput(file);
+    if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
+    state.previewUrl = file ? URL.createObjectURL(file) : null;
+    if (file) els.preview.src = state.previewUrl; else els.preview.removeAttribute("src");
+    els.previewName.textContent = file ? file.name || "Pasted image" : "";
+    els.previewWrap.hidden = !file;
+  }
+
+  // Use `file` as the photo; if it fails the checks, keep the previous one and say why.
+  function setFile(file) {
+    const problem = checkFile(file);
+    if (problem) { syncInput(state.file); showError(problem); return false; }
+    clearError();
+    showPhoto(file);
+    return true;
+  }
+
+  function onDrop(e) {
+    e.preventDefault();
+    els.drop.classList.remove("dragging");
+    const file = e.dataTransfer && e.dataTransfer.files[0];
+    if (file) setFile(file);
+    else showError("Nothing usable was dropped; drop an image file.");
+  }
+
+  // Paste anywhere: take the first image on the clipboard; text pastes are left alone.
+  function onPaste(e) {
+    const items = Array.from((e.clipboardData && e.clipboardData.items) || []);
+    const item = items.find((it) => it.kind === "file" && it.type.startsWith("image/"));
+    const file = item && item.getAsFile();
+    if (!file) return;
+    e.preventDefault();
+    if (setFile(file)) setStatus("Photo pasted.");
+  }
+
+  function wirePhotoInputs() {
+    const openPicker = () => els.input.click();
+    const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes("Files");
+    els.input.addEventListener("change", () => { if (els.input.files && els.input.files[0]) setFile(els.input.files[0]); });
+    els.drop.addEventListener("click", openPicker);
+    els.drop.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openPicker(); }
+    });
+    els.drop.addEventListener("dragover", (e) => { e.preventDefault(); els.drop.classList.add("dragging"); });
+    els.drop.addEventListener("dragleave", () => els.drop.classList.remove("dragging"));
+    els.drop.addEventListener("drop", onDrop);
+    // A file dropped beside the zone must not make the browser navigate away from the page.
+    window.addEventListener("dragover", (e) => { if (hasFiles(e)) e.preventDefault(); });
+    window.addEventListener("drop", (e) => { if (hasFiles(e)) e.preventDefault(); });
+    document.addEventListener("paste", onPaste);
+    els.remove.addEventListener("click", () => { showPhoto(null); els.drop.focus(); });
+  }
+
+  // -------------------------------------------------------------------- ask
+  function checkQuestion(question) {
+    if (!question) return "Type a question first.";
+    const length = Array.from(question).length;   // code points, as the server counts
+    if (length > limits.maxChars) return `The question is ${length} characters long; the limit is ${limits.maxChars}.`;
+    return null;
+  }
+
+  // POST the form to /api/ask; `expected` (an example's answers) is shown beside the answer.
+  // Resolves to true when an answer was rendered.
+  async function ask(expected) {
+    if (state.busy) return false;
+    clearError();
+    const question = els.question.value.trim();
+    const problem = checkQuestion(question);
+    if (problem) {
+      els.question.setAttribute("aria-invalid", "true");
+      showError(problem);
+      els.question.focus();
+      return false;
+    }
+    els.question.removeAttribute("aria-invalid");
+    const data = new FormData();
+    data.append("question", question);
+    if (state.file) data.append("image", state.file, state.file.name || "image");
+    setBusy(true, "Asking…");
+    try {
+      const result = await fetchJson("/api/ask", { method: "POST", body: data });
+      renderResult(result, expected);
+      const total = result.timings_ms && result.timings_ms.total;
+      setStatus(typeof total === "number" ? `Answered in ${fmt(total, 1)} ms.` : "Answered.");
+      return true;
+    } catch (err) {
+      els.result.hidden = true;      // never leave an old answer under a new question
+      showError(err.message || String(err));
+      setStatus("");
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  // --------------------------------------------------------------- results
+  function renderResult(r, expected) {
+    renderAnswer(r);
+    els.expected.hidden = !(Array.isArray(expected) && expected.length);
+    els.expected.textContent = els.expected.hidden ? "" : `Expected: ${expected.join(" / ")}`;
+    renderEntity(r.entity);
+    renderPassage(r.passage, r.answer);
+    renderRankings(r);
+    renderFusion(r.fusion);
+    renderTimings(r.timings_ms);
+    els.result.hidden = false;
+  }
+
+  function renderAnswer(r) {
+    const has = typeof r.answer === "string" && r.answer.trim() !== "";
+    els.answer.textContent = has ? r.answer : "No answer";
+    els.answer.classList.toggle("no-answer", !has);
+    if (has) els.probability.textContent = `Probability ${fmt(r.probability, 3)}`;
+    else if (state.reader === false) els.probability.textContent = "No reader is loaded: only the retrieval results are shown.";
+    else els.probability.textContent = "The reader found no answer in the retrieved passages.";
+  }
+
+  // A KB thumbnail, or a neutral placeholder box when there is none (or it fails to load).
+  function thumb(url, title) {
+    const box = el("span", { class: "thumb-placeholder", "aria-hidden": "true" });
+    if (!safeUrl(url)) return box;
+    const img = el("img", { class: "thumb", src: url, alt: title || "", loading: "lazy", width: "48", height: "48" });
+    img.addEventListener("error", () => img.replaceWith(box), { once: true });
+    return img;
+  }
+
+  function renderEntity(entity) {
+    els.entity.replaceChildren();
+    if (!entity) return;
+    const name = el("div", {}, [el("span", { class: "label", text: "Entity" }), el("strong", { text: entity.title || entity.id || "" })]);
+    els.entity.append(thumb(entity.image_url, entity.title), name);
+  }
+
+  // Split text into [before, answer, after]. The server's offsets are Python
+  // indices (code points), so slice code points; fall back to UTF-16 indices
+  // only when those are what reproduce the answer.
+  function splitPassage(text, start, end, answer) {
+    const cps = Array.from(text);
+    const parts = [cps.slice(0, start).join(""), cps.slice(start, end).join(""), cps.slice(end).join("")];
+    if (parts[1] === answer) return parts;
+    const units = [text.slice(0, start), text.slice(start, end), text.slice(end)];
+    return units[1] === answer ? units : parts;
+  }
+
+  function renderPassage(passage, answer) {
+    els.passage.replaceChildren();
+    const ok = passage && typeof passage.text === "string";
+    els.passage.classList.toggle("muted", !ok);
+    if (!ok) { els.passage.textContent = "No passage."; return; }
+    const toInt = (x) => (Number.isInteger(x) && x > 0 ? x : 0);
+    const start = toInt(passage.start), end = Math.max(start, toInt(passage.end));
+    const [before, span, after] = splitPassage(passage.text, start, end, answer || "");
+    els.passage.append(before);
+    if (span) els.passage.append(el("mark", { text: span }));
+    els.passage.append(after);
+  }
+
+  function rankingItem(item) {
+    return el("li", { class: "item" }, [
+      el("span", { class: "rank", text: String(item.rank ?? "") }),
+      thumb(item.image_url, item.title),
+      el("span", { class: "title", text: item.title || item.id || "", title: String(item.id ?? "") }),
+      el("span", { class: "score", text: fmt(item.score, 3) }),
+    ]);
+  }
+
+  function rankingSection(name, level, items) {
+    const heading = el("h3", {}, [el("span", { text: name }), " ", level ? el("span", { class: "level", text: level }) : null]);
+    const list = el("ol", { class: "ranking" });
+    for (const item of (items || []).slice(0, MAX_ITEMS)) list.append(rankingItem(item));
+    if (!list.children.length) list.append(el("li", { class: "muted", text: "No results." }));
+    return el("section", { class: "ranking-col" }, [heading, list]);
+  }
+
+  // One column per mode that ran (in the server's order), then the fused ranking.
+  function renderRankings(r) {
+    els.modes.replaceChildren();
+    for (const [mode, items] of Object.entries(r.modes || {})) {
+      const section = rankingSection(mode, (r.levels || {})[mode], items);
+      section.classList.add("mode");
+      section.dataset.mode = mode;
+      els.modes.append(section);
+    }
+    const fused = rankingSection("fused", "passage", r.fused);
+    fused.classList.add("fused");
+    els.modes.append(fused);
+    els.skipped.replaceChildren(...Object.entries(r.skipped || {}).map(([mode, reason]) =>
+      el("p", { class: "note" }, [el("strong", { text: mode }), ` skipped: ${reason}`])));
+  }
+
+  function renderFusion(fusion) {
+    els.fusionInfo.replaceChildren();
+    if (!fusion) return;
+    const method = [fusion.method, fusion.norm && `normalisation ${fusion.norm}`].filter(Boolean).join(", ");
+    const weights = Object.entries(fusion.weights || {}).map(([m, w]) => `${m} ${fmt(w, 3)}`).join(" · ");
+    els.fusionInfo.append(el("p", { text: `Fusion: ${method || "—"}` }));
+    if (weights) els.fusionInfo.append(el("p", { text: `Weights: ${weights}` }));
+    if (fusion.note) els.fusionInfo.append(el("p", { class: "note", text: fusion.note }));
+  }
+
+  function renderTimings(timings) {
+    els.timings.tBodies[0].replaceChildren(...Object.entries(timings || {}).map(([step, ms]) =>
+      el("tr", step === "total" ? { class: "total" } : {}, [
+        el("th", { scope: "row", text: step }), el("td", { class: "num", text: fmt(ms, 1) }),
+      ])));
+  }
+
+  // -------------------------------------------------------------- examples
+  async function fetchImageFile(url, id) {
+    const blob = await (await request(url)).blob();
+    const type = blob.type || "image/jpeg";
+    const ext = (type.split("/")[1] || "jpg").split(/[+;]/)[0];
+    return new File([blob], `example-${String(id).replace(/[^\w.-]/g, "_")}.${ext}`, { type });
+  }
+
+  // Put the example's photo (or none) and question in the form, then ask at once.
+  async function runExample(example) {
+    if (state.busy) return;
+    clearError();
+    els.question.value = example.question || "";
+    const url = safeUrl(example.image_url);
+    setBusy(true, url ? "Loading the example photo…" : "");
+    let ok = true;
+    try {
+      if (url) ok = setFile(await fetchImageFile(url, example.id));
+      else showPhoto(null);
+    } catch (err) {
+      els.result.hidden = true;
+      showError(`Could not load the example photo: ${err.message}`);
+      ok = false;
+    }
+    setBusy(false, "");
+    if (ok && (await ask(example.answers))) els.result.scrollIntoView({ block: "start" });
+  }
+
+  function exampleButton(example) {
+    const url = safeUrl(example.image_url);
+    const button = el("button", { type: "button", class: "example" }, [
+      url ? el("img", { src: url, alt: "", loading: "lazy" }) : el("span", { class: "thumb-placeholder", "aria-hidden": "true" }),
+      el("span", { class: "example-q", text: example.question || "" }),
+    ]);
+    button.addEventListener("click", () => runExample(example));
+    return button;
+  }
+
+  async function loadExamples() {
+    try {
+      const examples = await fetchJson("/api/examples");
+      const list = Array.isArray(examples) ? examples : [];
+      els.examples.replaceChildren(...(list.length ? list.map(exampleButton)
+        : [el("p", { class: "muted", text: "This bundle has no examples." })]));
+    } catch (err) {
+      els.examples.replaceChildren(el("p", { class: "muted", text: `Examples unavailable: ${err.message}` }));
+    }
+  }
+
+  // ---------------------------------------------------------------- health
+  async function loadHealth() {
+    try {
+      const h = await fetchJson("/health");
+      if (Number.isFinite(h.max_upload_mb) && h.max_upload_mb > 0) limits.maxMb = h.max_upload_mb;
+      if (Number.isInteger(h.max_question_chars) && h.max_question_chars > 0) {
+        limits.maxChars = els.question.maxLength = h.max_question_chars;
+      }
+      els.limitMb.textContent = String(limits.maxMb);
+      state.reader = Boolean(h.reader);
+      const modes = Array.isArray(h.modes) ? h.modes.join(", ") : "—";
+      els.health.textContent = `Bundle ${h.bundle} · modes: ${modes} · reader: ${h.reader ? "loaded" : "not loaded (retrieval only)"}`;
+    } catch (err) {
+      els.health.textContent = `Server status unavailable: ${err.message}`;
+      els.health.classList.add("warn");
+    }
+  }
+
+  // ------------------------------------------------------------------ init
+  wirePhotoInputs();
+  els.form.addEventListener("submit", (e) => { e.preventDefault(); ask(null); });
+  els.question.addEventListener("input", () => els.question.removeAttribute("aria-invalid"));
+  loadHealth();
+  loadExamples();
+})();

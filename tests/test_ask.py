@@ -1,0 +1,205 @@
+"""`kvqae ask` and the answering bundle: one question through the batch pipeline's own functions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from image_bytes import bomb_png, png_bytes
+from kvqae.ask.answer import Answerer, check_question, fusion_weights_for
+from kvqae.ask.bundle import BUNDLE_FILE, load_bundle
+from kvqae.ask.images import decode_image
+from kvqae.cli import app
+from kvqae.errors import InputError, TooLargeError, UnsupportedInputError
+
+
+@pytest.fixture(scope="module")
+def answerer(tiny_bundle) -> Answerer:
+    return Answerer.load(tiny_bundle)
+
+
+@pytest.fixture(scope="module")
+def test_questions(tiny_world_dir):
+    from kvqae.data.questions import load_questions
+
+    return load_questions(tiny_world_dir / "questions_test.jsonl")
+
+
+# ------------------------------------------------------------------------------------------ pure helpers
+
+
+def test_fusion_weights_for_rescales_remaining_weights():
+    weights = {"image-title": 0.4, "image-image": 0.1, "text-passage": 0.5}
+    kept, note = fusion_weights_for(weights, ["image-title", "image-image", "text-passage"], [])
+    assert kept == [0.4, 0.1, 0.5] and note is None
+    kept, note = fusion_weights_for(weights, ["image-title", "text-passage"], ["image-image"])
+    assert kept == pytest.approx([0.4 / 0.9, 0.5 / 0.9])
+    assert "image-image skipped" in note and "rescaled" in note
+    kept, note = fusion_weights_for({"a": 1.0, "b": 0.0, "c": 0.0}, ["b", "c"], ["a"])
+    assert kept == [0.5, 0.5] and "equal weights" in note
+
+
+def test_check_question_limits():
+    assert check_question("  Where is it?  ") == "Where is it?"
+    for bad in ("", "   ", None, "x" * 1001):
+        with pytest.raises(InputError) as err:
+            check_question(bad)
+        assert err.value.field == "question"
+    assert len(check_question("x" * 1000)) == 1000
+
+
+def test_decode_image_accepts_and_refuses():
+    im = decode_image(png_bytes((40, 30)))
+    assert im.size == (40, 30) and im.mode == "RGB"
+    with pytest.raises(UnsupportedInputError, match="not an image"):
+        decode_image(b"this is a text file, not a photo", name="notes.txt")
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        decode_image(png_bytes((64, 64))[:-40], name="cut.png")
+    with pytest.raises(TooLargeError, match="megapixels"):
+        decode_image(bomb_png(8000, 6000), name="bomb.png")
+    with pytest.raises(TooLargeError, match="MB"):
+        decode_image(b"\0" * 101, max_bytes=100)
+    with pytest.raises(InputError, match="empty"):
+        decode_image(b"")
+
+
+# ------------------------------------------------------------------------------------------ the bundle
+
+
+def test_run_writes_a_relative_bundle(tiny_bundle):
+    raw = json.loads((tiny_bundle / BUNDLE_FILE).read_text())
+    assert raw["format"] == "kvqae-bundle/1"
+    assert raw["kb"] == "kb" and not Path(raw["retrieval"][0]["index"]).is_absolute()
+    assert [e["mode"] for e in raw["retrieval"]] == ["image-title", "image-image", "text-passage"]
+    assert set(raw["fusion"]["weights"]) == {"image-title", "image-image", "text-passage"}
+    assert raw["reader"]["top_k"] == 3 and raw["eval_split"] == "test"
+    bundle = load_bundle(tiny_bundle)
+    assert Path(bundle.kb).is_absolute() and Path(bundle.retrieval[0].index).is_dir()
+
+
+def test_load_bundle_names_what_is_missing(tmp_path, tiny_bundle):
+    with pytest.raises(InputError, match="no bundle.json"):
+        load_bundle(tmp_path)
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_bundle, copy)
+    shutil.rmtree(copy / "kb")
+    with pytest.raises(InputError) as err:
+        load_bundle(copy)
+    assert err.value.field == "kb" and "bundle.json" in str(err.value)
+
+
+# ------------------------------------------------------------------------------------------ answering
+
+
+def test_ask_matches_the_batch_runs(answerer, tiny_bundle, test_questions):
+    """Each mode's ranking for a test question equals the batch pipeline's saved run for it."""
+    from kvqae.data.runs import Run
+
+    q = test_questions[0]
+    result = answerer.ask(q.question, Image.open(q.image))
+    for mode in ("image-title", "image-image", "text-passage"):
+        batch = Run.load(tiny_bundle / "runs" / "test" / f"{mode}.json")
+        shown = result.modes[mode]
+        assert len(shown) == 5
+        if mode == "text-passage":  # passage level in both
+            expected = batch.ranked(q.id, 5)
+            assert [h.id for h in shown] == [d for d, _ in expected]
+            assert [h.score for h in shown] == pytest.approx([s for _, s in expected], abs=1e-5)
+        else:  # batch runs are mapped to passages: their entity order is the mode's entity ranking
+            # (the batch run keeps k=20 passages, so it may hold fewer than 5 entities)
+            owners = list(dict.fromkeys(answerer.kb.entity_of(p) for p, _ in batch.ranked(q.id)))[:5]
+            assert len(owners) >= 2
+            assert [h.entity_id for h in shown][: len(owners)] == owners
+    assert result.skipped == {} and result.fusion["note"] is None
+
+
+def test_fused_scores_use_the_fit_split_statistics(answerer, test_questions):
+    """Hand check of wsum/zscore with recorded statistics: score = sum_i w_i (s_i - mean_i) / std_i."""
+    q = test_questions[1]
+    result = answerer.ask(q.question, Image.open(q.image))
+    fusion = answerer.bundle.fusion
+    top = result.fused[0]
+    # the text-passage run holds the top passage's raw score; entity modes score it by its entity
+    expected = 0.0
+    for mode, weight in fusion.weights.items():
+        mean, std = fusion.zscore_stats[mode]
+        raw = {h.id: h.score for h in result.modes[mode]}
+        key = top.id if result.levels[mode] == "passage" else top.entity_id
+        if weight == 0 or key not in raw:
+            continue
+        expected += weight * (raw[key] - mean) / std
+    assert top.score == pytest.approx(expected, abs=1e-4)
+
+
+def test_answer_offsets_point_into_the_passage(answerer, test_questions):
+    for q in test_questions[:4]:
+        result = answerer.ask(q.question, Image.open(q.image))
+        assert result.passage_id == result.fused_ids[0] or result.passage_id in result.fused_ids[:3]
+        assert result.passage_text[result.start : result.end] == result.answer
+        assert result.entity_id == answerer.kb.entity_of(result.passage_id)
+        assert {"encode image", "encode text", "fusion", "read", "total"} <= set(result.timings_ms)
+
+
+def test_text_only_question_skips_image_modes(answerer):
+    result = answerer.ask("Which town did this person come from?", None)
+    assert set(result.skipped) == {"image-title", "image-image"}
+    assert list(result.modes) == ["text-passage"]
+    assert result.fusion["note"] and "skipped" in result.fusion["note"]
+    assert sum(result.fusion["weights"].values()) == pytest.approx(1.0)
+    # fused = the text run's ranking (the only run left)
+    assert [h.id for h in result.fused] == [h.id for h in result.modes["text-passage"]]
+
+
+def test_ask_is_deterministic_across_threads(answerer, test_questions):
+    from concurrent.futures import ThreadPoolExecutor
+
+    q = test_questions[2]
+    image = np.asarray(Image.open(q.image).convert("RGB"))
+
+    def one(_):
+        r = answerer.ask(q.question, Image.fromarray(image))
+        return r.answer, tuple(r.fused_ids[:10])
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(one, range(12)))
+    assert len(set(answers)) == 1
+
+
+# ------------------------------------------------------------------------------------------ the command
+
+
+def test_ask_command_json_and_text(tiny_bundle, test_questions):
+    q = test_questions[0]
+    out = CliRunner().invoke(app, ["ask", str(tiny_bundle), "--image", q.image, "-q", q.question, "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert set(data["modes"]) == {"image-title", "image-image", "text-passage"}
+    passage = data["passage"]
+    assert passage["text"][passage["start"] : passage["end"]] == data["answer"]
+    text = CliRunner().invoke(app, ["ask", str(tiny_bundle), "--image", q.image, "-q", q.question])
+    assert text.exit_code == 0, text.output
+    assert "image-title (entity level), top 5" in text.output and "fused (wsum/zscore" in text.output
+    if data["answer"]:
+        assert f"[[{data['answer']}]]" in text.output
+
+
+def test_ask_command_refuses_bad_input(tmp_path, tiny_bundle):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo")
+    cases = [
+        (["ask", str(tiny_bundle), "-q", "   "], "question"),
+        (["ask", str(tiny_bundle), "-q", "Who?", "--image", str(notes)], "not an image"),
+        (["ask", str(tiny_bundle), "-q", "Who?", "--image", str(tmp_path / "none.jpg")], "not found"),
+        (["ask", str(tmp_path), "-q", "Who?"], "no bundle.json"),
+    ]
+    for args, message in cases:
+        out = CliRunner().invoke(app, args)
+        assert out.exit_code != 0
+        assert isinstance(out.exception, InputError), out.output
+        assert message in str(out.exception)

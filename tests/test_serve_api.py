@@ -1,0 +1,140 @@
+"""The HTTP API (`kvqae serve`) through FastAPI's TestClient on a tiny bundle, bad inputs included."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from image_bytes import bomb_png, png_bytes
+from kvqae.ask.answer import Answerer
+from kvqae.serve.app import create_app, pick_examples
+
+
+@pytest.fixture(scope="module")
+def answerer(tiny_bundle) -> Answerer:
+    return Answerer.load(tiny_bundle)
+
+
+@pytest.fixture(scope="module")
+def client(answerer) -> TestClient:
+    return TestClient(create_app(answerer), raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def question(tiny_world_dir):
+    from kvqae.data.questions import load_questions
+
+    return load_questions(tiny_world_dir / "questions_test.jsonl")[0]
+
+
+def ask(client, text, image: bytes | None = None, name="photo.png"):
+    files = {"image": (name, image, "image/png")} if image is not None else None
+    return client.post("/api/ask", data={"question": text}, files=files)
+
+
+def assert_error(resp, status: int, *words: str):
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) == {"error"} and body["error"]["status"] == status
+    for w in words:
+        assert w in body["error"]["message"], body
+    return body["error"]
+
+
+def test_health_and_openapi(client):
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["reader"] is True
+    assert health["modes"] == ["image-title", "image-image", "text-passage"]
+    assert health["image_modes"] == ["image-title", "image-image"] and health["entities"] == 12
+    spec = client.get("/openapi.json").json()
+    assert {"/api/ask", "/api/entities/{entity_id}", "/api/examples", "/health"} <= set(spec["paths"])
+    assert client.get("/docs").status_code == 200
+
+
+def test_ask_with_a_photo_equals_the_library(client, answerer, question):
+    resp = ask(client, question.question, Path(question.image).read_bytes())
+    assert resp.status_code == 200, resp.text
+    data = resp.json()
+    expected = answerer.ask(question.question, Image.open(question.image))
+    assert data["answer"] == expected.answer
+    assert [h["id"] for h in data["fused"]] == expected.fused_ids[:5]
+    assert list(data["modes"]) == ["image-title", "image-image", "text-passage"]
+    for mode in ("image-title", "image-image"):
+        hits = data["modes"][mode]
+        assert len(hits) == 5 and all(h["image_url"].startswith("/api/entities/") for h in hits)
+        thumb = client.get(hits[0]["image_url"])
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+    p = data["passage"]
+    assert p["text"][p["start"] : p["end"]] == data["answer"]
+    assert data["entity"]["id"] == p["entity_id"]
+    assert {"encode image", "fusion", "read", "total"} <= set(data["timings_ms"])
+
+
+def test_ask_text_only(client):
+    data = ask(client, "Which town did this person come from?").json()
+    assert set(data["skipped"]) == {"image-title", "image-image"}
+    assert "skipped" in data["fusion"]["note"]
+    assert list(data["modes"]) == ["text-passage"] and len(data["fused"]) == 5
+
+
+def test_entity_and_examples(client, answerer):
+    eid = answerer.kb.entity_ids[0]
+    ent = client.get(f"/api/entities/{eid}").json()
+    assert ent["title"] == answerer.kb.title_of(eid) and ent["has_image"] is True
+    assert [p["id"] for p in ent["passages"]] == answerer.kb.passages_of(eid)
+    examples = client.get("/api/examples").json()
+    assert 1 <= len(examples) <= 8
+    for ex in examples[:2]:
+        img = client.get(ex["image_url"])
+        assert img.status_code == 200 and img.content[:4] == b"\x89PNG"
+    assert client.get("/").status_code == 200
+
+
+def test_pick_examples_spreads_over_the_split():
+    class Q:
+        def __init__(self, i, image):
+            self.id, self.image = str(i), image
+
+    qs = [Q(i, "x.png" if i % 2 else None) for i in range(40)]
+    picked = pick_examples(qs, 4)
+    assert [q.id for q in picked] == ["1", "11", "21", "31"]
+
+
+def test_bad_inputs_get_json_errors_and_the_server_keeps_serving(client, question):
+    good = Path(question.image).read_bytes()
+    assert_error(ask(client, "Who is this?", b"plain text, not an image", "notes.txt"), 415, "not an image")
+    assert_error(ask(client, "Who is this?", png_bytes((64, 64))[:-40]), 400, "truncated")
+    assert_error(ask(client, "Who is this?", bomb_png(8000, 6000)), 413, "megapixels")
+    big = good + b"\0" * (10 * 2**20)  # declared length over the limit: refused before parsing
+    assert_error(ask(client, "Who is this?", big), 413, "MB")
+    assert_error(ask(client, "Who is this?", b"", "empty.png"), 400, "empty")
+    err = assert_error(ask(client, "   ", good), 422, "empty")
+    assert err["field"] == "question"
+    assert_error(ask(client, "x" * 1001, good), 422, "1001 characters")
+    missing = client.post("/api/ask", files={"image": ("p.png", good, "image/png")})
+    assert assert_error(missing, 422)["field"] == "question"
+    assert_error(client.get("/api/entities/no-such-entity"), 404, "unknown entity")
+    assert_error(client.get("/api/entities/no-such-entity/image"), 404, "unknown entity")
+    assert_error(client.get("/api/entities/..%2F..%2Fetc%2Fpasswd/image"), 404)
+    assert_error(client.get("/api/examples/nope/image"), 404, "unknown example")
+    assert_error(client.get("/api/nothing-here"), 404)
+    # still serving, and still answering correctly
+    assert client.get("/health").json()["status"] == "ok"
+    assert ask(client, question.question, good).status_code == 200
+
+
+def test_concurrent_requests_get_the_same_answer(client, question):
+    good = Path(question.image).read_bytes()
+
+    def one(_):
+        r = ask(client, question.question, good)
+        return r.status_code, r.json()["answer"], tuple(h["id"] for h in r.json()["fused"])
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(16)))
+    assert {r[0] for r in results} == {200}
+    assert len({r[1:] for r in results}) == 1
