@@ -11,7 +11,8 @@ from PIL import Image
 
 from image_bytes import bomb_png, png_bytes
 from kvqae.ask.answer import Answerer
-from kvqae.serve.app import create_app, pick_examples
+from kvqae.ask.gallery import pick_examples
+from kvqae.serve.app import create_app
 
 
 @pytest.fixture(scope="module")

@@ -58,6 +58,7 @@ class DemoConfig(ConfigModel):
     reader_minutes: float = 1.5  # time budget of the demo's own reader training
     reader_top_k: int = 5
     read_answers: bool = True  # False: retrieval and fusion only (no reader trained or run)
+    gallery_questions: int = 6  # test questions shown answered in the report (0: no gallery)
     seed: int = 0
     # torch CPU threads; None: torch's default (all cores: 2 threads took 211 s vs 279 s for 1 on an idle
     # 2-core machine; on an oversubscribed one, 1 thread is faster)
@@ -206,6 +207,18 @@ def tsne_plot(store_dir: Path, kb, out_png: Path, *, n_entities: int = 12, seed:
     return out_png
 
 
+def demo_gallery(bundle_dir: Path, test_questions: list, report: Path, n: int) -> str:
+    """Answer `n` test questions (spread over the split) with the demo's bundle; write `gallery.png` and
+    return the Markdown table of the same rows."""
+    from kvqae.ask.answer import Answerer
+    from kvqae.ask.gallery import answered_rows, gallery_markdown, pick_examples, render_gallery
+
+    answerer = Answerer.load(bundle_dir)
+    rows = answered_rows(answerer, pick_examples(test_questions, n))
+    render_gallery(answerer, rows, report / "gallery.png")
+    return gallery_markdown(rows)
+
+
 def run_demo(cfg: DemoConfig, *, progress: bool = True, log=print) -> dict:
     """Run the demo end to end.
 
@@ -223,6 +236,7 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True, log=print) -> dict:
 
 
 def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
+    from kvqae.ask.bundle import load_bundle, save_bundle
     from kvqae.data.kb import build_kb
     from kvqae.data.questions import load_questions
     from kvqae.encode.small_clip import build_small_clip
@@ -348,6 +362,14 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         if cfg.text_encoder == "st:minilm"
         else None
     )
+    # the demo folder answers new questions (`kvqae ask` / `kvqae serve demo-output`)
+    t0 = time.perf_counter()
+    bundle = load_bundle(out / "pipeline").model_copy(update={"created_by": "kvqae demo"})
+    save_bundle(bundle, out)
+    gallery = None
+    if cfg.gallery_questions:
+        gallery = demo_gallery(out, load_questions(qfiles["test"]), report, cfg.gallery_questions)
+    timings["bundle + gallery"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
     table = Path(paths["markdown"]).read_text(encoding="utf-8")
     summary = {
@@ -376,11 +398,22 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         "\n## Fusion weights (fitted on validation)\n",
         *[f"- {k}: {v:g}" for k, v in summary["fusion_weights"].items()],
         "\n![fusion weight grid](weights_heatmap.png)\n" if "heatmap" in paths else "",
+        *(
+            [
+                "\n## Gallery (test questions, answered by `kvqae ask`'s code)\n",
+                "Each row: the question photo; each mode's top-3 KB images (the gold entity framed in "
+                "green); the reader's answer and whether it matches the gold answer.\n",
+                "![gallery](gallery.png)\n",
+                gallery,
+            ]
+            if gallery
+            else []
+        ),
         "\n## Passage embeddings\n",
         "![t-SNE](tsne_passages.png)\n" if tsne else "",
         "\n## Timings (seconds)\n",
         *[f"- {k}: {v:.1f}" for k, v in timings.items()],
-        "\nFiles: report.json (every figure, per query), report.md / report.tex (tables), "
+        "\nFiles: report.json (every figure, per query), report.md / report.tex (tables), gallery.png, "
         "demo.json (summary).\n",
     ]
     from kvqae.io import atomic_path

@@ -144,13 +144,27 @@ class Answerer:
     and the Faiss indexes and tokenizers are shared objects not documented as thread-safe.
     """
 
-    def __init__(self, bundle: Bundle, *, device: str = "cpu", root: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        *,
+        device: str = "cpu",
+        root: str | Path | None = None,
+        top_k: int | None = None,
+    ) -> None:
+        """Load everything `bundle` names; `top_k` overrides the number of passages the reader reads."""
         from kvqae.data.kb import KnowledgeBase
         from kvqae.encode.registry import load_encoder
         from kvqae.index.faiss_index import VectorIndex
         from kvqae.search.modes import get_mode
         from kvqae.search.passages import PassageTable
 
+        if top_k is not None:
+            if top_k < 1:
+                raise InputError("must be >= 1", field="top_k")
+            if bundle.reader is not None:
+                reader = bundle.reader.model_copy(update={"top_k": top_k})
+                bundle = bundle.model_copy(update={"reader": reader})
         self.bundle = bundle
         self.root = Path(root) if root is not None else None
         self.kb = KnowledgeBase.load(bundle.kb)
@@ -173,9 +187,9 @@ class Answerer:
             self.reader = Reader.load(bundle.reader.model, device=device)
 
     @classmethod
-    def load(cls, folder: str | Path, *, device: str = "cpu") -> Answerer:
+    def load(cls, folder: str | Path, *, device: str = "cpu", top_k: int | None = None) -> Answerer:
         """Load the bundle in `folder` (the output folder of `kvqae run` / `kvqae demo`)."""
-        return cls(load_bundle(folder), device=device, root=folder)
+        return cls(load_bundle(folder), device=device, root=folder, top_k=top_k)
 
     @property
     def mode_names(self) -> list[str]:

@@ -70,13 +70,16 @@ def ask_command(
     image: Path = typer.Option(None, "--image", "-i", help="The question photo (optional: text-only)."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer and its evidence as JSON."),
     device: str = typer.Option("cpu", "--device"),
+    top_k: int = typer.Option(
+        None, "--top-k", min=1, help="Passages the reader reads (default: the bundle's reader top_k)."
+    ),
 ) -> None:
     """Answer one visual question and show the evidence: answer, entity, passage, each mode's top 5."""
     from kvqae.ask.answer import Answerer, check_question
 
     check_question(question)  # before loading any model
     photo = load_image_file(image) if image is not None else None
-    answerer = Answerer.load(out, device=device)
+    answerer = Answerer.load(out, device=device, top_k=top_k)
     result = answerer.ask(question, photo)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kvqae.ask.answer import MAX_QUESTION_CHARS, Answerer
+from kvqae.ask.gallery import pick_examples
 from kvqae.ask.images import MAX_UPLOAD_BYTES, decode_image
 from kvqae.errors import InputError, TooLargeError, UnsupportedInputError
 from kvqae.serve import schemas
@@ -49,22 +50,13 @@ def input_error_status(err: InputError) -> int:
     return 422 if err.field == "question" else 400
 
 
-def pick_examples(questions: list, n: int = N_EXAMPLES) -> list:
-    """Up to `n` questions with an image, spread evenly over the split (deterministic)."""
-    with_image = [q for q in questions if q.image]
-    if len(with_image) <= n:
-        return with_image
-    step = len(with_image) / n
-    return [with_image[int(i * step)] for i in range(n)]
-
-
 def load_examples(answerer: Answerer) -> list:
     """The example questions of the bundle's evaluation split (none when the bundle names no split)."""
     if answerer.bundle.examples is None:
         return []
     from kvqae.data.questions import load_questions
 
-    return pick_examples(load_questions(answerer.bundle.examples))
+    return pick_examples(load_questions(answerer.bundle.examples), N_EXAMPLES)
 
 
 def get_answerer(request: Request) -> Answerer:

@@ -14,6 +14,9 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535),
     device: str = typer.Option("cpu", "--device"),
+    top_k: int = typer.Option(
+        None, "--top-k", min=1, help="Passages the reader reads (default: the bundle's reader top_k)."
+    ),
 ) -> None:
     """Serve POST /api/ask, the entity and example endpoints and the web page at http://HOST:PORT/."""
     import uvicorn
@@ -25,7 +28,7 @@ def serve_command(
         typer.secho(f"warning: binding {host}: anyone who can reach this machine can use the service",
                     fg=typer.colors.YELLOW, err=True)
     typer.echo(f"loading {out} ...")
-    answerer = Answerer.load(out, device=device)
+    answerer = Answerer.load(out, device=device, top_k=top_k)
     app = create_app(answerer)
     typer.echo(f"modes: {', '.join(answerer.mode_names)}; reader: {'yes' if answerer.reader else 'no'}")
     typer.echo(f"serving http://{host}:{port}/  (API docs at /docs; Ctrl-C stops)")

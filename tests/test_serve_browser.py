@@ -1,0 +1,127 @@
+"""The page at `/` in a real headless Chromium (Debian's chromium + chromedriver, driven by Selenium).
+
+Starts uvicorn on 127.0.0.1 in a thread over the tiny bundle, uploads a world photo, asks, and checks that
+the answer and at least 3 thumbnails per image mode appear; saves a screenshot (to $KVQAE_SCREENSHOT when
+set, else the test's temporary folder). Skips with a reason where Chromium or its driver is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_bundle):
+    import uvicorn
+
+    from kvqae.ask.answer import Answerer
+    from kvqae.serve.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(Answerer.load(tiny_bundle)), host="127.0.0.1", port=port,
+                            log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,1600",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver, condition, timeout=60):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def test_page_answers_a_photo_question(server, browser, tiny_world_dir, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from kvqae.data.questions import load_questions
+
+    q = load_questions(tiny_world_dir / "questions_test.jsonl")[0]
+    browser.get(server + "/")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#examples button.example"))
+    browser.find_element(By.ID, "image-input").send_keys(str(Path(q.image).resolve()))
+    box = browser.find_element(By.ID, "question")
+    box.clear()
+    box.send_keys(q.question)
+    browser.find_element(By.ID, "ask-button").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
+    answer = browser.find_element(By.ID, "answer").text.strip()
+    assert answer
+    for mode in ("image-title", "image-image"):
+        section = browser.find_element(By.CSS_SELECTOR, f'section.mode[data-mode="{mode}"]')
+        thumbs = section.find_elements(By.CSS_SELECTOR, "img.thumb")
+        assert len(thumbs) >= 3, mode
+        wait_for(browser, lambda d, t=thumbs: all(d.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0", img) for img in t[:3]))
+    assert browser.find_elements(By.CSS_SELECTOR, "#passage mark") or answer.lower().startswith("no answer")
+    assert browser.find_elements(By.CSS_SELECTOR, "section.fused img.thumb")
+    assert "total" in browser.find_element(By.ID, "timings").text
+    shot = Path(os.environ.get("KVQAE_SCREENSHOT", tmp_path / "serve.png"))
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+def test_page_shows_server_errors_and_examples_work(server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server + "/")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#examples button.example"))
+    box = browser.find_element(By.ID, "question")
+    box.clear()
+    browser.find_element(By.ID, "ask-button").click()  # empty question: a clear message, no request
+    wait_for(browser, lambda d: d.find_element(By.ID, "error").text.strip())
+    assert "question" in browser.find_element(By.ID, "error").text.lower()
+    browser.find_elements(By.CSS_SELECTOR, "#examples button.example")[0].click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
+    assert not browser.find_element(By.ID, "error").is_displayed()
+    assert browser.find_element(By.ID, "preview").get_attribute("src")
+    # phone width: no horizontal scrolling
+    browser.set_window_size(360, 800)
+    time.sleep(0.3)
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    browser.set_window_size(1280, 1600)
