@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.kvqae-installed
 DEMO_OUT ?= demo-output
 
-.PHONY: setup demo test test-all lint bench reader clean
+.PHONY: setup demo serve test test-all lint bench bench-serve reader clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,12 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 demo: setup
 	$(BIN)/kvqae demo --out $(DEMO_OUT)
 
+# Serve the demo's output (built first when it has no bundle yet): http://127.0.0.1:8000/
+PORT ?= 8000
+serve: setup
+	test -f $(DEMO_OUT)/bundle.json || $(BIN)/kvqae demo --out $(DEMO_OUT)
+	$(BIN)/kvqae serve $(DEMO_OUT) --port $(PORT)
+
 test: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
@@ -36,6 +42,10 @@ bench: setup
 	$(BIN)/python benchmarks/bench_search_p1.py
 	$(BIN)/python benchmarks/bench_fusion_p2.py
 	$(BIN)/python benchmarks/bench_encode_p3.py
+
+bench-serve: setup
+	test -f $(DEMO_OUT)/bundle.json || $(BIN)/kvqae demo --out $(DEMO_OUT)
+	$(BIN)/python benchmarks/bench_serve.py --bundle $(DEMO_OUT)
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache .ruff_cache

@@ -136,7 +136,7 @@ def main() -> None:
     ap.add_argument("--bundle", type=Path, default=Path("demo-output"))
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=16)
-    ap.add_argument("--max-seconds", type=float, default=300.0)
+    ap.add_argument("--max-seconds", type=float, default=600.0)
     ap.add_argument("--questions", type=int, default=24, help="distinct questions cycled over")
     ap.add_argument("--top-k", type=int, default=8)
     ap.add_argument("--check", type=int, default=3, help="inputs compared with `kvqae ask --json`")

@@ -203,3 +203,22 @@ def test_ask_command_refuses_bad_input(tmp_path, tiny_bundle):
         assert out.exit_code != 0
         assert isinstance(out.exception, InputError), out.output
         assert message in str(out.exception)
+
+
+def test_text_only_pipeline_bundle(tmp_path, tiny_world_dir, tiny_clip):
+    """A pipeline with one text mode and no reader answers with its ranking (no fusion, no image needed)."""
+    from conftest import write_tiny_pipeline
+
+    from kvqae.pipeline import load_pipeline_config, run_pipeline
+
+    config = write_tiny_pipeline(tmp_path, tiny_world_dir, tiny_clip, None,
+                                 retrieval=[{"mode": "text-passage", "encoder": f"clip:{tiny_clip}"}])
+    cfg = load_pipeline_config(config)
+    run_pipeline(cfg, progress=False, log=lambda _: None)
+    bundle = load_bundle(cfg.output)
+    assert bundle.fusion is None and bundle.reader is None
+    result = Answerer.load(cfg.output).ask("Which town did this person come from?")
+    assert result.answer == "" and result.skipped == {}
+    assert [h.id for h in result.fused] == [h.id for h in result.modes["text-passage"]]
+    # no reader: the best passage is still shown as evidence
+    assert result.passage_id == result.fused[0].id and result.passage_text

@@ -191,6 +191,14 @@ class Answerer:
         """Load the bundle in `folder` (the output folder of `kvqae run` / `kvqae demo`)."""
         return cls(load_bundle(folder), device=device, root=folder, top_k=top_k)
 
+    def warm_up(self) -> None:
+        """Answer one throw-away question (with a small grey image when a mode needs one), so the first
+        real request does not pay for lazy initialisation (thread pools, first-call allocations)."""
+        from PIL import Image
+
+        image = Image.new("RGB", (224, 224), (128, 128, 128)) if self.image_modes else None
+        self.ask("What is this?", image)
+
     @property
     def mode_names(self) -> list[str]:
         return [e.name for e, *_ in self.entries]

@@ -29,6 +29,7 @@ def serve_command(
                     fg=typer.colors.YELLOW, err=True)
     typer.echo(f"loading {out} ...")
     answerer = Answerer.load(out, device=device, top_k=top_k)
+    answerer.warm_up()
     app = create_app(answerer)
     typer.echo(f"modes: {', '.join(answerer.mode_names)}; reader: {'yes' if answerer.reader else 'no'}")
     typer.echo(f"serving http://{host}:{port}/  (API docs at /docs; Ctrl-C stops)")

@@ -1,0 +1,69 @@
+"""Screenshot of the page answering one question (the image in the README): serves BUNDLE on 127.0.0.1,
+opens `/` in Debian's headless Chromium, uploads the question's photo, asks, and saves a PNG.
+
+    python docs/screenshot_page.py demo-output --question-id e00031-q1 --out docs/img/serve-demo.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import threading
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("bundle", type=Path)
+    ap.add_argument("--question-id", required=True, help="a question of the bundle's evaluation split")
+    ap.add_argument("--out", type=Path, default=Path("docs/img/serve-demo.png"))
+    ap.add_argument("--width", type=int, default=1200)
+    args = ap.parse_args()
+
+    import uvicorn
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from kvqae.ask.answer import Answerer
+    from kvqae.data.questions import load_questions
+    from kvqae.serve.app import create_app
+
+    answerer = Answerer.load(args.bundle)
+    question = {q.id: q for q in load_questions(answerer.bundle.examples)}[args.question_id]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(answerer), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 f"--window-size={args.width},1000", "--hide-scrollbars"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        driver.find_element(By.ID, "image-input").send_keys(str(Path(question.image).resolve()))
+        driver.find_element(By.ID, "question").send_keys(question.question)
+        driver.find_element(By.ID, "ask-button").click()
+        WebDriverWait(driver, 60).until(lambda d: d.find_element(By.ID, "result").is_displayed())
+        time.sleep(1.0)  # thumbnails
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(args.width, height)
+        time.sleep(0.5)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(args.out))
+        print(f"{args.out}: answer {driver.find_element(By.ID, 'answer').text!r}")
+    finally:
+        driver.quit()
+        server.should_exit = True
+
+
+if __name__ == "__main__":
+    main()
