@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 import typer
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kvqae.ask.bundle import (
     Bundle,
@@ -52,9 +52,16 @@ class KBSection(ConfigModel):
 
 class RetrievalSection(ConfigModel):
     mode: ModeName
-    encoder: str  # encoder spec, e.g. "clip:path/to/model", "st:minilm", "face:dlib"
+    # encoder spec, e.g. "clip:path/to/model", "st:minilm", "face:dlib"; "bm25": a BM25 index (text-passage)
+    encoder: str
     factory: str = "Flat"  # Faiss factory string
     name: str | None = None  # run name (default: the mode)
+
+    @model_validator(mode="after")
+    def _bm25_is_text_passage(self) -> RetrievalSection:
+        if self.encoder == "bm25" and self.mode != "text-passage":
+            raise ValueError(f"encoder bm25 only serves mode text-passage, not {self.mode}")
+        return self
 
 
 class FusionSection(ConfigModel):
@@ -163,6 +170,7 @@ def run_pipeline(
     from kvqae.data.runs import Run
     from kvqae.encode.store import encode_kb, encode_questions
     from kvqae.errors import InputError
+    from kvqae.index.bm25_index import BM25_SPEC, Bm25Index
     from kvqae.index.faiss_index import VectorIndex
     from kvqae.search.modes import get_mode, search_embeddings
     from kvqae.search.passages import PassageTable, entity_run_to_passages
@@ -238,6 +246,20 @@ def run_pipeline(
     for section, name in zip(cfg.retrieval, names, strict=True):
         t0 = time.perf_counter()
         mode = get_mode(section.mode)
+        if section.encoder == BM25_SPEC:  # lexical: no embeddings, the question texts are the queries
+            index_dir = out / "indexes" / "passage-bm25"
+            if needs(index_dir):
+                log(f"[index] {index_dir.name} (BM25)")
+                Bm25Index.build(kb, index_dir)
+            index_dirs[name] = index_dir
+            lexical = Bm25Index.load(index_dir)
+            for split in wanted:
+                qs = questions[split]
+                run = lexical.search_run([q.id for q in qs], [q.question for q in qs], cfg.k, name=name)
+                run.save(out / "runs" / split / f"{name}.json")
+                runs[split][name] = run
+            timings[f"retrieval:{name}"] = time.perf_counter() - t0
+            continue
         enc = _slug(section.encoder)
         kb_emb = out / "embeddings" / f"kb-{mode.kb_field}-{enc}"
         index_dir = out / "indexes" / f"{mode.kb_field}-{enc}-{_slug(section.factory)}"

@@ -155,6 +155,7 @@ class Answerer:
         """Load everything `bundle` names; `top_k` overrides the number of passages the reader reads."""
         from kvqae.data.kb import KnowledgeBase
         from kvqae.encode.registry import load_encoder
+        from kvqae.index.bm25_index import BM25_SPEC, Bm25Index
         from kvqae.index.faiss_index import VectorIndex
         from kvqae.search.modes import get_mode
         from kvqae.search.passages import PassageTable
@@ -173,6 +174,9 @@ class Answerer:
         encoders: dict[str, Any] = {}
         self.entries = []
         for entry in bundle.retrieval:
+            if entry.encoder == BM25_SPEC:  # lexical index: searched with the question text itself
+                self.entries.append((entry, get_mode(entry.mode), Bm25Index.load(entry.index), None))
+                continue
             load_spec = bundle.encoder_load_spec(entry)
             if load_spec not in encoders:
                 encoders[load_spec] = load_encoder(load_spec, device=device)
@@ -238,6 +242,14 @@ class Answerer:
             levels[entry.name] = mode.level
             if mode.query_kind == "image" and image is None:
                 skipped[entry.name] = "no image was given"
+                continue
+            if encoder is None:  # BM25
+                t0 = time.perf_counter()
+                run = index.search_run([QUERY_ID], [question], k, name=entry.name)
+                modes[entry.name] = [self.hit(r, i, s, "passage")
+                                     for r, (i, s) in enumerate(run.ranked(QUERY_ID, SHOWN), 1)]
+                passage_runs.append(run)
+                timings[f"search {entry.name}"] = (time.perf_counter() - t0) * 1000
                 continue
             key = (id(encoder), mode.query_kind)
             if key not in vectors:

@@ -30,18 +30,30 @@ def build_index(cfg: IndexBuildConfig, *, progress: bool = False):
 
 @index_app.command("build")
 def build_cmd(
-    embeddings: Path = typer.Argument(..., help="Embeddings directory (vectors.npy, ids.json, meta.json)."),
+    source: Path = typer.Argument(
+        ..., help="Embeddings directory (vectors.npy, ids.json, meta.json), or a KB directory with --bm25."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Index directory to write."),
     factory: str = typer.Option(
         "Flat", help='Faiss factory string, e.g. "Flat" (exact), "IVF256,Flat", "HNSW32".'),
     nprobe: int | None = typer.Option(None, help="Default lists visited per query (IVF indexes only)."),
+    bm25: bool = typer.Option(False, "--bm25", help="Build a BM25 index of the KB's passages instead."),
+    k1: float = typer.Option(1.5, "--k1", min=0.0, help="BM25 term-frequency saturation (with --bm25)."),
+    b: float = typer.Option(0.75, "--b", min=0.0, max=1.0, help="BM25 length normalisation (with --bm25)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Index an embeddings directory (inner product on L2-normalised vectors)."""
+    """Index an embeddings directory (inner product on L2-normalised vectors), or a KB's passages (--bm25)."""
     import time
 
     t0 = time.perf_counter()
-    index = build_index(IndexBuildConfig(embeddings=embeddings, out=out, factory=factory, nprobe=nprobe),
+    if bm25:
+        from kvqae.index.bm25_index import Bm25Index
+
+        lexical = Bm25Index.build(source, out, k1=k1, b=b)
+        typer.echo(f"BM25-indexed {lexical.count} passages (k1 {k1:g}, b {b:g}) -> {out} "
+                   f"in {time.perf_counter() - t0:.1f}s")
+        return
+    index = build_index(IndexBuildConfig(embeddings=source, out=out, factory=factory, nprobe=nprobe),
                         progress=progress)
     typer.echo(f"indexed {index.count} vectors (dim {index.dim}, {index.factory}) -> {out} "
                f"in {time.perf_counter() - t0:.1f}s")
@@ -50,8 +62,12 @@ def build_cmd(
 @index_app.command("info")
 def info_cmd(index_dir: Path = typer.Argument(..., help="Index directory.")) -> None:
     """Print an index directory's metadata as JSON."""
+    from kvqae.index.bm25_index import Bm25Index, is_bm25_index
     from kvqae.index.faiss_index import VectorIndex
 
+    if is_bm25_index(index_dir):
+        typer.echo(json.dumps(Bm25Index.load(index_dir).meta, indent=2))
+        return
     typer.echo(json.dumps(VectorIndex.load(index_dir).info(), indent=2))
 
 

@@ -12,7 +12,8 @@ from kvqae.config import ConfigModel
 class SearchConfig(ConfigModel):
     """One retrieval (usable from a pipeline YAML): query embeddings vs an index, optional passage mapping."""
 
-    queries: Path
+    queries: Path | None = None  # query embeddings directory (vector indexes)
+    questions: Path | None = None  # questions file (BM25 indexes search the question texts)
     index: Path
     mode: str | None = None
     k: int = 100
@@ -26,10 +27,16 @@ class SearchConfig(ConfigModel):
 def run_search(cfg: SearchConfig, *, progress: bool = False):
     """Search as `cfg` says; returns the Run (entity or passage level), saved to `cfg.out` when given."""
     from kvqae.errors import InputError
+    from kvqae.index.bm25_index import is_bm25_index
     from kvqae.search.modes import search_embeddings
     from kvqae.search.passages import entity_run_to_passages
 
-    run = search_embeddings(cfg.queries, cfg.index, cfg.mode, cfg.k, name=cfg.name, progress=progress)
+    if is_bm25_index(cfg.index):
+        run = search_bm25(cfg, progress=progress)
+    elif cfg.queries is None:
+        raise InputError("a vector index needs --queries (an embeddings directory)", field="queries")
+    else:
+        run = search_embeddings(cfg.queries, cfg.index, cfg.mode, cfg.k, name=cfg.name, progress=progress)
     if cfg.to_passages:
         if cfg.kb is None:
             raise InputError("--to-passages needs --kb", field="kb")
@@ -44,9 +51,28 @@ def run_search(cfg: SearchConfig, *, progress: bool = False):
     return run
 
 
+def search_bm25(cfg: SearchConfig, *, progress: bool = False):
+    """Search a BM25 index with the question texts of `cfg.questions` -> a passage-level Run."""
+    from kvqae.data.questions import load_questions
+    from kvqae.errors import InputError
+    from kvqae.index.bm25_index import Bm25Index
+
+    if cfg.questions is None:
+        raise InputError("a BM25 index searches question texts: give --questions", field="questions")
+    if cfg.mode not in (None, "text-passage"):
+        raise InputError(f"a BM25 index only serves mode text-passage, not {cfg.mode}", field="mode")
+    questions = load_questions(cfg.questions)
+    index = Bm25Index.load(cfg.index)
+    return index.search_run([q.id for q in questions], [q.question for q in questions], cfg.k,
+                            name=cfg.name or "text-passage", progress=progress)
+
+
 def search_cmd(
-    queries: Path = typer.Option(..., help="Query embeddings directory (vectors.npy, ids.json, meta.json)."),
-    index: Path = typer.Option(..., help="Index directory from `kvqae index build`."),
+    queries: Path | None = typer.Option(
+        None, help="Query embeddings directory (vectors.npy, ids.json, meta.json) for a vector index."),
+    questions: Path | None = typer.Option(
+        None, help="Questions file whose texts are searched (for a BM25 index)."),
+    index: Path = typer.Option(..., help="Index directory from `kvqae index build` (vectors or --bm25)."),
     mode: str | None = typer.Option(
         None, help="image-image | image-title | text-passage | image-passage (default: inferred from the "
                    "query kind and the index field)."),
@@ -61,8 +87,8 @@ def search_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Retrieve for every query; the query encoder spec and dim must match the index."""
-    cfg = SearchConfig(queries=queries, index=index, mode=mode, k=k, kb=kb, to_passages=to_passages,
-                       passages_k=passages_k, out=out, name=name)
+    cfg = SearchConfig(queries=queries, questions=questions, index=index, mode=mode, k=k, kb=kb,
+                       to_passages=to_passages, passages_k=passages_k, out=out, name=name)
     run = run_search(cfg, progress=progress)
     n_results = sum(len(v) for v in run.scores.values())
     empty = sum(1 for v in run.scores.values() if not v)
