@@ -105,8 +105,39 @@ def train_ablation_command(
     typer.echo(markdown_table(rows, cfg.k))
 
 
+@train_app.command("retriever")
+def train_retriever_command(
+    kb: Path = typer.Option(..., "--kb", help="Knowledge base to generate the training questions from."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output model directory (loadable as st:<dir>)."),
+    init: str = typer.Option("minilm", "--init", help="Start model: sentence-transformers name or path."),
+    n_questions: int = typer.Option(2000, "--questions", min=10, help="Questions to generate."),
+    epochs: int = typer.Option(2, "--epochs", min=1),
+    batch_size: int = typer.Option(32, "--batch-size", min=2),
+    lr: float = typer.Option(3e-5, "--lr"),
+    hard_negatives: int = typer.Option(1, "--hard-negatives", min=0, help="BM25 negatives per question."),
+    max_minutes: float = typer.Option(None, "--max-minutes", help="Training time budget."),
+    threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's default)."),
+    seed: int = typer.Option(0, "--seed"),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Fine-tune the st: text encoder for question -> passage retrieval on questions generated from a KB
+    (in-batch + BM25 hard negatives); `kvqae encode ... --encoder st:<out>` uses it."""
+    from kvqae.train.retriever import TrainRetrieverConfig, train_retriever
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    cfg = TrainRetrieverConfig(kb=kb, out=out, init=init, n_questions=n_questions, epochs=epochs,
+                               batch_size=batch_size, lr=lr, hard_negatives=hard_negatives,
+                               max_minutes=max_minutes, seed=seed)
+    summary = train_retriever(cfg, progress=progress, log=typer.echo)
+    best = summary["best_val_mrr"]
+    typer.echo(f"best epoch {summary['best_epoch']} (validation MRR@100 {best:.3f}) -> {out}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `kvqae train ...` (clip, ablation, reader)."""
+    """Add `kvqae train ...` (clip, ablation, retriever, reader)."""
     from kvqae.read.cli import train_reader
 
     train_app.command("reader")(train_reader)
