@@ -7,7 +7,7 @@ applied to test once. Relevance: a passage of the gold entity containing an answ
 per system with the ratio to the dense baseline and, with `--reader`, EM/F1 of the reader on each system's top
 passages.
 
-    python benchmarks/bench_wiki_devset.py [--split test] [--retriever artifacts/retriever-minilm]
+    python benchmarks/bench_wiki_devset.py [--retriever artifacts/retriever-minilm]
         [--reader artifacts/reader-minilm] [--top-k 8]
 Needs ../shared/ (the Wikipedia sample) unless --kb points at a built KB.
 """
@@ -26,7 +26,6 @@ WIKI_XML = ROOT.parent / "shared" / "data" / "wikipedia" / "enwiki-2016-sample.x
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kb", type=Path, default=ROOT / "artifacts" / "wiki-kb")
-    ap.add_argument("--split", default="test", choices=["test", "validation"])
     ap.add_argument("--retriever", type=Path, default=ROOT / "artifacts" / "retriever-minilm")
     ap.add_argument("--reader", type=Path, default=None)
     ap.add_argument("--top-k", type=int, default=8, help="passages read per question")
@@ -35,10 +34,10 @@ def main() -> None:
 
     from kvqae.data.kb import KnowledgeBase, build_kb
     from kvqae.data.questions import load_questions
-    from kvqae.evaluate.metrics import evaluate_run
     from kvqae.evaluate.relevance import qrels_for_kb
     from kvqae.fusion.search import apply_weights, grid_search
     from kvqae.pipeline import KBSection, PipelineConfig, RetrievalSection, run_pipeline
+    from kvqae.search.passages import PassageTable, entity_context_run
 
     if not (args.kb / "meta.json").exists():
         if not WIKI_XML.exists():
@@ -53,58 +52,77 @@ def main() -> None:
     splits = {"validation": DEVSET / "wiki_questions_validation.jsonl",
               "test": DEVSET / "wiki_questions_test.jsonl"}
     cfg = PipelineConfig(output=args.out, kb=KBSection(source=args.kb), questions=splits, retrieval=retrieval,
-                         eval_split=args.split, fit_split="validation", passage_requires_entity=True,
+                         eval_split="test", fit_split="validation", passage_requires_entity=True,
                          dataset="wiki-dev", metrics=["mrr@100", "p@1"])
     t0 = time.perf_counter()
     result = run_pipeline(cfg, progress=False, log=lambda _: None)
     runs = result["runs"]
     questions = {s: load_questions(p) for s, p in splits.items()}
+    table = PassageTable.from_kb(kb)
+    singles = [r.name for r in retrieval]
+    for split in runs:  # each text run's entity context (the `entity_context: true` runs of `kvqae run`)
+        for name in singles:
+            derived = entity_context_run(runs[split][name], kb.entity_of, table, 100)
+            runs[split][derived.name] = derived
 
-    def fitted(names: list[str]):
+    def fitted(names: list[str]) -> dict[str, tuple]:
         val = [runs["validation"][n] for n in names]
         qrels = qrels_for_kb(val, questions["validation"], kb, passage_requires_entity=True)
         grid = grid_search(val, qrels, step=0.1, query_ids=[q.id for q in questions["validation"]])
-        fused = apply_weights(grid.to_dict(), [runs[args.split][n] for n in names], k=100,
-                              name="+".join(names))
-        return fused, dict(zip(names, grid.weights, strict=True))
+        weights = dict(zip(names, grid.weights, strict=True))
+        return {split: (apply_weights(grid.to_dict(), [runs[split][n] for n in names], k=100,
+                                      name="+".join(names)), weights) for split in ("validation", "test")}
 
-    systems = {n: (runs[args.split][n], None) for n in [r.name for r in retrieval]}
-    systems["dense+bm25"] = fitted(["dense", "bm25"])
-    if "trained" in systems:
-        systems["trained+bm25"] = fitted(["trained", "bm25"])
-    eval_qs = questions[args.split]
-    qrels = qrels_for_kb([r for r, _ in systems.values()], eval_qs, kb, passage_requires_entity=True)
-    scores = {}
-    for name, (run, _) in systems.items():
-        mean, _ = evaluate_run(run, qrels, ["mrr@100", "p@1"], query_ids=[q.id for q in eval_qs])
-        scores[name] = mean
-    reading = {}
+    systems = {n: {split: (runs[split][n], None) for split in ("validation", "test")} for n in singles}
+    combos = {"bm25 + entity context": ["bm25", "bm25@entity"],
+              "dense + bm25": ["dense", "bm25"],
+              "dense + bm25 + entity contexts": ["dense", "dense@entity", "bm25", "bm25@entity"]}
+    if "trained" in singles:
+        combos.update({"trained + entity context": ["trained", "trained@entity"],
+                       "trained + bm25": ["trained", "bm25"],
+                       "trained + bm25 + entity contexts": ["trained", "trained@entity", "bm25",
+                                                            "bm25@entity"]})
+    for label, names in combos.items():
+        systems[label] = fitted(names)
+    print(f"\n{len(kb.passages)} passages; pipeline and fits {time.perf_counter() - t0:.0f} s; relevance: a "
+          "gold-entity passage containing an answer; weights fitted on validation")
+    reader = None
     if args.reader is not None:
-        from kvqae.evaluate.predictions import load_predictions, score_answers
         from kvqae.read.model import Reader
-        from kvqae.read.predict import read_questions
 
         reader = Reader.load(args.reader)
-        for name, (run, _) in systems.items():
-            pred = args.out / "predictions" / f"{name}.jsonl"
-            read_questions(reader, kb, eval_qs, run, pred, top_k=args.top_k, progress=False)
-            reading[name], _ = score_answers(load_predictions(pred), eval_qs)
+    for split in ("validation", "test"):
+        report(split, systems, questions[split], kb, reader, args)
 
-    base = scores["dense"]
-    print(f"\n{len(eval_qs)} {args.split} questions over {len(kb.passages)} passages "
-          f"({time.perf_counter() - t0:.0f} s); relevance: a gold-entity passage containing an answer\n")
-    head = "| system | MRR@100 | P@1 | MRR vs dense | fusion weights (fitted on validation) |"
-    if reading:
-        head += f" EM (top-{args.top_k}) | F1 |"
-    print(head)
-    print("|---|---:|---:|---:|---|" + ("---:|---:|" if reading else ""))
-    for name, (_, weights) in systems.items():
-        s = scores[name]
+
+def report(split: str, systems: dict, eval_qs: list, kb, reader, args) -> None:
+    """Print one split's table: MRR@100, P@1 (ratio to dense), weights, and reader EM/F1 when given."""
+    from kvqae.evaluate.metrics import evaluate_run
+    from kvqae.evaluate.predictions import load_predictions, score_answers
+    from kvqae.evaluate.relevance import qrels_for_kb
+    from kvqae.read.predict import read_questions
+
+    qrels = qrels_for_kb([v[split][0] for v in systems.values()], eval_qs, kb, passage_requires_entity=True)
+    rows = {}
+    for name, by_split in systems.items():
+        run, weights = by_split[split]
+        mean, _ = evaluate_run(run, qrels, ["mrr@100", "p@1"], query_ids=[q.id for q in eval_qs])
+        if reader is not None:
+            pred = args.out / "predictions" / split / f"{name.replace(' ', '_')}.jsonl"
+            read_questions(reader, kb, eval_qs, run, pred, top_k=args.top_k, progress=False)
+            mean.update(score_answers(load_predictions(pred), eval_qs)[0])
+        rows[name] = (mean, weights)
+    base = rows["dense"][0]["mrr@100"]
+    print(f"\n### {split}: {len(eval_qs)} questions\n")
+    extra = f" EM (top-{args.top_k}) | F1 |" if reader is not None else ""
+    print("| system | MRR@100 | P@1 | MRR vs dense | weights |" + extra)
+    print("|---|---:|---:|---:|---|" + ("---:|---:|" if reader is not None else ""))
+    for name, (m, weights) in rows.items():
         w = ", ".join(f"{k} {v:g}" for k, v in weights.items()) if weights else "–"
-        line = (f"| {name} | {100 * s['mrr@100']:.1f} | {100 * s['p@1']:.1f} | "
-                f"{s['mrr@100'] / max(base['mrr@100'], 1e-9):.2f}x | {w} |")
-        if reading:
-            line += f" {100 * reading[name]['em']:.1f} | {100 * reading[name]['f1']:.1f} |"
+        ratio = m["mrr@100"] / base
+        line = f"| {name} | {100 * m['mrr@100']:.1f} | {100 * m['p@1']:.1f} | {ratio:.2f}x | {w} |"
+        if reader is not None:
+            line += f" {100 * m['em']:.1f} | {100 * m['f1']:.1f} |"
         print(line)
 
 

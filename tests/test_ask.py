@@ -208,7 +208,6 @@ def test_ask_command_refuses_bad_input(tmp_path, tiny_bundle):
 def test_text_only_pipeline_bundle(tmp_path, tiny_world_dir, tiny_clip):
     """A pipeline with one text mode and no reader answers with its ranking (no fusion, no image needed)."""
     from conftest import write_tiny_pipeline
-
     from kvqae.pipeline import load_pipeline_config, run_pipeline
 
     config = write_tiny_pipeline(tmp_path, tiny_world_dir, tiny_clip, None,

@@ -71,11 +71,13 @@ def test_load_refuses_other_directories(tmp_path):
 
 
 def test_cli_build_and_search(tmp_path, prose_kb):
-    out = CliRunner().invoke(app, ["index", "build", str(prose_kb.path), "--bm25", "--out", str(tmp_path / "i")])
+    args = ["index", "build", str(prose_kb.path), "--bm25", "--out", str(tmp_path / "i")]
+    out = CliRunner().invoke(app, args)
     assert out.exit_code == 0, out.output
     questions = tmp_path / "q.jsonl"
     rows = [{"id": "q1", "question": "Where was Beethoven born?", "answers": ["Bonn"]},
-            {"id": "q2", "question": "How tall is the tower built by Gustave Eiffel?", "answers": ["330 metres"]}]
+            {"id": "q2", "question": "How tall is the tower built by Gustave Eiffel?",
+             "answers": ["330 metres"]}]
     questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     res = CliRunner().invoke(app, ["search", "--index", str(tmp_path / "i"), "--questions", str(questions),
                                    "--k", "5", "--out", str(tmp_path / "run.json"), "--no-progress"])
@@ -85,13 +87,13 @@ def test_cli_build_and_search(tmp_path, prose_kb):
     run = Run.load(tmp_path / "run.json")
     assert run.ranked("q1")[0][0].startswith("Ludwig_van_Beethoven")
     assert run.ranked("q2")[0][0].startswith("Eiffel_Tower")
-    missing = CliRunner().invoke(app, ["search", "--index", str(tmp_path / "i"), "--out", str(tmp_path / "r.json")])
+    args = ["search", "--index", str(tmp_path / "i"), "--out", str(tmp_path / "r.json")]
+    missing = CliRunner().invoke(app, args)
     assert isinstance(missing.exception, InputError) and "--questions" in str(missing.exception)
 
 
 def test_pipeline_fuses_bm25_with_dense_and_asks(tmp_path, tiny_world_dir, tiny_clip):
     from conftest import write_tiny_pipeline
-
     from kvqae.ask.answer import Answerer
     from kvqae.pipeline import load_pipeline_config, run_pipeline
 
@@ -113,10 +115,45 @@ def test_pipeline_fuses_bm25_with_dense_and_asks(tmp_path, tiny_world_dir, tiny_
 
 def test_pipeline_refuses_bm25_for_image_modes(tmp_path, tiny_world_dir, tiny_clip):
     from conftest import write_tiny_pipeline
-
     from kvqae.pipeline import load_pipeline_config
 
     config = write_tiny_pipeline(tmp_path, tiny_world_dir, tiny_clip, None,
                                  retrieval=[{"mode": "image-title", "encoder": "bm25"}])
     with pytest.raises(InputError, match="bm25 only serves mode text-passage"):
         load_pipeline_config(config)
+
+
+def test_entity_context_by_hand():
+    from kvqae.data.runs import Run
+    from kvqae.search.passages import PassageTable, entity_context_run, passage_run_to_entities
+
+    table = PassageTable.from_mapping({"A": ["A#0", "A#1", "A#2"], "B": ["B#0", "B#1"]})
+    run = Run({"q": {"A#2": 0.5, "B#0": 0.9, "A#0": 0.7}, "empty": {}}, "bm25", "passage")
+    entities = passage_run_to_entities(run, lambda p: p.split("#")[0])
+    assert entities.level == "entity" and entities.scores == {"q": {"A": 0.7, "B": 0.9}, "empty": {}}
+    ctx = entity_context_run(run, lambda p: p.split("#")[0], table, k=4)
+    assert ctx.name == "bm25@entity" and ctx.level == "passage"
+    # B's passages first at B's best score, then A's in article order at A's best score; k=4 keeps four
+    assert [d for d, _ in ctx.ranked("q")] == ["B#0", "B#1", "A#0", "A#1"]
+    assert ctx.scores["q"]["B#0"] == pytest.approx(0.9) and ctx.scores["q"]["A#1"] == pytest.approx(0.7)
+    assert ctx.scores["empty"] == {}
+
+
+def test_pipeline_entity_context_in_runs_fusion_and_bundle(tmp_path, tiny_world_dir, tiny_clip):
+    from conftest import write_tiny_pipeline
+    from kvqae.ask.answer import Answerer
+    from kvqae.pipeline import load_pipeline_config, run_pipeline
+
+    retrieval = [{"mode": "text-passage", "encoder": "bm25", "name": "bm25", "entity_context": True}]
+    config = write_tiny_pipeline(tmp_path, tiny_world_dir, tiny_clip, None, retrieval=retrieval)
+    cfg = load_pipeline_config(config)
+    result = run_pipeline(cfg, progress=False, log=lambda _: None)
+    assert {"bm25", "bm25@entity", "fusion"} <= set(result["runs"]["test"])
+    weights = json.loads((cfg.output / "fusion_weights.json").read_text())
+    assert weights["run_names"] == ["bm25", "bm25@entity"]
+    answerer = Answerer.load(cfg.output)
+    asked = answerer.ask("Which town did this person come from?")
+    assert set(asked.fusion["weights"]) == {"bm25", "bm25@entity"}
+    assert asked.levels["bm25@entity"] == "entity"
+    bm25_entities = list(dict.fromkeys(h.entity_id for h in asked.modes["bm25"]))
+    assert [h.entity_id for h in asked.modes["bm25@entity"]][:1] == bm25_entities[:1]

@@ -56,12 +56,27 @@ class RetrievalSection(ConfigModel):
     encoder: str
     factory: str = "Flat"  # Faiss factory string
     name: str | None = None  # run name (default: the mode)
+    # passage-level modes: also fuse the run's "entity context" (`<name>@entity`: every passage of a retrieved
+    # entity at the score of its best passage), so a description of the entity lifts its other passages
+    entity_context: bool = False
 
     @model_validator(mode="after")
     def _bm25_is_text_passage(self) -> RetrievalSection:
         if self.encoder == "bm25" and self.mode != "text-passage":
             raise ValueError(f"encoder bm25 only serves mode text-passage, not {self.mode}")
+        if self.entity_context and self.mode not in ("text-passage", "image-passage"):
+            raise ValueError(f"entity_context applies to passage-level modes, not {self.mode}")
         return self
+
+
+def run_names(retrieval: list[RetrievalSection]) -> list[str]:
+    """Every run a pipeline fuses, in order: each entry's name, followed by `<name>@entity` when it has an
+    entity context."""
+    names = []
+    for r in retrieval:
+        name = r.name or r.mode
+        names += [name, f"{name}@entity"] if r.entity_context else [name]
+    return names
 
 
 class FusionSection(ConfigModel):
@@ -173,7 +188,7 @@ def run_pipeline(
     from kvqae.index.bm25_index import BM25_SPEC, Bm25Index
     from kvqae.index.faiss_index import VectorIndex
     from kvqae.search.modes import get_mode, search_embeddings
-    from kvqae.search.passages import PassageTable, entity_run_to_passages
+    from kvqae.search.passages import PassageTable, entity_context_run, entity_run_to_passages
 
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -184,7 +199,7 @@ def run_pipeline(
             f"eval_split {cfg.eval_split!r} is not one of the question splits {sorted(splits)}",
             field="eval_split",
         )
-    fit_split = cfg.fit_split if cfg.fusion is not None and len(cfg.retrieval) > 1 else None
+    fit_split = cfg.fit_split if cfg.fusion is not None and len(run_names(cfg.retrieval)) > 1 else None
     if fit_split is not None and fit_split not in splits:
         raise InputError(
             f"fit_split {fit_split!r} is not one of the question splits {sorted(splits)}", field="fit_split"
@@ -302,6 +317,17 @@ def run_pipeline(
             runs[split][name] = run
         timings[f"retrieval:{name}"] = time.perf_counter() - t0
 
+    # entity contexts of passage-level runs (derived runs, fused like the others)
+    for section, name in zip(cfg.retrieval, names, strict=True):
+        if section.entity_context:
+            if passage_table is None:
+                passage_table = PassageTable.from_kb(kb)
+            for split in wanted:
+                derived = entity_context_run(runs[split][name], kb.entity_of, passage_table, cfg.k)
+                derived.save(out / "runs" / split / f"{derived.name}.json")
+                runs[split][derived.name] = derived
+    names = run_names(cfg.retrieval)
+
     # 5. fusion: fit on the fit split, apply to the eval split
     result = PipelineResult(output=out, timings=timings)
     grid = None
@@ -407,7 +433,7 @@ def pipeline_bundle(
     fusion (with each run's z-score statistics on the fit split) and the reader."""
     from kvqae.fusion.core import run_score_stats
 
-    names = [r.name or r.mode for r in cfg.retrieval]
+    names = run_names(cfg.retrieval)
     fusion = None
     if grid is not None:
         fusion = BundleFusion(
@@ -428,9 +454,10 @@ def pipeline_bundle(
         kb=str(kb_dir),
         k=cfg.k,
         retrieval=[
-            BundleRetrieval(name=n, mode=r.mode, encoder=r.encoder, encoder_paths=spec_paths(r.encoder),
-                            index=str(index_dirs[n]))
-            for r, n in zip(cfg.retrieval, names, strict=True)
+            BundleRetrieval(name=r.name or r.mode, mode=r.mode, encoder=r.encoder,
+                            encoder_paths=spec_paths(r.encoder), index=str(index_dirs[r.name or r.mode]),
+                            entity_context=r.entity_context)
+            for r in cfg.retrieval
         ],
         fusion=fusion,
         reader=reader,

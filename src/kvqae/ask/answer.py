@@ -250,6 +250,8 @@ class Answerer:
                                      for r, (i, s) in enumerate(run.ranked(QUERY_ID, SHOWN), 1)]
                 passage_runs.append(run)
                 timings[f"search {entry.name}"] = (time.perf_counter() - t0) * 1000
+                if entry.entity_context:
+                    passage_runs.append(self._entity_context(run, modes, levels))
                 continue
             key = (id(encoder), mode.query_kind)
             if key not in vectors:
@@ -269,6 +271,8 @@ class Answerer:
                 run = entity_run_to_passages(run, self.table, k, name=entry.name)
             passage_runs.append(run)
             timings[f"search {entry.name}"] = (time.perf_counter() - t0) * 1000
+            if entry.entity_context:
+                passage_runs.append(self._entity_context(run, modes, levels))
         t0 = time.perf_counter()
         fused, fusion = self._fuse(passage_runs, list(skipped))
         timings["fusion"] = (time.perf_counter() - t0) * 1000
@@ -299,6 +303,17 @@ class Answerer:
             result.entity_has_image = self.kb.image_of(result.entity_id) is not None
         timings["total"] = (time.perf_counter() - t_start) * 1000
         return result
+
+    def _entity_context(self, run: Any, modes: dict, levels: dict) -> Any:
+        """The `<name>@entity` run of a passage run (shown as an entity ranking) -> its passage-level run."""
+        from kvqae.search.passages import entity_context_run, passage_run_to_entities
+
+        name = f"{run.name}@entity"
+        entities = passage_run_to_entities(run, self.kb.entity_of, name=name)
+        ranked = entities.ranked(QUERY_ID, SHOWN)
+        modes[name] = [self.hit(r, i, s, "entity") for r, (i, s) in enumerate(ranked, 1)]
+        levels[name] = "entity"
+        return entity_context_run(run, self.kb.entity_of, self.table, self.bundle.k, name=name)
 
     def _fuse(self, runs: list, skipped: list[str]):
         """Fuse the passage runs that ran with the bundle's settings -> (Run, fusion description)."""

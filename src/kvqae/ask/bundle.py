@@ -47,6 +47,7 @@ class BundleRetrieval(ConfigModel):
     # argument is a name (hub model, "minilm", "dlib") to pass as it is
     encoder_paths: list[str | None] = []
     index: str
+    entity_context: bool = False  # also fuse `<name>@entity` (kvqae.search.passages.entity_context_run)
 
 
 class BundleFusion(ConfigModel):
@@ -78,6 +79,13 @@ class Bundle(ConfigModel):
     reader: BundleReader | None = None
     examples: str | None = None
     eval_split: str | None = None
+
+    def run_names(self) -> list[str]:
+        """Every fused run in order: each entry's name, then `<name>@entity` when it has an entity context."""
+        names = []
+        for e in self.retrieval:
+            names += [e.name, f"{e.name}@entity"] if e.entity_context else [e.name]
+        return names
 
     def encoder_load_spec(self, entry: BundleRetrieval) -> str:
         """The spec to load the encoder from: the recorded spec with its path arguments resolved."""
@@ -157,7 +165,7 @@ def load_bundle(root: str | Path) -> Bundle:
         data["reader"]["model"] = resolve(bundle.reader.model, "reader.model")
     if bundle.examples is not None:
         data["examples"] = resolve(bundle.examples, "examples")
-    names = [e.name for e in bundle.retrieval]
+    names = bundle.run_names()
     if len(set(names)) != len(names):
         raise InputError("two retrieval entries share a name", path=manifest, field="retrieval")
     if bundle.fusion is not None and set(bundle.fusion.weights) != set(names):

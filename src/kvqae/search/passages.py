@@ -266,3 +266,32 @@ def entity_run_to_passages(
             row = dict(zip(list(row)[:k], list(row.values())[:k], strict=True))
         out[qid] = row
     return Run(out, name or run.name, "passage", meta)
+
+
+def passage_run_to_entities(run: Run, entity_of: Callable[[str], str], *, name: str | None = None) -> Run:
+    """An entity-level Run from a passage-level one: each entity scored by its best passage in `run`.
+
+    `entity_of(passage_id) -> entity_id` (e.g. `KnowledgeBase.entity_of`). Queries keep their order; an
+    empty query stays empty.
+    """
+    if run.level != "passage":
+        raise InputError(f"run {run.name!r} is at {run.level!r} level, not passage", field="level")
+    out: dict[str, dict[str, float]] = {}
+    for qid, docs in run.scores.items():
+        best: dict[str, float] = {}
+        for pid, score in docs.items():
+            entity = entity_of(pid)
+            if entity not in best or score > best[entity]:
+                best[entity] = score
+        out[qid] = best
+    return Run(out, name or run.name, "entity", {**run.meta, "from_level": "passage", "aggregate": "max"})
+
+
+def entity_context_run(run: Run, entity_of: Callable[[str], str], table: PassageTable,
+                       k: int | None = None, *, name: str | None = None) -> Run:
+    """The "entity context" of a passage run: every passage of each retrieved entity, scored by that
+    entity's best passage (`passage_run_to_entities` then `entity_run_to_passages`). Fused with the passage
+    run itself, it lets a question's description of the entity (matching one passage, often the first) lift
+    the entity's other passages, where the answer is. Named `<run>@entity` by default."""
+    entities = passage_run_to_entities(run, entity_of, name=name or f"{run.name}@entity")
+    return entity_run_to_passages(entities, table, k)

@@ -180,8 +180,11 @@ def train_retriever(cfg: TrainRetrieverConfig, *, progress: bool = True, log=pri
     optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, linear_warmup_decay(total, cfg.warmup))
 
+    # sentence-transformers >= 6 names it `preprocess`; older versions `tokenize`
+    prepare = getattr(model, "preprocess", None) or model.tokenize
+
     def embed(texts: list[str]) -> torch.Tensor:
-        features = model.tokenize(texts)
+        features = prepare(texts)
         return model(features)["sentence_embedding"]
 
     best = (history[0]["val_mrr"], 0)
@@ -205,7 +208,7 @@ def train_retriever(cfg: TrainRetrieverConfig, *, progress: bool = True, log=pri
             loss.backward()
             optim.step()
             sched.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             step += 1
             if cfg.max_minutes and time.perf_counter() - t_start > cfg.max_minutes * 60:
                 out_of_time = True
