@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.kvqae-installed
 DEMO_OUT ?= demo-output
 
-.PHONY: setup demo serve test test-all lint bench bench-serve reader clean
+.PHONY: setup demo serve test test-all lint bench bench-serve bench-wiki reader retriever clean
 
 setup: $(STAMP)
 
@@ -70,3 +70,14 @@ $(READER)/kvqae_reader.json: $(WIKI_KB)/meta.json | $(STAMP)
 		--relevant 1 --irrelevant 2 --max-length 192 --freeze-embeddings --batch-questions 4 --lr 3e-4 \
 		--warmup 0.05 --epochs 1 --val-fraction 0.15 --max-eval-questions 60 --eval-every 40 \
 		--max-minutes $(READER_MINUTES) --threads 1 --seed 0 --resume
+
+# --- text retriever and the natural-question dev set (README: Text retrieval on natural questions) ---------
+RETRIEVER ?= artifacts/retriever-minilm
+
+retriever: $(RETRIEVER)/kvqae_retriever.json
+
+$(RETRIEVER)/kvqae_retriever.json: $(WIKI_KB)/meta.json | $(STAMP)
+	$(BIN)/kvqae train retriever --kb $(WIKI_KB) --out $(RETRIEVER) --questions 2000 --epochs 2 --seed 0
+
+bench-wiki: $(WIKI_KB)/meta.json | $(STAMP)
+	$(BIN)/python benchmarks/bench_wiki_devset.py --kb $(WIKI_KB) --retriever $(RETRIEVER)
