@@ -3,66 +3,28 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+from conftest import write_tiny_pipeline
 from kvqae.cli import app
 
 
-@pytest.fixture(scope="module")
-def tiny_world(tmp_path_factory) -> Path:
-    from kvqae.world import WorldConfig, generate_world
-
-    cfg = WorldConfig(n_entities=12, depictions_per_entity=3, questions_per_entity=2, image_size=32, seed=3)
-    return generate_world(tmp_path_factory.mktemp("world") / "world", cfg, progress=False)
-
-
-@pytest.fixture(scope="module")
-def tiny_reader(tmp_path_factory) -> Path:
-    from kvqae.read.model import build_tiny_reader
-
-    return build_tiny_reader(tmp_path_factory.mktemp("reader") / "reader")
-
-
-def _write_pipeline(tmp_path: Path, world: Path, clip: Path, reader: Path, **extra) -> Path:
-    spec = {
-        "output": "out",
-        "kb": {"source": str(world / "articles.jsonl"), "words": 40},
-        "questions": {
-            "validation": str(world / "questions_validation.jsonl"),
-            "test": str(world / "questions_test.jsonl"),
-        },
-        "retrieval": [
-            {"mode": "image-title", "encoder": f"clip:{clip}"},
-            {"mode": "image-image", "encoder": f"clip:{clip}"},
-            {"mode": "text-passage", "encoder": f"clip:{clip}"},
-        ],
-        "k": 20,
-        "fusion": {"step": 0.5},
-        "reader": {"model": str(reader), "top_k": 3},
-        **extra,
-    }
-    path = tmp_path / "pipeline.yaml"
-    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    return path
-
-
-def test_run_pipeline_end_to_end(tmp_path, tiny_world, tiny_clip, tiny_reader):
+def test_run_pipeline_end_to_end(tmp_path, tiny_world_dir, tiny_clip, tiny_reader_dir):
     from kvqae.data.kb import KnowledgeBase
     from kvqae.data.questions import load_questions
     from kvqae.data.runs import Run
     from kvqae.evaluate.metrics import evaluate_run
     from kvqae.evaluate.relevance import load_qrels
 
-    config = _write_pipeline(tmp_path, tiny_world, tiny_clip, tiny_reader)
+    config = write_tiny_pipeline(tmp_path, tiny_world_dir, tiny_clip, tiny_reader_dir)
     result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
     assert result.exit_code == 0, result.output
     out = tmp_path / "out"
     kb = KnowledgeBase.load(out / "kb")
-    test_qs = load_questions(tiny_world / "questions_test.jsonl")
+    test_qs = load_questions(tiny_world_dir / "questions_test.jsonl")
     passage_ids = set(kb.passage_ids)
 
     runs = {
@@ -103,7 +65,7 @@ def test_run_pipeline_end_to_end(tmp_path, tiny_world, tiny_clip, tiny_reader):
     again = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
     assert again.exit_code == 0, again.output
     assert "[encode]" not in again.output and "[kb]" not in again.output
-    test_file = tiny_world / "questions_test.jsonl"
+    test_file = tiny_world_dir / "questions_test.jsonl"
     original = test_file.read_text()
     try:
         test_file.write_text(original + "\n")  # same questions, but the file changed
@@ -114,8 +76,8 @@ def test_run_pipeline_end_to_end(tmp_path, tiny_world, tiny_clip, tiny_reader):
     assert "inputs changed" in changed.output and "[encode] test questions" in changed.output
 
 
-def test_run_pipeline_rejects_bad_config(tmp_path, tiny_world, tiny_clip, tiny_reader):
-    config = _write_pipeline(tmp_path, tiny_world, tiny_clip, tiny_reader, eval_split="dev")
+def test_run_pipeline_rejects_bad_config(tmp_path, tiny_world_dir, tiny_clip, tiny_reader_dir):
+    config = write_tiny_pipeline(tmp_path, tiny_world_dir, tiny_clip, tiny_reader_dir, eval_split="dev")
     result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
     assert result.exit_code != 0
     assert "eval_split" in str(result.exception)
