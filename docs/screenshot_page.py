@@ -32,11 +32,13 @@ def main() -> None:
     from kvqae.serve.app import create_app
 
     answerer = Answerer.load(args.bundle)
+    answerer.warm_up()  # as `kvqae serve` does: the timings shown are those of a warm server
     question = {q.id: q for q in load_questions(answerer.bundle.examples)}[args.question_id]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(answerer), host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(create_app(answerer), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)

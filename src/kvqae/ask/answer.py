@@ -243,27 +243,21 @@ class Answerer:
             if mode.query_kind == "image" and image is None:
                 skipped[entry.name] = "no image was given"
                 continue
-            if encoder is None:  # BM25
-                t0 = time.perf_counter()
-                run = index.search_run([QUERY_ID], [question], k, name=entry.name)
-                modes[entry.name] = [self.hit(r, i, s, "passage")
-                                     for r, (i, s) in enumerate(run.ranked(QUERY_ID, SHOWN), 1)]
-                passage_runs.append(run)
-                timings[f"search {entry.name}"] = (time.perf_counter() - t0) * 1000
-                if entry.entity_context:
-                    passage_runs.append(self._entity_context(run, modes, levels))
-                continue
-            key = (id(encoder), mode.query_kind)
-            if key not in vectors:
-                t0 = time.perf_counter()
-                if mode.query_kind == "image":
-                    vectors[key] = encoder.encode_images([image])
-                else:
-                    vectors[key] = encoder.encode_texts([question], role="query")
-                step = f"encode {mode.query_kind}"
-                timings[step] = timings.get(step, 0.0) + (time.perf_counter() - t0) * 1000
+            if encoder is not None:  # dense: embed the query once per (encoder, kind); BM25 reads the text
+                key = (id(encoder), mode.query_kind)
+                if key not in vectors:
+                    t0 = time.perf_counter()
+                    if mode.query_kind == "image":
+                        vectors[key] = encoder.encode_images([image])
+                    else:
+                        vectors[key] = encoder.encode_texts([question], role="query")
+                    step = f"encode {mode.query_kind}"
+                    timings[step] = timings.get(step, 0.0) + (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
-            run = search_store(vectors[key], [QUERY_ID], index, k, entry.name, mode.level)
+            if encoder is None:
+                run = index.search_run([QUERY_ID], [question], k, name=entry.name)
+            else:
+                run = search_store(vectors[key], [QUERY_ID], index, k, entry.name, mode.level)
             modes[entry.name] = [
                 self.hit(r, i, s, mode.level) for r, (i, s) in enumerate(run.ranked(QUERY_ID, SHOWN), 1)
             ]
