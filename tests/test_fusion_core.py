@@ -178,3 +178,17 @@ def test_empty_result_list_of_a_query_is_allowed():
     b = Run({"q1": {"x": 0.0, "y": 1.0}, "q2": {"x": 2.0, "y": 1.0}}, "b")
     out = fuse([a, b], method="wsum", norm="minmax", weights=[0.5, 0.5])
     assert out.scores["q2"] == pytest.approx({"x": 0.5, "y": 0.0})
+
+
+def test_fixed_zscore_statistics_by_hand():
+    """One query normalised with recorded (mean, std) instead of its own, as `kvqae ask` does."""
+    from kvqae.data.runs import Run
+    from kvqae.fusion.core import fuse, run_score_stats
+
+    assert run_score_stats(Run({"q1": {"a": 1.0, "b": 3.0}, "q2": {"a": 5.0, "c": 3.0}})) == (3.0, 2 ** 0.5)
+    text = Run({"q": {"a": 0.9, "b": 0.5}}, "text")
+    image = Run({"q": {"b": 0.8}}, "image")
+    fused = fuse([text, image], weights=[0.5, 0.5], zscore_stats=[(0.5, 0.2), (0.6, 0.1)])
+    # a: 0.5 * (0.9 - 0.5) / 0.2 + 0.5 * image's minimum for q, (0.8 - 0.6) / 0.1 = 1 + 1 = 2
+    # b: 0.5 * (0.5 - 0.5) / 0.2 + 0.5 * (0.8 - 0.6) / 0.1 = 0 + 1 = 1
+    assert fused.scores["q"] == {"a": pytest.approx(2.0), "b": pytest.approx(1.0)}

@@ -157,11 +157,8 @@ def apply_weights(
     k: int | None = None,
     name: str | None = None,
     sources: Sequence[str] | None = None,
-    zscore_stats: Sequence[tuple[float, float]] | None = None,
 ) -> Run:
-    """Fuse `runs` (same order as at fit time) with the settings of a weights file (path or loaded dict).
-
-    `zscore_stats`: see `kvqae.fusion.core.fuse`."""
+    """Fuse `runs` (same order as at fit time) with the settings of a weights file (path or loaded dict)."""
     data = load_weights(weights_file) if not isinstance(weights_file, Mapping) else dict(weights_file)
     if len(data["weights"]) != len(runs):
         raise InputError(
@@ -179,5 +176,4 @@ def apply_weights(
         k=k,
         name=name,
         sources=sources,
-        zscore_stats=zscore_stats,
     )
