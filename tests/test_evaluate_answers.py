@@ -1,4 +1,8 @@
-"""EM/F1 against the SQuAD v1.1 definitions (hand-computed), InfoSeek accuracy on real InfoSeek rows."""
+"""EM/F1 against the SQuAD v1.1 definitions (hand-computed), InfoSeek accuracy on real InfoSeek rows.
+
+The official InfoSeek rules are checked row by row in tests/test_infoseek_official.py; the `infoseek_*_match`
+helpers tested here belong to the lenient variant.
+"""
 
 from __future__ import annotations
 
@@ -60,7 +64,7 @@ def test_numerical_targets_formats():
     assert (lo, hi) == pytest.approx((90.0, 110.0))
 
 
-def test_numerical_and_time_hand_cases():
+def test_lenient_numerical_and_time_hand_cases():
     assert infoseek_numerical_match("about 6.8 days", ["6.5", "7.0"])
     assert not infoseek_numerical_match("7.2", ["6.5", "7.0"])
     assert infoseek_numerical_match("4.75-5.5 kg", [{"wikidata": 5.125, "range": [4.75, 5.5]}])
@@ -127,3 +131,67 @@ def test_score_answers_infoseek_on_loaded_questions(shared_dir):
     assert mean["accuracy"] == pytest.approx(0.5)
     assert mean["em"] == pytest.approx(0.5)
     assert sum(per["accuracy"].values()) == 100
+
+
+def _q(qid: str, kind: str, answer_eval: list, answers: list[str], split: str | None = None):
+    from kvqae.data.questions import Question
+
+    meta = {"data_split": split} if split else {}
+    return Question(qid, "?", answers=answers, question_type=kind, answer_eval=answer_eval, meta=meta)
+
+
+def test_score_answers_infoseek_modes_and_missing_predictions():
+    from kvqae.errors import InputError
+    from kvqae.evaluate.predictions import infoseek_breakdown, score_answers
+
+    qs = [
+        _q("n", "Numerical", ["10", "20"], ["15"], "val_unseen_question"),
+        _q("z", "Numerical", ["0", "3"], ["1"], "val_unseen_entity"),  # the (0, 0) of "no number" is inside
+        _q("t", "Time", ["1826", "1825", "1827"], ["1826"], "val_unseen_entity"),
+        _q("s", "String", ["Paris"], ["Paris"], "val_unseen_question"),
+    ]
+    preds = {"n": "15-35", "t": "in 1826", "s": "paris"}  # "z" has no prediction
+    mean, per = score_answers(preds, qs, scorer="infoseek")
+    assert per["accuracy"] == {"n": 0.0, "z": 0.0, "t": 0.0, "s": 1.0}  # official: IoU 0.2, exact Time
+    lenient, per_l = score_answers(preds, qs, scorer="infoseek", infoseek_mode="lenient")
+    assert per_l["accuracy"] == {"n": 1.0, "z": 0.0, "t": 1.0, "s": 1.0}
+    assert mean["accuracy"] == 0.25 and lenient["accuracy"] == 0.75
+    # an empty prediction is read as the range (0, 0): right for "z", as in the official script
+    assert score_answers({"z": ""}, qs[1:2], scorer="infoseek")[1]["accuracy"] == {"z": 1.0}
+    with pytest.raises(InputError, match="InfoSeek mode"):
+        score_answers(preds, qs, scorer="infoseek", infoseek_mode="strict")
+    summary = infoseek_breakdown(per_l["accuracy"], qs)
+    assert summary["score"] == 75.0 and summary["score_num"] == 50.0
+    assert summary["score_time"] == 100.0 and summary["score_string"] == 100.0
+    assert summary["unseen_question_score"]["score"] == 100.0
+    assert summary["unseen_entity_score"]["score"] == 50.0
+    assert summary["final_score"] == pytest.approx(66.67)  # harmonic mean of 100 and 50
+
+
+def test_evaluate_answers_cli_infoseek_mode(tmp_path):
+    from typer.testing import CliRunner
+
+    from kvqae.cli import app
+    from kvqae.errors import InputError
+
+    rows = [
+        {"data_id": "a", "question": "How long?", "answer": ["15"], "answer_eval": ["10", "20"],
+         "question_type": "Numerical", "data_split": "val_unseen_question"},
+        {"data_id": "b", "question": "When?", "answer": ["1826"], "answer_eval": ["1826", "1825", "1827"],
+         "question_type": "Time", "data_split": "val_unseen_question"},
+    ]
+    questions = tmp_path / "infoseek.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    preds = tmp_path / "preds.jsonl"
+    answers = [{"id": "a", "answer": "5-25"}, {"id": "b", "answer": "in 1826"}]
+    preds.write_text("".join(json.dumps(a) + "\n" for a in answers), encoding="utf-8")
+    base = ["evaluate", "answers", str(preds), "--questions", str(questions), "--scorer", "infoseek"]
+    res = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "o.json")])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output.strip().splitlines()[-1])["accuracy"] == 0.5  # IoU 0.5 yes, "in 1826" no
+    out = json.loads((tmp_path / "o.json").read_text())
+    assert out["infoseek_mode"] == "official" and out["infoseek"]["score_num"] == 100.0
+    res = CliRunner().invoke(app, [*base, "--infoseek-mode", "lenient"])
+    assert res.exit_code == 0 and json.loads(res.output.strip().splitlines()[-1])["accuracy"] == 1.0
+    res = CliRunner().invoke(app, [*base, "--infoseek-mode", "loose"])
+    assert isinstance(res.exception, InputError) and res.exception.field == "infoseek_mode"

@@ -96,23 +96,34 @@ def evaluate_answers(
     ),
     questions: Path = typer.Option(..., "--questions", help="Questions with their gold answers."),
     scorer: str = typer.Option("em-f1", "--scorer", help="em-f1 | infoseek | bem:PATH (local classifier)."),
+    infoseek_mode: str = typer.Option(
+        "official",
+        "--infoseek-mode",
+        help="InfoSeek rules: official (the official script's, row by row) | lenient (not comparable).",
+    ),
     out: Path = typer.Option(None, "--out", "-o", help="Write {mean, per_query} JSON here."),
     device: str = typer.Option("cpu", "--device", help="Device of the BEM classifier."),
 ) -> None:
     """Score reader predictions: EM/F1 (SQuAD), InfoSeek accuracy or BEM answer equivalence."""
     from kvqae.data.questions import load_questions
-    from kvqae.evaluate.predictions import load_predictions, score_answers
+    from kvqae.evaluate.predictions import infoseek_breakdown, load_predictions, score_answers
     from kvqae.io import write_json
 
     preds = load_predictions(predictions)
     qs = load_questions(questions)
-    mean, per = score_answers(preds, qs, scorer=scorer, device=device, source=str(predictions))
+    mean, per = score_answers(
+        preds, qs, scorer=scorer, device=device, source=str(predictions), infoseek_mode=infoseek_mode
+    )
     missing = sum(1 for q in qs if q.id not in preds)
     if out is not None:
+        extra = {}
+        if scorer == "infoseek":
+            extra = {"infoseek_mode": infoseek_mode, "infoseek": infoseek_breakdown(per["accuracy"], qs)}
         write_json(
             out,
             {
                 "scorer": scorer,
+                **extra,
                 "n_questions": len(qs),
                 "missing_predictions": missing,
                 "mean": mean,

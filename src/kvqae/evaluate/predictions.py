@@ -5,7 +5,11 @@ Predictions JSONL (the reader's output), one line per question:
 (`id` and `answer` are required here; the others are carried for analysis). A question without a prediction
 scores 0; a prediction for an unknown question id is an error (mismatched splits).
 Scorers: `"em-f1"` (SQuAD EM and F1, max over answers), `"infoseek"` (InfoSeek accuracy by question type, plus
-EM/F1), `"bem:PATH"` (BEM-style equivalence with the classifier at PATH, plus EM/F1).
+EM/F1; `infoseek_mode="official"` by default, equal row by row to the official InfoSeek script, or
+`"lenient"`), `"bem:PATH"` (BEM-style equivalence with the classifier at PATH, plus EM/F1).
+
+The official InfoSeek script leaves questions without a prediction out of its means; here they score 0, so
+the means agree when every question has a prediction.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from kvqae.errors import InputError
-from kvqae.evaluate.answers import exact_match, f1_score, infoseek_accuracy
+from kvqae.evaluate.answers import INFOSEEK_MODES, exact_match, f1_score, infoseek_accuracy
 from kvqae.io import read_jsonl
 
 
@@ -49,10 +53,14 @@ def score_answers(
     scorer: str = "em-f1",
     device: str = "cpu",
     source: str | None = None,
+    infoseek_mode: str = "official",
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Score predictions (`{qid: record or answer string}`) against `questions` (objects with id, question,
     answers, question_type, answer_eval). Returns (mean per measure, {measure: {qid: value}}), measures
-    "em", "f1", plus "accuracy" (infoseek) or "bem" (bem:PATH)."""
+    "em", "f1", plus "accuracy" (infoseek, rules of `infoseek_mode`) or "bem" (bem:PATH)."""
+    if infoseek_mode not in INFOSEEK_MODES:
+        modes = " or ".join(INFOSEEK_MODES)
+        raise InputError(f"unknown InfoSeek mode {infoseek_mode!r}: use {modes}", field="infoseek_mode")
     qids = [q.id for q in questions]
     known = set(qids)
     unknown = [p for p in predictions if p not in known]
@@ -76,7 +84,10 @@ def score_answers(
     }
     if scorer == "infoseek":
         per["accuracy"] = {
-            q.id: infoseek_accuracy(a, q.question_type, q.answer_eval, q.answers)
+            # no prediction scores 0 (an empty prediction may be right under the official Numerical rule)
+            q.id: infoseek_accuracy(a, q.question_type, q.answer_eval, q.answers, mode=infoseek_mode)
+            if q.id in predictions
+            else 0.0
             for q, a in zip(questions, answers, strict=True)
         }
     elif scorer.startswith("bem:"):
@@ -91,3 +102,36 @@ def score_answers(
         raise InputError(f"unknown scorer {scorer!r}: use em-f1, infoseek or bem:PATH", field="scorer")
     means = {m: float(np.mean(list(v.values()))) if v else 0.0 for m, v in per.items()}
     return means, per
+
+
+def infoseek_breakdown(accuracy: Mapping[str, float], questions: Sequence[Any]) -> dict[str, Any]:
+    """The official script's summary of per-question accuracies (x 100, 2 decimals): `score` and, by question
+    type, `score_time`, `score_num` and `score_string` (any other type counts as string), for all questions
+    and, as `<split>_score`, for each `data_split` of the questions' meta (`*unseen_question` ->
+    `unseen_question`, `*unseen_entity` -> `unseen_entity`, any other split under its own name). With both
+    unseen splits, `final_score` is their harmonic mean, as in the official script."""
+
+    def summary(qs: Sequence[Any]) -> dict[str, float]:
+        groups: dict[str, list[float]] = {"score_time": [], "score_num": [], "score_string": []}
+        for q in qs:
+            kind = (q.question_type or "").strip().lower()
+            key = {"time": "score_time", "numerical": "score_num"}.get(kind, "score_string")
+            groups[key].append(accuracy.get(q.id, 0.0))
+        every = [v for vals in groups.values() for v in vals]
+        out = {"score": round(100 * float(np.mean(every)), 2) if every else 0.0}
+        out.update({k: round(100 * float(np.mean(v)), 2) if v else 0.0 for k, v in groups.items()})
+        return out
+
+    result: dict[str, Any] = summary(questions)
+    splits: dict[str, list[Any]] = {}
+    for q in questions:
+        split = str((getattr(q, "meta", None) or {}).get("data_split", ""))
+        if split:
+            name = next((n for n in ("unseen_question", "unseen_entity") if split.endswith(n)), split)
+            splits.setdefault(name, []).append(q)
+    for name, qs in sorted(splits.items()):
+        result[f"{name}_score"] = summary(qs)
+    if "unseen_question" in splits and "unseen_entity" in splits:
+        parts = [max(result[f"{n}_score"]["score"], 1e-12) for n in ("unseen_question", "unseen_entity")]
+        result["final_score"] = round(2 / sum(1 / p for p in parts), 2)
+    return result
