@@ -8,7 +8,7 @@ per system with the ratio to the dense baseline and, with `--reader`, EM/F1 of t
 passages.
 
     python benchmarks/bench_wiki_devset.py [--retriever artifacts/retriever-minilm]
-        [--reader artifacts/reader-minilm] [--top-k 8]
+        [--reader artifacts/reader-minilm --reader artifacts/reader-natural] [--top-k 8]
 Needs ../shared/ (the Wikipedia sample) unless --kb points at a built KB.
 """
 
@@ -27,7 +27,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kb", type=Path, default=ROOT / "artifacts" / "wiki-kb")
     ap.add_argument("--retriever", type=Path, default=ROOT / "artifacts" / "retriever-minilm")
-    ap.add_argument("--reader", type=Path, default=None)
+    ap.add_argument("--reader", type=Path, action="append", default=[],
+                    help="reader to score on the read systems' top passages (repeat for side by side)")
+    ap.add_argument("--read-system", action="append", default=[],
+                    help="systems whose top passages are read (default: dense and the best hybrid)")
     ap.add_argument("--top-k", type=int, default=8, help="passages read per question")
     ap.add_argument("--out", type=Path, default=ROOT / "bench-output" / "wiki-devset")
     args = ap.parse_args()
@@ -86,44 +89,61 @@ def main() -> None:
         systems[label] = fitted(names)
     print(f"\n{len(kb.passages)} passages; pipeline and fits {time.perf_counter() - t0:.0f} s; relevance: a "
           "gold-entity passage containing an answer; weights fitted on validation")
-    reader = None
-    if args.reader is not None:
-        from kvqae.read.model import Reader
+    for split in ("validation", "test"):  # every system's run, for reading experiments
+        for name, by_split in systems.items():
+            by_split[split][0].save(args.out / "systems" / split / f"{slug(name)}.json")
+    from kvqae.read.model import Reader
 
-        reader = Reader.load(args.reader)
+    readers = {str(path): Reader.load(path) for path in args.reader}
+    read_systems = args.read_system or ["dense", "trained + bm25 + entity contexts"]
     for split in ("validation", "test"):
-        report(split, systems, questions[split], kb, reader, args)
+        report(split, systems, questions[split], kb, readers, read_systems, args)
 
 
-def report(split: str, systems: dict, eval_qs: list, kb, reader, args) -> None:
-    """Print one split's table: MRR@100, P@1 (ratio to dense), weights, and reader EM/F1 when given."""
+def slug(name: str) -> str:
+    return name.replace(" + ", "+").replace(" ", "_")
+
+
+def report(split: str, systems: dict, eval_qs: list, kb, readers: dict, read_systems: list, args) -> None:
+    """Print one split's table: MRR@100, P@1 (ratio to dense), weights; then each reader's EM/F1 on the top
+    passages of each read system."""
     from kvqae.evaluate.metrics import evaluate_run
-    from kvqae.evaluate.predictions import load_predictions, score_answers
     from kvqae.evaluate.relevance import qrels_for_kb
-    from kvqae.read.predict import read_questions
 
     qrels = qrels_for_kb([v[split][0] for v in systems.values()], eval_qs, kb, passage_requires_entity=True)
     rows = {}
     for name, by_split in systems.items():
         run, weights = by_split[split]
         mean, _ = evaluate_run(run, qrels, ["mrr@100", "p@1"], query_ids=[q.id for q in eval_qs])
-        if reader is not None:
-            pred = args.out / "predictions" / split / f"{name.replace(' ', '_')}.jsonl"
-            read_questions(reader, kb, eval_qs, run, pred, top_k=args.top_k, progress=False)
-            mean.update(score_answers(load_predictions(pred), eval_qs)[0])
         rows[name] = (mean, weights)
     base = rows["dense"][0]["mrr@100"]
     print(f"\n### {split}: {len(eval_qs)} questions\n")
-    extra = f" EM (top-{args.top_k}) | F1 |" if reader is not None else ""
-    print("| system | MRR@100 | P@1 | MRR vs dense | weights |" + extra)
-    print("|---|---:|---:|---:|---|" + ("---:|---:|" if reader is not None else ""))
+    print("| system | MRR@100 | P@1 | MRR vs dense | weights |")
+    print("|---|---:|---:|---:|---|")
     for name, (m, weights) in rows.items():
         w = ", ".join(f"{k} {v:g}" for k, v in weights.items()) if weights else "–"
         ratio = m["mrr@100"] / base
-        line = f"| {name} | {100 * m['mrr@100']:.1f} | {100 * m['p@1']:.1f} | {ratio:.2f}x | {w} |"
-        if reader is not None:
-            line += f" {100 * m['em']:.1f} | {100 * m['f1']:.1f} |"
-        print(line)
+        print(f"| {name} | {100 * m['mrr@100']:.1f} | {100 * m['p@1']:.1f} | {ratio:.2f}x | {w} |")
+    if not readers:
+        return
+    print(f"\n| reader | passages (top-{args.top_k}) | EM | F1 | s/question |")
+    print("|---|---|---:|---:|---:|")
+    for path, reader in readers.items():
+        for name in read_systems:
+            m, secs = read_and_score(reader, kb, eval_qs, systems[name][split][0], args, split, path, name)
+            print(f"| {path} | {name} | {100 * m['em']:.1f} | {100 * m['f1']:.1f} | {secs:.2f} |")
+
+
+def read_and_score(reader, kb, eval_qs, run, args, split, reader_path, system) -> tuple[dict, float]:
+    """EM/F1 (SQuAD rules, fractions) of `reader` on `run`'s top passages, and seconds per question."""
+    from kvqae.evaluate.predictions import load_predictions, score_answers
+    from kvqae.read.predict import read_questions
+
+    pred = args.out / "predictions" / split / slug(Path(reader_path).name) / f"{slug(system)}.jsonl"
+    t0 = time.perf_counter()
+    read_questions(reader, kb, eval_qs, run, pred, top_k=args.top_k, progress=False)
+    secs = (time.perf_counter() - t0) / max(len(eval_qs), 1)
+    return score_answers(load_predictions(pred), eval_qs)[0], secs
 
 
 if __name__ == "__main__":

@@ -7,11 +7,14 @@ Heavy imports (torch, transformers, spacy) stay inside the command functions.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kvqae.errors import InputError
+
+if TYPE_CHECKING:
+    from kvqae.data.runs import Run
 
 THREADS_HELP = "torch CPU threads (0: torch's default). 1 is much faster on a CPU shared with other jobs."
 
@@ -21,6 +24,26 @@ def _set_threads(threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def _check_run(r: Run, path: Path, question_ids: set[str]) -> None:
+    """What `kvqae evaluate` also requires of a run: queries, all of them questions of the file; and, for the
+    reader, passage-level ids."""
+    if not r.scores:
+        raise InputError("run is empty (no queries)", path=path)
+    unknown = [q for q in r.scores if q not in question_ids]
+    if unknown:
+        raise InputError(
+            f"query not in the questions file ({len(unknown)} such queries; mismatched splits?)",
+            path=path,
+            record=f"query {unknown[0]}",
+        )
+    if r.level != "passage":
+        raise InputError(
+            f"the reader needs a passage-level run, got level {r.level!r} (map entities to passages first)",
+            path=path,
+            field="level",
+        )
 
 
 def read_command(
@@ -61,12 +84,7 @@ def read_command(
     kbase = KnowledgeBase.load(kb)
     qs = load_questions(questions)
     r = Run.load(run)
-    if r.level != "passage":
-        raise InputError(
-            f"the reader needs a passage-level run, got level {r.level!r} (map entities to passages first)",
-            path=run,
-            field="level",
-        )
+    _check_run(r, run, {q.id for q in qs})
     n = read_questions(
         model,
         kbase,
@@ -89,16 +107,26 @@ def reader_data_command(
     n: Annotated[int, typer.Option("-n", "--num-questions", min=1, help="How many questions.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed for passage order and span choice.")] = 0,
     per_passage: Annotated[int, typer.Option("--per-passage", min=1, help="Most questions per passage.")] = 2,
+    style: Annotated[str, typer.Option("--style", help=STYLE_HELP)] = "natural",
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    """Generate cloze questions from the KB's passages (spaCy NER span -> answer, sentence + wh-word ->
-    question)."""
+    """Generate reader training questions from the KB's passages (spaCy NER span -> answer; the sentence
+    turned into a question: wh-movement and entity descriptions with --style natural, the wh-word in place
+    with --style cloze)."""
     from kvqae.data.kb import KnowledgeBase
     from kvqae.read.cloze import generate_cloze, save_cloze
 
-    qs = generate_cloze(KnowledgeBase.load(kb), n, seed=seed, per_passage=per_passage, progress=progress)
+    qs = generate_cloze(
+        KnowledgeBase.load(kb), n, seed=seed, style=style, per_passage=per_passage, progress=progress
+    )
     save_cloze(out, qs)
-    typer.echo(f"wrote {len(qs)} cloze questions to {out}")
+    typer.echo(f"wrote {len(qs)} {style} questions to {out}")
+
+
+STYLE_HELP = (
+    "Question style: 'natural' (wh-movement, the entity named by title or description: 'Where was this "
+    "physicist born?') or 'cloze' (wh-word in place: 'Einstein was born in where?')."
+)
 
 
 def train_reader(
@@ -107,9 +135,19 @@ def train_reader(
     generate_cloze: Annotated[
         int,
         typer.Option(
-            "--generate-cloze", min=0, help="Generate this many cloze questions from the KB to train on."
+            "--generate-cloze", min=0, help="Generate this many questions from the KB to train on."
         ),
     ] = 0,
+    style: Annotated[str, typer.Option("--style", help=STYLE_HELP)] = "natural",
+    hard_negatives: Annotated[
+        float,
+        typer.Option(
+            "--hard-negatives",
+            min=0.0,
+            max=1.0,
+            help="Share of irrelevant passages taken from the question's own article (without the answer).",
+        ),
+    ] = 0.5,
     cloze: Annotated[
         Path | None, typer.Option("--cloze", help="Cloze questions made before (kvqae reader-data).")
     ] = None,
@@ -218,9 +256,13 @@ def train_reader(
             items = load_cloze(cloze)
             meta["cloze"] = str(cloze)
         else:
-            items = make_cloze(kbase, generate_cloze, seed=seed, progress=progress)
+            items = make_cloze(kbase, generate_cloze, seed=seed, style=style, progress=progress)
             meta["generated_cloze"] = len(items)
-        examples = cloze_examples(kbase, items, relevant=relevant, irrelevant=irrelevant, seed=seed)
+            meta["style"] = style
+        examples = cloze_examples(
+            kbase, items, relevant=relevant, irrelevant=irrelevant, seed=seed, hard_negatives=hard_negatives
+        )
+        meta["hard_negatives"] = hard_negatives
         entity_of = {q.id: q.entity or q.passage_id for q in items}
 
         def group(e):  # hold out whole articles, so validation passages were never trained on

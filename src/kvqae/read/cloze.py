@@ -91,14 +91,18 @@ def wh_phrase(label: str) -> str:
     return WH_BY_LABEL.get(label, DEFAULT_WH)
 
 
-def load_spacy(model: str = SPACY_MODEL) -> Any:
-    """spaCy pipeline with only what cloze generation needs: tokens, sentence boundaries (senter) and NER."""
+def load_spacy(model: str = SPACY_MODEL, *, parse: bool = False) -> Any:
+    """spaCy pipeline with what generation needs: tokens, sentences and NER; `parse` adds the tagger,
+    lemmatizer and dependency parser that natural questions (wh-movement) need."""
     import spacy
 
+    exclude = [] if parse else ["tagger", "attribute_ruler", "lemmatizer", "parser"]
     try:
-        nlp = spacy.load(model, exclude=["tagger", "attribute_ruler", "lemmatizer", "parser"])
+        nlp = spacy.load(model, exclude=exclude)
     except OSError as e:
         raise InputError(f"cannot load spaCy model: {e}", field="spacy_model") from None
+    if parse:
+        return nlp
     if "senter" in nlp.disabled:
         nlp.enable_pipe("senter")
     if "senter" not in nlp.pipe_names and "sentencizer" not in nlp.pipe_names:
@@ -141,9 +145,13 @@ def cloze_from_doc(
     min_words: int = 6,
     max_words: int = 40,
     max_answer_words: int = 6,
+    style: str = "cloze",
+    description: tuple[str, str] | None = None,
 ) -> list[ClozeQuestion]:
-    """Up to `per_passage` cloze questions from one spaCy doc of a passage (at most one per sentence).
+    """Up to `per_passage` questions from one spaCy doc of a passage (at most one per sentence).
 
+    `style` "cloze": the answer replaced in place by a wh-phrase; "natural": wh-movement and entity
+    descriptions (`kvqae.read.natural`; the doc must be parsed), cloze form where the rules do not apply.
     Skips the title prefix, sentences outside [min_words, max_words] tokens, answers longer than
     `max_answer_words`, and answers that also appear in the question (they would give it away).
     """
@@ -183,11 +191,16 @@ def cloze_from_doc(
     for idx in sorted(int(i) for i in order):
         sent, ents = by_sentence[idx]
         ent = ents[int(rng.integers(len(ents)))]
+        if style == "natural":
+            ent = _movable_answer(sent, ents, ent)
         # Sentences at the passage start may still hold the title prefix: cut it off the question.
         s0 = max(sent.start_char, skip)
-        q = _make_question(
-            text[s0 : sent.end_char], ent.start_char - s0, ent.end_char - s0, ent.label_, title
-        )
+        if style == "natural":
+            q = _natural_question(text, sent, ent, s0, title, description, rng)
+        else:
+            q = _make_question(
+                text[s0 : sent.end_char], ent.start_char - s0, ent.end_char - s0, ent.label_, title
+            )
         if q is None or f" {normalize_answer(ent.text)} " in f" {normalize_answer(q)} ":
             continue
         out.append(
@@ -196,11 +209,43 @@ def cloze_from_doc(
     return out
 
 
+def _movable_answer(sent: Any, ents: list[Any], chosen: Any) -> Any:
+    """Prefer an answer that wh-movement can front (or a subject), else keep the drawn one."""
+    from kvqae.read.natural import wh_question
+
+    if wh_question(sent, chosen, chosen.label_, None) is not None:
+        return chosen
+    return next((e for e in ents if wh_question(sent, e, e.label_, None) is not None), chosen)
+
+
+def _natural_question(
+    text: str,
+    sent: Any,
+    ent: Any,
+    s0: int,
+    title: str,
+    description: tuple[str, str] | None,
+    rng: np.random.Generator,
+) -> str | None:
+    """A wh-moved question naming the entity by title or description; cloze form as the fallback."""
+    from kvqae.read.natural import refer_to_entity, subject_reference, wh_question
+
+    ref = subject_reference(title, description, rng)
+    q = wh_question(sent, ent, ent.label_, ref) if sent.start_char >= s0 else None
+    if q is None:
+        q = _make_question(text[s0 : sent.end_char], ent.start_char - s0, ent.end_char - s0, ent.label_, ref)
+    return None if q is None else refer_to_entity(q, title, ref)
+
+
+STYLES = ("cloze", "natural")
+
+
 def generate_cloze(
     kb: Any,
     n_questions: int,
     *,
     seed: int = 0,
+    style: str = "cloze",
     per_passage: int = 2,
     spacy_model: str = SPACY_MODEL,
     batch_size: int = 64,
@@ -215,10 +260,14 @@ def generate_cloze(
     """
     from kvqae.progress import make_progress
 
+    if style not in STYLES:
+        raise InputError(f"unknown question style {style!r} (choose from {', '.join(STYLES)})", field="style")
     passages = _passage_table(kb)
     if n_questions <= 0 or not len(passages):
         return []
-    nlp = nlp or load_spacy(spacy_model)
+    natural = style == "natural"
+    nlp = nlp or load_spacy(spacy_model, parse=natural)
+    describe = _Describer(passages, nlp) if natural else None
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(passages))
     pids = passages["passage_id"].tolist()
@@ -247,9 +296,11 @@ def generate_cloze(
                     title=str(titles[i]),
                     rng=prng,
                     per_passage=per_passage,
+                    style=style,
+                    description=describe(ents[i]) if describe else None,
                 )
                 for q in made[: n_questions - len(out)]:
-                    q.id = f"cloze-{seed}-{len(out)}"
+                    q.id = f"{style}-{seed}-{len(out)}"
                     out.append(q)
                     if prog:
                         prog.advance(task)
@@ -259,6 +310,28 @@ def generate_cloze(
         if prog:
             prog.stop()
     return out
+
+
+class _Describer:
+    """Entity -> (short, long) description from its first passage, parsed once on first use."""
+
+    def __init__(self, passages: Any, nlp: Any) -> None:
+        firsts = passages.drop_duplicates("entity_id")
+        self._first = dict(
+            zip(firsts["entity_id"], zip(firsts["text"], firsts["title"], strict=True), strict=True)
+        )
+        self._nlp = nlp
+        self._cache: dict[Any, tuple[str, str] | None] = {}
+
+    def __call__(self, entity: Any) -> tuple[str, str] | None:
+        from kvqae.read.natural import entity_description
+
+        if entity is None or entity not in self._first:
+            return None
+        if entity not in self._cache:
+            text, title = self._first[entity]
+            self._cache[entity] = entity_description(self._nlp(str(text)), str(title))
+        return self._cache[entity]
 
 
 def _passage_table(kb: Any) -> Any:

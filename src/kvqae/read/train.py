@@ -89,12 +89,19 @@ def resolve_init(name: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- examples
 def cloze_examples(
-    kb: Any, cloze: list[Any], *, relevant: int = 2, irrelevant: int = 4, seed: int = 0
+    kb: Any,
+    cloze: list[Any],
+    *,
+    relevant: int = 2,
+    irrelevant: int = 4,
+    seed: int = 0,
+    hard_negatives: float = 0.0,
 ) -> list[ReaderExample]:
     """Reader examples from cloze questions: the source passage (known span), up to `relevant - 1` other
-    passages of the same entity holding the answer (distant supervision), and `irrelevant` random passages
-    of other entities as distractors (not searched for the answer: they are negatives). Passage order is
-    shuffled.
+    passages of the same entity holding the answer (distant supervision), and `irrelevant` distractors:
+    a `hard_negatives` share of them passages of the same entity that do not contain the answer (what
+    retrieval puts beside the right passage), the rest random passages of other entities (not searched
+    for the answer: they are negatives). Passage order is shuffled.
     """
     from kvqae.read.spans import find_answer_spans
 
@@ -118,19 +125,23 @@ def cloze_examples(
         chosen = [(q.passage_id, src_text, spans)]
         entity = q.entity
         siblings = [i for i in by_entity.get(entity, []) if pids[i] != q.passage_id]
+        n_hard = int(round(hard_negatives * irrelevant)) if entity is not None else 0
+        hard: list[int] = []
         for i in rng.permutation(siblings).tolist() if siblings else []:
-            if len(chosen) >= relevant:
-                break
             s = find_answer_spans(texts[pids[i]], [q.answer])
-            if s:
+            if s and len(chosen) < relevant:
                 chosen.append((pids[i], texts[pids[i]], s))
+            elif not s and len(hard) < n_hard:
+                hard.append(i)
+        chosen.extend((pids[i], texts[pids[i]], []) for i in hard)
+        irrelevant_left = irrelevant - len(hard)
         others = np.nonzero(
             (ent_codes != ent_codes[row_of[q.passage_id]])
             if entity is not None
             else (np.arange(len(pids)) != row_of[q.passage_id])
         )[0]
-        if len(others) and irrelevant > 0:
-            for i in rng.choice(others, size=min(irrelevant, len(others)), replace=False).tolist():
+        if len(others) and irrelevant_left > 0:
+            for i in rng.choice(others, size=min(irrelevant_left, len(others)), replace=False).tolist():
                 chosen.append((pids[i], texts[pids[i]], []))
         perm = rng.permutation(len(chosen))
         chosen = [chosen[int(i)] for i in perm]
