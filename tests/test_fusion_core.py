@@ -71,13 +71,21 @@ def test_wsum_default_minimum_and_zero_fill():
     with_min = fuse([A, B], method="wsum", norm="minmax", weights=[0.4, 0.6], default_minimum=True)
     # x: 0.4*1 + 0.6*min_B(q1)=0 -> 0.4 ; y: 0 + 0 ; z: A min (0) * 0.4 + 0.6 * 1
     assert with_min.scores["q1"] == pytest.approx({"x": 0.4, "y": 0.0, "z": 0.6})
-    zs = fuse([A, B], method="wsum", norm="zscore-query", weights=[0.5, 0.5])  # default-min on for z-scores
+    zs = fuse([A, B], method="wsum", norm="zscore-query", weights=[0.5, 0.5], default_minimum="normalized")
     # B q1 z-scores: y=-1, z=1 -> missing x takes -1; A q1: x=1, y=-1; A misses z -> -1
     assert zs.scores["q1"] == pytest.approx({"x": 0.0, "y": -1.0, "z": 0.0})
+    legacy = fuse([A, B], method="wsum", norm="zscore-query", weights=[0.5, 0.5], default_minimum=True)
+    assert legacy.scores == zs.scores and legacy.meta["fusion"]["default_minimum"] == "normalized"
     zs0 = fuse([A, B], method="wsum", norm="zscore-query", weights=[0.5, 0.5], default_minimum=False)
     assert zs0.scores["q1"] == pytest.approx({"x": 0.5, "y": -1.0, "z": 0.5})
     # ranking: ties (x, z at 0.0) broken by id
     assert list(zs.scores["q1"]) == ["x", "z", "y"]
+    # the default for z-scores is the seeds' "raw" mode: A q1 becomes x=3, y=1, z=1 and B q1 x=10, y=10, z=20
+    # before the z-score, so x = z = 0.5 * (sqrt(2) - 1 / sqrt(2)) and y = -1 / sqrt(2) (hand-computed in
+    # tests/test_fusion_default_minimum.py)
+    raw = fuse([A, B], method="wsum", norm="zscore-query", weights=[0.5, 0.5])
+    assert raw.meta["fusion"]["default_minimum"] == "raw"
+    assert raw.scores["q1"] == pytest.approx({"x": 0.5 ** 1.5, "y": -(0.5 ** 0.5), "z": 0.5 ** 1.5})
 
 
 def test_rrf_combsum_combmnz_hand_computed():

@@ -61,7 +61,7 @@ def test_weights_file_round_trip_and_apply(tmp_path):
     res = grid_search(runs, qrels, metric="p@1", step=0.25)
     path = res.save(tmp_path / "w.json")
     data = load_weights(path)
-    assert data["weights"] == res.weights and data["norm"] == "zscore" and data["default_minimum"] is True
+    assert data["weights"] == res.weights and data["norm"] == "zscore" and data["default_minimum"] == "raw"
     test_runs, _ = _runs(2)
     fused = apply_weights(path, test_runs, k=5)
     direct = fuse(test_runs, method="wsum", norm="zscore", weights=res.weights, k=5)
@@ -70,6 +70,25 @@ def test_weights_file_round_trip_and_apply(tmp_path):
         apply_weights(path, test_runs[:2])
     (tmp_path / "bad.json").write_text(json.dumps({"weights": [1]}))
     with pytest.raises(InputError, match="format"):
+        load_weights(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize(
+    ("saved", "mode"), [(True, "normalized"), (False, "off"), (None, "raw"), ("raw", "raw")]
+)
+def test_weights_files_default_minimum_legacy_booleans(tmp_path, saved, mode):
+    """`true` in a weights file written before the modes is the post-normalisation minimum."""
+    runs, qrels = _runs(5)
+    data = grid_search(runs, qrels, step=0.5, default_minimum=mode).to_dict()
+    data["default_minimum"] = saved
+    (tmp_path / "w.json").write_text(json.dumps(data))
+    assert load_weights(tmp_path / "w.json")["default_minimum"] == (None if saved is None else mode)
+    fused = apply_weights(tmp_path / "w.json", runs)
+    assert fused.scores == fuse(runs, weights=data["weights"], default_minimum=mode).scores
+    assert fused.meta["fusion"]["default_minimum"] == mode
+    data["default_minimum"] = "sometimes"
+    (tmp_path / "bad.json").write_text(json.dumps(data))
+    with pytest.raises(InputError, match="default_minimum"):
         load_weights(tmp_path / "bad.json")
 
 
@@ -143,3 +162,17 @@ def test_cli_fit_and_apply(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert Run.load(tmp_path / "rrf.json").scores == fuse(runs[:2], method="rrf").scores
+    base = ["fuse", "combine", "--run", str(paths[0]), "--run", str(paths[1]), "--method", "wsum"]
+    for flags, mode in [
+        ([], "raw"),
+        (["--default-minimum", "normalized"], "normalized"),
+        (["--default-minimum", "raw"], "raw"),
+        (["--no-default-minimum"], "off"),
+    ]:
+        out = tmp_path / f"combined-{mode}-{len(flags)}.json"
+        result = cli.invoke(app, [*base, *flags, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        expected_run = fuse(runs[:2], default_minimum=mode)
+        assert all(Run.load(out).scores[q] == pytest.approx(d) for q, d in expected_run.scores.items())
+    result = cli.invoke(app, [*base, "--default-minimum", "yes", "--out", str(tmp_path / "bad.json")])
+    assert isinstance(result.exception, InputError) and result.exception.field == "default_minimum"

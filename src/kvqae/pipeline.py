@@ -39,6 +39,7 @@ from kvqae.ask.bundle import (
     spec_paths,
 )
 from kvqae.config import ConfigModel, load_config, load_yaml, parse_config
+from kvqae.fusion.modes import DefaultMinimumSetting
 from kvqae.io import read_json, write_json
 
 
@@ -84,6 +85,7 @@ class FusionSection(ConfigModel):
     norm: Literal["zscore", "zscore-query", "minmax", "rank", "none"] = "zscore"
     step: float = 0.1
     metric: str = "mrr@100"
+    default_minimum: DefaultMinimumSetting = None  # "off" | "raw" | "normalized"; None: by norm
 
 
 class ReaderSection(ConfigModel):
@@ -347,6 +349,7 @@ def run_pipeline(
             norm=cfg.fusion.norm,
             metric=cfg.fusion.metric,
             step=cfg.fusion.step,
+            default_minimum=cfg.fusion.default_minimum,
             query_ids=[q.id for q in questions[fit_split]],
         )
         grid.extra = {"fit_split": fit_split}
@@ -431,7 +434,7 @@ def pipeline_bundle(
 ) -> Bundle:
     """The answering manifest of a pipeline run: KB, each retrieval entry's encoder and index, the fitted
     fusion (with each run's z-score statistics on the fit split) and the reader."""
-    from kvqae.fusion.core import run_score_stats
+    from kvqae.fusion.core import zscore_statistics
 
     names = run_names(cfg.retrieval)
     fusion = None
@@ -442,7 +445,12 @@ def pipeline_bundle(
             default_minimum=grid.default_minimum,
             rrf_k=grid.rrf_k,
             weights=dict(zip(names, grid.weights, strict=True)),
-            zscore_stats={n: run_score_stats(fit_runs[n]) for n in names} if fit_runs else None,
+            # the statistics the fit used: in the "raw" default-minimum mode they include the filled scores
+            zscore_stats=dict(
+                zip(names, zscore_statistics([fit_runs[n] for n in names], grid.default_minimum), strict=True)
+            )
+            if fit_runs
+            else None,
             fit_split=grid.extra.get("fit_split"),
         )
     reader = None

@@ -10,7 +10,7 @@ so the folder can be moved together with what it points to; `load_bundle` resolv
 {"format": "kvqae-bundle/1", "created_by": "kvqae run", "kb": "kb", "k": 100,
  "retrieval": [{"name": "image-title", "mode": "image-title", "encoder": "clip:models/clip",
                 "encoder_paths": ["../models/clip"], "index": "indexes/title-clip_models_clip-Flat"}],
- "fusion": {"method": "wsum", "norm": "zscore", "default_minimum": true, "rrf_k": 60.0,
+ "fusion": {"method": "wsum", "norm": "zscore", "default_minimum": "raw", "rrf_k": 60.0,
             "weights": {"image-title": 0.5, ...}, "zscore_stats": {"image-title": [0.31, 0.05], ...},
             "fit_split": "validation"},
  "reader": {"model": "../artifacts/reader-minilm", "model_is_path": true, "top_k": 8},
@@ -28,6 +28,7 @@ from pydantic import Field
 
 from kvqae.config import ConfigModel, parse_config
 from kvqae.errors import InputError
+from kvqae.fusion.modes import DefaultMinimumSetting
 from kvqae.io import read_json, write_json
 
 BUNDLE_FILE = "bundle.json"
@@ -53,7 +54,8 @@ class BundleRetrieval(ConfigModel):
 class BundleFusion(ConfigModel):
     method: str = "wsum"
     norm: str = "zscore"
-    default_minimum: bool = True
+    # "off" | "raw" | "normalized" | None (the norm's default); `true` (older bundles) reads "normalized"
+    default_minimum: DefaultMinimumSetting = None
     rrf_k: float = 60.0
     weights: dict[str, float]
     # (mean, std) of each run's scores on the fit split: "zscore" normalises one new question with them

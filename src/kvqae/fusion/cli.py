@@ -8,6 +8,7 @@ from typing import Literal
 import typer
 
 from kvqae.config import ConfigModel
+from kvqae.fusion.modes import DefaultMinimumSetting
 
 
 class FuseFitConfig(ConfigModel):
@@ -23,7 +24,7 @@ class FuseFitConfig(ConfigModel):
     step: float = 0.1
     metric: str = "mrr@100"
     sum_to_one: bool = True
-    default_minimum: bool | None = None
+    default_minimum: DefaultMinimumSetting = None  # "off" | "raw" | "normalized"; None: by norm
     rrf_k: float = 60.0
     passage_requires_entity: bool = False
     plot: Path | None = None
@@ -79,6 +80,13 @@ def fit_from_config(cfg: FuseFitConfig, *, progress: bool = True):
     return result
 
 
+DEFAULT_MINIMUM_HELP = (
+    "Score of a candidate a run missed: raw (the run's minimum raw score for the query, filled in before "
+    "normalising: the seeds' code) | normalized (its minimum after normalising) | off (0, as ranx). "
+    "Default: raw for the z-scores, off otherwise."
+)
+NO_DEFAULT_MINIMUM_HELP = "Same as --default-minimum off."
+
 fuse_app = typer.Typer(
     help="Fuse retrieval runs: fit weights on validation, apply them to test.", no_args_is_help=True
 )
@@ -98,11 +106,8 @@ def fuse_fit(
     step: float = typer.Option(0.1, "--step", help="Grid step of each weight."),
     metric: str = typer.Option("mrr@100", "--metric", help="Metric to maximise (mrr@K, p@K, hit@K, ...)."),
     sum_to_one: bool = typer.Option(True, "--sum-to-one/--free-weights", help="Only weights summing to 1."),
-    default_minimum: bool = typer.Option(
-        None,
-        "--default-minimum/--no-default-minimum",
-        help="Missing candidate = run's minimum (default: on for z-scores).",
-    ),
+    default_minimum: str = typer.Option(None, "--default-minimum", help=DEFAULT_MINIMUM_HELP),
+    no_default_minimum: bool = typer.Option(False, "--no-default-minimum", help=NO_DEFAULT_MINIMUM_HELP),
     rrf_k: float = typer.Option(60.0, "--rrf-k", help="k of reciprocal rank fusion."),
     plot: Path = typer.Option(None, "--plot", help="Also write the weight-grid heat map (PNG) here."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
@@ -123,7 +128,7 @@ def fuse_fit(
             step=step,
             metric=metric,
             sum_to_one=sum_to_one,
-            default_minimum=default_minimum,
+            default_minimum="off" if no_default_minimum else default_minimum,
             rrf_k=rrf_k,
             plot=plot,
         ),
@@ -163,7 +168,8 @@ def fuse_combine(
     weights: str = typer.Option(
         None, "--weights", help="Comma-separated weights, one per run (default equal)."
     ),
-    default_minimum: bool = typer.Option(None, "--default-minimum/--no-default-minimum"),
+    default_minimum: str = typer.Option(None, "--default-minimum", help=DEFAULT_MINIMUM_HELP),
+    no_default_minimum: bool = typer.Option(False, "--no-default-minimum", help=NO_DEFAULT_MINIMUM_HELP),
     rrf_k: float = typer.Option(60.0, "--rrf-k"),
     k: int = typer.Option(None, "--k", help="Keep the best k candidates per query."),
 ) -> None:
@@ -184,7 +190,7 @@ def fuse_combine(
         method=method,
         norm=norm,
         weights=w,
-        default_minimum=default_minimum,
+        default_minimum="off" if no_default_minimum else default_minimum,
         rrf_k=rrf_k,
         k=k,
         sources=[str(p) for p in run],

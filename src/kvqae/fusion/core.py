@@ -11,8 +11,15 @@ Registries (string keys, used by the CLI and the weights file):
   "rank" (per query, 1 - rank/n, = ranx "rank"), "none".
 - methods `METHODS`: "wsum" (S = sum_i a_i S_i), "rrf" (sum_i a_i / (k + rank_i)), "combsum" (sum_i S_i),
   "combmnz" (sum_i S_i times the number of runs that retrieved the candidate).
-A candidate missing from a run scores that run's minimum (normalised) score for the query when
-`default_minimum` is on (default for the z-score normalisations, as in the seeds' code), else 0 (as ranx).
+Default-minimum (`DEFAULT_MINIMUM_MODES`), for a candidate that a run did not retrieve for a query:
+- "raw": that run's minimum *raw* score for the query, filled in *before* normalising, so the filled scores
+  take part in the normalisation statistics: the seeds' code (meerqat `ir/fuse.py`, `defmin: true` in
+  their fusion configs). Default for the z-score normalisations.
+- "normalized": that run's minimum *normalised* score for the query, filled in after normalising (what
+  `true` meant before the modes existed; still how `true` reads in saved weights and bundle files).
+- "off": 0 after normalising, as ranx. Default for the other normalisations.
+A run with no candidate at all for a query contributes 0 in every mode. RRF is rank-based and ignores the
+mode (a run that missed the candidate adds 0); CombMNZ counts the runs that really retrieved the candidate.
 """
 
 from __future__ import annotations
@@ -25,6 +32,13 @@ import numpy as np
 
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
+from kvqae.fusion.modes import (  # noqa: F401  (re-exported: the mode names belong to the fusion API)
+    DEFAULT_MINIMUM_MODES,
+    DefaultMinimum,
+    DefaultMinimumSetting,
+    parse_default_minimum,
+    resolve_default_minimum,
+)
 
 EPS = 1e-9  # same floor as ranx for a zero std / zero range
 PAD = -1e300  # fused score of padding in the weight search: finite (0 * PAD = 0), below any real score
@@ -162,10 +176,20 @@ def _rowwise(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def norm_zscore_global(scores: np.ndarray) -> np.ndarray:
-    """(R, Q, C) -> z-score, one mean/std per run over all its scores (population std, floored at 1e-9)."""
+    """(R, Q, C) -> z-score, one mean/std per run over all its scores (population std, floored at 1e-9;
+    a run whose scores are all equal gives exactly 0)."""
     mean = np.nanmean(scores, axis=(1, 2), keepdims=True)
     std = np.nanstd(scores, axis=(1, 2), keepdims=True)
-    return (scores - mean) / np.maximum(std, EPS)
+    return (scores - _exact_mean_if_constant(scores, mean, (1, 2))) / np.maximum(std, EPS)
+
+
+def _exact_mean_if_constant(scores: np.ndarray, mean: np.ndarray, axis: tuple[int, ...] | int) -> np.ndarray:
+    """`mean`, replaced by the common value where all present scores along `axis` are equal, so that such
+    scores normalise to exactly 0 instead of a rounding error divided by the 1e-9 std floor (which happens
+    e.g. when default-minimum fills a one-candidate run for a query with copies of its score)."""
+    lo = np.min(np.where(np.isnan(scores), np.inf, scores), axis=axis, keepdims=True)
+    hi = np.max(np.where(np.isnan(scores), -np.inf, scores), axis=axis, keepdims=True)
+    return np.where(lo == hi, lo, mean)
 
 
 def run_score_stats(run: Run) -> tuple[float, float]:
@@ -178,6 +202,30 @@ def run_score_stats(run: Run) -> tuple[float, float]:
     if values.size == 0:
         raise InputError("run has no scores to take statistics of", path=run.name)
     return float(values.mean()), float(values.std())
+
+
+def zscore_statistics(
+    runs: Sequence[Run],
+    default_minimum: bool | str | None = None,
+    *,
+    sources: Sequence[str] | None = None,
+) -> list[tuple[float, float]]:
+    """(mean, population std) per run that the "zscore" norm uses when fusing `runs` together: over the
+    run's own scores, plus, in the "raw" default-minimum mode (the default for z-scores), the minimum raw
+    scores filled in for the candidates it missed. Recorded on the fit split for `fuse(..., zscore_stats=)`,
+    so one new question is normalised as the fitted weights expect. Outside the "raw" mode these are
+    `run_score_stats` of each run (up to float rounding)."""
+    matrix = build_matrix(runs, sources=sources, allow_missing_queries=True)
+    scores = matrix.scores
+    if resolve_default_minimum("zscore", default_minimum) == "raw":
+        scores = fill_raw_minimum(scores, matrix.valid)
+    out = []
+    for r, run in enumerate(runs):
+        values = scores[r][~np.isnan(scores[r])]
+        if values.size == 0:
+            raise InputError("run has no scores to take statistics of", path=run.name)
+        out.append((float(values.mean()), float(values.std())))
+    return out
 
 
 def norm_zscore_fixed(scores: np.ndarray, stats: Sequence[tuple[float, float]]) -> np.ndarray:
@@ -193,13 +241,13 @@ def norm_zscore_fixed(scores: np.ndarray, stats: Sequence[tuple[float, float]]) 
 
 
 def norm_zscore_query(scores: np.ndarray) -> np.ndarray:
-    """Per run and query z-score (ranx "zmuv")."""
+    """Per run and query z-score (ranx "zmuv"; all-equal scores give exactly 0)."""
     present, n = _rowwise(scores)
     safe_n = np.maximum(n, 1)
     filled = np.where(present, scores, 0.0)
     mean = filled.sum(axis=-1, keepdims=True) / safe_n
     var = (np.where(present, scores - mean, 0.0) ** 2).sum(axis=-1, keepdims=True) / safe_n
-    return (scores - mean) / np.maximum(np.sqrt(var), EPS)
+    return (scores - _exact_mean_if_constant(scores, mean, -1)) / np.maximum(np.sqrt(var), EPS)
 
 
 def norm_minmax(scores: np.ndarray) -> np.ndarray:
@@ -249,9 +297,21 @@ def normalize(scores: np.ndarray, norm: str) -> np.ndarray:
     return NORMALISATIONS[norm](scores)
 
 
+# ------------------------------------------------------------------------------------------- default-minimum
+
+def fill_raw_minimum(scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(R, Q, C) raw scores with every missing real candidate (NaN where `valid`) set to that run's minimum
+    raw score for the query, before any normalisation (the seeds' default-minimum). Padding, and a run with
+    no candidate for the query, stay NaN."""
+    lo = np.min(np.where(np.isnan(scores), np.inf, scores), axis=-1, keepdims=True)
+    fill = np.isnan(scores) & valid[None] & np.isfinite(lo)
+    return np.where(fill, lo, scores)
+
+
 def fill_missing(normed: np.ndarray, default_minimum: bool) -> np.ndarray:
-    """Replace NaN (candidate not retrieved by that run) by the run's minimum for the query, or by 0.
-    A run with no candidate at all for a query contributes 0."""
+    """Replace NaN (candidate not retrieved by that run) by the run's minimum normalised score for the query
+    (`default_minimum`, the "normalized" mode), or by 0. A run with no candidate at all for a query
+    contributes 0."""
     if not default_minimum:
         return np.nan_to_num(normed, nan=0.0)
     lo = np.min(np.where(np.isnan(normed), np.inf, normed), axis=-1, keepdims=True)
@@ -287,22 +347,20 @@ class Prepared:
         return np.concatenate([terms, pad]).reshape(len(terms) + 1, -1)
 
 
-def resolve_default_minimum(norm: str, default_minimum: bool | None) -> bool:
-    return norm.startswith("zscore") if default_minimum is None else default_minimum
-
-
 def prepare(
     matrix: FusionMatrix,
     method: str = "wsum",
     norm: str = "zscore",
     *,
-    default_minimum: bool | None = None,
+    default_minimum: bool | str | None = None,
     rrf_k: float = 60.0,
     zscore_stats: Sequence[tuple[float, float]] | None = None,
 ) -> Prepared:
     """Turn a FusionMatrix into the (T, M) form of `method` (see `Prepared`).
 
-    `zscore_stats` (one (mean, std) per run) replaces the runs' own statistics under the "zscore" norm.
+    `default_minimum`: "off" | "raw" | "normalized" | None (the norm's default) | bool (legacy: True is
+    "normalized"). `zscore_stats` (one (mean, std) per run) replaces the runs' own statistics under the
+    "zscore" norm.
     """
     if method not in METHODS:
         raise InputError(f"unknown fusion method {method!r}; choose from {sorted(METHODS)}", field="method")
@@ -313,24 +371,27 @@ def prepare(
     return Prepared(terms, multiplier, matrix.valid)
 
 
-# Each method maps (matrix, norm, default_minimum, rrf_k, zscore stats or None) to its per-run terms
+# Each method maps (matrix, norm, default-minimum mode, rrf_k, zscore stats or None) to its per-run terms
 # T (R, Q, C) and its per-candidate multiplier M (Q, C) or None; the weights are applied later
 # (fused = (w . T) * M).
 MethodFn = Callable[..., tuple[np.ndarray, "np.ndarray | None"]]
 
 
-def _normalised_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float, stats=None):
+def _normalised_terms(matrix: FusionMatrix, norm: str, default_minimum: str, rrf_k: float, stats=None):
+    scores = fill_raw_minimum(matrix.scores, matrix.valid) if default_minimum == "raw" else matrix.scores
     if stats is not None and norm == "zscore":
-        return fill_missing(norm_zscore_fixed(matrix.scores, stats), default_minimum), None
-    return fill_missing(normalize(matrix.scores, norm), default_minimum), None
+        normed = norm_zscore_fixed(scores, stats)
+    else:
+        normed = normalize(scores, norm)
+    return fill_missing(normed, default_minimum == "normalized"), None
 
 
-def _rrf_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float, stats=None):
+def _rrf_terms(matrix: FusionMatrix, norm: str, default_minimum: str, rrf_k: float, stats=None):
     # rank-based: the normalisation does not apply; a run that missed the candidate adds 0
     return np.nan_to_num(1.0 / (rrf_k + ranks(matrix.scores) + 1.0), nan=0.0), None
 
 
-def _combmnz_terms(matrix: FusionMatrix, norm: str, default_minimum: bool, rrf_k: float, stats=None):
+def _combmnz_terms(matrix: FusionMatrix, norm: str, default_minimum: str, rrf_k: float, stats=None):
     terms, _ = _normalised_terms(matrix, norm, default_minimum, rrf_k, stats)
     return terms, matrix.present.sum(axis=0).astype(np.float64)
 
@@ -364,7 +425,7 @@ def fuse(
     method: str = "wsum",
     norm: str = "zscore",
     weights: Sequence[float] | None = None,
-    default_minimum: bool | None = None,
+    default_minimum: bool | str | None = None,
     rrf_k: float = 60.0,
     k: int | None = None,
     name: str | None = None,
@@ -374,8 +435,10 @@ def fuse(
 ) -> Run:
     """Fuse `runs` into one Run (all candidates of the union, or the best `k` per query).
 
-    `weights` has one weight per run (default: `default_weights`). `zscore_stats`: fixed (mean, std) per
-    run for the "zscore" norm (see `run_score_stats`), instead of the statistics of the runs given.
+    `weights` has one weight per run (default: `default_weights`). `default_minimum`: "off" | "raw" |
+    "normalized" | None (the norm's default: "raw" for z-scores, else "off") | bool (True = "normalized").
+    `zscore_stats`: fixed (mean, std) per run for the "zscore" norm (see `zscore_statistics`), instead of
+    the statistics of the runs given.
     Raises InputError on bad runs/weights.
     """
     levels = {r.level for r in runs}

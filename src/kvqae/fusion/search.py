@@ -20,6 +20,7 @@ from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.evaluate.metrics import align_qrels, compute_metrics, parse_metric
 from kvqae.fusion.core import build_matrix, fuse, prepare, resolve_default_minimum
+from kvqae.fusion.modes import DEFAULT_MINIMUM_MODES, parse_default_minimum
 from kvqae.io import read_json, write_json
 
 WEIGHTS_FORMAT = "kvqae-fusion-weights/1"
@@ -52,7 +53,7 @@ class GridSearchResult:
     metric: str
     method: str
     norm: str
-    default_minimum: bool
+    default_minimum: str  # "off" | "raw" | "normalized" (see kvqae.fusion.core)
     rrf_k: float
     step: float
     sum_to_one: bool
@@ -80,7 +81,7 @@ def grid_search(
     metric: str = "mrr@100",
     step: float = 0.1,
     sum_to_one: bool = True,
-    default_minimum: bool | None = None,
+    default_minimum: bool | str | None = None,
     rrf_k: float = 60.0,
     query_ids: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
@@ -147,6 +148,14 @@ def load_weights(path: str | Path) -> dict:
     w = data["weights"]
     if not isinstance(w, list) or not all(isinstance(x, (int, float)) and np.isfinite(x) for x in w):
         raise InputError("must be a list of finite numbers", path=path, field="weights")
+    mode = data["default_minimum"]
+    if not (mode is None or isinstance(mode, bool) or mode in DEFAULT_MINIMUM_MODES):
+        raise InputError(
+            f"must be one of {', '.join(DEFAULT_MINIMUM_MODES)}, true (= normalized), false (= off) or null",
+            path=path,
+            field="default_minimum",
+        )
+    data["default_minimum"] = parse_default_minimum(mode)  # `true` of files written before the modes
     return data
 
 
