@@ -113,3 +113,53 @@ def test_encoder_without_span_head_loads_with_a_new_head(minilm_path):
     r = Reader.load(minilm_path)
     assert r.model.qa_outputs.out_features == 2
     assert r.settings == ReaderSettings()
+
+
+LONG = (
+    "Filler words about nothing in particular fill this opening part of the passage for a while. "
+    "More filler about other matters keeps going here. The tower in Paris was built by Gustave Eiffel. "
+    "Closing filler text ends the passage after the fact."
+)
+
+
+def test_windows_per_passage_keeps_the_window_sharing_most_question_words(tiny_reader_dir):
+    settings = ReaderSettings(max_length=32, stride=8, windows_per_passage=1)
+    reader = Reader.load(tiny_reader_dir, settings=settings)
+    question = "Who built the tower in Paris?"
+    every = Reader.load(tiny_reader_dir, settings=settings.model_copy(update={"windows_per_passage": None}))
+    all_rows = every.featurize(question, [LONG, PASSAGES[0]])
+    feats = reader.featurize(question, [LONG, PASSAGES[0]])
+    assert all_rows.num_rows > 2  # the long passage needs several windows
+    assert feats.row_passage.tolist() == [0, 1]  # one window per passage, in passage order
+    ctx = np.nonzero(feats.context_mask[0])[0]
+    window = LONG[feats.offsets[0, ctx[0], 0] : feats.offsets[0, ctx[-1], 1]]
+    assert "tower in Paris" in window  # "tower", "paris", "built" are the question words it holds
+    # the kept rows' encodings equal those rows in the full encoding (same offsets, trimmed padding)
+    assert feats.inputs["input_ids"].shape[1] <= all_rows.inputs["input_ids"].shape[1]
+
+
+def test_windows_per_passage_in_training_keeps_a_window_with_the_answer(tiny_reader_dir):
+    settings = ReaderSettings(max_length=32, stride=8, windows_per_passage=1)
+    reader = Reader.load(tiny_reader_dir, settings=settings)
+    # a question sharing no word with the answer's window: training still keeps the window holding it
+    a = LONG.index("Gustave Eiffel")
+    feats = reader.featurize("Filler opening nothing particular?", [LONG], [[(a, a + len("Gustave Eiffel"))]])
+    assert feats.num_rows == 1
+    assert feats.start_targets.sum() == 1 and feats.end_targets.sum() == 1
+    r, s = map(int, np.argwhere(feats.start_targets)[0])
+    e = int(np.argwhere(feats.end_targets)[0][1])
+    assert LONG[feats.offsets[r, s, 0] : feats.offsets[r, e, 1]] == "Gustave Eiffel"
+
+
+def test_keep_first_layers_cuts_the_encoder_and_saves_the_depth(tmp_path):
+    from kvqae.errors import InputError
+    from kvqae.read.train import keep_first_layers
+
+    src = build_tiny_reader(tmp_path / "deep", layers=3)
+    reader = Reader.load(src)
+    keep_first_layers(reader.model, 2)
+    assert len(reader.model.bert.encoder.layer) == 2
+    reader.save(tmp_path / "cut")
+    assert Reader.load(tmp_path / "cut").model.config.num_hidden_layers == 2
+    with pytest.raises(InputError, match="layers"):
+        keep_first_layers(reader.model, 5)

@@ -35,6 +35,9 @@ class ReaderSettings(ConfigModel):
     max_question_tokens: int = 64  # the question is cut to this many tokens first
     max_answer_tokens: int = 30  # longest answer span, in tokens
     retrieval_weight: float = 0.0  # weight of the retrieval log-probability added to the span log-probability
+    # Read only the N windows of each passage that share the most question words (None: every window).
+    # With a shorter max_length this reads the part of a passage around the question's words: fewer tokens.
+    windows_per_passage: int | None = None
 
 
 @dataclass
@@ -217,7 +220,24 @@ class Reader:
         feats = Features(inputs, context, offsets, row_passage)
         if gold_spans is not None:
             feats.start_targets, feats.end_targets = _span_targets(context, offsets, row_passage, gold_spans)
+        if s.windows_per_passage is not None:
+            overlap = _question_overlap(enc, self._question_ids(q))
+            feats = _keep_rows(feats, _best_windows(feats, overlap, s.windows_per_passage))
         return feats
+
+    def _question_ids(self, question: str) -> set[int]:
+        """Question word-piece ids worth matching in a passage: not stopwords, punctuation or specials."""
+        ids = self.tokenizer(question, add_special_tokens=False)["input_ids"]
+        return {i for i in ids if i not in self._stop_ids()}
+
+    def _stop_ids(self) -> set[int]:
+        if not hasattr(self, "_stop_cache"):
+            words = " ".join(_STOPWORDS)
+            ids = set(self.tokenizer(words, add_special_tokens=False)["input_ids"])
+            ids |= set(self.tokenizer.all_special_ids)
+            ids |= {i for t, i in self.tokenizer.get_vocab().items() if len(t) == 1 and not t.isalnum()}
+            self._stop_cache = ids
+        return self._stop_cache
 
     # ------------------------------------------------------------------ scoring
     def logits(self, feats: Features, *, batch_rows: int = 32, grad: bool = False) -> tuple[Any, Any]:
@@ -287,6 +307,59 @@ class Reader:
             if len(preds) == top_n:
                 break
         return preds
+
+
+_STOPWORDS = (
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "is",
+    "was", "were", "are", "be", "been", "being", "has", "have", "had", "do", "does", "did", "what",
+    "which", "who", "whom", "whose", "when", "where", "why", "how", "this", "that", "these", "those",
+    "it", "its", "his", "her", "their", "he", "she", "they", "as", "into", "than", "then", "there",
+    "also", "not", "no",
+)
+
+
+def _question_overlap(enc: Any, question_ids: set[int]) -> np.ndarray:
+    """Per row: how many distinct question word pieces its passage window holds."""
+    out = np.zeros(len(enc["input_ids"]), dtype=np.int64)
+    for r, ids in enumerate(enc["input_ids"]):
+        window = {i for i, sid in zip(ids, enc.sequence_ids(r), strict=True) if sid == 1}
+        out[r] = len(window & question_ids)
+    return out
+
+
+def _best_windows(feats: Features, overlap: np.ndarray, keep: int) -> np.ndarray:
+    """Rows to keep: for each passage the `keep` windows sharing most question words (earlier on ties).
+
+    In training, a passage with an answer keeps its best windows among those holding a whole answer, so
+    what is read at training time is what reading at test time would pick around the answer.
+    """
+    gold = None if feats.start_targets is None else feats.start_targets.any(1) & feats.end_targets.any(1)
+    kept: list[int] = []
+    for p in np.unique(feats.row_passage):
+        rows = np.nonzero(feats.row_passage == p)[0]
+        if gold is not None and gold[rows].any():
+            rows = rows[gold[rows]]
+        order = sorted(rows.tolist(), key=lambda r: (-overlap[r], r))
+        kept.extend(order[:keep])
+    return np.asarray(sorted(kept), dtype=np.int64)
+
+
+def _keep_rows(feats: Features, rows: np.ndarray) -> Features:
+    """`feats` restricted to `rows`, with the padding no kept row needs trimmed off."""
+    if len(rows) == feats.num_rows:
+        return feats
+    import torch
+
+    index = torch.from_numpy(rows)
+    width = int(feats.inputs["attention_mask"][index].sum(1).max())
+    inputs = {k: v[index, :width] for k, v in feats.inputs.items()}
+    out = Features(
+        inputs, feats.context_mask[rows, :width], feats.offsets[rows, :width], feats.row_passage[rows]
+    )
+    if feats.start_targets is not None:
+        out.start_targets = feats.start_targets[rows, :width]
+        out.end_targets = feats.end_targets[rows, :width]
+    return out
 
 
 def _span_targets(

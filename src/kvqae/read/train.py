@@ -58,6 +58,7 @@ class ReaderTrainConfig(ConfigModel):
     batch_questions: int = 4  # questions per optimizer step (gradient accumulation)
     max_grad_norm: float = 1.0
     freeze_embeddings: bool = False  # keep the word embeddings fixed: cheaper steps on CPU, less overfitting
+    layers: int | None = None  # keep only the first N encoder layers of init_model (faster steps)
     eval_every: int = 100  # optimizer steps between validations (0: once per epoch)
     max_eval_questions: int = 300
     max_minutes: float | None = (
@@ -214,6 +215,22 @@ def split_examples(
     return train, val
 
 
+def keep_first_layers(model: Any, n: int) -> None:
+    """Cut a BERT-like model's encoder to its first `n` layers (in place; the saved config says `n`).
+
+    Why: on CPU the reader's cost is linear in depth; the lower layers of a small encoder keep most of
+    what span extraction needs, and the time saved buys more training steps in a fixed budget.
+    """
+    base = getattr(model, model.base_model_prefix, None)
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if layers is None:
+        raise InputError("cannot cut layers of this model (no encoder.layer list)", field="layers")
+    if not 1 <= n <= len(layers):
+        raise InputError(f"must be in [1, {len(layers)}]", field="layers")
+    base.encoder.layer = layers[:n]
+    model.config.num_hidden_layers = n
+
+
 # ---------------------------------------------------------------------------------------------- loss and eval
 def global_span_loss(
     start_logits: Any, end_logits: Any, context_mask: Any, start_targets: Any, end_targets: Any
@@ -300,6 +317,8 @@ def train_reader_model(
     torch.manual_seed(cfg.seed)
     reader = Reader.load(init, device=cfg.device, settings=cfg.settings)
     model = reader.model
+    if cfg.layers is not None and not resuming:
+        keep_first_layers(model, cfg.layers)
     if cfg.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
