@@ -23,10 +23,14 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise InputError("config file not found", path=path)
+    if path.is_dir():
+        raise InputError("expected a YAML file, got a folder", path=path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text (byte {e.start})", path=path) from None
     except yaml.YAMLError as e:
-        raise InputError(f"invalid YAML: {e}", path=path) from None
+        raise InputError(f"invalid YAML: {' '.join(str(e).split())}", path=path) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

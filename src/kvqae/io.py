@@ -1,4 +1,8 @@
-"""Atomic output helpers: a failed or interrupted run never leaves a half-written file or directory."""
+"""Atomic output helpers: a failed or interrupted run never leaves a half-written file or directory.
+
+Outputs get the permissions the umask allows (0644 files and 0755 folders under umask 022), and temporaries
+that a killed run left beside an output (`.NAME.*.tmp`) are removed by the next successful write of it.
+"""
 
 from __future__ import annotations
 
@@ -12,47 +16,137 @@ from pathlib import Path
 from typing import Any
 
 
-@contextmanager
-def atomic_path(final: str | Path) -> Iterator[Path]:
-    """Yield a temporary file path beside `final`; rename it onto `final` only if the block succeeds."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+def current_umask() -> int:
+    """The process umask, read from /proc where possible (setting it, even briefly, races other threads)."""
     try:
-        yield tmp_path
-        os.replace(tmp_path, final)
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive advisory lock on `fd` without waiting; False when another holder has it."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): temporaries are never taken for stale
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _discard(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _is_stale(path: Path) -> bool:
+    """True when no live writer holds the lock of a temporary (its run was killed)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return _try_lock(fd)
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        os.close(fd)
+
+
+def remove_stale_temps(final: str | Path) -> None:
+    """Remove the `.NAME.*.tmp` temporaries beside `final` that no running writer holds."""
+    import glob
+
+    final = Path(final)
+    for tmp in final.parent.glob(f".{glob.escape(final.name)}.*.tmp"):
+        if _is_stale(tmp):
+            _discard(tmp)
+
+
+def _make_temp(final: Path, *, folder: bool) -> tuple[int, Path]:
+    """Create a locked temporary file or folder beside `final`, with the umask's permissions; returns an open
+    descriptor (holding the lock) and the path. A folder that cannot be written is an InputError."""
+    from kvqae.errors import InputError
+
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if folder:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+            fd = os.open(tmp, os.O_RDONLY)
+        else:
+            fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+            tmp = Path(name)
+        os.chmod(tmp, (0o777 if folder else 0o666) & ~current_umask())
+    except OSError as e:  # read-only folder, a file where a folder should be, disk full
+        raise InputError(f"cannot write here ({e.strerror or e})", path=final) from None
+    _try_lock(fd)
+    return fd, tmp
+
+
+def _replace(tmp: Path, final: Path) -> None:
+    """Move `tmp` onto `final`; an existing `final` is moved aside first and removed after."""
+    from kvqae.errors import InputError
+
+    if final.is_dir() != tmp.is_dir() and final.exists():
+        kind = "folder" if final.is_dir() else "file"
+        raise InputError(f"cannot replace a {kind} with a {'folder' if tmp.is_dir() else 'file'}", path=final)
+    if not tmp.is_dir() or not final.exists():
+        os.replace(tmp, final)
+        return
+    old = final.with_name(f".{final.name}.old")
+    if old.exists():
+        _discard(old)
+    os.replace(final, old)
+    os.replace(tmp, final)
+    _discard(old)
+
+
+@contextmanager
+def atomic_path(final: str | Path, *, sweep: bool = True) -> Iterator[Path]:
+    """Yield a temporary file path beside `final`; rename it onto `final` only if the block succeeds.
+
+    `sweep`: then remove temporaries of `final` left by killed runs (off for many files in one folder).
+    """
+    final = Path(final)
+    fd, tmp = _make_temp(final, folder=False)
+    try:
+        yield tmp
+        _replace(tmp, final)
+    finally:
+        os.close(fd)
+        if tmp.exists():
+            tmp.unlink()
+    if sweep:
+        remove_stale_temps(final)
 
 
 @contextmanager
 def atomic_dir(final: str | Path, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary directory beside `final`; swap it in place of `final` only if the block succeeds.
 
-    An existing `final` is replaced (when `overwrite`) only after the new content is complete.
+    An existing `final` is replaced (when `overwrite`) only after the new content is complete; temporaries
+    of `final` left by killed runs are then removed.
     """
     final = Path(final)
     if final.exists() and not overwrite:
         raise FileExistsError(f"{final} already exists")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    fd, tmp = _make_temp(final, folder=True)
     try:
         yield tmp
-        if final.exists():
-            old = final.with_name(f".{final.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
+        _replace(tmp, final)
     finally:
+        os.close(fd)
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    remove_stale_temps(final)
 
 
 def write_json(path: str | Path, obj: Any, *, indent: int | None = 2) -> None:

@@ -46,7 +46,7 @@ from kvqae.io import read_json, write_json
 class KBSection(ConfigModel):
     source: Path  # articles JSONL, MediaWiki XML(.bz2) or ViQuAE KB, or an already built KB directory
     format: str = "auto"
-    words: int = 100
+    words: int = Field(default=100, ge=1)
     sentence_aligned: bool = False
     types_from: Path | None = None
 
@@ -83,14 +83,14 @@ def run_names(retrieval: list[RetrievalSection]) -> list[str]:
 class FusionSection(ConfigModel):
     method: Literal["wsum", "rrf", "combsum", "combmnz"] = "wsum"
     norm: Literal["zscore", "zscore-query", "minmax", "rank", "none"] = "zscore"
-    step: float = 0.1
+    step: float = Field(default=0.1, gt=0, le=1)
     metric: str = "mrr@100"
     default_minimum: DefaultMinimumSetting = None  # "off" | "raw" | "normalized"; None: by norm
 
 
 class ReaderSection(ConfigModel):
     model: str  # reader checkpoint: path or HF name
-    top_k: int = 24
+    top_k: int = Field(default=24, ge=1)
     run: str = "fusion"  # which run feeds the reader: "fusion" or a retrieval run name
 
 
@@ -101,7 +101,7 @@ class PipelineConfig(ConfigModel):
     kb: KBSection
     questions: dict[str, Path]  # split name -> questions file
     retrieval: list[RetrievalSection] = Field(min_length=1)
-    k: int = 100
+    k: int = Field(default=100, ge=1)
     eval_split: str = "test"
     fit_split: str | None = "validation"  # split on which fusion weights are fitted (None: no fusion)
     fusion: FusionSection | None = FusionSection()
@@ -109,7 +109,7 @@ class PipelineConfig(ConfigModel):
     metrics: list[str] = ["mrr@100", "p@1", "p@20", "hit@20", "recall@100", "ndcg@10"]
     passage_requires_entity: bool = False  # a relevant passage must also belong to the gold entity
     dataset: str = ""
-    batch_size: int = 64
+    batch_size: int = Field(default=64, ge=1)
     device: str = "cpu"
 
 
@@ -167,6 +167,90 @@ def _input_state(cfg: PipelineConfig) -> dict:
     }
 
 
+def check_pipeline(cfg: PipelineConfig) -> None:
+    """Everything that can be checked before a stage runs: splits, metrics, the reader's run and model, and
+    that the input files and model folders exist (a typo fails now, not after an hour of encoding)."""
+    from kvqae.encode.registry import parse_spec
+    from kvqae.errors import InputError
+    from kvqae.evaluate.metrics import parse_metric
+    from kvqae.safety import check_model_dir
+
+    metrics = {"metrics": cfg.metrics, "fusion.metric": [cfg.fusion.metric] if cfg.fusion else []}
+    for key, names in metrics.items():
+        for name in names:
+            try:
+                parse_metric(name)
+            except InputError as e:
+                raise InputError(e.reason, field=key) from None
+    _check_inputs_exist(cfg)
+    for i, section in enumerate(cfg.retrieval):
+        if section.encoder != "bm25":
+            parse_spec(section.encoder)
+            for arg in filter(None, section.encoder.partition(":")[2].split(",")):
+                check_model_dir(arg, f"retrieval.{i}.encoder", packaged=("minilm", "dlib"))
+    if cfg.reader is not None:
+        fused = cfg.fusion is not None and cfg.fit_split is not None and len(run_names(cfg.retrieval)) > 1
+        runs = [*run_names(cfg.retrieval), *(["fusion"] if fused else [])]
+        if cfg.reader.run not in runs:
+            raise InputError(f"{cfg.reader.run!r} is not one of the runs {runs}", field="reader.run")
+        check_model_dir(cfg.reader.model, "reader.model")
+
+
+def _check_inputs_exist(cfg: PipelineConfig) -> None:
+    """The KB source, the types file and the question files of the evaluated and fitted splits exist."""
+    from kvqae.errors import InputError
+
+    paths = {"kb.source": cfg.kb.source, "kb.types_from": cfg.kb.types_from}
+    for split in (cfg.eval_split, cfg.fit_split):
+        if split in cfg.questions:
+            paths[f"questions.{split}"] = cfg.questions[split]
+    for key, path in paths.items():
+        if path is not None and not Path(path).exists():
+            raise InputError("file not found", path=path, field=key)
+    for split, path in cfg.questions.items():
+        if Path(path).is_dir():
+            raise InputError("expected a questions file, got a folder", path=path, field=f"questions.{split}")
+
+
+# what `run_pipeline` writes under `output` (the rest of the folder is left alone)
+PIPELINE_WRITES = ("kb", "embeddings", "indexes", "runs", "predictions", "report", "fusion_weights.json",
+                   "inputs.json", "bundle.json")
+
+
+def pipeline_inputs(cfg: PipelineConfig) -> dict[str, list[Path]]:
+    """Every input path of a pipeline, by YAML key: KB source, types file, question files, local models."""
+    from kvqae.safety import local_path, spec_paths
+
+    inputs: dict[str, list[Path]] = {"kb.source": [cfg.kb.source], "kb.types_from": [cfg.kb.types_from]}
+    inputs.update({f"questions.{s}": [p] for s, p in cfg.questions.items()})
+    for i, section in enumerate(cfg.retrieval):
+        inputs[f"retrieval.{i}.encoder"] = [Path(p) for p in spec_paths(section.encoder)]
+    if cfg.reader is not None:
+        inputs["reader.model"] = [local_path(cfg.reader.model)]
+    return {k: [Path(p) for p in v if p is not None] for k, v in inputs.items()}
+
+
+def check_pipeline_output(cfg: PipelineConfig, extra: dict[str, Path], *, overwrite: bool = False) -> None:
+    """`output` must not be or lie inside an input, no input may be or lie inside a path the pipeline writes,
+    the folder must be writable and new, empty or an earlier pipeline output (unless `overwrite`)."""
+    from kvqae.errors import InputError
+    from kvqae.safety import check_replaceable, check_writable, overlap
+
+    out = Path(cfg.output)
+    kb_is_built = (Path(cfg.kb.source) / "entities.parquet").exists()
+    written = [out / n for n in PIPELINE_WRITES if not (n == "kb" and kb_is_built)]
+    for key, paths in {**pipeline_inputs(cfg), **{k: [Path(v)] for k, v in extra.items()}}.items():
+        for path in paths:
+            clash = [(out, how) for how in [overlap(out, path)] if how in ("is", "lies inside")]
+            clash += [(w, how) for w in written for how in [overlap(w, path)] if how is not None]
+            if clash:
+                where, how = clash[0]
+                raise InputError(f"output {where} {how} the input {key} ({path}): the pipeline would write "
+                                 "over it; choose another output folder")
+    check_writable(out, "output")
+    check_replaceable(out, "pipeline", overwrite=overwrite, flag="output")
+
+
 class PipelineResult(dict):
     """What a pipeline run produced: paths by kind, the evaluated systems and stage timings (seconds)."""
 
@@ -192,6 +276,7 @@ def run_pipeline(
     from kvqae.search.modes import get_mode, search_embeddings
     from kvqae.search.passages import PassageTable, entity_context_run, entity_run_to_passages
 
+    check_pipeline(cfg)
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -496,6 +581,9 @@ def run_command(
     ),
     set_: list[str] = typer.Option([], "--set", help="Override a top-level key: --set k=50 (YAML value)."),
     force: bool = typer.Option(False, "--force", help="Recompute every stage even when its outputs exist."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Write into an existing `output` folder that is not a pipeline output."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run the whole pipeline described by PIPELINE.yaml and write the report under its `output` folder."""
@@ -508,6 +596,7 @@ def run_command(
             raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
         data[key] = yaml.safe_load(value)
     cfg = _resolve_paths(parse_config(PipelineConfig, data, path=config), config.resolve().parent)
+    check_pipeline_output(cfg, {"PIPELINE.yaml": config}, overwrite=overwrite)
     result = run_pipeline(cfg, progress=progress, force=force, log=typer.echo)
     paths = write_pipeline_report(result, Path(cfg.output) / "report")
     typer.echo(Path(paths["markdown"]).read_text(encoding="utf-8"))

@@ -42,6 +42,8 @@ def build_kb_from_config(cfg: KBBuildConfig, *, progress: bool = True):
     )
 
 
+OVERWRITE_HELP = "Replace an existing --out even when it is not an earlier output of this command."
+
 kb_app = typer.Typer(
     help="Build and inspect knowledge bases (entities + 100-word passages).", no_args_is_help=True
 )
@@ -71,10 +73,16 @@ def kb_build(
     check_images: bool = typer.Option(
         True, "--check-images/--no-check-images", help="Open every entity image."
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Build a KB directory: entities.parquet, passages.parquet, meta.json."""
     from kvqae.config import parse_config
+    from kvqae.safety import check_not_file, check_out
+
+    check_not_file(images_dir, "--images-dir")
+    check_out(out, "kb", {"SOURCE": source, "--types-from": types_from}, overwrite=overwrite,
+              folders={"--images-dir": images_dir})
 
     cfg = parse_config(
         KBBuildConfig,
@@ -136,9 +144,14 @@ def questions_convert(
     check_images: bool = typer.Option(
         False, "--check-images", help="Fail on a question image that does not exist."
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Normalise any supported question layout to kvqae JSONL."""
     from kvqae.data.questions import load_questions, save_questions
+    from kvqae.safety import check_not_file, check_out
+
+    check_not_file(images_dir, "--images-dir")
+    check_out(out, "questions", {"SOURCE": source}, overwrite=overwrite, folders={"--images-dir": images_dir})
 
     questions = load_questions(source, format, images_dir=images_dir, check_images=check_images)
     save_questions(out, questions)

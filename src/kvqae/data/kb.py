@@ -13,6 +13,7 @@ Layout (see docs/ARCHITECTURE.md):
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from functools import cached_property
@@ -218,6 +219,7 @@ def build_kb(
     from kvqae import __version__
     from kvqae.io import atomic_dir
     from kvqae.progress import track
+    from kvqae.safety import check_out_not_input
 
     source = Path(source)
     if words < 1:
@@ -236,6 +238,7 @@ def build_kb(
 
     entity_schema, passage_schema = _schemas()
     seen: set[str] = set()
+    image_dirs: set[str] = set()  # folders of the entity images: the KB must not be written over them
     n_entities = n_passages = 0
     with atomic_dir(out_dir) as tmp:
         with (
@@ -251,6 +254,8 @@ def build_kb(
                     if article.id in seen:  # readers check this too; a last guard for custom iterables
                         raise InputError(f"duplicate entity id {article.id!r}", path=source, field="id")
                     seen.add(article.id)
+                    if article.image:
+                        image_dirs.add(os.path.dirname(article.image))
                     for column, value in zip(ENTITY_COLUMNS, _entity_values(article), strict=True):
                         entity_rows[column].append(value)
                     for row in make_passages(
@@ -268,6 +273,7 @@ def build_kb(
                 pas_writer.write_table(pa.table(passage_rows, schema=passage_schema))
         if n_entities == 0:
             raise InputError("no articles found", path=source)
+        check_out_not_input(out_dir, {"entity images": sorted(image_dirs)}, inside_ok=True)
         meta = {
             "kind": KB_KIND,
             "source": str(source.resolve()),
@@ -305,9 +311,9 @@ class KnowledgeBase:
         """Load a directory written by `build_kb`; anything else is an InputError naming what is wrong."""
         import pandas as pd
 
-        path = Path(path)
-        if not path.is_dir():
-            raise InputError("knowledge base directory not found", path=path)
+        from kvqae.safety import expect_folder
+
+        path = expect_folder(path, "knowledge base directory")
         for name in (ENTITIES_FILE, PASSAGES_FILE, META_FILE):
             if not (path / name).is_file():
                 raise InputError(f"not a knowledge base directory: {name} is missing", path=path)
@@ -315,6 +321,8 @@ class KnowledgeBase:
             meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
             raise InputError(f"invalid JSON ({e.msg})", path=path / META_FILE, record=e.lineno) from None
+        except UnicodeDecodeError as e:
+            raise InputError(f"not UTF-8 text (byte {e.start})", path=path / META_FILE) from None
         if not isinstance(meta, dict) or meta.get("kind") != KB_KIND:
             raise InputError(
                 f'not a knowledge base: "kind" is not {KB_KIND!r}', path=path / META_FILE, field="kind"

@@ -12,6 +12,7 @@ encode_app = typer.Typer(
     no_args_is_help=True,
 )
 
+OVERWRITE_HELP = "Replace an existing --out even when it is not an embeddings folder."
 ENCODER_HELP = ("Encoder spec: clip:<name-or-path>, dpr:<question-enc>,<context-enc>, st:<name-or-path> "
                 "(st:minilm = packaged all-MiniLM-L6-v2), effnet-lite0, face:dlib.")
 
@@ -25,10 +26,14 @@ def _done(out: Path) -> None:
 
 
 def _encode(encode, source: Path, encoder: str, field: str, out: Path, batch_size: int, resume: bool,
-            device: str, progress: bool) -> None:
+            device: str, progress: bool, overwrite: bool) -> None:
     """Validate the options (EncodeConfig), encode (which refuses a field the source lacks) and report."""
     from kvqae.config import parse_config
     from kvqae.encode.store import EncodeConfig
+    from kvqae.safety import check_out, check_range, spec_paths
+
+    check_range(batch_size, "--batch-size", low=1)
+    check_out(out, "embeddings", {"SOURCE": source, "--encoder": spec_paths(encoder)}, overwrite=overwrite)
     cfg = parse_config(EncodeConfig, {"encoder": encoder, "field": field, "out": str(out),
                                       "batch_size": batch_size, "resume": resume, "device": device})
     _done(encode(source, cfg.encoder, cfg.field, cfg.out, device=cfg.device, batch_size=cfg.batch_size,
@@ -44,12 +49,13 @@ def encode_kb_cmd(
     batch_size: int = typer.Option(64, "--batch-size", help="Items per model call and per shard."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse shards of an interrupted run."),
     device: str = typer.Option("cpu", "--device", help="torch device, e.g. cpu or cuda."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Encode entity images, entity titles or passages of a KB."""
     from kvqae.encode.store import encode_kb
 
-    _encode(encode_kb, kb, encoder, field, out, batch_size, resume, device, progress)
+    _encode(encode_kb, kb, encoder, field, out, batch_size, resume, device, progress, overwrite)
 
 
 @encode_app.command("questions")
@@ -61,12 +67,13 @@ def encode_questions_cmd(
     batch_size: int = typer.Option(64, "--batch-size", help="Items per model call and per shard."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse shards of an interrupted run."),
     device: str = typer.Option("cpu", "--device", help="torch device, e.g. cpu or cuda."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Encode question images or question texts (text role "query")."""
     from kvqae.encode.store import encode_questions
 
-    _encode(encode_questions, questions, encoder, field, out, batch_size, resume, device, progress)
+    _encode(encode_questions, questions, encoder, field, out, batch_size, resume, device, progress, overwrite)
 
 
 def register(app: typer.Typer) -> None:

@@ -37,6 +37,8 @@ def open_image(path: str | Path, *, item_id: str | None = None, field: str | Non
             return im.convert("RGB") if im.mode != "RGB" else im.copy()
     except FileNotFoundError:
         raise InputError("image file not found", path=path, record=record, field=field) from None
+    except Image.DecompressionBombError as e:
+        raise InputError(f"image too large to decode ({e})", path=path, record=record, field=field) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise InputError(f"unreadable image ({e})", path=path, record=record, field=field) from None
 

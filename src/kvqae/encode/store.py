@@ -82,7 +82,7 @@ def _fingerprint(values: Sequence[Any]) -> str:
 
 
 def _save_array(path: Path, arr: np.ndarray) -> None:
-    with atomic_path(path) as tmp, tmp.open("wb") as f:
+    with atomic_path(path, sweep=False) as tmp, tmp.open("wb") as f:
         np.save(f, arr)  # through a file handle: np.save on a path would append ".npy" to the temp name
 
 

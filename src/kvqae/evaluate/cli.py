@@ -39,6 +39,9 @@ def evaluate_retrieval(
     save_qrels: bool = typer.Option(
         True, "--save-qrels/--no-save-qrels", help="Write the qrels used (qrels.json)."
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Write into an existing --out even when it is not a report folder."
+    ),
 ) -> None:
     """Evaluate runs against the questions; write JSON (per query + mean), Markdown and LaTeX tables,
     significance tests and (with --weights) the fusion-weight heat map."""
@@ -50,9 +53,13 @@ def evaluate_retrieval(
     from kvqae.evaluate.relevance import save_qrels as write_qrels
     from kvqae.evaluate.report import SystemScores, write_report
     from kvqae.fusion.search import load_weights
+    from kvqae.safety import check_out, check_range
 
     for m in metric:
         parse_metric(m)
+    check_range(max_p, "--max-p", low=0, low_open=True, high=1)
+    inputs = {"--run": run, "--questions": questions, "--kb": kb, "--qrels": qrels, "--weights": weights}
+    check_out(out, "report", inputs, overwrite=overwrite)
     runs = [Run.load(p) for p in run]
     names = [r.name or p.stem for r, p in zip(runs, run, strict=True)]
     if len(set(names)) != len(names):  # two runs with the same name: fall back to file names
@@ -103,11 +110,16 @@ def evaluate_answers(
     ),
     out: Path = typer.Option(None, "--out", "-o", help="Write {mean, per_query} JSON here."),
     device: str = typer.Option("cpu", "--device", help="Device of the BEM classifier."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an existing --out even when it is not an answer scores file."
+    ),
 ) -> None:
     """Score reader predictions: EM/F1 (SQuAD), InfoSeek accuracy or BEM answer equivalence."""
     from kvqae.data.questions import load_questions
     from kvqae.evaluate.predictions import infoseek_breakdown, load_predictions, score_answers
     from kvqae.io import write_json
+
+    _check_answers_options(predictions, questions, scorer, out, overwrite)
 
     preds = load_predictions(predictions)
     qs = load_questions(questions)
@@ -139,6 +151,19 @@ def evaluate_answers(
             }
         )
     )
+
+
+def _check_answers_options(predictions: Path, questions: Path, scorer: str, out: Path | None,
+                           overwrite: bool) -> None:
+    """Before reading anything: a bem:PATH scorer holds model files, --out overwrites no input."""
+    from kvqae.safety import check_model_dir, check_out
+
+    bem = scorer.partition(":")[2] if scorer.startswith("bem:") else None
+    if bem:
+        check_model_dir(bem, "--scorer")
+    if out is not None:
+        check_out(out, "scores", {"PREDICTIONS": predictions, "--questions": questions, "--scorer": bem},
+                  overwrite=overwrite)
 
 
 def register(app: typer.Typer) -> None:

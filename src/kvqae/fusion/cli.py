@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Literal
 
 import typer
+from pydantic import Field
 
 from kvqae.config import ConfigModel
 from kvqae.fusion.modes import DefaultMinimumSetting
+
+OVERWRITE_HELP = "Replace an existing output even when it is not an earlier output of this kind."
 
 
 class FuseFitConfig(ConfigModel):
@@ -21,11 +24,11 @@ class FuseFitConfig(ConfigModel):
     out: Path
     method: Literal["wsum", "rrf", "combsum", "combmnz"] = "wsum"
     norm: Literal["zscore", "zscore-query", "minmax", "rank", "none"] = "zscore"
-    step: float = 0.1
+    step: float = Field(default=0.1, gt=0, le=1)
     metric: str = "mrr@100"
     sum_to_one: bool = True
     default_minimum: DefaultMinimumSetting = None  # "off" | "raw" | "normalized"; None: by norm
-    rrf_k: float = 60.0
+    rrf_k: float = Field(default=60.0, ge=0)
     passage_requires_entity: bool = False
     plot: Path | None = None
 
@@ -110,10 +113,21 @@ def fuse_fit(
     no_default_minimum: bool = typer.Option(False, "--no-default-minimum", help=NO_DEFAULT_MINIMUM_HELP),
     rrf_k: float = typer.Option(60.0, "--rrf-k", help="k of reciprocal rank fusion."),
     plot: Path = typer.Option(None, "--plot", help="Also write the weight-grid heat map (PNG) here."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Grid-search fusion weights on a validation split and save them (with the settings) to a JSON file."""
     from kvqae.config import parse_config
+    from kvqae.evaluate.metrics import parse_metric
+    from kvqae.safety import check_out, check_range
+
+    check_range(step, "--step", low=0, low_open=True, high=1)
+    check_range(rrf_k, "--rrf-k", low=0)
+    parse_metric(metric)
+    inputs = {"--run": run, "--questions": questions, "--kb": kb, "--qrels": qrels}
+    check_out(out, "weights", inputs, overwrite=overwrite)
+    if plot is not None:
+        check_out(plot, "png", {**inputs, "--out": out}, overwrite=overwrite, flag="--plot")
 
     cfg = parse_config(
         FuseFitConfig,
@@ -148,10 +162,15 @@ def fuse_apply(
     out: Path = typer.Option(..., "--out", "-o", help="Fused run to write (.json or .trec)."),
     k: int = typer.Option(None, "--k", help="Keep the best k candidates per query (default: all)."),
     name: str = typer.Option(None, "--name", help="Name of the fused run."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Fuse test runs with the weights and settings of a weights file."""
     from kvqae.data.runs import Run
     from kvqae.fusion.search import apply_weights
+    from kvqae.safety import check_out, check_range
+
+    check_range(k, "--k", low=1)
+    check_out(out, "run", {"--weights": weights, "--run": run}, overwrite=overwrite)
 
     runs = [Run.load(p) for p in run]
     fused = apply_weights(weights, runs, k=k, name=name, sources=[str(p) for p in run])
@@ -172,11 +191,17 @@ def fuse_combine(
     no_default_minimum: bool = typer.Option(False, "--no-default-minimum", help=NO_DEFAULT_MINIMUM_HELP),
     rrf_k: float = typer.Option(60.0, "--rrf-k"),
     k: int = typer.Option(None, "--k", help="Keep the best k candidates per query."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Fuse runs with fixed settings (no fitting): e.g. RRF, or a weighted sum with given weights."""
     from kvqae.data.runs import Run
     from kvqae.errors import InputError
     from kvqae.fusion.core import fuse
+    from kvqae.safety import check_out, check_range
+
+    check_range(k, "--k", low=1)
+    check_range(rrf_k, "--rrf-k", low=0)
+    check_out(out, "run", {"--run": run}, overwrite=overwrite)
 
     w = None
     if weights:

@@ -35,6 +35,8 @@ def weight_grid(n_runs: int, step: float = 0.1, *, sum_to_one: bool = True) -> n
     """
     if n_runs < 1:
         raise InputError("need at least one run", field="runs")
+    if not 0 < step <= 1:
+        raise InputError(f"must be in (0, 1], got {step:g}", field="step")
     n = round(1.0 / step)
     if n < 1 or abs(n * step - 1.0) > 1e-9:
         raise InputError(f"step {step} must divide 1 (e.g. 0.1, 0.05, 0.25)", field="step")

@@ -110,9 +110,9 @@ class Bm25Index:
         """Read a directory written by `build`; anything else is an InputError naming it."""
         import bm25s
 
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise InputError("BM25 index directory not found", path=directory)
+        from kvqae.safety import expect_folder
+
+        directory = expect_folder(directory, "BM25 index directory")
         if not is_bm25_index(directory):
             raise InputError(f'not a BM25 index: meta.json "kind" is not {BM25_KIND!r}', path=directory)
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))

@@ -40,11 +40,17 @@ def build_cmd(
     bm25: bool = typer.Option(False, "--bm25", help="Build a BM25 index of the KB's passages instead."),
     k1: float = typer.Option(1.5, "--k1", min=0.0, help="BM25 term-frequency saturation (with --bm25)."),
     b: float = typer.Option(0.75, "--b", min=0.0, max=1.0, help="BM25 length normalisation (with --bm25)."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an existing --out even when it is not an index folder."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Index an embeddings directory (inner product on L2-normalised vectors), or a KB's passages (--bm25)."""
     import time
 
+    from kvqae.safety import check_out, check_range
+
+    check_range(nprobe, "--nprobe", low=1)
+    check_out(out, "index", {"SOURCE": source}, overwrite=overwrite)
     t0 = time.perf_counter()
     if bm25:
         from kvqae.index.bm25_index import Bm25Index
@@ -82,6 +88,10 @@ def recall_cmd(
 ) -> None:
     """Recall@k of an approximate index against exact inner-product search, with both search times."""
     from kvqae.index.recall import measure_recall_dirs
+    from kvqae.safety import check_range
+
+    check_range(k, "--k", low=1)
+    check_range(nprobe, "--nprobe", low=1)
 
     res = measure_recall_dirs(embeddings, queries, factory, k, nprobe=nprobe)
     if json_out:

@@ -43,9 +43,9 @@ def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: boo
     Raises InputError naming the file and field on any inconsistency (shape, dtype, counts, dim,
     duplicate ids).
     """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise InputError("embeddings directory not found", path=directory)
+    from kvqae.safety import expect_folder
+
+    directory = expect_folder(directory, "embeddings directory")
     meta_path, ids_path, vec_path = directory / "meta.json", directory / "ids.json", directory / "vectors.npy"
     meta = read_json(meta_path)
     if not isinstance(meta, dict):

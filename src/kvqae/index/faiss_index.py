@@ -221,9 +221,9 @@ class VectorIndex:
     def load(cls, directory: str | Path) -> VectorIndex:
         """Load an index directory written by `save` / `build`; InputError naming the file if it is off."""
         faiss = _faiss()
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise InputError("index directory not found", path=directory)
+        from kvqae.safety import expect_folder
+
+        directory = expect_folder(directory, "index directory")
         for name in (INDEX_FILE, IDS_FILE, META_FILE):
             if not (directory / name).exists():
                 raise InputError("file not found", path=directory / name)
@@ -232,6 +232,8 @@ class VectorIndex:
             ids = json.loads((directory / IDS_FILE).read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
             raise InputError(f"invalid JSON ({e.msg})", path=directory) from None
+        except UnicodeDecodeError as e:
+            raise InputError(f"not UTF-8 text (byte {e.start})", path=directory) from None
         if not isinstance(meta, dict):
             raise InputError("expected a JSON object", path=directory / META_FILE)
         for key in ("encoder", "dim", "factory", "count"):

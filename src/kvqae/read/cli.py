@@ -16,6 +16,7 @@ from kvqae.errors import InputError
 if TYPE_CHECKING:
     from kvqae.data.runs import Run
 
+OVERWRITE_HELP = "Replace an existing --out even when it is not an earlier output of this command."
 THREADS_HELP = "torch CPU threads (0: torch's default). 1 is much faster on a CPU shared with other jobs."
 
 
@@ -71,6 +72,7 @@ def read_command(
     batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per forward pass.")] = 32,
     device: Annotated[str, typer.Option("--device", help="torch device, e.g. cpu or cuda.")] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=0, help=THREADS_HELP)] = 0,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Read the top-K passages of each question in RUN and write one prediction per question: {"id", "answer",
@@ -79,7 +81,11 @@ def read_command(
     from kvqae.data.questions import load_questions
     from kvqae.data.runs import Run
     from kvqae.read.predict import read_questions
+    from kvqae.safety import check_model_dir, check_out, local_path
 
+    check_model_dir(model, "--model")
+    check_out(out, "predictions", {"--run": run, "--kb": kb, "--questions": questions,
+                                   "--model": local_path(model)}, overwrite=overwrite)
     _set_threads(threads)
     kbase = KnowledgeBase.load(kb)
     qs = load_questions(questions)
@@ -108,6 +114,7 @@ def reader_data_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed for passage order and span choice.")] = 0,
     per_passage: Annotated[int, typer.Option("--per-passage", min=1, help="Most questions per passage.")] = 2,
     style: Annotated[str, typer.Option("--style", help=STYLE_HELP)] = "natural",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Generate reader training questions from the KB's passages (spaCy NER span -> answer; the sentence
@@ -115,6 +122,9 @@ def reader_data_command(
     with --style cloze)."""
     from kvqae.data.kb import KnowledgeBase
     from kvqae.read.cloze import generate_cloze, save_cloze
+    from kvqae.safety import check_out
+
+    check_out(out, "cloze", {"--kb": kb}, overwrite=overwrite)
 
     qs = generate_cloze(
         KnowledgeBase.load(kb), n, seed=seed, style=style, per_passage=per_passage, progress=progress
@@ -207,6 +217,7 @@ def train_reader(
     keep_work: Annotated[
         bool, typer.Option("--keep-work", help="Keep OUT.work/ (checkpoints) afterwards.")
     ] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
 ) -> None:
     """Train the multi-passage extractive reader (global softmax over all passages' tokens).
@@ -228,6 +239,8 @@ def train_reader(
     )
 
     t0 = time.monotonic()
+    _check_reader_out(out, {"--kb": kb, "--cloze": cloze, "--questions": questions, "--run": run,
+                            "--init": init}, overwrite)
     _set_threads(threads)
     kbase = KnowledgeBase.load(kb)
     sources = sum([generate_cloze > 0, cloze is not None, questions is not None])
@@ -307,6 +320,15 @@ def train_reader(
         f"(start: EM {start.get('em', 0):.1f} F1 {start.get('f1', 0):.1f}); {result.steps} steps in "
         f"{result.wall_seconds / 60:.1f} min; reader written to {out}"
     )
+
+
+def _check_reader_out(out: Path, inputs: dict[str, Path | str | None], overwrite: bool) -> None:
+    """Before training: the start model holds model files and --out (a reader folder) overwrites no input."""
+    from kvqae.safety import check_model_dir, check_out, local_path
+
+    init = str(inputs["--init"])
+    check_model_dir(init, "--init", packaged=("minilm",))
+    check_out(out, "reader", {**inputs, "--init": local_path(init)}, overwrite=overwrite)
 
 
 def register(app: typer.Typer) -> None:

@@ -84,9 +84,17 @@ def search_cmd(
                                           help="Passages kept per query after mapping (default all)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run file to write: .json or .trec."),
     name: str | None = typer.Option(None, help="Run name (default: the mode)."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an existing --out even when it is not a run file."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Retrieve for every query; the query encoder spec and dim must match the index."""
+    from kvqae.safety import check_out, check_range
+
+    check_range(k, "--k", low=1)
+    check_range(passages_k, "--passages-k", low=1)
+    check_out(out, "run", {"--queries": queries, "--questions": questions, "--index": index, "--kb": kb},
+              overwrite=overwrite)
     cfg = SearchConfig(queries=queries, questions=questions, index=index, mode=mode, k=k, kb=kb,
                        to_passages=to_passages, passages_k=passages_k, out=out, name=name)
     run = run_search(cfg, progress=progress)

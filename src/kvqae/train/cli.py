@@ -13,8 +13,23 @@ train_app = typer.Typer(
 )
 
 
+OVERWRITE_HELP = "Replace an existing output folder even when it is not an earlier output of this command."
+
+
 def _overrides(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _check_out(out: str | Path, kind: str, inputs: dict[str, Any], model: tuple[str, str] | None,
+               overwrite: bool, flag: str = "--out") -> None:
+    """Before training: the start model (flag, name) holds model files; the output overwrites no input."""
+    from kvqae.safety import check_model_dir, check_out, local_path
+
+    if model is not None:
+        name = model[1].removeprefix("clip:")
+        check_model_dir(name, model[0], packaged=("minilm",))
+        inputs = {**inputs, model[0]: local_path(name)}
+    check_out(out, kind, inputs, overwrite=overwrite, flag=flag)
 
 
 @train_app.command("clip")
@@ -38,6 +53,7 @@ def train_clip_command(
         None, "--grad-cache-chunk", help="Gradient-cache chunk size."
     ),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1, ..."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """Fine-tune a CLIP (mono / cross / joint) or run entity-aware pretraining (entity); save it with
@@ -63,6 +79,9 @@ def train_clip_command(
     if not progress:
         data["progress"] = False
     cfg = parse_config(TrainClipConfig, data, path=config)
+    _check_out(cfg.output_dir, "clip", {"kb": cfg.kb, "questions": cfg.questions,
+                                        "validation_questions": cfg.validation_questions},
+               ("model", cfg.model), overwrite, flag="--out (output_dir)")
     result = train_clip(cfg)
     best = "n/a" if result.best_val_mrr is None else f"{result.best_val_mrr:.4f}"
     typer.echo(
@@ -83,6 +102,7 @@ def train_ablation_command(
         None, "--variants", help="Comma-separated subset, e.g. mono,cross,ea."
     ),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, ..."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """Train mono, cross, joint and the EA variants from one start model; print image->image, image->title and
@@ -101,6 +121,10 @@ def train_ablation_command(
     if not progress:
         data["progress"] = False
     cfg = parse_config(AblationConfig, data, path=config)
+    inputs = {k: getattr(cfg, k) for k in ("world", "kb", "train_questions", "validation_questions",
+                                           "test_questions")}
+    model = None if cfg.model.startswith("preset:") else ("model", cfg.model)
+    _check_out(cfg.output_dir, "ablation", inputs, model, overwrite, flag="--out (output_dir)")
     rows = run_ablation(cfg)
     typer.echo(markdown_table(rows, cfg.k))
 
@@ -118,12 +142,14 @@ def train_retriever_command(
     max_minutes: float = typer.Option(None, "--max-minutes", help="Training time budget."),
     threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's default)."),
     seed: int = typer.Option(0, "--seed"),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Fine-tune the st: text encoder for question -> passage retrieval on questions generated from a KB
     (in-batch + BM25 hard negatives); `kvqae encode ... --encoder st:<out>` uses it."""
     from kvqae.train.retriever import TrainRetrieverConfig, train_retriever
 
+    _check_out(out, "retriever", {"--kb": kb}, ("--init", init), overwrite)
     if threads:
         import torch
 

@@ -1,0 +1,287 @@
+"""Checks that keep a command from destroying data: an output never overlaps an input, an existing path is
+replaced only when it is an earlier output of the same kind (or `--overwrite`), the output's folder is
+writable, numbers are in range and model folders hold model files. Every refusal is one InputError naming
+the flag."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from kvqae.errors import InputError
+
+PathLike = str | Path
+Inputs = Mapping[str, PathLike | Iterable[PathLike] | None]
+
+# kind -> how messages name it
+KINDS: dict[str, str] = {
+    "kb": "knowledge base (kvqae kb build)",
+    "embeddings": "embeddings folder (kvqae encode)",
+    "index": "index folder (kvqae index build)",
+    "report": "report folder (kvqae evaluate retrieval)",
+    "pipeline": "pipeline output folder (kvqae run)",
+    "reader": "reader folder (kvqae train reader)",
+    "clip": "CLIP folder (kvqae train clip)",
+    "retriever": "retriever folder (kvqae train retriever)",
+    "ablation": "ablation folder (kvqae train ablation)",
+    "world": "world folder (kvqae world)",
+    "run": "run file",
+    "questions": "kvqae questions file",
+    "cloze": "cloze questions file",
+    "predictions": "predictions file",
+    "weights": "fusion weights file",
+    "scores": "answer scores file",
+    "png": "PNG image",
+}
+MODEL_FILES = ("config.json", "modules.json", "kvqae_reader.json", "pytorch_model.bin", "model.safetensors",
+               "model.safetensors.index.json")
+_HEAD = 1 << 16  # bytes read to recognise a file output
+
+
+# ------------------------------------------------------------------------------------ input / output overlap
+
+
+def _flatten(inputs: Inputs) -> Iterable[tuple[str, Path]]:
+    for name, value in inputs.items():
+        if value is None:
+            continue
+        values = [value] if isinstance(value, (str, Path)) else value
+        yield from ((name, Path(v)) for v in values if v is not None and str(v))
+
+
+def overlap(out: Path, inp: Path) -> str | None:
+    """How `out` overlaps `inp` ("is", "contains", "lies inside"), None when they are apart."""
+    o, i = Path(os.path.realpath(out)), Path(os.path.realpath(inp))
+    if o == i:
+        return "is"
+    if i.is_relative_to(o):
+        return "contains"
+    if o.is_relative_to(i):
+        return "lies inside"
+    return None
+
+
+def check_out_not_input(out: PathLike, inputs: Inputs, flag: str = "--out", *,
+                        inside_ok: bool = False) -> None:
+    """Refuse an output that is, contains or lies inside any input; `inputs` maps a flag (or a name such as
+    "SOURCE") to a path, a list of paths or None. `inside_ok`: an output inside an input folder is fine (the
+    inputs are folders of files that the output must only not swallow)."""
+    for name, path in _flatten(inputs):
+        how = overlap(Path(out), path)
+        if how is not None and not (inside_ok and how == "lies inside"):
+            why = "writing there would destroy it" if how != "lies inside" else "outputs stay out of inputs"
+            raise InputError(f"{flag} {out} {how} the input {name} ({path}): {why}; choose another {flag}")
+
+
+# ------------------------------------------------------------------------------------ what an output is
+
+
+def _meta_kind(folder: Path) -> object:
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta.get("kind") if isinstance(meta, dict) else None
+
+
+def _has(*names: str) -> Callable[[Path], bool]:
+    return lambda folder: any((folder / n).is_file() for n in names)
+
+
+FOLDER_KINDS: dict[str, Callable[[Path], bool]] = {
+    "kb": lambda p: _meta_kind(p) == "kvqae-kb",
+    "index": lambda p: (p / "index.faiss").is_file() or _meta_kind(p) == "kvqae-bm25-index",
+    "embeddings": lambda p: (p / "vectors.npy").is_file() and (p / "meta.json").is_file(),
+    "report": _has("report.json"),
+    "reader": _has("kvqae_reader.json"),
+    "clip": _has("kvqae_train.json"),
+    "retriever": _has("kvqae_retriever.json"),
+    "world": _has("world.json"),
+}
+
+
+def _pipeline_like(folder: Path) -> bool:
+    """A `kvqae run` output folder, also one whose first run was interrupted (stage outputs, no manifest)."""
+    stages = [folder / "kb", *(folder / "embeddings").glob("*"), *(folder / "indexes").glob("*")]
+    return _has("inputs.json", "bundle.json")(folder) or any(
+        FOLDER_KINDS[k](d) for d in stages for k in ("kb", "embeddings", "index"))
+
+
+def _ablation_like(folder: Path) -> bool:
+    """A `kvqae train ablation` output folder, also an interrupted one (its KB or start model is there)."""
+    return (folder / "ablation.json").is_file() or (folder / "start-model").is_dir() or FOLDER_KINDS["kb"](
+        folder / "kb")
+
+
+FOLDER_KINDS.update(pipeline=_pipeline_like, ablation=_ablation_like)
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(_HEAD).lstrip()
+
+
+def _first_row(path: Path) -> dict:
+    """The first line of a JSON-lines file as an object ({} when it is not one, or over 1 MB)."""
+    with path.open("rb") as f:
+        while line := f.readline(1 << 20):
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    return {}
+                return row if isinstance(row, dict) else {}
+    return {}
+
+
+def _is_run(path: Path) -> bool:
+    head = _head(path)
+    if path.suffix == ".json":
+        return head.startswith(b"{") and re.search(rb'"level"\s*:\s*"(entity|passage)"', head) is not None
+    fields = head.split(b"\n", 1)[0].split()
+    return len(fields) == 6 and fields[1] == b"Q0"
+
+
+def _row_has(*keys: str, without: str | None = None) -> Callable[[Path], bool]:
+    def check(path: Path) -> bool:
+        row = _first_row(path)
+        return all(k in row for k in keys) and (without is None or without not in row)
+
+    return check
+
+
+FILE_KINDS: dict[str, Callable[[Path], bool]] = {
+    "run": _is_run,
+    "weights": lambda p: re.search(rb'"format"\s*:\s*"kvqae-fusion-weights', _head(p)) is not None,
+    "scores": lambda p: re.match(rb'\{\s*"scorer"\s*:', _head(p)) is not None,
+    "png": lambda p: _head(p).startswith(b"\x89PNG\r\n\x1a\n"),
+    "questions": _row_has("id", "question", "answers", without="passage_id"),
+    "cloze": _row_has("id", "question", "passage_id", "start"),
+    "predictions": _row_has("id", "answer", "passage_id"),
+}
+
+
+def is_output_of_kind(path: PathLike, kind: str) -> bool:
+    """True when the existing `path` is an earlier output of `kind` (see KINDS)."""
+    path = Path(path)
+    try:
+        if kind in FOLDER_KINDS:
+            return path.is_dir() and FOLDER_KINDS[kind](path)
+        return path.is_file() and FILE_KINDS[kind](path)
+    except OSError:
+        return False
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return next(path.iterdir(), None) is None if path.is_dir() else path.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def check_replaceable(out: PathLike, kind: str, *, overwrite: bool = False, flag: str = "--out") -> None:
+    """An existing `out` may be replaced only when it has the right shape (folder or file) and is empty or
+    an earlier output of `kind`; with `overwrite` any path of the right shape may be replaced."""
+    out = Path(out)
+    if not out.exists():
+        return
+    want_folder = kind in FOLDER_KINDS
+    if out.is_dir() != want_folder:
+        has, wants = ("folder", "file") if out.is_dir() else ("file", "folder")
+        raise InputError(f"{flag} {out} is a {has}, but this command writes a {wants} there")
+    if overwrite or _is_empty(out) or is_output_of_kind(out, kind):
+        return
+    what = KINDS[kind]
+    article = "an" if what[0] in "aeiou" else "a"
+    raise InputError(f"{flag} {out} exists and is not {article} {what}; pass --overwrite to write there "
+                     f"anyway, or choose another {flag}")
+
+
+def check_writable(out: PathLike, flag: str = "--out") -> None:
+    """The nearest existing folder above `out` must be a writable folder (not a file, not read-only)."""
+    parent = Path(os.path.abspath(out)).parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{flag} {out} cannot be written: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{flag} {out} cannot be written: the folder {parent} is read-only")
+
+
+def check_out(out: PathLike, kind: str, inputs: Inputs, *, overwrite: bool = False, flag: str = "--out",
+              folders: Inputs | None = None) -> None:
+    """All the checks an output goes through before a command reads anything: not an input, replaceable,
+    in a writable folder. `folders`: input folders the command picks files from (`--images-dir`), which the
+    output may lie inside but not be or contain."""
+    check_out_not_input(out, inputs, flag)
+    check_out_not_input(out, folders or {}, flag, inside_ok=True)
+    check_writable(out, flag)
+    check_replaceable(out, kind, overwrite=overwrite, flag=flag)
+
+
+# ------------------------------------------------------------------------------------ numbers and models
+
+
+def check_range(value: float | None, flag: str, *, low: float | None = None, high: float | None = None,
+                low_open: bool = False) -> None:
+    """`value` (None: not given) must be >= low (> low when `low_open`) and <= high."""
+    if value is None:
+        return
+    too_low = low is not None and (value <= low if low_open else value < low)
+    if too_low or (high is not None and value > high) or value != value:  # value != value: NaN
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f"<= {high:g}"
+        raise InputError(f"{flag} must be {' and '.join(x for x in (lo, hi) if x)}, got {value:g}")
+
+
+def looks_like_path(name: str) -> bool:
+    """A model argument written as a path (not a Hugging Face id "org/name")."""
+    return name.startswith(("/", "./", "../", "~", ".\\")) or name.count("/") > 1 or "\\" in name
+
+
+def check_model_dir(name: str, flag: str, packaged: Iterable[str] = ()) -> None:
+    """A model given as a local path must be a folder holding model files; a path-like name that does not
+    exist is "not found" (not a Hugging Face repo-id error). Hub ids and `packaged` short names pass."""
+    if name in set(packaged):
+        return
+    path = Path(name).expanduser()
+    if not path.exists():
+        if looks_like_path(name):
+            raise InputError(f"{flag} {name}: model folder not found")
+        return
+    if not path.is_dir():
+        raise InputError(f"{flag} {name} is a file, expected a model folder")
+    if not any((path / f).is_file() for f in MODEL_FILES) and not any(path.glob("*.safetensors")):
+        raise InputError(f"{flag} {name}: no model files in this folder (expected config.json and "
+                         "model.safetensors or pytorch_model.bin)")
+
+
+def expect_folder(path: PathLike, what: str) -> Path:
+    """`path` as a Path when it is an existing folder; InputError "not found" or "is a file" otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what} not found", path=path)
+    if not path.is_dir():
+        raise InputError(f"is a file, expected a folder ({what})", path=path)
+    return path
+
+
+def local_path(name: str) -> str | None:
+    """`name` when it is an existing local path (a model folder), None for a hub id or a packaged name."""
+    return name if Path(name).expanduser().exists() else None
+
+
+def spec_paths(spec: str) -> list[str]:
+    """The arguments of an encoder spec (`clip:PATH`, `dpr:Q,C`) that are existing local paths."""
+    _, sep, arg = spec.partition(":")
+    return [a for a in arg.split(",") if a and Path(a).exists()] if sep else []
+
+
+def check_not_file(path: PathLike | None, flag: str) -> None:
+    """A folder option (`--images-dir`) given an existing file is an error; a missing folder is left to the
+    command."""
+    if path is not None and Path(path).exists() and not Path(path).is_dir():
+        raise InputError(f"{flag} {path} is a file, expected a folder")
