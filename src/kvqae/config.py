@@ -29,7 +29,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text (byte {e.start})", path=path) from None
-    except yaml.YAMLError as e:
+    # ValueError: a date such as 2001-02-30; OverflowError: an escape such as "\Ue000CBAF"
+    except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as e:
         raise InputError(f"invalid YAML: {' '.join(str(e).split())}", path=path) from None
     if data is None:
         data = {}
@@ -45,7 +46,8 @@ def parse_config(model: type[M], data: dict[str, Any], *, path: str | Path | Non
     except ValidationError as e:
         err = e.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None
-        raise InputError(err["msg"], path=path, field=field) from None
+        message = err["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
+        raise InputError(message, path=path, field=field) from None
 
 
 def load_config(model: type[M], path: str | Path) -> M:

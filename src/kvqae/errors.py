@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+_LINE_BREAKS = re.compile(r"\s*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
 
 
 class InputError(ValueError):
@@ -32,7 +35,8 @@ class InputError(ValueError):
         if field is not None:
             parts.append(f'field "{field}"')
         parts.append(message)
-        super().__init__(": ".join(parts))
+        # One line, always: the CLI prints `error: <message>`, and a value quoted in it may hold line breaks.
+        super().__init__(_LINE_BREAKS.sub(" ", ": ".join(parts)))
 
 
 class TooLargeError(InputError):

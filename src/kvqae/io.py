@@ -7,6 +7,7 @@ that a killed run left beside an output (`.NAME.*.tmp`) are removed by the next 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -162,34 +163,114 @@ def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def read_json(path: str | Path, what: str = "file") -> Any:
-    """Parse a JSON file; a missing file or invalid JSON is an InputError naming it (`what`: "qrels file")."""
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def existing_file(path: str | Path, what: str = "file") -> Path:
+    """`path` as a Path; a missing path or a directory is an InputError (`what`: "run file")."""
     from kvqae.errors import InputError
 
     path = Path(path)
     if not path.exists():
         raise InputError(f"{what} not found", path=path)
+    if path.is_dir():
+        raise InputError(f"{what} is a directory, not a file", path=path)
+    return path
+
+
+def is_file(path: str | Path) -> bool:
+    """`Path.is_file`, but False (not an exception) for a name the OS refuses: too long, a NUL byte."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def first_byte(path: str | Path) -> bytes:
+    """The first byte of a file that is not whitespace (a UTF-8 BOM skipped); b"" for a blank file.
+
+    Reads as far as needed, so a long run of leading blank lines never hides the first record.
+    """
+    with Path(path).open("rb") as f:
+        if f.read(3) != UTF8_BOM:
+            f.seek(0)
+        while chunk := f.read(1 << 16):
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped[:1]
+    return b""
+
+
+def decode_utf8(data: bytes, path: str | Path, record: str | int | None = None) -> str:
+    """`data` decoded as UTF-8 (a leading BOM dropped); invalid bytes are an InputError naming the place."""
+    from kvqae.errors import InputError
+
+    try:
+        return data.removeprefix(UTF8_BOM).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text (byte {e.start})", path=path, record=record) from None
+
+
+def parse_json(text: str, path: str | Path, record: str | int | None = None, **kwargs: Any) -> Any:
+    """`json.loads(text, **kwargs)`; any failure (syntax, a 5,000-digit number, deep nesting) is an
+    InputError naming `path` and `record` (default: the line of the syntax error)."""
+    from kvqae.errors import InputError
+
+    try:
+        return json.loads(text, **kwargs)
     except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=path, record=e.lineno) from None
+        line = record if record is not None else e.lineno
+        raise InputError(f"invalid JSON ({e.msg})", path=path, record=line) from None
+    except RecursionError:
+        raise InputError("invalid JSON (nested too deeply)", path=path, record=record) from None
+    except ValueError as e:  # e.g. an integer over Python's 4,300-digit conversion limit
+        raise InputError(f"invalid JSON ({str(e).split(';')[0]})", path=path, record=record) from None
+
+
+def is_finite_number(value: Any) -> bool:
+    """A JSON number (int or float, not a bool) that is finite as a float (10**400 is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """The whole UTF-8 text of an existing, non-blank file (BOM dropped); InputError otherwise."""
+    from kvqae.errors import InputError
+
+    path = existing_file(path, what)
+    data = path.read_bytes()
+    if not data.removeprefix(UTF8_BOM).strip():
+        raise InputError("file is empty", path=path)
+    return decode_utf8(data, path)
+
+
+def read_json(path: str | Path, what: str = "file", **kwargs: Any) -> Any:
+    """Parse a JSON file (UTF-8, BOM allowed); a missing or empty file or invalid JSON is an InputError naming
+    it (`what`: "qrels file"). `kwargs` go to `json.loads` (e.g. `object_pairs_hook`)."""
+    path = Path(path)
+    return parse_json(read_text(path, what), path, **kwargs)
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) per non-blank line; a line that is not a JSON object is an InputError."""
+    """Yield (line number, object) per non-blank line; a line that is not a JSON object is an InputError.
+
+    Lines of any length are read whole; a UTF-8 BOM at the start of the file is skipped.
+    """
     from kvqae.errors import InputError
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
+    path = existing_file(path)
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            if not raw.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"invalid JSON ({e.msg})", path=path, record=lineno) from None
+            text = decode_utf8(raw if lineno > 1 else raw.removeprefix(UTF8_BOM), path, lineno)
+            if not text.strip():  # a line holding only the BOM
+                continue
+            obj = parse_json(text, path, lineno)
             if not isinstance(obj, dict):
                 raise InputError("expected a JSON object", path=path, record=lineno)
             yield lineno, obj
@@ -199,22 +280,19 @@ def read_json_rows(path: str | Path) -> Iterator[tuple[dict[str, Any], dict[str,
     """Yield (row, where) for a JSON-lines file or a file holding one JSON list of objects.
 
     `where` is `{"path": path, "record": line number or "row N"}`, ready to pass on to an InputError.
+    A missing or blank file is an InputError ("file is empty").
     """
     from kvqae.errors import InputError
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    with path.open("rb") as f:
-        is_list = f.read(4096).lstrip().startswith(b"[")
-    if not is_list:
+    path = existing_file(path)
+    first = first_byte(path)
+    if not first:
+        raise InputError("file is empty", path=path)
+    if first != b"[":
         for lineno, obj in read_jsonl(path):
             yield obj, {"path": path, "record": lineno}
         return
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=path, record=e.lineno) from None
+    rows = read_json(path)
     if not isinstance(rows, list):
         raise InputError("expected JSON lines or a JSON list of rows", path=path)
     for i, obj in enumerate(rows, start=1):
@@ -222,3 +300,12 @@ def read_json_rows(path: str | Path) -> Iterator[tuple[dict[str, Any], dict[str,
         if not isinstance(obj, dict):
             raise InputError("expected a JSON object", **where)
         yield obj, where
+
+
+def first_json_row(path: str | Path) -> dict[str, Any] | None:
+    """The first row of a JSON-lines or JSON-list file (see `read_json_rows`), None when it has none."""
+    rows = read_json_rows(path)
+    try:
+        return next((row for row, _ in rows), None)
+    finally:
+        rows.close()

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 import typer
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from kvqae.ask.bundle import (
     Bundle,
@@ -38,7 +38,7 @@ from kvqae.ask.bundle import (
     save_bundle,
     spec_paths,
 )
-from kvqae.config import ConfigModel, load_config, load_yaml, parse_config
+from kvqae.config import ConfigModel, load_yaml, parse_config
 from kvqae.fusion.modes import DefaultMinimumSetting
 from kvqae.io import read_json, write_json
 
@@ -112,6 +112,16 @@ class PipelineConfig(ConfigModel):
     batch_size: int = Field(default=64, ge=1)
     device: str = "cpu"
 
+    @field_validator("eval_split", "fit_split")
+    @classmethod
+    def _names_a_split(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """An eval_split / fit_split given in the YAML must be one of the `questions` splits (the default
+        fit_split "validation" is only required when fusion runs: see `run_pipeline`)."""
+        splits = info.data.get("questions")
+        if value is not None and splits is not None and value not in splits:
+            raise ValueError(f"{value!r} is not one of the question splits {sorted(splits)}")
+        return value
+
 
 def _slug(text: str) -> str:
     """A file-name-safe, readable slug of an encoder spec."""
@@ -129,7 +139,7 @@ def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
             return f"{prefix}:{base / arg}"
         return spec
 
-    data = cfg.model_dump()
+    data = cfg.model_dump(exclude_unset=True)  # defaults stay unset: validators see only what was given
     data["output"] = fix(cfg.output) or cfg.output
     data["kb"]["source"] = fix(cfg.kb.source) or cfg.kb.source
     data["kb"]["types_from"] = fix(cfg.kb.types_from) if cfg.kb.types_from else None
@@ -144,8 +154,18 @@ def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
     """Read PIPELINE.yaml and resolve its relative paths against the file's folder."""
     path = Path(path)
-    cfg = load_config(PipelineConfig, path)
+    cfg = parse_config(PipelineConfig, load_pipeline_yaml(path), path=path)
     return _resolve_paths(cfg, path.resolve().parent)
+
+
+def load_pipeline_yaml(path: Path) -> dict:
+    """The mapping of PIPELINE.yaml; a blank file is an InputError ("file is empty"), not missing keys."""
+    from kvqae.errors import InputError
+    from kvqae.io import first_byte
+
+    if path.is_file() and not first_byte(path):
+        raise InputError("file is empty", path=path)
+    return load_yaml(path)
 
 
 def _input_state(cfg: PipelineConfig) -> dict:
@@ -589,7 +609,7 @@ def run_command(
     """Run the whole pipeline described by PIPELINE.yaml and write the report under its `output` folder."""
     import yaml
 
-    data = load_yaml(config)
+    data = load_pipeline_yaml(config)
     for item in set_:
         key, sep, value = item.partition("=")
         if not sep:

@@ -1,7 +1,7 @@
 """Article readers: every supported KB source becomes a stream of validated `Article` records.
 
 Formats (`fmt`):
-- `"jsonl"`: kvqae articles, one JSON object a line:
+- `"jsonl"`: kvqae articles, one JSON object a line (or one JSON list of them):
   `{"id", "title", "text", "image"?: path relative to the file, "types"?: [str], "wikidata_id"?: str}`.
 - `"mediawiki"`: a MediaWiki XML export (`.xml` / `.xml.bz2`); wikitext is turned into prose by
   `kvqae.data.wikitext`. Entity id = page title with whitespace replaced by `_` (`Albert_Einstein`).
@@ -9,14 +9,14 @@ Formats (`fmt`):
   `wikipedia_title`, `text` (a string or KILT's `{"paragraph": [...]}`), `image` (file name, relative to
   `images_dir` or the file's folder), `wikidata_info` (`{"wikidata_id", "types"?}`). Entity id = title with
   `_` as for MediaWiki.
-- `"auto"`: `.xml`/`.xml.bz2` -> mediawiki; JSON rows with `wikipedia_title` -> viquae; other JSON -> jsonl.
+- `"auto"`: `.xml`/`.xml.bz2` or a file starting with `<` -> mediawiki; JSON rows with `wikipedia_title`
+  -> viquae; other JSON -> jsonl. The first record is read whole (any line length); a UTF-8 BOM is allowed.
 
 Every problem raises one `InputError` naming the file, the line (or row / page title) and the field.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kvqae.errors import InputError
-from kvqae.io import read_json, read_json_rows
+from kvqae.io import existing_file, first_byte, first_json_row, is_file, read_json, read_json_rows
 
 ARTICLE_FORMATS = ("jsonl", "mediawiki", "viquae")
 _WHITESPACE = re.compile(r"\s+")
@@ -55,42 +55,25 @@ def title_to_id(title: str) -> str:
 
 
 def detect_article_format(path: str | Path) -> str:
-    """Pick the reader for `path` from its extension, then (for JSON) from its first record's keys."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    name = path.name.lower()
-    if name.endswith((".xml", ".xml.bz2")):
+    """Pick the reader for `path` from its extension, then from its first byte: `<` -> mediawiki, JSON
+    (`{` or `[`, a UTF-8 BOM allowed) -> viquae when the first record has `wikipedia_title`, else jsonl.
+
+    The first record is read whole, however long its line.
+    """
+    path = existing_file(path)
+    first = first_byte(path)
+    if not first:
+        raise InputError("file is empty", path=path)
+    if path.name.lower().endswith((".xml", ".xml.bz2")) or first == b"<":
         return "mediawiki"
-    first = _first_json_record(path)
-    if first is None:
-        # Not JSON: a MediaWiki export saved under another name starts with '<'.
-        with path.open("rb") as f:
-            head = f.read(512).lstrip()
-        if head.startswith(b"<"):
-            return "mediawiki"
-        raise InputError("cannot tell the articles format; pass fmt= jsonl, mediawiki or viquae", path=path)
-    return "viquae" if "wikipedia_title" in first else "jsonl"
-
-
-def _first_json_record(path: Path) -> dict | None:
-    """First object of a JSON-lines or JSON-list file, or None if the file does not look like JSON."""
-    with path.open("rb") as f:
-        head = f.read(1 << 16)
-    text = head.decode("utf-8", errors="replace").lstrip()
-    if text.startswith("["):
-        try:
-            rows = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return None
-        return rows[0] if rows and isinstance(rows[0], dict) else {}
-    if text.startswith("{"):
-        try:
-            obj = json.loads(text.splitlines()[0])
-        except json.JSONDecodeError:
-            return None
-        return obj if isinstance(obj, dict) else None
-    return None
+    if first in (b"{", b"["):
+        row = first_json_row(path)
+        return "viquae" if row is not None and "wikipedia_title" in row else "jsonl"
+    raise InputError(
+        "cannot tell the articles format (neither JSON nor MediaWiki XML); pass --format jsonl, mediawiki "
+        "or viquae",
+        path=path,
+    )
 
 
 def read_articles(
@@ -114,10 +97,17 @@ def read_articles(
         return read_mediawiki_articles(path)
     if fmt == "viquae":
         return read_viquae_articles(path, images_dir=images_dir, check_images=check_images)
-    raise InputError(f"unknown articles format {fmt!r} (use auto, {', '.join(ARTICLE_FORMATS)})", path=path)
+    raise InputError(
+        f"unknown articles format {fmt!r} (--format takes auto, {', '.join(ARTICLE_FORMATS)})", path=path
+    )
 
 
 # -------------------------------------------------------------------------------------- validation
+
+
+def _place(record: str | int) -> str:
+    """How an error message names a record: "line 3" (JSON lines) or "row 3" (JSON list)."""
+    return f"line {record}" if isinstance(record, int) else str(record)
 
 
 def _require_str(obj: dict, key: str, where: dict, *, nonempty: bool = True) -> str:
@@ -152,7 +142,7 @@ def check_image(image: Path, *, where: dict, key: str = "image") -> None:
     """Open and fully decode `image`; a missing, unreadable or truncated file is an InputError at `where`."""
     from PIL import Image, ImageFile
 
-    if not image.is_file():
+    if not is_file(image):
         raise InputError(f"image not found: {image}", field=key, **where)
     # A truncated file must fail here, not produce a half-grey picture later.
     previous = ImageFile.LOAD_TRUNCATED_IMAGES
@@ -168,6 +158,8 @@ def check_image(image: Path, *, where: dict, key: str = "image") -> None:
 
 def _resolve_image(value: str, base: Path, where: dict, *, check: bool) -> str:
     """Absolute path of an image given relative to `base`; it must stay inside `base`."""
+    if "\x00" in value:
+        raise InputError("image path contains a NUL character", field="image", **where)
     base = base.resolve()
     image = (base / value).resolve()
     if not image.is_relative_to(base):
@@ -181,21 +173,16 @@ def _resolve_image(value: str, base: Path, where: dict, *, check: bool) -> str:
 
 
 def read_jsonl_articles(path: str | Path, *, check_images: bool = True) -> Iterator[Article]:
-    """kvqae articles JSON lines (see the module docstring)."""
-    from kvqae.io import read_jsonl
-
+    """kvqae articles: JSON lines, or one JSON list of the same objects (see the module docstring)."""
     path = Path(path)
-    seen: dict[str, int] = {}
-    for lineno, obj in read_jsonl(path):
-        where = {"path": path, "record": lineno}
+    seen: dict[str, str] = {}
+    for obj, where in read_json_rows(path):
         entity_id = _require_str(obj, "id", where)
         if _WHITESPACE.search(entity_id):
             raise InputError(f"id {entity_id!r} must not contain whitespace", field="id", **where)
         if entity_id in seen:
-            raise InputError(
-                f"duplicate id {entity_id!r} (first on line {seen[entity_id]})", field="id", **where
-            )
-        seen[entity_id] = lineno
+            raise InputError(f"duplicate id {entity_id!r} (first at {seen[entity_id]})", field="id", **where)
+        seen[entity_id] = _place(where["record"])
         title = _require_str(obj, "title", where).strip()
         text = _require_str(obj, "text", where).strip()
         image_value = _optional_str(obj, "image", where)
@@ -252,7 +239,7 @@ def read_viquae_articles(
     if not path.exists():
         raise InputError("file not found", path=path)
     base = Path(images_dir) if images_dir is not None else path.parent
-    seen: dict[str, Any] = {}
+    seen: dict[str, str] = {}
     for obj, where in read_json_rows(path):
         title = _require_str(obj, "wikipedia_title", where).strip()
         entity_id = title_to_id(title)
@@ -260,7 +247,7 @@ def read_viquae_articles(
             raise InputError(
                 f"duplicate title {title!r} (first at {seen[entity_id]})", field="wikipedia_title", **where
             )
-        seen[entity_id] = where["record"]
+        seen[entity_id] = _place(where["record"])
         text = _kilt_text(obj, where)
         image_value = _optional_str(obj, "image", where)
         image = None if image_value is None else _resolve_image(image_value, base, where, check=check_images)

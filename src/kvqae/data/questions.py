@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kvqae.errors import InputError
-from kvqae.io import read_json_rows
+from kvqae.io import existing_file, first_byte, first_json_row, is_file, read_json_rows
 
 QUESTION_FORMATS = ("kvqae", "viquae", "infoseek", "evqa")
 
@@ -108,7 +108,7 @@ def _check_unique(qid: str, seen: dict[str, Any], where: dict, key: str) -> None
 
 
 def _check_question_image(image: str | None, where: dict, key: str, check: bool) -> None:
-    if check and image is not None and not Path(image).is_file():
+    if check and image is not None and not is_file(image):
         raise InputError(f"image not found: {image}", field=key, **where)
 
 
@@ -117,18 +117,15 @@ def _check_question_image(image: str | None, where: dict, key: str, check: bool)
 
 def detect_question_format(path: str | Path) -> str:
     """Pick the question layout of `path`: `.csv` -> evqa, else from the keys of the first JSON row."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", path=path)
+    path = existing_file(path)
     if path.suffix.lower() == ".csv":
         return "evqa"
-    for obj, _ in read_json_rows(path):
-        if "input" in obj and "output" in obj:
-            return "viquae"
-        if "data_id" in obj:
-            return "infoseek"
-        return "kvqae"
-    raise InputError("no questions in file", path=path)
+    obj = first_json_row(path)
+    if obj is None:
+        raise InputError("no questions in file (an empty JSON list)", path=path)
+    if "input" in obj and "output" in obj:
+        return "viquae"
+    return "infoseek" if "data_id" in obj else "kvqae"
 
 
 def load_questions(
@@ -149,7 +146,8 @@ def load_questions(
     readers = {"kvqae": _read_kvqae, "viquae": _read_viquae, "infoseek": _read_infoseek, "evqa": _read_evqa}
     if fmt not in readers:
         raise InputError(
-            f"unknown questions format {fmt!r} (use auto, {', '.join(QUESTION_FORMATS)})", path=path
+            f"unknown questions format {fmt!r} (--format takes auto, {', '.join(QUESTION_FORMATS)})",
+            path=path,
         )
     base = None if images_dir is None else Path(images_dir).resolve()
     return list(readers[fmt](path, base, check_images))
@@ -273,49 +271,61 @@ def _read_infoseek(path: Path, images_dir: Path | None, check: bool) -> Iterator
 _EVQA_REQUIRED = ("question", "answer")
 
 
-def _read_evqa(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    seen: dict[str, Any] = {}
-    with path.open(encoding="utf-8", newline="") as f:
+def _evqa_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) of an Encyclopedic-VQA CSV file (UTF-8, BOM allowed); CSV and encoding problems
+    are InputErrors naming the line."""
+    if not first_byte(existing_file(path)):
+        raise InputError("file is empty", path=path)
+    with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
-        if reader.fieldnames is None:
-            raise InputError("empty CSV file", path=path)
-        for column in _EVQA_REQUIRED:
-            if column not in reader.fieldnames:
-                raise InputError("missing column", path=path, record=1, field=column)
-        for index, row in enumerate(reader):
-            # The row's last physical line: exact for the usual single-line rows.
-            where = _where(path, reader.line_num)
-            if None in row:
-                raise InputError("more values than header columns", **where)
-            qid = (row.get("id") or "").strip() or str(index)
-            _check_unique(qid, seen, where, "id")
-            text = (row.get("question") or "").strip()
-            if not text:
-                raise InputError("must not be empty", field="question", **where)
-            answers = _unique((row.get("answer") or "").split("|"))
-            if not answers:
-                raise InputError("must not be empty", field="answer", **where)
-            image_ids = [s.strip() for s in (row.get("dataset_image_ids") or "").split("|") if s.strip()]
-            image = None
-            if image_ids and images_dir is not None:
-                image = str(images_dir / f"{image_ids[0]}.jpg")
-                _check_question_image(image, where, "dataset_image_ids", check)
-            title = (row.get("wikipedia_title") or "").strip()
-            meta: dict[str, Any] = {"dataset_image_ids": image_ids}
-            for key in ("wikipedia_title", "wikipedia_url", "dataset_name", "encyclopedic_vqa_split"):
-                if (row.get(key) or "").strip():
-                    meta[key] = row[key].strip()
-            yield Question(
-                id=qid,
-                question=text,
-                image=image,
-                answers=answers,
-                entity=title.replace(" ", "_") if title else None,
-                question_type=(row.get("question_type") or "").strip() or None,
-                meta=meta,
-            )
+        try:
+            for column in _EVQA_REQUIRED:
+                if column not in (reader.fieldnames or []):
+                    raise InputError("missing column", path=path, record=1, field=column)
+            for row in reader:
+                # The row's last physical line: exact for the usual single-line rows.
+                yield reader.line_num, row
+        except UnicodeDecodeError:
+            raise InputError(f"not UTF-8 text (after line {reader.line_num})", path=path) from None
+        except csv.Error as e:
+            raise InputError(f"malformed CSV ({e})", path=path, record=reader.line_num) from None
+
+
+def _evqa_question(row: dict[str, Any], index: int, where: dict, images_dir: Path | None) -> Question:
+    if None in row:
+        raise InputError("more values than header columns", **where)
+    text = (row.get("question") or "").strip()
+    if not text:
+        raise InputError("must not be empty", field="question", **where)
+    answers = _unique((row.get("answer") or "").split("|"))
+    if not answers:
+        raise InputError("must not be empty", field="answer", **where)
+    image_ids = [s.strip() for s in (row.get("dataset_image_ids") or "").split("|") if s.strip()]
+    image = None if not image_ids or images_dir is None else str(images_dir / f"{image_ids[0]}.jpg")
+    title = (row.get("wikipedia_title") or "").strip()
+    meta: dict[str, Any] = {"dataset_image_ids": image_ids}
+    for key in ("wikipedia_title", "wikipedia_url", "dataset_name", "encyclopedic_vqa_split"):
+        if (row.get(key) or "").strip():
+            meta[key] = row[key].strip()
+    return Question(
+        id=(row.get("id") or "").strip() or str(index),
+        question=text,
+        image=image,
+        answers=answers,
+        entity=title.replace(" ", "_") if title else None,
+        question_type=(row.get("question_type") or "").strip() or None,
+        meta=meta,
+    )
+
+
+def _read_evqa(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
+    seen: dict[str, Any] = {}
+    for index, (lineno, row) in enumerate(_evqa_rows(path)):
+        where = _where(path, lineno)
+        question = _evqa_question(row, index, where, images_dir)
+        _check_unique(question.id, seen, where, "id")
+        _check_question_image(question.image, where, "dataset_image_ids", check)
+        yield question
 
 
 # ----------------------------------------------------------------------------------------- writing

@@ -1,8 +1,10 @@
 """Runs: for each query, the retrieved ids with their raw scores.
 
 Two on-disk formats, chosen by extension:
-- TREC (`.trec`, `.txt`, `.run`): `qid Q0 docid rank score name`, one line per retrieved id.
-- JSON (`.json`): `{"name": str, "level": "entity"|"passage", "run": {qid: {docid: score}}}`.
+- TREC (`.trec`, `.txt`, `.run`): `qid Q0 docid rank score name`, one line per retrieved id; the rank is a
+  non-negative integer, the score a number (not NaN), a document at most once per query.
+- JSON (`.json`): `{"name": str, "level": "entity"|"passage", "run": {qid: {docid: score}}}`; a query or a
+  document of a query given twice is an error (not silently the last one).
 Raw scores are kept so fusion can be fit later without searching again.
 """
 
@@ -10,12 +12,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kvqae.errors import InputError
-from kvqae.io import atomic_path
+from kvqae.io import atomic_path, decode_utf8, existing_file, first_byte, read_json
 
 TREC_SUFFIXES = {".trec", ".txt", ".run"}
 
@@ -60,9 +64,7 @@ class Run:
 
     @classmethod
     def load(cls, path: str | Path, *, level: str | None = None) -> Run:
-        path = Path(path)
-        if not path.exists():
-            raise InputError("run file not found", path=path)
+        path = existing_file(path, "run file")
         if path.suffix == ".json":
             return _load_json(path, level)
         if path.suffix in TREC_SUFFIXES:
@@ -78,57 +80,124 @@ class Run:
         )
 
 
+LEVELS = ("entity", "passage")
+_INTEGER = re.compile(r"[0-9]+")
+
+
+class _Pairs(list):
+    """A JSON object kept as its (key, value) pairs, so that a key given twice can be reported."""
+
+
+def _unique(
+    pairs: Any, path: Path, record: str | None, what: str, field: str | None = "run"
+) -> dict[str, Any]:
+    """The mapping of a JSON object read as `_Pairs`; a repeated key is an InputError."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise InputError(f"{what} {key!r} appears twice", path=path, record=record, field=field)
+        out[key] = value
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """`value` with every `_Pairs` turned back into a dict (the last of repeated keys wins)."""
+    if isinstance(value, _Pairs):
+        return {k: _plain(v) for k, v in value}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _score(value: Any, docid: str, path: Path, record: str | int) -> float:
+    """A raw score as a float: a number (infinities allowed), never NaN, a bool or a string."""
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range
+            number = None
+    if number is None or math.isnan(number):
+        raise InputError(f"score of {docid!r} is not a number", path=path, record=record, field="score")
+    return number
+
+
+def _check_level(level: Any, path: Path) -> str:
+    if level not in LEVELS:
+        raise InputError(f"must be one of {list(LEVELS)}, got {level!r}", path=path, field="level")
+    return level
+
+
 def _load_json(path: Path, level: str | None) -> Run:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=path) from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("run"), dict):
+    payload = read_json(path, "run file", object_pairs_hook=_Pairs)
+    if not isinstance(payload, _Pairs):
+        raise InputError("expected an object with a 'run' mapping", path=path, field="run")
+    top = _unique(payload, path, None, "key", field=None)
+    if not isinstance(top.get("run"), _Pairs):
         raise InputError("expected an object with a 'run' mapping", path=path, field="run")
     scores: dict[str, dict[str, float]] = {}
-    for qid, docs in payload["run"].items():
-        if not isinstance(docs, dict):
-            raise InputError(
-                "expected a mapping docid -> score", path=path, record=f"query {qid}", field="run"
-            )
-        row = {}
-        for docid, score in docs.items():
-            if not isinstance(score, (int, float)) or isinstance(score, bool) or math.isnan(score):
-                raise InputError(f"score of {docid!r} is not a number", path=path, record=f"query {qid}")
-            row[str(docid)] = float(score)
-        scores[str(qid)] = row
-    return Run(
-        scores,
-        str(payload.get("name", path.stem)),
-        level or payload.get("level", "passage"),
-        dict(payload.get("meta", {})),
-    )
+    for qid, docs in _unique(top["run"], path, None, "query").items():
+        record = f"query {qid}"
+        if not isinstance(docs, _Pairs):
+            raise InputError("expected a mapping docid -> score", path=path, record=record, field="run")
+        row = _unique(docs, path, record, "document")
+        scores[qid] = {docid: _score(v, docid, path, record) for docid, v in row.items()}
+    name = top.get("name", path.stem)
+    if not isinstance(name, str):
+        raise InputError(f"must be a string, got {type(name).__name__}", path=path, field="name")
+    return Run(scores, name, _check_level(level or top.get("level", "passage"), path), _meta(top, path))
+
+
+def _meta(top: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The optional `meta` object of a JSON run, as plain dicts."""
+    try:
+        meta = _plain(top.get("meta")) if top.get("meta") is not None else {}
+    except RecursionError:
+        raise InputError("nested too deeply", path=path, field="meta") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"must be an object, got {type(meta).__name__}", path=path, field="meta")
+    return meta
+
+
+def _trec_line(parts: list[str], path: Path, lineno: int) -> tuple[str, str, float]:
+    """(qid, docid, score) of one split TREC line: 6 columns, an integer rank, a numeric score."""
+    if len(parts) != 6:
+        raise InputError("expected 6 columns: qid Q0 docid rank score name", path=path, record=lineno)
+    qid, _, docid, rank, score, _ = parts
+    if not _INTEGER.fullmatch(rank):
+        raise InputError(
+            f"rank {rank!r} is not a non-negative integer", path=path, record=lineno, field="rank"
+        )
+    try:
+        value = float(score)
+    except ValueError:
+        value = math.nan
+    if math.isnan(value):
+        raise InputError(f"score {score!r} is not a number", path=path, record=lineno, field="score")
+    return qid, docid, value
+
+
+def _trec_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, columns) of each non-blank line of a UTF-8 text file (BOM allowed), read line by line."""
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            parts = decode_utf8(raw, path, lineno).split()
+            if parts:
+                yield lineno, parts
 
 
 def _load_trec(path: Path, level: str | None) -> Run:
+    if not first_byte(path):
+        raise InputError("file is empty", path=path)
     scores: dict[str, dict[str, float]] = {}
     name = path.stem
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 6:
-                raise InputError("expected 6 columns: qid Q0 docid rank score name", path=path, record=lineno)
-            qid, _, docid, _, score, name = parts
-            try:
-                value = float(score)
-            except ValueError:
-                raise InputError(
-                    f"score {score!r} is not a number", path=path, record=lineno, field="score"
-                ) from None
-            row = scores.setdefault(qid, {})
-            if docid in row:
-                raise InputError(
-                    f"document {docid!r} appears twice for query {qid!r}",
-                    path=path,
-                    record=lineno,
-                    field="docid",
-                )
-            row[docid] = value
-    return Run(scores, name, level or "passage")
+    for lineno, parts in _trec_lines(path):
+        qid, docid, value = _trec_line(parts, path, lineno)
+        name = parts[5]
+        row = scores.setdefault(qid, {})
+        if docid in row:
+            raise InputError(
+                f"document {docid!r} appears twice for query {qid!r}", path=path, record=lineno, field="docid"
+            )
+        row[docid] = value
+    return Run(scores, name, _check_level(level or "passage", path))

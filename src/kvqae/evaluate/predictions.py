@@ -22,7 +22,7 @@ import numpy as np
 
 from kvqae.errors import InputError
 from kvqae.evaluate.answers import INFOSEEK_MODES, exact_match, f1_score, infoseek_accuracy
-from kvqae.io import read_jsonl
+from kvqae.io import is_finite_number, read_jsonl
 
 
 def load_predictions(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -36,7 +36,7 @@ def load_predictions(path: str | Path) -> dict[str, dict[str, Any]]:
         if not isinstance(answer, str):
             raise InputError('must be a string ("" for no answer)', path=path, record=lineno, field="answer")
         score = row.get("score")
-        if score is not None and (not isinstance(score, (int, float)) or not np.isfinite(score)):
+        if score is not None and not is_finite_number(score):
             raise InputError("must be a finite number", path=path, record=lineno, field="score")
         if str(qid) in out:
             raise InputError(

@@ -158,13 +158,16 @@ def fuse_fit(
 @fuse_app.command("apply")
 def fuse_apply(
     weights: Path = typer.Option(..., "--weights", help="Weights file written by `kvqae fuse fit`."),
-    run: list[Path] = typer.Option(..., "--run", help="Test run; repeat, in the same order as at fit time."),
+    run: list[Path] = typer.Option(
+        ..., "--run", help="Test run; repeat. Matched to the weights by run name (the names at fit time)."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Fused run to write (.json or .trec)."),
     k: int = typer.Option(None, "--k", help="Keep the best k candidates per query (default: all)."),
     name: str = typer.Option(None, "--name", help="Name of the fused run."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
-    """Fuse test runs with the weights and settings of a weights file."""
+    """Fuse test runs with the weights and settings of a weights file; each run gets the weight fitted for the
+    run of the same name, and runs named otherwise than at fit time are refused."""
     from kvqae.data.runs import Run
     from kvqae.fusion.search import apply_weights
     from kvqae.safety import check_out, check_range

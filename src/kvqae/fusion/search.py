@@ -19,9 +19,16 @@ import numpy as np
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.evaluate.metrics import align_qrels, compute_metrics, parse_metric
-from kvqae.fusion.core import build_matrix, fuse, prepare, resolve_default_minimum
+from kvqae.fusion.core import (
+    METHODS,
+    NORMALISATIONS,
+    build_matrix,
+    fuse,
+    prepare,
+    resolve_default_minimum,
+)
 from kvqae.fusion.modes import DEFAULT_MINIMUM_MODES, parse_default_minimum
-from kvqae.io import read_json, write_json
+from kvqae.io import is_finite_number, read_json, write_json
 
 WEIGHTS_FORMAT = "kvqae-fusion-weights/1"
 
@@ -136,6 +143,17 @@ def grid_search(
     )
 
 
+def _check_settings(data: dict, path: Path) -> None:
+    """The fusion settings of a weights file: known method and norm, finite rrf_k (default_minimum: see
+    `load_weights`)."""
+    if not isinstance(data["method"], str) or data["method"] not in METHODS:
+        raise InputError(f"must be one of {sorted(METHODS)}", path=path, field="method")
+    if not isinstance(data["norm"], str) or data["norm"] not in NORMALISATIONS:
+        raise InputError(f"must be one of {sorted(NORMALISATIONS)}", path=path, field="norm")
+    if not is_finite_number(data["rrf_k"]):
+        raise InputError("must be a finite number", path=path, field="rrf_k")
+
+
 def load_weights(path: str | Path) -> dict:
     """Read and check a weights file written by `GridSearchResult.save`."""
     path = Path(path)
@@ -148,8 +166,14 @@ def load_weights(path: str | Path) -> dict:
         if key not in data:
             raise InputError("missing", path=path, field=key)
     w = data["weights"]
-    if not isinstance(w, list) or not all(isinstance(x, (int, float)) and np.isfinite(x) for x in w):
+    if not isinstance(w, list) or not all(is_finite_number(x) for x in w):
         raise InputError("must be a list of finite numbers", path=path, field="weights")
+    _check_settings(data, path)
+    names = data.get("run_names")
+    if names is not None and (
+        not isinstance(names, list) or len(names) != len(w) or not all(isinstance(n, str) for n in names)
+    ):
+        raise InputError("must be a list of run names, one per weight", path=path, field="run_names")
     mode = data["default_minimum"]
     if not (mode is None or isinstance(mode, bool) or mode in DEFAULT_MINIMUM_MODES):
         raise InputError(
@@ -161,6 +185,29 @@ def load_weights(path: str | Path) -> dict:
     return data
 
 
+def match_runs(
+    run_names: Sequence[str] | None, runs: Sequence[Run], sources: Sequence[str] | None, where: Path | None
+) -> tuple[list[Run], list[str] | None]:
+    """`runs` (and their `sources`) in the order of the weights file's `run_names`, matched by run name.
+
+    Without `run_names` (a hand-written weights file) the given order is kept. Runs whose names are not
+    exactly the fitted ones are an InputError listing both.
+    """
+    if run_names is None:
+        return list(runs), None if sources is None else list(sources)
+    given = [r.name for r in runs]
+    if sorted(given) != sorted(run_names):
+        raise InputError(
+            f"the weights were fitted on runs named {list(run_names)} but the runs given are named {given}",
+            path=where,
+            field="run_names",
+        )
+    order: list[int] = []
+    for name in run_names:  # a repeated name keeps the given order among its runs
+        order.append(next(i for i, g in enumerate(given) if g == name and i not in order))
+    return [runs[i] for i in order], None if sources is None else [sources[i] for i in order]
+
+
 def apply_weights(
     weights_file: str | Path | Mapping,
     runs: Sequence[Run],
@@ -169,14 +216,20 @@ def apply_weights(
     name: str | None = None,
     sources: Sequence[str] | None = None,
 ) -> Run:
-    """Fuse `runs` (same order as at fit time) with the settings of a weights file (path or loaded dict)."""
+    """Fuse `runs` with the settings of a weights file (path or loaded dict).
+
+    The runs are matched to the weights by run name (the file's `run_names`), so their order does not
+    matter; a run name the weights were not fitted on is an InputError.
+    """
     data = load_weights(weights_file) if not isinstance(weights_file, Mapping) else dict(weights_file)
+    where = None if isinstance(weights_file, Mapping) else Path(weights_file)
     if len(data["weights"]) != len(runs):
         raise InputError(
             f"the weights file has {len(data['weights'])} weights but {len(runs)} runs were given",
-            path=None if isinstance(weights_file, Mapping) else weights_file,
+            path=where,
             field="weights",
         )
+    runs, sources = match_runs(data.get("run_names"), runs, sources, where)
     return fuse(
         runs,
         method=data["method"],

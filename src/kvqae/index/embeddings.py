@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any
 
 import numpy as np
@@ -60,7 +61,7 @@ def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: boo
         raise InputError("file not found", path=vec_path)
     try:
         vectors = np.load(vec_path, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, EOFError, SyntaxError, TokenError) as e:  # a corrupt header or body
         raise InputError(f"unreadable .npy file ({e})", path=vec_path) from None
     if vectors.ndim != 2:
         raise InputError(f"expected a 2-D array, got shape {vectors.shape}", path=vec_path)
@@ -71,10 +72,10 @@ def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: boo
     n, dim = vectors.shape
     if len(ids) != n:
         raise InputError(f"{len(ids)} ids for {n} vectors", path=ids_path)
-    if int(meta["dim"]) != dim:
+    if _meta_int(meta, "dim", meta_path) != dim:
         raise InputError(f"meta says dim {meta['dim']} but vectors have dim {dim}", path=meta_path,
                          field="dim")
-    if "count" in meta and int(meta["count"]) != n:
+    if "count" in meta and _meta_int(meta, "count", meta_path) != n:
         raise InputError(f"meta says count {meta['count']} but there are {n} vectors", path=meta_path,
                          field="count")
     if len(set(ids)) != n:
@@ -90,6 +91,16 @@ def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: boo
     if not isinstance(missing, list):
         raise InputError("expected a list of ids", path=meta_path, field="missing")
     return Embeddings(vectors, ids, meta, directory, [str(m) for m in missing])
+
+
+def _meta_int(meta: dict[str, Any], key: str, path: Path) -> int:
+    """`meta[key]` as an integer (a float such as 3.0 allowed); anything else is an InputError."""
+    value = meta[key]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"must be an integer, got {value!r:.40}", path=path, field=key)
+    return value
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
