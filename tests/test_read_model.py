@@ -163,3 +163,43 @@ def test_keep_first_layers_cuts_the_encoder_and_saves_the_depth(tmp_path):
     assert Reader.load(tmp_path / "cut").model.config.num_hidden_layers == 2
     with pytest.raises(InputError, match="layers"):
         keep_first_layers(reader.model, 5)
+
+
+def test_expected_kind_and_fits_by_hand():
+    from kvqae.read.answer_types import expected_kind, fits
+
+    assert expected_kind("In what year did the war end?") == "time"
+    assert expected_kind("On which date was it signed?") == "time"
+    assert expected_kind("How tall is this tower in metres?") == "number"
+    assert expected_kind("Whose portrait hangs here?") == "name"
+    assert expected_kind("Which river flows through the city?") is None
+    assert fits("17 August 1945", "time") and fits("the 5th century", "time") and not fits("Paris", "time")
+    assert fits("250,000", "number") and fits("two million", "number") and not fits("many", "number")
+    assert fits("Steffi Graf", "name") and not fits("his wife", "name") and not fits("Louis XIV 1643", "name")
+    assert fits("anything", None)
+
+
+def test_answer_type_preference_picks_the_best_fitting_span(reader):
+    # one-token answers, so "Paris 1889" (which holds a year too) is not a candidate
+    reader = Reader(reader.model, reader.tokenizer, ReaderSettings(max_answer_tokens=1))
+    text = "Paris 1889"
+    passages = [PassageInput("p", text)]
+    feats = reader.featurize("When was it built?", [text])
+    ctx = np.nonzero(feats.context_mask[0])[0]  # tokens: "paris", "1889"
+    start = np.full(feats.context_mask.shape, -10.0)
+    end = np.full(feats.context_mask.shape, -10.0)
+    start[0, ctx[0]], end[0, ctx[0]] = 5.0, 5.0  # "Paris" scores best ...
+    start[0, ctx[-1]], end[0, ctx[-1]] = 3.0, 3.0  # ... "1889" second
+    assert reader.decode(feats, start, end, passages)[0].answer == "Paris"
+    assert reader.decode(feats, start, end, passages, kind="time")[0].answer == "1889"
+    assert reader.decode(feats, start, end, passages, kind="name")[0].answer == "Paris"
+
+
+def test_whole_words_widens_to_word_boundaries():
+    from kvqae.read.model import whole_words
+
+    text = "It lies in Mareidor, by the sea."
+    a = text.index("Mareidor")
+    assert whole_words(text, a, a + 7) == (a, a + 8)  # "Mareido" -> "Mareidor"
+    assert whole_words(text, a + 2, a + 8) == (a, a + 8)
+    assert whole_words(text, a, a + 8) == (a, a + 8)  # already whole: unchanged

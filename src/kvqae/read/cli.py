@@ -187,6 +187,10 @@ def train_reader(
         int, typer.Option("--max-length", min=32, help="Tokens per question+passage.")
     ] = 192,
     max_answer_tokens: Annotated[int, typer.Option("--max-answer-tokens", min=1)] = 30,
+    layers: Annotated[
+        int | None,
+        typer.Option("--layers", min=1, help="Keep only the first N encoder layers of --init (faster)."),
+    ] = None,
     freeze_embeddings: Annotated[
         bool,
         typer.Option(
@@ -302,6 +306,7 @@ def train_reader(
         seed=seed,
         device=device,
         freeze_embeddings=freeze_embeddings,
+        layers=layers,
         settings=ReaderSettings(max_length=max_length, max_answer_tokens=max_answer_tokens),
     )
     result = train_reader_model(

@@ -23,8 +23,10 @@ import numpy as np
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
+from kvqae.read.answer_types import expected_kind, fits
 
 SETTINGS_FILE = "kvqae_reader.json"
+TYPED_CANDIDATES = 20  # spans decoded before the answer-type preference picks one
 
 
 class ReaderSettings(ConfigModel):
@@ -35,6 +37,9 @@ class ReaderSettings(ConfigModel):
     max_question_tokens: int = 64  # the question is cut to this many tokens first
     max_answer_tokens: int = 30  # longest answer span, in tokens
     retrieval_weight: float = 0.0  # weight of the retrieval log-probability added to the span log-probability
+    # Prefer spans of the kind the question asks for ("when" -> a date, "how many" -> a number, "who" -> a
+    # name; kvqae.read.answer_types) among the best TYPED_CANDIDATES spans.
+    answer_type_filter: bool = True
     # Read only the N windows of each passage that share the most question words (None: every window).
     # With a shorter max_length this reads the part of a passage around the question's words: fewer tokens.
     windows_per_passage: int | None = None
@@ -262,7 +267,8 @@ class Reader:
             return [Prediction("", None, float("-inf"), 0, 0, 0.0)]
         feats = self.featurize(question, [p.text for p in passages])
         start, end = self.logits(feats, batch_rows=batch_rows)
-        return self.decode(feats, start.cpu().numpy(), end.cpu().numpy(), passages, top_n=top_n)
+        kind = expected_kind(question) if self.settings.answer_type_filter else None
+        return self.decode(feats, start.cpu().numpy(), end.cpu().numpy(), passages, top_n=top_n, kind=kind)
 
     def decode(
         self,
@@ -272,8 +278,13 @@ class Reader:
         passages: list[PassageInput],
         *,
         top_n: int = 1,
+        kind: str | None = None,
     ) -> list[Prediction]:
-        """Turn logits of `feats` into predictions with passage ids and char offsets in the original texts."""
+        """Turn logits of `feats` into predictions with passage ids and char offsets in the original texts.
+
+        `kind` ("time", "number", "name"; `kvqae.read.answer_types`): spans that fit it come first, best
+        score first; the others follow (so the best span is still returned when none fits).
+        """
         from kvqae.read.decode import decode_spans, retrieval_log_probs
 
         bias = None
@@ -288,25 +299,38 @@ class Reader:
             end_logits,
             feats.context_mask,
             max_answer_tokens=self.settings.max_answer_tokens,
-            top_n=top_n * 3,
+            top_n=top_n * 3 if kind is None else max(top_n * 3, TYPED_CANDIDATES),
             row_bias=bias,
         )
         preds: list[Prediction] = []
         seen: set[tuple[int, int, int]] = set()
         for sp in spans:
             pi = int(feats.row_passage[sp.row])
-            a = int(feats.offsets[sp.row, sp.start, 0])
-            b = int(feats.offsets[sp.row, sp.end, 1])
+            text = passages[pi].text
+            a, b = whole_words(
+                text, int(feats.offsets[sp.row, sp.start, 0]), int(feats.offsets[sp.row, sp.end, 1])
+            )
             if (pi, a, b) in seen:
                 continue
             seen.add((pi, a, b))
-            text = passages[pi].text
             preds.append(
                 Prediction(text[a:b], passages[pi].passage_id, sp.score, a, b, float(np.exp(sp.log_prob)))
             )
-            if len(preds) == top_n:
+            if kind is None and len(preds) == top_n:
                 break
-        return preds
+        if kind is not None:  # stable: fitting spans first, each group still best score first
+            preds.sort(key=lambda p: not fits(p.answer, kind))
+        return preds[:top_n]
+
+
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen [start, end) to word boundaries: a span ending inside a word ("Mareido" of "Mareidor", a
+    word-piece boundary) takes the whole word."""
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    return start, end
 
 
 _STOPWORDS = (

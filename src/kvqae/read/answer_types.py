@@ -1,0 +1,65 @@
+"""The kind of answer a question asks for, from its wording, and whether a candidate span fits it.
+
+A reader trained on few, generated questions often finds the right sentence but the wrong span in it ("When
+was this composer born?" -> "Brooklyn"). People's questions say what they want: "when" wants a date, "how
+many" a number, "who" a name. Decoding keeps the best-scoring candidate span that fits the expected kind
+(falling back to the best span when none does), which costs nothing at training time.
+
+Kinds: "time" (a digit, a month, a century or decade word), "number" (a digit or a number word), "name"
+(capitalised, no digits: people and places), None (no constraint).
+"""
+
+from __future__ import annotations
+
+import re
+
+_MONTHS = (
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+_TIME_WORDS = frozenset(_MONTHS.split()) | {"century", "centuries", "decade", "bc", "bce", "ad", "ce"}
+_NUMBER_TEXT = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
+    "million billion trillion dozen dozens hundreds thousands millions billions half"
+)
+_NUMBER_WORDS = frozenset(_NUMBER_TEXT.split())
+
+# Checked in order; the first pattern found at the start of the question (or of its wh-clause) wins.
+_RULES: tuple[tuple[str, str], ...] = (
+    (r"\b(in|on|by|since|until)? ?(what|which) (year|date|day|month|century|decade|time period)\b", "time"),
+    (r"\bwhen\b", "time"),
+    (r"\bhow (many|much|tall|high|long|old|far|large|big|deep|wide|heavy|fast)\b", "number"),
+    (r"\bwhat (percentage|percent|number|proportion|population|height|length|area)\b", "number"),
+    (r"\b(who|whom|whose)\b", "name"),
+)
+
+
+def expected_kind(question: str) -> str | None:
+    """"time", "number", "name" or None for a question, from its wh-phrase.
+
+    >>> expected_kind("When was this physicist born?"), expected_kind("How many termites can it eat?")
+    ('time', 'number')
+    >>> expected_kind("Who wrote this novel?"), expected_kind("What is the capital of Alaska?")
+    ('name', None)
+    """
+    q = question.lower()
+    for pattern, kind in _RULES:
+        if re.search(pattern, q):
+            return kind
+    return None
+
+
+def fits(answer: str, kind: str | None) -> bool:
+    """Whether `answer` can be an answer of `kind` (any answer fits None)."""
+    if kind is None:
+        return True
+    words = re.findall(r"[a-z]+", answer.lower())
+    has_digit = any(c.isdigit() for c in answer)
+    if kind == "time":
+        return has_digit or any(w in _TIME_WORDS for w in words)
+    if kind == "number":
+        return has_digit or any(w in _NUMBER_WORDS for w in words)
+    if kind == "name":
+        return bool(answer[:1].isupper()) and not has_digit
+    raise ValueError(f"unknown answer kind {kind!r}")
