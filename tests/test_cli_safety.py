@@ -367,3 +367,23 @@ def test_a_live_temporary_is_not_swept(tmp_path):
         assert live.exists()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize(("command", "kind"), [(["world", "--entities", "4", "--no-progress"], "world folder"),
+                                                (["demo", "--no-progress"], "demo output folder")])
+def test_world_and_demo_do_not_replace_a_foreign_folder(tmp_path, monkeypatch, capsys, command, kind):
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "todo.txt").write_text("keep me")
+    before = tree_hash(other)
+    code, err = kvqae(monkeypatch, capsys, *command, "--out", other)
+    assert_one_line(code, err, "--out", "--overwrite", kind)
+    assert tree_hash(other) == before
+
+
+def test_world_replaces_an_earlier_world(tmp_path, monkeypatch, capsys):
+    args = ["world", "--entities", "4", "--depictions", "2", "--questions", "2", "--no-progress", "--out",
+            tmp_path / "w"]
+    assert kvqae(monkeypatch, capsys, *args)[0] == 0
+    assert kvqae(monkeypatch, capsys, *args)[0] == 0
+    assert (tmp_path / "w" / "world.json").is_file()

@@ -28,6 +28,7 @@ KINDS: dict[str, str] = {
     "retriever": "retriever folder (kvqae train retriever)",
     "ablation": "ablation folder (kvqae train ablation)",
     "world": "world folder (kvqae world)",
+    "demo": "demo output folder (kvqae demo)",
     "run": "run file",
     "questions": "kvqae questions file",
     "cloze": "cloze questions file",
@@ -116,7 +117,12 @@ def _ablation_like(folder: Path) -> bool:
         folder / "kb")
 
 
-FOLDER_KINDS.update(pipeline=_pipeline_like, ablation=_ablation_like)
+def _demo_like(folder: Path) -> bool:
+    """A `kvqae demo` output folder, also an interrupted one (its world is written first)."""
+    return (folder / "report" / "demo.json").is_file() or FOLDER_KINDS["world"](folder / "world")
+
+
+FOLDER_KINDS.update(pipeline=_pipeline_like, ablation=_ablation_like, demo=_demo_like)
 
 
 def _head(path: Path) -> bytes:

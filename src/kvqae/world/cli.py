@@ -8,7 +8,9 @@ import typer
 
 
 def world(
-    out: Path = typer.Option(..., "--out", help="output directory (replaced atomically when it exists)"),
+    out: Path = typer.Option(
+        ..., "--out", help="output directory (an earlier world there is replaced atomically)"
+    ),
     entities: int = typer.Option(200, "--entities", help="number of entities"),
     depictions: int = typer.Option(4, "--depictions", help="question-style images per entity"),
     questions: int = typer.Option(4, "--questions", help="questions per entity (at most 6)"),
@@ -38,10 +40,16 @@ def world(
     image_size: int = typer.Option(64, "--image-size", help="image side in pixels"),
     seed: int = typer.Option(0, "--seed", help="random seed (same seed -> identical files)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="replace an existing --out that is not an earlier world"
+    ),
 ) -> None:
     """Generate a synthetic entity world in the pipeline's formats (deterministic by seed)."""
     from kvqae.config import parse_config
+    from kvqae.safety import check_out
     from kvqae.world.generate import WorldConfig, generate_world
+
+    check_out(out, "world", {}, overwrite=overwrite)
 
     config = parse_config(
         WorldConfig,
