@@ -369,8 +369,10 @@ def test_a_live_temporary_is_not_swept(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
-@pytest.mark.parametrize(("command", "kind"), [(["world", "--entities", "4", "--no-progress"], "world folder"),
-                                                (["demo", "--no-progress"], "demo output folder")])
+@pytest.mark.parametrize(("command", "kind"), [
+    (["world", "--entities", "4", "--no-progress"], "world folder"),
+    (["demo", "--no-progress"], "demo output folder"),
+])
 def test_world_and_demo_do_not_replace_a_foreign_folder(tmp_path, monkeypatch, capsys, command, kind):
     other = tmp_path / "notes"
     other.mkdir()
