@@ -6,7 +6,8 @@ many" a number, "who" a name. Decoding keeps the best-scoring candidate span tha
 (falling back to the best span when none does), which costs nothing at training time.
 
 Kinds: "time" (a digit, a month, a century or decade word), "number" (a digit or a number word), "name"
-(capitalised, no digits: people and places), None (no constraint).
+(capitalised, no digits: people and places: "who", "where", "which city"), None (no constraint). Dates and
+numbers also must not run across a sentence end.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"\bhow (many|much|tall|high|long|old|far|large|big|deep|wide|heavy|fast)\b", "number"),
     (r"\bwhat (percentage|percent|number|proportion|population|height|length|area)\b", "number"),
     (r"\b(who|whom|whose)\b", "name"),
+    (r"\b(which|what) (city|town|village|country|state|province|region|island|river|mountain|place|person|"
+     r"man|woman|architect|artist|author|writer|painter|composer|team|company)\b", "name"),
+    (r"\bwhere\b", "name"),
 )
 
 
@@ -56,6 +60,8 @@ def fits(answer: str, kind: str | None) -> bool:
         return True
     words = re.findall(r"[a-z]+", answer.lower())
     has_digit = any(c.isdigit() for c in answer)
+    if kind in ("time", "number") and re.search(r"\.\s+[A-Z]", answer):
+        return False  # "1514. Onyx Knight studied ..." runs over a sentence end
     if kind == "time":
         return has_digit or any(w in _TIME_WORDS for w in words)
     if kind == "number":

@@ -191,6 +191,15 @@ def train_reader(
         int | None,
         typer.Option("--layers", min=1, help="Keep only the first N encoder layers of --init (faster)."),
     ] = None,
+    windows_per_passage: Annotated[
+        int | None,
+        typer.Option(
+            "--windows-per-passage",
+            min=1,
+            help="Read only the N windows of each passage sharing most question words (with a short "
+            "--max-length: cheaper steps; saved with the reader and used when it reads).",
+        ),
+    ] = None,
     freeze_embeddings: Annotated[
         bool,
         typer.Option(
@@ -307,7 +316,12 @@ def train_reader(
         device=device,
         freeze_embeddings=freeze_embeddings,
         layers=layers,
-        settings=ReaderSettings(max_length=max_length, max_answer_tokens=max_answer_tokens),
+        settings=ReaderSettings(
+            max_length=max_length,
+            stride=min(64, max_length // 3),
+            max_answer_tokens=max_answer_tokens,
+            windows_per_passage=windows_per_passage,
+        ),
     )
     result = train_reader_model(
         train_set,

@@ -14,7 +14,9 @@ in the original passage text through the tokenizer's offset mapping.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,23 +228,9 @@ class Reader:
         if gold_spans is not None:
             feats.start_targets, feats.end_targets = _span_targets(context, offsets, row_passage, gold_spans)
         if s.windows_per_passage is not None:
-            overlap = _question_overlap(enc, self._question_ids(q))
+            overlap = _question_overlap(feats, passages, content_stems(q))
             feats = _keep_rows(feats, _best_windows(feats, overlap, s.windows_per_passage))
         return feats
-
-    def _question_ids(self, question: str) -> set[int]:
-        """Question word-piece ids worth matching in a passage: not stopwords, punctuation or specials."""
-        ids = self.tokenizer(question, add_special_tokens=False)["input_ids"]
-        return {i for i in ids if i not in self._stop_ids()}
-
-    def _stop_ids(self) -> set[int]:
-        if not hasattr(self, "_stop_cache"):
-            words = " ".join(_STOPWORDS)
-            ids = set(self.tokenizer(words, add_special_tokens=False)["input_ids"])
-            ids |= set(self.tokenizer.all_special_ids)
-            ids |= {i for t, i in self.tokenizer.get_vocab().items() if len(t) == 1 and not t.isalnum()}
-            self._stop_cache = ids
-        return self._stop_cache
 
     # ------------------------------------------------------------------ scoring
     def logits(self, feats: Features, *, batch_rows: int = 32, grad: bool = False) -> tuple[Any, Any]:
@@ -340,14 +328,32 @@ _STOPWORDS = (
     "it", "its", "his", "her", "their", "he", "she", "they", "as", "into", "than", "then", "there",
     "also", "not", "no",
 )
+_STOPWORD_SET = frozenset(_STOPWORDS)
 
 
-def _question_overlap(enc: Any, question_ids: set[int]) -> np.ndarray:
-    """Per row: how many distinct question word pieces its passage window holds."""
-    out = np.zeros(len(enc["input_ids"]), dtype=np.int64)
-    for r, ids in enumerate(enc["input_ids"]):
-        window = {i for i, sid in zip(ids, enc.sequence_ids(r), strict=True) if sid == 1}
-        out[r] = len(window & question_ids)
+def content_stems(text: str) -> set[str]:
+    """Stems of the words of `text` other than stopwords: "When did he die?" -> {"die"}, as "died" does."""
+
+    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORD_SET]
+    return set(_stemmer().stemWords(words)) if words else set()
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def _question_overlap(feats: Features, passages: list[str], question: set[str]) -> np.ndarray:
+    """Per row: how many distinct question word stems its passage window holds."""
+    out = np.zeros(feats.num_rows, dtype=np.int64)
+    for r in range(feats.num_rows):
+        ctx = np.nonzero(feats.context_mask[r])[0]
+        if ctx.size:
+            text = passages[int(feats.row_passage[r])]
+            window = text[feats.offsets[r, ctx[0], 0] : feats.offsets[r, ctx[-1], 1]]
+            out[r] = len(content_stems(window) & question)
     return out
 
 
