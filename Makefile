@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.kvqae-installed
 DEMO_OUT ?= demo-output
 
-.PHONY: setup demo serve test test-all lint bench bench-serve bench-wiki reader retriever clean
+.PHONY: setup demo serve test test-all lint bench bench-serve bench-wiki bench-read reader retriever clean
 
 setup: $(STAMP)
 
@@ -51,13 +51,15 @@ clean:
 	rm -rf $(DEMO_OUT) .pytest_cache .ruff_cache
 
 # --- reader (docs/read.md) -------------------------------------------------------------------------------
-# The default reader: packaged all-MiniLM-L6-v2 + span head, trained on cloze questions generated from the
-# real Wikipedia sample in ../shared/. A build artefact (artifacts/ is git-ignored); remade only when missing.
-# Override SHARED=/path/to/shared or READER_MINUTES=N (training time budget) on the command line.
+# The default reader: the packaged all-MiniLM-L6-v2's first 4 layers + span head, trained on natural-style
+# questions (wh-movement, entity descriptions) generated from the real Wikipedia sample in ../shared/. Build
+# artefacts (artifacts/ is git-ignored); remade only when missing. The training loop stops at READER_MINUTES.
+# Override SHARED=/path/to/shared or READER_MINUTES=N on the command line.
 SHARED ?= ../shared
 WIKI_XML ?= $(SHARED)/data/wikipedia/enwiki-2016-sample.xml.bz2
 WIKI_KB ?= artifacts/wiki-kb
 READER ?= artifacts/reader-minilm
+READER_QUESTIONS ?= artifacts/natural-questions.jsonl
 READER_MINUTES ?= 13
 
 reader: $(READER)/kvqae_reader.json
@@ -65,11 +67,14 @@ reader: $(READER)/kvqae_reader.json
 $(WIKI_KB)/meta.json: | $(STAMP)
 	$(BIN)/kvqae kb build $(WIKI_XML) --out $(WIKI_KB)
 
-$(READER)/kvqae_reader.json: $(WIKI_KB)/meta.json | $(STAMP)
-	$(BIN)/kvqae train reader --kb $(WIKI_KB) --generate-cloze 1000 --out $(READER) \
-		--relevant 1 --irrelevant 2 --max-length 192 --freeze-embeddings --batch-questions 4 --lr 3e-4 \
-		--warmup 0.05 --epochs 1 --val-fraction 0.15 --max-eval-questions 60 --eval-every 40 \
-		--max-minutes $(READER_MINUTES) --threads 1 --seed 0 --resume
+$(READER_QUESTIONS): $(WIKI_KB)/meta.json | $(STAMP)
+	$(BIN)/kvqae reader-data --kb $(WIKI_KB) --out $(READER_QUESTIONS) -n 4000 --style natural --seed 0
+
+$(READER)/kvqae_reader.json: $(READER_QUESTIONS) | $(STAMP)
+	$(BIN)/kvqae train reader --kb $(WIKI_KB) --cloze $(READER_QUESTIONS) --out $(READER) --layers 4 \
+		--hard-negatives 0.5 --relevant 1 --irrelevant 2 --max-length 128 --windows-per-passage 1 \
+		--freeze-embeddings --batch-questions 4 --lr 3e-4 --warmup 0.05 --epochs 1 --val-fraction 0.05 \
+		--max-eval-questions 40 --eval-every 100 --max-minutes $(READER_MINUTES) --threads 2 --seed 0 --resume
 
 # --- text retriever and the natural-question dev set (README: Text retrieval on natural questions) ---------
 RETRIEVER ?= artifacts/retriever-minilm
@@ -79,5 +84,9 @@ retriever: $(RETRIEVER)/kvqae_retriever.json
 $(RETRIEVER)/kvqae_retriever.json: $(WIKI_KB)/meta.json | $(STAMP)
 	$(BIN)/kvqae train retriever --kb $(WIKI_KB) --out $(RETRIEVER) --questions 2000 --epochs 2 --seed 0
 
-bench-wiki: $(WIKI_KB)/meta.json | $(STAMP)
-	$(BIN)/python benchmarks/bench_wiki_devset.py --kb $(WIKI_KB) --retriever $(RETRIEVER)
+bench-wiki: $(READER)/kvqae_reader.json | $(STAMP)
+	$(BIN)/python benchmarks/bench_wiki_devset.py --kb $(WIKI_KB) --retriever $(RETRIEVER) --reader $(READER)
+
+# Reading speed (top 8 passages per question, before/after settings side by side)
+bench-read: $(READER)/kvqae_reader.json | $(STAMP)
+	$(BIN)/python benchmarks/bench_read_speed.py --kb $(WIKI_KB) --reader $(READER)

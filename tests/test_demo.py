@@ -57,24 +57,20 @@ def test_clip_pairs_use_no_validation_or_test_image(tmp_path):
     assert all(p.target_image == kb.image_of(p.entity) for p in joint_train)
 
 
-def test_truncated_encoder_keeps_first_layers(tmp_path, minilm_path):
+def test_reader_keeps_minilm_first_layers(minilm_path):
+    """The world reader starts from MiniLM's first layers (ReaderTrainConfig.layers): same weights."""
     import torch
     from transformers import AutoModel
 
-    from kvqae.demo import truncated_encoder
-    from kvqae.errors import InputError
     from kvqae.read.model import Reader
+    from kvqae.read.train import keep_first_layers
 
-    out = truncated_encoder(minilm_path, tmp_path / "enc2", 2)
-    small = AutoModel.from_pretrained(str(out))
+    reader = Reader.load(minilm_path)
+    keep_first_layers(reader.model, 2)
     full = AutoModel.from_pretrained(str(minilm_path))
-    assert small.config.num_hidden_layers == 2 and len(small.encoder.layer) == 2
-    for name, p in small.encoder.layer[1].named_parameters():
+    assert reader.model.config.num_hidden_layers == 2 and len(reader.model.bert.encoder.layer) == 2
+    for name, p in reader.model.bert.encoder.layer[1].named_parameters():
         assert torch.equal(p, dict(full.encoder.layer[1].named_parameters())[name])
-    reader = Reader.load(out)  # loads as a reader with a fresh span head
-    assert reader.model.config.num_hidden_layers == 2
-    with pytest.raises(InputError):
-        truncated_encoder(minilm_path, tmp_path / "bad", 7)
 
 
 def test_demo_small_world_ordering(tmp_path):

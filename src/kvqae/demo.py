@@ -22,7 +22,6 @@ from typing import Literal
 import typer
 
 from kvqae.config import ConfigModel
-from kvqae.errors import InputError
 from kvqae.world.generate import WorldConfig
 
 DEFAULT_READER = Path("artifacts/reader-minilm")
@@ -55,6 +54,9 @@ class DemoConfig(ConfigModel):
     reader_epochs: int = 6
     reader_lr: float = 5e-4
     reader_max_length: int = 160  # tokens per (question, passage) row: one 100-word passage fits
+    reader_negatives: int = 1  # passages without the answer per training question (its entity's first)
+    reader_windows: int | None = None  # read only this many windows per passage (the ones sharing most
+    # question words; with a short reader_max_length: cheaper training steps and reading)
     reader_minutes: float = 1.5  # time budget of the demo's own reader training
     reader_top_k: int = 5
     read_answers: bool = True  # False: retrieval and fusion only (no reader trained or run)
@@ -101,31 +103,10 @@ def clip_pairs(world_dir: Path, kb, cfg: DemoConfig) -> tuple[list, list]:
     return train, val
 
 
-def truncated_encoder(src: str | Path, out: Path, layers: int) -> Path:
-    """Save the first `layers` transformer layers of the BERT-like encoder `src` (model + tokenizer) to
-    `out`; returns `out`. The reader trained from it is faster to train and to run than the full encoder."""
-    from transformers import AutoModel, AutoTokenizer
-
-    from kvqae.io import atomic_dir
-
-    model = AutoModel.from_pretrained(str(src))
-    tok = AutoTokenizer.from_pretrained(str(src))
-    if not 1 <= layers <= model.config.num_hidden_layers:
-        raise InputError(
-            f"reader_layers must be in 1..{model.config.num_hidden_layers}, got {layers}",
-            field="reader_layers",
-        )
-    model.encoder.layer = model.encoder.layer[:layers]
-    model.config.num_hidden_layers = layers
-    with atomic_dir(out) as tmp:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-    return out
-
-
 def _train_world_reader(kb, train_qs, val_qs, out: Path, cfg: DemoConfig, progress: bool) -> dict:
-    """A small reader for the world: MiniLM's first `reader_layers` layers + span head, trained on the
-    world's training questions, each with one passage of its entity holding the answer and one other
+    """A small reader for the world: MiniLM's first `reader_layers` layers + span head, trained on
+    `train_qs` (the world's training questions plus every fact no evaluation question asks, see
+    `kvqae.world.reader_questions`), each with one passage of its entity holding the answer and one other
     passage (of its entity when one lacks the answer, else another entity's) as distractor. Validation
     questions select the checkpoint. Returns the training summary (best EM/F1 on validation, steps)."""
     import numpy as np
@@ -148,11 +129,11 @@ def _train_world_reader(kb, train_qs, val_qs, out: Path, cfg: DemoConfig, progre
             scores[q.id] = docs
         return Run(scores, "gold", "passage")
 
-    train = run_examples(kb, train_qs, gold_run(train_qs), relevant=1, irrelevant=1)
+    train = run_examples(kb, train_qs, gold_run(train_qs), relevant=1, irrelevant=cfg.reader_negatives)
     val = run_examples(kb, val_qs, gold_run(val_qs), relevant=1, irrelevant=2)
-    init = truncated_encoder(minilm_path(), out.with_name(out.name + "-init"), cfg.reader_layers)
     rcfg = ReaderTrainConfig(
-        init_model=str(init),
+        init_model=str(minilm_path()),
+        layers=cfg.reader_layers,
         epochs=cfg.reader_epochs,
         lr=cfg.reader_lr,
         warmup=0.1,
@@ -162,10 +143,39 @@ def _train_world_reader(kb, train_qs, val_qs, out: Path, cfg: DemoConfig, progre
         batch_questions=4,
         freeze_embeddings=True,  # cheaper steps; the world's words are ordinary WordPiece pieces
         seed=cfg.seed,
-        settings=ReaderSettings(max_length=cfg.reader_max_length, stride=32),
+        settings=ReaderSettings(
+            max_length=cfg.reader_max_length, stride=32, windows_per_passage=cfg.reader_windows
+        ),
     )
     result = train_reader_model(train, val, out, rcfg, progress=progress)
     return {"best": result.best, "steps": result.steps, "train_questions": len(train)}
+
+
+def fact_questions(world_dir: Path) -> list:
+    """The world's unasked facts as `Question`s (reader training data)."""
+    from kvqae.data.questions import Question
+    from kvqae.world.reader_questions import unasked_fact_questions
+
+    return [
+        Question(id=r["id"], question=r["question"], answers=r["answers"], entity=r["entity"])
+        for r in unasked_fact_questions(world_dir)
+    ]
+
+
+def read_gold_passages(reader_dir: Path, kb, questions: list) -> dict[str, float]:
+    """EM/F1 (%) of the reader on each question's gold entity passages: reading alone, without retrieval."""
+    from kvqae.evaluate.answers import exact_match, f1_score
+    from kvqae.read.model import PassageInput, Reader
+
+    reader = Reader.load(reader_dir)
+    em = f1 = 0.0
+    for q in questions:
+        passages = [PassageInput(pid, kb.passage_text(pid)) for pid in kb.passages_of(q.entity)]
+        answer = reader.predict(q.question, passages)[0].answer
+        em += exact_match(answer, q.answers)
+        f1 += f1_score(answer, q.answers)
+    n = max(len(questions), 1)
+    return {"em": 100 * em / n, "f1": 100 * f1 / n, "n": len(questions)}
 
 
 def tsne_plot(store_dir: Path, kb, out_png: Path, *, n_entities: int = 12, seed: int = 0) -> Path:
@@ -310,19 +320,15 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         reader_dir = DEFAULT_READER
     if cfg.read_answers and reader_dir is None:
         reader_dir = out / "models" / "reader"
+        train_qs = load_questions(qfiles["train"]) + fact_questions(world)
         info = _train_world_reader(
-            kb,
-            load_questions(qfiles["train"]),
-            load_questions(qfiles["validation"]),
-            reader_dir,
-            cfg,
-            progress,
+            kb, train_qs, load_questions(qfiles["validation"]), reader_dir, cfg, progress
         )
         best = info["best"] or {}
         models["reader"] = (
             f"MiniLM first {cfg.reader_layers} layers + span head, trained on "
-            f"{info['train_questions']} of the world's training questions ({info['steps']} steps, "
-            f"<= {cfg.reader_minutes} min; validation "
+            f"{info['train_questions']} questions (the world's training questions and every fact no "
+            f"evaluation question asks; {info['steps']} steps, <= {cfg.reader_minutes} min; validation "
             f"EM {best.get('em', 0):.1f} F1 {best.get('f1', 0):.1f})"
         )
     elif cfg.read_answers:
@@ -362,6 +368,11 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         if cfg.text_encoder == "st:minilm"
         else None
     )
+    gold_reading = None
+    if cfg.read_answers:  # the reader alone: test questions over their gold entity's passages
+        t0 = time.perf_counter()
+        gold_reading = read_gold_passages(Path(reader_dir), kb, load_questions(qfiles["test"]))
+        timings["reader on gold passages"] = time.perf_counter() - t0
     # the demo folder answers new questions (`kvqae ask` / `kvqae serve demo-output`)
     t0 = time.perf_counter()
     bundle = load_bundle(out / "pipeline").model_copy(update={"created_by": "kvqae demo"})
@@ -384,6 +395,7 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
             )
         ),
         "systems": {s.name: s.mean for s in result["systems"]},
+        "reader_gold_passages": gold_reading,
     }
     write_json(report / "demo.json", summary)
     page = [
@@ -393,6 +405,12 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         "fusion weights were fitted on validation.\n",
         "## Results (test split)\n",
         table,
+        (
+            f"\nThe reader alone, on each test question's gold entity passages: EM {gold_reading['em']:.1f}, "
+            f"F1 {gold_reading['f1']:.1f} ({gold_reading['n']} questions).\n"
+            if gold_reading
+            else ""
+        ),
         "\n## Models\n",
         *[f"- {k}: {v}" for k, v in models.items()],
         "\n## Fusion weights (fitted on validation)\n",
@@ -427,6 +445,7 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         "timings": timings,
         "systems": result["systems"],
         "weights": summary["fusion_weights"],
+        "reader_gold_passages": gold_reading,
     }
 
 
@@ -458,8 +477,14 @@ def demo_command(
     ),
     seed: int = typer.Option(0, "--seed"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Write into an existing --out that is not an earlier demo output."
+    ),
 ) -> None:
     """Run the whole system offline on a synthetic entity world and write a report (<= 5 min on 2 cores)."""
+    from kvqae.safety import check_out
+
+    check_out(out, "demo", {"--reader": reader}, overwrite=overwrite)
     world = DemoConfig().world.model_copy(
         update={"n_entities": entities, "style_shift": style_shift, "cue_name_share": cue_share, "seed": seed}
     )

@@ -32,6 +32,10 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"\bwhen\b", "time"),
     (r"\bhow (many|much|tall|high|long|old|far|large|big|deep|wide|heavy|fast)\b", "number"),
     (r"\bwhat (percentage|percent|number|proportion|population|height|length|area)\b", "number"),
+    (r"^what\b.*\b(height|length|population|area|speed|distance|depth|width|weight|elevation|altitude)\b",
+     "number"),
+    (r"\bin (metres|meters|kilometres|kilometers|feet|miles|kilograms|tonnes|years|kilometres per hour)\b",
+     "number"),
     (r"\b(who|whom|whose)\b", "name"),
     (r"\b(which|what) (city|town|village|country|state|province|region|island|river|mountain|place|person|"
      r"man|woman|architect|artist|author|writer|painter|composer|team|company)\b", "name"),
@@ -60,9 +64,13 @@ def fits(answer: str, kind: str | None) -> bool:
         return True
     words = re.findall(r"[a-z]+", answer.lower())
     has_digit = any(c.isdigit() for c in answer)
-    if kind in ("time", "number") and re.search(r"\.\s+[A-Z]", answer):
-        return False  # "1514. Onyx Knight studied ..." runs over a sentence end
+    crosses = re.search(r"[.;]\s", answer) is not None
+    if crosses and (kind in ("time", "number") or len(words) > 5):
+        return False  # "1514. Onyx Knight studied ...", "1912. 29" run over a sentence end
     if kind == "time":
+        groups = re.findall(r"\d+", answer)
+        if groups and all(len(g) > 4 for g in groups):
+            return False  # "19013" is a count, not a year
         return has_digit or any(w in _TIME_WORDS for w in words)
     if kind == "number":
         return has_digit or any(w in _NUMBER_WORDS for w in words)
