@@ -10,7 +10,7 @@ Configurations, per reader: as trained with 1 and 2 threads; then `windows_per_p
 `max_length` (only the window of each passage sharing most question words is read).
 
     python benchmarks/bench_read_speed.py --reader artifacts/reader-minilm [--reader artifacts/reader-l4]
-        [--top-k 8] [--max-length 96]
+        [--top-k 8] [--max-length 96] [--limit 40] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--top-k", type=int, default=8)
     ap.add_argument("--max-length", type=int, default=96, help="row length with windows_per_passage=1")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=0, help="first N dev-set questions (0: all 97)")
     args = ap.parse_args()
 
     import torch
@@ -46,6 +47,7 @@ def main() -> None:
     kb = KnowledgeBase.load(args.kb)
     questions = [q for split in ("validation", "test")
                  for q in load_questions(DEVSET / f"wiki_questions_{split}.jsonl")]
+    questions = questions[: args.limit or None]
     with tempfile.TemporaryDirectory() as tmp:
         bm25 = Bm25Index.build(kb, Path(tmp) / "bm25")
         ranked = bm25.search([q.question for q in questions], args.top_k)

@@ -6,8 +6,9 @@
    or the joint loss);
 3. run image->title and image->image (the trained CLIP) and text->passage (packaged MiniLM) retrieval through
    `kvqae run`'s pipeline, fit fusion weights on validation, apply them on test;
-4. read answers with an extractive reader (the cached default reader when present and allowed, else one
-   trained on the world's training questions from MiniLM's first layers, within a time budget);
+4. read answers with an extractive reader trained on the world within a time budget: the default Wikipedia
+   reader (`make reader`) fine-tuned when it is built, else one from MiniLM's first layers; its training
+   questions are the world's training questions plus every fact no evaluation question asks;
 5. write a report directory: the seeds' table, JSON of every figure, a t-SNE of passage embeddings coloured by
    entity, the fusion heat map, and a Markdown page tying them together.
 """
@@ -49,13 +50,14 @@ class DemoConfig(ConfigModel):
     clip_batch_size: int = 64
     text_encoder: str = "st:minilm"
     reader: Path | None = None  # a trained reader; default: the cached one (if allowed) or a new one
-    use_cached_reader: bool = True  # use artifacts/reader-minilm when it exists
+    use_cached_reader: bool = True  # fine-tune artifacts/reader-minilm (make reader) when it exists
     reader_layers: int = 3  # the world reader starts from MiniLM's first layers (faster to train and run)
     reader_epochs: int = 6
     reader_lr: float = 5e-4
-    reader_max_length: int = 160  # tokens per (question, passage) row: one 100-word passage fits
-    reader_negatives: int = 1  # passages without the answer per training question (its entity's first)
-    reader_windows: int | None = None  # read only this many windows per passage (the ones sharing most
+    reader_max_length: int = 128  # tokens per (question, passage window) row
+    reader_negatives: int = 3  # passages without the answer per training question (its entity's first)
+    reader_init: Path | None = None  # a trained reader to fine-tune on the world (None: MiniLM's layers)
+    reader_windows: int | None = 1  # read only this many windows per passage (the ones sharing most
     # question words; with a short reader_max_length: cheaper training steps and reading)
     reader_minutes: float = 1.5  # time budget of the demo's own reader training
     reader_top_k: int = 5
@@ -131,9 +133,10 @@ def _train_world_reader(kb, train_qs, val_qs, out: Path, cfg: DemoConfig, progre
 
     train = run_examples(kb, train_qs, gold_run(train_qs), relevant=1, irrelevant=cfg.reader_negatives)
     val = run_examples(kb, val_qs, gold_run(val_qs), relevant=1, irrelevant=2)
+    start = cfg.reader_init
     rcfg = ReaderTrainConfig(
-        init_model=str(minilm_path()),
-        layers=cfg.reader_layers,
+        init_model=str(start or minilm_path()),
+        layers=None if start else cfg.reader_layers,
         epochs=cfg.reader_epochs,
         lr=cfg.reader_lr,
         warmup=0.1,
@@ -144,7 +147,8 @@ def _train_world_reader(kb, train_qs, val_qs, out: Path, cfg: DemoConfig, progre
         freeze_embeddings=True,  # cheaper steps; the world's words are ordinary WordPiece pieces
         seed=cfg.seed,
         settings=ReaderSettings(
-            max_length=cfg.reader_max_length, stride=32, windows_per_passage=cfg.reader_windows
+            max_length=cfg.reader_max_length, stride=cfg.reader_max_length // 3,
+            windows_per_passage=cfg.reader_windows,
         ),
     )
     result = train_reader_model(train, val, out, rcfg, progress=progress)
@@ -316,23 +320,25 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
     reader_dir = cfg.reader
     if not cfg.read_answers:
         models["reader"] = "none (read_answers off)"
-    elif reader_dir is None and cfg.use_cached_reader and (DEFAULT_READER / "kvqae_reader.json").exists():
-        reader_dir = DEFAULT_READER
-    if cfg.read_answers and reader_dir is None:
+    elif reader_dir is None:
+        cached = (DEFAULT_READER / "kvqae_reader.json").exists()
+        if cfg.reader_init is None and cfg.use_cached_reader and cached:
+            cfg = cfg.model_copy(update={"reader_init": DEFAULT_READER})  # fine-tune the Wikipedia reader
         reader_dir = out / "models" / "reader"
         train_qs = load_questions(qfiles["train"]) + fact_questions(world)
         info = _train_world_reader(
             kb, train_qs, load_questions(qfiles["validation"]), reader_dir, cfg, progress
         )
         best = info["best"] or {}
+        layers = f"MiniLM's first {cfg.reader_layers} layers"
+        start = f"the reader {cfg.reader_init}" if cfg.reader_init else layers
         models["reader"] = (
-            f"MiniLM first {cfg.reader_layers} layers + span head, trained on "
-            f"{info['train_questions']} questions (the world's training questions and every fact no "
-            f"evaluation question asks; {info['steps']} steps, <= {cfg.reader_minutes} min; validation "
-            f"EM {best.get('em', 0):.1f} F1 {best.get('f1', 0):.1f})"
+            f"{start} + span head, trained on {info['train_questions']} questions (the world's training "
+            f"questions and every fact no evaluation question asks; {info['steps']} steps, <= "
+            f"{cfg.reader_minutes} min; validation EM {best.get('em', 0):.1f} F1 {best.get('f1', 0):.1f})"
         )
-    elif cfg.read_answers:
-        models["reader"] = f"cached reader {reader_dir}"
+    else:
+        models["reader"] = f"given reader {reader_dir}"
     timings["reader model"] = time.perf_counter() - t0
     if cfg.read_answers:
         log(f"[train] reader -> {reader_dir} ({timings['reader model']:.0f}s)")
@@ -464,13 +470,13 @@ def demo_command(
     reader: Path = typer.Option(
         None,
         "--reader",
-        help="A trained reader (default: artifacts/reader-minilm "
-        "when built, else a small one is trained on the world).",
+        help="A trained reader used as it is (default: one trained on the world, see --cached-reader).",
     ),
     cached_reader: bool = typer.Option(
         True,
         "--cached-reader/--world-reader",
-        help="Use artifacts/reader-minilm when built, or always train the small world reader.",
+        help="Fine-tune artifacts/reader-minilm (make reader) on the world when it is built, or always "
+        "train the world reader from MiniLM's first layers.",
     ),
     threads: int = typer.Option(
         0, "--threads", help="torch CPU threads (0: torch's default; 1 is faster on a busy machine)."
