@@ -389,3 +389,15 @@ def test_world_replaces_an_earlier_world(tmp_path, monkeypatch, capsys):
     assert kvqae(monkeypatch, capsys, *args)[0] == 0
     assert kvqae(monkeypatch, capsys, *args)[0] == 0
     assert (tmp_path / "w" / "world.json").is_file()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["read", "--run", "a", "--kb", "b", "--questions", "c", "--model", "d", "--out", "e", "--top-k", "0"],
+     "'--top-k'"),
+    (["read"], "Missing option '--run'"),
+    (["no-such-command"], "No such command"),
+])
+def test_usage_errors_are_one_line(monkeypatch, capsys, args, needle):
+    """Typer's own checks (option ranges, missing options, unknown commands): one line, exit 2."""
+    code, err = kvqae(monkeypatch, capsys, *args)
+    assert_one_line(code, err, needle, "--help")

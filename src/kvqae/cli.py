@@ -47,11 +47,24 @@ def main() -> None:
 
     # kvqae shows its own progress bars; the hub's per-checkpoint "Loading weights" bars are noise here.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # Typer raises click's UsageError (a bad option value, a missing option, an unknown command); this typer
+    # vendors click, so the class is found through its public subclass BadParameter.
+    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
     try:
-        app()
+        code = app(standalone_mode=False)
     except InputError as e:
         typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
         raise SystemExit(2) from None
+    except usage_error as e:
+        where = f"{e.ctx.command_path}: " if e.ctx is not None else ""
+        message = " ".join(e.format_message().split())
+        if message:  # empty: no arguments, the help was shown
+            typer.secho(f"error: {where}{message} (see --help)", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
+    except typer.Abort:
+        typer.secho("Aborted.", err=True)
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
