@@ -201,6 +201,75 @@ def _save_model(directory: Path, model: Any, tokenizer: Any, image_processor: An
         heads.save(directory)
 
 
+# --- resume ------------------------------------------------------------------------------------------------
+# config keys that may differ between a run and the checkpoint it resumes: they do not change what is trained
+# (display, threads, the device, where the output goes, whether checkpoints are kept) or only say how long to
+# go on (`epochs`, `max_steps`: the remaining steps follow the new length's learning-rate schedule)
+RESUME_FREE_KEYS = frozenset(
+    {"progress", "threads", "device", "output_dir", "keep_checkpoints", "resume", "epochs", "max_steps"}
+)
+
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_resume_config(config: TrainClipConfig, saved: dict[str, Any] | None, path: Path) -> None:
+    """Refuse to resume a checkpoint made with a config that changes the run (keys outside
+    `RESUME_FREE_KEYS`); the InputError names the differing keys. Checkpoints without a saved config (older
+    ones) are not checked."""
+    if saved is None:
+        return
+    now, then = _flatten(config.model_dump(mode="json")), _flatten(saved)
+    differ = sorted(
+        k
+        for k in now.keys() | then.keys()
+        if k.split(".")[0] not in RESUME_FREE_KEYS and now.get(k) != then.get(k)
+    )
+    if differ:
+        raise InputError(
+            f"the checkpoint was made with a different config ({', '.join(differ)}); "
+            "restore those values, or set resume: false (or delete the checkpoint) to start over",
+            path=path,
+            field=differ[0],
+        )
+
+
+def rng_state() -> dict[str, Any]:
+    """Every random state training may draw from: torch (CPU and, when present, CUDA), numpy, python."""
+    import numpy as np
+    import torch
+
+    return {
+        "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        "numpy_rng": np.random.get_state(),
+        "python_rng": random.getstate(),
+    }
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    """Restore what `rng_state` saved, on any device (RNG states are CPU byte tensors, whatever the map)."""
+    import numpy as np
+    import torch
+
+    torch.set_rng_state(state["rng"].cpu())
+    cuda = state.get("cuda_rng")
+    if cuda and torch.cuda.is_available():
+        for index, cuda_state in enumerate(cuda[: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state.cpu(), index)
+    if state.get("numpy_rng") is not None:
+        np.random.set_state(state["numpy_rng"])
+    if state.get("python_rng") is not None:
+        random.setstate(state["python_rng"])
+
+
 def train_clip(
     config: TrainClipConfig,
     *,
@@ -351,7 +420,9 @@ def _train(
     start_epoch, step, best_mrr, best_epoch = 0, 0, -math.inf, -1
     history: list[dict[str, Any]] = []
     if config.resume and state_file.exists():
-        state = torch.load(state_file, map_location=device, weights_only=False)
+        # on the CPU: the RNG states must stay there; the optimizer moves its state to each parameter's device
+        state = torch.load(state_file, map_location="cpu", weights_only=False)
+        check_resume_config(config, state.get("config"), state_file)
         model.load_state_dict(state["model"])
         if heads is not None:
             heads.load_state_dict(state["heads"], strict=False)
@@ -366,7 +437,7 @@ def _train(
             state["best_epoch"],
         )
         history = state["history"]
-        torch.set_rng_state(state["rng"])
+        restore_rng(state)
 
     def to_device(batch: dict[str, Any]) -> dict[str, Any]:
         return {k: v.to(device) for k, v in batch.items()}
@@ -437,7 +508,8 @@ def _train(
                     "best": best_mrr,
                     "best_epoch": best_epoch,
                     "history": history,
-                    "rng": torch.get_rng_state(),
+                    "config": config.model_dump(mode="json"),
+                    **rng_state(),
                 },
                 tmp / "state.pt",
             )
