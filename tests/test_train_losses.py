@@ -68,8 +68,24 @@ def test_joint_score_fusion_and_loss_fusion():
 
 
 def test_learned_joint_weights_are_parameters_fixed_ones_are_not():
-    assert [n for n, _ in joint.LossWeights((1, 1), learn=True).named_parameters()] == ["weights"]
+    assert [n for n, _ in joint.LossWeights((1, 1), learn=True).named_parameters()] == ["logits"]
     assert list(joint.LossWeights((1, 1), learn=False).parameters()) == []
+    assert joint.LossWeights((1, 2), learn=False)().tolist() == [1.0, 2.0]  # fixed: as given
+
+
+def test_learned_joint_weights_stay_positive_and_sum_to_one():
+    w = joint.LossWeights((1, 3), learn=True)
+    assert w().tolist() == pytest.approx([0.25, 0.75])  # started from the given weights, normalised
+    opt = torch.optim.SGD(w.parameters(), lr=0.2)
+    for _ in range(3):  # steps of a size that drives raw weights (1, 3) negative at once
+        opt.zero_grad()
+        (w()[0] * 50 - w()[1] * 50).backward()
+        opt.step()
+    out = w().detach()
+    assert bool((out > 0).all()) and float(out.sum()) == pytest.approx(1.0)
+    assert float(out[1]) > 0.99  # pushed towards cross, never past the simplex
+    with pytest.raises(ValueError, match="positive"):
+        joint.LossWeights((1, 0), learn=True)
 
 
 def test_mlm_loss_only_counts_masked_positions():

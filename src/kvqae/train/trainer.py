@@ -489,7 +489,7 @@ def _train(
             **{f"loss_{k}": v / max(n_batches, 1) for k, v in sums.items()},
         }
         if config.mode == "joint":
-            record["joint_weights"] = [float(w) for w in weights.weights.detach().cpu()]
+            record["joint_weights"] = [float(w) for w in weights().detach().cpu()]
         history.append(record)
         score = val if val is not None else float(epoch)  # no validation: keep the last epoch
         if score > best_mrr:

@@ -20,20 +20,28 @@ from kvqae.train.losses.contrastive import compute_loss_from_logits as info_nce
 
 
 class LossWeights(nn.Module):
-    """Fusion weights `(w_mono, w_cross)`: a Parameter when `learn=True`, else a fixed buffer."""
+    """Fusion weights `(w_mono, w_cross)`.
+
+    Fixed (`learn=False`): a buffer holding the given weights. Learned: a softmax over two logits, so the
+    weights stay positive and sum to 1 — unconstrained weights could go negative or grow and so bypass the
+    temperature cap (`MAX_LOGIT_SCALE`). Learning starts from the given weights normalised to sum to 1.
+    """
 
     def __init__(self, weights: Sequence[float] = (1.0, 1.0), learn: bool = False) -> None:
         super().__init__()
         value = torch.tensor([float(w) for w in weights])
         if value.shape != (2,):
             raise ValueError(f"expected two weights (mono, cross), got {list(weights)}")
+        self.learn = learn
         if learn:
-            self.weights = nn.Parameter(value)
+            if not bool((value > 0).all()):
+                raise ValueError(f"learned weights start from positive values, got {list(weights)}")
+            self.logits = nn.Parameter(torch.log(value / value.sum()))
         else:
             self.register_buffer("weights", value)
 
     def forward(self) -> torch.Tensor:
-        return self.weights
+        return torch.softmax(self.logits, dim=0) if self.learn else self.weights
 
 
 def fused_logits(
