@@ -97,8 +97,7 @@ def _lower_first(t: Any) -> str:
 
 def wh_question(sent: Any, ent: Any, label: str, subject_ref: str | None) -> str | None:
     """A wh-question about answer span `ent` (a spaCy span inside `sent`), or None when the rules do not
-    apply. `subject_ref` replaces a pronoun subject or possessive (and the title subject, decided by the
-    caller)."""
+    apply. `subject_ref` replaces a pronoun subject or possessive (the caller replaces a title mention)."""
     root = sent.root
     if root.pos_ not in ("VERB", "AUX"):
         return None
@@ -202,8 +201,6 @@ def _subject_text(subj_toks: list[Any], subject_ref: str | None) -> str:
         return subject_ref
     if subject_ref and low in _POSSESSIVES:
         return f"{subject_ref}'s " + _render(subj_toks[1:], {})
-    if subject_ref == "__title__":
-        return _render(subj_toks, {})
     return _render(subj_toks, {first.i: _lower_first(first)})
 
 
