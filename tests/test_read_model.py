@@ -183,6 +183,11 @@ def test_expected_kind_and_fits_by_hand():
     assert expected_kind("Whose portrait hangs here?") == "name"
     assert expected_kind("Which city lies on the river?") == "name"
     assert expected_kind("Which instrument did he play?") is None
+    assert expected_kind("Which American composer wrote this symphonic poem?") == "name"
+    assert expected_kind("At which battle did he die?") == "name"
+    assert expected_kind("What is the capital of the Yellowhammer State?") == "name"
+    assert expected_kind("What was the name of the school he founded?") == "name"
+    assert expected_kind("What did he study in Athens?") is None
     assert fits("17 August 1945", "time") and fits("the 5th century", "time") and not fits("Paris", "time")
     assert fits("250,000", "number") and fits("two million", "number") and not fits("many", "number")
     assert not fits("1514. Onyx Knight studied", "time")  # runs over a sentence end

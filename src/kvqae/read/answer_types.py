@@ -6,8 +6,8 @@ many" a number, "who" a name. Decoding keeps the best-scoring candidate span tha
 (falling back to the best span when none does), which costs nothing at training time.
 
 Kinds: "time" (a digit, a month, a century or decade word), "number" (a digit or a number word), "name"
-(capitalised, no digits: people and places: "who", "where", "which city"), None (no constraint). Dates and
-numbers also must not run across a sentence end.
+(capitalised, no digits: people, places, works: "who", "where", "which ...", "what is the capital of"), None
+(no constraint). Dates and numbers also must not run across a sentence end.
 """
 
 from __future__ import annotations
@@ -40,6 +40,13 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"\b(which|what) (city|town|village|country|state|province|region|island|river|mountain|place|person|"
      r"man|woman|architect|artist|author|writer|painter|composer|team|company)\b", "name"),
     (r"\bwhere\b", "name"),
+    # "which" + a noun phrase asks for a named thing ("Which American composer ...", "At which battle ...");
+    # so do "what is the name / capital / title of ..." (times and numbers were matched above)
+    (r"\bwhich (instrument|sport|colou?r|animal|species|genre|style|material|element|disease|position|"
+     r"role|food|plant|game|event|sense|shape|part|type|kind|sort|form|field|subject)s?\b", "any"),
+    (r"\bwhich\b", "name"),
+    (r"^(what|which) (is|was|are|were) (the )?(name|capital|title)\b", "name"),
+    (r"^what (empire|battle|book|school|university|company|ship|band|film|novel|city|capital)\b", "name"),
 )
 
 
@@ -49,12 +56,13 @@ def expected_kind(question: str) -> str | None:
     >>> expected_kind("When was this physicist born?"), expected_kind("How many termites can it eat?")
     ('time', 'number')
     >>> expected_kind("Who wrote this novel?"), expected_kind("What is the capital of Alaska?")
-    ('name', None)
+    ('name', 'name')
+    >>> expected_kind("What did Aristotle study?")
     """
     q = question.lower()
     for pattern, kind in _RULES:
         if re.search(pattern, q):
-            return kind
+            return None if kind == "any" else kind  # "any": a common-noun category, no constraint
     return None
 
 
