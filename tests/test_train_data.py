@@ -104,12 +104,17 @@ def test_span_finder_title_matches_and_kb_typed_ner():
 
 
 def test_span_finder_with_spacy_ner():
-    finder = SpanFinder(ner=True)
     text = "Barack Obama visited Paris in 2009."
-    spans = finder.find([text], ["Barack Obama"], ["human"])[0]
-    assert spans[0] == (0, 12, "human")  # the title match wins over NER's PERSON span
+    # KB types: the title match wins over NER's PERSON span; "Paris" (no KB title) is masked, untyped
+    spans = SpanFinder(ner=True).find([text], ["Barack Obama"], ["human"])[0]
+    assert spans[0] == (0, 12, "human")
     labels = {text[s:e]: t for s, e, t in spans}
-    assert labels["Paris"] == "GPE"
+    assert labels["Paris"] == ""
+    assert type_vocabulary([TrainPair("x", None, spans=spans)]) == ["human"]
+    # NER labels: every span, the title match included, typed by spaCy
+    spans = SpanFinder(ner=True, type_source="ner").find([text], ["Barack Obama"], ["human"])[0]
+    labels = {text[s:e]: t for s, e, t in spans}
+    assert labels["Barack Obama"] == "PERSON" and labels["Paris"] == "GPE"
     assert type_vocabulary([TrainPair("x", None, spans=spans)]) == sorted(set(labels.values()))
 
 

@@ -185,6 +185,49 @@ def load_weights(path: str | Path) -> dict:
     return data
 
 
+def weights_for_runs(path: str | Path, names: Sequence[str]) -> GridSearchResult:
+    """A weights file (from `kvqae fuse fit`, or a joint CLIP's `fusion_weights.json`) as a GridSearchResult
+    whose weights and `run_names` follow `names` (the runs it will fuse), so it can be applied, saved and put
+    in a bundle like a fitted one. InputError when its run names are not exactly `names` (a file without
+    run names must have one weight per run, in that order). `grid`/`scores` are empty when the file has
+    none; `extra.weights_file` records where the weights came from."""
+    path = Path(path)
+    data = load_weights(path)
+    if len(data["weights"]) != len(names):
+        raise InputError(
+            f"the weights file has {len(data['weights'])} weights but the pipeline fuses {len(names)} runs "
+            f"{list(names)}",
+            path=path,
+            field="weights",
+        )
+    file_names = data.get("run_names") or list(names)
+    if sorted(file_names) != sorted(names):
+        raise InputError(
+            f"the weights are for runs named {file_names} but the runs to fuse are named {list(names)}",
+            path=path,
+            field="run_names",
+        )
+    by_name = dict(zip(file_names, data["weights"], strict=True))
+    best = data.get("best_score")
+    return GridSearchResult(
+        weights=[float(by_name[n]) for n in names],
+        best_score=None if best is None else float(best),  # type: ignore[arg-type]  (nothing was scored)
+        metric=str(data.get("metric", "")),
+        method=data["method"],
+        norm=data["norm"],
+        default_minimum=resolve_default_minimum(data["norm"], data["default_minimum"]),
+        rrf_k=float(data["rrf_k"]),
+        step=float(data.get("step", 0.1)),
+        sum_to_one=bool(data.get("sum_to_one", True)),
+        run_names=list(names),
+        grid=[],
+        scores=[],
+        n_queries=int(data.get("n_queries", 0)),
+        seconds=0.0,
+        extra={**(data.get("extra") or {}), "weights_file": str(path)},
+    )
+
+
 def match_runs(
     run_names: Sequence[str] | None, runs: Sequence[Run], sources: Sequence[str] | None, where: Path | None
 ) -> tuple[list[Run], list[str] | None]:

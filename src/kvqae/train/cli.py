@@ -53,13 +53,19 @@ def train_clip_command(
         None, "--grad-cache-chunk", help="Gradient-cache chunk size."
     ),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1, ..."),
+    precision: str | None = typer.Option(
+        None,
+        "--precision",
+        help="fp32 | bf16 (torch.autocast bf16 on CUDA; refused on other devices). Default: the file's "
+        "bf16 key (true: bf16 on CUDA, fp32 elsewhere).",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """Fine-tune a CLIP (mono / cross / joint) or run entity-aware pretraining (entity); save it with
     save_pretrained so `clip:<out>` loads it."""
     from kvqae.config import load_yaml, parse_config
-    from kvqae.train.trainer import TrainClipConfig, train_clip
+    from kvqae.train.trainer import TrainClipConfig, check_precision, train_clip
 
     data = load_yaml(config)
     data.update(
@@ -79,6 +85,8 @@ def train_clip_command(
     if not progress:
         data["progress"] = False
     cfg = parse_config(TrainClipConfig, data, path=config)
+    if precision is not None:  # explicit: checked against the device before anything is loaded
+        cfg = cfg.model_copy(update={"bf16": check_precision(precision, cfg.device)})
     _check_out(cfg.output_dir, "clip", {"kb": cfg.kb, "questions": cfg.questions,
                                         "validation_questions": cfg.validation_questions},
                ("model", cfg.model), overwrite, flag="--out (output_dir)")
@@ -88,8 +96,12 @@ def train_clip_command(
         f"{cfg.mode}: {result.steps} steps, selected epoch {result.best_epoch + 1} "
         f"(validation in-batch MRR {best}) -> {result.output_dir}"
     )
+    if result.resumed_after_epoch is not None:
+        typer.echo(f"resumed from the checkpoint after epoch {result.resumed_after_epoch + 1}")
     if result.joint_weights is not None:
         typer.echo(f"joint weights (mono, cross): {result.joint_weights}")
+        if result.fusion_weights is not None:
+            typer.echo(f"fusion weights file (kvqae fuse apply --weights): {result.fusion_weights}")
 
 
 @train_app.command("ablation")

