@@ -303,11 +303,11 @@ class Answerer:
         from kvqae.search.passages import entity_context_run, passage_run_to_entities
 
         name = f"{run.name}@entity"
-        entities = passage_run_to_entities(run, self.kb.entity_of, name=name)
+        entities = passage_run_to_entities(run, self.table, name=name)
         ranked = entities.ranked(QUERY_ID, SHOWN)
         modes[name] = [self.hit(r, i, s, "entity") for r, (i, s) in enumerate(ranked, 1)]
         levels[name] = "entity"
-        return entity_context_run(run, self.kb.entity_of, self.table, self.bundle.k, name=name)
+        return entity_context_run(run, None, self.table, self.bundle.k, name=name)
 
     def _fuse(self, runs: list, skipped: list[str]):
         """Fuse the passage runs that ran with the bundle's settings -> (Run, fusion description)."""

@@ -297,6 +297,45 @@ def _entity_values(article: Article) -> tuple:
 # ----------------------------------------------------------------------------------------- loading
 
 
+def open_kb_dir(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """Check that `path` is a KB directory (its three files, a `meta.json` of kind kvqae-kb); returns
+    `(path, meta)`. Readers that load only some columns (`kvqae.search.passages.PassageTable.load`,
+    `kvqae.data.kb_subset`) start here too, so every reader refuses the same bad input the same way."""
+    from kvqae.safety import expect_folder
+
+    path = expect_folder(path, "knowledge base directory")
+    for name in (ENTITIES_FILE, PASSAGES_FILE, META_FILE):
+        if not (path / name).is_file():
+            raise InputError(f"not a knowledge base directory: {name} is missing", path=path)
+    try:
+        meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON ({e.msg})", path=path / META_FILE, record=e.lineno) from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text (byte {e.start})", path=path / META_FILE) from None
+    if not isinstance(meta, dict) or meta.get("kind") != KB_KIND:
+        raise InputError(
+            f'not a knowledge base: "kind" is not {KB_KIND!r}', path=path / META_FILE, field="kind"
+        )
+    return path, meta
+
+
+def open_kb_parquet(file: Path, columns: Iterable[str]):
+    """A `pyarrow.parquet.ParquetFile` of a KB table whose schema has `columns` (InputError otherwise), for
+    readers that stream a few columns batch by batch instead of loading the whole table."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(file)
+    except Exception as e:  # pyarrow raises several error types for corrupt files
+        raise InputError(f"unreadable parquet ({e})", path=file) from None
+    names = set(parquet.schema_arrow.names)
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise InputError("missing column", path=file, field=missing[0])
+    return parquet
+
+
 class KnowledgeBase:
     """A built KB directory: `entities` and `passages` DataFrames plus id lookups (built lazily, once)."""
 
@@ -311,22 +350,7 @@ class KnowledgeBase:
         """Load a directory written by `build_kb`; anything else is an InputError naming what is wrong."""
         import pandas as pd
 
-        from kvqae.safety import expect_folder
-
-        path = expect_folder(path, "knowledge base directory")
-        for name in (ENTITIES_FILE, PASSAGES_FILE, META_FILE):
-            if not (path / name).is_file():
-                raise InputError(f"not a knowledge base directory: {name} is missing", path=path)
-        try:
-            meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise InputError(f"invalid JSON ({e.msg})", path=path / META_FILE, record=e.lineno) from None
-        except UnicodeDecodeError as e:
-            raise InputError(f"not UTF-8 text (byte {e.start})", path=path / META_FILE) from None
-        if not isinstance(meta, dict) or meta.get("kind") != KB_KIND:
-            raise InputError(
-                f'not a knowledge base: "kind" is not {KB_KIND!r}', path=path / META_FILE, field="kind"
-            )
+        path, meta = open_kb_dir(path)
         frames = []
         for name, columns in ((ENTITIES_FILE, ENTITY_COLUMNS), (PASSAGES_FILE, PASSAGE_COLUMNS)):
             try:

@@ -69,9 +69,9 @@ def evaluate_retrieval(
     if qrels is not None:
         per_run = [load_qrels(qrels)] * len(runs)
     elif kb is not None:
-        from kvqae.data.kb import KnowledgeBase
+        from kvqae.data.kb_subset import kb_for_runs
 
-        the_kb = KnowledgeBase.load(kb)
+        the_kb = kb_for_runs(kb, runs, qs)  # only the rows the runs and questions touch (ViQuAE-sized KBs)
         per_run = [
             qrels_for_kb([r], qs, the_kb, passage_requires_entity=passage_requires_entity, sources=[str(p)])
             for r, p in zip(runs, run, strict=True)

@@ -49,12 +49,12 @@ def fit_from_config(cfg: FuseFitConfig, *, progress: bool = True):
     if cfg.qrels is not None:
         qrels = load_qrels(cfg.qrels)
     elif cfg.kb is not None:
-        from kvqae.data.kb import KnowledgeBase
+        from kvqae.data.kb_subset import kb_for_runs
 
         qrels = qrels_for_kb(
             runs,
             questions,
-            KnowledgeBase.load(cfg.kb),
+            kb_for_runs(cfg.kb, runs, questions),  # only the rows the runs and questions touch
             passage_requires_entity=cfg.passage_requires_entity,
             sources=[str(p) for p in cfg.runs],
         )

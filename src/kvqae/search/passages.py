@@ -32,6 +32,7 @@ import numpy as np
 
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
+from kvqae.search.passage_table import PassageTable  # noqa: F401  (part of this module's API)
 
 TINY = 1e-6  # largest allowed nudge, relative to max(1, |score|)
 
@@ -56,75 +57,6 @@ def _known(lookup: Callable[[str], Sequence[str]], entity: str) -> bool:
     except (KeyError, InputError):
         return False
     return True
-
-
-class PassageTable:
-    """Entity -> passages as flat arrays, for mapping many runs against one KB without per-entity calls.
-
-    `entity_ids` (E,) known entities; `start`/`count` (E,) each entity's slice of `passage_ids` (P,),
-    which lists every entity's passages in article order. Build it once (`from_kb`, `from_mapping`) and pass
-    it to `entity_run_to_passages` in place of the KB.
-    """
-
-    def __init__(self, entity_ids: Sequence[str], start: np.ndarray, count: np.ndarray,
-                 passage_ids: np.ndarray) -> None:
-        import pandas as pd
-
-        if isinstance(entity_ids, pd.Index):
-            self.entity_index = entity_ids
-        else:
-            self.entity_index = pd.Index(np.asarray(entity_ids, dtype=object), dtype=object)
-        if not self.entity_index.is_unique:
-            raise InputError("entity ids must be unique", field="entity_id")
-        self.start = np.asarray(start, dtype=np.int64)
-        self.count = np.asarray(count, dtype=np.int64)
-        self.passage_ids = np.asarray(passage_ids, dtype=object)
-
-    @classmethod
-    def from_kb(cls, kb: Any) -> PassageTable:
-        """From a KnowledgeBase (its `entities` / `passages` DataFrames: entity_id, passage_id, position)."""
-        entity_ids = kb.entities["entity_id"].to_numpy(dtype=object)
-        passages = kb.passages
-        index = _pd_index(entity_ids)
-        rows = index.get_indexer(passages["entity_id"].to_numpy(dtype=object))
-        if (rows < 0).any():
-            bad = passages["passage_id"].iat[int(np.flatnonzero(rows < 0)[0])]
-            raise InputError("passage of an entity missing from entities", record=str(bad), field="entity_id")
-        order = np.lexsort((passages["position"].to_numpy(), rows))  # by entity row, then article position
-        count = np.bincount(rows, minlength=len(entity_ids))
-        return cls(index, np.cumsum(count) - count, count,
-                   passages["passage_id"].to_numpy(dtype=object)[order])
-
-    @classmethod
-    def from_mapping(cls, kb: PassageSource | Mapping[str, Sequence[str]],
-                     entity_ids: Sequence[str] | None = None) -> PassageTable:
-        """From anything with `passages_of` (calling it once per entity of `entity_ids`) or a mapping."""
-        if entity_ids is None:
-            if not isinstance(kb, Mapping):
-                entity_ids = kb.entity_ids  # type: ignore[union-attr]
-            else:
-                entity_ids = list(kb)
-        lookup = _lookup_fn(kb)
-        plists = [lookup(e) for e in entity_ids]
-        count = np.fromiter(map(len, plists), dtype=np.int64, count=len(plists))
-        flat = np.empty(int(count.sum()), dtype=object)
-        flat[:] = list(chain.from_iterable(plists))
-        return cls(entity_ids, np.cumsum(count) - count, count, flat)
-
-    def rows(self, entity_ids: Sequence[str]) -> np.ndarray:
-        """Row of each entity id (-1 when unknown)."""
-        return self.entity_index.get_indexer(np.asarray(entity_ids, dtype=object))
-
-    def passages_of(self, entity_id: str) -> list[str]:
-        """Passage ids of one entity in article order (KeyError when unknown)."""
-        row = self.entity_index.get_loc(entity_id)
-        return self.passage_ids[self.start[row]:self.start[row] + self.count[row]].tolist()
-
-
-def _pd_index(values: np.ndarray):
-    import pandas as pd
-
-    return pd.Index(values, dtype=object)
 
 
 def _segment_passage_scores(
@@ -234,8 +166,8 @@ def entity_run_to_passages(
         counts = kb.count[rows]
         scores_arr, owner = _segment_passage_scores(entity_scores, counts, starts)
         entity_start = np.cumsum(counts) - counts
-        pid_rows = kb.start[rows][owner] + (np.arange(len(owner)) - entity_start[owner])
-        pids = kb.passage_ids[pid_rows].tolist()
+        # only the passages reached are given Python ids
+        pids = kb.passage_ids_at(rows[owner], np.arange(len(owner)) - entity_start[owner])
     else:
         # One lookup per distinct entity.
         slot: dict[str, int] = {}
@@ -268,14 +200,32 @@ def entity_run_to_passages(
     return Run(out, name or run.name, "passage", meta)
 
 
-def passage_run_to_entities(run: Run, entity_of: Callable[[str], str], *, name: str | None = None) -> Run:
+def _entities_by_table(run: Run, table: PassageTable) -> Callable[[str], str]:
+    """`entity_of` for every passage of `run`, looked up in `table` in one vectorised call; a passage the
+    table does not know is an InputError naming the query and passage."""
+    pids = [pid for docs in run.scores.values() for pid in docs]
+    rows = table.entity_rows_of(pids)
+    if (rows < 0).any():
+        bad = pids[int(np.flatnonzero(rows < 0)[0])]
+        qid = next(q for q, docs in run.scores.items() if bad in docs)
+        raise InputError(f"passage {bad!r} is not in the knowledge base", record=f"query {qid}",
+                         field=f"run {run.name}")
+    # a dict over the run's passages only (a passage shared by queries is looked up once per query)
+    return dict(zip(pids, table.entity_ids_at(rows), strict=True)).__getitem__
+
+
+def passage_run_to_entities(run: Run, entity_of: Callable[[str], str] | PassageTable, *,
+                            name: str | None = None) -> Run:
     """An entity-level Run from a passage-level one: each entity scored by its best passage in `run`.
 
-    `entity_of(passage_id) -> entity_id` (e.g. `KnowledgeBase.entity_of`). Queries keep their order; an
-    empty query stays empty.
+    `entity_of`: a `PassageTable` (all passages looked up at once; an unknown passage is an InputError) or a
+    function passage_id -> entity_id (e.g. `KnowledgeBase.entity_of`). Queries keep their order; an empty
+    query stays empty; entities come in the order of their first passage.
     """
     if run.level != "passage":
         raise InputError(f"run {run.name!r} is at {run.level!r} level, not passage", field="level")
+    if isinstance(entity_of, PassageTable):
+        entity_of = _entities_by_table(run, entity_of)
     out: dict[str, dict[str, float]] = {}
     for qid, docs in run.scores.items():
         best: dict[str, float] = {}
@@ -287,11 +237,13 @@ def passage_run_to_entities(run: Run, entity_of: Callable[[str], str], *, name: 
     return Run(out, name or run.name, "entity", {**run.meta, "from_level": "passage", "aggregate": "max"})
 
 
-def entity_context_run(run: Run, entity_of: Callable[[str], str], table: PassageTable,
+def entity_context_run(run: Run, entity_of: Callable[[str], str] | PassageTable | None, table: PassageTable,
                        k: int | None = None, *, name: str | None = None) -> Run:
     """The "entity context" of a passage run: every passage of each retrieved entity, scored by that
     entity's best passage (`passage_run_to_entities` then `entity_run_to_passages`). Fused with the passage
     run itself, it lets a question's description of the entity (matching one passage, often the first) lift
-    the entity's other passages, where the answer is. Named `<run>@entity` by default."""
-    entities = passage_run_to_entities(run, entity_of, name=name or f"{run.name}@entity")
+    the entity's other passages, where the answer is. Named `<run>@entity` by default. `entity_of` None:
+    passages are mapped back to entities through `table` too (no per-passage dictionary of the whole KB)."""
+    entities = passage_run_to_entities(run, table if entity_of is None else entity_of,
+                                       name=name or f"{run.name}@entity")
     return entity_run_to_passages(entities, table, k)
