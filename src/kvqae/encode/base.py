@@ -27,7 +27,10 @@ class Encoder:
     `prepare_images(list[PIL.Image]) -> batch` (resize/normalise, thread-safe, no model call) and
     `encode_prepared(batch) -> (n, dim) float32`. `encode_images` chains them.
     `image_size` (when not None) is the smallest side the encoder needs, so JPEG decoding may be done at a
-    reduced scale (`PIL.Image.draft`) without changing what the model sees.
+    reduced scale (`PIL.Image.draft`) without changing what the model sees (None: full resolution, as
+    for faces).
+    Optionally `new_image_batch(n)` + `prepare_images_into(images, batch, start)` let loader threads fill one
+    preallocated batch together, each writing its own rows (no per-image arrays stacked afterwards).
     """
 
     spec: str = ""
@@ -46,6 +49,16 @@ class Encoder:
 
     def encode_prepared(self, batch: Any) -> np.ndarray:
         """Run the model on a batch made by `prepare_images` -> float32 array (n, dim)."""
+        raise self._unsupported("images")
+
+    def new_image_batch(self, n: int) -> Any | None:
+        """An empty batch for `n` images that `prepare_images_into` fills in place (what `encode_prepared`
+        takes), or None when this encoder has no in-place path (the loader then calls `prepare_images`)."""
+        return None
+
+    def prepare_images_into(self, images: Sequence[Image.Image], batch: Any, start: int) -> None:
+        """Write the preprocessing of `images` into rows `start:start+len(images)` of `batch` (made by
+        `new_image_batch`). Threads filling disjoint rows of one batch must be safe."""
         raise self._unsupported("images")
 
     def encode_texts(self, texts: Sequence[str], role: str = "passage") -> np.ndarray:

@@ -15,6 +15,10 @@ encode_app = typer.Typer(
 OVERWRITE_HELP = "Replace an existing --out even when it is not an embeddings folder."
 ENCODER_HELP = ("Encoder spec: clip:<name-or-path>, dpr:<question-enc>,<context-enc>, st:<name-or-path> "
                 "(st:minilm = packaged all-MiniLM-L6-v2), effnet-lite0, face:dlib.")
+RAY_HELP = ("Encode on Ray: local (start or join a Ray on this machine), auto (the cluster of this machine, "
+            "after `ray start`), HOST:PORT or ray://HOST:PORT. One model actor per GPU (else per CPU); same "
+            "output, resumable. --device is not used: actors take a GPU when the cluster has one.")
+RAY_ACTORS_HELP = "With --ray: number of model actors (default one per GPU, else one per CPU of the cluster)."
 
 
 def _done(out: Path) -> None:
@@ -26,18 +30,27 @@ def _done(out: Path) -> None:
 
 
 def _encode(encode, source: Path, encoder: str, field: str, out: Path, batch_size: int, resume: bool,
-            device: str, progress: bool, overwrite: bool) -> None:
+            device: str, progress: bool, overwrite: bool, ray: str | None = None,
+            ray_actors: int | None = None) -> None:
     """Validate the options (EncodeConfig), encode (which refuses a field the source lacks) and report."""
     from kvqae.config import parse_config
     from kvqae.encode.store import EncodeConfig
+    from kvqae.errors import InputError
     from kvqae.safety import check_out, check_range, spec_paths
 
     check_range(batch_size, "--batch-size", low=1)
+    check_range(ray_actors, "--ray-actors", low=1)
+    if ray_actors is not None and ray is None:
+        raise InputError("--ray-actors needs --ray", field="--ray-actors")
+    if ray is not None:
+        from kvqae.ray_cluster import parse_address
+
+        parse_address(ray)  # a malformed address fails here, before anything is read
     check_out(out, "embeddings", {"SOURCE": source, "--encoder": spec_paths(encoder)}, overwrite=overwrite)
     cfg = parse_config(EncodeConfig, {"encoder": encoder, "field": field, "out": str(out),
                                       "batch_size": batch_size, "resume": resume, "device": device})
     _done(encode(source, cfg.encoder, cfg.field, cfg.out, device=cfg.device, batch_size=cfg.batch_size,
-                 resume=cfg.resume, progress=progress))
+                 resume=cfg.resume, progress=progress, ray=ray, ray_actors=ray_actors))
 
 
 @encode_app.command("kb")
@@ -51,11 +64,14 @@ def encode_kb_cmd(
     device: str = typer.Option("cpu", "--device", help="torch device, e.g. cpu or cuda."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    ray: str | None = typer.Option(None, "--ray", metavar="ADDRESS", help=RAY_HELP),
+    ray_actors: int | None = typer.Option(None, "--ray-actors", help=RAY_ACTORS_HELP),
 ) -> None:
     """Encode entity images, entity titles or passages of a KB."""
     from kvqae.encode.store import encode_kb
 
-    _encode(encode_kb, kb, encoder, field, out, batch_size, resume, device, progress, overwrite)
+    _encode(encode_kb, kb, encoder, field, out, batch_size, resume, device, progress, overwrite, ray,
+            ray_actors)
 
 
 @encode_app.command("questions")
@@ -69,11 +85,14 @@ def encode_questions_cmd(
     device: str = typer.Option("cpu", "--device", help="torch device, e.g. cpu or cuda."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    ray: str | None = typer.Option(None, "--ray", metavar="ADDRESS", help=RAY_HELP),
+    ray_actors: int | None = typer.Option(None, "--ray-actors", help=RAY_ACTORS_HELP),
 ) -> None:
     """Encode question images or question texts (text role "query")."""
     from kvqae.encode.store import encode_questions
 
-    _encode(encode_questions, questions, encoder, field, out, batch_size, resume, device, progress, overwrite)
+    _encode(encode_questions, questions, encoder, field, out, batch_size, resume, device, progress, overwrite,
+            ray, ray_actors)
 
 
 def register(app: typer.Typer) -> None:

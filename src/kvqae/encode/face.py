@@ -59,17 +59,25 @@ class DlibFaceEncoder(Encoder):
 
     def prepare_images(self, images: Sequence[Image.Image]) -> Any:
         """PIL images -> list of contiguous uint8 RGB arrays (what dlib takes)."""
+        batch = self.new_image_batch(len(images))
+        self.prepare_images_into(images, batch, 0)
+        return batch
+
+    def new_image_batch(self, n: int) -> list[Any]:
+        return [None] * n
+
+    def prepare_images_into(self, images: Sequence[Image.Image], batch: Any, start: int) -> None:
+        """Put one uint8 RGB array per image into `batch[start:]` (full resolution up to `max_side`:
+        `image_size` stays None, so the loader never draft-decodes what the face detector looks at)."""
         from PIL import Image as PILImage
 
-        out = []
-        for im in images:
+        for k, im in enumerate(images):
             im = im if im.mode == "RGB" else im.convert("RGB")
             if max(im.size) > self.max_side:
                 scale = self.max_side / max(im.size)
                 size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
                 im = im.resize(size, PILImage.Resampling.BILINEAR)
-            out.append(np.ascontiguousarray(np.asarray(im, dtype=np.uint8)))
-        return out
+            batch[start + k] = np.ascontiguousarray(np.asarray(im, dtype=np.uint8))
 
     def encode_prepared(self, batch: Any) -> np.ndarray:
         out = np.full((len(batch), self.dim), np.nan, dtype=np.float32)

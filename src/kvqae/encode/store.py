@@ -123,6 +123,105 @@ def _check_items(ids: Sequence[str], items: Sequence[Any], kind: str, field: str
     return present
 
 
+@dataclass
+class EncodePlan:
+    """An encoding job laid out in shards of `batch_size` items: what is done and what remains.
+
+    Made by `plan_encoding`; shared by the local loop (`encode_to_dir`) and the Ray one
+    (`kvqae.encode.ray_encode`), so both write the same shards and resume from each other's.
+    """
+
+    work: Path  # `<out>.partial/`
+    out_dir: Path
+    batch_size: int
+    dim: int
+    todo_ids: list[str]  # ids of the items that are encoded (None items excluded), in row order
+    todo_items: list[Any]  # their texts / image paths (str)
+    todo: list[int]  # shard numbers not done yet
+    meta: dict[str, Any]  # meta.json of the result, less count and missing
+    missing_items: list[str]  # ids whose item is None
+
+    @property
+    def n_batches(self) -> int:
+        return (len(self.todo_ids) + self.batch_size - 1) // self.batch_size
+
+    def rows(self, b: int) -> int:
+        """Number of items in shard `b` (the last one may be short)."""
+        return min(self.batch_size, len(self.todo_ids) - b * self.batch_size)
+
+    def batch(self, b: int) -> tuple[list[str], list[Any]]:
+        """The ids and items of shard `b`."""
+        lo = b * self.batch_size
+        return self.todo_ids[lo: lo + self.rows(b)], self.todo_items[lo: lo + self.rows(b)]
+
+    def save_shard(self, b: int, vecs: np.ndarray) -> None:
+        """Check the shape of shard `b`'s vectors and save it in the work directory."""
+        vecs = np.asarray(vecs, dtype=np.float32)
+        if vecs.shape != (self.rows(b), self.dim):
+            raise RuntimeError(f"encoder {self.meta['encoder']!r} returned shape {vecs.shape}, "
+                               f"expected {(self.rows(b), self.dim)}")
+        _save_array(_shard_path(self.work, b), vecs)
+
+    def finish(self) -> Path:
+        """Merge every shard into `out_dir` (atomically) and remove the work directory; returns `out_dir`."""
+        _finalize(self.work, self.out_dir, self.n_batches, self.todo_ids, self.dim, meta=self.meta,
+                  missing_items=self.missing_items)
+        shutil.rmtree(self.work, ignore_errors=True)
+        return self.out_dir
+
+
+def plan_encoding(
+    encoder: Any,
+    ids: Sequence[str],
+    items: Sequence[Any],
+    *,
+    kind: str,
+    role: str,
+    field: str,
+    out_dir: str | Path,
+    batch_size: int,
+    resume: bool,
+) -> EncodePlan:
+    """Validate the inputs and prepare `<out_dir>.partial/` (kept when `resume` and the inputs are identical).
+
+    `encoder`: an `Encoder`, or anything with the same `spec`, `dim`, `modalities` and `normalized`
+    attributes (the Ray path plans with a description of an encoder that lives elsewhere).
+    """
+    if kind not in ("image", "text"):
+        raise InputError(f"kind must be 'image' or 'text', got {kind!r}", field="kind")
+    if kind not in encoder.modalities:
+        raise InputError(f"encoder {encoder.spec!r} cannot encode {kind}s "
+                         f"(it encodes {sorted(encoder.modalities)})", field="encoder")
+    if batch_size < 1:
+        raise InputError("batch size must be >= 1", field="batch_size")
+    out_dir = Path(out_dir)
+    present = _check_items(ids, items, kind, field)
+    todo_ids = [ids[i] for i in present]
+    todo_items = [str(items[i]) if kind == "image" else items[i] for i in present]
+    dim = int(encoder.dim)
+
+    work = partial_dir(out_dir)
+    manifest = {"encoder": encoder.spec, "field": field, "kind": kind, "role": role, "dim": dim,
+                "batch_size": batch_size, "count": len(present),
+                "ids_sha1": _fingerprint(todo_ids), "items_sha1": _fingerprint(todo_items)}
+    if work.exists():
+        try:
+            old = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            old = None
+        if not resume or old != manifest:  # different inputs: earlier shards are not reusable
+            shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    write_json(work / MANIFEST, manifest)
+    plan = EncodePlan(work, out_dir, batch_size, dim, todo_ids, todo_items, [],
+                      meta={"encoder": encoder.spec, "field": field, "kind": kind, "role": role, "dim": dim,
+                            "dtype": "float32", "normalized": bool(encoder.normalized)},
+                      missing_items=[ids[i] for i in range(len(ids)) if items[i] is None])
+    plan.todo = [b for b in range(plan.n_batches)
+                 if not _shard_done(_shard_path(work, b), plan.rows(b), dim)]
+    return plan
+
+
 def encode_to_dir(
     encoder: Encoder,
     ids: Sequence[str],
@@ -146,46 +245,17 @@ def encode_to_dir(
     `resume`, shards of an earlier interrupted run with identical inputs are reused. Images are decoded
     and preprocessed in `workers` background threads. An unreadable image raises InputError naming the file
     and the id. `stats`, when given, is filled with seconds spent waiting for the image loader
-    (`loader_wait_s`), in the model (`model_s`) and writing shards (`write_s`), and the batch count.
+    (`loader_wait_s`), in the model (`model_s`) and writing shards (`write_s`), and the batch count
+    (images: also `model_threads`, the torch threads a CPU model ran with beside the loader, 0 on a GPU).
     Returns `out_dir`.
     """
     import time
 
     from kvqae.progress import track
 
-    if kind not in ("image", "text"):
-        raise InputError(f"kind must be 'image' or 'text', got {kind!r}", field="kind")
-    if kind not in encoder.modalities:
-        raise InputError(f"encoder {encoder.spec!r} cannot encode {kind}s "
-                         f"(it encodes {sorted(encoder.modalities)})", field="encoder")
-    if batch_size < 1:
-        raise InputError("batch size must be >= 1", field="batch_size")
-    out_dir = Path(out_dir)
-    present = _check_items(ids, items, kind, field)
-    todo_ids = [ids[i] for i in present]
-    todo_items = [str(items[i]) if kind == "image" else items[i] for i in present]
-    n_batches = (len(present) + batch_size - 1) // batch_size
-    dim = int(encoder.dim)
-
-    work = partial_dir(out_dir)
-    manifest = {"encoder": encoder.spec, "field": field, "kind": kind, "role": role, "dim": dim,
-                "batch_size": batch_size, "count": len(present),
-                "ids_sha1": _fingerprint(todo_ids), "items_sha1": _fingerprint(todo_items)}
-    if work.exists():
-        try:
-            old = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            old = None
-        if not resume or old != manifest:  # different inputs: earlier shards are not reusable
-            shutil.rmtree(work)
-    work.mkdir(parents=True, exist_ok=True)
-    write_json(work / MANIFEST, manifest)
-
-    def rows(b: int) -> int:
-        return min(batch_size, len(present) - b * batch_size)
-
-    todo = [b for b in range(n_batches) if not _shard_done(_shard_path(work, b), rows(b), dim)]
-
+    plan = plan_encoding(encoder, ids, items, kind=kind, role=role, field=field, out_dir=out_dir,
+                         batch_size=batch_size, resume=resume)
+    todo, todo_ids, todo_items, rows = plan.todo, plan.todo_ids, plan.todo_items, plan.rows
     timing = {"loader_wait_s": 0.0, "model_s": 0.0, "write_s": 0.0, "batches": 0.0}
 
     def batches() -> Iterator[tuple[int, np.ndarray]]:
@@ -196,44 +266,41 @@ def encode_to_dir(
                 timing["model_s"] += time.perf_counter() - t0
                 yield b, vecs
             return
-        from kvqae.encode.loader import PrefetchingImageBatches
+        from kvqae.encode.loader import PrefetchingImageBatches, model_threads_beside_loader
 
         loader = iter(PrefetchingImageBatches(todo_items, todo_ids, batch_size, batches=todo,
-                                              prepare=encoder.prepare_images, workers=workers,
+                                              prepare=encoder.prepare_images,
+                                              new_batch=encoder.new_image_batch,
+                                              prepare_into=encoder.prepare_images_into, workers=workers,
                                               min_size=encoder.image_size, field=field))
-        try:
-            while True:
-                t0 = time.perf_counter()
-                nxt = next(loader, None)
-                t1 = time.perf_counter()
-                timing["loader_wait_s"] += t1 - t0  # > 0 only when the model had to wait for decoding
-                if nxt is None:
-                    return
-                vecs = encoder.encode_prepared(nxt[1])
-                timing["model_s"] += time.perf_counter() - t1
-                yield nxt[0], vecs
-        finally:
-            loader.close()  # stops the background threads on an error or interruption
+        # a CPU model leaves one core to the decoding threads (its threads stall when one is preempted)
+        with model_threads_beside_loader(encoder) as threads:
+            timing["model_threads"] = float(threads)
+            try:
+                while True:
+                    t0 = time.perf_counter()
+                    nxt = next(loader, None)
+                    t1 = time.perf_counter()
+                    timing["loader_wait_s"] += t1 - t0  # > 0 only when the model had to wait for decoding
+                    if nxt is None:
+                        return
+                    vecs = encoder.encode_prepared(nxt[1])
+                    timing["model_s"] += time.perf_counter() - t1
+                    yield nxt[0], vecs
+            finally:
+                loader.close()  # stops the background threads on an error or interruption
 
     desc = f"encoding {field} ({encoder.spec})"
     for b, vecs in track(batches(), desc, total=len(todo), enabled=progress):
-        vecs = np.asarray(vecs, dtype=np.float32)
-        if vecs.shape != (rows(b), dim):
-            raise RuntimeError(f"encoder {encoder.spec!r} returned shape {vecs.shape}, "
-                               f"expected {(rows(b), dim)}")
         t0 = time.perf_counter()
-        _save_array(_shard_path(work, b), vecs)
+        plan.save_shard(b, vecs)
         timing["write_s"] += time.perf_counter() - t0
         timing["batches"] += 1
 
-    _finalize(work, out_dir, n_batches, todo_ids, dim,
-              meta={"encoder": encoder.spec, "field": field, "kind": kind, "role": role, "dim": dim,
-                    "dtype": "float32", "normalized": bool(encoder.normalized)},
-              missing_items=[ids[i] for i in range(len(ids)) if items[i] is None])
-    shutil.rmtree(work, ignore_errors=True)
+    plan.finish()
     if stats is not None:
         stats.update(timing)
-    return out_dir
+    return plan.out_dir
 
 
 def _finalize(work: Path, out_dir: Path, n_batches: int, todo_ids: list[str], dim: int,
@@ -270,6 +337,59 @@ def _as_encoder(encoder: str | Encoder, device: str) -> Encoder:
     return encoder
 
 
+def kb_items(kb: Any, field: str) -> tuple[list[str], list[Any], str, str]:
+    """A KB (directory or `KnowledgeBase`) -> (ids, items, kind, text role) to encode for `field`.
+
+    "image": one item per entity, its image path (None when it has none); "title": the entity titles (role
+    "title"); "passage": one item per passage (role "passage")."""
+    from kvqae.data.kb import KnowledgeBase
+
+    if not hasattr(kb, "entities"):
+        kb = KnowledgeBase.load(kb)
+    if field not in ("image", "title", "passage"):
+        raise InputError(f"KB field must be image, title or passage, got {field!r}", field="field")
+    if field == "passage":
+        ids = [str(x) for x in kb.passages["passage_id"]]
+        items: list[Any] = list(kb.passages["text"])
+    else:
+        ids = [str(x) for x in kb.entities["entity_id"]]
+        col = kb.entities["image" if field == "image" else "title"]
+        items = [None if (v is None or (isinstance(v, float) and np.isnan(v))) else v for v in col]
+    return ids, items, KIND_OF_FIELD[field], "title" if field == "title" else "passage"
+
+
+def question_items(questions: Any, field: str) -> tuple[list[str], list[Any], str, str]:
+    """Questions (a path read by `load_questions`, or a list of `Question`) -> (ids, items, kind, "query"):
+    the question images (None when a question has none) or texts."""
+    if isinstance(questions, (str, Path)):
+        from kvqae.data.questions import load_questions
+
+        questions = load_questions(questions)
+    if field not in ("image", "question"):
+        raise InputError(f"question field must be image or question, got {field!r}", field="field")
+    ids = [str(q.id) for q in questions]
+    items = [q.image if field == "image" else q.question for q in questions]
+    return ids, items, KIND_OF_FIELD[field], "query"
+
+
+def _encode_items(encoder: str | Encoder, parts: tuple[list[str], list[Any], str, str], field: str,
+                  out_dir: str | Path, *, device: str, batch_size: int, resume: bool, progress: bool,
+                  ray: str | None, ray_actors: int | None) -> Path:
+    """Encode in this process, or on Ray when `ray` (an address, see kvqae.ray_cluster) is given."""
+    ids, items, kind, role = parts
+    if ray is None:
+        return encode_to_dir(_as_encoder(encoder, device), ids, items, kind=kind, role=role, field=field,
+                             out_dir=out_dir, batch_size=batch_size, resume=resume, progress=progress)
+    if not isinstance(encoder, str):
+        raise InputError("encoding on Ray takes an encoder spec string (each worker loads its own copy)",
+                         field="encoder")
+    from kvqae.encode.ray_encode import encode_to_dir_ray
+
+    return encode_to_dir_ray(encoder, ids, items, kind=kind, role=role, field=field, out_dir=out_dir,
+                             address=ray, batch_size=batch_size, resume=resume, progress=progress,
+                             actors=ray_actors)
+
+
 def encode_kb(
     kb: Any,
     encoder: str | Encoder,
@@ -280,30 +400,18 @@ def encode_kb(
     batch_size: int = 64,
     resume: bool = True,
     progress: bool = True,
+    ray: str | None = None,
+    ray_actors: int | None = None,
 ) -> Path:
     """Encode a knowledge base (a directory or a `KnowledgeBase`): entity images, entity titles or passages.
 
     field "image": one row per entity with an image (entities without one are `missing`); "title": one row per
-    entity (text role "title"); "passage": one row per passage (text role "passage"). Returns `out_dir`.
+    entity (text role "title"); "passage": one row per passage (text role "passage"). `ray`: a Ray address
+    (kvqae.ray_cluster) to encode on a Ray cluster instead of in this process (`ray_actors` model copies,
+    default one per GPU or CPU), with the same result. Returns `out_dir`.
     """
-    from kvqae.data.kb import KnowledgeBase
-
-    if not hasattr(kb, "entities"):
-        kb = KnowledgeBase.load(kb)
-    if field not in ("image", "title", "passage"):
-        raise InputError(f"KB field must be image, title or passage, got {field!r}", field="field")
-    enc = _as_encoder(encoder, device)
-    if field == "passage":
-        ids = [str(x) for x in kb.passages["passage_id"]]
-        items: list[Any] = list(kb.passages["text"])
-    else:
-        ids = [str(x) for x in kb.entities["entity_id"]]
-        col = kb.entities["image" if field == "image" else "title"]
-        items = [None if (v is None or (isinstance(v, float) and np.isnan(v))) else v for v in col]
-    kind = KIND_OF_FIELD[field]
-    role = "title" if field == "title" else "passage"
-    return encode_to_dir(enc, ids, items, kind=kind, role=role, field=field, out_dir=out_dir,
-                         batch_size=batch_size, resume=resume, progress=progress)
+    return _encode_items(encoder, kb_items(kb, field), field, out_dir, device=device, batch_size=batch_size,
+                         resume=resume, progress=progress, ray=ray, ray_actors=ray_actors)
 
 
 def encode_questions(
@@ -316,20 +424,14 @@ def encode_questions(
     batch_size: int = 64,
     resume: bool = True,
     progress: bool = True,
+    ray: str | None = None,
+    ray_actors: int | None = None,
 ) -> Path:
     """Encode questions (a path read by `load_questions`, or a list of `Question`): images or texts.
 
     field "image": question images (questions without one are `missing`); "question": the question text with
-    text role "query". Returns `out_dir`.
+    text role "query". `ray`, `ray_actors`: as in `encode_kb`. Returns `out_dir`.
     """
-    if isinstance(questions, (str, Path)):
-        from kvqae.data.questions import load_questions
-
-        questions = load_questions(questions)
-    if field not in ("image", "question"):
-        raise InputError(f"question field must be image or question, got {field!r}", field="field")
-    enc = _as_encoder(encoder, device)
-    ids = [str(q.id) for q in questions]
-    items = [q.image if field == "image" else q.question for q in questions]
-    return encode_to_dir(enc, ids, items, kind=KIND_OF_FIELD[field], role="query", field=field,
-                         out_dir=out_dir, batch_size=batch_size, resume=resume, progress=progress)
+    return _encode_items(encoder, question_items(questions, field), field, out_dir, device=device,
+                         batch_size=batch_size, resume=resume, progress=progress, ray=ray,
+                         ray_actors=ray_actors)

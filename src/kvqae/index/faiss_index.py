@@ -1,7 +1,11 @@
 """Vector indexes with a Faiss backend, saved as an index directory.
 
-Index directory (docs/ARCHITECTURE.md): `index.faiss` (the Faiss index), `ids.json` (row -> id) and
-`meta.json` `{"encoder", "field", "dim", "factory", "metric": "ip", "count", "normalized", ...}`.
+Index directory (docs/ARCHITECTURE.md): `index.faiss` (the Faiss index), `ids.json` (row -> id) or, for
+large indexes, `ids.npy` (fixed-width UTF-8 bytes, memory-mapped, decoded only for the hits), optionally
+`refine.f16.npy` (float16 vectors for exact re-ranking, kvqae.index.refine) and `meta.json`
+`{"encoder", "field", "dim", "factory", "metric": "ip", "count", "normalized", "nprobe"?, "ef_search"?,
+"refine_factor"?, "refine"?, "ids_file"?, ...}`. `nprobe`, `ef_search` and `refine_factor` are the default
+search settings; each search may override them.
 
 The default is exact inner product (`Flat` -> `IndexFlatIP`) on L2-normalised vectors, i.e. cosine similarity.
 Any Faiss factory string (`"IVF256,Flat"`, `"HNSW32"`, `"IVF1024,PQ16"`, ...) can be used instead; indexes
@@ -17,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from kvqae.errors import InputError
-from kvqae.index.embeddings import Embeddings, l2_normalize, read_embeddings
+from kvqae.index.embeddings import Embeddings, l2_normalize
 from kvqae.io import atomic_dir
 
 INDEX_FILE = "index.faiss"
 IDS_FILE = "ids.json"
+IDS_NPY_FILE = "ids.npy"
 META_FILE = "meta.json"
 ADD_BATCH = 100_000  # vectors per Faiss add call, for the progress bar
 SEARCH_BATCH = 4096  # queries per Faiss call: large enough for BLAS, small enough for a live progress bar
@@ -55,22 +60,56 @@ def set_nprobe(index: Any, nprobe: int) -> None:
     ivf.nprobe = int(nprobe)
 
 
+def set_ef_search(index: Any, ef_search: int) -> None:
+    """Set HNSW's search breadth: of an HNSW index, or of the HNSW graph over an IVF index's list centres
+    (where it must be >= nprobe for the lists found to be the nearest ones)."""
+    faiss = _faiss()
+    if ef_search < 1:
+        raise InputError("must be >= 1", field="ef_search")
+    inner = faiss.downcast_index(index)
+    if isinstance(inner, faiss.IndexPreTransform):
+        inner = faiss.downcast_index(inner.index)
+    if not hasattr(inner, "hnsw"):
+        try:
+            inner = faiss.downcast_index(faiss.extract_index_ivf(index).quantizer)
+        except RuntimeError:
+            inner = None
+    if inner is None or not hasattr(inner, "hnsw"):
+        raise InputError("ef_search only applies to HNSW indexes and IVF indexes with an HNSW quantizer",
+                         field="ef_search")
+    inner.hnsw.efSearch = int(ef_search)
+
+
+def set_search_params(index: Any, *, nprobe: int | None = None, ef_search: int | None = None) -> None:
+    """Apply the search settings that are not None (InputError when the index has no such setting)."""
+    if nprobe is not None:
+        set_nprobe(index, nprobe)
+    if ef_search is not None:
+        set_ef_search(index, ef_search)
+
+
 class VectorIndex:
     """A searchable set of vectors with string ids.
 
     Attributes: `index` (the Faiss index), `ids` (list of str, row order), `meta` (dict, saved as meta.json),
-    `path` (the directory it was loaded from / saved to, or None for an in-memory index).
+    `path` (the directory it was loaded from / saved to, or None for an in-memory index), `refine` (a
+    `RefineStore` when the directory keeps float16 vectors for re-ranking, else None).
+    The ids may be given as a numpy array of UTF-8 bytes (`ids.npy`, possibly memory-mapped): `ids_of` then
+    decodes only the rows asked for, while `ids` / `id_array` decode them all (once) for older callers.
     """
 
-    def __init__(self, index: Any, ids: list[str], meta: dict[str, Any], path: Path | None = None) -> None:
+    def __init__(self, index: Any, ids: list[str] | np.ndarray, meta: dict[str, Any],
+                 path: Path | None = None) -> None:
         if index.ntotal != len(ids):
             raise InputError(f"index holds {index.ntotal} vectors but there are {len(ids)} ids",
                              path=path, field="ids")
         self.index = index
-        self.ids = ids
+        self._ids = ids
         self.meta = meta
         self.path = path
+        self.refine = None
         self._id_array: np.ndarray | None = None
+        self._applied: tuple[int | None, int | None] | None = None  # (nprobe, ef_search) last set on `index`
 
     # -- properties --
     @property
@@ -78,8 +117,15 @@ class VectorIndex:
         return int(self.meta["dim"])
 
     @property
+    def ids(self) -> list[str]:
+        """All ids in row order (decoded from `ids.npy` on first use: slow for millions, prefer `ids_of`)."""
+        if not isinstance(self._ids, list):
+            self._ids = self.id_array.tolist()
+        return self._ids
+
+    @property
     def count(self) -> int:
-        return len(self.ids)
+        return len(self._ids)
 
     @property
     def encoder(self) -> str:
@@ -101,8 +147,34 @@ class VectorIndex:
     def id_array(self) -> np.ndarray:
         """The ids as a numpy object array (row -> id), for vectorised label -> id lookups."""
         if self._id_array is None:
-            self._id_array = np.asarray(self.ids, dtype=object)
+            if isinstance(self._ids, list):
+                self._id_array = np.asarray(self._ids, dtype=object)
+            else:
+                self._id_array = _decode(np.asarray(self._ids))
         return self._id_array
+
+    def ids_of(self, labels: np.ndarray) -> np.ndarray:
+        """The ids of row `labels` (any shape, all >= 0) as an object array of the same shape; with `ids.npy`
+        only these rows are read and decoded."""
+        labels = np.asarray(labels, dtype=np.int64)
+        if isinstance(self._ids, list) or self._id_array is not None:
+            return self.id_array[labels]
+        uniq, inverse = np.unique(labels, return_inverse=True)
+        return _decode(np.asarray(self._ids[uniq]))[inverse].reshape(labels.shape)
+
+    def search_params(self, *, nprobe: int | None = None, ef_search: int | None = None,
+                      refine_factor: int | None = None) -> dict[str, int | None]:
+        """The settings a search uses: each given value, else the one saved in meta.json (else None)."""
+        return {"nprobe": nprobe if nprobe is not None else self.meta.get("nprobe"),
+                "ef_search": ef_search if ef_search is not None else self.meta.get("ef_search"),
+                "refine_factor": (refine_factor if refine_factor is not None
+                                  else self.meta.get("refine_factor") if self.refine is not None else None)}
+
+    def attach_refine(self, path: str | Path) -> None:
+        """Re-rank searches with the float16 vectors of `path` (`refine.f16.npy`)."""
+        from kvqae.index.refine import RefineStore
+
+        self.refine = RefineStore(path, self.count, self.dim)
 
     def _where(self) -> str:
         return str(self.path) if self.path is not None else "<in-memory index>"
@@ -141,6 +213,9 @@ class VectorIndex:
         if not index.is_trained:
             if len(vectors) == 0:
                 raise InputError(f"{factory!r} needs training but there are no vectors", field="factory")
+            from kvqae.index.training import configure_training
+
+            configure_training(index, seed=None, niter=None)  # only: no polysemous training (slow, unused)
             try:
                 index.train(vectors)
             except RuntimeError as e:
@@ -195,27 +270,42 @@ class VectorIndex:
         *,
         nprobe: int | None = None,
         progress: bool = False,
+        **options: Any,
     ) -> VectorIndex:
-        """Read an embeddings directory, index it with `factory` and save the index directory `out_dir`.
+        """Index an embeddings directory with `factory` ("auto" picks one) and save the directory `out_dir`,
+        streaming: vectors are read chunk by chunk, never all at once (kvqae.index.build.build_streaming,
+        which takes the other `options`: ef_search, refine, refine_factor, train_sample, chunk_rows, seed,
+        ids_format). Returns the saved index (its `path` is `out_dir`); the directory appears only once
+        complete."""
+        from kvqae.index.build import build_streaming
 
-        Returns the saved index (its `path` is `out_dir`). The directory appears only once complete."""
-        emb = read_embeddings(embeddings_dir, mmap=True)  # memory-mapped: only the normalised copy is in RAM
-        index = cls.from_embeddings(emb, factory=factory, nprobe=nprobe, progress=progress)
-        index.save(out_dir)
-        return index
+        return build_streaming(embeddings_dir, out_dir, factory, nprobe=nprobe, progress=progress, **options)
 
     # -- persistence --
-    def save(self, out_dir: str | Path) -> Path:
-        """Write `index.faiss`, `ids.json`, `meta.json` into `out_dir` atomically (replacing an old one)."""
-        faiss = _faiss()
+    def save(self, out_dir: str | Path, *, ids_format: str = "auto") -> Path:
+        """Write `index.faiss`, the ids (`ids.json`, or `ids.npy` for large indexes / `ids_format="npy"`) and
+        `meta.json` into `out_dir` atomically (replacing an old one). An attached refine file is copied."""
+        import shutil
+
+        from kvqae.index.build import write_ids
+        from kvqae.index.refine import REFINE_FILE
+
         out_dir = Path(out_dir)
         with atomic_dir(out_dir) as tmp:
-            faiss.write_index(self.index, str(tmp / INDEX_FILE))
-            (tmp / IDS_FILE).write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
-            (tmp / META_FILE).write_text(json.dumps(self.meta, indent=2, ensure_ascii=False) + "\n",
-                                         encoding="utf-8")
+            if self.refine is not None:
+                shutil.copyfile(self.refine.file.path, tmp / REFINE_FILE)
+            self.meta["ids_file"] = write_ids(tmp, self.ids, ids_format)
+            self.write_index_files(tmp)
         self.path = out_dir
+        if self.refine is not None:
+            self.attach_refine(out_dir / REFINE_FILE)
         return out_dir
+
+    def write_index_files(self, directory: Path) -> None:
+        """Write `index.faiss` and `meta.json` into `directory` (the ids are written by the caller)."""
+        _faiss().write_index(self.index, str(directory / INDEX_FILE))
+        (directory / META_FILE).write_text(json.dumps(self.meta, indent=2, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
 
     @classmethod
     def load(cls, directory: str | Path) -> VectorIndex:
@@ -224,12 +314,14 @@ class VectorIndex:
         from kvqae.safety import expect_folder
 
         directory = expect_folder(directory, "index directory")
-        for name in (INDEX_FILE, IDS_FILE, META_FILE):
+        ids_name = IDS_NPY_FILE if (directory / IDS_NPY_FILE).exists() else IDS_FILE
+        for name in (INDEX_FILE, ids_name, META_FILE):
             if not (directory / name).exists():
                 raise InputError("file not found", path=directory / name)
         try:
             meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-            ids = json.loads((directory / IDS_FILE).read_text(encoding="utf-8"))
+            ids = (_load_id_bytes(directory / IDS_NPY_FILE) if ids_name == IDS_NPY_FILE
+                   else json.loads((directory / IDS_FILE).read_text(encoding="utf-8")))
         except json.JSONDecodeError as e:
             raise InputError(f"invalid JSON ({e.msg})", path=directory) from None
         except UnicodeDecodeError as e:
@@ -239,7 +331,7 @@ class VectorIndex:
         for key in ("encoder", "dim", "factory", "count"):
             if key not in meta:
                 raise InputError("missing key", path=directory / META_FILE, field=key)
-        if not isinstance(ids, list):
+        if not isinstance(ids, (list, np.ndarray)):
             raise InputError("expected a list of ids", path=directory / IDS_FILE)
         try:
             index = faiss.read_index(str(directory / INDEX_FILE))
@@ -250,12 +342,17 @@ class VectorIndex:
             raise InputError(f"index has dim {index.d} but meta says {meta['dim']}",
                              path=directory / META_FILE, field="dim")
         if index.ntotal != len(ids) or int(meta["count"]) != len(ids):
-            raise InputError(f"index holds {index.ntotal} vectors, ids.json {len(ids)}, "
+            raise InputError(f"index holds {index.ntotal} vectors, {ids_name} {len(ids)}, "
                              f"meta count {meta['count']}",
                              path=directory, field="count")
-        if meta.get("nprobe") is not None:
-            set_nprobe(index, int(meta["nprobe"]))
-        return cls(index, [str(i) for i in ids], meta, directory)
+        try:
+            set_search_params(index, nprobe=meta.get("nprobe"), ef_search=meta.get("ef_search"))
+        except InputError as e:
+            raise InputError(e.reason, path=directory / META_FILE, field=e.field) from None
+        loaded = cls(index, [str(i) for i in ids] if isinstance(ids, list) else ids, meta, directory)
+        if meta.get("refine"):
+            loaded.attach_refine(directory / str(meta["refine"]))
+        return loaded
 
     # -- querying --
     def check_query(self, encoder_spec: str, dim: int) -> None:
@@ -275,12 +372,17 @@ class VectorIndex:
         *,
         normalize: bool | None = None,
         nprobe: int | None = None,
+        ef_search: int | None = None,
+        refine_factor: int | None = None,
         progress: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Search and return raw Faiss arrays: scores `(n, k')` float32 and row labels `(n, k')` int64.
 
         `k' = min(k, count)`. NaN query rows (no embedding) and unfilled slots get label -1 and score -inf.
         `normalize`: L2-normalise queries first (default: when the index is normalised, giving cosine scores).
+        `nprobe`, `ef_search`, `refine_factor`: override the index's saved settings for this search. With a
+        refine file and `refine_factor` >= 1, the index proposes `k * refine_factor` candidates and the `k`
+        best by exact inner product (float16 vectors) are returned with those exact scores; 0 turns it off.
         """
         if k < 1:
             raise InputError("must be >= 1", field="k")
@@ -300,8 +402,14 @@ class VectorIndex:
             return scores, labels
         if normalize is None:
             normalize = self.normalized
-        if nprobe is not None:
-            set_nprobe(self.index, nprobe)
+        params = self.search_params(nprobe=nprobe, ef_search=ef_search, refine_factor=refine_factor)
+        if refine_factor is not None and refine_factor < 0:
+            raise InputError("must be >= 0", field="refine_factor")
+        if (params["nprobe"], params["ef_search"]) != self._applied:  # Faiss settings persist on the index
+            set_search_params(self.index, nprobe=params["nprobe"], ef_search=params["ef_search"])
+            self._applied = (params["nprobe"], params["ef_search"])
+        rf = int(params["refine_factor"] or 0)
+        k_search = min(k_eff * rf, self.count) if rf else k_eff
         from kvqae.progress import track
 
         starts = range(0, rows.size, SEARCH_BATCH)
@@ -309,7 +417,9 @@ class VectorIndex:
             batch_rows = rows[start:start + SEARCH_BATCH]
             q = queries[batch_rows]
             q = l2_normalize(q) if normalize else np.ascontiguousarray(q)
-            d, i = self.index.search(q, k_eff)
+            d, i = self.index.search(q, k_search)
+            if rf:
+                d, i = self.refine.rerank(q, i, k_eff)
             scores[batch_rows] = d
             labels[batch_rows] = i
         scores[labels < 0] = -np.inf
@@ -322,22 +432,42 @@ class VectorIndex:
         *,
         normalize: bool | None = None,
         nprobe: int | None = None,
+        ef_search: int | None = None,
+        refine_factor: int | None = None,
         progress: bool = False,
     ) -> tuple[np.ndarray, list[list[str]]]:
-        """Search `queries` `(n, dim)` for their `k` best rows.
+        """Search `queries` `(n, dim)` for their `k` best rows (settings as in `search_labels`).
 
         Returns `(scores, ids)`: scores `(n, min(k, count))` float32 (best first; -inf where nothing was
         found) and, per query, the list of found ids in score order. A NaN query row gets an empty id list.
         """
-        scores, labels = self.search_labels(queries, k, normalize=normalize, nprobe=nprobe, progress=progress)
-        id_arr = self.id_array
-        out: list[list[str]] = []
-        for row in labels:
-            found = row[row >= 0]
-            out.append(id_arr[found].tolist())
-        return scores, out
+        scores, labels = self.search_labels(queries, k, normalize=normalize, nprobe=nprobe,
+                                            ef_search=ef_search, refine_factor=refine_factor,
+                                            progress=progress)
+        found_ids = self.ids_of(np.maximum(labels, 0))
+        return scores, [id_row[row >= 0].tolist() for row, id_row in zip(labels, found_ids, strict=True)]
 
     def info(self) -> dict[str, Any]:
-        """Meta plus what Faiss reports (trained, ntotal, type)."""
+        """Meta plus what Faiss reports (trained, ntotal, type) and the default search settings."""
         return {**self.meta, "path": self._where(), "faiss_type": type(self.index).__name__,
-                "is_trained": bool(self.index.is_trained), "ntotal": int(self.index.ntotal)}
+                "is_trained": bool(self.index.is_trained), "ntotal": int(self.index.ntotal),
+                "search_params": self.search_params()}
+
+
+def _load_id_bytes(path: Path) -> np.ndarray:
+    """`ids.npy`: a 1-D fixed-width bytes array, memory-mapped (pages are read only for the ids used)."""
+    try:
+        ids = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError, SyntaxError) as e:
+        raise InputError(f"unreadable .npy file ({e})", path=path) from None
+    if ids.ndim != 1 or ids.dtype.kind != "S":
+        raise InputError(f"expected a 1-D bytes array, got {ids.dtype} {ids.shape}", path=path)
+    return ids
+
+
+def _decode(raw: np.ndarray) -> np.ndarray:
+    """UTF-8 bytes array -> object array of str (same shape)."""
+    out = np.empty(raw.shape, dtype=object)
+    out.ravel()[:] = [b.decode("utf-8") for b in raw.ravel().tolist()]
+    return out
+

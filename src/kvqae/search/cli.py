@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from pydantic import Field
 
 from kvqae.config import ConfigModel
 
@@ -22,6 +23,16 @@ class SearchConfig(ConfigModel):
     passages_k: int | None = None
     out: Path | None = None
     name: str | None = None
+    ray: str | None = None  # Ray address: search a sharded index with one actor per shard
+    # vector indexes: override the search settings saved with the index (kvqae index info shows them)
+    nprobe: int | None = Field(default=None, ge=1)
+    ef_search: int | None = Field(default=None, ge=1)
+    refine_factor: int | None = Field(default=None, ge=0)
+
+    def search_params(self) -> dict[str, int]:
+        """The search-setting overrides that are set (nprobe, ef_search, refine_factor)."""
+        return {key: v for key, v in (("nprobe", self.nprobe), ("ef_search", self.ef_search),
+                                      ("refine_factor", self.refine_factor)) if v is not None}
 
 
 def run_search(cfg: SearchConfig, *, progress: bool = False):
@@ -29,26 +40,37 @@ def run_search(cfg: SearchConfig, *, progress: bool = False):
     from kvqae.errors import InputError
     from kvqae.index.bm25_index import is_bm25_index
     from kvqae.search.modes import search_embeddings
-    from kvqae.search.passages import entity_run_to_passages
 
     if is_bm25_index(cfg.index):
         run = search_bm25(cfg, progress=progress)
     elif cfg.queries is None:
         raise InputError("a vector index needs --queries (an embeddings directory)", field="queries")
+    elif cfg.ray is not None:  # a sharded index, one Ray actor per shard (kvqae.search.ray_search)
+        from kvqae.search.ray_search import search_embeddings_ray
+
+        run = search_embeddings_ray(cfg.queries, cfg.index, cfg.ray, cfg.mode, cfg.k, name=cfg.name,
+                                    progress=progress, **cfg.search_params())
     else:
-        run = search_embeddings(cfg.queries, cfg.index, cfg.mode, cfg.k, name=cfg.name, progress=progress)
+        run = search_embeddings(cfg.queries, cfg.index, cfg.mode, cfg.k, name=cfg.name, progress=progress,
+                                **cfg.search_params())
     if cfg.to_passages:
         if cfg.kb is None:
             raise InputError("--to-passages needs --kb", field="kb")
         if run.level != "entity":
             raise InputError(f"mode {run.meta.get('mode')} already returns passages; drop --to-passages",
                              field="to_passages")
-        from kvqae.data.kb import KnowledgeBase
-
-        run = entity_run_to_passages(run, KnowledgeBase.load(cfg.kb), cfg.passages_k)
+        run = map_to_passages(run, cfg.kb, cfg.passages_k, progress=progress)
     if cfg.out is not None:
         run.save(cfg.out)
     return run
+
+
+def map_to_passages(run, kb: Path, passages_k: int | None = None, *, progress: bool = False):
+    """`--to-passages`: an entity run -> its entities' passages, through a `PassageTable` read from the KB's
+    id columns only (no passage text, no Python object per KB passage: fits a ViQuAE-sized KB)."""
+    from kvqae.search.passages import PassageTable, entity_run_to_passages
+
+    return entity_run_to_passages(run, PassageTable.load(kb, progress=progress), passages_k)
 
 
 def search_bm25(cfg: SearchConfig, *, progress: bool = False):
@@ -87,16 +109,34 @@ def search_cmd(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace an existing --out even when it is not a run file."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    ray: str | None = typer.Option(
+        None, "--ray", metavar="ADDRESS",
+        help="Search a sharded index (index build --shards) with one Ray actor per shard: local, auto, "
+             "HOST:PORT or ray://HOST:PORT. Same results as without --ray."),
+    nprobe: int | None = typer.Option(None, help="Lists visited per query (IVF; default: the index's)."),
+    ef_search: int | None = typer.Option(
+        None, "--ef-search", help="HNSW search breadth (default: the index's)."),
+    refine_factor: int | None = typer.Option(
+        None, "--refine-factor", help="Candidates re-ranked exactly per result, 0 = off (indexes built with "
+                                      "--refine; default: the index's)."),
 ) -> None:
     """Retrieve for every query; the query encoder spec and dim must match the index."""
     from kvqae.safety import check_out, check_range
 
     check_range(k, "--k", low=1)
     check_range(passages_k, "--passages-k", low=1)
+    check_range(nprobe, "--nprobe", low=1)
+    check_range(ef_search, "--ef-search", low=1)
+    check_range(refine_factor, "--refine-factor", low=0)
     check_out(out, "run", {"--queries": queries, "--questions": questions, "--index": index, "--kb": kb},
               overwrite=overwrite)
+    if ray is not None:
+        from kvqae.search.ray_search import check_ray_index
+
+        check_ray_index(index, ray)
     cfg = SearchConfig(queries=queries, questions=questions, index=index, mode=mode, k=k, kb=kb,
-                       to_passages=to_passages, passages_k=passages_k, out=out, name=name)
+                       to_passages=to_passages, passages_k=passages_k, out=out, name=name, ray=ray,
+                       nprobe=nprobe, ef_search=ef_search, refine_factor=refine_factor)
     run = run_search(cfg, progress=progress)
     n_results = sum(len(v) for v in run.scores.values())
     empty = sum(1 for v in run.scores.values() if not v)

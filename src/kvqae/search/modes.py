@@ -21,6 +21,7 @@ from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.index.embeddings import Embeddings, read_embeddings
 from kvqae.index.faiss_index import VectorIndex
+from kvqae.index.shards import load_index
 
 DEFAULT_K = 100
 
@@ -74,20 +75,27 @@ def search_store(
     missing: Iterable[str] = (),
     progress: bool = False,
     meta: dict[str, Any] | None = None,
+    nprobe: int | None = None,
+    ef_search: int | None = None,
+    refine_factor: int | None = None,
 ) -> Run:
     """Search every query vector in `index` and return a Run with the raw scores of the top `k` ids.
 
     `query_vectors` `(n, dim)` rows match `query_ids`; a NaN row, and every id in `missing` (queries that
     got no embedding), get an empty result rather than an error. Scores are the index's inner products
-    (cosine when normalised), as Python floats.
+    (cosine when normalised), as Python floats. `nprobe` / `ef_search` / `refine_factor` override the
+    index's saved search settings (None: keep them).
     """
     query_vectors = np.asarray(query_vectors, dtype=np.float32)
     if len(query_ids) != len(query_vectors):
         raise InputError(f"{len(query_ids)} query ids for {len(query_vectors)} vectors", field="query_ids")
     if level not in ("entity", "passage"):
         raise InputError(f"level must be 'entity' or 'passage', got {level!r}", field="level")
-    scores, labels = index.search_labels(query_vectors, k, progress=progress)
-    found_ids = index.id_array[np.maximum(labels, 0)]  # one vectorised gather; -1 slots are masked below
+    params = {key: v for key, v in (("nprobe", nprobe), ("ef_search", ef_search),
+                                    ("refine_factor", refine_factor)) if v is not None}
+    scores, labels = index.search_labels(query_vectors, k, progress=progress, **params)
+    # one vectorised gather (with ids.npy only these rows are decoded); -1 slots are masked below
+    found_ids = index.ids_of(np.maximum(labels, 0))
     complete = (labels >= 0).all(axis=1)
     out: dict[str, dict[str, float]] = {}
     rows = zip(query_ids, complete, found_ids, scores, labels, strict=True)
@@ -124,14 +132,20 @@ def search_embeddings(
     *,
     name: str | None = None,
     progress: bool = False,
+    nprobe: int | None = None,
+    ef_search: int | None = None,
+    refine_factor: int | None = None,
 ) -> Run:
     """Run one retrieval mode: a query embeddings directory against an index directory.
 
     The query encoder spec and dim must equal the index's (else InputError naming the index). `mode`
     defaults to the one matching the query `kind` and the index `field`. Returns a Run at the mode's level.
+    `nprobe` / `ef_search` / `refine_factor` override the index's saved search settings.
     """
     qemb = queries if isinstance(queries, Embeddings) else read_embeddings(queries, allow_nan=True)
-    idx = index if isinstance(index, VectorIndex) else VectorIndex.load(index)
+    # A path may hold a sharded index (kvqae.index.shards), searched shard by shard in this process; an index
+    # object (VectorIndex, ShardedIndex, RayShardedIndex) is used as it is.
+    idx = load_index(index) if isinstance(index, (str, Path)) else index
     idx.check_query(qemb.encoder, qemb.dim)
     if mode is None:
         kind = qemb.meta.get("kind")
@@ -145,4 +159,5 @@ def search_embeddings(
     check_mode(m, qemb, idx)
     return search_store(qemb.vectors, qemb.ids, idx, k, name or m.name, m.level, missing=qemb.missing,
                         progress=progress,
-                        meta={"mode": m.name, "queries": str(qemb.path) if qemb.path else None})
+                        meta={"mode": m.name, "queries": str(qemb.path) if qemb.path else None},
+                        nprobe=nprobe, ef_search=ef_search, refine_factor=refine_factor)
