@@ -67,14 +67,16 @@ class VectorFile:
         rows = np.asarray(rows, dtype=np.int64).ravel()
         if rows.size and (rows.min() < 0 or rows.max() >= self.rows):
             raise InputError(f"row out of range [0, {self.rows})", path=self.path, field="rows")
-        uniq, inverse = np.unique(rows, return_inverse=True)
+        ordered = rows.size < 2 or bool((np.diff(rows) > 0).all())  # a sorted sample: no reordering copy
+        uniq, inverse = (rows, None) if ordered else np.unique(rows, return_inverse=True)
         buf = np.empty((uniq.size, self.dim), dtype=self.dtype)
         fd = os.open(self.path, os.O_RDONLY)
         try:
             read_runs(fd, buf, uniq, self.offset, self.row_bytes, self.path)
         finally:
             os.close(fd)
-        return buf.astype(np.float32, copy=False)[inverse]
+        out = buf.astype(np.float32, copy=False)
+        return out if inverse is None else out[inverse]
 
 
 def _pread_into(fd: int, buf: np.ndarray, offset: int, path: Path) -> None:
@@ -182,7 +184,7 @@ def iter_chunks(
             chunk = pending.result()
             if i + 1 < len(firsts):
                 pending = pool.submit(vf.read, firsts[i + 1], min(stop, firsts[i + 1] + chunk_rows))
-            yield first, (l2_normalize(chunk) if normalize else chunk)
+            yield first, (normalize_in_place(chunk) if normalize else chunk)
 
 
 def sample_rows(n: int, size: int, seed: int = 0) -> np.ndarray:
@@ -197,7 +199,15 @@ def sample_rows(n: int, size: int, seed: int = 0) -> np.ndarray:
 def read_sample(vf: VectorFile, size: int, seed: int = 0, *, normalize: bool = False) -> np.ndarray:
     """A seeded random sample of `min(size, rows)` rows (float32, in row order), e.g. to train an index."""
     x = vf.read_rows(sample_rows(vf.rows, size, seed))
-    return l2_normalize(x) if normalize else x
+    return normalize_in_place(x) if normalize else x
+
+
+def normalize_in_place(x: np.ndarray) -> np.ndarray:
+    """`l2_normalize` without the copy (same arithmetic, so the same values), for fresh float32 buffers."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    ok = np.isfinite(norms) & (norms > 0)
+    np.divide(x, norms, out=x, where=ok)
+    return x
 
 
 def merge_topk(
