@@ -36,18 +36,13 @@ class Embeddings:
         return str(self.meta.get("encoder", ""))
 
 
-def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: bool = False) -> Embeddings:
-    """Load and validate an embeddings directory.
-
-    `allow_nan`: query embeddings may hold NaN rows (no embedding, e.g. no face); KB embeddings may not.
-    `mmap`: memory-map `vectors.npy` (read-only) instead of reading it into memory.
-    Raises InputError naming the file and field on any inconsistency (shape, dtype, counts, dim,
-    duplicate ids).
-    """
+def read_meta_and_ids(directory: str | Path) -> tuple[Path, dict[str, Any], list[str]]:
+    """An embeddings directory's checked path, `meta.json` (an object with "encoder" and "dim") and `ids.json`
+    (non-empty strings), without touching the vectors; InputError naming the file otherwise."""
     from kvqae.safety import expect_folder
 
     directory = expect_folder(directory, "embeddings directory")
-    meta_path, ids_path, vec_path = directory / "meta.json", directory / "ids.json", directory / "vectors.npy"
+    meta_path, ids_path = directory / "meta.json", directory / "ids.json"
     meta = read_json(meta_path)
     if not isinstance(meta, dict):
         raise InputError("expected a JSON object", path=meta_path)
@@ -57,6 +52,19 @@ def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: boo
     ids = read_json(ids_path)
     if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
         raise InputError("expected a list of non-empty string ids", path=ids_path)
+    return directory, meta, ids
+
+
+def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: bool = False) -> Embeddings:
+    """Load and validate an embeddings directory.
+
+    `allow_nan`: query embeddings may hold NaN rows (no embedding, e.g. no face); KB embeddings may not.
+    `mmap`: memory-map `vectors.npy` (read-only) instead of reading it into memory.
+    Raises InputError naming the file and field on any inconsistency (shape, dtype, counts, dim,
+    duplicate ids).
+    """
+    directory, meta, ids = read_meta_and_ids(directory)
+    meta_path, ids_path, vec_path = directory / "meta.json", directory / "ids.json", directory / "vectors.npy"
     if not vec_path.exists():
         raise InputError("file not found", path=vec_path)
     try:

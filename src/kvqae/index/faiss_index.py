@@ -88,7 +88,33 @@ def set_search_params(index: Any, *, nprobe: int | None = None, ef_search: int |
         set_ef_search(index, ef_search)
 
 
-class VectorIndex:
+class IndexMeta:
+    """What `VectorIndex` and sharded indexes tell from their `meta` dict: dim, encoder, field, factory."""
+
+    meta: dict[str, Any]
+
+    @property
+    def dim(self) -> int:
+        return int(self.meta["dim"])
+
+    @property
+    def encoder(self) -> str:
+        return str(self.meta.get("encoder", ""))
+
+    @property
+    def field(self) -> str:
+        return str(self.meta.get("field", ""))
+
+    @property
+    def factory(self) -> str:
+        return str(self.meta.get("factory", "Flat"))
+
+    @property
+    def normalized(self) -> bool:
+        return bool(self.meta.get("normalized", True))
+
+
+class VectorIndex(IndexMeta):
     """A searchable set of vectors with string ids.
 
     Attributes: `index` (the Faiss index), `ids` (list of str, row order), `meta` (dict, saved as meta.json),
@@ -113,10 +139,6 @@ class VectorIndex:
 
     # -- properties --
     @property
-    def dim(self) -> int:
-        return int(self.meta["dim"])
-
-    @property
     def ids(self) -> list[str]:
         """All ids in row order (decoded from `ids.npy` on first use: slow for millions, prefer `ids_of`)."""
         if not isinstance(self._ids, list):
@@ -126,22 +148,6 @@ class VectorIndex:
     @property
     def count(self) -> int:
         return len(self._ids)
-
-    @property
-    def encoder(self) -> str:
-        return str(self.meta.get("encoder", ""))
-
-    @property
-    def field(self) -> str:
-        return str(self.meta.get("field", ""))
-
-    @property
-    def factory(self) -> str:
-        return str(self.meta.get("factory", "Flat"))
-
-    @property
-    def normalized(self) -> bool:
-        return bool(self.meta.get("normalized", True))
 
     @property
     def id_array(self) -> np.ndarray:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from kvqae.errors import InputError
+from kvqae.index.faiss_index import IndexMeta
 
 SHARDED_KIND = "kvqae-sharded-index"
 META_FILE = "meta.json"
@@ -154,7 +155,7 @@ def merge_shard_results(results: list[tuple[np.ndarray, np.ndarray]], offsets: l
     return np.take_along_axis(scores, order, axis=1), np.take_along_axis(labels, order, axis=1)
 
 
-class ShardedIndex:
+class ShardedIndex(IndexMeta):
     """A sharded index searched like a `VectorIndex` (same `search_labels` / `search` / `ids_of` /
     `check_query` / `info`, so `kvqae.search.modes` takes either), with global row labels.
 
@@ -183,30 +184,10 @@ class ShardedIndex:
             shards.append(shard)
         return cls(meta, directory, shards)
 
-    # -- the same properties as VectorIndex --
-    @property
-    def dim(self) -> int:
-        return int(self.meta["dim"])
-
+    # -- dim, encoder, field, factory, normalized come from IndexMeta, as for VectorIndex --
     @property
     def count(self) -> int:
         return int(self.meta["count"])
-
-    @property
-    def encoder(self) -> str:
-        return str(self.meta.get("encoder", ""))
-
-    @property
-    def field(self) -> str:
-        return str(self.meta.get("field", ""))
-
-    @property
-    def factory(self) -> str:
-        return str(self.meta.get("factory", "Flat"))
-
-    @property
-    def normalized(self) -> bool:
-        return bool(self.meta.get("normalized", True))
 
     @property
     def n_shards(self) -> int:
