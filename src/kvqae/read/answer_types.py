@@ -25,9 +25,13 @@ _NUMBER_TEXT = (
     "million billion trillion dozen dozens hundreds thousands millions billions half"
 )
 _NUMBER_WORDS = frozenset(_NUMBER_TEXT.split())
+_PARTICLE_TEXT = "of the and de del della der di da du des la le les van von zu bin ibn al el y on in at am"
+_NAME_PARTICLES = frozenset(_PARTICLE_TEXT.split())
 
 # Checked in order; the first pattern found at the start of the question (or of its wh-clause) wins.
 _RULES: tuple[tuple[str, str], ...] = (
+    # before "what ... area" (a number): "What is the capital of the largest state by area?"
+    (r"^(what|which) (is|was|are|were) (the )?(name|capital|title)\b", "name"),
     (r"\b(in|on|by|since|until)? ?(what|which) (year|date|day|month|century|decade|time period)\b", "time"),
     (r"\bwhen\b", "time"),
     (r"\bhow (many|much|tall|high|long|old|far|large|big|deep|wide|heavy|fast)\b", "number"),
@@ -42,10 +46,12 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"\bwhere\b", "name"),
     # "which" + a noun phrase asks for a named thing ("Which American composer ...", "At which battle ...");
     # so do "what is the name / capital / title of ..." (times and numbers were matched above)
-    (r"\bwhich (instrument|sport|colou?r|animal|species|genre|style|material|element|disease|position|"
-     r"role|food|plant|game|event|sense|shape|part|type|kind|sort|form|field|subject)s?\b", "any"),
+    # (up to two words other than "of" may stand between: "which extremely radioactive element")
+    (r"\bwhich(?: (?!of\b)[\w-]+){0,2}? (instrument|sport|colou?r|animal|species|genre|style|material|"
+     r"element|metal|disease|position|role|food|plant|game|event|sense|shape|part|type|kind|sort|form|field|subject|"
+     r"family|order|genus|mineral|compound|gas|organ|muscle|bone|technique|method|process|theory)s?\b",
+     "any"),
     (r"\bwhich\b", "name"),
-    (r"^(what|which) (is|was|are|were) (the )?(name|capital|title)\b", "name"),
     (r"^what (empire|battle|book|school|university|company|ship|band|film|novel|city|capital)\b", "name"),
 )
 
@@ -83,5 +89,72 @@ def fits(answer: str, kind: str | None) -> bool:
     if kind == "number":
         return has_digit or any(w in _NUMBER_WORDS for w in words)
     if kind == "name":
-        return bool(answer[:1].isupper()) and not has_digit
+        # not across a sentence end ("Shiloh. Johnston"; "Samuel A. Ward" is fine), and no lower-case word
+        # but the particles of names ("Treaty of Paris", "Osama bin Laden"; not "Agassi is an eight-time")
+        sentence_end = re.search(r"[a-z]{2}[.;!?]\s+\S", answer) is not None
+        lower = [w for w in re.findall(r"[^\W\d_][\w'-]*", answer) if w[0].islower()]
+        only_time = bool(words) and all(w in _TIME_WORDS for w in words)  # "March" is a date, not a name
+        return (bool(answer[:1].isupper()) and not has_digit and not sentence_end and not only_time
+                and all(w in _NAME_PARTICLES for w in lower))
     raise ValueError(f"unknown answer kind {kind!r}")
+
+
+# spaCy (OntoNotes) entity labels a named answer may carry, by the noun the question asks about.
+NAME_LABELS = frozenset(
+    {"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
+)
+_LABELS_BY_KIND = {
+    "time": frozenset({"DATE", "TIME"}),
+    "number": frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
+}
+_NOUN_LABELS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("person|man|woman|men|women|people|architect|artist|author|writer|painter|composer|poet|king|queen|"
+     "president|emperor|actor|actress|singer|player|scientist|physicist|philosopher|leader|founder|father|"
+     "mother|wife|husband|son|daughter|director|inventor|explorer|general|officer|commander|astronaut",
+     frozenset({"PERSON"})),
+    ("city|town|village|country|state|province|region|nation|capital|county|empire|kingdom|republic",
+     frozenset({"GPE", "LOC", "NORP"})),
+    ("island|river|mountain|lake|sea|ocean|continent|peninsula|desert|range|valley|bay|strait|point|peak",
+     frozenset({"LOC", "GPE", "FAC"})),
+    ("place|site|location", frozenset({"GPE", "LOC", "FAC"})),
+    ("building|hall|hotel|bridge|airport|stadium|church|cathedral|museum|palace|tower|castle|theatre|theater",
+     frozenset({"FAC", "ORG", "GPE"})),
+    ("team|company|club|university|school|college|party|band|organi[sz]ation|agency|newspaper|army|navy",
+     frozenset({"ORG", "NORP"})),
+    ("battle|war|ceremony|festival|tournament|championship|revolution", frozenset({"EVENT", "GPE", "LOC"})),
+    ("treaty|law|act|document|constitution|declaration", frozenset({"LAW", "WORK_OF_ART", "EVENT"})),
+    ("book|novel|film|movie|song|album|play|poem|painting|opera|symphony|hymn|tune|work|series|show",
+     frozenset({"WORK_OF_ART", "PRODUCT", "EVENT"})),
+    ("language", frozenset({"LANGUAGE", "NORP"})),
+)
+
+
+def expected_labels(question: str) -> frozenset[str] | None:
+    """spaCy entity labels the answer to `question` should carry, or None (no named-entity constraint).
+
+    Times and numbers map to DATE/TIME and CARDINAL/QUANTITY/MONEY/PERCENT; a named answer to the labels of
+    the noun the question asks about ("which composer" -> PERSON, "which city" -> GPE/LOC/NORP, "where" ->
+    GPE/LOC/FAC, "who" -> PERSON/ORG/NORP), else to every name label.
+
+    >>> sorted(expected_labels("In which town was this philosopher born?"))
+    ['GPE', 'LOC', 'NORP']
+    >>> sorted(expected_labels("Who wrote this novel?"))
+    ['NORP', 'ORG', 'PERSON']
+    """
+    kind = expected_kind(question)
+    if kind in _LABELS_BY_KIND:
+        return _LABELS_BY_KIND[kind]
+    if kind != "name":
+        return None
+    q = question.lower()
+    wh = re.search(r"\b(which|what)\b((?: [\w-]+){0,4})", q)
+    nouns = wh.group(2).split() if wh else []
+    for noun in nouns:  # the first noun after the wh-word that names a category
+        for pattern, labels in _NOUN_LABELS:
+            if re.fullmatch(f"(?:{pattern})s?", noun):
+                return labels
+    if re.search(r"\b(who|whom|whose)\b", q):
+        return frozenset({"PERSON", "ORG", "NORP"})
+    if re.search(r"\bwhere\b", q):
+        return frozenset({"GPE", "LOC", "FAC"})
+    return NAME_LABELS

@@ -45,6 +45,9 @@ class ReaderSettings(ConfigModel):
     # Read only the N windows of each passage that share the most question words (None: every window).
     # With a shorter max_length this reads the part of a passage around the question's words: fewer tokens.
     windows_per_passage: int | None = None
+    # Snap candidate spans to spaCy entities of the label the question asks for ("which city" -> GPE) and
+    # prefer those (kvqae.read.answer_choice); needs answer_type_filter.
+    entity_spans: bool = True
 
 
 @dataclass
@@ -54,6 +57,7 @@ class PassageInput:
     passage_id: str
     text: str
     retrieval_score: float = 0.0
+    title: str | None = None  # the passage's entity title: an answer repeating it is ranked last
 
 
 @dataclass
@@ -116,6 +120,7 @@ class Reader:
         self.tokenizer = tokenizer
         self.settings = settings or ReaderSettings()
         self.device = device
+        self._entities: Any = None  # SpacyEntities, loaded on the first read that needs it
         if not getattr(tokenizer, "is_fast", False):
             raise InputError("the reader needs a fast tokenizer (offset mappings)", field="tokenizer")
 
@@ -256,7 +261,16 @@ class Reader:
         feats = self.featurize(question, [p.text for p in passages])
         start, end = self.logits(feats, batch_rows=batch_rows)
         kind = expected_kind(question) if self.settings.answer_type_filter else None
-        return self.decode(feats, start.cpu().numpy(), end.cpu().numpy(), passages, top_n=top_n, kind=kind)
+        return self.decode(feats, start.cpu().numpy(), end.cpu().numpy(), passages, top_n=top_n, kind=kind,
+                           question=question if self.settings.answer_type_filter else None)
+
+    def entities_of(self, text: str) -> Any:
+        """spaCy entities `(start, end, label)` of `text` (the NER model is loaded on first use)."""
+        if self._entities is None:
+            from kvqae.read.answer_choice import SpacyEntities
+
+            self._entities = SpacyEntities.load()
+        return self._entities(text)
 
     def decode(
         self,
@@ -267,12 +281,17 @@ class Reader:
         *,
         top_n: int = 1,
         kind: str | None = None,
+        question: str | None = None,
     ) -> list[Prediction]:
         """Turn logits of `feats` into predictions with passage ids and char offsets in the original texts.
 
         `kind` ("time", "number", "name"; `kvqae.read.answer_types`): spans that fit it come first, best
-        score first; the others follow (so the best span is still returned when none fits).
+        score first; the others follow (so the best span is still returned when none fits). With the
+        `question`, the best TYPED_CANDIDATES spans are snapped and ranked by `kvqae.read.answer_choice`
+        (entity of the asked-for label first, echoes of the question or title last).
         """
+        from kvqae.read.answer_choice import Candidate, choose
+        from kvqae.read.answer_types import expected_labels
         from kvqae.read.decode import decode_spans, retrieval_log_probs
 
         bias = None
@@ -287,28 +306,30 @@ class Reader:
             end_logits,
             feats.context_mask,
             max_answer_tokens=self.settings.max_answer_tokens,
-            top_n=top_n * 3 if kind is None else max(top_n * 3, TYPED_CANDIDATES),
+            top_n=top_n * 3 if kind is None and question is None else max(top_n * 3, TYPED_CANDIDATES),
             row_bias=bias,
         )
-        preds: list[Prediction] = []
+        cands: list[Candidate] = []
         seen: set[tuple[int, int, int]] = set()
         for sp in spans:
             pi = int(feats.row_passage[sp.row])
-            text = passages[pi].text
-            a, b = whole_words(
-                text, int(feats.offsets[sp.row, sp.start, 0]), int(feats.offsets[sp.row, sp.end, 1])
-            )
-            if (pi, a, b) in seen:
-                continue
-            seen.add((pi, a, b))
-            preds.append(
-                Prediction(text[a:b], passages[pi].passage_id, sp.score, a, b, float(np.exp(sp.log_prob)))
-            )
-            if kind is None and len(preds) == top_n:
-                break
-        if kind is not None:  # stable: fitting spans first, each group still best score first
-            preds.sort(key=lambda p: not fits(p.answer, kind))
-        return preds[:top_n]
+            offs = feats.offsets[sp.row]
+            a, b = whole_words(passages[pi].text, int(offs[sp.start, 0]), int(offs[sp.end, 1]))
+            if (pi, a, b) not in seen:
+                seen.add((pi, a, b))
+                cands.append(Candidate(pi, a, b, sp.score, float(np.exp(sp.log_prob))))
+        texts = [p.text for p in passages]
+        if question is not None:
+            labels = expected_labels(question) if self.settings.entity_spans else None
+            cands = choose(cands, texts, [p.title for p in passages], question, kind=kind, labels=labels,
+                           entities_of=self.entities_of if labels else None)
+        elif kind is not None:  # stable: fitting spans first, each group still best score first
+            cands.sort(key=lambda c: not fits(texts[c.passage][c.start : c.end], kind))
+        return [
+            Prediction(texts[c.passage][c.start : c.end], passages[c.passage].passage_id, c.score, c.start,
+                       c.end, c.probability)
+            for c in cands[:top_n]
+        ]
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:

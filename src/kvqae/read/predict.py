@@ -85,5 +85,13 @@ def read_ranked(
                 record=f"query {query}",
                 field=pid,
             ) from None
-        passages.append(PassageInput(pid, text, score))
+        passages.append(PassageInput(pid, text, score, _title(kb, pid)))
     return reader.predict(question, passages, batch_rows=batch_rows)[0]
+
+
+def _title(kb: Any, passage_id: str) -> str | None:
+    """The title of the passage's entity, when the KB can tell."""
+    try:
+        return kb.title_of(kb.entity_of(passage_id))
+    except (AttributeError, KeyError, InputError):
+        return None

