@@ -135,6 +135,8 @@ def test_train_reader_command_from_generated_cloze(kb, tiny, tmp_path):
             "4",
             "--max-length",
             "96",
+            "--read-length",
+            "64",
             "--val-fraction",
             "0.3",
             "--no-progress",
@@ -145,6 +147,9 @@ def test_train_reader_command_from_generated_cloze(kb, tiny, tmp_path):
     assert meta["generated_cloze"] == 12
     assert meta["train_questions"] + meta["val_questions"] == 12 and meta["val_questions"] > 0
     assert meta["history"][0]["step"] == 0 and meta["steps"] == -(-meta["train_questions"] // 4)
-    assert json.loads((out / "kvqae_reader.json").read_text())["settings"]["max_length"] == 96
+    saved = json.loads((out / "kvqae_reader.json").read_text())
+    # trained on 96-token rows, reads 64-token rows (stride a third), the training length kept
+    assert (saved["settings"]["max_length"], saved["settings"]["stride"]) == (64, 21)
+    assert saved["trained_max_length"] == 96 and "training" in saved
     res = runner.invoke(train_app, ["reader", "--kb", str(kb.path), "--out", str(out)])
     assert isinstance(res.exception, InputError)

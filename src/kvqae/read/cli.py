@@ -200,6 +200,16 @@ def train_reader(
             "--max-length: cheaper steps; saved with the reader and used when it reads).",
         ),
     ] = None,
+    read_length: Annotated[
+        int | None,
+        typer.Option(
+            "--read-length",
+            min=32,
+            help="Tokens per row when the saved reader reads (default: --max-length). With "
+            "--windows-per-passage 1, a shorter row reads only the part of each passage around the "
+            "question's words.",
+        ),
+    ] = None,
     freeze_embeddings: Annotated[
         bool,
         typer.Option(
@@ -334,12 +344,30 @@ def train_reader(
         extra_meta=meta,
         log=typer.echo,
     )
+    if read_length is not None and read_length != max_length:
+        set_read_length(out, read_length)
     start = result.history[0] if result.history else {}
     typer.echo(
         f"best: EM {result.best['em']:.1f} F1 {result.best['f1']:.1f} at step {result.best['step']} "
         f"(start: EM {start.get('em', 0):.1f} F1 {start.get('f1', 0):.1f}); {result.steps} steps in "
         f"{result.wall_seconds / 60:.1f} min; reader written to {out}"
     )
+
+
+def set_read_length(reader_dir: Path, length: int) -> None:
+    """Make a saved reader read rows of `length` tokens (stride a third of it): rewrites the settings of
+    `kvqae_reader.json` atomically, keeping its other keys (training figures)."""
+    import json
+
+    from kvqae.io import atomic_path
+    from kvqae.read.model import SETTINGS_FILE
+
+    path = reader_dir / SETTINGS_FILE
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    payload["trained_max_length"] = payload.get("trained_max_length", payload["settings"]["max_length"])
+    payload["settings"].update(max_length=length, stride=min(64, length // 3))
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
 
 def _check_reader_out(out: Path, inputs: dict[str, Path | str | None], overwrite: bool) -> None:
