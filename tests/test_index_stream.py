@@ -327,3 +327,36 @@ def test_two_level_training_fills_the_quantizer(tmp_path, monkeypatch):
     lists = faiss.extract_index_ivf(index.index).invlists
     sizes = np.array([lists.list_size(i) for i in range(64)])
     assert sizes.sum() == 2000 and (sizes > 0).sum() >= 48  # the lists are used, not a few giant ones
+
+
+def _share_in_nearest_list(index: VectorIndex, vectors: np.ndarray) -> float:
+    """Share of the indexed vectors stored in the inverted list of their exactly nearest centre."""
+    ivf = faiss.extract_index_ivf(index.index)
+    hnsw_quantizer = faiss.downcast_index(ivf.quantizer)
+    centres = faiss.downcast_index(hnsw_quantizer.storage).reconstruct_n(0, ivf.nlist)
+    nearest = np.argmax(unit(vectors) @ centres.T, axis=1)
+    stored = np.empty(len(vectors), dtype=np.int64)
+    for lst in range(ivf.nlist):
+        n = ivf.invlists.list_size(lst)
+        if n:
+            stored[faiss.rev_swig_ptr(ivf.invlists.get_ids(lst), n)] = lst
+    return float(np.mean(stored == nearest))
+
+
+def test_add_ef_search_finds_each_vectors_nearest_list(tmp_path):
+    vectors = clustered(6000, 16, 300, seed=4, spread=0.6)
+    emb = write_embeddings(tmp_path / "emb", vectors)
+    shares = {}
+    for ef in (1, 256):
+        index = build_streaming(emb, tmp_path / f"idx{ef}", "IVF256_HNSW4,Flat", add_ef_search=ef,
+                                ef_search=32)
+        assert index.meta["add_ef_search"] == ef
+        shares[ef] = _share_in_nearest_list(index, vectors)
+        # the saved search breadth, not the one used while adding, applies on load
+        loaded = VectorIndex.load(tmp_path / f"idx{ef}")
+        assert faiss.downcast_index(faiss.extract_index_ivf(loaded.index).quantizer).hnsw.efSearch == 32
+    # a greedy one-candidate walk of a sparse graph misplaces vectors; 256 candidates over 256 centres cannot
+    assert shares[256] == 1.0 and shares[1] < 0.99
+    with pytest.raises(InputError, match="ef_search only applies"):
+        build_streaming(emb, tmp_path / "flat", "Flat", add_ef_search=8)
+    assert not (tmp_path / "flat").exists()

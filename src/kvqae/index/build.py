@@ -175,6 +175,7 @@ def build_streaming(
     *,
     nprobe: int | None = None,
     ef_search: int | None = None,
+    add_ef_search: int | None = None,
     refine: bool | None = None,
     refine_factor: int | None = None,
     train_sample: int | None = None,
@@ -188,7 +189,10 @@ def build_streaming(
     `factory`: a Faiss factory string or "auto". `nprobe` / `ef_search` / `refine_factor`: default search
     settings saved in meta.json (auto picks them when None). `refine`: keep float16 vectors for exact
     re-ranking (default: what auto picks; off for an explicit factory). `train_sample`: rows to train on
-    (default: auto's, or `default_train_sample`). Returns the saved `VectorIndex` (its `path` is `out_dir`).
+    (default: auto's, or `default_train_sample`). `add_ef_search`: HNSW search breadth used while adding, to
+    find each vector's list in an IVF index with an HNSW quantizer (None: Faiss's 16, cheap but inexact: at
+    11.9M vectors and 65,536 lists only 18.5 % of the vectors sampled sat in their nearest list).
+    Returns the saved `VectorIndex` (its `path` is `out_dir`).
     """
     import time
 
@@ -198,7 +202,8 @@ def build_streaming(
     from kvqae.progress import track
 
     for name, value in (("chunk_rows", chunk_rows), ("train_sample", train_sample), ("nprobe", nprobe),
-                        ("ef_search", ef_search), ("refine_factor", refine_factor)):
+                        ("ef_search", ef_search), ("add_ef_search", add_ef_search),
+                        ("refine_factor", refine_factor)):
         if value is not None and value < (0 if name == "refine_factor" else 1):
             raise InputError(f"must be >= {0 if name == 'refine_factor' else 1}, got {value}", field=name)
     src = open_embeddings(embeddings_dir)
@@ -218,6 +223,8 @@ def build_streaming(
     # index itself would also slow down adding (each vector's list is found by an HNSW search; with efSearch
     # 256 instead of Faiss's 16 the add phase took several times longer). Applied on load instead.
     set_search_params(make_faiss_index(dim, factory), nprobe=nprobe, ef_search=ef_search)
+    if add_ef_search is not None:  # refused here, before training, for an index without an HNSW graph
+        set_search_params(index, ef_search=add_ef_search)
     timings: dict[str, float] = {}
     used = 0
     if not index.is_trained:
@@ -238,6 +245,8 @@ def build_streaming(
             meta[key] = int(value)
     if used:
         meta["train_sample"] = used
+    if add_ef_search is not None:
+        meta["add_ef_search"] = int(add_ef_search)
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         writer = RefineWriter(tmp / REFINE_FILE, n, dim) if refine else None

@@ -22,6 +22,7 @@ class IndexBuildConfig(ConfigModel):
     shards: int | None = None  # split into this many shard indexes (kvqae.index.shards)
     # streaming build (kvqae.index.build): default search settings, refine file, training sample, chunk size
     ef_search: int | None = None
+    add_ef_search: int | None = None  # HNSW breadth while adding (IVF with an HNSW quantizer)
     refine: bool | None = None  # None: on when factory "auto" picks a compressed index
     refine_factor: int | None = None
     train_sample: int | None = None
@@ -32,7 +33,8 @@ def build_index(cfg: IndexBuildConfig, *, progress: bool = False):
     """Build and save the index described by `cfg`; returns the `VectorIndex`."""
     from kvqae.index.faiss_index import VectorIndex
 
-    options = {"ef_search": cfg.ef_search, "refine": cfg.refine, "refine_factor": cfg.refine_factor,
+    options = {"ef_search": cfg.ef_search, "add_ef_search": cfg.add_ef_search, "refine": cfg.refine,
+               "refine_factor": cfg.refine_factor,
                "train_sample": cfg.train_sample, "chunk_rows": cfg.chunk_rows}
     if cfg.shards is not None:  # S normal index directories under cfg.out, plus a meta.json listing them
         from kvqae.index.shards import build_sharded
@@ -55,6 +57,9 @@ def build_cmd(
     nprobe: int | None = typer.Option(None, help="Default lists visited per query (IVF indexes only)."),
     ef_search: int | None = typer.Option(
         None, "--ef-search", help="Default HNSW search breadth (HNSW indexes, IVF with an HNSW quantizer)."),
+    add_ef_search: int | None = typer.Option(
+        None, "--add-ef-search", help="HNSW search breadth while adding, to find each vector's list (IVF "
+                                      "with an HNSW quantizer; default Faiss's 16: faster, less exact)."),
     refine: bool | None = typer.Option(
         None, "--refine/--no-refine", help="Keep float16 vectors (refine.f16.npy) and re-rank candidates "
                                            "exactly (default: on when --factory auto compresses)."),
@@ -82,6 +87,7 @@ def build_cmd(
     check_range(nprobe, "--nprobe", low=1)
     check_range(shards, "--shards", low=1)
     check_range(ef_search, "--ef-search", low=1)
+    check_range(add_ef_search, "--add-ef-search", low=1)
     check_range(refine_factor, "--refine-factor", low=1)
     check_range(train_sample, "--train-sample", low=1)
     check_range(chunk_rows, "--chunk-rows", low=1)
@@ -99,7 +105,8 @@ def build_cmd(
                    f"in {time.perf_counter() - t0:.1f}s")
         return
     index = build_index(IndexBuildConfig(embeddings=source, out=out, factory=factory, nprobe=nprobe,
-                                         shards=shards, ef_search=ef_search, refine=refine,
+                                         shards=shards, ef_search=ef_search, add_ef_search=add_ef_search,
+                                         refine=refine,
                                          refine_factor=refine_factor, train_sample=train_sample,
                                          chunk_rows=chunk_rows), progress=progress)
     typer.echo(f"indexed {index.count} vectors (dim {index.dim}, {index.factory}) -> {out} "
