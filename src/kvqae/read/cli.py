@@ -328,7 +328,7 @@ def train_reader(
         layers=layers,
         settings=ReaderSettings(
             max_length=max_length,
-            stride=min(64, max_length // 3),
+            stride=window_stride(max_length),
             max_answer_tokens=max_answer_tokens,
             windows_per_passage=windows_per_passage,
         ),
@@ -354,6 +354,11 @@ def train_reader(
     )
 
 
+def window_stride(length: int) -> int:
+    """Overlap of a passage's windows of `length` tokens: a third of a window, at most 64 tokens."""
+    return min(64, length // 3)
+
+
 def set_read_length(reader_dir: Path, length: int) -> None:
     """Make a saved reader read rows of `length` tokens (stride a third of it): rewrites the settings of
     `kvqae_reader.json` atomically, keeping its other keys (training figures)."""
@@ -365,7 +370,7 @@ def set_read_length(reader_dir: Path, length: int) -> None:
     path = reader_dir / SETTINGS_FILE
     payload = json.loads(path.read_text(encoding="utf-8"))
     payload["trained_max_length"] = payload.get("trained_max_length", payload["settings"]["max_length"])
-    payload["settings"].update(max_length=length, stride=min(64, length // 3))
+    payload["settings"].update(max_length=length, stride=window_stride(length))
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
