@@ -69,3 +69,21 @@ def test_train_retriever_cli_smoke(tmp_path, prose_kb, minilm_path):
     vecs = enc.encode_texts(["Where was Beethoven born?", "Bonn"], role="query")
     assert vecs.shape == (2, 384)
     assert torch.allclose(torch.from_numpy(vecs).norm(dim=1), torch.ones(2), atol=1e-5)
+
+
+def test_pick_negatives_by_hand(prose_kb):
+    from kvqae.train.retriever import pick_negatives
+
+    kb = prose_kb
+    curie = kb.passages_of("Marie_Curie")
+    assert len(curie) >= 2 and "Warsaw" in kb.passage_text(curie[0])
+    assert all("Warsaw" not in kb.passage_text(p) for p in curie[1:])
+    ranked = ["Eiffel_Tower#0", curie[0], "Apollo_11#0"]  # BM25 found no other Curie passage
+    # other entities first (BM25 order), then the entity's own passages without the answer (KB order)
+    got = pick_negatives(kb, ranked, "Marie_Curie", curie[0], "Warsaw", other=1, same=0)
+    assert got == ["Eiffel_Tower#0"]
+    assert pick_negatives(kb, ranked, "Marie_Curie", curie[0], "Warsaw", other=2, same=1) == [
+        "Eiffel_Tower#0", "Apollo_11#0", curie[1]]
+    # a passage holding the answer is never a negative, even of another entity
+    got = pick_negatives(kb, [curie[1], curie[0]], "Marie_Curie", curie[1], "Warsaw", other=1, same=1)
+    assert got == curie[2:3]

@@ -151,6 +151,9 @@ def train_retriever_command(
     batch_size: int = typer.Option(32, "--batch-size", min=2),
     lr: float = typer.Option(3e-5, "--lr"),
     hard_negatives: int = typer.Option(1, "--hard-negatives", min=0, help="BM25 negatives per question."),
+    same_entity_negatives: int = typer.Option(
+        0, "--same-entity-negatives", min=0,
+        help="BM25 negatives per question from the question's own entity (passages without the answer)."),
     max_minutes: float = typer.Option(None, "--max-minutes", help="Training time budget."),
     threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's default)."),
     seed: int = typer.Option(0, "--seed"),
@@ -168,6 +171,7 @@ def train_retriever_command(
         torch.set_num_threads(threads)
     cfg = TrainRetrieverConfig(kb=kb, out=out, init=init, n_questions=n_questions, epochs=epochs,
                                batch_size=batch_size, lr=lr, hard_negatives=hard_negatives,
+                               same_entity_negatives=same_entity_negatives,
                                max_minutes=max_minutes, seed=seed)
     summary = train_retriever(cfg, progress=progress, log=typer.echo)
     best = summary["best_val_mrr"]

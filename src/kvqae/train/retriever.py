@@ -39,7 +39,10 @@ class TrainRetrieverConfig(ConfigModel):
     n_questions: int = 2000  # generated training + validation questions
     described_share: float = 0.5  # share of questions rewritten to describe their entity
     val_fraction: float = 0.1
-    hard_negatives: int = 1  # BM25 negatives per question (0: in-batch negatives only)
+    hard_negatives: int = 1  # BM25 negatives of other entities per question (0: in-batch negatives only)
+    # BM25-best passages of the question's own entity that do not hold the answer: teach the passage, not
+    # only the entity (people's questions find the article but miss the passage holding the fact)
+    same_entity_negatives: int = 0
     epochs: int = 2
     batch_size: int = 32
     lr: float = 3e-5
@@ -105,13 +108,30 @@ def make_examples(
             text = describe(text, kb.title_of(q.entity), desc) or text
         questions.append(text)
     bm25 = Bm25Index.build(kb, bm25_dir)
-    hits = bm25.search(questions, 20)
+    hits = bm25.search(questions, 50 if cfg.same_entity_negatives else 20)
     examples = []
     for q, text, found in zip(cloze, questions, hits, strict=True):
-        negatives = [pid for pid, _ in found if kb.entity_of(pid) != q.entity and q.answer not in
-                     kb.passage_text(pid)][: cfg.hard_negatives]
+        negatives = pick_negatives(kb, [pid for pid, _ in found], str(q.entity), q.passage_id, q.answer,
+                                   other=cfg.hard_negatives, same=cfg.same_entity_negatives)
         examples.append(RetrievalExample(text, q.passage_id, str(q.entity), negatives))
     return examples
+
+
+def pick_negatives(
+    kb: Any, ranked: list[str], entity: str, positive: str, answer: str, *, other: int, same: int
+) -> list[str]:
+    """Hard negatives from a BM25 ranking: the first `other` passages of other entities, then the first
+    `same` passages of `entity` itself other than `positive`; none holds `answer`. When BM25 ranked too
+    few passages of the entity, its other passages follow in KB order."""
+    clean = [pid for pid in ranked if answer not in kb.passage_text(pid)]
+    others = [pid for pid in clean if kb.entity_of(pid) != entity][:other]
+    if not same:
+        return others
+    own = [pid for pid in clean if kb.entity_of(pid) == entity and pid != positive]
+    if len(own) < same:
+        own += [pid for pid in kb.passages_of(entity)
+                if pid != positive and pid not in own and answer not in kb.passage_text(pid)]
+    return others + own[:same]
 
 
 def passage_mrr(model: Any, kb: Any, examples: list[RetrievalExample], passage_vectors: np.ndarray,
