@@ -6,9 +6,11 @@ same questions and passages; the table gives s/question (median of `--repeats` p
 baseline (the first reader as trained: every window of every passage, 1 thread) and EM/F1 on those
 passages, so that a faster setting that reads worse shows it.
 
-Configurations, per reader: as trained without the named-entity answer choice (`entity_spans` off, 2
-threads), as trained with 1 and 2 threads; then `windows_per_passage=1` with a shorter `max_length` (only the
-window of each passage sharing most question words is read). spaCy's NER cache is emptied before each pass.
+Configurations, per reader: as trained without the named-entity answer choice (`entity_spans` off and no
+evidence ranking, 2 threads), with the entity tiers but no evidence ranking (`evidence` None), as trained
+with 1 and 2 threads; then, for a reader saved to read every window, `windows_per_passage=1` with a shorter
+`max_length` (only the window of each passage sharing most question words is read). spaCy's NER cache is
+emptied before each pass.
 
     python benchmarks/bench_read_speed.py --reader artifacts/reader-minilm [--reader artifacts/reader-l4]
         [--top-k 8] [--max-length 96] [--limit 40] [--repeats 2]
@@ -64,11 +66,14 @@ def main() -> None:
         trained = reader.settings
         window = trained.model_copy(update={"windows_per_passage": 1, "max_length": args.max_length,
                                             "stride": args.max_length // 3})
-        plain = trained.model_copy(update={"entity_spans": False})
+        plain = trained.model_copy(update={"entity_spans": False, "evidence": None})
+        tiers = trained.model_copy(update={"evidence": None})
         reader.entities_of("Paris.")  # load spaCy's NER before timing
-        for label, settings, threads in (("as trained, no entity choice", plain, 2),
-                                         ("as trained", trained, 1), ("as trained", trained, 2),
-                                         (f"best window, {args.max_length} tokens", window, 2)):
+        configs = [("as trained, no entity choice", plain, 2), ("as trained, entity tiers only", tiers, 2),
+                   ("as trained", trained, 1), ("as trained", trained, 2)]
+        if trained.windows_per_passage is None:
+            configs.append((f"best window, {args.max_length} tokens", window, 2))
+        for label, settings, threads in configs:
             torch.set_num_threads(threads)
             reader.settings = settings
             secs, em, f1 = time_reading(reader, cases, args.repeats)

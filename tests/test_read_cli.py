@@ -153,3 +153,40 @@ def test_train_reader_command_from_generated_cloze(kb, tiny, tmp_path):
     assert saved["trained_max_length"] == 96 and "training" in saved
     res = runner.invoke(train_app, ["reader", "--kb", str(kb.path), "--out", str(out)])
     assert isinstance(res.exception, InputError)
+
+
+def test_read_fit_fits_and_saves_evidence_weights(kb, tiny, tmp_path):
+    import shutil
+
+    from kvqae.read.model import Reader
+
+    rows = [("q1", "In which city was this physicist born?", "Warsaw", ["Marie_Curie#0", "Eiffel_Tower#0"]),
+            ("q2", "Who designed the tower?", "Gustave Eiffel", ["Eiffel_Tower#0", "Apollo_11#0"]),
+            ("q3", "When did the lunar module land?", "July 20, 1969", ["Apollo_11#0", "Marie_Curie#0"]),
+            ("q4", "In which city was the composer born?", "Bonn", ["Ludwig_van_Beethoven#0", "Apollo_11#0"])]
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text("".join(json.dumps({"id": i, "question": q, "answers": [a]}) + "\n"
+                             for i, q, a, _ in rows))
+    run = Run.from_mapping({i: {p: 2.0 - k for k, p in enumerate(ps)} for i, _, _, ps in rows})
+    run.save(tmp_path / "r.json")
+    reader = tmp_path / "reader"
+    shutil.copytree(tiny, reader)
+    args = ["read-fit", "--model", str(reader), "--run", str(tmp_path / "r.json"), "--kb", str(kb.path),
+            "--questions", str(qfile), "--top-k", "2", "--no-progress"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "4 questions, 4 with a correct candidate" in res.output
+    fitted = json.loads(res.output.strip().splitlines()[-1])["evidence"]
+    # an untrained span model: the answers are told apart by being entities of the asked-for kind and
+    # standing near the question's words
+    assert fitted["entity"] > 0 and fitted["window"] > 0
+    assert Reader.load(reader).settings.evidence.window == 6.3  # not saved without --save
+    res = runner.invoke(app, [*args, "--save"])
+    assert res.exit_code == 0, res.output
+    saved = Reader.load(reader).settings.evidence
+    assert saved.window == pytest.approx(fitted["window"]) and saved.span == pytest.approx(fitted["span"])
+    # questions without answers cannot be fitted on: one clear error naming the record and field
+    qfile.write_text(json.dumps({"id": "q1", "question": "Who?", "answers": []}) + "\n")
+    res = runner.invoke(app, args)
+    assert isinstance(res.exception, InputError)
+    assert "q1" in str(res.exception) and 'field "answers"' in str(res.exception)

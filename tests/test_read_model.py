@@ -78,9 +78,11 @@ def test_long_passages_are_windowed_and_answers_map_back(tiny_reader_dir):
 
 def test_predict_answers_from_a_passage_with_probabilities_summing_to_one(reader):
     passages = [PassageInput(f"p{i}", t, float(i)) for i, t in enumerate(PASSAGES)]
-    preds = reader.predict(QUESTION, passages, top_n=5)
+    tiers = Reader(reader.model, reader.tokenizer, reader.settings.model_copy(update={"evidence": None}))
+    preds = tiers.predict(QUESTION, passages, top_n=5)
     assert len(preds) == 5
-    # "When ...?": spans holding a date come first, each group best score first
+    # "When ...?": spans holding a date come first, each group best score first (without the evidence
+    # ranking, which tests/test_read_evidence.py checks)
     from kvqae.read.answer_types import fits
 
     groups = [[p.score for p in preds if fits(p.answer, "time") == f] for f in (True, False)]
@@ -94,6 +96,8 @@ def test_predict_answers_from_a_passage_with_probabilities_summing_to_one(reader
         text = PASSAGES[int(p.passage_id[1:])]
         assert text[p.start : p.end] == p.answer and p.answer
         assert 0.0 < p.probability <= 1.0
+    for p in reader.predict(QUESTION, passages, top_n=5):  # evidence-ranked: offsets still hold
+        assert PASSAGES[int(p.passage_id[1:])][p.start : p.end] == p.answer and p.answer
     feats = reader.featurize(QUESTION, PASSAGES)
     start, _ = reader.logits(feats)
     probs = np.exp(global_log_softmax(start.numpy(), feats.context_mask))

@@ -90,7 +90,8 @@ def test_short_training_run_lowers_loss_and_lifts_em(kb, tmp_path):
         eval_every=0,
         max_eval_questions=len(examples),
         seed=0,
-        settings=ReaderSettings(max_length=96, stride=32, max_answer_tokens=8),
+        # evidence ranking off: it finds cloze answers by their words alone (EM 75 before training)
+        settings=ReaderSettings(max_length=96, stride=32, max_answer_tokens=8, evidence=None),
     )
     # Overfitting on purpose: validation = training questions, so EM must climb from ~0.
     result = train_reader_model(examples, examples, tmp_path / "reader", cfg, progress=False)

@@ -385,6 +385,10 @@ def _check_reader_out(out: Path, inputs: dict[str, Path | str | None], overwrite
 
 
 def register(app: typer.Typer) -> None:
-    """Add `kvqae read` and `kvqae reader-data` (`kvqae train reader` is attached by kvqae.train.cli)."""
+    """Add `kvqae read`, `kvqae read-fit` and `kvqae reader-data` (`kvqae train reader` is attached by
+    kvqae.train.cli)."""
+    from kvqae.read.fit import read_fit_command
+
     app.command("read")(read_command)
+    app.command("read-fit")(read_fit_command)
     app.command("reader-data")(reader_data_command)

@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.read.answer_types import expected_kind, fits
+from kvqae.read.evidence import EvidenceSettings
 
 SETTINGS_FILE = "kvqae_reader.json"
 TYPED_CANDIDATES = 20  # spans decoded before the answer-type preference picks one
@@ -48,6 +50,9 @@ class ReaderSettings(ConfigModel):
     # Snap candidate spans to spaCy entities of the label the question asks for ("which city" -> GPE) and
     # prefer those (kvqae.read.answer_choice); needs answer_type_filter.
     entity_spans: bool = True
+    # Rank the candidates (the reader's spans + every entity of an asked-for label in the passages) by the
+    # span score and the evidence around them (kvqae.read.evidence); None: the answer_choice tiers alone.
+    evidence: EvidenceSettings | None = Field(default_factory=EvidenceSettings)
 
 
 @dataclass
@@ -264,13 +269,23 @@ class Reader:
         return self.decode(feats, start.cpu().numpy(), end.cpu().numpy(), passages, top_n=top_n, kind=kind,
                            question=question if self.settings.answer_type_filter else None)
 
-    def entities_of(self, text: str) -> Any:
-        """spaCy entities `(start, end, label)` of `text` (the NER model is loaded on first use)."""
+    def _ner(self) -> Any:
+        """The `entities_of` callable: spaCy's NER (`SpacyEntities`), loaded on first use."""
         if self._entities is None:
             from kvqae.read.answer_choice import SpacyEntities
 
             self._entities = SpacyEntities.load()
-        return self._entities(text)
+        return self._entities
+
+    def entities_of(self, text: str) -> Any:
+        """spaCy entities `(start, end, label)` of `text` (the NER model is loaded on first use)."""
+        return self._ner()(text)
+
+    def prefetch_entities(self, texts: list[str]) -> None:
+        """Run the NER on all `texts` in one batch now (what `entities_of` then returns from its cache)."""
+        prefetch = getattr(self._ner(), "prefetch", None)
+        if prefetch is not None:
+            prefetch(texts)
 
     def decode(
         self,
@@ -288,27 +303,82 @@ class Reader:
         `kind` ("time", "number", "name"; `kvqae.read.answer_types`): spans that fit it come first, best
         score first; the others follow (so the best span is still returned when none fits). With the
         `question`, the best TYPED_CANDIDATES spans are snapped and ranked by `kvqae.read.answer_choice`
-        (entity of the asked-for label first, echoes of the question or title last).
+        (entity of the asked-for label first, echoes of the question or title last), then, with
+        `settings.evidence`, re-ranked with every entity of an asked-for label in the passages by
+        `kvqae.read.evidence` (span score + evidence near the candidate). `score`/`probability` stay the
+        reader's (an unproposed entity takes those of the best proposed span it overlaps, else the lowest
+        proposed score - 1 and probability 0).
         """
-        from kvqae.read.answer_choice import Candidate, choose
+        from kvqae.read.evidence import rank
+
+        if not feats.context_mask.any():
+            return [Prediction("", None, float("-inf"), 0, 0, 0.0)]
+        n = top_n * 3 if kind is None and question is None else max(top_n * 3, TYPED_CANDIDATES)
+        cands = self._proposals(feats, start_logits, end_logits, passages, n)
+        texts = [p.text for p in passages]
+        if question is not None:
+            evidence = self.settings.evidence
+            cands, labels = self._choose(cands, passages, question, kind, all_entities=evidence is not None)
+            if evidence is not None:
+                scored = self._features(cands, passages, question, labels, evidence.window_words)
+                cands = rank(scored, evidence)
+        elif kind is not None:  # stable: fitting spans first, each group still best score first
+            cands.sort(key=lambda c: not fits(texts[c.passage][c.start : c.end], kind))
+        return [
+            Prediction(texts[c.passage][c.start : c.end], passages[c.passage].passage_id, c.score, c.start,
+                       c.end, c.probability)
+            for c in cands[:top_n]
+        ]
+
+    def evidence_table(self, question: str, passages: list[PassageInput]) -> list[Any]:
+        """Read `passages` and return every candidate answer with its evidence features
+        (`kvqae.read.evidence.CandidateFeatures`, before ranking): what `kvqae read-fit` fits weights on."""
+        from kvqae.read.evidence import EvidenceSettings
+
+        if not passages:
+            return []
+        feats = self.featurize(question, [p.text for p in passages])
+        if not feats.context_mask.any():
+            return []
+        start, end = self.logits(feats)
+        cands = self._proposals(feats, start.cpu().numpy(), end.cpu().numpy(), passages, TYPED_CANDIDATES)
+        kind = expected_kind(question) if self.settings.answer_type_filter else None
+        cands, labels = self._choose(cands, passages, question, kind, all_entities=True)
+        words = (self.settings.evidence or EvidenceSettings()).window_words
+        return self._features(cands, passages, question, labels, words)
+
+    def _choose(
+        self, cands: list[Any], passages: list[PassageInput], question: str, kind: str | None, *,
+        all_entities: bool,
+    ) -> tuple[list[Any], frozenset[str] | None]:
+        """`kvqae.read.answer_choice.choose` over the proposals, and the asked-for labels. `all_entities`:
+        run the NER on every passage now, in one batch (the evidence ranking's candidates need them all)."""
+        from kvqae.read.answer_choice import choose
         from kvqae.read.answer_types import expected_labels
+
+        labels = expected_labels(question) if self.settings.entity_spans else None
+        texts = [p.text for p in passages]
+        if labels and all_entities:
+            self.prefetch_entities(texts)
+        chosen = choose(cands, texts, [p.title for p in passages], question, kind=kind, labels=labels,
+                        entities_of=self.entities_of if labels else None)
+        return chosen, labels
+
+    def _proposals(
+        self, feats: Features, start_logits: np.ndarray, end_logits: np.ndarray, passages: list[PassageInput],
+        n: int,
+    ) -> list[Any]:
+        """The best `n` spans as `Candidate`s (char offsets widened to whole words, duplicates dropped)."""
+        from kvqae.read.answer_choice import Candidate
         from kvqae.read.decode import decode_spans, retrieval_log_probs
 
         bias = None
         if self.settings.retrieval_weight:
             rlp = retrieval_log_probs(np.array([p.retrieval_score for p in passages]))
             bias = self.settings.retrieval_weight * rlp[feats.row_passage]
-        if not feats.context_mask.any():
-            return [Prediction("", None, float("-inf"), 0, 0, 0.0)]
         # Ask for extra candidates: windows overlap, so the same passage span can come from two rows.
-        spans = decode_spans(
-            start_logits,
-            end_logits,
-            feats.context_mask,
-            max_answer_tokens=self.settings.max_answer_tokens,
-            top_n=top_n * 3 if kind is None and question is None else max(top_n * 3, TYPED_CANDIDATES),
-            row_bias=bias,
-        )
+        spans = decode_spans(start_logits, end_logits, feats.context_mask,
+                             max_answer_tokens=self.settings.max_answer_tokens, top_n=n, row_bias=bias)
         cands: list[Candidate] = []
         seen: set[tuple[int, int, int]] = set()
         for sp in spans:
@@ -318,18 +388,18 @@ class Reader:
             if (pi, a, b) not in seen:
                 seen.add((pi, a, b))
                 cands.append(Candidate(pi, a, b, sp.score, float(np.exp(sp.log_prob))))
+        return cands
+
+    def _features(
+        self, cands: list[Any], passages: list[PassageInput], question: str, labels: frozenset[str] | None,
+        window_words: int,
+    ) -> list[Any]:
+        from kvqae.read.evidence import candidate_features
+
         texts = [p.text for p in passages]
-        if question is not None:
-            labels = expected_labels(question) if self.settings.entity_spans else None
-            cands = choose(cands, texts, [p.title for p in passages], question, kind=kind, labels=labels,
-                           entities_of=self.entities_of if labels else None)
-        elif kind is not None:  # stable: fitting spans first, each group still best score first
-            cands.sort(key=lambda c: not fits(texts[c.passage][c.start : c.end], kind))
-        return [
-            Prediction(texts[c.passage][c.start : c.end], passages[c.passage].passage_id, c.score, c.start,
-                       c.end, c.probability)
-            for c in cands[:top_n]
-        ]
+        return candidate_features(cands, texts, [p.title for p in passages], question, labels=labels,
+                                  entities_of=self.entities_of if labels else None, window_words=window_words,
+                                  stems=content_stems)
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:

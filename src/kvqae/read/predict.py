@@ -72,6 +72,13 @@ def read_ranked(
     The one reading step shared by `read_questions` (batch) and `kvqae ask` / `kvqae serve`. A passage id
     the KB does not know is an InputError naming the run (`source`) and the query.
     """
+    passages = ranked_passages(kb, ranked, query=query, source=source)
+    return reader.predict(question, passages, batch_rows=batch_rows)[0]
+
+
+def ranked_passages(kb: Any, ranked: list[tuple[str, float]], *, query: str, source: Any = None) -> list[Any]:
+    """`PassageInput`s (text and entity title from the KB) of a ranked `(passage_id, score)` list; an id the
+    KB does not know is an InputError naming the run (`source`) and the query."""
     from kvqae.read.model import PassageInput
 
     passages = []
@@ -86,7 +93,7 @@ def read_ranked(
                 field=pid,
             ) from None
         passages.append(PassageInput(pid, text, score, _title(kb, pid)))
-    return reader.predict(question, passages, batch_rows=batch_rows)[0]
+    return passages
 
 
 def _title(kb: Any, passage_id: str) -> str | None:

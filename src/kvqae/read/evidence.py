@@ -1,0 +1,173 @@
+"""Ranking candidate answers by the reader's span score and the evidence around them.
+
+The small reader reads one short window of each passage and proposes its best spans; on people's questions
+the right answer is often not among them, or among them below a span of the right kind in a sentence about
+something else. People's questions name the kind of entity they want, and the answer usually stands near
+the question's other words. So the candidates are
+
+* the reader's spans after `kvqae.read.answer_choice.choose` (snapped to entities, deduplicated), and
+* every named entity of an asked-for label in any of the read passages (spaCy NER), read or not,
+
+and each gets a linear score over four features (`CandidateFeatures`):
+
+* `span`: the reader's span score (log-probability under the global softmax); an entity the reader did
+  not propose takes the score (and probability) of the best proposed span it overlaps, else the lowest
+  proposed score - 1 (and probability 0);
+* `entity`: 1 when the candidate lies inside a named entity of an asked-for label;
+* `echo`: 1 when all its words are in the question or in its passage's title (unless the question asks
+  who or what the pictured entity is);
+* `window`: the share of the question's content-word stems found within `window_words` words either side
+  of the candidate, each stem weighted by its inverse document frequency over the read passages (so the
+  entity's own name, found in every passage of its article, counts little).
+
+The weights (`EvidenceSettings`) were fitted once on the natural-question dev set's validation half with
+`fit_weights` (a conditional logit: each question's candidates compete in one softmax); refit them for
+another domain with `kvqae read-fit`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kvqae.config import ConfigModel
+from kvqae.read.answer_choice import Candidate, Entity, asks_identity, echoes
+
+_WORD = re.compile(r"\w+")
+FEATURES = ("span", "entity", "echo", "window")
+
+
+class EvidenceSettings(ConfigModel):
+    """Weights of the candidate features (see the module doc) and the window's half-width in words."""
+
+    span: float = 0.48
+    entity: float = 4.2
+    echo: float = -4.1
+    window: float = 6.3
+    window_words: int = 12
+
+    def weights(self) -> np.ndarray:
+        return np.array([getattr(self, name) for name in FEATURES], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class CandidateFeatures:
+    """One candidate (passage index, char span) and its feature values, in `FEATURES` order."""
+
+    candidate: Candidate
+    values: tuple[float, ...]
+
+
+def stem_weights(question_stems: set[str], passage_stems: Sequence[set[str]]) -> dict[str, float]:
+    """Inverse document frequency of each question stem over the passages: log(1 + n / df); 0 when no
+    passage holds it (it can never match)."""
+    n = len(passage_stems)
+    out = {}
+    for stem in question_stems:
+        df = sum(stem in s for s in passage_stems)
+        out[stem] = math.log(1 + n / df) if df else 0.0
+    return out
+
+
+def window_share(
+    text: str, start: int, end: int, weights: dict[str, float], words: int, *,
+    stems: Callable[[str], set[str]],
+) -> float:
+    """Weighted share of the question stems (`weights`) found within `words` words before `start` and
+    after `end` in `text`, the candidate's own stems excluded. 0 when the weights sum to 0."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    left = _WORD.findall(text[:start])[-words:] if words else []
+    right = _WORD.findall(text[end:])[:words] if words else []
+    near = stems(" ".join(left + right)) - stems(text[start:end])
+    return sum(w for s, w in weights.items() if s in near) / total
+
+
+def candidate_features(
+    proposed: Sequence[Candidate],
+    texts: Sequence[str],
+    titles: Sequence[str | None],
+    question: str,
+    *,
+    labels: frozenset[str] | None,
+    entities_of: Callable[[str], Sequence[Entity]] | None,
+    window_words: int,
+    stems: Callable[[str], set[str]],
+) -> list[CandidateFeatures]:
+    """Features of the reader's `proposed` candidates (deduplicated, in their order) followed by every
+    entity of a label in `labels` in `texts` not proposed already (passage order, then text order)."""
+    question_stems = stems(question)
+    weights = stem_weights(question_stems, [stems(t) for t in texts])
+    identity = asks_identity(question)
+    floor = min((c.score for c in proposed), default=0.0) - 1.0
+    entities = (
+        [[e for e in entities_of(t) if e[2] in labels] for t in texts]
+        if labels and entities_of is not None
+        else [[] for _ in texts]
+    )
+    pool: dict[tuple[int, int, int], Candidate] = {}
+    for c in proposed:
+        pool.setdefault((c.passage, c.start, c.end), c)
+    for i, ents in enumerate(entities):
+        for a, b, _ in ents:
+            if (i, a, b) not in pool:
+                overlapping = [c for c in proposed if c.passage == i and c.start < b and c.end > a]
+                best = max(overlapping, key=lambda c: c.score, default=None)
+                pool[(i, a, b)] = (Candidate(i, a, b, floor, 0.0) if best is None
+                                   else Candidate(i, a, b, best.score, best.probability))
+    out = []
+    for (i, a, b), c in pool.items():
+        text = texts[i]
+        title = titles[i]
+        title_stems = stems(title) if title and not identity else set()
+        inside = any(ea <= a and b <= eb for ea, eb, _ in entities[i])
+        values = (
+            c.score,
+            float(inside),
+            float(echoes(text[a:b], question_stems, title_stems)),
+            window_share(text, a, b, weights, window_words, stems=stems),
+        )
+        out.append(CandidateFeatures(c, values))
+    return out
+
+
+def rank(features: Sequence[CandidateFeatures], settings: EvidenceSettings) -> list[Candidate]:
+    """Candidates by decreasing linear score (ties keep the given order)."""
+    if not features:
+        return []
+    scores = np.array([f.values for f in features], dtype=np.float64) @ settings.weights()
+    order = sorted(range(len(features)), key=lambda i: -scores[i])
+    return [features[i].candidate for i in order]
+
+
+def fit_weights(
+    groups: Sequence[tuple[np.ndarray, np.ndarray]], *, l2: float = 0.001, max_iter: int = 200
+) -> np.ndarray:
+    """Weights of a conditional logit: each group is (features (n, d), correct (n,) bool), its candidates
+    compete in one softmax, and the loss is the mean negative log of the correct candidates' total
+    probability + `l2` * |w|^2. Groups without a correct candidate carry no signal and are skipped.
+    Returns w (d,); zeros when no group has a correct candidate."""
+    import torch
+
+    usable = [(torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(g, dtype=torch.bool))
+              for x, g in groups if len(g) and np.any(g)]
+    dim = groups[0][0].shape[1] if groups else 0
+    w = torch.zeros(dim, dtype=torch.float64, requires_grad=True)
+    if not usable:
+        return w.detach().numpy()
+    optim = torch.optim.LBFGS([w], max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure():
+        optim.zero_grad()
+        nll = sum(torch.logsumexp(x @ w, 0) - torch.logsumexp((x @ w)[g], 0) for x, g in usable)
+        loss = nll / len(usable) + l2 * (w**2).sum()
+        loss.backward()
+        return loss
+
+    optim.step(closure)
+    return w.detach().numpy()

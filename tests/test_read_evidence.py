@@ -1,0 +1,133 @@
+"""Evidence ranking of candidate answers (kvqae.read.evidence): hand-computed features, the conditional
+logit fit against a hand-solved optimum, and the reader end to end on hand-set logits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kvqae.read.answer_choice import Candidate
+from kvqae.read.evidence import (
+    EvidenceSettings,
+    candidate_features,
+    fit_weights,
+    rank,
+    stem_weights,
+    window_share,
+)
+from kvqae.read.model import content_stems
+
+SHOT = "Lincoln was born in Kentucky. Years later the president was shot by John Wilkes Booth at the theatre."
+
+
+def at(text: str, word: str) -> tuple[int, int]:
+    return text.index(word), text.index(word) + len(word)
+
+
+def test_stem_weights_are_inverse_document_frequencies():
+    passages = [{"capit", "alabama"}, {"alabama"}, {"alabama", "citi"}]
+    w = stem_weights({"capit", "alabama", "moon"}, passages)
+    assert w["capit"] == pytest.approx(math.log(1 + 3 / 1))
+    assert w["alabama"] == pytest.approx(math.log(2))
+    assert w["moon"] == 0.0  # in no passage: it can never match
+
+
+def test_window_share_counts_question_words_near_the_candidate():
+    text = "The capital of Alabama is Montgomery and Birmingham is the largest city."
+    weights = {"capit": 1.0, "alabama": 3.0}
+    a, b = at(text, "Montgomery")
+    # 3 words to the left: "of Alabama is" -> alabama (3 of 4); 4 words reach "capital" too
+    assert window_share(text, a, b, weights, 3, stems=content_stems) == pytest.approx(0.75)
+    assert window_share(text, a, b, weights, 4, stems=content_stems) == pytest.approx(1.0)
+    a, b = at(text, "Birmingham")
+    assert window_share(text, a, b, weights, 3, stems=content_stems) == 0.0
+    # the candidate's own words never count
+    a, b = at(text, "Alabama")
+    assert window_share(text, a, b, {"alabama": 1.0}, 5, stems=content_stems) == 0.0
+    assert window_share(text, a, b, {}, 5, stems=content_stems) == 0.0
+
+
+def test_candidate_features_add_unproposed_entities_and_rank_by_the_linear_score():
+    text = SHOT
+    (la, lb), (ka, kb), (ba, bb) = at(text, "Lincoln"), at(text, "Kentucky"), at(text, "John Wilkes Booth")
+    ents = [(la, lb, "PERSON"), (ka, kb, "GPE"), (ba, bb, "PERSON")]
+    booth = Candidate(0, *at(text, "Booth"), -3.0, 0.05)
+    proposed = [Candidate(0, la, lb, -0.5), Candidate(0, ka, kb, -2.0), booth]
+    question = "Who shot the president at the theatre?"
+    feats = candidate_features(proposed, [text], ["Abraham Lincoln"], question,
+                               labels=frozenset({"PERSON"}), entities_of=lambda t: ents, window_words=3,
+                               stems=content_stems)
+    got = {text[f.candidate.start:f.candidate.end]: f.values for f in feats}
+    assert list(got) == ["Lincoln", "Kentucky", "Booth", "John Wilkes Booth"]  # proposed first, then entities
+    assert got["Lincoln"] == (-0.5, 1.0, 1.0, 0.0)  # a PERSON, but it echoes the title
+    assert got["Kentucky"] == (-2.0, 0.0, 0.0, 0.0)  # no PERSON
+    # one passage: every present stem weighs log 2; "was shot by" / "at the theatre" hold 2 of 3 stems
+    assert got["John Wilkes Booth"] == pytest.approx((-3.0, 1.0, 0.0, 2 / 3))  # score of "Booth" inside it
+    assert feats[-1].candidate.probability == 0.05  # and its probability
+    settings = EvidenceSettings(span=0.5, entity=4.0, echo=-4.0, window=6.0)
+    ranked = [text[c.start:c.end] for c in rank(feats, settings)]
+    # John Wilkes Booth: -1.5 + 4 + 6 * 2/3 = 6.5; Booth ("by John Wilkes" | "at the theatre": 1 of 3):
+    # -1.5 + 4 + 2 = 4.5; Lincoln: -0.25 + 4 - 4 = -0.25; Kentucky: -1
+    assert ranked == ["John Wilkes Booth", "Booth", "Lincoln", "Kentucky"]
+    # an entity that overlaps no proposed span takes the lowest proposed score - 1
+    alone = candidate_features(proposed[:1], [text], [None], question, labels=frozenset({"PERSON"}),
+                               entities_of=lambda t: ents, window_words=3, stems=content_stems)
+    assert alone[1].values[0] == -1.5 and alone[1].candidate.probability == 0.0
+
+
+def test_fit_weights_reaches_the_hand_solved_optimum():
+    # one group, two candidates, feature 1 on the correct one: loss(w) = log(1 + e^-w) + l2 w^2,
+    # so the optimum solves 1 / (1 + e^w) = 2 l2 w (bisection below)
+    l2 = 0.1
+    w = fit_weights([(np.array([[1.0], [0.0]]), np.array([True, False]))], l2=l2)
+    lo, hi = 0.0, 10.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if 1 / (1 + math.exp(mid)) > 2 * l2 * mid else (lo, mid)
+    assert w[0] == pytest.approx(lo, abs=1e-4)
+    # a feature marking the correct candidates gets a positive weight, one marking wrong ones negative;
+    # a group with no correct candidate is skipped
+    groups = [(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), np.array([True, False, False])),
+              (np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([False, True])),
+              (np.array([[5.0, 5.0]]), np.array([False]))]
+    w = fit_weights(groups, l2=0.01)
+    assert w[0] > 1.0 and w[1] < -1.0
+    assert np.array_equal(fit_weights([(np.ones((2, 3)), np.zeros(2, bool))]), np.zeros(3))
+
+
+def test_spacy_prefetch_equals_one_by_one():
+    from kvqae.read.answer_choice import SpacyEntities
+
+    ner = SpacyEntities.load()
+    texts = ["George Orwell wrote Animal Farm in England.", "Juneau is the capital of Alaska since 1906."]
+    one = [ner.nlp(t) for t in texts]
+    ner.prefetch(texts)
+    expected = [tuple((e.start_char, e.end_char, e.label_) for e in d.ents) for d in one]
+    assert [ner(t) for t in texts] == expected
+    assert ner(texts[0]) is ner(texts[0])
+
+
+def test_reader_picks_the_entity_near_the_question_words(tmp_path):
+    from kvqae.read.model import PassageInput, Reader, ReaderSettings, build_tiny_reader
+
+    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
+    text = SHOT
+    ents = [(*at(text, "Lincoln"), "PERSON"), (*at(text, "Kentucky"), "GPE"),
+            (*at(text, "John Wilkes Booth"), "PERSON")]
+    reader._entities = lambda t: ents  # hand-made NER in place of spaCy's
+    question = "Who shot the president at the theatre?"
+    feats = reader.featurize(question, [text])
+    ctx = np.nonzero(feats.context_mask[0])[0]
+    lincoln = next(t for t in ctx if feats.offsets[0, t, 0] == 0)
+    start = np.full(feats.context_mask.shape, -10.0)
+    end = np.full(feats.context_mask.shape, -10.0)
+    start[0, lincoln], end[0, lincoln] = 6.0, 6.0  # the reader's best span is "Lincoln"
+    passages = [PassageInput("p", text, 0.0, None)]
+    evidence = EvidenceSettings(span=0.1, entity=4.0, echo=-4.0, window=6.0, window_words=3)
+    reader.settings = ReaderSettings(max_answer_tokens=1, evidence=None)
+    assert reader.decode(feats, start, end, passages, kind="name", question=question)[0].answer == "Lincoln"
+    reader.settings = ReaderSettings(max_answer_tokens=1, evidence=evidence)
+    best = reader.decode(feats, start, end, passages, kind="name", question=question)[0]
+    assert best.answer == "John Wilkes Booth" and text[best.start:best.end] == best.answer
