@@ -127,3 +127,19 @@ def test_time_budget_and_resume(kb, tmp_path):
     cfg2 = ReaderTrainConfig(epochs=2, **base)
     r2 = train_reader_model(examples, examples[:2], tmp_path / "r", cfg2, resume=True, progress=False)
     assert r2.steps == 6 and [h["step"] for h in r2.history] == [0, 3, 6]
+
+
+def test_step_budget_sets_the_schedule_and_stops(kb, tmp_path):
+    from kvqae.read.cloze import generate_cloze
+
+    examples = cloze_examples(kb, generate_cloze(kb, 6, seed=0, progress=False), relevant=1, irrelevant=1)
+    init = build_tiny_reader(tmp_path / "init", seed=0)
+    cfg = ReaderTrainConfig(init_model=str(init), batch_questions=1, epochs=3, eval_every=0, seed=0,
+                            warmup=0.0, max_steps=4, settings=ReaderSettings(max_length=64, stride=16))
+    # 3 epochs of 6 questions would be 18 steps; the budget stops at 4 and validates that last model
+    r = train_reader_model(examples, examples[:2], tmp_path / "r", cfg, keep_work=True, progress=False)
+    assert r.steps == 4 and r.stopped_early
+    assert [h["step"] for h in r.history] == [0, 4]
+    # the learning rate decays over the 4 steps (linear, no warm-up): 1, 3/4, 2/4, 1/4 of lr -> 0 after
+    sched = torch.load(tmp_path / "r.work" / "last" / "optimizer.pt", weights_only=False)["scheduler"]
+    assert sched["last_epoch"] == 4 and sched["_last_lr"][0] == pytest.approx(0.0)

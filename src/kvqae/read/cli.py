@@ -232,6 +232,13 @@ def train_reader(
             "--max-minutes", help="Training time budget; stops gracefully and keeps the best checkpoint."
         ),
     ] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--max-steps", min=1,
+            help="Optimizer steps in all (the learning rate decays over them): the same run on any machine.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     device: Annotated[str, typer.Option("--device")] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=0, help=THREADS_HELP)] = 0,
@@ -322,6 +329,7 @@ def train_reader(
         eval_every=eval_every,
         max_eval_questions=max_eval_questions,
         max_minutes=max_minutes,
+        max_steps=max_steps,
         seed=seed,
         device=device,
         freeze_embeddings=freeze_embeddings,

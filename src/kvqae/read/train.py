@@ -64,6 +64,8 @@ class ReaderTrainConfig(ConfigModel):
     max_minutes: float | None = (
         None  # time budget for training; stops gracefully and keeps the best checkpoint
     )
+    # optimizer steps in all (the learning-rate schedule decays over them): the same recipe on any machine
+    max_steps: int | None = None
     seed: int = 0
     device: str = "cpu"
     settings: ReaderSettings = ReaderSettings(max_length=192)
@@ -337,6 +339,8 @@ def train_reader_model(
     optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_questions)
     total_steps = max(steps_per_epoch * cfg.epochs, 1)
+    if cfg.max_steps is not None:
+        total_steps = max(min(total_steps, cfg.max_steps), 1)
     warm = int(cfg.warmup * total_steps)
 
     def lr_lambda(step: int) -> float:
@@ -420,6 +424,10 @@ def train_reader_model(
                 state.setdefault("losses", []).append(round(total, 5))
                 if prog:
                     prog.update(task, advance=1, description=f"training reader (loss {total:.3f})")
+                if cfg.max_steps is not None and state["step"] >= total_steps:
+                    say(f"step budget of {cfg.max_steps} steps reached")
+                    stopped = True
+                    break
                 if budget is not None and state["elapsed"] >= budget:
                     say(f"time budget of {cfg.max_minutes} min reached at step {state['step']}")
                     stopped = True
