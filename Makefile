@@ -53,14 +53,15 @@ clean:
 # --- reader (docs/read.md) -------------------------------------------------------------------------------
 # The default reader: the packaged all-MiniLM-L6-v2's first 4 layers + span head, trained on natural-style
 # questions (wh-movement, entity descriptions) generated from the real Wikipedia sample in ../shared/. Build
-# artefacts (artifacts/ is git-ignored); remade only when missing. The training loop stops at READER_MINUTES.
-# Override SHARED=/path/to/shared or READER_MINUTES=N on the command line.
+# artefacts (artifacts/ is git-ignored); remade only when missing. Training stops after READER_STEPS optimizer
+# steps (a step budget, not a time budget: the same reader on any machine; ~5 min here, ~13 min on a slower one).
+# Override SHARED=/path/to/shared or READER_STEPS=N on the command line.
 SHARED ?= ../shared
 WIKI_XML ?= $(SHARED)/data/wikipedia/enwiki-2016-sample.xml.bz2
 WIKI_KB ?= artifacts/wiki-kb
 READER ?= artifacts/reader-minilm
 READER_QUESTIONS ?= artifacts/natural-questions.jsonl
-READER_MINUTES ?= 13
+READER_STEPS ?= 420
 
 reader: $(READER)/kvqae_reader.json
 
@@ -74,7 +75,7 @@ $(READER)/kvqae_reader.json: $(READER_QUESTIONS) | $(STAMP)
 	$(BIN)/kvqae train reader --kb $(WIKI_KB) --cloze $(READER_QUESTIONS) --out $(READER) --layers 4 \
 		--hard-negatives 0.5 --relevant 1 --irrelevant 2 --max-length 128 --read-length 96 --windows-per-passage 1 \
 		--freeze-embeddings --batch-questions 4 --lr 3e-4 --warmup 0.05 --epochs 1 --val-fraction 0.05 \
-		--max-eval-questions 40 --eval-every 100 --max-minutes $(READER_MINUTES) --threads 2 --seed 0 --resume
+		--max-eval-questions 40 --eval-every 100 --max-steps $(READER_STEPS) --threads 2 --seed 0 --resume
 
 # --- text retriever and the natural-question dev set (README: Text retrieval on natural questions) ---------
 RETRIEVER ?= artifacts/retriever-minilm
