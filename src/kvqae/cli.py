@@ -26,6 +26,7 @@ STAGE_MODULES = [
     "kvqae.index.cli",
     "kvqae.search.cli",
     "kvqae.fusion.cli",
+    "kvqae.rerank.cli",
     "kvqae.read.cli",
     "kvqae.evaluate.cli",
     "kvqae.train.cli",

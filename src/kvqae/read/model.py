@@ -428,6 +428,14 @@ def content_stems(text: str) -> set[str]:
     return set(_stemmer().stemWords(words)) if words else set()
 
 
+def word_stems(text: str) -> list[str | None]:
+    """One entry per word of `text`, in order: its stem, or None for a stopword (positions kept)."""
+    words = re.findall(r"\w+", text.lower())
+    content = [w for w in words if w not in _STOPWORD_SET]
+    stems = iter(_stemmer().stemWords(content) if content else [])
+    return [None if w in _STOPWORD_SET else next(stems) for w in words]
+
+
 @functools.lru_cache(maxsize=1)
 def _stemmer() -> Any:
     import Stemmer

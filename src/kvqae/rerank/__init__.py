@@ -1,0 +1,1 @@
+"""Re-ranking a passage run after retrieval and fusion (term proximity)."""

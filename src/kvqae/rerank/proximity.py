@@ -1,0 +1,94 @@
+"""Re-ranking a passage run by term proximity: the question's words close together in one passage.
+
+Fused retrieval usually finds the right entity but ranks another of its passages above the one that answers
+("Where was this philosopher born?": every Aristotle passage matches the entity's description). The answering
+passage holds the question's other words near each other. For each query, the top `top_n` passages of the
+run are re-scored:
+
+    score = z(run score) + weight * coverage
+
+`z` standardises the run's scores over those passages (mean 0, standard deviation 1; all 0 when they tie), and
+`coverage` is the largest share, over every window of `words` consecutive words of the passage, of the
+question's content-word stems found in the window, each stem weighted by its inverse document frequency over
+the `top_n` passages (`kvqae.read.evidence.stem_weights`: a stem found in all of them, like the entity's own
+name, counts little). Passages below `top_n` keep their order under the re-scored ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from kvqae.data.runs import Run
+from kvqae.errors import InputError
+from kvqae.read.evidence import stem_weights
+
+
+def window_coverage(stems: Sequence[str | None], weights: Mapping[str, float], words: int) -> float:
+    """Largest weighted share of the `weights` stems found together in `words` consecutive positions of
+    `stems` (one stem per word, None for a stopword); 0 when the weights sum to 0 or `stems` is empty."""
+    total = sum(weights.values())
+    if total <= 0 or not stems:
+        return 0.0
+    best = 0.0
+    width = max(1, min(words, len(stems)))
+    for start in range(len(stems) - width + 1):
+        found = {s for s in stems[start : start + width] if s in weights}
+        best = max(best, sum(weights[s] for s in found))
+    return best / total
+
+
+def proximity_scores(
+    question: str, texts: Sequence[str], *, words: int, stems: Callable[[str], list[str | None]]
+) -> np.ndarray:
+    """`window_coverage` of each text for the question's content stems, IDF-weighted over `texts`.
+    `stems(text)`: one stem per word of the text (None for stopwords)."""
+    sequences = [stems(t) for t in texts]
+    question_stems = {s for s in stems(question) if s is not None}
+    weights = stem_weights(question_stems, [{s for s in seq if s is not None} for seq in sequences])
+    return np.array([window_coverage(seq, weights, words) for seq in sequences], dtype=np.float64)
+
+
+def rerank_query(
+    ranked: Sequence[tuple[str, float]], question: str, text_of: Callable[[str], str], *, weight: float,
+    words: int, top_n: int, stems: Callable[[str], list[str | None]],
+) -> dict[str, float]:
+    """New scores of one query's ranked `(passage_id, score)` list (see the module doc)."""
+    head, tail = list(ranked[:top_n]), list(ranked[top_n:])
+    if not head:
+        return {}
+    scores = np.array([s for _, s in head], dtype=np.float64)
+    spread = scores.std()
+    z = (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
+    if weight:
+        texts = [text_of(pid) for pid, _ in head]
+        z = z + weight * proximity_scores(question, texts, words=words, stems=stems)
+    out = {pid: float(s) for (pid, _), s in zip(head, z, strict=True)}
+    floor = float(z.min()) - 1.0
+    for i, (pid, _) in enumerate(tail):
+        out[pid] = floor - i
+    return out
+
+
+def rerank_run(
+    run: Run, questions: Mapping[str, str], text_of: Callable[[str], str], *, weight: float = 12.0,
+    words: int = 30, top_n: int = 8, stems: Callable[[str], list[str | None]] | None = None,
+) -> Run:
+    """`run` re-ranked by term proximity, query by query; `questions`: query id -> question text;
+    `text_of(passage_id)`: the passage's text. A query without a question is an InputError."""
+    if run.level != "passage":
+        raise InputError(f"proximity re-ranking needs a passage-level run, got level {run.level!r}",
+                         field="level")
+    if stems is None:
+        from kvqae.read.model import word_stems
+
+        stems = word_stems
+    scores = {}
+    for qid in run.query_ids():
+        if qid not in questions:
+            raise InputError("query not in the questions file (mismatched splits?)", record=f"query {qid}")
+        scores[qid] = rerank_query(run.ranked(qid), questions[qid], text_of, weight=weight, words=words,
+                                   top_n=top_n, stems=stems)
+    meta = {**run.meta, "rerank": {"method": "proximity", "weight": weight, "words": words, "top_n": top_n}}
+    return Run(scores=scores, name=f"{run.name}+proximity", level="passage", meta=meta)

@@ -1,0 +1,95 @@
+"""Term-proximity re-ranking: window coverage, IDF weights and re-scoring by hand, the run-level errors and
+the `kvqae rerank` command on a small real KB."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from kvqae.cli import app
+from kvqae.data.runs import Run
+from kvqae.errors import InputError
+from kvqae.rerank.proximity import proximity_scores, rerank_query, rerank_run, window_coverage
+
+
+def spaces(text: str) -> list[str | None]:
+    """Test stems: the words split on spaces, "the" a stopword."""
+    return [None if w == "the" else w for w in text.split()]
+
+
+def test_window_coverage_by_hand():
+    stems = ["a", "b", None, "c", "a"]
+    weights = {"a": 1.0, "b": 1.0, "c": 2.0}
+    # 2-word windows: {a,b}=2, {b}=1, {c}=2, {c,a}=3 -> 3 of 4
+    assert window_coverage(stems, weights, 2) == pytest.approx(0.75)
+    assert window_coverage(stems, weights, 1) == pytest.approx(0.5)  # c alone
+    assert window_coverage(stems, weights, 9) == pytest.approx(1.0)  # wider than the text: all of it
+    assert window_coverage(stems, {"a": 0.0}, 2) == 0.0 and window_coverage([], weights, 2) == 0.0
+
+
+def test_proximity_scores_weigh_stems_by_idf():
+    texts = ["x y z", "x q q q y", "q q"]
+    # x and y are each in 2 of 3 texts: equal weights; together within 2 words only in the first text
+    assert proximity_scores("the x y", texts, words=2, stems=spaces) == pytest.approx([1.0, 0.5, 0.0])
+    # a stem in every text (the entity's name) counts less than a rare one: log(1 + 3/3) vs log(1 + 3/1)
+    scores = proximity_scores("n r", ["n r", "n", "n"], words=1, stems=spaces)
+    rare = math.log(4) / (math.log(2) + math.log(4))
+    assert scores == pytest.approx([rare, 1 - rare, 1 - rare])
+
+
+def test_rerank_query_by_hand():
+    ranked = [("p1", 3.0), ("p2", 2.0), ("p3", 1.0), ("p4", 0.5)]
+    texts = {"p1": "q q", "p2": "x y", "p3": "x q"}
+    out = rerank_query(ranked, "x y", texts.__getitem__, weight=2.0, words=2, top_n=3, stems=spaces)
+    z = 1.5 ** 0.5  # z-scores of 3, 2, 1: +-sqrt(3/2), 0
+    x_share = math.log(2.5) / (math.log(2.5) + math.log(4))  # x in 2 of 3 texts, y in 1
+    assert out["p1"] == pytest.approx(z)
+    assert out["p2"] == pytest.approx(0 + 2 * 1.0)
+    assert out["p3"] == pytest.approx(-z + 2 * x_share)
+    assert out["p4"] == pytest.approx(min(out["p1"], out["p2"], out["p3"]) - 1)  # below the re-scored ones
+    assert sorted(out, key=lambda p: -out[p]) == ["p2", "p1", "p3", "p4"]
+    # weight 0: the run's order, standardised
+    plain = rerank_query(ranked, "x y", texts.__getitem__, weight=0.0, words=2, top_n=3, stems=spaces)
+    assert sorted(plain, key=lambda p: -plain[p]) == ["p1", "p2", "p3", "p4"]
+
+
+def test_rerank_run_errors_and_meta():
+    run = Run.from_mapping({"q1": {"p1": 1.0, "p2": 0.5}})
+    texts = {"p1": "x", "p2": "y"}
+    out = rerank_run(run, {"q1": "y"}, texts.__getitem__, weight=5.0, words=3, top_n=2, stems=spaces)
+    assert out.ranked("q1")[0][0] == "p2" and out.level == "passage"
+    assert out.meta["rerank"] == {"method": "proximity", "weight": 5.0, "words": 3, "top_n": 2}
+    with pytest.raises(InputError, match="q1"):
+        rerank_run(run, {"q2": "y"}, texts.__getitem__, stems=spaces)
+    entity_run = Run(scores={"q1": {"e1": 1.0}}, level="entity")
+    with pytest.raises(InputError, match="passage-level"):
+        rerank_run(entity_run, {"q1": "y"}, texts.__getitem__, stems=spaces)
+
+
+def test_rerank_command_moves_the_answering_passage_up(prose_kb, tmp_path):
+    kb = prose_kb
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text(json.dumps({"id": "q1", "question": "When did the physicist die at the sanatorium?",
+                                 "answers": ["1934"]}) + "\n")
+    # the passage about her death ranked second by retrieval
+    Run.from_mapping({"q1": {"Marie_Curie#0": 2.0, "Marie_Curie#1": 1.9, "Apollo_11#0": 0.1}}).save(
+        tmp_path / "run.json")
+    assert "died in 1934 at a sanatorium" in kb.passage_text("Marie_Curie#1")
+    args = ["rerank", "--run", str(tmp_path / "run.json"), "--kb", str(kb.path), "--questions", str(qfile),
+            "--out", str(tmp_path / "out.json")]
+    runner = CliRunner()
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert [p for p, _ in Run.load(tmp_path / "out.json").ranked("q1")] == [
+        "Marie_Curie#1", "Marie_Curie#0", "Apollo_11#0"]
+    # an existing output is not replaced silently
+    res = runner.invoke(app, args)
+    assert isinstance(res.exception, InputError) and "--overwrite" in str(res.exception)
+    # a passage the KB does not know: one clear error naming it, and no output written
+    Run.from_mapping({"q1": {"Nowhere#3": 1.0}}).save(tmp_path / "bad.json")
+    res = runner.invoke(app, [*args[:2], str(tmp_path / "bad.json"), *args[3:-1], str(tmp_path / "o2.json")])
+    assert isinstance(res.exception, InputError) and "Nowhere#3" in str(res.exception)
+    assert not (tmp_path / "o2.json").exists()
