@@ -424,8 +424,7 @@ _STOPWORD_SET = frozenset(_STOPWORDS)
 
 def content_stems(text: str) -> set[str]:
     """Stems of the words of `text` other than stopwords: "When did he die?" -> {"die"}, as "died" does."""
-    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORD_SET]
-    return set(_stemmer().stemWords(words)) if words else set()
+    return {s for s in word_stems(text) if s is not None}
 
 
 def word_stems(text: str) -> list[str | None]:
