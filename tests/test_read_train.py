@@ -143,3 +143,7 @@ def test_step_budget_sets_the_schedule_and_stops(kb, tmp_path):
     # the learning rate decays over the 4 steps (linear, no warm-up): 1, 3/4, 2/4, 1/4 of lr -> 0 after
     sched = torch.load(tmp_path / "r.work" / "last" / "optimizer.pt", weights_only=False)["scheduler"]
     assert sched["last_epoch"] == 4 and sched["_last_lr"][0] == pytest.approx(0.0)
+    # a budget above the epochs' steps changes nothing: all epochs, not stopped early
+    longer = ReaderTrainConfig(**{**cfg.model_dump(), "epochs": 1, "max_steps": 100})
+    r = train_reader_model(examples, examples[:2], tmp_path / "r2", longer, progress=False)
+    assert r.steps == 6 and not r.stopped_early

@@ -424,7 +424,7 @@ def train_reader_model(
                 state.setdefault("losses", []).append(round(total, 5))
                 if prog:
                     prog.update(task, advance=1, description=f"training reader (loss {total:.3f})")
-                if cfg.max_steps is not None and state["step"] >= total_steps:
+                if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
                     say(f"step budget of {cfg.max_steps} steps reached")
                     stopped = True
                     break
