@@ -64,6 +64,8 @@ def test_rerank_run_errors_and_meta():
     assert out.meta["rerank"] == {"method": "proximity", "weight": 5.0, "words": 3, "top_n": 2}
     with pytest.raises(InputError, match="q1"):
         rerank_run(run, {"q2": "y"}, texts.__getitem__, stems=spaces)
+    with pytest.raises(InputError, match="finite"):
+        rerank_run(run, {"q1": "y"}, texts.__getitem__, weight=float("inf"), stems=spaces)
     entity_run = Run(scores={"q1": {"e1": 1.0}}, level="entity")
     with pytest.raises(InputError, match="passage-level"):
         rerank_run(entity_run, {"q1": "y"}, texts.__getitem__, stems=spaces)
@@ -85,9 +87,16 @@ def test_rerank_command_moves_the_answering_passage_up(prose_kb, tmp_path):
     assert res.exit_code == 0, res.output
     assert [p for p, _ in Run.load(tmp_path / "out.json").ranked("q1")] == [
         "Marie_Curie#1", "Marie_Curie#0", "Apollo_11#0"]
-    # an existing output is not replaced silently
-    res = runner.invoke(app, args)
-    assert isinstance(res.exception, InputError) and "--overwrite" in str(res.exception)
+    # the output may not be one of the inputs
+    res = runner.invoke(app, [*args[:-1], str(tmp_path / "run.json")])
+    assert isinstance(res.exception, InputError) and "--out" in str(res.exception)
+    assert Run.load(tmp_path / "run.json").ranked("q1")[0][0] == "Marie_Curie#0"  # the input is untouched
+    # a weight that is not a finite number >= 0: refused before anything is read or written
+    res = runner.invoke(app, [*args[:-1], str(tmp_path / "w.json"), "--weight", "inf"])
+    assert isinstance(res.exception, InputError) and "--weight" in str(res.exception)
+    res = runner.invoke(app, [*args[:-1], str(tmp_path / "w.json"), "--weight", "-1"])
+    assert res.exit_code == 2 and "--weight" in res.output
+    assert not (tmp_path / "w.json").exists()
     # a passage the KB does not know: one clear error naming it, and no output written
     Run.from_mapping({"q1": {"Nowhere#3": 1.0}}).save(tmp_path / "bad.json")
     res = runner.invoke(app, [*args[:2], str(tmp_path / "bad.json"), *args[3:-1], str(tmp_path / "o2.json")])

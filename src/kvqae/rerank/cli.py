@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,9 @@ def rerank_command(
     ] = 12.0,
     words: Annotated[int, typer.Option("--words", min=1, help="Window width in words.")] = 30,
     top_n: Annotated[int, typer.Option("--top-n", min=1, help="Passages re-scored per query.")] = 8,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Write over an existing --out that is not an earlier run.")
+    ] = False,
 ) -> None:
     """Re-rank the top passages of each query of RUN: standardised run score + WEIGHT x the largest
     IDF-weighted share of the question's words within WORDS consecutive words of the passage. The
@@ -29,9 +32,11 @@ def rerank_command(
     from kvqae.errors import InputError
     from kvqae.read.cli import _check_run
     from kvqae.rerank.proximity import rerank_run
+    from kvqae.safety import check_out
 
-    if out.exists() and not overwrite:
-        raise InputError("output exists (use --overwrite to replace it)", path=out)
+    if not math.isfinite(weight):
+        raise InputError(f"--weight must be a finite number, got {weight}")
+    check_out(out, "run", {"--run": run, "--kb": kb, "--questions": questions}, overwrite=overwrite)
     kbase = KnowledgeBase.load(kb)
     qs = load_questions(questions)
     r = Run.load(run)

@@ -16,6 +16,7 @@ name, counts little). Passages below `top_n` keep their order under the re-score
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -77,6 +78,8 @@ def rerank_run(
 ) -> Run:
     """`run` re-ranked by term proximity, query by query; `questions`: query id -> question text;
     `text_of(passage_id)`: the passage's text. A query without a question is an InputError."""
+    if not math.isfinite(weight) or weight < 0:
+        raise InputError(f"the proximity weight must be a finite number >= 0, got {weight}", field="weight")
     if run.level != "passage":
         raise InputError(f"proximity re-ranking needs a passage-level run, got level {run.level!r}",
                          field="level")
