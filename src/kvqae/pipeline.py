@@ -9,6 +9,7 @@ output/embeddings/<name>/           KB and question embeddings, one directory pe
 output/indexes/<name>/              one Faiss index per (encoder, KB field)
 output/runs/<split>/<mode>.json     one passage-level run per retrieval mode (entity runs mapped to passages)
 output/runs/<split>/fusion.json     the fused run (weights fitted on `fit_split`, or `fusion.weights`)
+output/runs/<split>/fusion+proximity.json   that run re-ranked by term proximity (with `rerank:`)
 output/fusion_weights.json          the chosen weights and the whole grid (or a copy of `fusion.weights`)
 output/predictions/<split>.jsonl    reader answers (when a reader is configured)
 output/report/                      report.json / .md / .tex, weights_heatmap.png
@@ -24,7 +25,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import typer
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -41,6 +42,7 @@ from kvqae.ask.bundle import (
 from kvqae.config import ConfigModel, load_yaml, parse_config
 from kvqae.fusion.modes import DefaultMinimumSetting
 from kvqae.io import read_json, write_json
+from kvqae.rerank.settings import RerankSettings
 
 
 class KBSection(ConfigModel):
@@ -120,6 +122,9 @@ class PipelineConfig(ConfigModel):
     fit_split: str | None = "validation"  # split on which fusion weights are fitted (None: no fusion)
     fusion: FusionSection | None = FusionSection()
     reader: ReaderSection | None = None
+    # term-proximity re-ranking of the run that `kvqae ask` reads (the fused run, or the only run); the
+    # reader then reads the re-ranked passages when its `run` is that run
+    rerank: RerankSettings | None = None
     metrics: list[str] = ["mrr@100", "p@1", "p@20", "hit@20", "recall@100", "ndcg@10"]
     passage_requires_entity: bool = False  # a relevant passage must also belong to the gold entity
     dataset: str = ""
@@ -135,6 +140,26 @@ class PipelineConfig(ConfigModel):
         if value is not None and splits is not None and value not in splits:
             raise ValueError(f"{value!r} is not one of the question splits {sorted(splits)}")
         return value
+
+
+def fused_run_name(cfg: PipelineConfig) -> str | None:
+    """The run a pipeline's answers come from: "fusion" when runs are fused, the run itself when there is
+    only one, None when several runs are not fused."""
+    names = run_names(cfg.retrieval)
+    fused = fixed_weights(cfg) is not None or (
+        cfg.fusion is not None and cfg.fit_split is not None and len(names) > 1
+    )
+    if fused:
+        return "fusion"
+    return names[0] if len(names) == 1 else None
+
+
+def reranked_run_name(cfg: PipelineConfig) -> str | None:
+    """Name of the re-ranked run (`<base>+proximity`), None without `rerank`."""
+    base = fused_run_name(cfg)
+    if cfg.rerank is None or base is None:
+        return None
+    return base + cfg.rerank.suffix()
 
 
 def _slug(text: str) -> str:
@@ -200,7 +225,8 @@ def _input_state(cfg: PipelineConfig) -> dict:
         arg = section.encoder.partition(":")[2]
         paths.extend(Path(a) for a in arg.split(",") if a and Path(a).exists())
     return {
-        "config": cfg.model_dump(mode="json", exclude={"reader", "metrics", "dataset"}),
+        # the reader, the metrics and the re-ranking are recomputed on every run: they invalidate nothing
+        "config": cfg.model_dump(mode="json", exclude={"reader", "metrics", "dataset", "rerank"}),
         "inputs": {str(p): stamp(p) for p in paths},
     }
 
@@ -230,11 +256,12 @@ def check_pipeline(cfg: PipelineConfig) -> None:
             parse_spec(section.encoder)
             for arg in filter(None, section.encoder.partition(":")[2].split(",")):
                 check_model_dir(arg, f"retrieval.{i}.encoder", packaged=("minilm", "dlib"))
+    if cfg.rerank is not None and fused_run_name(cfg) is None:
+        raise InputError("re-ranking needs one run to re-rank: fuse the runs (fusion, fit_split) or keep one "
+                         "retrieval entry", field="rerank")
     if cfg.reader is not None:
-        fused = fixed_weights(cfg) is not None or (
-            cfg.fusion is not None and cfg.fit_split is not None and len(run_names(cfg.retrieval)) > 1
-        )
-        runs = [*run_names(cfg.retrieval), *(["fusion"] if fused else [])]
+        runs = [n for n in dict.fromkeys([*run_names(cfg.retrieval), fused_run_name(cfg)]) if n]
+        runs += [reranked_run_name(cfg)] if cfg.rerank is not None else []
         if cfg.reader.run not in runs:
             raise InputError(f"{cfg.reader.run!r} is not one of the runs {runs}", field="reader.run")
         check_model_dir(cfg.reader.model, "reader.model")
@@ -520,6 +547,14 @@ def run_pipeline(
         runs[cfg.eval_split]["fusion"] = fused
         timings["fusion"] = time.perf_counter() - t0
 
+    # 5b. term-proximity re-ranking of the run answers come from
+    if cfg.rerank is not None:
+        t0 = time.perf_counter()
+        reranked = rerank_pipeline_run(cfg, runs[cfg.eval_split], questions[cfg.eval_split], kb)
+        reranked.save(out / "runs" / cfg.eval_split / f"{reranked.name}.json")
+        runs[cfg.eval_split][reranked.name] = reranked
+        timings["rerank"] = time.perf_counter() - t0
+
     # 6. evaluation of every run of the eval split (relevance merged across runs, as the seeds do)
     from kvqae.evaluate.metrics import evaluate_run
     from kvqae.evaluate.relevance import qrels_for_kb, save_qrels
@@ -544,7 +579,10 @@ def run_pipeline(
         from kvqae.read.predict import read_questions
 
         t0 = time.perf_counter()
-        if cfg.reader.run not in eval_runs:
+        read_run = cfg.reader.run
+        if read_run == fused_run_name(cfg) and reranked_run_name(cfg) in eval_runs:
+            read_run = reranked_run_name(cfg)  # with `rerank`, the reader reads the re-ranked passages
+        if read_run not in eval_runs:
             raise InputError(
                 f"reader.run {cfg.reader.run!r} is not one of the runs {sorted(eval_runs)}",
                 field="reader.run",
@@ -554,7 +592,7 @@ def run_pipeline(
             cfg.reader.model,
             kb,
             eval_qs,
-            eval_runs[cfg.reader.run],
+            eval_runs[read_run],
             pred_path,
             top_k=cfg.reader.top_k,
             device=cfg.device,
@@ -562,7 +600,7 @@ def run_pipeline(
         )
         mean, per = score_answers(load_predictions(pred_path), eval_qs)
         for s in systems:
-            if s.name == cfg.reader.run:
+            if s.name == read_run:
                 s.mean.update(mean)
                 s.per_query.update(per)
         result["predictions"] = pred_path
@@ -578,6 +616,18 @@ def run_pipeline(
     result["kb"] = kb
     result["runs"] = runs
     return result
+
+
+def rerank_pipeline_run(cfg: PipelineConfig, runs: dict, questions: list, kb) -> Any:
+    """The `rerank` step: the fused (or only) run of `runs` re-ranked, named `<base>+proximity`."""
+    from kvqae.rerank.proximity import rerank_run
+
+    base = fused_run_name(cfg)
+    settings = cfg.rerank
+    reranked = rerank_run(runs[base], {q.id: q.question for q in questions}, kb.passage_text,
+                          weight=settings.weight, words=settings.words, top_n=settings.top_n)
+    reranked.name = base + settings.suffix()
+    return reranked
 
 
 def pipeline_bundle(
@@ -625,6 +675,7 @@ def pipeline_bundle(
             for r in cfg.retrieval
         ],
         fusion=fusion,
+        rerank=cfg.rerank if reranked_run_name(cfg) is not None else None,
         reader=reader,
         examples=str(cfg.questions[cfg.eval_split]),
         eval_split=cfg.eval_split,

@@ -271,6 +271,11 @@ class Answerer:
         fused, fusion = self._fuse(passage_runs, list(skipped))
         timings["fusion"] = (time.perf_counter() - t0) * 1000
         ranked = fused.ranked(QUERY_ID)
+        if self.bundle.rerank is not None and ranked:
+            t0 = time.perf_counter()
+            ranked = self._rerank(question, ranked)
+            fusion["rerank"] = self.bundle.rerank.model_dump()
+            timings["rerank"] = (time.perf_counter() - t0) * 1000
         result = AskResult(
             question=question, answer="", score=None, probability=None, entity_id=None, entity_title=None,
             passage_id=None, passage_text=None, start=0, end=0, modes=modes, levels=levels, skipped=skipped,
@@ -298,6 +303,16 @@ class Answerer:
         timings["total"] = (time.perf_counter() - t_start) * 1000
         return result
 
+    def _rerank(self, question: str, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """The fused ranking re-ranked by term proximity with the bundle's settings, best first."""
+        from kvqae.read.model import word_stems
+        from kvqae.rerank.proximity import rerank_query
+
+        settings = self.bundle.rerank
+        scores = rerank_query(ranked, question, self.kb.passage_text, weight=settings.weight,
+                              words=settings.words, top_n=settings.top_n, stems=word_stems)
+        return sorted(scores.items(), key=lambda item: -item[1])
+
     def _entity_context(self, run: Any, modes: dict, levels: dict) -> Any:
         """The `<name>@entity` run of a passage run (shown as an entity ranking) -> its passage-level run."""
         from kvqae.search.passages import entity_context_run, passage_run_to_entities
@@ -319,7 +334,8 @@ class Answerer:
             note = None
             if fusion is not None and skipped:
                 note = f"{', '.join(skipped)} skipped (no image); only {names[0]} ran, its ranking is used"
-            return runs[0], {"method": "none", "norm": "none", "weights": {names[0]: 1.0}, "note": note}
+            return runs[0], {"method": "none", "norm": "none", "weights": {names[0]: 1.0}, "note": note,
+                             "rerank": None}
         weights, note = fusion_weights_for(fusion.weights, names, skipped)
         stats = None
         if fusion.zscore_stats is not None and fusion.norm == "zscore":
@@ -328,4 +344,4 @@ class Answerer:
                      default_minimum=fusion.default_minimum, rrf_k=fusion.rrf_k, k=self.bundle.k,
                      name="fusion", zscore_stats=stats)
         return fused, {"method": fusion.method, "norm": fusion.norm,
-                       "weights": dict(zip(names, weights, strict=True)), "note": note}
+                       "weights": dict(zip(names, weights, strict=True)), "note": note, "rerank": None}

@@ -2,7 +2,8 @@
 outputs of `kvqae run` or `kvqae demo`.
 
 It records the KB, every retrieval entry (mode, encoder spec, index directory), the fusion settings with
-the fitted weights and the z-score statistics of each run on the fit split, the reader and its top-K, and
+the fitted weights and the z-score statistics of each run on the fit split, the optional re-ranking, the
+reader and its top-K, and
 the questions file of the evaluation split (for examples). Paths are stored relative to the bundle folder,
 so the folder can be moved together with what it points to; `load_bundle` resolves and checks them.
 
@@ -13,6 +14,7 @@ so the folder can be moved together with what it points to; `load_bundle` resolv
  "fusion": {"method": "wsum", "norm": "zscore", "default_minimum": "raw", "rrf_k": 60.0,
             "weights": {"image-title": 0.5, ...}, "zscore_stats": {"image-title": [0.31, 0.05], ...},
             "fit_split": "validation"},
+ "rerank": {"method": "proximity", "weight": 12.0, "words": 30, "top_n": 8},
  "reader": {"model": "../artifacts/reader-minilm", "model_is_path": true, "top_k": 8},
  "examples": "../world/questions_test.jsonl", "eval_split": "test"}
 ```
@@ -30,6 +32,7 @@ from kvqae.config import ConfigModel, parse_config
 from kvqae.errors import InputError
 from kvqae.fusion.modes import DefaultMinimumSetting
 from kvqae.io import read_json, write_json
+from kvqae.rerank.settings import RerankSettings
 
 BUNDLE_FILE = "bundle.json"
 BUNDLE_FORMAT = "kvqae-bundle/1"
@@ -78,6 +81,8 @@ class Bundle(ConfigModel):
     k: int = Field(100, ge=1)
     retrieval: list[BundleRetrieval] = Field(min_length=1)
     fusion: BundleFusion | None = None
+    # term-proximity re-ranking of the fused (or only) run before reading; None in older bundles
+    rerank: RerankSettings | None = None
     reader: BundleReader | None = None
     examples: str | None = None
     eval_split: str | None = None

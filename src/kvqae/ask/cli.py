@@ -60,6 +60,10 @@ def format_result(result: AskResult) -> str:
           result.fused)
     if result.fusion.get("note"):
         lines.append(f"  note: {result.fusion['note']}")
+    if result.fusion.get("rerank"):
+        r = result.fusion["rerank"]
+        lines.append(f"  re-ranked by term {r['method']}: top {r['top_n']}, weight {r['weight']:g}, "
+                     f"{r['words']}-word windows")
     lines.append("\ntimings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in result.timings_ms.items()))
     return "\n".join(lines)
 

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from kvqae.rerank.settings import DEFAULT_TOP_N, DEFAULT_WEIGHT, DEFAULT_WORDS
+
 
 def rerank_command(
     run: Annotated[Path, typer.Option("--run", help="Passage-level run (kvqae search / fuse).")],
@@ -16,9 +18,11 @@ def rerank_command(
     out: Annotated[Path, typer.Option("--out", help="Output run (JSON).")],
     weight: Annotated[
         float, typer.Option("--weight", min=0.0, help="Weight of the proximity share (0: only standardise).")
-    ] = 12.0,
-    words: Annotated[int, typer.Option("--words", min=1, help="Window width in words.")] = 30,
-    top_n: Annotated[int, typer.Option("--top-n", min=1, help="Passages re-scored per query.")] = 8,
+    ] = DEFAULT_WEIGHT,
+    words: Annotated[int, typer.Option("--words", min=1, help="Window width in words.")] = DEFAULT_WORDS,
+    top_n: Annotated[
+        int, typer.Option("--top-n", min=1, help="Passages re-scored per query.")
+    ] = DEFAULT_TOP_N,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Write over an existing --out that is not an earlier run.")
     ] = False,

@@ -24,6 +24,7 @@ import numpy as np
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.read.evidence import stem_weights
+from kvqae.rerank.settings import DEFAULT_TOP_N, DEFAULT_WEIGHT, DEFAULT_WORDS
 
 
 def window_coverage(stems: Sequence[str | None], weights: Mapping[str, float], words: int) -> float:
@@ -73,8 +74,9 @@ def rerank_query(
 
 
 def rerank_run(
-    run: Run, questions: Mapping[str, str], text_of: Callable[[str], str], *, weight: float = 12.0,
-    words: int = 30, top_n: int = 8, stems: Callable[[str], list[str | None]] | None = None,
+    run: Run, questions: Mapping[str, str], text_of: Callable[[str], str], *,
+    weight: float = DEFAULT_WEIGHT, words: int = DEFAULT_WORDS, top_n: int = DEFAULT_TOP_N,
+    stems: Callable[[str], list[str | None]] | None = None,
 ) -> Run:
     """`run` re-ranked by term proximity, query by query; `questions`: query id -> question text;
     `text_of(passage_id)`: the passage's text. A query without a question is an InputError."""

@@ -29,11 +29,19 @@ class Evidence(BaseModel):
     end: int
 
 
+class RerankInfo(BaseModel):
+    method: str  # "proximity": the question's words close together in the passage
+    weight: float
+    words: int
+    top_n: int
+
+
 class FusionInfo(BaseModel):
     method: str
     norm: str
     weights: dict[str, float]
     note: str | None  # set when modes were skipped and the weights were rescaled
+    rerank: RerankInfo | None = None  # set when the fused ranking was re-ranked before reading
 
 
 class AskResponse(BaseModel):

@@ -295,6 +295,12 @@
     els.fusionInfo.append(el("p", { text: `Fusion: ${method || "—"}` }));
     if (weights) els.fusionInfo.append(el("p", { text: `Weights: ${weights}` }));
     if (fusion.note) els.fusionInfo.append(el("p", { class: "note", text: fusion.note }));
+    const rr = fusion.rerank;
+    if (rr) {
+      els.fusionInfo.append(el("p", {
+        text: `Re-ranked by term ${rr.method}: top ${rr.top_n} passages, weight ${fmt(rr.weight, 3)}, ${rr.words}-word windows`,
+      }));
+    }
   }
 
   function renderTimings(timings) {

@@ -1,0 +1,33 @@
+"""Re-ranking settings shared by `kvqae run` pipelines (`rerank:`) and answering bundles."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from kvqae.config import ConfigModel
+
+# chosen on the natural-question dev set's validation half (benchmarks/bench_wiki_devset.py)
+DEFAULT_WEIGHT, DEFAULT_WORDS, DEFAULT_TOP_N = 12.0, 30, 8
+
+
+class RerankSettings(ConfigModel):
+    """Term-proximity re-ranking of a passage run's top `top_n` passages (`kvqae.rerank.proximity`)."""
+
+    method: Literal["proximity"] = "proximity"
+    weight: float = Field(default=DEFAULT_WEIGHT, ge=0)
+    words: int = Field(default=DEFAULT_WORDS, ge=1)
+    top_n: int = Field(default=DEFAULT_TOP_N, ge=1)
+
+    @field_validator("weight")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value}")
+        return value
+
+    def suffix(self) -> str:
+        """What the re-ranked run's name adds to its base run's name."""
+        return f"+{self.method}"
