@@ -66,14 +66,31 @@ def _write_meta(directory: Path, ids: list[str], dim: int, role: str, generator:
     (directory / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
 
-def step_write(work: Path, n: int, queries: int, seed: int) -> dict:
+def parse_generator(text: str) -> dict[str, float]:
+    """`--generator "identity=5,noise=6"` -> {"identity": 5.0, "noise": 6.0} (VectorModel fields)."""
+    from dataclasses import fields
+
+    from scale_vectors import VectorModel
+
+    known = {f.name for f in fields(VectorModel)} - {"dim", "seed"}
+    out = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or key.strip() not in known:
+            raise SystemExit(f"--generator: expected FIELD=NUMBER, FIELD in {sorted(known)}; got {item!r}")
+        out[key.strip()] = float(value)
+    return out
+
+
+def step_write(work: Path, n: int, queries: int, seed: int, overrides: dict[str, float]) -> dict:
     """Write the passage and query embeddings directories (skipped when already written like this)."""
     from dataclasses import asdict, replace
 
     from kvqae.progress import track
     from scale_vectors import Generator, VectorModel
 
-    model = replace(VectorModel(), seed=seed)
+    model = replace(VectorModel(), seed=seed, **{k: type(getattr(VectorModel(), k))(v)
+                                                  for k, v in overrides.items()})
     generator = dict(asdict(model), n=n, queries=queries)
     emb, qdir = work / "passages", work / "queries"
     done = (emb / "meta.json").exists() and json.loads((emb / "meta.json").read_text()).get("generator")
@@ -93,8 +110,10 @@ def step_write(work: Path, n: int, queries: int, seed: int) -> dict:
     ids = [f"E{o}#{p}" for o, p in zip(owner.tolist(), position.tolist(), strict=True)]
     _write_meta(emb, ids, model.dim, "kb", generator)
     del ids
-    q, _entities = gen.queries(queries)
+    q, about = gen.queries(queries)
     np.save(qdir / "vectors.npy", q.astype(np.float32))
+    np.save(work / "query_entities.npy", about)  # which entity each query is about (own-entity share)
+    np.save(work / "passage_entities.npy", gen.owner.astype(np.int32))
     _write_meta(qdir, [f"q{i}" for i in range(queries)], model.dim, "questions", generator)
     return {"write_s": time.perf_counter() - t0, "reused": False}
 
@@ -183,22 +202,41 @@ def run_step(args: argparse.Namespace, step: str, extra: list[str] | None = None
     """Run one step in a child process (fresh peak-memory counter); its last stdout line is its result."""
     cmd = [sys.executable, __file__, "--step", step, "--n", str(args.n), "--work", str(args.work),
            "--queries", str(args.queries), "--k", str(args.k), "--threads", str(args.threads),
-           "--factory", args.factory, "--single", str(args.single), "--seed", str(args.seed)] + (extra or [])
+           "--factory", args.factory, "--single", str(args.single), "--seed", str(args.seed),
+           "--generator", args.generator] + (extra or [])
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def distributions(work: Path, k: int) -> dict:
-    """Quantiles of top-1/10/100 cosine similarity: real MiniLM (if present), generator at the sample's shape
-    and at N (from the exact scan)."""
-    from scale_vectors import VectorModel, describe, real_distribution, synthetic_distribution
+def own_entity_share(work: Path, k: int) -> dict[str, float] | None:
+    """Share of the exact top-1 / top-10 / top-100 that belong to the query's own entity (None when the
+    entity files were not written by this version)."""
+    if not (work / "query_entities.npy").exists() or not (work / "passage_entities.npy").exists():
+        return None
+    labels = np.load(work / f"exact_top{k}.npz")["labels"]
+    owner = np.load(work / "passage_entities.npy", mmap_mode="r")
+    about = np.load(work / "query_entities.npy")
+    own = np.asarray(owner[labels.ravel()]).reshape(labels.shape) == about[:, None]
+    return {f"top{r}": float(own[:, :r].mean()) for r in (1, 10, 100) if r <= labels.shape[1]}
+
+
+def distributions(work: Path, k: int, overrides: dict[str, float]) -> dict:
+    """Quantiles of top-1/10/100/1000 cosine similarity: real MiniLM (if present) and the generator at the
+    sample's shape, each on all of the sample's passages and on a random half and quarter of them (how
+    similarity grows with the collection), then the generator at N (from the exact scan)."""
+    from dataclasses import replace
+
+    from scale_vectors import DEVSET, VectorModel, describe, real_distribution, synthetic_distribution
 
     out: dict[str, dict] = {}
     if REAL_PASSAGES.exists() and all(q.exists() for q in REAL_QUERIES):
-        real, n_real, articles = real_distribution(REAL_PASSAGES, REAL_QUERIES)
-        out[f"real MiniLM ({n_real:,} passages)"] = real
-        out[f"generator ({n_real:,}, sample's shape)"] = synthetic_distribution(
-            VectorModel(passages_per_entity=n_real / articles), n_real)
+        real, n_real, articles = real_distribution(REAL_PASSAGES, REAL_QUERIES, DEVSET)
+        model = replace(VectorModel(), passages_per_entity=n_real / articles,
+                        **{key: type(getattr(VectorModel(), key))(v) for key, v in overrides.items()})
+        synth = synthetic_distribution(model, n_real)
+        for share, rows in (("all", n_real), ("half", n_real // 2), ("quarter", n_real // 4)):
+            out[f"real MiniLM ({rows:,} passages)"] = real[share]
+            out[f"generator ({rows:,}, sample's shape)"] = synth[share]
     scores = np.load(work / f"exact_top{k}.npz")["scores"]
     out["generator (this N)"] = describe({r: scores[:, r - 1] for r in (1, 10, 100) if r <= scores.shape[1]})
     return out
@@ -213,6 +251,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--single", type=int, default=200, help="queries timed one at a time")
     parser.add_argument("--factory", default="auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--generator", default="",
+                        help='generator parameters other than the fitted defaults, e.g. "identity=5" '
+                             "(a sensitivity check)")
     parser.add_argument("--work", type=Path, default=Path("bench-output/scale-p4"))
     parser.add_argument("--keep", action="store_true", help="keep the vectors and index afterwards")
     parser.add_argument("--skip-build", action="store_true", help="reuse the index already in --work")
@@ -226,7 +267,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     if args.step:
-        result = {"write": lambda: step_write(args.work, args.n, args.queries, args.seed),
+        result = {"write": lambda: step_write(args.work, args.n, args.queries, args.seed,
+                                              parse_generator(args.generator)),
                   "build": lambda: step_build(args.work, args.factory, args.threads),
                   "exact": lambda: step_exact(args.work, args.k, args.threads),
                   "search": lambda: step_search(args.work, args.k, args.threads, args.single,
@@ -247,7 +289,9 @@ def main(argv: list[str] | None = None) -> dict:
         elif args.cache == "warm" and (args.work / "index" / "refine.f16.npy").exists():
             res.setdefault("warm_s", warm_page_cache(args.work / "index" / "refine.f16.npy"))
         res["search"].append({**run_step(args, "search", ["--override", json.dumps(o)]), "cache": args.cache})
-    res["distributions"] = distributions(args.work, args.k)
+    res["distributions"] = distributions(args.work, args.k, parse_generator(args.generator))
+    res["own_entity_share"] = own_entity_share(args.work, args.k)
+    res["generator_overrides"] = args.generator
     report(res)
     (args.work / "result.json").write_text(json.dumps(res, indent=1))
     if not args.keep:
@@ -280,12 +324,18 @@ def report(res: dict) -> None:
               f"{s['search_rss_gb']:.2f} | {'met' if ok else 'not met'} |")
     print(f"(goals: recall@100 >= {GOAL_RECALL}, >= {GOAL_QPS:.0f} q/s batched, "
           f"search RSS <= {GOAL_RSS_GB} GB)")
+    if res.get("own_entity_share"):
+        print("\nshare of the exact top-k that is the query's own entity at this N: "
+              + ", ".join(f"{k} {v:.3f}" for k, v in res["own_entity_share"].items())
+              + " (real MiniLM on the 4,406-passage sample: see the 'own' row of scale_vectors.py)")
+    if res.get("generator_overrides"):
+        print(f"generator parameters changed from the fitted ones: {res['generator_overrides']}")
     print("\ncosine similarity of each query's k-th neighbour, quantiles 10 / 50 / 90 %:")
-    print("| vectors | top-1 | top-10 | top-100 |")
-    print("|---|---|---|---|")
+    print("| vectors | top-1 | top-10 | top-100 | top-1000 |")
+    print("|---|---|---|---|---|")
     for name, d in res["distributions"].items():
-        print(f"| {name} | " + " | ".join(" / ".join(f"{v:.2f}" for v in d.get(f"top{r}", []))
-                                        for r in (1, 10, 100)) + " |")
+        print(f"| {name} | " + " | ".join(" / ".join(f"{v:.2f}" for v in d.get(f"top{r}", [])) or "–"
+                                        for r in (1, 10, 100, 1000)) + " |")
 
 
 if __name__ == "__main__":
