@@ -101,6 +101,8 @@ def step_write(work: Path, n: int, queries: int, seed: int, overrides: dict[str,
     for d in (emb, qdir):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
+    for stale in work.glob("exact_top*.npz"):  # ground truth of other vectors
+        stale.unlink()
     chunk_rows = 100_000
     with _write_embeddings_header(emb / "vectors.npy", n, model.dim) as f:
         for chunk in track(gen.chunks(chunk_rows), "writing vectors", total=-(-n // chunk_rows)):

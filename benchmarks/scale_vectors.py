@@ -5,16 +5,21 @@ intrinsic dimension, and a collection that grows gets denser: a query's k-th nea
 (on the real Wikipedia sample, MiniLM's median top-100 cosine similarity is 0.15 / 0.21 / 0.27 on random
 quarters / halves / all of its 4,406 passages). The generator is one fixed distribution, sampled n times:
 
-- `topics` topics (a fixed number, not growing with n), each a random unit centre `t` and its own random
-  `rank`-dimensional subspace `B` (`rank` Gaussian atoms of norm 1);
-- an entity of topic t: centre `c = t + entity_spread * B u / sqrt(rank) + identity * g / sqrt(dim)`
+- `topics` topics (a fixed number, not growing with n), each a centre `t` of norm ~`topic_norm` in one shared
+  `global_rank`-dimensional space (so topics are more or less related, as subjects are) and its own random
+  `rank`-dimensional subspace `B` (`rank` atoms of norm 1);
+- an entity of topic t: centre `c = t + entity_spread * B u / sqrt(rank) + identity * d(g)`
   (u, g standard normal): where it sits in its topic, plus what only its own text shares;
   `passages_per_entity` passages on average (geometric counts, at least 1), stored entity after entity as a
   KB encodes them;
-- a passage: `c + passage_spread * B v / sqrt(rank) + noise * g' / sqrt(dim) + anisotropy * m`,
-  L2-normalised (`m` one fixed direction: real sentence embeddings share a mean direction);
+- a passage: `c + passage_spread * B v / sqrt(rank) + noise * d(g') + anisotropy * m`, L2-normalised (`m` one
+  fixed direction: real sentence embeddings share a mean direction);
 - a query: built like a passage of a random entity, with its own noise level (log-normal around `query_noise`:
   questions match their entity's text more or less well).
+
+`d(g)` scales axis i of a standard normal vector by `sqrt((i + 1) ** -decay)` (normalised to an expected
+squared norm of 1); the atoms get the same profile: real embeddings keep most of their variance in a few
+hundred directions rather than spreading it evenly.
 
 Since topics do not multiply with n, more passages fill the same topic subspaces more densely, as more
 articles fill the same subjects. An earlier version (session 4) made one topic per 20 entities, each a new
@@ -22,11 +27,12 @@ random direction: at 11.9M a query's top-100 beyond its own entity were passages
 similarity was decided by the noise, and its median top-100 similarity fell as n grew (0.27 at the sample's
 shape, 0.14 at 100k): no inverted-list index can find such neighbours, and real text does not behave so.
 
-The default parameters were fitted (random search, `python benchmarks/scale_vectors.py --fit`) so that, at the
-real sample's size and shape (4,406 passages of 106 articles), the distribution of each query's top-1,
-top-10, top-100 and top-1000 cosine similarities matches all-MiniLM-L6-v2 on the natural-question dev set over
-the shared Wikipedia sample (`main` prints both distributions side by side, and the same on random halves and
-quarters of the passages: the growth with n).
+The default parameters were fitted (random search, `python benchmarks/scale_vectors.py --fit`) at the real
+sample's size and shape (4,406 passages of 106 articles) against all-MiniLM-L6-v2 on the natural-question dev
+set over the shared Wikipedia sample: the quantiles of each query's top-1, top-10, top-100 and top-1000 cosine
+similarities on all the passages, and of the top-1/10/100 on random halves and quarters of them (the growth
+with n); the share of the top-1/10/100 that is the query's own article; and the share of the variance in the
+first principal components (`main` prints both profiles side by side).
 """
 
 from __future__ import annotations
@@ -55,15 +61,16 @@ class VectorModel:
     passages_per_entity: float = 8.0
     topics: int = 1024
     global_rank: int = 16
-    topic_norm: float = 8.0
+    topic_norm: float = 13.24
     rank: int = 16
-    entity_spread: float = 0.51
-    identity: float = 1.40
-    passage_spread: float = 6.50
-    noise: float = 7.33
-    query_noise: float = 1.80
-    query_noise_spread: float = 0.47
-    anisotropy: float = 1.13
+    entity_spread: float = 1.17
+    identity: float = 4.96
+    passage_spread: float = 10.36
+    noise: float = 14.44
+    query_noise: float = 1.39
+    query_noise_spread: float = 0.44
+    anisotropy: float = 1.42
+    decay: float = 0.51  # variance of axis i of every random direction proportional to (i + 1) ** -decay
     seed: int = 0
 
 
@@ -96,8 +103,13 @@ class Generator:
         basis, _ = np.linalg.qr(topic_rng.standard_normal((model.dim, model.global_rank)))
         w = topic_rng.standard_normal((model.topics, model.global_rank))
         self.topic_centre = (w @ basis.T * (model.topic_norm / np.sqrt(model.global_rank))).astype(np.float32)
+        # per-axis scale of every other random direction (subspace atoms, identities, noise): a decaying
+        # spectrum, as real embeddings put most of their variance in a few hundred directions; normalised
+        # so that a direction's expected squared norm is 1
+        variance = np.arange(1, model.dim + 1, dtype=np.float64) ** -model.decay
+        self.noise_profile = np.sqrt(variance / variance.sum()).astype(np.float32)[None, :]
         atoms = topic_rng.standard_normal((model.topics * model.rank, model.dim), dtype=np.float32)
-        self.dictionary = torch.from_numpy(_unit(atoms))  # row topic * rank + j: atom j of that topic
+        self.dictionary = torch.from_numpy(_unit(atoms * self.noise_profile))  # row topic * rank + j
         self.mean_direction = _unit(topic_rng.standard_normal((1, model.dim), dtype=np.float32))[0]
         self.topic_of = rng.integers(0, model.topics, size=self.n_entities)
 
@@ -122,7 +134,7 @@ class Generator:
             g = rng.standard_normal((ENTITY_BLOCK, m.dim), dtype=np.float32)
             local = entities[rows] - b * ENTITY_BLOCK
             coords[rows] = u[local] * np.float32(m.entity_spread / np.sqrt(m.rank))
-            out[rows] += g[local] * np.float32(m.identity / np.sqrt(m.dim))
+            out[rows] += g[local] * self.noise_profile * np.float32(m.identity)
         return out + self._subspace(entities, coords)
 
     def _around(self, entities: np.ndarray, centres: np.ndarray, noise: float | np.ndarray,
@@ -133,7 +145,7 @@ class Generator:
         coords *= np.float32(m.passage_spread / np.sqrt(m.rank))
         seed = int(rng.integers(0, 2**62))
         x = centres + self._subspace(entities, coords)
-        scale = np.asarray(noise, dtype=np.float32).reshape(-1, 1) / np.float32(np.sqrt(m.dim))
+        scale = np.asarray(noise, dtype=np.float32).reshape(-1, 1) * self.noise_profile
         # torch draws the isotropic noise much faster than numpy
         noise_draw = torch.randn(x.shape, generator=torch.Generator().manual_seed(seed)).numpy()
         x += noise_draw * scale
@@ -184,15 +196,30 @@ def own_share(queries: np.ndarray, passages: np.ndarray, owner: np.ndarray, abou
     return {f"top{k}": [round(float(own[:, :k].mean()), 3)] for k in ranks}
 
 
+SPECTRUM_SHARES = (1 / 24, 1 / 12, 1 / 6, 1 / 3, 2 / 3)
+
+
+def spectrum(passages: np.ndarray) -> dict[str, list[float]]:
+    """Share of the passages' variance in their first principal components, for the first 1/24, 1/12, 1/6,
+    1/3 and 2/3 of the dimensions (comparable between 384-d and 768-d vectors)."""
+    centred = passages - passages.mean(axis=0)
+    var = np.linalg.svd(centred.astype(np.float64), compute_uv=False) ** 2
+    cumulative = np.cumsum(var) / var.sum()
+    dim = passages.shape[1]
+    return {"pca": [round(float(cumulative[max(1, round(dim * s)) - 1]), 3) for s in SPECTRUM_SHARES]}
+
+
 def profile(queries: np.ndarray, passages: np.ndarray, owner: np.ndarray, about: np.ndarray,
             seed: int = 0) -> dict[str, dict]:
     """The top-k quantiles on all passages, on a random half and quarter of them (how similarity grows
-    with the collection's size), and the share of the top-k that is the query's own entity ("own")."""
+    with the collection's size), the share of the top-k that is the query's own entity ("own"), and how
+    much of the passages' variance the first principal components hold ("spectrum")."""
     order = np.random.default_rng(seed).permutation(len(passages))
     out = {"all": describe(top_similarities(queries, passages))}
     for name, share in (("half", 2), ("quarter", 4)):
         out[name] = describe(top_similarities(queries, passages[order[: len(passages) // share]], RANKS[:3]))
     out["own"] = own_share(queries, passages, owner, about)
+    out["spectrum"] = spectrum(passages)
     return out
 
 
@@ -233,7 +260,7 @@ def loss(a: dict, b: dict) -> float:
 
 
 FITTED = ("topic_norm", "entity_spread", "identity", "passage_spread", "noise", "query_noise",
-          "query_noise_spread", "anisotropy")
+          "query_noise_spread", "anisotropy", "decay")
 
 
 def fit(real: dict, n: int, articles: int, trials: int, seed: int) -> VectorModel:
