@@ -234,11 +234,12 @@ def test_ids_npy_round_trip_decodes_only_the_hits(tmp_path):
 def test_auto_factory_choices():
     assert auto_factory(150_000, 768).factory == "Flat"
     big = auto_factory(11_900_000, 768)
-    assert big.factory == "PCAR256,IVF65536_HNSW32,PQ64" and big.refine and big.refine_factor == 8
+    assert big.factory == "PCAR256,IVF65536_HNSW32,PQ128" and big.refine and big.refine_factor == 16
     assert big.train_sample == 1_000_000 and big.nprobe == 128 and big.ef_search >= big.nprobe
     one = auto_factory(1_000_000, 768)  # 1M / 64 per list = 15,625 -> 16,384 lists, 32 training rows each
-    assert one.factory == "PCAR256,IVF16384_HNSW32,PQ64" and one.train_sample == 524_288
-    assert auto_factory(300_000, 128).factory == "IVF4096_HNSW32,PQ32"  # no PCA when dim <= 256
+    assert one.factory == "PCAR256,IVF16384_HNSW32,PQ128" and one.train_sample == 524_288
+    assert auto_factory(300_000, 128).factory == "IVF4096_HNSW32,PQ64"  # no PCA below 256 dims; 2 dims a byte
+    assert auto_factory(300_000, 90).factory == "IVF4096_HNSW32,PQ45"  # PQ needs m | d
 
 
 def test_auto_builds_flat_for_a_small_collection(tmp_path):
