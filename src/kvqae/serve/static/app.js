@@ -298,7 +298,7 @@
     const rr = fusion.rerank;
     if (rr) {
       els.fusionInfo.append(el("p", {
-        text: `Re-ranked by term ${rr.method}: top ${rr.top_n} passages, weight ${fmt(rr.weight, 3)}, ${rr.words}-word windows`,
+        text: `Re-ranked by term ${rr.method}: top ${rr.top_n} passages, weight ${rr.weight}, ${rr.words}-word windows`,
       }));
     }
   }
