@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.kvqae-installed
 DEMO_OUT ?= demo-output
 
-.PHONY: setup demo serve test test-all lint bench bench-serve bench-wiki bench-read reader retriever clean
+.PHONY: setup demo serve test test-all lint bench bench-serve bench-wiki bench-read reader retriever wiki clean
 
 setup: $(STAMP)
 
@@ -84,6 +84,11 @@ retriever: $(RETRIEVER)/kvqae_retriever.json
 
 $(RETRIEVER)/kvqae_retriever.json: $(WIKI_KB)/meta.json | $(STAMP)
 	$(BIN)/kvqae train retriever --kb $(WIKI_KB) --out $(RETRIEVER) --questions 2000 --epochs 2 --seed 0
+
+# The best text system on real Wikipedia text as one pipeline (trained retriever + BM25 + entity contexts,
+# fused, re-ranked by term proximity, read): answerable afterwards with `kvqae ask wiki-output -q ...`
+wiki: $(READER)/kvqae_reader.json $(RETRIEVER)/kvqae_retriever.json | $(STAMP)
+	$(BIN)/kvqae run examples/wiki_pipeline.yaml
 
 bench-wiki: $(READER)/kvqae_reader.json | $(STAMP)
 	$(BIN)/python benchmarks/bench_wiki_devset.py --kb $(WIKI_KB) --retriever $(RETRIEVER) --reader $(READER)

@@ -10,8 +10,10 @@ from typer.testing import CliRunner
 
 from kvqae.cli import app
 from kvqae.data.runs import Run
+from kvqae.errors import InputError
 from kvqae.evaluate.report import (
     SystemScores,
+    best_by_weight,
     latex_table,
     markdown_table,
     plot_weight_grid,
@@ -89,6 +91,14 @@ def test_write_report_and_heatmap(tmp_path):
         "run_names": ["a", "b"],
     }
     assert plot_weight_grid(two, tmp_path / "two.png").stat().st_size > 1000
+    # 4 runs (two retrieval entries with their entity contexts): one line per run
+    four = {"grid": [[1, 0, 0, 0], [0.5, 0.5, 0, 0], [0.5, 0, 0, 0.5], [0, 0, 0.5, 0.5]],
+            "scores": [0.1, 0.4, 0.3, 0.2], "weights": [0.5, 0.5, 0, 0], "run_names": ["a", "b", "c", "d"]}
+    assert plot_weight_grid(four, tmp_path / "four.png").stat().st_size > 1000
+    weights, top = best_by_weight(np.asarray(four["grid"], float), np.asarray(four["scores"]), 0)
+    assert weights.tolist() == [0, 0.5, 1] and top.tolist() == [0.2, 0.4, 0.1]
+    with pytest.raises(InputError, match="2 or more runs"):
+        plot_weight_grid({**two, "sum_to_one": False}, tmp_path / "x.png")
 
 
 @pytest.fixture()

@@ -225,12 +225,22 @@ def latex_table(
     return "\n".join(out) + "\n"
 
 
+def best_by_weight(grid: np.ndarray, scores: np.ndarray, run: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each distinct weight of `run` in the `grid` (points x runs), the best score among the grid points
+    giving it that weight: (weights ascending, best scores)."""
+    weights = np.unique(np.round(grid[:, run], 9))
+    top = np.array([scores[np.isclose(grid[:, run], w)].max() for w in weights])
+    return weights, top
+
+
 def plot_weight_grid(result: Mapping | object, path: str | Path) -> Path:
     """PNG of a fusion-weight search (a `GridSearchResult` or its saved dict): validation score per
     grid point.
 
     2 runs: the score against a0 (a1 = 1 - a0). 3 runs: a heat map over (a0, a1), a2 = 1 - a0 - a1 (cells
-    with a0 + a1 > 1 left blank); the best point is marked. Needs weights that sum to 1 and 2 or 3 runs.
+    with a0 + a1 > 1 left blank); the best point is marked. More runs (a pipeline with entity contexts fuses
+    4 or 6): one line per run, the best score over the grid at each of its weights (`best_by_weight`).
+    Needs weights that sum to 1 and at least 2 runs.
     """
     import matplotlib
 
@@ -242,11 +252,18 @@ def plot_weight_grid(result: Mapping | object, path: str | Path) -> Path:
     scores = np.asarray(d["scores"], dtype=np.float64)
     names = d.get("run_names") or [f"run{i}" for i in range(grid.shape[1])]
     metric = metric_label(d.get("metric", "score"))
-    if not d.get("sum_to_one", True) or grid.shape[1] not in (2, 3):
-        raise InputError("the weight plot needs 2 or 3 runs with weights summing to 1", field="grid")
+    if not d.get("sum_to_one", True) or grid.ndim != 2 or grid.shape[1] < 2:
+        raise InputError("the weight plot needs 2 or more runs with weights summing to 1", field="grid")
     best = np.asarray(d["weights"])
     fig, ax = plt.subplots(figsize=(5.2, 4.2), dpi=120)
-    if grid.shape[1] == 2:
+    if grid.shape[1] > 3:
+        for i, name in enumerate(names):
+            weights, top = best_by_weight(grid, scores, i)
+            ax.plot(weights, top, marker="o", markersize=3, label=f"{name} (best {best[i]:g})")
+        ax.set_xlabel("weight of the run (the other weights at their best)")
+        ax.set_ylabel(f"best validation {metric}")
+        ax.legend(fontsize=7)
+    elif grid.shape[1] == 2:
         order = np.argsort(grid[:, 0])
         ax.plot(grid[order, 0], scores[order], marker="o")
         ax.axvline(best[0], color="red", linestyle="--", linewidth=1)
