@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -14,7 +16,7 @@ from kvqae.data.kb import KnowledgeBase
 from kvqae.data.questions import load_questions
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
-from kvqae.pipeline import load_pipeline_config, run_pipeline
+from kvqae.pipeline import load_pipeline_config, run_pipeline, write_pipeline_report
 from kvqae.rerank.proximity import rerank_run
 from kvqae.serve.app import create_app
 
@@ -28,7 +30,9 @@ def _run(tmp_path, world, clip, reader, **extra):
 
 
 def test_pipeline_reranks_the_fused_run_and_reads_it(tmp_path, tiny_world_dir, tiny_clip, tiny_reader_dir):
-    retrieval = [BM25, {"mode": "text-passage", "encoder": f"clip:{tiny_clip}"}]
+    # both entries with their entity contexts: 4 fused runs, as examples/wiki_pipeline.yaml has
+    retrieval = [{**BM25, "entity_context": True},
+                 {"mode": "text-passage", "encoder": f"clip:{tiny_clip}", "entity_context": True}]
     cfg, result = _run(tmp_path, tiny_world_dir, tiny_clip, tiny_reader_dir, retrieval=retrieval,
                        rerank=SETTINGS)
     out = cfg.output
@@ -48,6 +52,11 @@ def test_pipeline_reranks_the_fused_run_and_reads_it(tmp_path, tiny_world_dir, t
     assert "mrr@100" in systems["fusion+proximity"] and "em" in systems["fusion+proximity"]
     assert "em" not in systems["fusion"]
     assert load_bundle(out).rerank.model_dump() == {"method": "proximity", **SETTINGS}
+    # the report, its weight plot over 4 runs included (this failed before session 7)
+    paths = write_pipeline_report(result, out / "report")
+    assert "| fusion+proximity |" in Path(paths["markdown"]).read_text(encoding="utf-8")
+    assert len(load_bundle(out).run_names()) == 4
+    assert (out / "report" / "weights_heatmap.png").stat().st_size > 1000
 
 
 def test_ask_applies_the_bundle_rerank(tmp_path, tiny_world_dir, tiny_clip):
