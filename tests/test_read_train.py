@@ -13,6 +13,7 @@ from kvqae.read.model import Reader, ReaderSettings, build_tiny_reader
 from kvqae.read.train import (
     ReaderExample,
     ReaderTrainConfig,
+    WeightAverage,
     cloze_examples,
     global_span_loss,
     split_examples,
@@ -147,3 +148,63 @@ def test_step_budget_sets_the_schedule_and_stops(kb, tmp_path):
     longer = ReaderTrainConfig(**{**cfg.model_dump(), "epochs": 1, "max_steps": 100})
     r = train_reader_model(examples, examples[:2], tmp_path / "r2", longer, progress=False)
     assert r.steps == 6 and not r.stopped_early
+
+
+def test_weight_average_by_hand():
+    layer = torch.nn.Linear(1, 1, bias=False)
+    layer.weight.requires_grad_(True)
+    avg = WeightAverage(layer, decay=0.5)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+    avg.shadow["weight"].fill_(0.0)
+    # update 0: d = min(0.5, 1/10) = 0.1 -> 0.1 * 0 + 0.9 * 1 = 0.9
+    avg.update()
+    assert float(avg.shadow["weight"]) == pytest.approx(0.9)
+    with torch.no_grad():
+        layer.weight.fill_(3.0)
+    # update 1: d = min(0.5, 2/11) = 2/11 -> 2/11 * 0.9 + 9/11 * 3
+    avg.update()
+    expected = 2 / 11 * 0.9 + 9 / 11 * 3.0
+    assert float(avg.shadow["weight"]) == pytest.approx(expected)
+    # later updates use the decay itself: d = min(0.5, 10/19) = 0.5
+    avg.updates = 9
+    avg.update()
+    assert float(avg.shadow["weight"]) == pytest.approx(0.5 * expected + 0.5 * 3.0)
+    # swapped in for a block, then the training weight is back
+    with avg.swapped_in():
+        assert float(layer.weight.detach()) == pytest.approx(0.5 * expected + 1.5)
+    assert float(layer.weight.detach()) == 3.0
+    restored = WeightAverage(layer, decay=0.5)
+    restored.load_state_dict(avg.state_dict())
+    assert restored.updates == 10 and torch.equal(restored.shadow["weight"], avg.shadow["weight"])
+
+
+def test_training_with_ema_saves_the_averaged_weights(kb, tmp_path):
+    from safetensors.torch import load_file
+
+    from kvqae.read.cloze import generate_cloze
+
+    examples = cloze_examples(kb, generate_cloze(kb, 6, seed=0, progress=False), relevant=1, irrelevant=1)
+    init = build_tiny_reader(tmp_path / "init", seed=0)
+    base = dict(init_model=str(init), batch_questions=2, epochs=1, eval_every=0, seed=0, lr=1e-2,
+                settings=ReaderSettings(max_length=64, stride=16))
+    # no validation questions: every validation keeps its model, so the output is the last step's
+    plain = train_reader_model(examples, [], tmp_path / "plain", ReaderTrainConfig(**base), progress=False)
+    averaged = train_reader_model(examples, [], tmp_path / "ema", ReaderTrainConfig(ema=0.9, **base),
+                                  keep_work=True, progress=False)
+    assert plain.steps == averaged.steps == 3
+    w_init, w_plain, w_ema, w_last = (
+        load_file(p / "model.safetensors")
+        for p in (init, tmp_path / "plain", tmp_path / "ema", tmp_path / "ema.work" / "last")
+    )
+    # the same seed trains the same weights; the saved reader holds their average, not the last ones
+    for name, last in w_last.items():
+        assert torch.allclose(last, w_plain[name], atol=1e-6)
+    name = next(n for n in w_init if n.endswith("query.weight"))
+    assert not torch.allclose(w_ema[name], w_last[name])
+    assert (w_ema[name] - w_init[name]).norm() < (w_last[name] - w_init[name]).norm()
+    assert (tmp_path / "ema.work" / "last" / "ema.pt").exists()
+    # resuming restores the average: a second epoch continues from it
+    more = ReaderTrainConfig(ema=0.9, **{**base, "epochs": 2})
+    again = train_reader_model(examples, [], tmp_path / "ema", more, resume=True, progress=False)
+    assert again.steps == 6

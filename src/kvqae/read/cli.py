@@ -239,6 +239,14 @@ def train_reader(
             help="Optimizer steps in all (the learning rate decays over them): the same run on any machine.",
         ),
     ] = None,
+    ema: Annotated[
+        float | None,
+        typer.Option(
+            "--ema", min=0.5, max=0.9999,
+            help="Keep an exponential moving average of the weights with this decay (e.g. 0.98); validate "
+            "and save the averaged weights.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     device: Annotated[str, typer.Option("--device")] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=0, help=THREADS_HELP)] = 0,
@@ -330,6 +338,7 @@ def train_reader(
         max_eval_questions=max_eval_questions,
         max_minutes=max_minutes,
         max_steps=max_steps,
+        ema=ema,
         seed=seed,
         device=device,
         freeze_embeddings=freeze_embeddings,

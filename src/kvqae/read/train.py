@@ -14,6 +14,7 @@ optimizer state) and is removed after a complete run unless `keep_work`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
@@ -66,6 +68,9 @@ class ReaderTrainConfig(ConfigModel):
     )
     # optimizer steps in all (the learning-rate schedule decays over them): the same recipe on any machine
     max_steps: int | None = None
+    # decay of an exponential moving average of the weights (None: off); validation, checkpoints and the
+    # saved reader then use the averaged weights, which vary less with the seed and the stopping step
+    ema: float | None = Field(default=None, gt=0.0, lt=1.0)
     seed: int = 0
     device: str = "cpu"
     settings: ReaderSettings = ReaderSettings(max_length=192)
@@ -79,6 +84,54 @@ class TrainResult:
     wall_seconds: float
     steps: int
     stopped_early: bool
+
+
+class WeightAverage:
+    """Exponential moving average of a model's trainable weights: after each optimizer step,
+    avg <- d * avg + (1 - d) * w with d = min(decay, (1 + t) / (10 + t)) at update t (so the first updates,
+    far from the fine-tuned weights, fade quickly). `swapped_in()` puts the average into the model for a
+    block (evaluation, saving) and restores the training weights after it."""
+
+    def __init__(self, model: Any, decay: float):
+        self.model = model
+        self.decay = decay
+        self.updates = 0
+        self.shadow = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+    def update(self) -> None:
+        import torch
+
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        with torch.no_grad():
+            for n, p in self.model.named_parameters():
+                if n in self.shadow:
+                    self.shadow[n].mul_(d).add_(p.detach(), alpha=1.0 - d)
+        self.updates += 1
+
+    @contextlib.contextmanager
+    def swapped_in(self):
+        import torch
+
+        params = dict(self.model.named_parameters())
+        saved = {n: params[n].detach().clone() for n in self.shadow}
+        with torch.no_grad():
+            for n, avg in self.shadow.items():
+                params[n].copy_(avg)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for n, w in saved.items():
+                    params[n].copy_(w)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"updates": self.updates, "shadow": self.shadow}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.updates = int(state["updates"])
+        for n, avg in state["shadow"].items():
+            if n in self.shadow:
+                self.shadow[n].copy_(avg)
 
 
 def resolve_init(name: str) -> str:
@@ -360,15 +413,20 @@ def train_reader_model(
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
 
+    average = WeightAverage(model, cfg.ema) if cfg.ema is not None else None
+    if average is not None and resuming and (last_dir / "ema.pt").exists():
+        average.load_state_dict(torch.load(last_dir / "ema.pt", weights_only=True))
+
     def validate() -> dict[str, Any]:
-        m = evaluate_reader(reader, eval_set) if eval_set else {"em": 0.0, "f1": 0.0, "n": 0}
-        m.update(step=state["step"], epoch=state["epoch"], elapsed=round(state["elapsed"], 1))
-        state["history"].append(m)
-        say(f"step {state['step']}: EM {m['em']:.1f} F1 {m['f1']:.1f} (n={m['n']})")
-        if state["best"] is None or m["f1"] > state["best"]["f1"] or not eval_set:
-            state["best"] = dict(m)
-            with atomic_dir(best_dir) as tmp:
-                reader.save(tmp)
+        with average.swapped_in() if average is not None else contextlib.nullcontext():
+            m = evaluate_reader(reader, eval_set) if eval_set else {"em": 0.0, "f1": 0.0, "n": 0}
+            m.update(step=state["step"], epoch=state["epoch"], elapsed=round(state["elapsed"], 1))
+            state["history"].append(m)
+            say(f"step {state['step']}: EM {m['em']:.1f} F1 {m['f1']:.1f} (n={m['n']})")
+            if state["best"] is None or m["f1"] > state["best"]["f1"] or not eval_set:
+                state["best"] = dict(m)
+                with atomic_dir(best_dir) as tmp:
+                    reader.save(tmp)
         return m
 
     def checkpoint() -> None:
@@ -382,6 +440,8 @@ def train_reader_model(
                 },
                 tmp / "optimizer.pt",
             )
+            if average is not None:
+                torch.save(average.state_dict(), tmp / "ema.pt")
             (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")
 
     budget = None if cfg.max_minutes is None else cfg.max_minutes * 60.0
@@ -418,6 +478,8 @@ def train_reader_model(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
+                if average is not None:
+                    average.update()
                 state["step"] += 1
                 state["pos"] += len(batch)
                 state["elapsed"] = time.monotonic() - t0
