@@ -588,6 +588,7 @@ def run_pipeline(
                 field="reader.run",
             )
         pred_path = out / "predictions" / f"{cfg.eval_split}.jsonl"
+        ranked_path = out / "runs" / cfg.eval_split / f"{read_run}+reader.json"
         read_questions(
             cfg.reader.model,
             kb,
@@ -597,10 +598,17 @@ def run_pipeline(
             top_k=cfg.reader.top_k,
             device=cfg.device,
             progress=progress,
+            ranked_out=ranked_path,
         )
+        # the read passages as the reader orders them (kvqae.rerank.reader): its own line of the report
+        reader_ranked = Run.load(ranked_path)
+        rmean, rper = evaluate_run(reader_ranked, qrels, cfg.metrics, query_ids=[q.id for q in eval_qs],
+                                   source=reader_ranked.name)
+        systems.append(SystemScores(reader_ranked.name, cfg.dataset, rmean, rper))
+        result["reader_ranked"] = ranked_path
         mean, per = score_answers(load_predictions(pred_path), eval_qs)
         for s in systems:
-            if s.name == read_run:
+            if s.name in (read_run, reader_ranked.name):
                 s.mean.update(mean)
                 s.per_query.update(per)
         result["predictions"] = pred_path

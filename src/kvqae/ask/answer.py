@@ -69,6 +69,8 @@ class AskResult:
     timings_ms: dict[str, float]
     entity_has_image: bool = False
     fused_ids: list[str] = field(default_factory=list)  # every fused passage id, best first
+    # the read passages in the reader's order (kvqae.rerank.reader); empty without a reader or its weight 0
+    read: list[Hit] = field(default_factory=list)
 
     def to_dict(self, image_url: Any = None) -> dict[str, Any]:
         """JSON-ready dict; `image_url(entity_id) -> str` fills the thumbnails' addresses (serve)."""
@@ -91,6 +93,7 @@ class AskResult:
             "levels": self.levels,
             "skipped": self.skipped,
             "fused": [h.to_dict(image_url) for h in self.fused],
+            "read": [h.to_dict(image_url) for h in self.read],
             "fusion": self.fusion,
             "timings_ms": self.timings_ms,
         }
@@ -283,11 +286,16 @@ class Answerer:
             fusion=fusion, timings_ms=timings, fused_ids=[i for i, _ in ranked],
         )
         if self.reader is not None and ranked:
-            from kvqae.read.predict import read_ranked
+            from kvqae.read.predict import read_and_rank
 
             t0 = time.perf_counter()
-            pred = read_ranked(self.reader, self.kb, question, ranked[: self.bundle.reader.top_k])
+            pred, by_reader = read_and_rank(self.reader, self.kb, question, ranked, self.bundle.reader.top_k)
             timings["read"] = (time.perf_counter() - t0) * 1000
+            weight = self.reader.settings.passage_weight
+            if weight:  # the read passages as the reader orders them (kvqae.rerank.reader)
+                top_k = self.bundle.reader.top_k
+                fusion["reader_rank"] = {"weight": weight, "top_k": top_k}
+                result.read = [self.hit(r, i, s, "passage") for r, (i, s) in enumerate(by_reader[:top_k], 1)]
             if pred.passage_id is not None:
                 result.answer, result.passage_id = pred.answer, pred.passage_id
                 result.start, result.end = pred.start, pred.end

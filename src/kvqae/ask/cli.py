@@ -64,6 +64,10 @@ def format_result(result: AskResult) -> str:
         r = result.fusion["rerank"]
         lines.append(f"  re-ranked by term {r['method']}: top {r['top_n']}, weight {r['weight']:g}, "
                      f"{r['words']}-word windows")
+    if result.fusion.get("reader_rank"):
+        r = result.fusion["reader_rank"]
+        table(f"the {r['top_k']} read passages ordered by the reader's evidence (weight {r['weight']:g})",
+              result.read)
     lines.append("\ntimings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in result.timings_ms.items()))
     return "\n".join(lines)
 

@@ -53,6 +53,9 @@ class ReaderSettings(ConfigModel):
     # Rank the candidates (the reader's spans + every entity of an asked-for label in the passages) by the
     # span score and the evidence around them (kvqae.read.evidence); None: the answer_choice tiers alone.
     evidence: EvidenceSettings | None = Field(default_factory=EvidenceSettings)
+    # Weight of the reader's evidence when it re-orders the passages it read (kvqae.rerank.reader: z-scored
+    # retrieval score + this x z-scored best candidate evidence); 0: the retrieval order stays.
+    passage_weight: float = Field(default=0.5, ge=0.0, allow_inf_nan=False)
 
 
 @dataclass
@@ -90,6 +93,15 @@ class Prediction:
             "start": self.start,
             "end": self.end,
         }
+
+
+@dataclass
+class Reading:
+    """What one reading gives: the best answers, best first, and each read passage's evidence (the best
+    score of its candidate answers, NaN for a passage without any), in the given passage order."""
+
+    predictions: list[Prediction]
+    passage_evidence: np.ndarray
 
 
 @dataclass
@@ -261,13 +273,19 @@ class Reader:
         self, question: str, passages: list[PassageInput], *, top_n: int = 1, batch_rows: int = 32
     ) -> list[Prediction]:
         """Read `passages` for `question`; the `top_n` best answers, best first (one empty answer if none)."""
+        return self.read(question, passages, top_n=top_n, batch_rows=batch_rows).predictions
+
+    def read(
+        self, question: str, passages: list[PassageInput], *, top_n: int = 1, batch_rows: int = 32
+    ) -> Reading:
+        """`predict`'s answers plus each passage's evidence: the best score of its candidate answers."""
         if not passages:
-            return [Prediction("", None, float("-inf"), 0, 0, 0.0)]
+            return Reading([Prediction("", None, float("-inf"), 0, 0, 0.0)], np.zeros(0))
         feats = self.featurize(question, [p.text for p in passages])
         start, end = self.logits(feats, batch_rows=batch_rows)
         kind = expected_kind(question) if self.settings.answer_type_filter else None
-        return self.decode(feats, start.cpu().numpy(), end.cpu().numpy(), passages, top_n=top_n, kind=kind,
-                           question=question if self.settings.answer_type_filter else None)
+        return self._decode(feats, start.cpu().numpy(), end.cpu().numpy(), passages, top_n=top_n, kind=kind,
+                            question=question if self.settings.answer_type_filter else None)
 
     def _ner(self) -> Any:
         """The `entities_of` callable: spaCy's NER (`SpacyEntities`), loaded on first use."""
@@ -309,26 +327,50 @@ class Reader:
         reader's (an unproposed entity takes those of the best proposed span it overlaps, else the lowest
         proposed score - 1 and probability 0).
         """
+        return self._decode(feats, start_logits, end_logits, passages, top_n=top_n, kind=kind,
+                            question=question).predictions
+
+    def _decode(
+        self,
+        feats: Features,
+        start_logits: np.ndarray,
+        end_logits: np.ndarray,
+        passages: list[PassageInput],
+        *,
+        top_n: int,
+        kind: str | None,
+        question: str | None,
+    ) -> Reading:
+        """`decode`, keeping each passage's evidence: the best evidence score of its candidates (with
+        `settings.evidence`), else the best span score; NaN for a passage without candidates."""
         from kvqae.read.evidence import rank
 
+        evidence_by_passage = np.full(len(passages), np.nan)
         if not feats.context_mask.any():
-            return [Prediction("", None, float("-inf"), 0, 0, 0.0)]
+            return Reading([Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)
         n = top_n * 3 if kind is None and question is None else max(top_n * 3, TYPED_CANDIDATES)
         cands = self._proposals(feats, start_logits, end_logits, passages, n)
         texts = [p.text for p in passages]
+        scored_pairs = [(c.passage, c.score) for c in cands]
         if question is not None:
             evidence = self.settings.evidence
             cands, labels = self._choose(cands, passages, question, kind, all_entities=evidence is not None)
             if evidence is not None:
                 scored = self._features(cands, passages, question, labels, evidence.window_words)
+                weights = evidence.weights()
+                scored_pairs = [(f.candidate.passage, float(np.dot(f.values, weights))) for f in scored]
                 cands = rank(scored, evidence)
         elif kind is not None:  # stable: fitting spans first, each group still best score first
             cands.sort(key=lambda c: not fits(texts[c.passage][c.start : c.end], kind))
-        return [
+        for i, value in scored_pairs:
+            if not value <= evidence_by_passage[i]:  # also replaces NaN
+                evidence_by_passage[i] = value
+        predictions = [
             Prediction(texts[c.passage][c.start : c.end], passages[c.passage].passage_id, c.score, c.start,
                        c.end, c.probability)
             for c in cands[:top_n]
         ]
+        return Reading(predictions or [Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)
 
     def evidence_table(self, question: str, passages: list[PassageInput]) -> list[Any]:
         """Read `passages` and return every candidate answer with its evidence features

@@ -27,9 +27,13 @@ def read_questions(
     batch_rows: int = 32,
     device: str = "cpu",
     progress: bool = True,
+    ranked_out: str | Path | None = None,
 ) -> int:
     """Read each question's top-`top_k` passages of `run` with the reader `model` (path/name or a loaded
-    `Reader`) and write predictions to `out` atomically. Returns the number of predictions written."""
+    `Reader`) and write predictions to `out` atomically. Returns the number of predictions written.
+
+    `ranked_out`: also write the run with each question's read passages re-ordered by the reader's evidence
+    (`reader_ranking`; named `<run>+reader`), atomically."""
     import json
 
     from kvqae.io import atomic_path
@@ -45,16 +49,48 @@ def read_questions(
     if updates:
         reader.settings = reader.settings.model_copy(update=updates)
     count = 0
+    reranked: dict[str, dict[str, float]] = {}
     with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8") as f:
         for q in track(questions, "reading", enabled=progress):
-            pred = read_ranked(reader, kb, q.question, run.ranked(q.id, top_k), query=q.id, source=run,
-                               batch_rows=batch_rows)
+            ranked = run.ranked(q.id)
+            pred, reranked_q = read_and_rank(reader, kb, q.question, ranked, top_k, query=q.id, source=run,
+                                             batch_rows=batch_rows)
+            reranked[q.id] = dict(reranked_q)
             row = pred.to_json(q.id)
             if not math.isfinite(row["score"]):
                 row["score"] = None
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
+    if ranked_out is not None:
+        from kvqae.data.runs import Run
+
+        meta = {**run.meta, "reader_rank": {"weight": reader.settings.passage_weight, "top_k": top_k}}
+        Run(reranked, name=f"{run.name}+reader", level=run.level, meta=meta).save(ranked_out)
     return count
+
+
+def read_and_rank(
+    reader: Any,
+    kb: Any,
+    question: str,
+    ranked: list[tuple[str, float]],
+    top_k: int,
+    *,
+    query: str = "question",
+    source: Any = None,
+    batch_rows: int = 32,
+) -> tuple[Any, list[tuple[str, float]]]:
+    """Read the top `top_k` of `ranked` (passage id, score; best first) -> (best `Prediction`, `ranked`
+    with the read passages re-ordered by the reader's evidence, `kvqae.rerank.reader.reader_rank` with
+    the reader's `passage_weight`; unchanged when that weight is 0)."""
+    from kvqae.rerank.reader import reader_rank
+
+    passages = ranked_passages(kb, ranked[:top_k], query=query, source=source)
+    reading = reader.read(question, passages, batch_rows=batch_rows)
+    weight = reader.settings.passage_weight
+    if not weight or len(reading.passage_evidence) != len(passages):
+        return reading.predictions[0], list(ranked)
+    return reading.predictions[0], reader_rank(ranked, reading.passage_evidence, weight)
 
 
 def read_ranked(

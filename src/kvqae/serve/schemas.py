@@ -36,12 +36,18 @@ class RerankInfo(BaseModel):
     top_n: int
 
 
+class ReaderRankInfo(BaseModel):
+    weight: float  # z(retrieval score) + weight x z(the reader's best evidence in the passage)
+    top_k: int  # passages read (and re-ordered); the rest keep their order below them
+
+
 class FusionInfo(BaseModel):
     method: str
     norm: str
     weights: dict[str, float]
     note: str | None  # set when modes were skipped and the weights were rescaled
     rerank: RerankInfo | None = None  # set when the fused ranking was re-ranked before reading
+    reader_rank: ReaderRankInfo | None = None  # set when `read` lists the read passages in the reader's order
 
 
 class AskResponse(BaseModel):
@@ -55,6 +61,7 @@ class AskResponse(BaseModel):
     levels: dict[str, str]
     skipped: dict[str, str]
     fused: list[Hit]
+    read: list[Hit] = []  # the read passages in the reader's order (fusion.reader_rank says how)
     fusion: FusionInfo
     timings_ms: dict[str, float]
 

@@ -283,6 +283,11 @@
     const fused = rankingSection("fused", "passage", r.fused);
     fused.classList.add("fused");
     els.modes.append(fused);
+    if ((r.read || []).length) {
+      const read = rankingSection("read", "reader's order", r.read);
+      read.classList.add("read");
+      els.modes.append(read);
+    }
     els.skipped.replaceChildren(...Object.entries(r.skipped || {}).map(([mode, reason]) =>
       el("p", { class: "note" }, [el("strong", { text: mode }), ` skipped: ${reason}`])));
   }
@@ -299,6 +304,12 @@
     if (rr) {
       els.fusionInfo.append(el("p", {
         text: `Re-ranked by term ${rr.method}: top ${rr.top_n} passages, weight ${rr.weight}, ${rr.words}-word windows`,
+      }));
+    }
+    const byReader = fusion.reader_rank;
+    if (byReader) {
+      els.fusionInfo.append(el("p", {
+        text: `"read": the ${byReader.top_k} passages the reader read, ordered by its evidence (weight ${byReader.weight})`,
       }));
     }
   }

@@ -1,0 +1,63 @@
+"""Re-ranking the passages the reader read by the reader's own evidence.
+
+The retrievers and the proximity re-ranking usually find the right article but often put one of its other
+passages above the one holding the answer. The reader looks at every read passage closely: each candidate
+answer gets a linear evidence score (`kvqae.read.evidence`: span score, asked-for entity, echo, question
+words nearby), and a passage's evidence is the best score of its candidates. The read passages are then
+ordered by
+
+    z(retrieval score) + weight * z(passage evidence)
+
+(z: standardised over the read passages; a passage without any candidate takes the lowest evidence - 1).
+Passages beyond the read ones keep their order below them. On the natural-question dev set's validation
+half this lifted P@1 of the re-ranked fused run from 71.4 to 75.5 with each of three readers trained with
+different seeds (weight 0.5; README: "Text retrieval on natural questions").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def standardise(values: np.ndarray) -> np.ndarray:
+    """(x - mean) / std; all zeros when the values are constant (or fewer than two)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 2:
+        return np.zeros_like(values)
+    std = values.std()
+    return np.zeros_like(values) if std == 0 or not np.isfinite(std) else (values - values.mean()) / std
+
+
+def fill_missing(evidence: Sequence[float]) -> np.ndarray:
+    """Evidence per passage with NaN / -inf (no candidate) replaced by the lowest finite value - 1 (all
+    zeros when no passage has any)."""
+    ev = np.asarray(evidence, dtype=np.float64)
+    finite = np.isfinite(ev)
+    if not finite.any():
+        return np.zeros_like(ev)
+    return np.where(finite, ev, ev[finite].min() - 1.0)
+
+
+def reader_rank(
+    ranked: Sequence[tuple[str, float]], evidence: Sequence[float], weight: float
+) -> list[tuple[str, float]]:
+    """`ranked` (passage id, score), best first, with its first `len(evidence)` passages (the read ones,
+    `evidence[i]` for `ranked[i]`) re-ordered by z(score) + weight * z(evidence), as the module says. The
+    passages after them follow in their order, their scores shifted to stay below. Returns (id, new score),
+    best first; ties keep the given order."""
+    n = len(evidence)
+    if n > len(ranked):
+        raise ValueError(f"{n} evidence values for {len(ranked)} ranked passages")
+    if n == 0:
+        return list(ranked)
+    read = np.array([s for _, s in ranked[:n]], dtype=np.float64)
+    scores = standardise(read) + weight * standardise(fill_missing(evidence))
+    order = sorted(range(n), key=lambda i: -scores[i])
+    out = [(ranked[i][0], float(scores[i])) for i in order]
+    rest = ranked[n:]
+    if rest:
+        shift = float(scores.min()) - 1.0 - max(s for _, s in rest)
+        out += [(pid, s + shift) for pid, s in rest]
+    return out
