@@ -6,7 +6,8 @@ pipeline produces every single-system run for validation and test; each
 hybrid's weights are fitted on validation (`grid_search`, MRR@100, z-score wsum: the seeds' fusion) and
 applied to test once. Relevance: a passage of the gold entity containing an answer. Prints MRR@100 and P@1
 per system with the ratio to the dense baseline and, with `--reader`, EM/F1 of the reader on each system's top
-passages.
+passages, with MRR@100 / P@1 of that system once the reader has ordered the passages it read by its evidence
+(`kvqae.rerank.reader`).
 
     python benchmarks/bench_wiki_devset.py [--retriever artifacts/retriever-minilm]
         [--reader artifacts/reader-minilm --reader artifacts/reader-natural] [--top-k 8]
@@ -151,24 +152,34 @@ def report(split: str, systems: dict, eval_qs: list, kb, readers: dict, read_sys
         print(f"| {name} | {100 * m['mrr@100']:.1f} | {100 * m['p@1']:.1f} | {ratio:.2f}x | {w} |")
     if not readers:
         return
-    print(f"\n| reader | passages (top-{args.top_k}) | EM | F1 | s/question |")
-    print("|---|---|---:|---:|---:|")
+    print(f"\n| reader | passages (top-{args.top_k}) | EM | F1 | s/question "
+          "| MRR@100 / P@1 in the reader's order |")
+    print("|---|---|---:|---:|---:|---:|")
     for path, reader in readers.items():
         for name in read_systems:
-            m, secs = read_and_score(reader, kb, eval_qs, systems[name][split][0], args, split, path, name)
-            print(f"| {path} | {name} | {100 * m['em']:.1f} | {100 * m['f1']:.1f} | {secs:.2f} |")
+            m, ranked, secs = read_and_score(reader, kb, eval_qs, systems[name][split][0], args, split, path,
+                                             name, qrels)
+            print(f"| {path} | {name} | {100 * m['em']:.1f} | {100 * m['f1']:.1f} | {secs:.2f} | "
+                  f"{100 * ranked['mrr@100']:.1f} / {100 * ranked['p@1']:.1f} |")
 
 
-def read_and_score(reader, kb, eval_qs, run, args, split, reader_path, system) -> tuple[dict, float]:
-    """EM/F1 (SQuAD rules, fractions) of `reader` on `run`'s top passages, and seconds per question."""
+def read_and_score(reader, kb, eval_qs, run, args, split, reader_path, system, qrels
+                   ) -> tuple[dict, dict, float]:
+    """EM/F1 (SQuAD rules, fractions) of `reader` on `run`'s top passages, MRR@100 / P@1 of the run with
+    the read passages in the reader's order (`kvqae.rerank.reader`), and seconds per question."""
+    from kvqae.data.runs import Run
+    from kvqae.evaluate.metrics import evaluate_run
     from kvqae.evaluate.predictions import load_predictions, score_answers
     from kvqae.read.predict import read_questions
 
     pred = args.out / "predictions" / split / slug(Path(reader_path).name) / f"{slug(system)}.jsonl"
+    ranked_path = pred.with_suffix(".reader-ranked.json")
     t0 = time.perf_counter()
-    read_questions(reader, kb, eval_qs, run, pred, top_k=args.top_k, progress=False)
+    read_questions(reader, kb, eval_qs, run, pred, top_k=args.top_k, progress=False, ranked_out=ranked_path)
     secs = (time.perf_counter() - t0) / max(len(eval_qs), 1)
-    return score_answers(load_predictions(pred), eval_qs)[0], secs
+    ranked, _ = evaluate_run(Run.load(ranked_path), qrels, ["mrr@100", "p@1"],
+                             query_ids=[q.id for q in eval_qs])
+    return score_answers(load_predictions(pred), eval_qs)[0], ranked, secs
 
 
 if __name__ == "__main__":
