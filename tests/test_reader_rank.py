@@ -111,3 +111,21 @@ def test_passage_weight_zero_lists_no_reader_order(tiny_bundle, tiny_world_dir):
     result = answerer.ask(q.question)
     assert result.read == [] and "reader_rank" not in result.fusion
     assert result.answer == answerer.ask(q.question).answer != ""
+
+
+@pytest.mark.parametrize("bad", [-0.5, "heavy", None])
+def test_a_bad_passage_weight_is_one_clear_error(tmp_path, tiny_reader_dir, bad):
+    import json
+    import shutil
+
+    from kvqae.errors import InputError
+
+    reader = tmp_path / "reader"
+    shutil.copytree(tiny_reader_dir, reader)
+    path = reader / "kvqae_reader.json"
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    payload["settings"]["passage_weight"] = bad
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    with pytest.raises(InputError, match="passage_weight") as err:
+        Reader.load(reader)
+    assert "kvqae_reader.json" in str(err.value)
