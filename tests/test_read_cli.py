@@ -78,6 +78,18 @@ def test_read_writes_one_prediction_per_question(kb, tiny, tmp_path):
     assert r2 == {"id": "q2", "answer": "", "passage_id": None, "score": None, "start": 0, "end": 0}
     res = runner.invoke(app, [*args, "--top-k", "1"])
     assert json.loads(out.read_text().splitlines()[0])["passage_id"] == "Apollo_11#0"
+    # --ranked-out: the run with the 2 read passages in the reader's order; q2 (nothing retrieved) stays empty
+    ranked = tmp_path / "ranked.json"
+    res = runner.invoke(app, [*args, "--top-k", "2", "--overwrite", "--ranked-out", str(ranked)])
+    assert res.exit_code == 0, res.output
+    by_reader = Run.load(ranked)
+    before = Run.load(tmp_path / "run.json")
+    assert sorted(p for p, _ in by_reader.ranked("q1", 2)) == sorted(p for p, _ in before.ranked("q1", 2))
+    assert [p for p, _ in by_reader.ranked("q1")][2:] == [p for p, _ in before.ranked("q1")][2:]
+    assert by_reader.ranked("q2") == [] and by_reader.meta["reader_rank"]["top_k"] == 2
+    # it may not replace an input
+    res = runner.invoke(app, [*args, "--overwrite", "--ranked-out", str(tmp_path / "run.json")])
+    assert res.exit_code != 0 and "choose another --ranked-out" in str(res.exception)
 
 
 def test_read_rejects_an_entity_level_run(kb, tiny, tmp_path):

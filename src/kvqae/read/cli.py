@@ -73,6 +73,14 @@ def read_command(
     batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per forward pass.")] = 32,
     device: Annotated[str, typer.Option("--device", help="torch device, e.g. cpu or cuda.")] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=0, help=THREADS_HELP)] = 0,
+    ranked_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--ranked-out",
+            help="Also write RUN with each question's read passages in the reader's order (its evidence, the "
+            "reader's passage_weight; kvqae.rerank.reader).",
+        ),
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
@@ -85,8 +93,10 @@ def read_command(
     from kvqae.safety import check_model_dir, check_out, local_path
 
     check_model_dir(model, "--model")
-    check_out(out, "predictions", {"--run": run, "--kb": kb, "--questions": questions,
-                                   "--model": local_path(model)}, overwrite=overwrite)
+    inputs = {"--run": run, "--kb": kb, "--questions": questions, "--model": local_path(model)}
+    check_out(out, "predictions", inputs, overwrite=overwrite)
+    if ranked_out is not None:
+        check_out(ranked_out, "run", {**inputs, "--out": out}, overwrite=overwrite, flag="--ranked-out")
     _set_threads(threads)
     kbase = KnowledgeBase.load(kb)
     qs = load_questions(questions)
@@ -104,8 +114,10 @@ def read_command(
         batch_rows=batch_rows,
         device=device,
         progress=progress,
+        ranked_out=ranked_out,
     )
-    typer.echo(f"wrote {n} predictions to {out}")
+    also = f" and the reader's order to {ranked_out}" if ranked_out is not None else ""
+    typer.echo(f"wrote {n} predictions to {out}{also}")
 
 
 def reader_data_command(
