@@ -99,7 +99,7 @@ def main() -> None:
     from kvqae.read.model import Reader
 
     readers = {str(path): Reader.load(path) for path in args.reader}
-    read_systems = args.read_system or ["dense", "trained + bm25 + entity contexts"]
+    read_systems = args.read_system or ["dense", best, f"{best} + proximity"]
     for split in ("validation", "test"):
         report(split, systems, questions[split], kb, readers, read_systems, args)
 
