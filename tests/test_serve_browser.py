@@ -100,6 +100,11 @@ def test_page_answers_a_photo_question(server, browser, tiny_world_dir, tmp_path
             "return arguments[0].complete && arguments[0].naturalWidth > 0", img) for img in t[:3]))
     assert browser.find_elements(By.CSS_SELECTOR, "#passage mark") or answer.lower().startswith("no answer")
     assert browser.find_elements(By.CSS_SELECTOR, "section.fused img.thumb")
+    # passage hits name their passage ("#4"); the 3 read passages follow in the reader's order
+    labels = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "section.fused .pid")]
+    assert labels and all(label.startswith("#") for label in labels)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "section.read li.item")) == 3
+    assert "ordered by its evidence (weight 0.5)" in browser.find_element(By.ID, "fusion-info").text
     assert "total" in browser.find_element(By.ID, "timings").text
     shot = Path(os.environ.get("KVQAE_SCREENSHOT", tmp_path / "serve.png"))
     shot.parent.mkdir(parents=True, exist_ok=True)

@@ -254,11 +254,23 @@
     els.passage.append(after);
   }
 
+  // A passage hit names its passage, not only its entity: "Albert Einstein" + "#4" for "Albert_Einstein#4".
+  function passageLabel(item) {
+    if (!item.id || !item.entity_id || item.id === item.entity_id) return null;
+    const id = String(item.id);
+    const prefix = `${item.entity_id}#`;
+    return id.startsWith(prefix) ? `#${id.slice(prefix.length)}` : id;
+  }
+
   function rankingItem(item) {
+    const passage = passageLabel(item);
     return el("li", { class: "item" }, [
       el("span", { class: "rank", text: String(item.rank ?? "") }),
       thumb(item.image_url, item.title),
-      el("span", { class: "title", text: item.title || item.id || "", title: String(item.id ?? "") }),
+      el("span", { class: "title", title: String(item.id ?? "") }, [
+        item.title || item.id || "",
+        passage ? el("span", { class: "pid", text: ` ${passage}` }) : null,
+      ]),
       el("span", { class: "score", text: fmt(item.score, 3) }),
     ]);
   }
