@@ -21,7 +21,7 @@ from kvqae.rerank.proximity import rerank_run
 from kvqae.serve.app import create_app
 
 BM25 = {"mode": "text-passage", "encoder": "bm25", "name": "bm25"}
-SETTINGS = {"weight": 6.0, "words": 12, "top_n": 5}
+SETTINGS = {"weight": 6.0, "words": 12, "top_n": 5, "lead": 2.0}
 
 
 def _run(tmp_path, world, clip, reader, **extra):
@@ -40,7 +40,10 @@ def test_pipeline_reranks_the_fused_run_and_reads_it(tmp_path, tiny_world_dir, t
     saved = Run.load(out / "runs" / "test" / "fusion+proximity.json")
     kb = KnowledgeBase.load(out / "kb")
     questions = {q.id: q.question for q in load_questions(tiny_world_dir / "questions_test.jsonl")}
-    expected = rerank_run(fused, questions, kb.passage_text, **SETTINGS)
+    # the lead bonus goes to each article's first passage
+    expected = rerank_run(fused, questions, kb.passage_text, **SETTINGS,
+                          is_lead=lambda pid: kb.position_of(pid) == 0)
+    assert expected.meta["rerank"]["lead"] == 2.0
     for qid in questions:
         assert [p for p, _ in saved.ranked(qid)] == [p for p, _ in expected.ranked(qid)]
     # re-ranking reorders within the top 5 only: the same passages as the fused run, from rank 6 on in order
@@ -77,11 +80,14 @@ def test_ask_applies_the_bundle_rerank(tmp_path, tiny_world_dir, tiny_clip):
     q = load_questions(tiny_world_dir / "questions_test.jsonl")[0]
     text = CliRunner().invoke(app, ["ask", str(cfg.output), "-q", q.question])
     assert text.exit_code == 0
-    assert "re-ranked by term proximity: top 5, weight 40, 4-word windows" in text.output
+    assert "re-ranked by term proximity: top 5, weight 40, 4-word windows, lead 2" in text.output
     client = TestClient(create_app(answerer))
     body = client.post("/api/ask", data={"question": q.question}).json()
     assert body["fusion"]["rerank"] == {"method": "proximity", **strong}
     assert [h["id"] for h in body["fused"]] == [p for p, _ in batch.ranked(q.id, 5)]
+    kb = KnowledgeBase.load(cfg.output / "kb")
+    first = kb.passages_of(kb.entity_ids[0])
+    assert kb.position_of(first[0]) == 0 and kb.position_of(first[1]) == 1
 
 
 def test_rerank_settings_are_checked(tmp_path, tiny_world_dir, tiny_clip):

@@ -54,6 +54,12 @@ def test_rerank_query_by_hand():
     # weight 0: the run's order, standardised
     plain = rerank_query(ranked, "x y", texts.__getitem__, weight=0.0, words=2, top_n=3, stems=spaces)
     assert sorted(plain, key=lambda p: -plain[p]) == ["p1", "p2", "p3", "p4"]
+    # lead 2 for p3 (its article's first passage): -z + 2 * x_share + 2 = 1.57 puts it above p1 (1.22)
+    led = rerank_query(ranked, "x y", texts.__getitem__, weight=2.0, words=2, top_n=3, stems=spaces, lead=2.0,
+                       is_lead=lambda pid: pid == "p3")
+    assert led["p3"] == pytest.approx(-z + 2 * x_share + 2.0)
+    assert led["p1"] == pytest.approx(z) and led["p2"] == pytest.approx(2.0)
+    assert sorted(led, key=lambda p: -led[p]) == ["p2", "p3", "p1", "p4"]
 
 
 def test_rerank_run_errors_and_meta():
@@ -61,7 +67,9 @@ def test_rerank_run_errors_and_meta():
     texts = {"p1": "x", "p2": "y"}
     out = rerank_run(run, {"q1": "y"}, texts.__getitem__, weight=5.0, words=3, top_n=2, stems=spaces)
     assert out.ranked("q1")[0][0] == "p2" and out.level == "passage"
-    assert out.meta["rerank"] == {"method": "proximity", "weight": 5.0, "words": 3, "top_n": 2}
+    assert out.meta["rerank"] == {"method": "proximity", "weight": 5.0, "words": 3, "top_n": 2, "lead": 0.0}
+    with pytest.raises(InputError, match="lead bonus"):
+        rerank_run(run, {"q1": "y"}, texts.__getitem__, lead=-1.0, stems=spaces)
     with pytest.raises(InputError, match="q1"):
         rerank_run(run, {"q2": "y"}, texts.__getitem__, stems=spaces)
     with pytest.raises(InputError, match="finite"):

@@ -633,7 +633,8 @@ def rerank_pipeline_run(cfg: PipelineConfig, runs: dict, questions: list, kb) ->
     base = fused_run_name(cfg)
     settings = cfg.rerank
     reranked = rerank_run(runs[base], {q.id: q.question for q in questions}, kb.passage_text,
-                          weight=settings.weight, words=settings.words, top_n=settings.top_n)
+                          weight=settings.weight, words=settings.words, top_n=settings.top_n,
+                          lead=settings.lead, is_lead=lambda pid: kb.position_of(pid) == 0)
     reranked.name = base + settings.suffix()
     return reranked
 

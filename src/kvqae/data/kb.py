@@ -421,6 +421,10 @@ class KnowledgeBase:
         """The passage as fed to models: `"{title}. {chunk}"`."""
         return self.passages["text"].iat[self._prow(passage_id)]
 
+    def position_of(self, passage_id: str) -> int:
+        """The passage's position in its article (0: the article's first passage, its lead)."""
+        return int(self.passages["position"].iat[self._prow(passage_id)])
+
     def title_of(self, entity_id: str) -> str:
         return self.entities["title"].iat[self._erow(entity_id)]
 

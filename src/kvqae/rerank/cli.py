@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kvqae.rerank.settings import DEFAULT_TOP_N, DEFAULT_WEIGHT, DEFAULT_WORDS
+from kvqae.rerank.settings import DEFAULT_LEAD, DEFAULT_TOP_N, DEFAULT_WEIGHT, DEFAULT_WORDS
 
 
 def rerank_command(
@@ -23,13 +23,17 @@ def rerank_command(
     top_n: Annotated[
         int, typer.Option("--top-n", min=1, help="Passages re-scored per query.")
     ] = DEFAULT_TOP_N,
+    lead: Annotated[
+        float, typer.Option("--lead", min=0.0, help="Added to an article's first passage (its lead; 0: off).")
+    ] = DEFAULT_LEAD,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Write over an existing --out that is not an earlier run.")
     ] = False,
 ) -> None:
     """Re-rank the top passages of each query of RUN: standardised run score + WEIGHT x the largest
-    IDF-weighted share of the question's words within WORDS consecutive words of the passage. The
-    defaults were fitted on the natural-question dev set's validation half."""
+    IDF-weighted share of the question's words within WORDS consecutive words of the passage (+ LEAD for
+    an article's first passage). The defaults were fitted on the natural-question dev set's validation
+    half."""
     from kvqae.data.kb import KnowledgeBase
     from kvqae.data.questions import load_questions
     from kvqae.data.runs import Run
@@ -38,8 +42,9 @@ def rerank_command(
     from kvqae.rerank.proximity import rerank_run
     from kvqae.safety import check_out
 
-    if not math.isfinite(weight):
-        raise InputError(f"--weight must be a finite number, got {weight}")
+    for flag, value in (("--weight", weight), ("--lead", lead)):
+        if not math.isfinite(value):
+            raise InputError(f"{flag} must be a finite number, got {value}")
     check_out(out, "run", {"--run": run, "--kb": kb, "--questions": questions}, overwrite=overwrite)
     kbase = KnowledgeBase.load(kb)
     qs = load_questions(questions)
@@ -52,10 +57,17 @@ def rerank_command(
         except KeyError:
             raise InputError("passage id not in the KB", path=run, field=passage_id) from None
 
-    reranked = rerank_run(r, {q.id: q.question for q in qs}, text_of, weight=weight, words=words, top_n=top_n)
+    def is_lead(passage_id: str) -> bool:
+        try:
+            return kbase.position_of(passage_id) == 0
+        except KeyError:
+            raise InputError("passage id not in the KB", path=run, field=passage_id) from None
+
+    reranked = rerank_run(r, {q.id: q.question for q in qs}, text_of, weight=weight, words=words, top_n=top_n,
+                          lead=lead, is_lead=is_lead)
     reranked.save(out)
-    typer.echo(f"{len(reranked)} queries re-ranked (top {top_n}, weight {weight:g}, {words}-word windows) "
-               f"-> {out}")
+    typer.echo(f"{len(reranked)} queries re-ranked (top {top_n}, weight {weight:g}, {words}-word windows, "
+               f"lead {lead:g}) -> {out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,13 +5,17 @@ Fused retrieval usually finds the right entity but ranks another of its passages
 passage holds the question's other words near each other. For each query, the top `top_n` passages of the
 run are re-scored:
 
-    score = z(run score) + weight * coverage
+    score = z(run score) + weight * coverage [+ lead if the passage is its article's first]
 
 `z` standardises the run's scores over those passages (mean 0, standard deviation 1; all 0 when they tie), and
 `coverage` is the largest share, over every window of `words` consecutive words of the passage, of the
 question's content-word stems found in the window, each stem weighted by its inverse document frequency over
 the `top_n` passages (`kvqae.read.evidence.stem_weights`: a stem found in all of them, like the entity's own
-name, counts little). Passages below `top_n` keep their order under the re-scored ones.
+name, counts little). `lead` (optional, `RerankSettings.lead`, 0 by default) favours an article's first
+passage: on Wikipedia the lead states the dates, places and definitions people ask about ("When was Andre
+Agassi born?" -> "(born April 29, 1970)" in the lead, not "was born in Las Vegas" further on); on the dev set
+it gained on validation and lost on test, so it is off. Passages below `top_n` keep their order under the
+re-scored ones.
 """
 
 from __future__ import annotations
@@ -54,9 +58,11 @@ def proximity_scores(
 
 def rerank_query(
     ranked: Sequence[tuple[str, float]], question: str, text_of: Callable[[str], str], *, weight: float,
-    words: int, top_n: int, stems: Callable[[str], list[str | None]],
+    words: int, top_n: int, stems: Callable[[str], list[str | None]], lead: float = 0.0,
+    is_lead: Callable[[str], bool] | None = None,
 ) -> dict[str, float]:
-    """New scores of one query's ranked `(passage_id, score)` list (see the module doc)."""
+    """New scores of one query's ranked `(passage_id, score)` list (see the module doc); `lead` is added to
+    the passages `is_lead` says are their article's first."""
     head, tail = list(ranked[:top_n]), list(ranked[top_n:])
     if not head:
         return {}
@@ -66,6 +72,8 @@ def rerank_query(
     if weight:
         texts = [text_of(pid) for pid, _ in head]
         z = z + weight * proximity_scores(question, texts, words=words, stems=stems)
+    if lead and is_lead is not None:
+        z = z + lead * np.array([float(is_lead(pid)) for pid, _ in head])
     out = {pid: float(s) for (pid, _), s in zip(head, z, strict=True)}
     floor = float(z.min()) - 1.0
     for i, (pid, _) in enumerate(tail):
@@ -76,12 +84,16 @@ def rerank_query(
 def rerank_run(
     run: Run, questions: Mapping[str, str], text_of: Callable[[str], str], *,
     weight: float = DEFAULT_WEIGHT, words: int = DEFAULT_WORDS, top_n: int = DEFAULT_TOP_N,
-    stems: Callable[[str], list[str | None]] | None = None,
+    stems: Callable[[str], list[str | None]] | None = None, lead: float = 0.0,
+    is_lead: Callable[[str], bool] | None = None,
 ) -> Run:
     """`run` re-ranked by term proximity, query by query; `questions`: query id -> question text;
-    `text_of(passage_id)`: the passage's text. A query without a question is an InputError."""
+    `text_of(passage_id)`: the passage's text; `lead` added to the passages `is_lead(passage_id)` says are
+    their article's first. A query without a question is an InputError."""
     if not math.isfinite(weight) or weight < 0:
         raise InputError(f"the proximity weight must be a finite number >= 0, got {weight}", field="weight")
+    if not math.isfinite(lead) or lead < 0:
+        raise InputError(f"the lead bonus must be a finite number >= 0, got {lead}", field="lead")
     if run.level != "passage":
         raise InputError(f"proximity re-ranking needs a passage-level run, got level {run.level!r}",
                          field="level")
@@ -94,6 +106,7 @@ def rerank_run(
         if qid not in questions:
             raise InputError("query not in the questions file (mismatched splits?)", record=f"query {qid}")
         scores[qid] = rerank_query(run.ranked(qid), questions[qid], text_of, weight=weight, words=words,
-                                   top_n=top_n, stems=stems)
-    meta = {**run.meta, "rerank": {"method": "proximity", "weight": weight, "words": words, "top_n": top_n}}
+                                   top_n=top_n, stems=stems, lead=lead, is_lead=is_lead)
+    meta = {**run.meta, "rerank": {"method": "proximity", "weight": weight, "words": words, "top_n": top_n,
+                                   "lead": lead if is_lead is not None else 0.0}}
     return Run(scores=scores, name=f"{run.name}+proximity", level="passage", meta=meta)

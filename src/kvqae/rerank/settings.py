@@ -11,6 +11,8 @@ from kvqae.config import ConfigModel
 
 # chosen on the natural-question dev set's validation half (benchmarks/bench_wiki_devset.py)
 DEFAULT_WEIGHT, DEFAULT_WORDS, DEFAULT_TOP_N = 12.0, 30, 8
+# bonus of an article's first passage; off: 3 gained on validation but lost on test (README, session 8)
+DEFAULT_LEAD = 0.0
 
 
 class RerankSettings(ConfigModel):
@@ -20,8 +22,10 @@ class RerankSettings(ConfigModel):
     weight: float = Field(default=DEFAULT_WEIGHT, ge=0)
     words: int = Field(default=DEFAULT_WORDS, ge=1)
     top_n: int = Field(default=DEFAULT_TOP_N, ge=1)
+    # bonus of an article's first passage, its lead (where Wikipedia states dates, places, what a thing is)
+    lead: float = Field(default=DEFAULT_LEAD, ge=0)
 
-    @field_validator("weight")
+    @field_validator("weight", "lead")
     @classmethod
     def _finite(cls, value: float) -> float:
         if not math.isfinite(value):

@@ -34,6 +34,7 @@ class RerankInfo(BaseModel):
     weight: float
     words: int
     top_n: int
+    lead: float = 0.0  # added to an article's first passage
 
 
 class ReaderRankInfo(BaseModel):

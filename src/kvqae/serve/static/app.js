@@ -315,7 +315,7 @@
     const rr = fusion.rerank;
     if (rr) {
       els.fusionInfo.append(el("p", {
-        text: `Re-ranked by term ${rr.method}: top ${rr.top_n} passages, weight ${rr.weight}, ${rr.words}-word windows`,
+        text: `Re-ranked by term ${rr.method}: top ${rr.top_n} passages, weight ${rr.weight}, ${rr.words}-word windows, lead ${rr.lead ?? 0}`,
       }));
     }
     const byReader = fusion.reader_rank;
