@@ -90,6 +90,7 @@ def test_pipeline_writes_the_reader_ranked_run_and_ask_ranks_the_same(tiny_bundl
         moved += after[:3] != before[:3]
         result = answerer.ask(q.question)
         assert [h.id for h in result.read] == after[:3]
+        assert all(h.text == answerer.kb.passage_text(h.id) for h in result.read)  # the evidence itself
         assert result.fused_ids[:10] == before[:10]  # the fused list stays the fused ranking
         assert result.fusion["reader_rank"] == {"weight": 0.5, "top_k": 3}
     assert moved > 0  # the reader changed some order, else the comparisons above prove nothing
@@ -101,6 +102,7 @@ def test_pipeline_writes_the_reader_ranked_run_and_ask_ranks_the_same(tiny_bundl
     body = TestClient(create_app(answerer)).post("/api/ask", data={"question": q.question}).json()
     assert body["fusion"]["reader_rank"] == {"weight": 0.5, "top_k": 3}
     assert [h["id"] for h in body["read"]] == [p for p, _ in by_reader.ranked(q.id, 3)]
+    assert all(h["text"] for h in body["read"]) and all(h["text"] is None for h in body["fused"])
     assert [h["id"] for h in body["fused"]] == [p for p, _ in fused.ranked(q.id, 5)]
 
 

@@ -104,6 +104,10 @@ def test_page_answers_a_photo_question(server, browser, tiny_world_dir, tmp_path
     labels = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "section.fused .pid")]
     assert labels and all(label.startswith("#") for label in labels)
     assert len(browser.find_elements(By.CSS_SELECTOR, "section.read li.item")) == 3
+    details = browser.find_elements(By.CSS_SELECTOR, "section.read details.ptext")
+    assert len(details) == 3 and not browser.find_elements(By.CSS_SELECTOR, "section.fused details")
+    details[0].find_element(By.TAG_NAME, "summary").click()  # opens on click: the passage's text
+    assert len(details[0].find_element(By.TAG_NAME, "p").text.split()) > 5
     assert "ordered by its evidence (weight 0.5)" in browser.find_element(By.ID, "fusion-info").text
     assert "total" in browser.find_element(By.ID, "timings").text
     shot = Path(os.environ.get("KVQAE_SCREENSHOT", tmp_path / "serve.png"))

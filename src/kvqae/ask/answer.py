@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +40,15 @@ class Hit:
     title: str
     score: float
     has_image: bool
+    text: str | None = None  # the passage's text, for the read passages (the evidence a person checks)
 
     def to_dict(self, image_url: Any = None) -> dict[str, Any]:
         url = image_url(self.entity_id) if image_url and self.has_image else None
-        return {"rank": self.rank, "id": self.id, "entity_id": self.entity_id, "title": self.title,
-                "score": self.score, "image_url": url}
+        out = {"rank": self.rank, "id": self.id, "entity_id": self.entity_id, "title": self.title,
+               "score": self.score, "image_url": url}
+        if self.text is not None:
+            out["text"] = self.text
+        return out
 
 
 @dataclass
@@ -295,7 +299,8 @@ class Answerer:
             if weight:  # the read passages as the reader orders them (kvqae.rerank.reader)
                 top_k = self.bundle.reader.top_k
                 fusion["reader_rank"] = {"weight": weight, "top_k": top_k}
-                result.read = [self.hit(r, i, s, "passage") for r, (i, s) in enumerate(by_reader[:top_k], 1)]
+                result.read = [replace(self.hit(r, i, s, "passage"), text=self.kb.passage_text(i))
+                               for r, (i, s) in enumerate(by_reader[:top_k], 1)]
             if pred.passage_id is not None:
                 result.answer, result.passage_id = pred.answer, pred.passage_id
                 result.start, result.end = pred.start, pred.end

@@ -12,6 +12,7 @@ class Hit(BaseModel):
     title: str
     score: float
     image_url: str | None
+    text: str | None = None  # the passage's text (in `read`, the passages the reader read)
 
 
 class EntityRef(BaseModel):

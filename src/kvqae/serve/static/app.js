@@ -272,13 +272,17 @@
         passage ? el("span", { class: "pid", text: ` ${passage}` }) : null,
       ]),
       el("span", { class: "score", text: fmt(item.score, 3) }),
+      // the read passages carry their text: the evidence, one click away
+      typeof item.text === "string"
+        ? el("details", { class: "ptext" }, [el("summary", { text: "passage text" }), el("p", { text: item.text })])
+        : null,
     ]);
   }
 
-  function rankingSection(name, level, items) {
+  function rankingSection(name, level, items, limit = MAX_ITEMS) {
     const heading = el("h3", {}, [el("span", { text: name }), " ", level ? el("span", { class: "level", text: level }) : null]);
     const list = el("ol", { class: "ranking" });
-    for (const item of (items || []).slice(0, MAX_ITEMS)) list.append(rankingItem(item));
+    for (const item of (items || []).slice(0, limit)) list.append(rankingItem(item));
     if (!list.children.length) list.append(el("li", { class: "muted", text: "No results." }));
     return el("section", { class: "ranking-col" }, [heading, list]);
   }
@@ -296,7 +300,7 @@
     fused.classList.add("fused");
     els.modes.append(fused);
     if ((r.read || []).length) {
-      const read = rankingSection("read", "reader's order", r.read);
+      const read = rankingSection("read", "reader's order", r.read, r.read.length);
       read.classList.add("read");
       els.modes.append(read);
     }
