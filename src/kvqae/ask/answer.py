@@ -3,7 +3,7 @@
 The steps are the batch pipeline's own functions applied to a single query: the encoders' `encode_images`
 / `encode_texts` (text role "query", as `encode_questions`), `search_store` (as `search_embeddings`),
 `entity_run_to_passages` with one `PassageTable`, `fuse` with the bundle's fitted weights, and
-`read_ranked` (as `read_questions`). The only difference: under the "zscore" norm a single question is
+`read_and_rank` (as `read_questions`). The only difference: under the "zscore" norm a single question is
 normalised with the statistics each run had on the fit split (recorded in the bundle), because one
 question has no run-wide statistics of its own.
 

@@ -33,7 +33,7 @@ def read_questions(
     `Reader`) and write predictions to `out` atomically. Returns the number of predictions written.
 
     `ranked_out`: also write the run with each question's read passages re-ordered by the reader's evidence
-    (`reader_ranking`; named `<run>+reader`), atomically."""
+    (`kvqae.rerank.reader.reader_rank`; named `<run>+reader`), atomically."""
     import json
 
     from kvqae.io import atomic_path
@@ -82,34 +82,18 @@ def read_and_rank(
 ) -> tuple[Any, list[tuple[str, float]]]:
     """Read the top `top_k` of `ranked` (passage id, score; best first) -> (best `Prediction`, `ranked`
     with the read passages re-ordered by the reader's evidence, `kvqae.rerank.reader.reader_rank` with
-    the reader's `passage_weight`; unchanged when that weight is 0)."""
+    the reader's `passage_weight`; unchanged when that weight is 0).
+
+    The one reading step shared by `read_questions` (batch) and `kvqae ask` / `kvqae serve`. A passage id
+    the KB does not know is an InputError naming the run (`source`) and the query."""
     from kvqae.rerank.reader import reader_rank
 
     passages = ranked_passages(kb, ranked[:top_k], query=query, source=source)
     reading = reader.read(question, passages, batch_rows=batch_rows)
     weight = reader.settings.passage_weight
-    if not weight or len(reading.passage_evidence) != len(passages):
+    if not weight:
         return reading.predictions[0], list(ranked)
     return reading.predictions[0], reader_rank(ranked, reading.passage_evidence, weight)
-
-
-def read_ranked(
-    reader: Any,
-    kb: Any,
-    question: str,
-    ranked: list[tuple[str, float]],
-    *,
-    query: str = "question",
-    source: Any = None,
-    batch_rows: int = 32,
-) -> Any:
-    """Read one question over its ranked `(passage_id, retrieval score)` list -> the best `Prediction`.
-
-    The one reading step shared by `read_questions` (batch) and `kvqae ask` / `kvqae serve`. A passage id
-    the KB does not know is an InputError naming the run (`source`) and the query.
-    """
-    passages = ranked_passages(kb, ranked, query=query, source=source)
-    return reader.predict(question, passages, batch_rows=batch_rows)[0]
 
 
 def ranked_passages(kb: Any, ranked: list[tuple[str, float]], *, query: str, source: Any = None) -> list[Any]:

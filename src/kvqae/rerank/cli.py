@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,20 +52,20 @@ def rerank_command(
     r = Run.load(run)
     _check_run(r, run, {q.id for q in qs})
 
-    def text_of(passage_id: str) -> str:
-        try:
-            return kbase.passage_text(passage_id)
-        except KeyError:
-            raise InputError("passage id not in the KB", path=run, field=passage_id) from None
+    def known(lookup: Callable[[str], Any]) -> Callable[[str], Any]:
+        """`lookup` by passage id, an id the KB lacks being an InputError naming the run."""
 
-    def is_lead(passage_id: str) -> bool:
-        try:
-            return kbase.position_of(passage_id) == 0
-        except KeyError:
-            raise InputError("passage id not in the KB", path=run, field=passage_id) from None
+        def call(passage_id: str) -> Any:
+            try:
+                return lookup(passage_id)
+            except KeyError:
+                raise InputError("passage id not in the KB", path=run, field=passage_id) from None
 
-    reranked = rerank_run(r, {q.id: q.question for q in qs}, text_of, weight=weight, words=words, top_n=top_n,
-                          lead=lead, is_lead=is_lead)
+        return call
+
+    reranked = rerank_run(r, {q.id: q.question for q in qs}, known(kbase.passage_text), weight=weight,
+                          words=words, top_n=top_n, lead=lead,
+                          is_lead=known(lambda passage_id: kbase.position_of(passage_id) == 0))
     reranked.save(out)
     typer.echo(f"{len(reranked)} queries re-ranked (top {top_n}, weight {weight:g}, {words}-word windows, "
                f"lead {lead:g}) -> {out}")
