@@ -16,7 +16,8 @@ from kvqae.data.questions import load_questions
 from kvqae.data.runs import Run
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.model import PassageInput, Reader
-from kvqae.rerank.reader import fill_missing, reader_rank, standardise
+from kvqae.rerank.reader import fill_missing, reader_rank
+from kvqae.rerank.scores import standardise
 from kvqae.serve.app import create_app
 
 RANKED = [("a", 3.0), ("b", 2.0), ("c", 1.0), ("d", 0.5), ("e", 0.0)]

@@ -28,6 +28,7 @@ import numpy as np
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.read.evidence import stem_weights
+from kvqae.rerank.scores import standardise
 from kvqae.rerank.settings import DEFAULT_TOP_N, DEFAULT_WEIGHT, DEFAULT_WORDS
 
 
@@ -66,9 +67,7 @@ def rerank_query(
     head, tail = list(ranked[:top_n]), list(ranked[top_n:])
     if not head:
         return {}
-    scores = np.array([s for _, s in head], dtype=np.float64)
-    spread = scores.std()
-    z = (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
+    z = standardise(np.array([s for _, s in head], dtype=np.float64))
     if weight:
         texts = [text_of(pid) for pid, _ in head]
         z = z + weight * proximity_scores(question, texts, words=words, stems=stems)

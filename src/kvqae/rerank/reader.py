@@ -20,14 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
-def standardise(values: np.ndarray) -> np.ndarray:
-    """(x - mean) / std; all zeros when the values are constant (or fewer than two)."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size < 2:
-        return np.zeros_like(values)
-    std = values.std()
-    return np.zeros_like(values) if std == 0 or not np.isfinite(std) else (values - values.mean()) / std
+from kvqae.rerank.scores import standardise
 
 
 def fill_missing(evidence: Sequence[float]) -> np.ndarray:
