@@ -28,6 +28,7 @@ from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.read.answer_types import expected_kind, fits
 from kvqae.read.evidence import EvidenceSettings
+from kvqae.read.phrase import trim_to_phrase
 
 SETTINGS_FILE = "kvqae_reader.json"
 TYPED_CANDIDATES = 20  # spans decoded before the answer-type preference picks one
@@ -50,6 +51,9 @@ class ReaderSettings(ConfigModel):
     # Snap candidate spans to spaCy entities of the label the question asks for ("which city" -> GPE) and
     # prefer those (kvqae.read.answer_choice); needs answer_type_filter.
     entity_spans: bool = True
+    # End each answer where its phrase ends: before a sentence break or a comma clause (kvqae.read.phrase:
+    # "Shiloh. Johnston" -> "Shiloh"); the candidates are scored and ranked on the spans as read.
+    phrase_spans: bool = True
     # Rank the candidates (the reader's spans + every entity of an asked-for label in the passages) by the
     # span score and the evidence around them (kvqae.read.evidence); None: the answer_choice tiers alone.
     evidence: EvidenceSettings | None = Field(default_factory=EvidenceSettings)
@@ -365,12 +369,14 @@ class Reader:
         for i, value in scored_pairs:
             if not value <= evidence_by_passage[i]:  # also replaces NaN
                 evidence_by_passage[i] = value
-        predictions = [
-            Prediction(texts[c.passage][c.start : c.end], passages[c.passage].passage_id, c.score, c.start,
-                       c.end, c.probability)
-            for c in cands[:top_n]
-        ]
+        predictions = [self._prediction(c, passages) for c in cands[:top_n]]
         return Reading(predictions or [Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)
+
+    def _prediction(self, c: Any, passages: list[PassageInput]) -> Prediction:
+        """Candidate `c` as a prediction, its span ended where its phrase ends (`settings.phrase_spans`)."""
+        text = passages[c.passage].text
+        a, b = trim_to_phrase(text, c.start, c.end) if self.settings.phrase_spans else (c.start, c.end)
+        return Prediction(text[a:b], passages[c.passage].passage_id, c.score, a, b, c.probability)
 
     def evidence_table(self, question: str, passages: list[PassageInput]) -> list[Any]:
         """Read `passages` and return every candidate answer with its evidence features

@@ -1,0 +1,57 @@
+"""Answer spans end where their phrase ends (kvqae.read.phrase), by hand and through the reader."""
+
+import pytest
+
+from kvqae.read.answer_choice import Candidate
+from kvqae.read.model import PassageInput, Reader, build_tiny_reader
+from kvqae.read.phrase import trim_to_phrase
+
+
+@pytest.mark.parametrize(
+    ("span", "expected"),
+    [
+        ("Shiloh. Johnston", "Shiloh"),  # into the next sentence
+        ("Brave New World, set in a dystopian London", "Brave New World"),  # a clause after a comma
+        ("Puerto Rico Trench, in the North Atlantic", "Puerto Rico Trench"),
+        ("rubidium (Rb), caesium (Cs), and francium", "rubidium (Rb)"),  # the rest of a list
+        ("in 1809. The war began", "in 1809"),
+        ("February 12, 1809", "February 12, 1809"),  # a comma before a number stays
+        ("Montgomery, Alabama", "Montgomery, Alabama"),  # ... and before a name
+        ("Washington, D.C.", "Washington, D.C."),
+        ("Samuel A. Ward", "Samuel A. Ward"),  # a single-letter abbreviation is no sentence break
+        ("U.S. President", "U.S. President"),  # nor a dotted one
+        ("Mr. Jones", "Mr. Jones"),  # nor a title
+        ("St. Louis", "St. Louis"),
+        (", and so on", ", and so on"),  # never trimmed to nothing
+    ],
+)
+def test_trim_to_phrase_by_hand(span, expected):
+    a, b = trim_to_phrase(span, 0, len(span))
+    assert span[a:b] == expected and a == 0
+
+
+def test_trim_to_phrase_keeps_offsets_in_the_whole_text():
+    text = "He died at the Battle of Shiloh. Johnston was buried in Texas."
+    start = text.index("Shiloh")
+    a, b = trim_to_phrase(text, start, text.index(" was"))
+    assert (a, b) == (start, start + len("Shiloh"))
+    # a break before the span (outside it) changes nothing
+    a, b = trim_to_phrase(text, text.index("Johnston"), text.index(" was"))
+    assert text[a:b] == "Johnston"
+
+
+def test_the_reader_answers_with_the_trimmed_phrase(tmp_path, monkeypatch):
+    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
+    reader.settings = reader.settings.model_copy(
+        update={"evidence": None, "answer_type_filter": False, "entity_spans": False}
+    )
+    text = "Albert Sidney Johnston died at Shiloh. Johnston was the highest-ranking officer to die."
+    start, end = text.index("Shiloh"), text.index(" was")
+    # The reader's best span runs into the next sentence; the answer stops at the sentence break.
+    monkeypatch.setattr(Reader, "_proposals", lambda self, *a, **k: [Candidate(0, start, end, -1.0, 0.4)])
+    passages = [PassageInput("p0", text, 1.0)]
+    pred = reader.predict("Where did Johnston die?", passages)[0]
+    assert (pred.answer, pred.start, pred.end) == ("Shiloh", start, start + 6)
+    assert (pred.score, pred.probability, pred.passage_id) == (-1.0, 0.4, "p0")
+    reader.settings = reader.settings.model_copy(update={"phrase_spans": False})
+    assert reader.predict("Where did Johnston die?", passages)[0].answer == "Shiloh. Johnston"
