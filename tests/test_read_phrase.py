@@ -4,7 +4,7 @@ import pytest
 
 from kvqae.read.answer_choice import Candidate
 from kvqae.read.model import PassageInput, Reader, build_tiny_reader
-from kvqae.read.phrase import trim_to_phrase
+from kvqae.read.phrase import asked_nouns, extend_to_asked_noun, trim_to_phrase
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,49 @@ def test_the_reader_answers_with_the_trimmed_phrase(tmp_path, monkeypatch):
     assert (pred.score, pred.probability, pred.passage_id) == (-1.0, 0.4, "p0")
     reader.settings = reader.settings.model_copy(update={"phrase_spans": False})
     assert reader.predict("Where did Johnston die?", passages)[0].answer == "Shiloh. Johnston"
+
+
+@pytest.mark.parametrize(
+    ("question", "nouns"),
+    [
+        ("At which battle did the highest-ranking officer die?", {"battle"}),
+        ("What trophy is awarded to the winner?", {"trophy"}),
+        ("In which New York concert hall did it premiere?", {"new", "york", "concert", "hall"}),
+        ("Which treaties ended the war?", {"treaty", "ended"}),  # singular; stops at "the"
+        ("Which islands lie off the coast?", {"island", "lie", "off"}),
+        ("What is the capital of Alaska?", set()),  # "what" + a function word: no asked noun
+        ("When was Abraham Lincoln born?", set()),
+    ],
+)
+def test_asked_nouns_by_hand(question, nouns):
+    assert asked_nouns(question) == nouns
+
+
+def test_extend_to_asked_noun_by_hand():
+    text = "He died at the Battle of Shiloh in 1862; the Lamar Hunt Trophy is given. Carnegie Hall opened."
+
+    def widened(word, question):
+        a = text.index(word)
+        a, b = extend_to_asked_noun(text, a, a + len(word), asked_nouns(question))
+        return text[a:b]
+
+    assert widened("Shiloh", "At which battle did he die?") == "Battle of Shiloh"  # "<Noun> of" before
+    assert widened("Lamar Hunt", "What trophy is awarded?") == "Lamar Hunt Trophy"  # the noun after
+    assert widened("Carnegie", "In which New York concert hall did it premiere?") == "Carnegie Hall"
+    assert widened("Shiloh", "Where did he die?") == "Shiloh"  # no asked noun
+    assert widened("Shiloh", "Which war did he die in?") == "Shiloh"  # another noun
+    lower = "the battle of Shiloh"  # not a name: the lower-case noun stays out
+    a = lower.index("Shiloh")
+    assert extend_to_asked_noun(lower, a, a + 6, frozenset({"battle"})) == (a, a + 6)
+
+
+def test_the_reader_answer_takes_in_the_asked_noun(tmp_path, monkeypatch):
+    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
+    reader.settings = reader.settings.model_copy(
+        update={"evidence": None, "answer_type_filter": True, "entity_spans": False}
+    )
+    text = "Albert Sidney Johnston died at the Battle of Shiloh. Johnston was the highest-ranking officer."
+    start, end = text.index("Shiloh"), text.index(" was")
+    monkeypatch.setattr(Reader, "_proposals", lambda self, *a, **k: [Candidate(0, start, end, -1.0, 0.4)])
+    pred = reader.predict("At which battle did Johnston die?", [PassageInput("p0", text, 1.0)])[0]
+    assert (pred.answer, pred.start, pred.end) == ("Battle of Shiloh", text.index("Battle"), start + 6)

@@ -28,7 +28,7 @@ from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.read.answer_types import expected_kind, fits
 from kvqae.read.evidence import EvidenceSettings
-from kvqae.read.phrase import trim_to_phrase
+from kvqae.read.phrase import asked_nouns, extend_to_asked_noun, trim_to_phrase
 
 SETTINGS_FILE = "kvqae_reader.json"
 TYPED_CANDIDATES = 20  # spans decoded before the answer-type preference picks one
@@ -51,8 +51,9 @@ class ReaderSettings(ConfigModel):
     # Snap candidate spans to spaCy entities of the label the question asks for ("which city" -> GPE) and
     # prefer those (kvqae.read.answer_choice); needs answer_type_filter.
     entity_spans: bool = True
-    # End each answer where its phrase ends: before a sentence break or a comma clause (kvqae.read.phrase:
-    # "Shiloh. Johnston" -> "Shiloh"); the candidates are scored and ranked on the spans as read.
+    # End each answer where its phrase ends: before a sentence break or a comma clause, and take in the noun
+    # the question asks for (kvqae.read.phrase: "Shiloh. Johnston" -> "Shiloh"; "which battle" -> "Battle of
+    # Shiloh"); the candidates are scored and ranked on the spans as read.
     phrase_spans: bool = True
     # Rank the candidates (the reader's spans + every entity of an asked-for label in the passages) by the
     # span score and the evidence around them (kvqae.read.evidence); None: the answer_choice tiers alone.
@@ -369,13 +370,18 @@ class Reader:
         for i, value in scored_pairs:
             if not value <= evidence_by_passage[i]:  # also replaces NaN
                 evidence_by_passage[i] = value
-        predictions = [self._prediction(c, passages) for c in cands[:top_n]]
+        predictions = [self._prediction(c, passages, question) for c in cands[:top_n]]
         return Reading(predictions or [Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)
 
-    def _prediction(self, c: Any, passages: list[PassageInput]) -> Prediction:
-        """Candidate `c` as a prediction, its span ended where its phrase ends (`settings.phrase_spans`)."""
+    def _prediction(self, c: Any, passages: list[PassageInput], question: str | None) -> Prediction:
+        """Candidate `c` as a prediction; with `settings.phrase_spans` its span ends where its phrase ends
+        and takes in the noun the question asks for ("which battle" -> "Battle of Shiloh")."""
         text = passages[c.passage].text
-        a, b = trim_to_phrase(text, c.start, c.end) if self.settings.phrase_spans else (c.start, c.end)
+        a, b = c.start, c.end
+        if self.settings.phrase_spans:
+            a, b = trim_to_phrase(text, a, b)
+            if question is not None:
+                a, b = extend_to_asked_noun(text, a, b, asked_nouns(question))
         return Prediction(text[a:b], passages[c.passage].passage_id, c.score, a, b, c.probability)
 
     def evidence_table(self, question: str, passages: list[PassageInput]) -> list[Any]:

@@ -10,7 +10,10 @@ Atlantic"). An answer is one phrase, so `trim_to_phrase` ends the span
 * before a comma followed by a lower-case word (a modifier clause or the rest of a list), which keeps
   "February 12, 1809", "Montgomery, Alabama" and "Washington, D.C." whole.
 
-It never trims a span to nothing.
+It never trims a span to nothing. When the question asks "which/what <noun>" and the text names the answer
+with that noun ("At which battle ...?" -> "Shiloh" in "the Battle of Shiloh"; "What trophy ...?" -> "Lamar
+Hunt" in "the Lamar Hunt Trophy"), `extend_to_asked_noun` takes the capitalised noun into the answer: the
+name is "Battle of Shiloh", "Lamar Hunt Trophy".
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ import re
 _SENTENCE_BREAK = re.compile(r"\.\s+(?=[A-Z])")
 _CLAUSE_COMMA = re.compile(r",\s+(?=[a-z])")
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
+_ASKED = re.compile(r"\b(?:which|what)((?:\s+[\w'-]+){1,4})", re.IGNORECASE)
+_FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "is", "was",
+    "were", "are", "be", "been", "has", "have", "had", "do", "does", "did", "can", "could", "will", "would",
+    "this", "that", "these", "those", "his", "her", "its", "their", "he", "she", "it", "they",
+})
+_NEXT_NAME_WORD = re.compile(r"\s+([A-Z][\w'-]*)")
+_NAME_WORD_OF_BEFORE = re.compile(r"\b([A-Z][\w'-]*)\s+of\s+(?:the\s+)?$")
 _ABBREVIATIONS = frozenset({
     "mr", "mrs", "ms", "dr", "st", "jr", "sr", "mt", "ft", "gen", "col", "lt", "capt", "sgt", "rev", "prof",
     "inc", "co", "ltd", "vs", "no", "fig", "ca",
@@ -51,3 +62,39 @@ def trim_to_phrase(text: str, start: int, end: int) -> tuple[int, int]:
     if not trimmed.strip():
         return start, end
     return start, start + len(trimmed)
+
+
+def _singular(word: str) -> str:
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def asked_nouns(question: str) -> frozenset[str]:
+    """The words after the question's "which"/"what" up to its first function word, lower case and
+    singular: "At which battle did ...?" -> {"battle"}; "In which New York concert hall did ...?" ->
+    {"new", "york", "concert", "hall"}; empty when the question has no such phrase."""
+    m = _ASKED.search(question)
+    if m is None:
+        return frozenset()
+    out = []
+    for word in m.group(1).split():
+        if word.lower() in _FUNCTION_WORDS:
+            break
+        out.append(_singular(word))
+    return frozenset(out)
+
+
+def extend_to_asked_noun(text: str, start: int, end: int, nouns: frozenset[str]) -> tuple[int, int]:
+    """[start, end) widened over a capitalised word of `nouns` right after it ("Lamar Hunt" + " Trophy")
+    or before it with "of" ("Battle of " + "Shiloh"); unchanged when neither is there."""
+    if not nouns:
+        return start, end
+    after = _NEXT_NAME_WORD.match(text, end)
+    if after is not None and _singular(after.group(1)) in nouns:
+        end = after.end()
+    before = _NAME_WORD_OF_BEFORE.search(text[:start])
+    if before is not None and _singular(before.group(1)) in nouns:
+        start = before.start(1)
+    return start, end
