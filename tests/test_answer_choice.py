@@ -77,7 +77,13 @@ def test_choose_ranks_entity_then_fitting_then_rest_and_echoes_last():
 
 def test_expected_labels_by_hand():
     assert expected_labels("When was he born?") == frozenset({"DATE", "TIME"})
-    assert expected_labels("How many termites can it eat?") == NUMBER
+    # a count is no percentage or money; a share is a percentage; "how much" may be any number
+    assert expected_labels("How many termites can it eat?") == frozenset({"CARDINAL", "QUANTITY"})
+    assert expected_labels("Approximately how many people live on the continent?") == frozenset(
+        {"CARDINAL", "QUANTITY"})
+    assert expected_labels("How many dollars did it cost?") == NUMBER
+    assert expected_labels("What percentage of the land is forest?") == frozenset({"PERCENT"})
+    assert expected_labels("How much did the state pay for it?") == NUMBER
     assert expected_labels("In which town was this philosopher born?") == frozenset({"GPE", "LOC", "NORP"})
     assert expected_labels("At which battle did the officer die?") == frozenset({"EVENT", "GPE", "LOC"})
     assert expected_labels("Which American composer wrote it?") == PERSON

@@ -129,6 +129,16 @@ _NOUN_LABELS: tuple[tuple[str, frozenset[str]], ...] = (
 )
 
 
+def _number_labels(q: str) -> frozenset[str]:
+    """Labels of a number answer: a count ("how many people") is no percentage or sum of money; a share is
+    a percentage; "how much" and the rest may be any of them."""
+    if re.search(r"\bwhat (percentage|percent|proportion|share)\b", q):
+        return frozenset({"PERCENT"})
+    if re.search(r"\bhow many\b", q) and not re.search(r"\bhow many (dollars|euros|pounds|percent)\b", q):
+        return frozenset({"CARDINAL", "QUANTITY"})
+    return _LABELS_BY_KIND["number"]
+
+
 def expected_labels(question: str) -> frozenset[str] | None:
     """spaCy entity labels the answer to `question` should carry, or None (no named-entity constraint).
 
@@ -142,6 +152,8 @@ def expected_labels(question: str) -> frozenset[str] | None:
     ['NORP', 'ORG', 'PERSON']
     """
     kind = expected_kind(question)
+    if kind == "number":
+        return _number_labels(question.lower())
     if kind in _LABELS_BY_KIND:
         return _LABELS_BY_KIND[kind]
     if kind != "name":
