@@ -202,3 +202,30 @@ def test_read_fit_fits_and_saves_evidence_weights(kb, tiny, tmp_path):
     res = runner.invoke(app, args)
     assert isinstance(res.exception, InputError)
     assert "q1" in str(res.exception) and 'field "answers"' in str(res.exception)
+
+
+def test_read_cuts_a_long_question_to_fit_the_window(kb, tmp_path):
+    """A question of more tokens than max_length - stride - special tokens leaves used to crash the fast
+    tokenizer (a Rust panic: stride must be less than the passage's share of a row); it is cut to fit."""
+    from kvqae.read.model import PassageInput, Reader, ReaderSettings
+
+    settings = ReaderSettings(max_length=96, stride=32, max_question_tokens=64, evidence=None,
+                              entity_spans=False)
+    reader_dir = build_tiny_reader(tmp_path / "short-rows", seed=1, settings=settings)
+    question = "Which engineer " + "and which architect " * 20 + "designed the tower?"
+    (tmp_path / "q.jsonl").write_text(json.dumps({"id": "q1", "question": question, "answers": ["x"]}) + "\n")
+    Run.from_mapping({"q1": {"Eiffel_Tower#0": 2.0, "Apollo_11#0": 1.0}}).save(tmp_path / "run.json")
+    out = tmp_path / "pred.jsonl"
+    res = runner.invoke(app, ["read", "--run", str(tmp_path / "run.json"), "--kb", str(kb.path),
+                              "--questions", str(tmp_path / "q.jsonl"), "--model", str(reader_dir),
+                              "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["q1"]
+    reader = Reader.load(reader_dir)
+    # 96 tokens - 3 special - stride 32 - 1 = 60 question tokens at most (the settings allow 64)
+    cut = reader._cut_question(question)
+    assert len(reader.tokenizer(cut, add_special_tokens=False)["input_ids"]) == 60
+    assert question.startswith(cut)
+    reader.settings = ReaderSettings(max_length=40, stride=36)  # the stride fills the whole row
+    with pytest.raises(InputError, match="max_length 40 leave no room for a question"):
+        reader.predict(question, [PassageInput("p", "A passage.", 1.0)])

@@ -206,11 +206,23 @@ class Reader:
 
     # ------------------------------------------------------------------ encoding
     def _cut_question(self, question: str) -> str:
+        """The question cut to `max_question_tokens`, and shorter when a row would leave its passage no more
+        than the stride (the tokenizer panics on that, e.g. a 61-token question under max_length 96, stride
+        32); settings that leave no room for any question are an InputError."""
+        s = self.settings
+        room = s.max_length - self.tokenizer.num_special_tokens_to_add(pair=True) - s.stride - 1
+        if room < 1:
+            raise InputError(
+                f"reader settings max_length {s.max_length} leave no room for a question next to a passage "
+                f"window longer than the stride {s.stride}: raise max_length or lower stride",
+                field="max_length",
+            )
+        limit = min(s.max_question_tokens, room)
         enc = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
         offs = enc["offset_mapping"]
-        if len(offs) <= self.settings.max_question_tokens:
+        if len(offs) <= limit:
             return question
-        return question[: offs[self.settings.max_question_tokens - 1][1]]
+        return question[: offs[limit - 1][1]]
 
     def featurize(
         self, question: str, passages: list[str], gold_spans: list[list[tuple[int, int]]] | None = None
