@@ -110,3 +110,10 @@ def test_rerank_command_moves_the_answering_passage_up(prose_kb, tmp_path):
     res = runner.invoke(app, [*args[:2], str(tmp_path / "bad.json"), *args[3:-1], str(tmp_path / "o2.json")])
     assert isinstance(res.exception, InputError) and "Nowhere#3" in str(res.exception)
     assert not (tmp_path / "o2.json").exists()
+    # ... also below the re-scored top (it would pass through into a run later commands refuse)
+    Run.from_mapping({"q1": {"Marie_Curie#0": 2.0, "Marie_Curie#1": 1.9, "Nowhere#3": 0.1}}).save(
+        tmp_path / "bad2.json")
+    res = runner.invoke(app, [*args[:2], str(tmp_path / "bad2.json"), *args[3:-1], str(tmp_path / "o3.json"),
+                              "--top-n", "2"])
+    assert isinstance(res.exception, InputError) and "Nowhere#3" in str(res.exception)
+    assert not (tmp_path / "o3.json").exists()

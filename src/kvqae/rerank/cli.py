@@ -63,6 +63,9 @@ def rerank_command(
 
         return call
 
+    for scores in r.scores.values():  # every id, not only the re-scored top: the output must be usable
+        for passage_id in scores:
+            known(kbase.position_of)(passage_id)
     reranked = rerank_run(r, {q.id: q.question for q in qs}, known(kbase.passage_text), weight=weight,
                           words=words, top_n=top_n, lead=lead,
                           is_lead=known(lambda passage_id: kbase.position_of(passage_id) == 0))
