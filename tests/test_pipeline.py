@@ -88,3 +88,30 @@ def test_run_pipeline_rejects_bad_config(tmp_path, tiny_world_dir, tiny_clip, ti
     result = CliRunner().invoke(app, ["run", str(config)])
     assert result.exit_code != 0
     assert "retrieval.0.mode" in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("retrieval", [{"mode": "text-passage", "encoder": "bm25", "name": "../../x"}], "retrieval.0.name"),
+        ("retrieval", [{"mode": "text-passage", "encoder": "bm25", "name": ".."}], "retrieval.0.name"),
+        ("questions", {"../up": "q.jsonl"}, "questions"),
+    ],
+)
+def test_pipeline_names_cannot_write_outside_the_output(tmp_path, key, value, field):
+    """Run and split names become file names under output/runs/: a name with a path in it used to write
+    there (`name: ../../../../x` -> a run file beside the output folder)."""
+    from kvqae.errors import InputError
+    from kvqae.pipeline import load_pipeline_config
+
+    config = {
+        "output": "out",
+        "kb": {"source": "kb"},
+        "questions": {"test": "q.jsonl"},
+        "retrieval": [{"mode": "text-passage", "encoder": "bm25"}],
+        key: value,
+    }
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(InputError, match=f'field "{field}": .* is not a plain name'):
+        load_pipeline_config(path)

@@ -67,6 +67,11 @@ class RetrievalSection(ConfigModel):
     # entity at the score of its best passage), so a description of the entity lifts its other passages
     entity_context: bool = False
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_file_name(cls, value: str | None) -> str | None:
+        return None if value is None else file_name(value)
+
     @model_validator(mode="after")
     def _bm25_is_text_passage(self) -> RetrievalSection:
         if self.encoder == "bm25" and self.mode != "text-passage":
@@ -74,6 +79,14 @@ class RetrievalSection(ConfigModel):
         if self.entity_context and self.mode not in ("text-passage", "image-passage"):
             raise ValueError(f"entity_context applies to passage-level modes, not {self.mode}")
         return self
+
+
+def file_name(value: str) -> str:
+    """A run or split name, which names files under `output/runs/`: no path separators, "." or "..", so a
+    name can never write outside the output folder."""
+    if not value.strip() or value in (".", "..") or any(c in value for c in "/\\\0"):
+        raise ValueError(f"{value!r} is not a plain name (it names files: no '/', '\\', '..' or empty names)")
+    return value
 
 
 def run_names(retrieval: list[RetrievalSection]) -> list[str]:
@@ -130,6 +143,13 @@ class PipelineConfig(ConfigModel):
     dataset: str = ""
     batch_size: int = Field(default=64, ge=1)
     device: str = "cpu"
+
+    @field_validator("questions")
+    @classmethod
+    def _splits_are_file_names(cls, value: dict[str, Path]) -> dict[str, Path]:
+        for split in value:
+            file_name(split)
+        return value
 
     @field_validator("eval_split", "fit_split")
     @classmethod
