@@ -401,3 +401,37 @@ def test_usage_errors_are_one_line(monkeypatch, capsys, args, needle):
     """Typer's own checks (option ranges, missing options, unknown commands): one line, exit 2."""
     code, err = kvqae(monkeypatch, capsys, *args)
     assert_one_line(code, err, needle, "--help")
+
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ("bogus", "--device 'bogus' is not a torch device"),
+        ("cuda:99", "--device cuda:99: this machine has"),
+    ],
+)
+def test_check_device_refuses_a_device_this_machine_lacks(device, message):
+    """A bad --device used to end in a torch RuntimeError / "Torch not compiled with CUDA" traceback."""
+    from kvqae.errors import InputError
+    from kvqae.safety import check_device
+
+    check_device("cpu")
+    with pytest.raises(InputError) as err:
+        check_device(device)
+    assert str(err.value).startswith(message)
+
+
+def test_ask_and_read_refuse_a_bad_device_before_loading(monkeypatch, capsys, tmp_path):
+    code, err = kvqae(monkeypatch, capsys, "ask", tmp_path, "-q", "Who?", "--device", "gpu0")
+    assert_one_line(code, err, "--device 'gpu0' is not a torch device")
+    model = tmp_path / "reader"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_text("")
+    out = tmp_path / "p.jsonl"
+    code, err = kvqae(monkeypatch, capsys, "read", "--run", tmp_path / "r.json", "--kb", tmp_path,
+                      "--questions", tmp_path / "q.jsonl", "--model", model, "--out", out,
+                      "--device", "cuda:99")
+    assert_one_line(code, err, "--device cuda:99: this machine has")
+    assert not out.exists()

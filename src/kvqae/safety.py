@@ -244,6 +244,23 @@ def check_range(value: float | None, flag: str, *, low: float | None = None, hig
         raise InputError(f"{flag} must be {' and '.join(x for x in (lo, hi) if x)}, got {value:g}")
 
 
+def check_device(device: str, flag: str = "--device") -> None:
+    """`device` is a torch device this machine has (cpu, cuda, cuda:1, mps); refused before any model loads,
+    instead of a torch RuntimeError / AssertionError from deep inside the first `.to(device)`."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise InputError(f"{flag} {device!r} is not a torch device (cpu, cuda, cuda:1, mps, ...)") from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (dev.index or 0) >= count:
+            raise InputError(f"{flag} {device}: this machine has {count} usable CUDA device(s); use cpu")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"{flag} {device}: MPS is not available on this machine; use cpu")
+
+
 def looks_like_path(name: str) -> bool:
     """A model argument written as a path (not a Hugging Face id "org/name")."""
     return name.startswith(("/", "./", "../", "~", ".\\")) or name.count("/") > 1 or "\\" in name

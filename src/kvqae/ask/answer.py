@@ -200,6 +200,9 @@ class Answerer:
     @classmethod
     def load(cls, folder: str | Path, *, device: str = "cpu", top_k: int | None = None) -> Answerer:
         """Load the bundle in `folder` (the output folder of `kvqae run` / `kvqae demo`)."""
+        from kvqae.safety import check_device
+
+        check_device(device)
         return cls(load_bundle(folder), device=device, root=folder, top_k=top_k)
 
     def warm_up(self) -> None:

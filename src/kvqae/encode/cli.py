@@ -36,9 +36,11 @@ def _encode(encode, source: Path, encoder: str, field: str, out: Path, batch_siz
     from kvqae.config import parse_config
     from kvqae.encode.store import EncodeConfig
     from kvqae.errors import InputError
-    from kvqae.safety import check_out, check_range, spec_paths
+    from kvqae.safety import check_device, check_out, check_range, spec_paths
 
     check_range(batch_size, "--batch-size", low=1)
+    if ray is None:
+        check_device(device)
     check_range(ray_actors, "--ray-actors", low=1)
     if ray_actors is not None and ray is None:
         raise InputError("--ray-actors needs --ray", field="--ray-actors")

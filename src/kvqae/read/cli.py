@@ -90,9 +90,10 @@ def read_command(
     from kvqae.data.questions import load_questions
     from kvqae.data.runs import Run
     from kvqae.read.predict import read_questions
-    from kvqae.safety import check_model_dir, check_out, local_path
+    from kvqae.safety import check_device, check_model_dir, check_out, local_path
 
     check_model_dir(model, "--model")
+    check_device(device)
     inputs = {"--run": run, "--kb": kb, "--questions": questions, "--model": local_path(model)}
     check_out(out, "predictions", inputs, overwrite=overwrite)
     if ranked_out is not None:
