@@ -195,3 +195,21 @@ def test_evaluate_answers_cli_infoseek_mode(tmp_path):
     assert res.exit_code == 0 and json.loads(res.output.strip().splitlines()[-1])["accuracy"] == 1.0
     res = CliRunner().invoke(app, [*base, "--infoseek-mode", "loose"])
     assert isinstance(res.exception, InputError) and res.exception.field == "infoseek_mode"
+
+
+def test_bem_scorer_without_a_path_is_an_input_error(tmp_path):
+    """`--scorer bem:` (no path) used to try loading a model from "" and end in a transformers traceback."""
+    from typer.testing import CliRunner
+
+    from kvqae.cli import app
+    from kvqae.errors import InputError
+
+    questions = tmp_path / "q.jsonl"
+    row = {"id": "a", "question": "Who?", "answers": ["Ada"]}
+    questions.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(json.dumps({"id": "a", "answer": "Ada"}) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["evaluate", "answers", str(preds), "--questions", str(questions),
+                                   "--scorer", "bem:"])
+    assert isinstance(res.exception, InputError)
+    assert str(res.exception) == 'field "scorer": bem: names no model folder; use --scorer bem:PATH'

@@ -200,3 +200,13 @@ def test_fixed_zscore_statistics_by_hand():
     # a: 0.5 * (0.9 - 0.5) / 0.2 + 0.5 * image's minimum for q, (0.8 - 0.6) / 0.1 = 1 + 1 = 2
     # b: 0.5 * (0.5 - 0.5) / 0.2 + 0.5 * (0.8 - 0.6) / 0.1 = 0 + 1 = 1
     assert fused.scores["q"] == {"a": pytest.approx(2.0), "b": pytest.approx(1.0)}
+
+
+def test_non_finite_weights_and_an_unused_norm_are_refused():
+    """`kvqae fuse combine --weights nan,1` used to write a run of NaN scores (with an empty passage id) that
+    no command can read back; an unknown --norm was accepted silently under rrf, which ignores it."""
+    for bad in ([float("nan"), 1.0], [float("inf"), 1.0]):
+        with pytest.raises(InputError, match=r'field "weights": weights must be finite numbers'):
+            fuse([A, B], method="rrf", weights=bad)
+    with pytest.raises(InputError, match=r'field "norm": unknown normalisation \'bogus\''):
+        fuse([A, B], method="rrf", norm="bogus")

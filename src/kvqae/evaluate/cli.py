@@ -156,9 +156,12 @@ def evaluate_answers(
 def _check_answers_options(predictions: Path, questions: Path, scorer: str, out: Path | None,
                            overwrite: bool) -> None:
     """Before reading anything: a bem:PATH scorer holds model files, --out overwrites no input."""
+    from kvqae.errors import InputError
     from kvqae.safety import check_model_dir, check_out
 
     bem = scorer.partition(":")[2] if scorer.startswith("bem:") else None
+    if bem == "":
+        raise InputError("bem: names no model folder; use --scorer bem:PATH", field="scorer")
     if bem:
         check_model_dir(bem, "--scorer")
     if out is not None:

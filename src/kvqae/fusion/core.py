@@ -452,6 +452,12 @@ def fuse(
         weights = default_weights(method, len(runs))
     if len(weights) != len(runs):
         raise InputError(f"{len(weights)} weights for {len(runs)} runs", field="weights")
+    if not all(np.isfinite(np.asarray(weights, dtype=np.float64))):
+        raise InputError(f"weights must be finite numbers, got {[float(w) for w in weights]}",
+                         field="weights")
+    if norm not in NORMALISATIONS:  # checked here too: rrf ignores the norm, but records it in the meta
+        raise InputError(f"unknown normalisation {norm!r}; choose from {sorted(NORMALISATIONS)}",
+                         field="norm")
     prep = prepare(
         matrix, method, norm, default_minimum=default_minimum, rrf_k=rrf_k, zscore_stats=zscore_stats
     )
