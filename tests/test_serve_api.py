@@ -139,3 +139,17 @@ def test_concurrent_requests_get_the_same_answer(client, question):
         results = list(pool.map(one, range(16)))
     assert {r[0] for r in results} == {200}
     assert len({r[1:] for r in results}) == 1
+
+
+def test_a_native_panic_is_a_json_500_and_the_server_keeps_serving(answerer, question, monkeypatch):
+    class Panic(BaseException):  # what a pyo3 library raises on a Rust panic: no Exception subclass
+        pass
+
+    def panicking(*args, **kwargs):
+        raise Panic("tokenizer panicked")
+
+    client = TestClient(create_app(answerer), raise_server_exceptions=False)
+    with monkeypatch.context() as patch:
+        patch.setattr(answerer, "ask", panicking)
+        assert_error(ask(client, "Who is this?"), 500, "internal error", "Panic", "tokenizer panicked")
+    assert ask(client, question.question).status_code == 200

@@ -12,6 +12,7 @@ calls with one lock (see `Answerer`), while upload reading and image decoding ru
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -73,6 +74,19 @@ AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 def read_upload(upload: UploadFile) -> bytes:
     """At most MAX_UPLOAD_BYTES + 1 bytes of the upload (enough to tell it is too large)."""
     return upload.file.read(MAX_UPLOAD_BYTES + 1)
+
+
+def guard_native_panics(call: Callable[[], Any]) -> Any:
+    """`call()`, with a native library's panic (a pyo3 PanicException derives from BaseException, not
+    Exception) turned into a RuntimeError, so the request gets the JSON 500 instead of an empty reply."""
+    try:
+        return call()
+    except Exception:
+        raise
+    except BaseException as err:
+        if isinstance(err, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        raise RuntimeError(f"{type(err).__name__}: {err}") from err
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -164,7 +178,7 @@ def add_routes(app: FastAPI) -> None:
         if image is not None and (image.filename or image.size):
             data = read_upload(image)
             photo = decode_image(data, name=image.filename or "image")
-        return answerer.ask(question, photo).to_dict(entity_image_url)
+        return guard_native_panics(lambda: answerer.ask(question, photo)).to_dict(entity_image_url)
 
     @app.get("/api/entities/{entity_id:path}/image", responses=error_responses)
     def entity_image(entity_id: str, answerer: AnswererDep) -> FileResponse:
