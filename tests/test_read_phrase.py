@@ -4,7 +4,7 @@ import pytest
 
 from kvqae.read.answer_choice import Candidate
 from kvqae.read.model import PassageInput, Reader, build_tiny_reader
-from kvqae.read.phrase import asked_nouns, extend_to_asked_noun, trim_to_phrase
+from kvqae.read.phrase import asked_nouns, extend_to_asked_noun, prefer_full_date, trim_to_phrase
 
 
 @pytest.mark.parametrize(
@@ -101,3 +101,26 @@ def test_the_reader_answer_takes_in_the_asked_noun(tmp_path, monkeypatch):
     monkeypatch.setattr(Reader, "_proposals", lambda self, *a, **k: [Candidate(0, start, end, -1.0, 0.4)])
     pred = reader.predict("At which battle did Johnston die?", [PassageInput("p0", text, 1.0)])[0]
     assert (pred.answer, pred.start, pred.end) == ("Battle of Shiloh", text.index("Battle"), start + 6)
+
+
+def test_prefer_full_date_by_hand():
+    text = "Animal Farm was first published in England on 17 August 1945. A 1995 film; 1803 – April 6, 1945."
+    spans = {"1945": text.index("1945."), "17 August 1945": text.index("17 August"),
+             "1995": text.index("1995")}
+    cand = {k: Candidate(0, a, a + len(k), -1.0) for k, a in spans.items()}
+    mixed = text.index("1803")
+    cand["1803 – April 6, 1945"] = Candidate(0, mixed, mixed + len("1803 – April 6, 1945"), -1.0)
+
+    def first(order, question, within=5):
+        out = prefer_full_date([cand[k] for k in order], [text], question, within=within)
+        assert sorted(out, key=id) == sorted((cand[k] for k in order), key=id)  # a reordering only
+        return text[out[0].start : out[0].end]
+
+    when = "When was Animal Farm first published?"
+    assert first(["1945", "1995", "17 August 1945"], when) == "17 August 1945"  # the fuller date of that year
+    assert first(["1945", "1995", "17 August 1945"], "In what year was it published?") == "1945"  # a year
+    assert first(["1945", "1995", "17 August 1945"], "Who published it?") == "1945"  # not a time question
+    assert first(["1945", "1995", "17 August 1945"], when, within=2) == "1945"  # too far down
+    assert first(["1945", "1803 – April 6, 1945"], when) == "1945"  # holds another year: not the same date
+    assert first(["1995", "17 August 1945"], when) == "1995"  # another year: no fuller date of it
+    assert first(["17 August 1945", "1945"], when) == "17 August 1945"  # already a full date

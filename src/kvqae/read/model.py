@@ -28,7 +28,7 @@ from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.read.answer_types import expected_kind, fits
 from kvqae.read.evidence import EvidenceSettings
-from kvqae.read.phrase import asked_nouns, extend_to_asked_noun, trim_to_phrase
+from kvqae.read.phrase import asked_nouns, extend_to_asked_noun, prefer_full_date, trim_to_phrase
 
 SETTINGS_FILE = "kvqae_reader.json"
 TYPED_CANDIDATES = 20  # spans decoded before the answer-type preference picks one
@@ -382,6 +382,8 @@ class Reader:
         for i, value in scored_pairs:
             if not value <= evidence_by_passage[i]:  # also replaces NaN
                 evidence_by_passage[i] = value
+        if self.settings.phrase_spans and question is not None:
+            cands = prefer_full_date(cands, texts, question)
         predictions = [self._prediction(c, passages, question) for c in cands[:top_n]]
         return Reading(predictions or [Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)
 

@@ -13,12 +13,15 @@ Atlantic"). An answer is one phrase, so `trim_to_phrase` ends the span
 It never trims a span to nothing. When the question asks "which/what <noun>" and the text names the answer
 with that noun ("At which battle ...?" -> "Shiloh" in "the Battle of Shiloh"; "What trophy ...?" -> "Lamar
 Hunt" in "the Lamar Hunt Trophy"), `extend_to_asked_noun` takes the capitalised noun into the answer: the
-name is "Battle of Shiloh", "Lamar Hunt Trophy".
+name is "Battle of Shiloh", "Lamar Hunt Trophy". And a "when" question whose best answer is a bare year
+takes a fuller date of that year from the next candidates (`prefer_full_date`: "1945" -> "17 August 1945").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 _SENTENCE_BREAK = re.compile(r"\.\s+(?=[A-Z])")
 _CLAUSE_COMMA = re.compile(r",\s+(?=[a-z])")
@@ -98,3 +101,34 @@ def extend_to_asked_noun(text: str, start: int, end: int, nouns: frozenset[str])
     if before is not None and _singular(before.group(1)) in nouns:
         start = before.start(1)
     return start, end
+
+
+_YEAR = re.compile(r"\d{3,4}")
+_MONTH = re.compile(
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b",
+    re.IGNORECASE,
+)
+_ASKS_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
+
+
+def prefer_full_date(candidates: Sequence[Any], texts: Sequence[str], question: str, *,
+                     within: int = 5) -> list[Any]:
+    """`candidates` (ranked; each with .passage, .start, .end into `texts`) with, for a "when" question
+    whose best answer is a bare year, the first of the next `within` - 1 that is a fuller date of the same
+    year (a month, the year, no other year: "17 August 1945" for "1945") moved to the front. "What year"
+    questions keep the year."""
+    from kvqae.read.answer_types import expected_kind
+
+    out = list(candidates)
+    if not out or expected_kind(question) != "time" or _ASKS_YEAR.search(question):
+        return out
+    best = out[0]
+    year = texts[best.passage][best.start : best.end].strip()
+    if not _YEAR.fullmatch(year):
+        return out
+    for i in range(1, min(within, len(out))):
+        c = out[i]
+        text = texts[c.passage][c.start : c.end]
+        if _MONTH.search(text) and re.findall(r"\d{3,4}", text) == [year]:
+            return [c] + out[:i] + out[i + 1 :]
+    return out
