@@ -441,3 +441,56 @@ def test_check_images_off_records_paths_without_opening(tmp_path: Path):
     bad = _write_articles(tmp_path / "b.jsonl", [{**GOOD, "image": "/etc/passwd"}])
     with pytest.raises(InputError, match="escapes"):
         list(read_articles(bad, check_images=False))
+
+
+# ---------------------------------------------------------------------- hand-edited KB folders, hostile text
+
+
+def _tiny_kb(tmp_path: Path) -> Path:
+    src = tmp_path / "a.jsonl"
+    src.write_text('{"id": "a", "title": "A", "text": "one two three"}\n'
+                   '{"id": "b", "title": "B", "text": "four five"}\n', encoding="utf-8")
+    return build_kb(src, tmp_path / "kb", progress=False).path
+
+
+@pytest.mark.parametrize("table,column,value,needle", [
+    ("passages", "text", None, 'row 1: field "text": missing value (null)'),
+    ("passages", "text", 7, 'field "text": must hold strings, the column has type int64'),
+    ("passages", "passage_id", "x", 'row 2: field "passage_id": duplicate id \'x\''),
+    ("passages", "entity_id", "zzz", "row 1: field \"entity_id\": entity 'zzz' is not in entities.parquet"),
+    ("passages", "position", "0", 'field "position": must hold integers'),
+    ("entities", "types", "person", 'field "types": must hold lists of strings'),
+])
+def test_kb_load_refuses_edited_tables(tmp_path: Path, table, column, value, needle):
+    """A KB folder whose parquet was edited by hand: one InputError naming the file, row and column (was a
+    pandas AttributeError/TypeError in `kb info`, `index build --bm25`, `reader-data`, `train retriever`)."""
+    kb = _tiny_kb(tmp_path)
+    frame = pd.read_parquet(kb / f"{table}.parquet")
+    frame[column] = [value] * len(frame) if value is not None else [None, *frame[column].tolist()[1:]]
+    frame.to_parquet(kb / f"{table}.parquet")
+    with pytest.raises(InputError) as err:
+        KnowledgeBase.load(kb)
+    assert f"{table}.parquet" in str(err.value) and needle in str(err.value)
+
+
+def test_jsonl_lone_surrogate_is_input_error(tmp_path: Path):
+    """"\\ud800" alone parses to a str that parquet cannot encode (was a UnicodeEncodeError traceback)."""
+    src = tmp_path / "a.jsonl"
+    src.write_text('{"id": "a", "title": "A \\ud83d\\ude00", "text": "t"}\n'
+                   '{"id": "b", "title": "\\ud800", "text": "t"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"a\.jsonl: line 2: .*lone UTF-16 surrogate"):
+        build_kb(src, tmp_path / "kb", progress=False)
+    assert not (tmp_path / "kb").exists()
+
+
+def test_wikitext_cleanup_is_linear_on_hostile_runs():
+    """Runs that made the cleanup regexes rescan from every position (quadratic: ~17 s for a 40 kB line)."""
+    import time
+
+    from kvqae.data.wikitext import _drop_ref_pairs, wikitext_to_text
+
+    assert _drop_ref_pairs("a<ref>x</ref>b<REF name=n>y</ref >c<ref>open") == "abc<ref>open"
+    t0 = time.perf_counter()
+    assert wikitext_to_text("x " + ", " * 20000).startswith("x,")
+    assert wikitext_to_text("x" + "\u2003" * 40000 + "y").endswith("\u2003y")
+    assert time.perf_counter() - t0 < 3

@@ -336,6 +336,46 @@ def open_kb_parquet(file: Path, columns: Iterable[str]):
     return parquet
 
 
+# Columns every row must fill (the others may be null: image, wikidata_id, types) and the id columns.
+_REQUIRED = {ENTITIES_FILE: ("entity_id", "title", "text"), PASSAGES_FILE: PASSAGE_COLUMNS}
+_ID_COLUMN = {ENTITIES_FILE: "entity_id", PASSAGES_FILE: "passage_id"}
+
+
+def _check_table(file: Path, frame) -> None:
+    """A KB table as `build_kb` writes it: the column types of its schema, no null in a required column and
+    unique ids; InputError naming the file, the row and the column otherwise (instead of a pandas error in
+    whichever command first reads the value)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(file)
+    for column in ENTITY_COLUMNS if file.name == ENTITIES_FILE else PASSAGE_COLUMNS:
+        kind = schema.field(column).type
+        if column == "position":
+            ok = pa.types.is_integer(kind)
+        elif column == "types":
+            ok = pa.types.is_null(kind) or (
+                (pa.types.is_list(kind) or pa.types.is_large_list(kind))
+                and (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)))
+        else:
+            ok = pa.types.is_string(kind) or pa.types.is_large_string(kind) or (
+                pa.types.is_null(kind) and column not in _REQUIRED[file.name])
+        if not ok:
+            want = {"position": "integers", "types": "lists of strings"}.get(column, "strings")
+            raise InputError(f"must hold {want}, the column has type {kind}", path=file, field=column)
+    for column in _REQUIRED[file.name]:
+        empty = frame[column].isna()
+        if empty.any():
+            row = int(empty.to_numpy().argmax())
+            raise InputError("missing value (null)", path=file, record=f"row {row + 1}", field=column)
+    ids = frame[_ID_COLUMN[file.name]]
+    repeated = ids.duplicated()
+    if repeated.any():
+        row = int(repeated.to_numpy().argmax())
+        raise InputError(f"duplicate id {ids.iat[row]!r}", path=file, record=f"row {row + 1}",
+                         field=_ID_COLUMN[file.name])
+
+
 class KnowledgeBase:
     """A built KB directory: `entities` and `passages` DataFrames plus id lookups (built lazily, once)."""
 
@@ -360,7 +400,13 @@ class KnowledgeBase:
             missing = [c for c in columns if c not in frame.columns]
             if missing:
                 raise InputError("missing column", path=path / name, field=missing[0])
+            _check_table(path / name, frame)
             frames.append(frame)
+        unknown = ~frames[1]["entity_id"].isin(frames[0]["entity_id"])
+        if unknown.any():
+            row = int(unknown.to_numpy().argmax())
+            raise InputError(f"entity {frames[1]['entity_id'].iat[row]!r} is not in {ENTITIES_FILE}",
+                             path=path / PASSAGES_FILE, record=f"row {row + 1}", field="entity_id")
         return cls(path, frames[0], frames[1], meta)
 
     def __len__(self) -> int:
