@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -217,7 +218,7 @@ def parse_json(text: str, path: str | Path, record: str | int | None = None, **k
     from kvqae.errors import InputError
 
     try:
-        return json.loads(text, **kwargs)
+        value = json.loads(text, **kwargs)
     except json.JSONDecodeError as e:
         line = record if record is not None else e.lineno
         raise InputError(f"invalid JSON ({e.msg})", path=path, record=line) from None
@@ -225,6 +226,31 @@ def parse_json(text: str, path: str | Path, record: str | int | None = None, **k
         raise InputError("invalid JSON (nested too deeply)", path=path, record=record) from None
     except ValueError as e:  # e.g. an integer over Python's 4,300-digit conversion limit
         raise InputError(f"invalid JSON ({str(e).split(';')[0]})", path=path, record=record) from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        # "\ud800" alone decodes to a str that no UTF-8 writer (parquet, JSON, a terminal) can encode
+        raise InputError("invalid JSON (a \\u escape is a lone UTF-16 surrogate, not a character)", path=path,
+                         record=record)
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True when a string anywhere in a parsed JSON value (keys included) holds an unpaired surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def is_finite_number(value: Any) -> bool:

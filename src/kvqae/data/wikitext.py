@@ -182,7 +182,8 @@ def wikitext_to_text(markup: str) -> str:
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _REF_SELF = re.compile(r"<ref\b[^<>]*/>", re.IGNORECASE)
-_REF_PAIR = re.compile(r"<ref\b[^<>]*>.*?</ref\s*>", re.IGNORECASE | re.DOTALL)
+_REF_OPEN = re.compile(r"<ref\b[^<>]*>", re.IGNORECASE)
+_REF_CLOSE = re.compile(r"</ref\s*>", re.IGNORECASE)
 
 
 def _preclean(markup: str) -> str:
@@ -193,9 +194,24 @@ def _preclean(markup: str) -> str:
     """
     markup = _COMMENT.sub("", markup)
     markup = _REF_SELF.sub("", markup)
-    markup = _REF_PAIR.sub("", markup)
+    markup = _drop_ref_pairs(markup)
     markup = _drop_media_links(markup)
     return _drop_tables(markup)
+
+
+def _drop_ref_pairs(markup: str) -> str:
+    """Remove `<ref ...>...</ref>` pairs in linear time (a single lazy `<ref ...>.*?</ref>` regex
+    rescans to the end of the page from every unclosed `<ref>`, minutes on a page of them."""
+    out: list[str] = []
+    pos = 0
+    while (start := _REF_OPEN.search(markup, pos)) is not None:
+        end = _REF_CLOSE.search(markup, start.end())
+        if end is None:  # no closing tag after this one: none after any later opening tag either
+            break
+        out.append(markup[pos : start.start()])
+        pos = end.end()
+    out.append(markup[pos:])
+    return "".join(out)
 
 
 _MEDIA_LINK_START = re.compile(r"\[\[\s*(?:file|image|media)\s*:", re.IGNORECASE)
@@ -314,10 +330,13 @@ def _render_link(link) -> str:
 
 _EMPTY_PARENS = re.compile(r"\(\s*(?:[,;:]\s*)*\)")
 _OPEN_PUNCT = re.compile(r"\(\s*(?:[,;:]\s*)+")
-_CLOSE_PUNCT = re.compile(r"(?:\s*[,;:])+\s*\)")
+# The lookbehinds start a match only at the start of a run (the leftmost match starts there anyway): without
+# them a long run of ", , , ..." or of spaces not followed by ")" / punctuation is rescanned from every
+# position (quadratic: seconds per 40 kB line).
+_CLOSE_PUNCT = re.compile(r"(?<![\s,;:])(?:\s*[,;:])+\s*\)")
 _LEADING_PUNCT = re.compile(r"^[\s:;,.|]+")  # what is left of "[[File:x]]: caption" list items
 _HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<!\s)\s+([,.;:!?)])")
 _SPACES = re.compile(r"[ \t\u00a0\u2009\u200b]+")
 _LEFTOVER_MARKUP = re.compile(r"'{2,}|\[\[|\]\]|\{\{|\}\}")
 
