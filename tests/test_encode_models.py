@@ -54,6 +54,30 @@ def test_clip_missing_checkpoint_is_input_error(tmp_path):
     assert "nope" in str(e.value)
 
 
+@pytest.mark.parametrize("prefix", ["clip", "st"])
+def test_corrupt_weights_or_config_are_input_errors(tmp_path, tiny_clip, minilm_path, prefix):
+    """A truncated model.safetensors (SafetensorError) or a config whose sizes do not fit the weights
+    (RuntimeError) was a traceback."""
+    import json
+    import shutil
+
+    source = tiny_clip if prefix == "clip" else minilm_path
+    truncated = Path(shutil.copytree(source, tmp_path / "truncated"))
+    weights = truncated / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(InputError, match=r"truncated: cannot load .*(header|deserializ)"):
+        load_encoder(f"{prefix}:{truncated}")
+    resized = Path(shutil.copytree(source, tmp_path / "resized"))
+    config = json.loads((resized / "config.json").read_text())
+    if prefix == "clip":
+        config["projection_dim"] *= 2
+    else:
+        config["hidden_size"] *= 2
+    (resized / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InputError, match=r"resized: cannot load"):
+        load_encoder(f"{prefix}:{resized}")
+
+
 def test_clip_matches_model_and_is_normalised(clip_enc, tiny_clip):
     import torch
     from transformers import AutoTokenizer, CLIPModel

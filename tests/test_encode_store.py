@@ -158,6 +158,21 @@ def test_bad_inputs(clip_enc, tmp_path):
                       progress=False)
 
 
+def test_encoder_returning_another_dim_is_input_error(clip_enc, tmp_path):
+    """A model folder whose pooling config declares another dim: one InputError (was a RuntimeError)."""
+
+    class WrongDim(Counting):
+        def __init__(self, inner):
+            super().__init__(inner)
+            self.dim = inner.dim + 1
+
+    with pytest.raises(InputError, match=r'field "encoder": .*returned vectors of shape \(2, 32\), but it '
+                                         r"declares dim 33"):
+        encode_to_dir(WrongDim(clip_enc), ["a", "b"], ["x", "y"], kind="text", field="t",
+                      out_dir=tmp_path / "o", progress=False)
+    assert not (tmp_path / "o").exists()
+
+
 def test_store_load_checks(clip_enc, tmp_path):
     out = encode_to_dir(clip_enc, ["a", "b"], ["x", "y"], kind="text", field="t", out_dir=tmp_path / "o",
                         progress=False)

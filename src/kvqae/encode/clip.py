@@ -21,13 +21,22 @@ def check_local(name_or_path: str, what: str) -> None:
         raise InputError(f"{what} directory not found", path=name_or_path)
 
 
+def load_errors() -> tuple[type[Exception], ...]:
+    """What loading a model folder raises for a bad folder: not found or not a model (OSError, ValueError), a
+    truncated or corrupt weights file (SafetensorError), weights of other shapes than its config
+    (RuntimeError)."""
+    from safetensors import SafetensorError
+
+    return OSError, ValueError, RuntimeError, SafetensorError
+
+
 def load_pretrained(loader: Any, name_or_path: str, what: str, **kwargs: Any) -> Any:
     """`loader.from_pretrained(name_or_path)`, turning "not found / not a model" into an InputError."""
     check_local(name_or_path, what)
     try:
         return loader.from_pretrained(name_or_path, **kwargs)
-    except (OSError, ValueError) as e:
-        raise InputError(f"cannot load {what} ({e.__class__.__name__}: {str(e).splitlines()[0]})",
+    except load_errors() as e:
+        raise InputError(f"cannot load {what} ({e.__class__.__name__}: {(str(e).splitlines() or [''])[0]})",
                          path=name_or_path) from None
 
 

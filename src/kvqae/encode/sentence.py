@@ -20,7 +20,7 @@ class SentenceEncoder(Encoder):
     normalized = True
 
     def __init__(self, name_or_path: str, device: str = "cpu") -> None:
-        from kvqae.encode.clip import check_local
+        from kvqae.encode.clip import check_local, load_errors
 
         self.spec = f"st:{name_or_path}"
         path = name_or_path
@@ -34,8 +34,8 @@ class SentenceEncoder(Encoder):
 
         try:
             self.model = SentenceTransformer(path, device=device)
-        except (OSError, ValueError) as e:
-            raise InputError(f"cannot load sentence-transformers model ({str(e).splitlines()[0]})",
+        except load_errors() as e:
+            raise InputError(f"cannot load sentence-transformers model ({(str(e).splitlines() or [''])[0]})",
                              path=name_or_path) from None
         self.model.eval()
         self.dim = int(self.model.get_embedding_dimension())

@@ -157,9 +157,10 @@ class EncodePlan:
     def save_shard(self, b: int, vecs: np.ndarray) -> None:
         """Check the shape of shard `b`'s vectors and save it in the work directory."""
         vecs = np.asarray(vecs, dtype=np.float32)
-        if vecs.shape != (self.rows(b), self.dim):
-            raise RuntimeError(f"encoder {self.meta['encoder']!r} returned shape {vecs.shape}, "
-                               f"expected {(self.rows(b), self.dim)}")
+        if vecs.shape != (self.rows(b), self.dim):  # e.g. a model folder whose pooling config has another dim
+            raise InputError(f"encoder {self.meta['encoder']!r} returned vectors of shape {vecs.shape}, "
+                             f"but it declares dim {self.dim} (expected {(self.rows(b), self.dim)}): is its "
+                             "model folder consistent?", field="encoder")
         _save_array(_shard_path(self.work, b), vecs)
 
     def finish(self) -> Path:
