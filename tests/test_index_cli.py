@@ -76,3 +76,18 @@ def test_recall_refuses_other_dim(dirs):
     res = runner.invoke(app, ["index", "recall", "--embeddings", str(emb), "--queries", str(other),
                               "--factory", "IVF4,Flat"])
     assert isinstance(res.exception, InputError) and res.exception.field == "dim"
+
+
+@pytest.mark.parametrize("factory,needle", [
+    ("HNSW0", "HNSW neighbours M must be >= 2"),  # Faiss abort()
+    ("IVF2_HNSW1,Flat", "HNSW neighbours M must be >= 2"),  # segfault
+    ("NSG4", "NSG degree R must be >= 5"),  # hangs
+    ("PQ4x0", "PQ bits per code must be >= 1"),  # SIGFPE
+    ("IDMap,Flat", "Faiss cannot add vectors to 'IDMap,Flat'"),  # RuntimeError traceback
+])
+def test_build_refuses_factories_faiss_crashes_on(dirs, factory, needle):
+    tmp, emb, _ = dirs
+    with pytest.raises(InputError, match=needle):
+        runner.invoke(app, ["index", "build", str(emb), "--out", str(tmp / "idx"), "--factory", factory,
+                            "--no-progress"], catch_exceptions=False)
+    assert not (tmp / "idx").exists()

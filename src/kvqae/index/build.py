@@ -256,7 +256,12 @@ def build_streaming(
         chunks = iter_chunks(src.vectors, chunk_rows, normalize=True)
         for first, chunk in track(chunks, "indexing", total=-(-n // chunk_rows), enabled=progress):
             _check_finite(chunk, first, src)
-            index.add(chunk)
+            try:
+                index.add(chunk)
+            except RuntimeError as e:  # e.g. "IDMap,Flat": Faiss wants ids this build does not give
+                raise InputError(f"Faiss cannot add vectors to {factory!r}: "
+                                 f"{(str(e).strip().splitlines() or ['unknown error'])[-1]}",
+                                 field="factory") from None
             if writer is not None:
                 writer.write(chunk)
         timings["add_s"] = round(time.perf_counter() - t0, 3)

@@ -15,6 +15,7 @@ that need training are trained on the vectors being indexed.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +39,30 @@ def _faiss():
     return faiss
 
 
+# Factory parameters that Faiss (1.15) does not refuse but crashes on (abort, segfault, SIGFPE) or hangs on
+# while training or adding: (pattern, smallest value that works, what the number is).
+_FACTORY_MINIMUMS = (
+    (re.compile(r"HNSW(\d+)"), 2, "HNSW neighbours M"),
+    (re.compile(r"NSG(\d+)"), 5, "NSG degree R"),
+    (re.compile(r"RR(\d+)"), 1, "random rotation size"),
+    (re.compile(r"IVF(\d+)"), 1, "IVF list count"),
+    (re.compile(r"PQ\d+x(\d+)"), 1, "PQ bits per code"),
+)
+
+
+def check_factory(factory: str) -> None:
+    """Refuse the factory parameters Faiss would crash the process on (see `_FACTORY_MINIMUMS`)."""
+    for pattern, low, what in _FACTORY_MINIMUMS:
+        for match in pattern.finditer(factory):
+            if int(match.group(1)) < low:
+                raise InputError(f"{factory!r}: the {what} must be >= {low} (got {match.group(0)})",
+                                 field="factory")
+
+
 def make_faiss_index(dim: int, factory: str = "Flat"):
     """A Faiss index for inner product built from a factory string; a bad string is an InputError."""
     faiss = _faiss()
+    check_factory(factory)
     try:
         return faiss.index_factory(int(dim), factory, faiss.METRIC_INNER_PRODUCT)
     except RuntimeError as e:
