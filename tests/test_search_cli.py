@@ -126,3 +126,14 @@ def test_end_to_end_with_tiny_clip_embeddings(setup, tiny_clip):
         assert run.scores[qid].keys() == expected.keys()
         for eid, score in run.scores[qid].items():
             assert score == pytest.approx(expected[eid], abs=1e-5)
+
+
+def test_trec_run_refuses_whitespace_in_names_and_ids(tmp_path):
+    """A name or id with a space shifted the TREC columns: the file written was unreadable (7 columns)."""
+    with pytest.raises(InputError, match="run name 'a b' is empty or holds whitespace"):
+        Run({"q1": {"d1": 1.0}}, name="a b").save(tmp_path / "r.trec")
+    with pytest.raises(InputError, match="query id 'q 1' is empty or holds whitespace"):
+        Run({"q 1": {"d1": 1.0}}, name="bm25").save(tmp_path / "r.trec")
+    assert not (tmp_path / "r.trec").exists()
+    Run({"q 1": {"d1": 1.0}}, name="a b").save(tmp_path / "r.json")  # JSON stores any string
+    assert Run.load(tmp_path / "r.json").scores == {"q 1": {"d1": 1.0}}

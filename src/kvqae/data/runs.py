@@ -51,9 +51,12 @@ class Run:
         path = Path(path)
         with atomic_path(path) as tmp:
             if path.suffix in TREC_SUFFIXES:
+                _check_trec_token(self.name, "run name", path)
                 with tmp.open("w", encoding="utf-8") as f:
                     for qid in self.scores:
+                        _check_trec_token(qid, "query id", path)
                         for rank, (docid, score) in enumerate(self.ranked(qid), start=1):
+                            _check_trec_token(docid, "document id", path)
                             f.write(f"{qid} Q0 {docid} {rank} {score!r} {self.name}\n")
             elif path.suffix == ".json":
                 payload = {"name": self.name, "level": self.level, "meta": self.meta, "run": self.scores}
@@ -86,6 +89,17 @@ _INTEGER = re.compile(r"[0-9]+")
 
 class _Pairs(list):
     """A JSON object kept as its (key, value) pairs, so that a key given twice can be reported."""
+
+
+_BLANK = re.compile(r"\s")
+
+
+def _check_trec_token(value: str, what: str, path: Path) -> None:
+    """A TREC line is split on whitespace: a name or id holding a space (or nothing) would shift its columns
+    and make the file unreadable, so it is refused before the file is written."""
+    if not value or _BLANK.search(value):
+        raise InputError(f"{what} {value!r} is empty or holds whitespace, which a TREC run cannot store; "
+                         "write a .json run instead", path=path)
 
 
 def _unique(
