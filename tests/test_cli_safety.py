@@ -306,6 +306,33 @@ def test_model_folder_checks(built, tmp_path, monkeypatch, capsys):
     assert_one_line(code, err, "--init", "no model files")
 
 
+@pytest.mark.parametrize("option,value,needle", [
+    ("--lr", "nan", "--lr must be > 0"), ("--lr", "-1", "--lr must be > 0"),
+    ("--max-minutes", "nan", "--max-minutes must be > 0"), ("--threads", "-3", "--threads must be >= 0"),
+    ("--seed", "-3", "--seed must be >= 0"),
+])
+def test_train_retriever_numbers_are_checked(built, tmp_path, monkeypatch, capsys, option, value, needle):
+    """Were torch / numpy tracebacks (Invalid learning rate, set_num_threads, expected non-negative integer)
+    or, for a NaN time budget, a run without one."""
+    code, err = kvqae(monkeypatch, capsys, "train", "retriever", "--kb", built["kb"], "--out", tmp_path / "r",
+                      option, value)
+    assert_one_line(code, err, needle)
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_retriever_corrupt_start_model(built, tmp_path, monkeypatch, capsys, minilm_path):
+    """`--init st:PATH` is the folder PATH (was refused as "st:PATH: not found"); a truncated weights file in
+    it is one error line (was a SafetensorError traceback)."""
+    import shutil
+
+    model = Path(shutil.copytree(minilm_path, tmp_path / "model"))
+    (model / "model.safetensors").write_bytes((model / "model.safetensors").read_bytes()[:1000])
+    code, err = kvqae(monkeypatch, capsys, "train", "retriever", "--kb", built["kb"], "--out", tmp_path / "r",
+                      "--init", f"st:{model}", "--no-progress")
+    assert_one_line(code, err, "cannot load sentence-transformers model", str(model))
+    assert not (tmp_path / "r").exists()
+
+
 def test_decompression_bomb_while_encoding(built, tmp_path, monkeypatch, capsys):
     from PIL import Image
 

@@ -40,6 +40,12 @@ def test_reader_data_writes_cloze_questions(kb, tmp_path):
     assert len(rows) == 10
     for r in rows:
         assert kb.passage_text(r["passage_id"])[r["start"] : r["end"]] == r["answers"][0]
+    # a negative seed: a usage error naming the option (was a numpy traceback), nothing written
+    for command in (["reader-data", "--kb", str(kb.path), "--out", str(tmp_path / "neg.jsonl")],
+                    ["train", "reader", "--kb", str(kb.path), "--out", str(tmp_path / "neg-reader")]):
+        res = runner.invoke(app, [*command, "--seed", "-5"])
+        assert res.exit_code == 2 and "--seed" in res.output, res.output
+    assert not (tmp_path / "neg.jsonl").exists() and not (tmp_path / "neg-reader").exists()
 
 
 def test_read_writes_one_prediction_per_question(kb, tiny, tmp_path):

@@ -125,7 +125,7 @@ def reader_data_command(
     kb: Annotated[Path, typer.Option("--kb", help="Knowledge base directory.")],
     out: Annotated[Path, typer.Option("--out", help="Cloze questions JSONL to write.")],
     n: Annotated[int, typer.Option("-n", "--num-questions", min=1, help="How many questions.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for passage order and span choice.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for passage order and span choice.")] = 0,
     per_passage: Annotated[int, typer.Option("--per-passage", min=1, help="Most questions per passage.")] = 2,
     style: Annotated[str, typer.Option("--style", help=STYLE_HELP)] = "natural",
     overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
@@ -260,7 +260,7 @@ def train_reader(
             "and save the averaged weights.",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     device: Annotated[str, typer.Option("--device")] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=0, help=THREADS_HELP)] = 0,
     resume: Annotated[

@@ -26,7 +26,7 @@ def _check_out(out: str | Path, kind: str, inputs: dict[str, Any], model: tuple[
     from kvqae.safety import check_model_dir, check_out, local_path
 
     if model is not None:
-        name = model[1].removeprefix("clip:")
+        name = model[1].removeprefix("clip:").removeprefix("st:")
         check_model_dir(name, model[0], packaged=("minilm",))
         inputs = {**inputs, model[0]: local_path(name)}
     check_out(out, kind, inputs, overwrite=overwrite, flag=flag)
@@ -162,8 +162,13 @@ def train_retriever_command(
 ) -> None:
     """Fine-tune the st: text encoder for question -> passage retrieval on questions generated from a KB
     (in-batch + BM25 hard negatives); `kvqae encode ... --encoder st:<out>` uses it."""
+    from kvqae.safety import check_range
     from kvqae.train.retriever import TrainRetrieverConfig, train_retriever
 
+    check_range(lr, "--lr", low=0, low_open=True)
+    check_range(max_minutes, "--max-minutes", low=0, low_open=True)
+    check_range(threads, "--threads", low=0)
+    check_range(seed, "--seed", low=0)
     _check_out(out, "retriever", {"--kb": kb}, ("--init", init), overwrite)
     if threads:
         import torch

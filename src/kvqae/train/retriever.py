@@ -182,7 +182,13 @@ def train_retriever(cfg: TrainRetrieverConfig, *, progress: bool = True, log=pri
         from kvqae.encode.packaged import minilm_path
 
         init = str(minilm_path())
-    model = SentenceTransformer(init, device="cpu")
+    from kvqae.encode.clip import load_errors
+
+    try:
+        model = SentenceTransformer(init, device="cpu")
+    except load_errors() as e:
+        raise InputError(f"cannot load sentence-transformers model ({(str(e).splitlines() or [''])[0]})",
+                         path=cfg.init, field="init") from None
     model.max_seq_length = cfg.max_seq_length
     with tempfile.TemporaryDirectory(prefix="kvqae-bm25-") as tmp:
         examples = make_examples(kb, cfg, Path(tmp) / "index", progress=progress)
