@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kvqae.read.answer_choice import Candidate, asks_identity, choose, echoes, snap_to_entity
+from kvqae.read.answer_choice import Candidate, abbreviations, asks_identity, choose, echoes, snap_to_entity
 from kvqae.read.answer_types import NAME_LABELS, expected_labels, fits
 from kvqae.read.model import content_stems
 
@@ -49,6 +49,14 @@ def test_echoes_of_the_question_or_title():
     title = content_stems("Abraham Lincoln")
     assert echoes("Lincoln", set(), title) and not echoes("John Wilkes Booth", set(), title)
     assert not echoes("the", q, title)  # no content word: never an echo
+    # an answer spelling one of the question's abbreviations repeats it
+    question = "What is the capital of the largest U.S. state by area?"
+    short = abbreviations(question)
+    assert short == {"US"} and abbreviations("What trophy goes to the AFC champion?") == {"AFC"}
+    assert abbreviations("Who is I?") == set()
+    q = content_stems(question)
+    assert echoes("the United States", q, set(), short) and not echoes("the United States", q, set())
+    assert not echoes("Juneau", q, set(), short) and not echoes("Upper Silesia", q, set(), frozenset({"UK"}))
     assert asks_identity("Who is this man?") and asks_identity("What is the name of this building?")
     assert not asks_identity("Who assassinated the 16th President of the United States?")
 

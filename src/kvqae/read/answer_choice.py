@@ -91,11 +91,26 @@ def _stems(text: str) -> set[str]:
     return content_stems(text)
 
 
-def echoes(answer: str, question_stems: set[str], title_stems: set[str]) -> bool:
-    """Whether every content word of `answer` is already in the question or in the passage's title."""
+_ABBREVIATION = re.compile(r"(?<!\w)(?:[A-Z]\.){2,}|\b[A-Z]{2,6}\b")
+_CAPITALISED = re.compile(r"\b[A-Z][\w'-]*")
+
+
+def abbreviations(question: str) -> frozenset[str]:
+    """The question's abbreviations, without dots: "the largest U.S. state" -> {"US"}."""
+    return frozenset(m.replace(".", "") for m in _ABBREVIATION.findall(question))
+
+
+def echoes(answer: str, question_stems: set[str], title_stems: set[str],
+           question_abbreviations: frozenset[str] = frozenset()) -> bool:
+    """Whether every content word of `answer` is already in the question or in the passage's title, or the
+    answer's capitalised words spell an abbreviation of the question ("the United States" for "U.S.")."""
     words = _stems(answer)
     if not words:
         return False
+    if question_abbreviations:
+        initials = "".join(w[0] for w in _CAPITALISED.findall(answer))
+        if len(initials) >= 2 and initials in question_abbreviations:
+            return True
     return words <= question_stems or (bool(title_stems) and words <= title_stems)
 
 
@@ -118,6 +133,7 @@ def choose(
     the same passage span keep the first (best) one. `texts[i]`/`titles[i]`: passage i's text and entity
     title (None when unknown)."""
     question_stems = _stems(question)
+    shortened = abbreviations(question)
     identity = asks_identity(question)
     out: list[tuple[tuple[bool, int], int, Candidate]] = []
     seen: set[tuple[int, int, int]] = set()
@@ -136,7 +152,7 @@ def choose(
         title = titles[cand.passage]
         title_stems = _stems(title) if title and not identity else set()
         tier = 0 if snapped is not None else (1 if fits(answer, kind) else 2)
-        out.append(((echoes(answer, question_stems, title_stems), tier), order, cand))
+        out.append(((echoes(answer, question_stems, title_stems, shortened), tier), order, cand))
     out.sort(key=lambda t: (t[0], t[1]))
     return [c for _, _, c in out]
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kvqae.config import ConfigModel
-from kvqae.read.answer_choice import Candidate, Entity, asks_identity, echoes
+from kvqae.read.answer_choice import Candidate, Entity, abbreviations, asks_identity, echoes
 
 _WORD = re.compile(r"\w+")
 FEATURES = ("span", "entity", "echo", "window")
@@ -102,6 +102,7 @@ def candidate_features(
     """Features of the reader's `proposed` candidates (deduplicated, in their order) followed by every
     entity of a label in `labels` in `texts` not proposed already (passage order, then text order)."""
     question_stems = stems(question)
+    shortened = abbreviations(question)
     weights = stem_weights(question_stems, [stems(t) for t in texts])
     identity = asks_identity(question)
     floor = min((c.score for c in proposed), default=0.0) - 1.0
@@ -129,7 +130,7 @@ def candidate_features(
         values = (
             c.score,
             float(inside),
-            float(echoes(text[a:b], question_stems, title_stems)),
+            float(echoes(text[a:b], question_stems, title_stems, shortened)),
             window_share(text, a, b, weights, window_words, stems=stems),
         )
         out.append(CandidateFeatures(c, values))
