@@ -40,21 +40,30 @@ def test_trim_to_phrase_keeps_offsets_in_the_whole_text():
     assert text[a:b] == "Johnston"
 
 
-def test_the_reader_answers_with_the_trimmed_phrase(tmp_path, monkeypatch):
-    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
-    reader.settings = reader.settings.model_copy(
-        update={"evidence": None, "answer_type_filter": False, "entity_spans": False}
-    )
+@pytest.fixture(scope="module")
+def tiny_reader(tmp_path_factory):
+    return Reader.load(build_tiny_reader(tmp_path_factory.mktemp("phrase") / "tiny", seed=0))
+
+
+def read_proposing(reader, monkeypatch, text, start, end, question, **settings):
+    """`reader`'s answer to `question` over `text` when its one proposed span is [start, end)."""
+    reader.settings = reader.settings.model_copy(update={"evidence": None, "entity_spans": False, **settings})
+    monkeypatch.setattr(Reader, "_proposals", lambda self, *a, **k: [Candidate(0, start, end, -1.0, 0.4)])
+    return reader.predict(question, [PassageInput("p0", text, 1.0)])[0]
+
+
+def test_the_reader_answers_with_the_trimmed_phrase(tiny_reader, monkeypatch):
     text = "Albert Sidney Johnston died at Shiloh. Johnston was the highest-ranking officer to die."
     start, end = text.index("Shiloh"), text.index(" was")
     # The reader's best span runs into the next sentence; the answer stops at the sentence break.
-    monkeypatch.setattr(Reader, "_proposals", lambda self, *a, **k: [Candidate(0, start, end, -1.0, 0.4)])
-    passages = [PassageInput("p0", text, 1.0)]
-    pred = reader.predict("Where did Johnston die?", passages)[0]
+    question = "Where did Johnston die?"
+    pred = read_proposing(tiny_reader, monkeypatch, text, start, end, question, answer_type_filter=False,
+                          phrase_spans=True)
     assert (pred.answer, pred.start, pred.end) == ("Shiloh", start, start + 6)
     assert (pred.score, pred.probability, pred.passage_id) == (-1.0, 0.4, "p0")
-    reader.settings = reader.settings.model_copy(update={"phrase_spans": False})
-    assert reader.predict("Where did Johnston die?", passages)[0].answer == "Shiloh. Johnston"
+    pred = read_proposing(tiny_reader, monkeypatch, text, start, end, question, answer_type_filter=False,
+                          phrase_spans=False)
+    assert pred.answer == "Shiloh. Johnston"
 
 
 @pytest.mark.parametrize(
@@ -91,15 +100,11 @@ def test_extend_to_asked_noun_by_hand():
     assert extend_to_asked_noun(lower, a, a + 6, frozenset({"battle"})) == (a, a + 6)
 
 
-def test_the_reader_answer_takes_in_the_asked_noun(tmp_path, monkeypatch):
-    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
-    reader.settings = reader.settings.model_copy(
-        update={"evidence": None, "answer_type_filter": True, "entity_spans": False}
-    )
+def test_the_reader_answer_takes_in_the_asked_noun(tiny_reader, monkeypatch):
     text = "Albert Sidney Johnston died at the Battle of Shiloh. Johnston was the highest-ranking officer."
     start, end = text.index("Shiloh"), text.index(" was")
-    monkeypatch.setattr(Reader, "_proposals", lambda self, *a, **k: [Candidate(0, start, end, -1.0, 0.4)])
-    pred = reader.predict("At which battle did Johnston die?", [PassageInput("p0", text, 1.0)])[0]
+    pred = read_proposing(tiny_reader, monkeypatch, text, start, end, "At which battle did Johnston die?",
+                          answer_type_filter=True, phrase_spans=True)
     assert (pred.answer, pred.start, pred.end) == ("Battle of Shiloh", text.index("Battle"), start + 6)
 
 

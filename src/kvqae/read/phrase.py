@@ -42,7 +42,7 @@ _ABBREVIATIONS = frozenset({
 
 def _ends_abbreviation(text: str, period: int) -> bool:
     """Whether the period at `period` closes an abbreviation rather than a sentence."""
-    m = _WORD_BEFORE.search(text[:period])
+    m = _WORD_BEFORE.search(text[max(0, period - 40) : period])  # the word before; bounded: never quadratic
     if m is None:
         return False
     word = m.group(1)
@@ -97,9 +97,10 @@ def extend_to_asked_noun(text: str, start: int, end: int, nouns: frozenset[str])
     after = _NEXT_NAME_WORD.match(text, end)
     if after is not None and _singular(after.group(1)) in nouns:
         end = after.end()
-    before = _NAME_WORD_OF_BEFORE.search(text[:start])
+    window = max(0, start - 80)  # the words just before the answer are all this looks at
+    before = _NAME_WORD_OF_BEFORE.search(text[window:start])
     if before is not None and _singular(before.group(1)) in nouns:
-        start = before.start(1)
+        start = window + before.start(1)
     return start, end
 
 
