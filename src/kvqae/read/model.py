@@ -53,7 +53,8 @@ class ReaderSettings(ConfigModel):
     entity_spans: bool = True
     # End each answer where its phrase ends: before a sentence break or a comma clause, and take in the noun
     # the question asks for (kvqae.read.phrase: "Shiloh. Johnston" -> "Shiloh"; "which battle" -> "Battle of
-    # Shiloh"); the candidates are scored and ranked on the spans as read.
+    # Shiloh"); a "when" question's bare year gives way to a fuller date of it among the next candidates.
+    # The candidates are scored and ranked on the spans as read.
     phrase_spans: bool = True
     # Rank the candidates (the reader's spans + every entity of an asked-for label in the passages) by the
     # span score and the evidence around them (kvqae.read.evidence); None: the answer_choice tiers alone.
