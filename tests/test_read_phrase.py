@@ -22,6 +22,10 @@ from kvqae.read.phrase import asked_nouns, extend_to_asked_noun, prefer_full_dat
         ("U.S. President", "U.S. President"),  # nor a dotted one
         ("Mr. Jones", "Mr. Jones"),  # nor a title
         ("St. Louis", "St. Louis"),
+        ("Semyon Dezhnyov's", "Semyon Dezhnyov"),  # a possessive ending
+        ("the Lyceum of Aristotle\u2019s", "the Lyceum of Aristotle"),
+        ("Achilles' shield, the famous one", "Achilles' shield"),  # inside the span: kept
+        ("Achilles'", "Achilles"),
         (", and so on", ", and so on"),  # never trimmed to nothing
     ],
 )

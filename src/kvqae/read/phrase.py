@@ -8,7 +8,8 @@ Atlantic"). An answer is one phrase, so `trim_to_phrase` ends the span
   abbreviation (a single letter as in "Samuel A. Ward", a dotted one as in "U.S.", or a title such as
   "Mr." or "St."); and
 * before a comma followed by a lower-case word (a modifier clause or the rest of a list), which keeps
-  "February 12, 1809", "Montgomery, Alabama" and "Washington, D.C." whole.
+  "February 12, 1809", "Montgomery, Alabama" and "Washington, D.C." whole; and
+* before a possessive ending ("Semyon Dezhnyov's" -> "Semyon Dezhnyov").
 
 It never trims a span to nothing. When the question asks "which/what <noun>" and the text names the answer
 with that noun ("At which battle ...?" -> "Shiloh" in "the Battle of Shiloh"; "What trophy ...?" -> "Lamar
@@ -26,6 +27,7 @@ from typing import Any
 _SENTENCE_BREAK = re.compile(r"\.\s+(?=[A-Z])")
 _CLAUSE_COMMA = re.compile(r",\s+(?=[a-z])")
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
+_POSSESSIVE_END = re.compile(r"(?<=\w)['\u2019]s?$")
 _ASKED = re.compile(r"\b(?:which|what)((?:\s+[\w'-]+){1,4})", re.IGNORECASE)
 _FUNCTION_WORDS = frozenset({
     "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "is", "was",
@@ -61,7 +63,7 @@ def trim_to_phrase(text: str, start: int, end: int) -> tuple[int, int]:
     m = _CLAUSE_COMMA.search(span, 0, cut)
     if m is not None:
         cut = m.start()
-    trimmed = span[:cut].rstrip()
+    trimmed = _POSSESSIVE_END.sub("", span[:cut].rstrip())  # "Dezhnyov's" names Dezhnyov
     if not trimmed.strip():
         return start, end
     return start, start + len(trimmed)
