@@ -59,6 +59,11 @@ def test_round_trip_and_run(tmp_path, tiny_kb):
     assert run.level == "passage" and list(run.scores) == ["q1", "q2", "q3"]
     assert list(run.scores["q1"]) == ["a#0", "b#0"]
     assert run.scores["q3"] == {"b#0": pytest.approx(lucene(1, 1, 3, k1=1.2, b=0.5))}
+    # parameters outside BM25's range, infinite and NaN included: one error, nothing written
+    for k1, b in ((float("inf"), 0.5), (float("nan"), 0.5), (-1.0, 0.5), (1.2, 1.5), (1.2, float("nan"))):
+        with pytest.raises(InputError, match="finite k1 >= 0"):
+            Bm25Index.build(tiny_kb, tmp_path / "bad", k1=k1, b=b)
+        assert not (tmp_path / "bad").exists()
 
 
 def test_load_refuses_other_directories(tmp_path):

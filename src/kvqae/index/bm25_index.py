@@ -11,6 +11,7 @@ tf / (tf + k1 (1 - b + b dl / avgdl)) times idf). A passage sharing no word with
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,8 @@ class Bm25Index:
         if method not in METHODS:
             raise InputError(f"unknown BM25 variant {method!r}; choose one of {', '.join(METHODS)}",
                              field="method")
-        if k1 < 0 or not 0 <= b <= 1:
-            raise InputError(f"need k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}", field="k1")
+        if not (math.isfinite(k1) and k1 >= 0) or not 0 <= b <= 1:  # NaN fails both comparisons
+            raise InputError(f"need a finite k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}", field="k1")
         ids = [str(x) for x in kb.passages["passage_id"]]
         if not ids:
             raise InputError("the knowledge base has no passages", path=getattr(kb, "path", None))
