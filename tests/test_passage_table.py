@@ -156,7 +156,9 @@ def test_bad_kb_tables_are_input_errors(tmp_path):
     dup = write_kb(tmp_path / "dup", [("A", "A", None), ("A", "A2", None)], [("A#0", "A", 0, "a")])
     with pytest.raises(InputError, match="entity id 'A' appears twice"):
         PassageTable.load(dup)
-    pq.write_table(pa.table({"passage_id": ["A#0"], "entity_id": ["A"]}), orphan / "passages.parquet")
+    # two rows, as meta.json says (a count that disagrees is refused first)
+    pq.write_table(pa.table({"passage_id": ["A#0", "B#0"], "entity_id": ["A", "B"]}),
+                   orphan / "passages.parquet")
     with pytest.raises(InputError, match="missing column") as e:
         PassageTable.load(orphan)
     assert e.value.field == "position" and str(e.value.path).endswith("passages.parquet")

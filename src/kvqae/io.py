@@ -253,6 +253,20 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_id_chars(value: str, field: str, where: dict[str, Any]) -> None:
+    """An id read from an input file holds no control character (NUL, tab, line breaks, ...): a TREC run
+    cannot store one and tools reading a run stop or split there. InputError at `where` (path, record)."""
+    from kvqae.errors import InputError
+
+    found = _CONTROL.search(value)
+    if found:
+        raise InputError(f"id {value!r} holds the control character {found.group()!r}, which run files "
+                         "cannot carry", field=field, **where)
+
+
 def is_finite_number(value: Any) -> bool:
     """A JSON number (int or float, not a bool) that is finite as a float (10**400 is not)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

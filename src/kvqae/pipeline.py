@@ -39,7 +39,7 @@ from kvqae.ask.bundle import (
     save_bundle,
     spec_paths,
 )
-from kvqae.config import ConfigModel, load_yaml, parse_config
+from kvqae.config import ConfigModel, load_yaml, parse_config, parse_yaml
 from kvqae.fusion.modes import DefaultMinimumSetting
 from kvqae.io import read_json, write_json
 from kvqae.rerank.settings import RerankSettings
@@ -739,14 +739,12 @@ def run_command(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run the whole pipeline described by PIPELINE.yaml and write the report under its `output` folder."""
-    import yaml
-
     data = load_pipeline_yaml(config)
     for item in set_:
         key, sep, value = item.partition("=")
         if not sep:
             raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
-        data[key] = yaml.safe_load(value)
+        data[key] = parse_yaml(value, field=f"--set {key}")
     cfg = _resolve_paths(parse_config(PipelineConfig, data, path=config), config.resolve().parent)
     check_pipeline_output(cfg, {"PIPELINE.yaml": config}, overwrite=overwrite)
     result = run_pipeline(cfg, progress=progress, force=force, log=typer.echo)

@@ -233,15 +233,18 @@ def check_out(out: PathLike, kind: str, inputs: Inputs, *, overwrite: bool = Fal
 
 
 def check_range(value: float | None, flag: str, *, low: float | None = None, high: float | None = None,
-                low_open: bool = False) -> None:
-    """`value` (None: not given) must be >= low (> low when `low_open`) and <= high."""
+                low_open: bool = False, finite: bool = False) -> None:
+    """`value` (None: not given) must be >= low (> low when `low_open`) and <= high (and not +-inf when
+    `finite`)."""
     if value is None:
         return
     too_low = low is not None and (value <= low if low_open else value < low)
-    if too_low or (high is not None and value > high) or value != value:  # value != value: NaN
+    infinite = finite and value in (float("inf"), float("-inf"))
+    if too_low or (high is not None and value > high) or value != value or infinite:  # value != value: NaN
         lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
         hi = "" if high is None else f"<= {high:g}"
-        raise InputError(f"{flag} must be {' and '.join(x for x in (lo, hi) if x)}, got {value:g}")
+        bounds = " and ".join(x for x in (lo, hi) if x)
+        raise InputError(f"{flag} must be {'a finite number ' if finite else ''}{bounds}, got {value:g}")
 
 
 def check_device(device: str, flag: str = "--device") -> None:

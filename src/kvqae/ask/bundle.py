@@ -181,4 +181,9 @@ def load_bundle(root: str | Path) -> Bundle:
             path=manifest,
             field="fusion.weights",
         )
+    if bundle.fusion is not None:
+        from kvqae.fusion.core import check_rrf_k, check_weights
+
+        check_weights(list(bundle.fusion.weights.values()), path=str(manifest), field="fusion.weights")
+        check_rrf_k(bundle.fusion.rrf_k, path=str(manifest), field="fusion.rrf_k")
     return Bundle.model_validate(data)

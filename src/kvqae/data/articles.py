@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from kvqae.errors import InputError
-from kvqae.io import existing_file, first_byte, first_json_row, is_file, read_json, read_json_rows
+from kvqae.io import (
+    check_id_chars,
+    existing_file,
+    first_byte,
+    first_json_row,
+    is_file,
+    read_json,
+    read_json_rows,
+)
 
 ARTICLE_FORMATS = ("jsonl", "mediawiki", "viquae")
 _WHITESPACE = re.compile(r"\s+")
@@ -178,6 +186,7 @@ def read_jsonl_articles(path: str | Path, *, check_images: bool = True) -> Itera
     seen: dict[str, str] = {}
     for obj, where in read_json_rows(path):
         entity_id = _require_str(obj, "id", where)
+        check_id_chars(entity_id, "id", where)
         if _WHITESPACE.search(entity_id):
             raise InputError(f"id {entity_id!r} must not contain whitespace", field="id", **where)
         if entity_id in seen:
@@ -243,6 +252,7 @@ def read_viquae_articles(
     for obj, where in read_json_rows(path):
         title = _require_str(obj, "wikipedia_title", where).strip()
         entity_id = title_to_id(title)
+        check_id_chars(entity_id, "wikipedia_title", where)
         if entity_id in seen:
             raise InputError(
                 f"duplicate title {title!r} (first at {seen[entity_id]})", field="wikipedia_title", **where

@@ -317,7 +317,27 @@ def open_kb_dir(path: str | Path) -> tuple[Path, dict[str, Any]]:
         raise InputError(
             f'not a knowledge base: "kind" is not {KB_KIND!r}', path=path / META_FILE, field="kind"
         )
+    _check_counts(path, meta)
     return path, meta
+
+
+def _check_counts(path: Path, meta: dict[str, Any]) -> None:
+    """`meta.json`'s "entities" / "passages" counts (when recorded) are the row counts of the tables, read
+    from the parquet footers (no data read): a table edited or replaced by hand is refused by every reader."""
+    import pyarrow.parquet as pq
+
+    for key, name in (("entities", ENTITIES_FILE), ("passages", PASSAGES_FILE)):
+        if meta.get(key) is None:
+            continue
+        if isinstance(meta[key], bool) or not isinstance(meta[key], int):
+            raise InputError(f"must be an integer, got {meta[key]!r:.40}", path=path / META_FILE, field=key)
+        try:
+            rows = pq.read_metadata(path / name).num_rows
+        except Exception as e:  # pyarrow raises several error types for corrupt files
+            raise InputError(f"unreadable parquet ({e})", path=path / name) from None
+        if rows != meta[key]:
+            raise InputError(f"says {meta[key]} {key} but {name} has {rows} rows", path=path / META_FILE,
+                             field=key)
 
 
 def open_kb_parquet(file: Path, columns: Iterable[str]):

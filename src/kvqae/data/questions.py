@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kvqae.errors import InputError
-from kvqae.io import existing_file, first_byte, first_json_row, is_file, read_json_rows
+from kvqae.io import check_id_chars, existing_file, first_byte, first_json_row, is_file, read_json_rows
 
 QUESTION_FORMATS = ("kvqae", "viquae", "infoseek", "evqa")
 
@@ -83,6 +83,7 @@ def _get_id(obj: dict, key: str, where: dict) -> str:
     value = str(value).strip()
     if not value:
         raise InputError("must not be empty", field=key, **where)
+    check_id_chars(value, key, where)
     return value
 
 

@@ -49,7 +49,7 @@ def evaluate_retrieval(
     from kvqae.data.runs import Run
     from kvqae.errors import InputError
     from kvqae.evaluate.metrics import evaluate_run, parse_metric
-    from kvqae.evaluate.relevance import load_qrels, merge_qrels, qrels_for_kb
+    from kvqae.evaluate.relevance import check_relevance_source, load_qrels, merge_qrels, qrels_for_kb
     from kvqae.evaluate.relevance import save_qrels as write_qrels
     from kvqae.evaluate.report import SystemScores, write_report
     from kvqae.fusion.search import load_weights
@@ -58,6 +58,7 @@ def evaluate_retrieval(
     for m in metric:
         parse_metric(m)
     check_range(max_p, "--max-p", low=0, low_open=True, high=1)
+    check_relevance_source(kb, qrels)
     inputs = {"--run": run, "--questions": questions, "--kb": kb, "--qrels": qrels, "--weights": weights}
     check_out(out, "report", inputs, overwrite=overwrite)
     runs = [Run.load(p) for p in run]

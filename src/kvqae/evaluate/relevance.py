@@ -191,6 +191,14 @@ def qrels_for_kb(
     return merge_qrels(*per)
 
 
+def check_relevance_source(kb: str | Path | None, qrels: str | Path | None) -> None:
+    """Relevance comes from one place: judged from the runs against a KB, or given as qrels (before, with both
+    the qrels won silently and the KB was never read)."""
+    if kb is not None and qrels is not None:
+        raise InputError("give --kb (to judge relevance from the runs against the KB) or --qrels (to use "
+                         "given judgements), not both")
+
+
 def save_qrels(path: str | Path, qrels: Mapping[str, Mapping[str, int]]) -> Path:
     write_json(path, {q: dict(d) for q, d in qrels.items()})
     return Path(path)

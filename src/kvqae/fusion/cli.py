@@ -39,9 +39,10 @@ def fit_from_config(cfg: FuseFitConfig, *, progress: bool = True):
     from kvqae.data.questions import load_questions
     from kvqae.data.runs import Run
     from kvqae.errors import InputError
-    from kvqae.evaluate.relevance import load_qrels, qrels_for_kb
+    from kvqae.evaluate.relevance import check_relevance_source, load_qrels, qrels_for_kb
     from kvqae.fusion.search import grid_search
 
+    check_relevance_source(cfg.kb, cfg.qrels)
     if len(cfg.runs) < 2:
         raise InputError("give at least two runs (--run A --run B)", field="runs")
     runs = [Run.load(p) for p in cfg.runs]
@@ -122,7 +123,7 @@ def fuse_fit(
     from kvqae.safety import check_out, check_range
 
     check_range(step, "--step", low=0, low_open=True, high=1)
-    check_range(rrf_k, "--rrf-k", low=0)
+    check_range(rrf_k, "--rrf-k", low=0, finite=True)
     parse_metric(metric)
     inputs = {"--run": run, "--questions": questions, "--kb": kb, "--qrels": qrels}
     check_out(out, "weights", inputs, overwrite=overwrite)
@@ -203,7 +204,7 @@ def fuse_combine(
     from kvqae.safety import check_out, check_range
 
     check_range(k, "--k", low=1)
-    check_range(rrf_k, "--rrf-k", low=0)
+    check_range(rrf_k, "--rrf-k", low=0, finite=True)
     check_out(out, "run", {"--run": run}, overwrite=overwrite)
 
     w = None

@@ -364,6 +364,7 @@ def prepare(
     """
     if method not in METHODS:
         raise InputError(f"unknown fusion method {method!r}; choose from {sorted(METHODS)}", field="method")
+    check_rrf_k(rrf_k)
     terms, multiplier = METHODS[method](
         matrix, norm, resolve_default_minimum(norm, default_minimum), rrf_k, zscore_stats
     )
@@ -414,6 +415,25 @@ def combine(prep: Prepared, weights: np.ndarray) -> np.ndarray:
     return fused
 
 
+def check_weights(weights: Sequence[float], *, path: str | None = None, field: str = "weights") -> None:
+    """Fusion weights are finite, none negative and not all 0 (all 0 scores every candidate 0: no ranking
+    left); InputError naming `path` (a weights or bundle file) and `field` otherwise."""
+    w = [float(x) for x in weights]
+    if not all(np.isfinite(w)):
+        raise InputError(f"weights must be finite numbers, got {w}", path=path, field=field)
+    if any(x < 0 for x in w):
+        raise InputError(f"weights must be >= 0, got {w}", path=path, field=field)
+    if not any(w):
+        raise InputError(f"weights are all 0, which scores every candidate 0; give at least one weight > 0, "
+                         f"got {w}", path=path, field=field)
+
+
+def check_rrf_k(rrf_k: float, *, path: str | None = None, field: str = "rrf_k") -> None:
+    """The k of reciprocal rank fusion is a finite number >= 0 (0 is fine: ranks start at 1)."""
+    if not (np.isfinite(rrf_k) and rrf_k >= 0):  # NaN fails both
+        raise InputError(f"must be a finite number >= 0, got {rrf_k}", path=path, field=field)
+
+
 def default_weights(method: str, n_runs: int) -> list[float]:
     """Equal weights: 1/n for wsum (grid weights sum to 1), 1 for the others (plain CombSUM/MNZ/RRF)."""
     return [1.0 / n_runs] * n_runs if method == "wsum" else [1.0] * n_runs
@@ -452,9 +472,7 @@ def fuse(
         weights = default_weights(method, len(runs))
     if len(weights) != len(runs):
         raise InputError(f"{len(weights)} weights for {len(runs)} runs", field="weights")
-    if not all(np.isfinite(np.asarray(weights, dtype=np.float64))):
-        raise InputError(f"weights must be finite numbers, got {[float(w) for w in weights]}",
-                         field="weights")
+    check_weights(weights)
     if norm not in NORMALISATIONS:  # checked here too: rrf ignores the norm, but records it in the meta
         raise InputError(f"unknown normalisation {norm!r}; choose from {sorted(NORMALISATIONS)}",
                          field="norm")

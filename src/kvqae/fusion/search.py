@@ -23,6 +23,8 @@ from kvqae.fusion.core import (
     METHODS,
     NORMALISATIONS,
     build_matrix,
+    check_rrf_k,
+    check_weights,
     fuse,
     prepare,
     resolve_default_minimum,
@@ -144,7 +146,7 @@ def grid_search(
 
 
 def _check_settings(data: dict, path: Path) -> None:
-    """The fusion settings of a weights file: known method and norm, finite rrf_k (default_minimum: see
+    """The fusion settings of a weights file: known method and norm, finite rrf_k >= 0 (default_minimum: see
     `load_weights`)."""
     if not isinstance(data["method"], str) or data["method"] not in METHODS:
         raise InputError(f"must be one of {sorted(METHODS)}", path=path, field="method")
@@ -152,6 +154,7 @@ def _check_settings(data: dict, path: Path) -> None:
         raise InputError(f"must be one of {sorted(NORMALISATIONS)}", path=path, field="norm")
     if not is_finite_number(data["rrf_k"]):
         raise InputError("must be a finite number", path=path, field="rrf_k")
+    check_rrf_k(data["rrf_k"], path=str(path))
 
 
 def load_weights(path: str | Path) -> dict:
@@ -168,6 +171,7 @@ def load_weights(path: str | Path) -> dict:
     w = data["weights"]
     if not isinstance(w, list) or not all(is_finite_number(x) for x in w):
         raise InputError("must be a list of finite numbers", path=path, field="weights")
+    check_weights(w, path=str(path))
     _check_settings(data, path)
     names = data.get("run_names")
     if names is not None and (

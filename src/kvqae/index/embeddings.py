@@ -78,6 +78,9 @@ def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: boo
     if vectors.dtype != np.float32:
         vectors = vectors.astype(np.float32)
     n, dim = vectors.shape
+    if dim == 0:
+        raise InputError(f"vectors have dimension 0 (shape {vectors.shape}): nothing to index or search",
+                         path=vec_path)
     if len(ids) != n:
         raise InputError(f"{len(ids)} ids for {n} vectors", path=ids_path)
     if _meta_int(meta, "dim", meta_path) != dim:

@@ -150,6 +150,8 @@ def open_vectors(path: str | Path) -> VectorFile:
     if fortran:
         raise InputError("expected a C-ordered array, got Fortran order", path=path)
     rows, dim = int(shape[0]), int(shape[1])
+    if dim == 0:
+        raise InputError(f"vectors have dimension 0 (shape {shape}): nothing to index or search", path=path)
     expected = offset + rows * dim * dtype.itemsize
     size = path.stat().st_size
     if size != expected:

@@ -1,0 +1,172 @@
+"""Malformed inputs that used to pass silently, each now refused with one InputError naming the place:
+duplicate YAML keys, --kb with --qrels, negative / all-zero fusion weights and a bad RRF k, embeddings of
+dimension 0, a KB whose meta.json counts disagree with its tables, and control characters in ids."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from kvqae.ask.bundle import BUNDLE_FILE, load_bundle
+from kvqae.cli import app
+from kvqae.config import load_yaml
+from kvqae.data.articles import read_articles
+from kvqae.data.kb import KnowledgeBase, build_kb
+from kvqae.data.kb_subset import load_kb_subset
+from kvqae.data.questions import load_questions
+from kvqae.data.runs import Run
+from kvqae.errors import InputError
+from kvqae.fusion.core import fuse
+from kvqae.fusion.search import WEIGHTS_FORMAT, load_weights
+from kvqae.index.embeddings import read_embeddings
+
+runner = CliRunner()
+A = Run({"q1": {"x": 3.0, "y": 2.0}}, name="a", level="passage")
+B = Run({"q1": {"y": 5.0, "z": 1.0}}, name="b", level="passage")
+
+
+def _invoke(*args) -> InputError:
+    res = runner.invoke(app, [str(a) for a in args])
+    assert isinstance(res.exception, InputError), res.output
+    return res.exception
+
+
+# ------------------------------------------------------------------------- 1. duplicate keys in YAML
+
+
+def test_duplicate_yaml_keys_are_refused_with_the_key_and_line(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("k: 5\noutput: out\nk: 10\n")
+    with pytest.raises(InputError, match=r"p\.yaml: line 3: duplicate key 'k' \(first at line 1\)"):
+        load_yaml(path)
+    path.write_text("retrieval:\n  - mode: text-passage\n    index: a\n    index: b\n")  # nested too
+    with pytest.raises(InputError, match=r"line 4: duplicate key 'index' \(first at line 3\)"):
+        load_yaml(path)
+    path.write_text("base: &b {x: 1}\nthing:\n  <<: *b\n  x: 2\n")  # a merge key may be overridden
+    assert load_yaml(path)["thing"] == {"x": 2}
+    path.write_text("output: out\n")
+    err = _invoke("run", path, "--set", "k={a: 1, a: 2}")
+    assert str(err) == "line 1: field \"--set k\": duplicate key 'a' (first at line 1); write each key once"
+    assert "invalid YAML" in str(_invoke("run", path, "--set", "k=["))  # was a yaml traceback
+
+
+# ------------------------------------------------------------------------- 2. --kb and --qrels together
+
+
+@pytest.mark.parametrize("command", [["evaluate", "retrieval"], ["fuse", "fit"]])
+def test_kb_and_qrels_together_are_refused(tmp_path, command):
+    out = tmp_path / "out"
+    err = _invoke(*command, "--run", tmp_path / "a.json", "--run", tmp_path / "b.json", "--questions",
+                  tmp_path / "q.jsonl", "--kb", tmp_path / "kb", "--qrels", tmp_path / "qrels.json",
+                  "--out", out)
+    assert str(err).startswith("give --kb (to judge relevance from the runs against the KB) or --qrels")
+    assert str(err).endswith("not both") and not out.exists()
+
+
+# ------------------------------------------------------------------------- 3. fusion weights and RRF k
+
+
+def test_negative_or_all_zero_weights_and_bad_rrf_k_are_refused(tmp_path):
+    with pytest.raises(InputError, match=r'field "weights": weights must be >= 0, got \[-1.0, 2.0\]'):
+        fuse([A, B], method="wsum", weights=[-1, 2])
+    with pytest.raises(InputError, match=r'field "weights": weights are all 0'):
+        fuse([A, B], method="combsum", weights=[0, 0.0])
+    for k in (float("inf"), -1.0, float("nan")):
+        with pytest.raises(InputError, match=r'field "rrf_k": must be a finite number >= 0'):
+            fuse([A, B], method="rrf", rrf_k=k)
+    assert fuse([A, B], method="rrf", rrf_k=0).scores["q1"] == pytest.approx({"y": 1.5, "x": 1.0, "z": 0.5})
+    args = ["fuse", "combine", "--run", tmp_path / "a.json", "--run", tmp_path / "b.json", "--out",
+            tmp_path / "f.json"]
+    assert str(_invoke(*args, "--rrf-k", "inf")) == "--rrf-k must be a finite number >= 0, got inf"
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"weights": [-0.5, 1.0]}, r'w\.json: field "weights": weights must be >= 0'),
+    ({"weights": [0, 0]}, r'w\.json: field "weights": weights are all 0'),
+    ({"rrf_k": -5}, r'w\.json: field "rrf_k": must be a finite number >= 0, got -5'),
+])
+def test_weights_file_refuses_negative_or_zero_weights_and_rrf_k(tmp_path, change, message):
+    data = {"format": WEIGHTS_FORMAT, "weights": [0.3, 0.7], "method": "wsum", "norm": "zscore",
+            "default_minimum": None, "rrf_k": 60, "run_names": ["a", "b"], **change}
+    (tmp_path / "w.json").write_text(json.dumps(data))
+    with pytest.raises(InputError, match=message):
+        load_weights(tmp_path / "w.json")
+
+
+@pytest.mark.parametrize("fusion,message", [
+    ({"weights": {"a": -1.0, "b": 2.0}}, 'field "fusion.weights": weights must be >= 0'),
+    ({"weights": {"a": 0.0, "b": 0.0}}, 'field "fusion.weights": weights are all 0'),
+    ({"weights": {"a": 1.0, "b": 1.0}, "rrf_k": -1}, 'field "fusion.rrf_k": must be a finite number >= 0'),
+])
+def test_bundle_refuses_negative_or_zero_weights_and_rrf_k(tmp_path, fusion, message):
+    entry = {"mode": "text-passage", "encoder": "x", "index": "."}
+    (tmp_path / BUNDLE_FILE).write_text(json.dumps({
+        "kb": ".", "retrieval": [{**entry, "name": "a"}, {**entry, "name": "b"}], "fusion": fusion}))
+    with pytest.raises(InputError, match=message) as err:
+        load_bundle(tmp_path)
+    assert BUNDLE_FILE in str(err.value)
+
+
+# ------------------------------------------------------------------------- 4. embeddings of dimension 0
+
+
+def test_embeddings_of_dimension_zero_are_refused(tmp_path):
+    emb = tmp_path / "emb"
+    emb.mkdir()
+    np.save(emb / "vectors.npy", np.zeros((2, 0), dtype=np.float32))
+    (emb / "ids.json").write_text('["a", "b"]')
+    (emb / "meta.json").write_text(json.dumps({"encoder": "x", "field": "image", "kind": "image", "dim": 0,
+                                               "count": 2}))
+    message = "emb/vectors.npy: vectors have dimension 0 (shape (2, 0)): nothing to index or search"
+    err = _invoke("index", "build", emb, "--out", tmp_path / "idx", "--no-progress")
+    assert str(err).endswith(message) and not (tmp_path / "idx").exists()
+    with pytest.raises(InputError, match=r"vectors have dimension 0") as e:
+        read_embeddings(emb)  # query embeddings too
+    assert str(e.value).endswith(message)
+
+
+# ------------------------------------------------------------------------- 5. KB meta.json counts
+
+
+def test_kb_meta_counts_must_match_the_tables(tmp_path):
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "E1", "title": "T", "text": "one two three"}) + "\n")
+    kb = build_kb(tmp_path / "a.jsonl", tmp_path / "kb", progress=False).path
+    meta = json.loads((kb / "meta.json").read_text())
+    for key, value, message in (("passages", 7, "says 7 passages but passages.parquet has 1 rows"),
+                                ("entities", 0, "says 0 entities but entities.parquet has 1 rows"),
+                                ("entities", "1", "must be an integer, got '1'")):
+        (kb / "meta.json").write_text(json.dumps({**meta, key: value}))
+        for load in (KnowledgeBase.load, load_kb_subset):
+            with pytest.raises(InputError) as err:
+                load(kb)
+            assert str(err.value) == f'{kb / "meta.json"}: field "{key}": {message}'
+    (kb / "meta.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "passages"}))
+    assert len(KnowledgeBase.load(kb).passages) == 1  # a count not recorded is not checked
+
+
+# ------------------------------------------------------------------------- 6. control characters in ids
+
+
+@pytest.mark.parametrize("qid", ["q\x001", "q\x1f1", "q\t1", "q\u20281", "q\x851"])
+def test_control_characters_in_question_ids_are_refused(tmp_path, qid):
+    rows = [{"id": i, "question": "Who?", "answers": ["x"]} for i in ("q0", qid)]
+    path = tmp_path / "q.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(InputError) as err:
+        load_questions(path)
+    assert str(err.value).startswith(f'{path}: line 2: field "id": id {qid!r} holds the control character')
+    assert str(err.value).endswith("which run files cannot carry")
+
+
+def test_control_characters_in_article_ids_are_refused(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"id": "E\x001", "title": "T", "text": "words"}) + "\n")
+    with pytest.raises(InputError, match=r"a\.jsonl: line 1: field \"id\": id 'E\\x001' holds the control"):
+        list(read_articles(path))
+    path = tmp_path / "kb.jsonl"
+    path.write_text(json.dumps({"wikipedia_title": "T\x00x", "text": {"paragraph": ["words"]}}) + "\n")
+    with pytest.raises(InputError, match=r'field "wikipedia_title": id .* holds the control character'):
+        list(read_articles(path, "viquae"))
