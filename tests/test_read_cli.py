@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from kvqae.cli import app
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
+from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.model import build_tiny_reader
 
 runner = CliRunner()
@@ -198,7 +199,7 @@ def test_read_fit_fits_and_saves_evidence_weights(kb, tiny, tmp_path):
     # an untrained span model: the answers are told apart by being entities of the asked-for kind and
     # standing near the question's words
     assert fitted["entity"] > 0 and fitted["window"] > 0
-    assert Reader.load(reader).settings.evidence.window == 6.3  # not saved without --save
+    assert Reader.load(reader).settings.evidence == EvidenceSettings()  # not saved without --save
     res = runner.invoke(app, [*args, "--save"])
     assert res.exit_code == 0, res.output
     saved = Reader.load(reader).settings.evidence

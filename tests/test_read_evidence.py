@@ -58,13 +58,15 @@ def test_candidate_features_add_unproposed_entities_and_rank_by_the_linear_score
     question = "Who shot the president at the theatre?"
     feats = candidate_features(proposed, [text], ["Abraham Lincoln"], question,
                                labels=frozenset({"PERSON"}), entities_of=lambda t: ents, window_words=3,
-                               stems=content_stems)
+                               near_words=2, stems=content_stems)
     got = {text[f.candidate.start:f.candidate.end]: f.values for f in feats}
     assert list(got) == ["Lincoln", "Kentucky", "Booth", "John Wilkes Booth"]  # proposed first, then entities
-    assert got["Lincoln"] == (-0.5, 1.0, 1.0, 0.0)  # a PERSON, but it echoes the title
-    assert got["Kentucky"] == (-2.0, 0.0, 0.0, 0.0)  # no PERSON
-    # one passage: every present stem weighs log 2; "was shot by" / "at the theatre" hold 2 of 3 stems
-    assert got["John Wilkes Booth"] == pytest.approx((-3.0, 1.0, 0.0, 2 / 3))  # score of "Booth" inside it
+    assert got["Lincoln"] == (-0.5, 1.0, 1.0, 0.0, 0.0)  # a PERSON, but it echoes the title
+    assert got["Kentucky"] == (-2.0, 0.0, 0.0, 0.0, 0.0)  # no PERSON
+    # one passage: every present stem weighs log 2; "was shot by" / "at the theatre" hold 2 of 3 stems,
+    # the 2 words either side ("shot by" / "at the") 1 of 3
+    assert got["John Wilkes Booth"] == pytest.approx((-3.0, 1.0, 0.0, 2 / 3, 1 / 3))  # score of "Booth"
+    assert got["Booth"][4] == 0.0  # "John Wilkes" / "at the"
     assert feats[-1].candidate.probability == 0.05  # and its probability
     settings = EvidenceSettings(span=0.5, entity=4.0, echo=-4.0, window=6.0)
     ranked = [text[c.start:c.end] for c in rank(feats, settings)]
@@ -75,6 +77,30 @@ def test_candidate_features_add_unproposed_entities_and_rank_by_the_linear_score
     alone = candidate_features(proposed[:1], [text], [None], question, labels=frozenset({"PERSON"}),
                                entities_of=lambda t: ents, window_words=3, stems=content_stems)
     assert alone[1].values[0] == -1.5 and alone[1].candidate.probability == 0.0
+
+
+def test_weights_saved_without_near_load_with_near_zero():
+    # a reader saved before the `near` feature: its 4 weights were fitted without it
+    old = EvidenceSettings.model_validate({"span": 0.48, "entity": 4.2, "echo": -4.1, "window": 6.3,
+                                           "window_words": 12})
+    assert old.near == 0.0 and list(old.weights()) == [0.48, 4.2, -4.1, 6.3, 0.0]
+    assert EvidenceSettings().near > 0 and EvidenceSettings(window_words=3).near == EvidenceSettings().near
+    assert EvidenceSettings.model_validate({"near": 2.0, "span": 1.0}).near == 2.0
+
+
+def test_near_window_decides_between_candidates_the_wide_window_ties():
+    # both cities share "capital ... Africa" within 12 words; only Algiers stands next to "capital"
+    text = "Its capital is Algiers. It is the largest country of Africa and borders Tunis in the north."
+    question = "What is the capital of the largest country in Africa?"
+    ents = [(*at(text, "Algiers"), "GPE"), (*at(text, "Tunis"), "GPE")]
+    feats = candidate_features([], [text], [None], question, labels=frozenset({"GPE"}),
+                               entities_of=lambda t: ents, window_words=12, near_words=2, stems=content_stems)
+    values = {text[f.candidate.start:f.candidate.end]: f.values for f in feats}
+    # 12 words either side: capital, largest, country, africa for both; 2 words: "capital is" | "and borders"
+    assert values["Algiers"][3] == values["Tunis"][3] == pytest.approx(1.0)
+    assert values["Algiers"][4] == pytest.approx(0.25) and values["Tunis"][4] == 0.0
+    ranked = rank(feats, EvidenceSettings(span=0.0, entity=1.0, echo=-1.0, window=1.0, near=1.0))
+    assert text[ranked[0].start:ranked[0].end] == "Algiers"
 
 
 def test_fit_weights_reaches_the_hand_solved_optimum():

@@ -374,7 +374,7 @@ class Reader:
             evidence = self.settings.evidence
             cands, labels = self._choose(cands, passages, question, kind, all_entities=evidence is not None)
             if evidence is not None:
-                scored = self._features(cands, passages, question, labels, evidence.window_words)
+                scored = self._features(cands, passages, question, labels, evidence)
                 weights = evidence.weights()
                 scored_pairs = [(f.candidate.passage, float(np.dot(f.values, weights))) for f in scored]
                 cands = rank(scored, evidence)
@@ -413,8 +413,7 @@ class Reader:
         cands = self._proposals(feats, start.cpu().numpy(), end.cpu().numpy(), passages, TYPED_CANDIDATES)
         kind = expected_kind(question) if self.settings.answer_type_filter else None
         cands, labels = self._choose(cands, passages, question, kind, all_entities=True)
-        words = (self.settings.evidence or EvidenceSettings()).window_words
-        return self._features(cands, passages, question, labels, words)
+        return self._features(cands, passages, question, labels, self.settings.evidence or EvidenceSettings())
 
     def _choose(
         self, cands: list[Any], passages: list[PassageInput], question: str, kind: str | None, *,
@@ -461,13 +460,14 @@ class Reader:
 
     def _features(
         self, cands: list[Any], passages: list[PassageInput], question: str, labels: frozenset[str] | None,
-        window_words: int,
+        evidence: EvidenceSettings,
     ) -> list[Any]:
         from kvqae.read.evidence import candidate_features
 
         texts = [p.text for p in passages]
         return candidate_features(cands, texts, [p.title for p in passages], question, labels=labels,
-                                  entities_of=self.entities_of if labels else None, window_words=window_words,
+                                  entities_of=self.entities_of if labels else None,
+                                  window_words=evidence.window_words, near_words=evidence.near_words,
                                   stems=content_stems)
 
 
