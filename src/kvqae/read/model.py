@@ -28,6 +28,7 @@ from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.read.answer_types import expected_kind, fits
 from kvqae.read.evidence import EvidenceSettings
+from kvqae.read.lifespan import prefer_life_date
 from kvqae.read.phrase import asked_nouns, extend_to_asked_noun, prefer_full_date, trim_to_phrase
 
 SETTINGS_FILE = "kvqae_reader.json"
@@ -56,6 +57,9 @@ class ReaderSettings(ConfigModel):
     # Shiloh"); a "when" question's bare year gives way to a fuller date of it among the next candidates.
     # The candidates are scored and ranked on the spans as read.
     phrase_spans: bool = True
+    # A question asking when someone was born or died takes the date of the first read passage that opens
+    # with a lifespan parenthesis, "X (26 July 1894 – 22 November 1963) was ..." (kvqae.read.lifespan).
+    life_dates: bool = True
     # Rank the candidates (the reader's spans + every entity of an asked-for label in the passages) by the
     # span score and the evidence around them (kvqae.read.evidence); None: the answer_choice tiers alone.
     evidence: EvidenceSettings | None = Field(default_factory=EvidenceSettings)
@@ -385,6 +389,8 @@ class Reader:
                 evidence_by_passage[i] = value
         if self.settings.phrase_spans and question is not None:
             cands = prefer_full_date(cands, texts, question)
+        if self.settings.life_dates and question is not None:
+            cands = prefer_life_date(cands, texts, [p.title for p in passages], question)
         predictions = [self._prediction(c, passages, question) for c in cands[:top_n]]
         return Reading(predictions or [Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)
 
