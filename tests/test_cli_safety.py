@@ -309,7 +309,7 @@ def test_model_folder_checks(built, tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("option,value,needle", [
     ("--lr", "nan", "--lr must be > 0"), ("--lr", "-1", "--lr must be > 0"),
     ("--max-minutes", "nan", "--max-minutes must be > 0"), ("--threads", "-3", "--threads must be >= 0"),
-    ("--seed", "-3", "--seed must be >= 0"),
+    ("--seed", "-3", "--seed must be >= 0"), ("--style", "poem", "--style must be one of cloze, natural"),
 ])
 def test_train_retriever_numbers_are_checked(built, tmp_path, monkeypatch, capsys, option, value, needle):
     """Were torch / numpy tracebacks (Invalid learning rate, set_num_threads, expected non-negative integer)

@@ -71,6 +71,20 @@ def test_train_retriever_cli_smoke(tmp_path, prose_kb, minilm_path):
     assert torch.allclose(torch.from_numpy(vecs).norm(dim=1), torch.ones(2), atol=1e-5)
 
 
+def test_train_retriever_natural_style_examples(prose_kb):
+    """`style: natural` trains on wh-movement rewrites: questions that start with their wh-phrase, each with
+    its source passage (an unknown style: tests/test_cli_safety.py)."""
+    from kvqae.train.retriever import TrainRetrieverConfig, make_examples
+
+    cfg = TrainRetrieverConfig(kb=prose_kb.path, out=prose_kb.path / "unused", n_questions=12,
+                               style="natural", described_share=0.0)
+    examples = make_examples(prose_kb, cfg, prose_kb.path.parent / "bm25", progress=False)
+    assert examples and all(e.passage_id in set(prose_kb.passage_ids) for e in examples)
+    wh = ("who", "what", "when", "where", "which", "how", "in ", "on ", "at ", "from ", "by ")
+    fronted = [e.question for e in examples if e.question.lower().startswith(wh)]
+    assert len(fronted) >= len(examples) // 2, [e.question for e in examples]
+
+
 def test_pick_negatives_by_hand(prose_kb):
     from kvqae.train.retriever import pick_negatives
 

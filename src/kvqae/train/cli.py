@@ -147,6 +147,8 @@ def train_retriever_command(
     out: Path = typer.Option(..., "--out", "-o", help="Output model directory (loadable as st:<dir>)."),
     init: str = typer.Option("minilm", "--init", help="Start model: sentence-transformers name or path."),
     n_questions: int = typer.Option(2000, "--questions", min=10, help="Questions to generate."),
+    style: str = typer.Option("cloze", "--style",
+                              help="Question generator: cloze, or natural (wh-movement rewrites)."),
     epochs: int = typer.Option(2, "--epochs", min=1),
     batch_size: int = typer.Option(32, "--batch-size", min=2),
     lr: float = typer.Option(3e-5, "--lr"),
@@ -162,6 +164,8 @@ def train_retriever_command(
 ) -> None:
     """Fine-tune the st: text encoder for question -> passage retrieval on questions generated from a KB
     (in-batch + BM25 hard negatives); `kvqae encode ... --encoder st:<out>` uses it."""
+    from kvqae.errors import InputError
+    from kvqae.read.cloze import STYLES
     from kvqae.safety import check_range
     from kvqae.train.retriever import TrainRetrieverConfig, train_retriever
 
@@ -169,12 +173,14 @@ def train_retriever_command(
     check_range(max_minutes, "--max-minutes", low=0, low_open=True)
     check_range(threads, "--threads", low=0)
     check_range(seed, "--seed", low=0)
+    if style not in STYLES:
+        raise InputError(f"--style must be one of {', '.join(STYLES)}, got {style!r}")
     _check_out(out, "retriever", {"--kb": kb}, ("--init", init), overwrite)
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    cfg = TrainRetrieverConfig(kb=kb, out=out, init=init, n_questions=n_questions, epochs=epochs,
+    cfg = TrainRetrieverConfig(kb=kb, out=out, init=init, n_questions=n_questions, style=style, epochs=epochs,
                                batch_size=batch_size, lr=lr, hard_negatives=hard_negatives,
                                same_entity_negatives=same_entity_negatives,
                                max_minutes=max_minutes, seed=seed)

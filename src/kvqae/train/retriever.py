@@ -37,6 +37,8 @@ class TrainRetrieverConfig(ConfigModel):
     out: Path
     init: str = "minilm"  # sentence-transformers name or path ("minilm": the packaged all-MiniLM-L6-v2)
     n_questions: int = 2000  # generated training + validation questions
+    # "cloze": the answer replaced in its sentence; "natural": wh-movement rewrites (`kvqae.read.natural`)
+    style: str = "cloze"
     described_share: float = 0.5  # share of questions rewritten to describe their entity
     val_fraction: float = 0.1
     hard_negatives: int = 1  # BM25 negatives of other entities per question (0: in-batch negatives only)
@@ -95,7 +97,7 @@ def make_examples(
     from kvqae.index.bm25_index import Bm25Index
     from kvqae.read.cloze import generate_cloze
 
-    cloze = generate_cloze(kb, cfg.n_questions, seed=cfg.seed, progress=progress)
+    cloze = generate_cloze(kb, cfg.n_questions, seed=cfg.seed, style=cfg.style, progress=progress)
     if not cloze:
         raise InputError("no question could be generated from this KB", path=getattr(kb, "path", None))
     rng = np.random.default_rng(cfg.seed)
