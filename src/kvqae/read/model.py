@@ -29,6 +29,7 @@ from kvqae.errors import InputError
 from kvqae.read.answer_types import expected_kind, fits
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.lifespan import prefer_life_date
+from kvqae.read.names import full_name
 from kvqae.read.phrase import asked_nouns, extend_to_asked_noun, prefer_full_date, trim_to_phrase
 
 SETTINGS_FILE = "kvqae_reader.json"
@@ -60,6 +61,10 @@ class ReaderSettings(ConfigModel):
     # A question asking when someone was born or died takes the date of the first read passage that opens
     # with a lifespan parenthesis, "X (26 July 1894 – 22 November 1963) was ..." (kvqae.read.lifespan).
     life_dates: bool = True
+    # An answer that is a part of a name mentioned in full in the read passages of its article becomes the
+    # full name: "Douglas" -> "Stephen A. Douglas" (kvqae.read.names). Off: +2-4 EM on the dev set's
+    # validation half, -2 on its test half with each of three readers (README, session 10).
+    full_names: bool = False
     # Rank the candidates (the reader's spans + every entity of an asked-for label in the passages) by the
     # span score and the evidence around them (kvqae.read.evidence); None: the answer_choice tiers alone.
     evidence: EvidenceSettings | None = Field(default_factory=EvidenceSettings)
@@ -396,14 +401,19 @@ class Reader:
 
     def _prediction(self, c: Any, passages: list[PassageInput], question: str | None) -> Prediction:
         """Candidate `c` as a prediction; with `settings.phrase_spans` its span ends where its phrase ends
-        and takes in the noun the question asks for ("which battle" -> "Battle of Shiloh")."""
-        text = passages[c.passage].text
-        a, b = c.start, c.end
+        and takes in the noun the question asks for ("which battle" -> "Battle of Shiloh"); with
+        `settings.full_names` a part of a name becomes the name ("Bemer" -> "Bob Bemer", maybe from another
+        read passage of the article)."""
+        i, a, b = c.passage, c.start, c.end
         if self.settings.phrase_spans:
-            a, b = trim_to_phrase(text, a, b)
-            if question is not None:
-                a, b = extend_to_asked_noun(text, a, b, asked_nouns(question))
-        return Prediction(text[a:b], passages[c.passage].passage_id, c.score, a, b, c.probability)
+            a, b = trim_to_phrase(passages[i].text, a, b)
+        if self.settings.full_names and question is not None:
+            i, a, b = full_name(i, a, b, [p.text for p in passages], [p.title for p in passages],
+                                self.entities_of)
+        text = passages[i].text
+        if self.settings.phrase_spans and question is not None:
+            a, b = extend_to_asked_noun(text, a, b, asked_nouns(question))
+        return Prediction(text[a:b], passages[i].passage_id, c.score, a, b, c.probability)
 
     def evidence_table(self, question: str, passages: list[PassageInput]) -> list[Any]:
         """Read `passages` and return every candidate answer with its evidence features
