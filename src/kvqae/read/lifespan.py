@@ -4,10 +4,10 @@ People ask when the person in a photo was born or died more than anything else a
 answers it the same way in every biography's first sentence: "Aldous Leonard Huxley (26 July 1894 – 22
 November 1963) was ...", "Andre Kirk Agassi (born April 29, 1970) is ...". A small reader reading that lead
 among other passages often picks another date near the question's words ("1932" for "In which year was the
-author of Brave New World born?"). So when a question asks when someone was born or died, the date in the
-first read passage that opens with such a parenthesis is the answer: the part before the dash (or after
-"born") for a birth, the part after the dash for a death; only its year when the question asks "which
-year".
+author of Brave New World born?"). So when a question asks when someone was born or died, the date in
+such a parenthesis among the read passages is the answer (the article's own lead first,
+`prefer_life_date`): the part before the dash (or after "born") for a birth, the part after the dash for a
+death; only its year when the question asks "which year".
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from kvqae.read.phrase import ASKS_YEAR, YEAR
+
 _BIRTH = r"born|birth|birthday|birthplace"
 _DEATH = r"die|died|dies|death|pass away|passed away"
 _LIFE_EVENT = re.compile(rf"\b(?:(?P<birth>{_BIRTH})|(?P<death>{_DEATH}))\b", re.IGNORECASE)
 _DATE_OF = re.compile(r"\b(?:date|day|year) of (?:his |her |their )?(birth|death)\b", re.IGNORECASE)
 _ASKS_PLACE = re.compile(r"\b(?:where|which|what) (?:city|town|village|place|country|hospital)\b|\bwhere\b",
                          re.IGNORECASE)
-_ASKS_YEAR = re.compile(r"\b(?:which|what) year\b|\byear of\b", re.IGNORECASE)
 # the first parenthesis of a lead opens within this many characters of the passage's start
 LEAD_CHARS = 250
 _PARENTHESIS = re.compile(r"\(([^()]{1,200})\)")
 _DASH = re.compile(r"\s*[–—]\s*|\s+-\s+")
 _BORN = re.compile(r"^\s*(?:born|b\.)\s+", re.IGNORECASE)
-_YEAR = re.compile(r"\d{3,4}")
 _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
           r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
 # a date and nothing else: "384", "322 BC", "c. 1520", "26 July 1894", "February 12, 1809"
@@ -111,7 +111,7 @@ def _dates_in(text: str, base: int, inner: str) -> dict[str, tuple[int, int]]:
 
 def year_of(text: str, start: int, end: int) -> tuple[int, int]:
     """The last year-like number inside [start, end) ("26 July 1894" -> "1894"), else the span itself."""
-    years = list(_YEAR.finditer(text, start, end))
+    years = list(YEAR.finditer(text, start, end))
     return (years[-1].start(), years[-1].end()) if years else (start, end)
 
 
@@ -137,7 +137,7 @@ def prefer_life_date(
     if not found:
         return out
     *_, i, span = min(found)
-    start, end = year_of(texts[i], *span) if _ASKS_YEAR.search(question) else span
+    start, end = year_of(texts[i], *span) if ASKS_YEAR.search(question) else span
     same = [k for k, c in enumerate(out) if (c.passage, c.start, c.end) == (i, start, end)]
     if same:
         return [out[same[0]]] + out[: same[0]] + out[same[0] + 1 :]

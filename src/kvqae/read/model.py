@@ -58,8 +58,8 @@ class ReaderSettings(ConfigModel):
     # Shiloh"); a "when" question's bare year gives way to a fuller date of it among the next candidates.
     # The candidates are scored and ranked on the spans as read.
     phrase_spans: bool = True
-    # A question asking when someone was born or died takes the date of the first read passage that opens
-    # with a lifespan parenthesis, "X (26 July 1894 – 22 November 1963) was ..." (kvqae.read.lifespan).
+    # A question asking when someone was born or died takes the date of the lifespan parenthesis a read
+    # article lead opens with, "X (26 July 1894 – 22 November 1963) was ..." (kvqae.read.lifespan).
     life_dates: bool = True
     # An answer that is a part of a name mentioned in full in the read passages of its article becomes the
     # full name: "Douglas" -> "Stephen A. Douglas" (kvqae.read.names). Off: +2-4 EM on the dev set's

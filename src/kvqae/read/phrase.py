@@ -106,12 +106,13 @@ def extend_to_asked_noun(text: str, start: int, end: int, nouns: frozenset[str])
     return start, end
 
 
-_YEAR = re.compile(r"\d{3,4}")
+YEAR = re.compile(r"\d{3,4}")
 _MONTH = re.compile(
     r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b",
     re.IGNORECASE,
 )
-_ASKS_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
+# the question wants a year, not a date: "In which year ...?", "the year of his birth"
+ASKS_YEAR = re.compile(r"\b(?:what|which) year\b|\byear of\b", re.IGNORECASE)
 
 
 def prefer_full_date(candidates: Sequence[Any], texts: Sequence[str], question: str, *,
@@ -123,11 +124,11 @@ def prefer_full_date(candidates: Sequence[Any], texts: Sequence[str], question: 
     from kvqae.read.answer_types import expected_kind
 
     out = list(candidates)
-    if not out or expected_kind(question) != "time" or _ASKS_YEAR.search(question):
+    if not out or expected_kind(question) != "time" or ASKS_YEAR.search(question):
         return out
     best = out[0]
     year = texts[best.passage][best.start : best.end].strip()
-    if not _YEAR.fullmatch(year):
+    if not YEAR.fullmatch(year):
         return out
     for i in range(1, min(within, len(out))):
         c = out[i]
