@@ -49,6 +49,10 @@ def test_echoes_of_the_question_or_title():
     title = content_stems("Abraham Lincoln")
     assert echoes("Lincoln", set(), title) and not echoes("John Wilkes Booth", set(), title)
     assert not echoes("the", q, title)  # no content word: never an echo
+    # the title's formal name repeats it; a name that adds another word does not
+    assert echoes("the Republic of Azerbaijan", set(), content_stems("Azerbaijan"))
+    assert echoes("State of Alabama", set(), content_stems("Alabama"))
+    assert not echoes("Alabama River", set(), content_stems("Alabama"))
     # an answer spelling one of the question's abbreviations repeats it
     question = "What is the capital of the largest U.S. state by area?"
     short = abbreviations(question)
@@ -95,6 +99,10 @@ def test_expected_labels_by_hand():
     assert expected_labels("In which town was this philosopher born?") == frozenset({"GPE", "LOC", "NORP"})
     assert expected_labels("At which battle did the officer die?") == frozenset({"EVENT", "GPE", "LOC"})
     assert expected_labels("Which American composer wrote it?") == PERSON
+    # the head of the wh-phrase is its last category noun: a director, not a film
+    assert expected_labels("Which Soviet film director made Solaris?") == PERSON
+    works = frozenset({"WORK_OF_ART", "PRODUCT", "EVENT"})
+    assert expected_labels("Which film did Tarkovsky direct?") == works
     assert expected_labels("Where is it?") == frozenset({"GPE", "LOC", "FAC"})
     assert expected_labels("What is the capital of the largest state by area?") == frozenset(
         {"GPE", "LOC", "NORP"})

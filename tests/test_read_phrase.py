@@ -26,7 +26,11 @@ from kvqae.read.phrase import asked_nouns, extend_to_asked_noun, prefer_full_dat
         ("the Lyceum of Aristotle\u2019s", "the Lyceum of Aristotle"),
         ("Achilles' shield, the famous one", "Achilles' shield"),  # inside the span: kept
         ("Achilles'", "Achilles"),
-        (", and so on", ", and so on"),  # never trimmed to nothing
+        ("Orycteropus afer) is a medium-sized", "Orycteropus afer"),  # out of a parenthesis
+        ("André-Marie Ampère (1775–1836", "André-Marie Ampère"),  # into one it does not close
+        ("Treaty of Paris (1783)", "Treaty of Paris (1783)"),  # balanced: kept
+        ("(born 1970", "(born 1970"),  # never trimmed to nothing
+        (", and so on", ", and so on"),
     ],
 )
 def test_trim_to_phrase_by_hand(span, expected):

@@ -20,6 +20,7 @@ Pure functions over (text, start, end) spans; the entities come from a callable 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -95,6 +96,18 @@ _ABBREVIATION = re.compile(r"(?<!\w)(?:[A-Z]\.){2,}|\b[A-Z]{2,6}\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]*")
 
 
+_FORMAL_WORDS = (
+    "republic kingdom state commonwealth federation federal union united democratic people empire "
+    "principality duchy sultanate emirate territory province city island islands"
+)
+
+
+@functools.cache
+def _formal_stems() -> frozenset[str]:
+    """Stems of the words that make a place's formal name out of its short one."""
+    return frozenset(_stems(_FORMAL_WORDS))
+
+
 def abbreviations(question: str) -> frozenset[str]:
     """The question's abbreviations, without dots: "the largest U.S. state" -> {"US"}."""
     return frozenset(m.replace(".", "") for m in _ABBREVIATION.findall(question))
@@ -102,7 +115,8 @@ def abbreviations(question: str) -> frozenset[str]:
 
 def echoes(answer: str, question_stems: set[str], title_stems: set[str],
            question_abbreviations: frozenset[str] = frozenset()) -> bool:
-    """Whether every content word of `answer` is already in the question or in the passage's title, or the
+    """Whether every content word of `answer` is already in the question or in the passage's title, the
+    answer is the title's formal name ("the Republic of Azerbaijan" in the article Azerbaijan), or the
     answer's capitalised words spell an abbreviation of the question ("the United States" for "U.S.")."""
     words = _stems(answer)
     if not words:
@@ -111,7 +125,10 @@ def echoes(answer: str, question_stems: set[str], title_stems: set[str],
         initials = "".join(w[0] for w in _CAPITALISED.findall(answer))
         if len(initials) >= 2 and initials in question_abbreviations:
             return True
-    return words <= question_stems or (bool(title_stems) and words <= title_stems)
+    if words <= question_stems or (bool(title_stems) and words <= title_stems):
+        return True
+    # the title under its formal name: "the Republic of Azerbaijan", "the State of Alaska"
+    return bool(title_stems) and title_stems <= words and words - title_stems <= _formal_stems()
 
 
 def asks_identity(question: str) -> bool:

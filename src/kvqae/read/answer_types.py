@@ -129,6 +129,21 @@ _NOUN_LABELS: tuple[tuple[str, frozenset[str]], ...] = (
 )
 
 
+_PHRASE_END_TEXT = (
+    "a an the of in on at to for from by with and or is was were are be been has have had do does did can "
+    "could will would this that these those his her its their he she it they"
+)
+_PHRASE_ENDS = frozenset(_PHRASE_END_TEXT.split())
+
+
+def _category_labels(word: str) -> frozenset[str] | None:
+    """The entity labels of a category noun ("composer" -> PERSON), None for any other word."""
+    for pattern, labels in _NOUN_LABELS:
+        if re.fullmatch(f"(?:{pattern})s?", word):
+            return labels
+    return None
+
+
 def _number_labels(q: str) -> frozenset[str]:
     """Labels of a number answer: a count ("how many people") is no percentage or sum of money; a share is
     a percentage; "how much" and the rest may be any of them."""
@@ -150,6 +165,8 @@ def expected_labels(question: str) -> frozenset[str] | None:
     ['GPE', 'LOC', 'NORP']
     >>> sorted(expected_labels("Who wrote this novel?"))
     ['NORP', 'ORG', 'PERSON']
+    >>> sorted(expected_labels("Which Soviet film director made Solaris?"))
+    ['PERSON']
     """
     kind = expected_kind(question)
     if kind == "number":
@@ -160,11 +177,22 @@ def expected_labels(question: str) -> frozenset[str] | None:
         return None
     q = question.lower()
     wh = re.search(r"\b(which|what)\b((?: [\w-]+){0,4})", q)
-    nouns = wh.group(2).split() if wh else []
-    for noun in nouns:  # the first noun after the wh-word that names a category
-        for pattern, labels in _NOUN_LABELS:
-            if re.fullmatch(f"(?:{pattern})s?", noun):
-                return labels
+    words = wh.group(2).split() if wh else []
+    # the head of the wh-phrase is its last category noun before a function word ("which Soviet film
+    # director made ..." asks for a director, not a film); "what is the capital of" has no such phrase:
+    # the first category noun after the wh-word then
+    phrase = []
+    for word in words:
+        if word in _PHRASE_ENDS:
+            break
+        phrase.append(word)
+    found = [labels for labels in map(_category_labels, phrase) if labels is not None]
+    if found:
+        return found[-1]
+    for word in words:
+        labels = _category_labels(word)
+        if labels is not None:
+            return labels
     if re.search(r"\b(who|whom|whose)\b", q):
         return frozenset({"PERSON", "ORG", "NORP"})
     if re.search(r"\bwhere\b", q):

@@ -9,7 +9,9 @@ Atlantic"). An answer is one phrase, so `trim_to_phrase` ends the span
   "Mr." or "St."); and
 * before a comma followed by a lower-case word (a modifier clause or the rest of a list), which keeps
   "February 12, 1809", "Montgomery, Alabama" and "Washington, D.C." whole; and
-* before a possessive ending ("Semyon Dezhnyov's" -> "Semyon Dezhnyov").
+* before a possessive ending ("Semyon Dezhnyov's" -> "Semyon Dezhnyov"); and
+* where its brackets balance: before a closing bracket it did not open (a span starting inside a
+  parenthesis ends with it) or an opening bracket it does not close.
 
 It never trims a span to nothing. When the question asks "which/what <noun>" and the text names the answer
 with that noun ("At which battle ...?" -> "Shiloh" in "the Battle of Shiloh"; "What trophy ...?" -> "Lamar
@@ -51,6 +53,21 @@ def _ends_abbreviation(text: str, period: int) -> bool:
     return (len(word) == 1 and word.isalpha()) or "." in word or word.lower() in _ABBREVIATIONS
 
 
+def _unbalanced_bracket(span: str, limit: int) -> int | None:
+    """Where span[:limit] should end for its brackets to balance: at the first closing bracket no bracket
+    in the span opened (the span began inside a parenthesis: "Orycteropus afer) is a medium-sized"), else
+    at the first opening bracket left unclosed ("André-Marie Ampère (1775–1836"); None when balanced."""
+    open_at: list[int] = []
+    for i, ch in enumerate(span[:limit]):
+        if ch in "([":
+            open_at.append(i)
+        elif ch in ")]":
+            if not open_at:
+                return i
+            open_at.pop()
+    return open_at[0] if open_at else None
+
+
 def trim_to_phrase(text: str, start: int, end: int) -> tuple[int, int]:
     """[start, end) of `text` cut before a sentence break or a comma clause inside it (module doc); the
     span itself when it holds neither or when cutting would leave nothing but spaces."""
@@ -63,6 +80,9 @@ def trim_to_phrase(text: str, start: int, end: int) -> tuple[int, int]:
     m = _CLAUSE_COMMA.search(span, 0, cut)
     if m is not None:
         cut = m.start()
+    bracket = _unbalanced_bracket(span, cut)
+    if bracket is not None:
+        cut = bracket
     trimmed = _POSSESSIVE_END.sub("", span[:cut].rstrip())  # "Dezhnyov's" names Dezhnyov
     if not trimmed.strip():
         return start, end
