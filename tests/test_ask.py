@@ -187,6 +187,9 @@ def test_ask_command_json_and_text(tiny_bundle, test_questions):
     assert "image-title (entity level), top 5" in text.output and "fused (wsum/zscore" in text.output
     if data["answer"]:
         assert f"[[{data['answer']}]]" in text.output
+        # the evidence ranking's probability of the answer, shown instead of the span probability
+        assert 0.0 < data["confidence"] <= 1.0
+        assert f"(confidence {data['confidence']:.2f})" in text.output
 
 
 def test_ask_command_refuses_bad_input(tmp_path, tiny_bundle):

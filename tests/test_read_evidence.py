@@ -10,7 +10,9 @@ import pytest
 
 from kvqae.read.answer_choice import Candidate
 from kvqae.read.evidence import (
+    CandidateFeatures,
     EvidenceSettings,
+    answer_confidence,
     candidate_features,
     fit_weights,
     rank,
@@ -61,11 +63,11 @@ def test_candidate_features_add_unproposed_entities_and_rank_by_the_linear_score
                                near_words=2, stems=content_stems)
     got = {text[f.candidate.start:f.candidate.end]: f.values for f in feats}
     assert list(got) == ["Lincoln", "Kentucky", "Booth", "John Wilkes Booth"]  # proposed first, then entities
-    assert got["Lincoln"] == (-0.5, 1.0, 1.0, 0.0, 0.0)  # a PERSON, but it echoes the title
-    assert got["Kentucky"] == (-2.0, 0.0, 0.0, 0.0, 0.0)  # no PERSON
+    assert got["Lincoln"] == (-0.5, 1.0, 1.0, 0.0, 0.0, 0.0)  # a PERSON, but it echoes the title
+    assert got["Kentucky"] == (-2.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # no PERSON
     # one passage: every present stem weighs log 2; "was shot by" / "at the theatre" hold 2 of 3 stems,
     # the 2 words either side ("shot by" / "at the") 1 of 3
-    assert got["John Wilkes Booth"] == pytest.approx((-3.0, 1.0, 0.0, 2 / 3, 1 / 3))  # score of "Booth"
+    assert got["John Wilkes Booth"] == pytest.approx((-3.0, 1.0, 0.0, 2 / 3, 1 / 3, 0.0))  # score of "Booth"
     assert got["Booth"][4] == 0.0  # "John Wilkes" / "at the"
     assert feats[-1].candidate.probability == 0.05  # and its probability
     settings = EvidenceSettings(span=0.5, entity=4.0, echo=-4.0, window=6.0)
@@ -83,7 +85,10 @@ def test_weights_saved_without_near_load_with_near_zero():
     # a reader saved before the `near` feature: its 4 weights were fitted without it
     old = EvidenceSettings.model_validate({"span": 0.48, "entity": 4.2, "echo": -4.1, "window": 6.3,
                                            "window_words": 12})
-    assert old.near == 0.0 and list(old.weights()) == [0.48, 4.2, -4.1, 6.3, 0.0]
+    assert old.near == 0.0 and list(old.weights()) == [0.48, 4.2, -4.1, 6.3, 0.0, 0.0]
+    # ... and one saved before `other` keeps it 0 even if a later default sets it
+    five = EvidenceSettings.model_validate({"span": 0.5, "near": 1.0})
+    assert five.other == 0.0 and five.near == 1.0
     assert EvidenceSettings().near > 0 and EvidenceSettings(window_words=3).near == EvidenceSettings().near
     assert EvidenceSettings.model_validate({"near": 2.0, "span": 1.0}).near == 2.0
 
@@ -136,7 +141,7 @@ def test_spacy_prefetch_equals_one_by_one():
 
 
 def test_reader_picks_the_entity_near_the_question_words(tmp_path):
-    from kvqae.read.model import PassageInput, Reader, ReaderSettings, build_tiny_reader
+    from kvqae.read.model import TYPED_CANDIDATES, PassageInput, Reader, ReaderSettings, build_tiny_reader
 
     reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
     text = SHOT
@@ -157,3 +162,50 @@ def test_reader_picks_the_entity_near_the_question_words(tmp_path):
     reader.settings = ReaderSettings(max_answer_tokens=1, evidence=evidence)
     best = reader.decode(feats, start, end, passages, kind="name", question=question)[0]
     assert best.answer == "John Wilkes Booth" and text[best.start:best.end] == best.answer
+    # its confidence is the evidence softmax over the candidates the reader scored
+    cands, labels = reader._choose(reader._proposals(feats, start, end, passages, TYPED_CANDIDATES), passages,
+                                   question, "name", all_entities=True)
+    scored = reader._features(cands, passages, question, labels, evidence)
+    expected = answer_confidence(scored, [text], evidence.weights())
+    assert best.confidence == pytest.approx(expected[(0, best.start, best.end)])
+    assert 0.5 < best.confidence < 1.0
+    reader.settings = ReaderSettings(max_answer_tokens=1, evidence=None)
+    assert reader.decode(feats, start, end, passages, kind="name", question=question)[0].confidence is None
+
+
+def test_other_label_entities_join_name_questions_with_their_own_feature():
+    # the small NER model calls a city an organisation: "Alberta's capital Edmonton" -> ORG
+    text = "Its capital Edmonton lies north of Calgary, the largest city."
+    ents = [(*at(text, "Edmonton"), "ORG"), (*at(text, "Calgary"), "GPE")]
+    question = "What is the capital of the province?"
+    places = frozenset({"GPE", "LOC", "NORP"})
+    kwargs = dict(labels=places, entities_of=lambda t: ents, window_words=12, near_words=2,
+                  stems=content_stems)
+    without = candidate_features([], [text], [None], question, **kwargs)
+    assert [text[f.candidate.start:f.candidate.end] for f in without] == ["Calgary"]
+    names = frozenset({"GPE", "LOC", "NORP", "ORG", "PERSON"})
+    feats = candidate_features([], [text], [None], question, other_labels=names, **kwargs)
+    values = {text[f.candidate.start:f.candidate.end]: f.values for f in feats}
+    # asked-for entities first, then the others; `other` only for the entity of a label not asked for
+    assert list(values) == ["Calgary", "Edmonton"]
+    assert values["Calgary"][1] == 1.0 and values["Calgary"][5] == 0.0
+    assert values["Edmonton"][1] == 0.0 and values["Edmonton"][5] == 1.0
+    # near (2 words): "Its capital" | "lies north" holds "capital", the one question stem in the text
+    assert values["Edmonton"][4] == pytest.approx(1.0) and values["Calgary"][4] == 0.0
+    weights = dict(span=0.0, entity=2.0, echo=-1.0, window=0.0, near=2.0)
+    top = rank(feats, EvidenceSettings(**weights, other=1.0))[0]
+    assert text[top.start:top.end] == "Edmonton"  # 2 + 1 = 3 > 2; with other -1: 1 < 2
+    top = rank(feats, EvidenceSettings(**weights, other=-1.0))[0]
+    assert text[top.start:top.end] == "Calgary"
+
+
+def test_answer_confidence_is_the_softmax_summed_over_one_answer():
+    texts = ["Edmonton is the capital.", "Calgary and Edmonton."]
+    feats = [CandidateFeatures(Candidate(0, 0, 8, 0.0), (1.0,)),   # "Edmonton"
+             CandidateFeatures(Candidate(1, 0, 7, 0.0), (0.0,)),   # "Calgary"
+             CandidateFeatures(Candidate(1, 12, 20, 0.0), (0.0,))]  # "Edmonton" again
+    conf = answer_confidence(feats, texts, np.array([math.log(2)]))
+    # scores log 2, 0, 0 -> softmax 2/4, 1/4, 1/4; both Edmontons share 3/4
+    assert conf[(0, 0, 8)] == pytest.approx(0.75) and conf[(1, 12, 20)] == pytest.approx(0.75)
+    assert conf[(1, 0, 7)] == pytest.approx(0.25)
+    assert answer_confidence([], texts, np.array([1.0])) == {}

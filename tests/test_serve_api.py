@@ -61,7 +61,7 @@ def test_ask_with_a_photo_equals_the_library(client, answerer, question):
     assert resp.status_code == 200, resp.text
     data = resp.json()
     expected = answerer.ask(question.question, Image.open(question.image))
-    assert data["answer"] == expected.answer
+    assert data["answer"] == expected.answer and data["confidence"] == pytest.approx(expected.confidence)
     assert [h["id"] for h in data["fused"]] == expected.fused_ids[:5]
     assert list(data["modes"]) == ["image-title", "image-image", "text-passage"]
     for mode in ("image-title", "image-image"):

@@ -75,6 +75,8 @@ class AskResult:
     fused_ids: list[str] = field(default_factory=list)  # every fused passage id, best first
     # the read passages in the reader's order (kvqae.rerank.reader); empty without a reader or its weight 0
     read: list[Hit] = field(default_factory=list)
+    # the evidence ranking's probability of the answer (`Prediction.confidence`); None without it
+    confidence: float | None = None
 
     def to_dict(self, image_url: Any = None) -> dict[str, Any]:
         """JSON-ready dict; `image_url(entity_id) -> str` fills the thumbnails' addresses (serve)."""
@@ -91,6 +93,7 @@ class AskResult:
             "answer": self.answer,
             "score": self.score,
             "probability": self.probability,
+            "confidence": self.confidence,
             "entity": entity,
             "passage": passage,
             "modes": {m: [h.to_dict(image_url) for h in hits] for m, hits in self.modes.items()},
@@ -309,6 +312,7 @@ class Answerer:
                 result.start, result.end = pred.start, pred.end
                 result.score = float(pred.score) if np.isfinite(pred.score) else None
                 result.probability = float(pred.probability)
+                result.confidence = pred.confidence
         if result.passage_id is None and ranked:  # no reader: show the best fused passage as evidence
             result.passage_id = ranked[0][0]
         if result.passage_id is not None:

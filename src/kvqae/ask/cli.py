@@ -34,7 +34,10 @@ def format_result(result: AskResult) -> str:
     """Plain-text rendering: answer, entity, marked passage, each mode's top 5, fused top 5, timings."""
     lines = [f"question: {result.question}"]
     if result.answer:
-        prob = f" (p={result.probability:.3f})" if result.probability is not None else ""
+        if result.confidence is not None:  # the evidence ranking's probability of this answer
+            prob = f" (confidence {result.confidence:.2f})"
+        else:
+            prob = f" (p={result.probability:.3f})" if result.probability is not None else ""
         lines.append(f"answer:   {result.answer}{prob}")
     else:
         lines.append("answer:   (none: no reader in this bundle, or nothing was read)")

@@ -1,9 +1,10 @@
 """Scoring reader predictions against questions.
 
 Predictions JSONL (the reader's output), one line per question:
-`{"id": str, "answer": str, "passage_id": str | null, "score": float, "start": int, "end": int}`
-(`id` and `answer` are required here; the others are carried for analysis). A question without a prediction
-scores 0; a prediction for an unknown question id is an error (mismatched splits).
+`{"id": str, "answer": str, "passage_id": str | null, "score": float, "start": int, "end": int,
+"confidence": float | null}` (`id` and `answer` are required here; the others are carried for analysis).
+A question without a prediction scores 0; a prediction for an unknown question id is an error (mismatched
+splits).
 Scorers: `"em-f1"` (SQuAD EM and F1, max over answers), `"infoseek"` (InfoSeek accuracy by question type, plus
 EM/F1; `infoseek_mode="official"` by default, equal row by row to the official InfoSeek script, or
 `"lenient"`), `"bem:PATH"` (BEM-style equivalence with the classifier at PATH, plus EM/F1).

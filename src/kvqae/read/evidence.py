@@ -44,7 +44,7 @@ from kvqae.config import ConfigModel
 from kvqae.read.answer_choice import Candidate, Entity, abbreviations, asks_identity, echoes
 
 _WORD = re.compile(r"\w+")
-FEATURES = ("span", "entity", "echo", "window", "near")
+FEATURES = ("span", "entity", "echo", "window", "near", "other")
 
 
 class EvidenceSettings(ConfigModel):
@@ -55,15 +55,18 @@ class EvidenceSettings(ConfigModel):
     echo: float = -4.75
     window: float = 5.4
     near: float = 5.4
+    # off: validation EM +0 / +3.4 / +2.3 with the three seed readers, test -1.1 / -1.1 / -2.3 (README)
+    other: float = 0.0
     window_words: int = 12
     near_words: int = 4
 
     @model_validator(mode="before")
     @classmethod
-    def _fitted_without_near(cls, data: Any) -> Any:
-        """Weights saved with a reader before the `near` feature existed were fitted without it: near 0."""
-        if isinstance(data, dict) and "near" not in data and any(f in data for f in FEATURES):
-            return {**data, "near": 0.0}
+    def _fitted_without_later_features(cls, data: Any) -> Any:
+        """Weights saved with a reader before the `near` or `other` feature existed were fitted without it:
+        its weight is 0 (and a 0 `other` weight keeps the other labels' entities out of the candidates)."""
+        if isinstance(data, dict) and any(f in data for f in FEATURES):
+            return {**{f: 0.0 for f in ("near", "other") if f not in data}, **data}
         return data
 
     def weights(self) -> np.ndarray:
@@ -115,24 +118,27 @@ def candidate_features(
     window_words: int,
     stems: Callable[[str], set[str]],
     near_words: int = 4,
+    other_labels: frozenset[str] | None = None,
 ) -> list[CandidateFeatures]:
     """Features of the reader's `proposed` candidates (deduplicated, in their order) followed by every
-    entity of a label in `labels` in `texts` not proposed already (passage order, then text order)."""
+    entity of a label in `labels` or in `other_labels` in `texts` not proposed already (passage order,
+    then text order). `other`: 1 inside an entity of a label in `other_labels` but in none of `labels`."""
     question_stems = stems(question)
     shortened = abbreviations(question)
     weights = stem_weights(question_stems, [stems(t) for t in texts])
     identity = asks_identity(question)
     floor = min((c.score for c in proposed), default=0.0) - 1.0
-    entities = (
-        [[e for e in entities_of(t) if e[2] in labels] for t in texts]
-        if labels and entities_of is not None
-        else [[] for _ in texts]
-    )
+    all_entities = ([entities_of(t) for t in texts] if labels and entities_of is not None
+                    else [[] for _ in texts])
+    entities = [[e for e in ents if e[2] in labels] for ents in all_entities] if labels else all_entities
+    asked = labels or frozenset()
+    others = ([[e for e in ents if e[2] in other_labels and e[2] not in asked] for ents in all_entities]
+              if other_labels else [[] for _ in texts])
     pool: dict[tuple[int, int, int], Candidate] = {}
     for c in proposed:
         pool.setdefault((c.passage, c.start, c.end), c)
     for i, ents in enumerate(entities):
-        for a, b, _ in ents:
+        for a, b, _ in [*ents, *others[i]]:
             if (i, a, b) not in pool:
                 overlapping = [c for c in proposed if c.passage == i and c.start < b and c.end > a]
                 best = max(overlapping, key=lambda c: c.score, default=None)
@@ -144,15 +150,37 @@ def candidate_features(
         title = titles[i]
         title_stems = stems(title) if title and not identity else set()
         inside = any(ea <= a and b <= eb for ea, eb, _ in entities[i])
+        inside_other = not inside and any(ea <= a and b <= eb for ea, eb, _ in others[i])
         values = (
             c.score,
             float(inside),
             float(echoes(text[a:b], question_stems, title_stems, shortened)),
             window_share(text, a, b, weights, window_words, stems=stems),
             window_share(text, a, b, weights, near_words, stems=stems),
+            float(inside_other),
         )
         out.append(CandidateFeatures(c, values))
     return out
+
+
+def answer_confidence(features: Sequence[CandidateFeatures], texts: Sequence[str],
+                      weights: np.ndarray) -> dict[tuple[int, int, int], float]:
+    """For each candidate (passage, start, end): the conditional logit's probability of its answer - the
+    softmax of all candidates' linear scores (what `fit_weights` fits), summed over the candidates whose
+    text normalises to the same answer (SQuAD rules: "Edmonton" in three passages is one answer)."""
+    from kvqae.evaluate.answers import normalize_answer
+
+    if not features:
+        return {}
+    scores = np.array([f.values for f in features], dtype=np.float64) @ weights
+    probs = np.exp(scores - scores.max())
+    probs /= probs.sum()
+    keys = [(f.candidate.passage, f.candidate.start, f.candidate.end) for f in features]
+    answers = [normalize_answer(texts[p][a:b]) for p, a, b in keys]
+    total: dict[str, float] = {}
+    for answer, p in zip(answers, probs, strict=True):
+        total[answer] = total.get(answer, 0.0) + float(p)
+    return {key: total[answer] for key, answer in zip(keys, answers, strict=True)}
 
 
 def rank(features: Sequence[CandidateFeatures], settings: EvidenceSettings) -> list[Candidate]:

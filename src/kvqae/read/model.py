@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,11 @@ class ReaderSettings(ConfigModel):
     passage_weight: float = Field(default=0.5, ge=0.0, allow_inf_nan=False)
 
 
+def window_stride(length: int) -> int:
+    """Overlap of a passage's windows of `length` tokens: a third of a window, at most 64 tokens."""
+    return min(64, length // 3)
+
+
 @dataclass
 class PassageInput:
     """One retrieved passage given to the reader: id, text and (optional) raw retrieval score."""
@@ -88,8 +93,11 @@ class Prediction:
     """The reader's answer: text, passage id, char offsets [start, end) in that passage's text, and scores.
 
     `score` = span log-probability + retrieval_weight * retrieval log-probability; `probability` = exp(span
-    log-probability) under the global normalisation. Empty answer and passage id None when nothing was
-    read.
+    log-probability) under the global normalisation (0 for an entity the reader did not propose).
+    `confidence`: with the evidence ranking, the probability the ranking's conditional logit gives this
+    answer among all candidates (the softmax of their evidence scores, summed over the candidates with the
+    same normalised text: `kvqae.read.evidence.answer_confidence`); None without it or for an answer a rule
+    added (a birth date from the lead). Empty answer and passage id None when nothing was read.
     """
 
     answer: str
@@ -98,6 +106,7 @@ class Prediction:
     start: int
     end: int
     probability: float = 0.0
+    confidence: float | None = None
 
     def to_json(self, qid: str) -> dict[str, Any]:
         return {
@@ -107,6 +116,7 @@ class Prediction:
             "score": self.score,
             "start": self.start,
             "end": self.end,
+            "confidence": self.confidence,
         }
 
 
@@ -370,7 +380,7 @@ class Reader:
     ) -> Reading:
         """`decode`, keeping each passage's evidence: the best evidence score of its candidates (with
         `settings.evidence`), else the best span score; NaN for a passage without candidates."""
-        from kvqae.read.evidence import rank
+        from kvqae.read.evidence import answer_confidence, rank
 
         evidence_by_passage = np.full(len(passages), np.nan)
         if not feats.context_mask.any():
@@ -379,6 +389,7 @@ class Reader:
         cands = self._proposals(feats, start_logits, end_logits, passages, n)
         texts = [p.text for p in passages]
         scored_pairs = [(c.passage, c.score) for c in cands]
+        confidence: dict[tuple[int, int, int], float] = {}
         if question is not None:
             evidence = self.settings.evidence
             cands, labels = self._choose(cands, passages, question, kind, all_entities=evidence is not None)
@@ -386,6 +397,7 @@ class Reader:
                 scored = self._features(cands, passages, question, labels, evidence)
                 weights = evidence.weights()
                 scored_pairs = [(f.candidate.passage, float(np.dot(f.values, weights))) for f in scored]
+                confidence = answer_confidence(scored, texts, weights)
                 cands = rank(scored, evidence)
         elif kind is not None:  # stable: fitting spans first, each group still best score first
             cands.sort(key=lambda c: not fits(texts[c.passage][c.start : c.end], kind))
@@ -396,7 +408,8 @@ class Reader:
             cands = prefer_full_date(cands, texts, question)
         if self.settings.life_dates and question is not None:
             cands = prefer_life_date(cands, texts, [p.title for p in passages], question)
-        predictions = [self._prediction(c, passages, question) for c in cands[:top_n]]
+        predictions = [replace(self._prediction(c, passages, question),
+                               confidence=confidence.get((c.passage, c.start, c.end))) for c in cands[:top_n]]
         return Reading(predictions or [Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)
 
     def _prediction(self, c: Any, passages: list[PassageInput], question: str | None) -> Prediction:
@@ -429,7 +442,8 @@ class Reader:
         cands = self._proposals(feats, start.cpu().numpy(), end.cpu().numpy(), passages, TYPED_CANDIDATES)
         kind = expected_kind(question) if self.settings.answer_type_filter else None
         cands, labels = self._choose(cands, passages, question, kind, all_entities=True)
-        return self._features(cands, passages, question, labels, self.settings.evidence or EvidenceSettings())
+        return self._features(cands, passages, question, labels, self.settings.evidence or EvidenceSettings(),
+                              all_others=True)
 
     def _choose(
         self, cands: list[Any], passages: list[PassageInput], question: str, kind: str | None, *,
@@ -476,15 +490,20 @@ class Reader:
 
     def _features(
         self, cands: list[Any], passages: list[PassageInput], question: str, labels: frozenset[str] | None,
-        evidence: EvidenceSettings,
+        evidence: EvidenceSettings, *, all_others: bool = False,
     ) -> list[Any]:
+        """Candidate features; entities of the other name labels join a name question's candidates when
+        the `other` weight is set (or `all_others`: for fitting it): the small NER model often gives a
+        place the label of an organisation ("Alberta's capital Edmonton" -> ORG)."""
+        from kvqae.read.answer_types import NAME_LABELS
         from kvqae.read.evidence import candidate_features
 
         texts = [p.text for p in passages]
+        other = NAME_LABELS if (labels and labels <= NAME_LABELS and (evidence.other or all_others)) else None
         return candidate_features(cands, texts, [p.title for p in passages], question, labels=labels,
                                   entities_of=self.entities_of if labels else None,
                                   window_words=evidence.window_words, near_words=evidence.near_words,
-                                  stems=content_stems)
+                                  stems=content_stems, other_labels=other)
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:

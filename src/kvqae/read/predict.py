@@ -1,6 +1,7 @@
 """Batch reading: answer every question from the top-K passages of a run and write predictions (JSON lines).
 
-Prediction rows: `{"id", "answer", "passage_id", "score", "start", "end"}`; `start`/`end` are char offsets
+Prediction rows: `{"id", "answer", "passage_id", "score", "start", "end", "confidence"}` (`confidence`: the
+evidence ranking's probability of the answer, null without it); `start`/`end` are char offsets
 of the answer in the passage's text in the KB (`kb.passage_text(passage_id)[start:end] == answer`). A
 question with no retrieved passage gets an empty answer with `passage_id` null.
 """

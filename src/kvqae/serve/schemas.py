@@ -56,7 +56,9 @@ class AskResponse(BaseModel):
     question: str
     answer: str
     score: float | None
-    probability: float | None
+    probability: float | None  # the reader's span probability (0 for an entity it did not propose)
+    # the evidence ranking's probability of the answer among the candidates (None without the ranking)
+    confidence: float | None = None
     entity: EntityRef | None
     passage: Evidence | None
     modes: dict[str, list[Hit]]

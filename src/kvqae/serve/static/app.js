@@ -209,7 +209,9 @@
     const has = typeof r.answer === "string" && r.answer.trim() !== "";
     els.answer.textContent = has ? r.answer : "No answer";
     els.answer.classList.toggle("no-answer", !has);
-    if (has) els.probability.textContent = `Probability ${fmt(r.probability, 3)}`;
+    if (has && typeof r.confidence === "number") {
+      els.probability.textContent = `Confidence ${Math.round(100 * r.confidence)}% (the evidence ranking's probability of this answer)`;
+    } else if (has) els.probability.textContent = `Probability ${fmt(r.probability, 3)}`;
     else if (state.reader === false) els.probability.textContent = "No reader is loaded: only the retrieval results are shown.";
     else els.probability.textContent = "The reader found no answer in the retrieved passages.";
   }
