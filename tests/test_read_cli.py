@@ -79,10 +79,12 @@ def test_read_writes_one_prediction_per_question(kb, tiny, tmp_path):
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["q1", "q2"]
     r1, r2 = rows
-    assert set(r1) == {"id", "answer", "passage_id", "score", "start", "end"}
+    assert set(r1) == {"id", "answer", "passage_id", "score", "start", "end", "confidence"}
+    assert 0.0 < r1["confidence"] <= 1.0  # the evidence ranking's probability of the answer
     assert r1["passage_id"] in {"Apollo_11#0", "Apollo_11#1"}  # top-2 only
     assert kb.passage_text(r1["passage_id"])[r1["start"] : r1["end"]] == r1["answer"] != ""
-    assert r2 == {"id": "q2", "answer": "", "passage_id": None, "score": None, "start": 0, "end": 0}
+    assert r2 == {"id": "q2", "answer": "", "passage_id": None, "score": None, "start": 0, "end": 0,
+                  "confidence": None}
     res = runner.invoke(app, [*args, "--top-k", "1"])
     assert json.loads(out.read_text().splitlines()[0])["passage_id"] == "Apollo_11#0"
     # --ranked-out: the run with the 2 read passages in the reader's order; q2 (nothing retrieved) stays empty
@@ -236,3 +238,30 @@ def test_read_cuts_a_long_question_to_fit_the_window(kb, tmp_path):
     reader.settings = ReaderSettings(max_length=40, stride=36)  # the stride fills the whole row
     with pytest.raises(InputError, match="max_length 40 leave no room for a question"):
         reader.predict(question, [PassageInput("p", "A passage.", 1.0)])
+
+
+def test_train_reader_selects_on_peoples_questions_over_bm25(kb, tiny, tmp_path):
+    import typer
+
+    from kvqae.read.cli import train_reader
+
+    train_app = typer.Typer()
+    train_app.command("reader")(train_reader)
+    train_app.command("noop")(lambda: None)
+    questions = tmp_path / "natural.jsonl"
+    rows = [{"id": "n1", "question": "In which city was this physicist born?", "answers": ["Warsaw"]},
+            {"id": "n2", "question": "When was the Eiffel Tower completed?", "answers": ["1889"]}]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = ["reader", "--kb", str(kb.path), "--generate-cloze", "8", "--init", str(tiny), "--relevant", "1",
+            "--irrelevant", "1", "--epochs", "1", "--max-length", "64", "--no-progress"]
+    out = tmp_path / "reader"
+    res = runner.invoke(train_app, [*base, "--out", str(out), "--eval-questions", str(questions),
+                                    "--eval-top-k", "3"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "training.json").read_text())
+    # validated on the 2 given questions (not on held-out generated ones), each over BM25's passages
+    assert meta["val_questions"] == 2 and meta["eval_run"] == "bm25"
+    assert meta["eval_questions"] == str(questions) and all(h["n"] == 2 for h in meta["history"])
+    res = runner.invoke(train_app, [*base, "--out", str(tmp_path / "r2"), "--eval-run", str(questions)])
+    assert isinstance(res.exception, InputError) and "--eval-questions" in str(res.exception)
+    assert not (tmp_path / "r2").exists()

@@ -15,7 +15,9 @@ from kvqae.read.train import (
     ReaderTrainConfig,
     WeightAverage,
     cloze_examples,
+    evaluate_reader,
     global_span_loss,
+    reading_examples,
     split_examples,
     train_reader_model,
 )
@@ -65,6 +67,42 @@ def test_cloze_examples_mix_relevant_and_irrelevant_passages(kb):
     assert all(ex.gold_spans[i] == [] for i in range(4) if i != src)
     # Same seed, same example.
     assert cloze_examples(kb, [q], relevant=2, irrelevant=3, seed=0)[0] == ex
+
+
+def test_reading_examples_keep_rank_order_titles_and_misses(kb):
+    from kvqae.data.questions import Question
+    from kvqae.data.runs import Run
+
+    questions = [
+        Question("q1", "Where was this physicist born?", answers=["Warsaw"]),
+        Question("q2", "When did she die?", answers=["1950"]),  # in no read passage: kept, no spans
+        Question("q3", "No answers given?"),  # skipped: nothing to score
+    ]
+    curie, tower = "Marie_Curie#0", "Eiffel_Tower#0"
+    run = Run({"q1": {tower: 3.0, curie: 2.0, "Marie_Curie#1": 1.0}, "q2": {curie: 1.0},
+               "q3": {curie: 1.0}})
+    q1, q2 = reading_examples(kb, questions, run, top_k=2)
+    assert q1.passage_ids == [tower, curie]  # rank order, cut at top_k
+    assert q1.titles == ["Eiffel Tower", "Marie Curie"]
+    a = kb.passage_text(curie).index("Warsaw")
+    assert q1.gold_spans == [[], [(a, a + 6)]] and q1.answers == ["Warsaw"]
+    assert q2.passage_ids == [curie] and q2.gold_spans == [[]] and not q2.has_answer
+
+
+def test_validation_reads_at_the_given_length_and_restores_the_settings(kb, tmp_path):
+    from kvqae.read.train import _evaluate_at_length
+
+    init = build_tiny_reader(tmp_path / "init", seed=0)
+    settings = ReaderSettings(max_length=96, stride=32, evidence=None)
+    reader = Reader.load(init, settings=settings)
+    pids = ["Marie_Curie#0", "Eiffel_Tower#0"]
+    exs = [ReaderExample("q", "Where was Marie Curie born?", ["Warsaw"], pids,
+                         [kb.passage_text(p) for p in pids], [[], []])]
+    at_64 = _evaluate_at_length(reader, exs, 64)
+    assert reader.settings == settings  # restored: checkpoints keep the training length
+    short = Reader.load(init, settings=settings.model_copy(update={"max_length": 64, "stride": 21}))
+    assert at_64 == evaluate_reader(short, exs)
+    assert _evaluate_at_length(reader, [], 64) == {"em": 0.0, "f1": 0.0, "n": 0}
 
 
 def test_split_keeps_groups_together():

@@ -85,7 +85,8 @@ def read_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Read the top-K passages of each question in RUN and write one prediction per question: {"id", "answer",
-    "passage_id", "score", "start", "end"} (start/end: char offsets in the passage text)."""
+    "passage_id", "score", "start", "end", "confidence"} (start/end: char offsets in the passage text;
+    confidence: the evidence ranking's probability of the answer, null without it)."""
     from kvqae.data.kb import KnowledgeBase
     from kvqae.data.questions import load_questions
     from kvqae.data.runs import Run
@@ -239,6 +240,22 @@ def train_reader(
         int, typer.Option("--eval-every", min=0, help="Steps between validations (0: per epoch).")
     ] = 100,
     max_eval_questions: Annotated[int, typer.Option("--max-eval-questions", min=1)] = 300,
+    eval_questions: Annotated[
+        Path | None,
+        typer.Option(
+            "--eval-questions",
+            help="Questions with answers (questions JSONL) to select the checkpoint on instead of the "
+            "held-out training questions: each is read over its top --eval-top-k passages of --eval-run "
+            "(default: BM25 over --kb), as the pipeline reads.",
+        ),
+    ] = None,
+    eval_run: Annotated[
+        Path | None,
+        typer.Option("--eval-run", help="Passage-level run for --eval-questions (default: BM25 over --kb)."),
+    ] = None,
+    eval_top_k: Annotated[
+        int, typer.Option("--eval-top-k", min=1, help="Passages read per --eval-questions question.")
+    ] = 8,
     max_minutes: Annotated[
         float | None,
         typer.Option(
@@ -281,7 +298,7 @@ def train_reader(
     import time
 
     from kvqae.data.kb import KnowledgeBase
-    from kvqae.read.model import ReaderSettings
+    from kvqae.read.model import ReaderSettings, window_stride
     from kvqae.read.train import (
         ReaderTrainConfig,
         cloze_examples,
@@ -291,8 +308,11 @@ def train_reader(
     )
 
     t0 = time.monotonic()
+    if eval_run is not None and eval_questions is None:
+        raise InputError("--eval-run needs --eval-questions", field="eval_run")
     _check_reader_out(out, {"--kb": kb, "--cloze": cloze, "--questions": questions, "--run": run,
-                            "--init": init}, overwrite)
+                            "--init": init, "--eval-questions": eval_questions, "--eval-run": eval_run},
+                      overwrite)
     _set_threads(threads)
     kbase = KnowledgeBase.load(kb)
     sources = sum([generate_cloze > 0, cloze is not None, questions is not None])
@@ -334,6 +354,10 @@ def train_reader(
             return entity_of[e.qid]
 
     train_set, val_set = split_examples(examples, val_fraction, seed=seed, group_of=group)
+    if eval_questions is not None:
+        val_set = _eval_examples(kbase, eval_questions, eval_run, eval_top_k)
+        meta["eval_questions"] = str(eval_questions)
+        meta["eval_run"] = str(eval_run) if eval_run else "bm25"
     meta["data_seconds"] = round(time.monotonic() - t0, 1)
     typer.echo(
         f"{len(train_set)} training / {len(val_set)} validation questions "
@@ -349,6 +373,7 @@ def train_reader(
         batch_questions=batch_questions,
         eval_every=eval_every,
         max_eval_questions=max_eval_questions,
+        eval_max_length=read_length,
         max_minutes=max_minutes,
         max_steps=max_steps,
         ema=ema,
@@ -384,9 +409,29 @@ def train_reader(
     )
 
 
-def window_stride(length: int) -> int:
-    """Overlap of a passage's windows of `length` tokens: a third of a window, at most 64 tokens."""
-    return min(64, length // 3)
+def _eval_examples(kb, questions: Path, run: Path | None, top_k: int) -> list:
+    """Validation examples from people's questions: their top `top_k` passages of `run`, or of BM25 over
+    `kb` (an index built in a temporary folder) when no run is given."""
+    import tempfile
+
+    from kvqae.data.questions import load_questions
+    from kvqae.data.runs import Run
+    from kvqae.read.train import reading_examples
+
+    qs = load_questions(questions)
+    if run is not None:
+        ranked = Run.load(run)
+        _check_run(ranked, run, {q.id for q in qs})
+    else:
+        from kvqae.index.bm25_index import Bm25Index
+
+        with tempfile.TemporaryDirectory(prefix="kvqae-eval-bm25-") as tmp:
+            index = Bm25Index.build(kb, Path(tmp) / "bm25")
+            ranked = index.search_run([q.id for q in qs], [q.question for q in qs], k=top_k)
+    examples = reading_examples(kb, qs, ranked, top_k=top_k)
+    if not examples:
+        raise InputError("no question with answers to validate on", path=questions)
+    return examples
 
 
 def set_read_length(reader_dir: Path, length: int) -> None:
@@ -395,7 +440,7 @@ def set_read_length(reader_dir: Path, length: int) -> None:
     import json
 
     from kvqae.io import atomic_path
-    from kvqae.read.model import SETTINGS_FILE
+    from kvqae.read.model import SETTINGS_FILE, window_stride
 
     path = reader_dir / SETTINGS_FILE
     payload = json.loads(path.read_text(encoding="utf-8"))

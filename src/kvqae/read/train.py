@@ -41,6 +41,7 @@ class ReaderExample:
     passage_ids: list[str]
     passages: list[str]
     gold_spans: list[list[tuple[int, int]]] = field(default_factory=list)
+    titles: list[str | None] | None = None  # each passage's entity title, when known (echo checks)
 
     @property
     def has_answer(self) -> bool:
@@ -63,6 +64,9 @@ class ReaderTrainConfig(ConfigModel):
     layers: int | None = None  # keep only the first N encoder layers of init_model (faster steps)
     eval_every: int = 100  # optimizer steps between validations (0: once per epoch)
     max_eval_questions: int = 300
+    # tokens per row when validating (None: settings.max_length): validate as the saved reader will read
+    # (`kvqae train reader --read-length`)
+    eval_max_length: int | None = Field(default=None, ge=32)
     max_minutes: float | None = (
         None  # time budget for training; stops gracefully and keeps the best checkpoint
     )
@@ -252,6 +256,33 @@ def run_examples(
     return out
 
 
+def reading_examples(kb: Any, questions: list[Any], run: Any, *, top_k: int = 8) -> list[ReaderExample]:
+    """Reader examples as reading sees them, for validation on questions people ask: each question's top
+    `top_k` passages of `run` in rank order, with their entity titles and the answer spans found in them
+    (none when retrieval missed: the question still counts, as it does when the pipeline reads it).
+    Questions without answers are skipped."""
+    from kvqae.read.predict import ranked_passages
+    from kvqae.read.spans import find_answer_spans
+
+    out = []
+    for q in questions:
+        if not q.answers:
+            continue
+        passages = ranked_passages(kb, run.ranked(q.id, top_k), query=q.id, source=run)
+        out.append(
+            ReaderExample(
+                q.id,
+                q.question,
+                list(q.answers),
+                [p.passage_id for p in passages],
+                [p.text for p in passages],
+                [find_answer_spans(p.text, q.answers) for p in passages],
+                [p.title for p in passages],
+            )
+        )
+    return out
+
+
 def split_examples(
     examples: list[ReaderExample], val_fraction: float, *, seed: int = 0, group_of: Any = None
 ) -> tuple[list[ReaderExample], list[ReaderExample]]:
@@ -319,18 +350,34 @@ def evaluate_reader(
     reader.model.eval()
     em = f1 = hit = 0.0
     for ex in track(examples, "validating reader", enabled=progress):
-        pred = reader.predict(
-            ex.question, [PassageInput(p, t) for p, t in zip(ex.passage_ids, ex.passages, strict=True)]
-        )[0]
+        titles = ex.titles or [None] * len(ex.passages)
+        passages = [PassageInput(p, t, 0.0, title)
+                    for p, t, title in zip(ex.passage_ids, ex.passages, titles, strict=True)]
+        pred = reader.predict(ex.question, passages)[0]
         em += exact_match(pred.answer, ex.answers)
         f1 += f1_score(pred.answer, ex.answers)
-        if pred.passage_id is not None:
-            i = ex.passage_ids.index(pred.passage_id)
-            hit += float(bool(ex.gold_spans[i]) if ex.gold_spans else 0.0)
+        if pred.passage_id is not None and ex.gold_spans:
+            hit += float(bool(ex.gold_spans[ex.passage_ids.index(pred.passage_id)]))
     if was_training:
         reader.model.train()
     n = max(len(examples), 1)
     return {"em": 100 * em / n, "f1": 100 * f1 / n, "passage_hit": 100 * hit / n, "n": len(examples)}
+
+
+def _evaluate_at_length(reader: Any, examples: list[ReaderExample], length: int | None) -> dict[str, Any]:
+    """`evaluate_reader` with rows of `length` tokens (None: the reader's own), the reader's settings
+    restored afterwards (checkpoints keep the training length)."""
+    from kvqae.read.model import window_stride
+
+    if not examples:
+        return {"em": 0.0, "f1": 0.0, "n": 0}
+    settings = reader.settings
+    if length is not None:
+        reader.settings = settings.model_copy(update={"max_length": length, "stride": window_stride(length)})
+    try:
+        return evaluate_reader(reader, examples)
+    finally:
+        reader.settings = settings
 
 
 # ---------------------------------------------------------------------------------------------- training loop
@@ -419,7 +466,7 @@ def train_reader_model(
 
     def validate() -> dict[str, Any]:
         with average.swapped_in() if average is not None else contextlib.nullcontext():
-            m = evaluate_reader(reader, eval_set) if eval_set else {"em": 0.0, "f1": 0.0, "n": 0}
+            m = _evaluate_at_length(reader, eval_set, cfg.eval_max_length)
             m.update(step=state["step"], epoch=state["epoch"], elapsed=round(state["elapsed"], 1))
             state["history"].append(m)
             say(f"step {state['step']}: EM {m['em']:.1f} F1 {m['f1']:.1f} (n={m['n']})")
