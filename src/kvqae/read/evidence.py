@@ -8,7 +8,7 @@ the question's other words. So the candidates are
 * the reader's spans after `kvqae.read.answer_choice.choose` (snapped to entities, deduplicated), and
 * every named entity of an asked-for label in any of the read passages (spaCy NER), read or not,
 
-and each gets a linear score over four features (`CandidateFeatures`):
+and each gets a linear score over six features (`CandidateFeatures`):
 
 * `span`: the reader's span score (log-probability under the global softmax); an entity the reader did
   not propose takes the score (and probability) of the best proposed span it overlaps, else the lowest
@@ -21,12 +21,17 @@ and each gets a linear score over four features (`CandidateFeatures`):
   entity's own name, found in every passage of its article, counts little);
 * `near`: the same share within `near_words` words (4): the answer usually stands right beside the
   question's relation word ("Its capital ... is Algiers"), where a 12-word window also reaches the
-  neighbouring clause's entities.
+  neighbouring clause's entities;
+* `other`: 1 inside an entity of a name label the question did not ask for (the small NER model calls
+  some cities organisations); such entities join a name question's candidates only when this weight is
+  not 0 - it is 0 by default (it gained on the dev set's validation half, lost on its test half).
 
 The weights (`EvidenceSettings`) were fitted on the natural-question dev set's validation half (89
 questions, the candidates of the three `make reader` readers of seeds 0 / 1 / 2 pooled) with `fit_weights`
 (a conditional logit: each question's candidates compete in one softmax); refit them for another domain
-with `kvqae read-fit`. Weights saved before the `near` feature existed load with `near` 0.
+with `kvqae read-fit`. Weights saved before the `near` or `other` feature existed load with it 0. Being a
+conditional logit, the softmax of the candidates' scores is a probability of each answer
+(`answer_confidence`, summed over the mentions of one answer): the reader's `confidence`.
 """
 
 from __future__ import annotations
