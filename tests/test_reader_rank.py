@@ -45,6 +45,28 @@ def test_reader_rank_by_hand():
         reader_rank(RANKED, [0.0] * 6, weight=1.0)
 
 
+def test_reader_rank_puts_the_answer_passage_first():
+    # as above (a 0.7618, c 0.1640, b -0.9258) but b, the answer's passage, goes first at a's score + 1
+    out = reader_rank(RANKED, [0.0, float("nan"), 4.0], weight=1.0, first=1)
+    assert [p for p, _ in out] == ["b", "a", "c", "d", "e"]
+    s = dict(out)
+    assert s["b"] == pytest.approx(s["a"] + 1.0) and s["d"] == pytest.approx(s["c"] - 1.0)
+    with pytest.raises(ValueError, match="not one of the 3 read"):
+        reader_rank(RANKED, [0.0] * 3, weight=1.0, first=3)
+
+
+def test_answer_passage_needs_the_confidence():
+    from kvqae.read.model import Prediction
+    from kvqae.read.predict import answer_passage
+
+    passages = [PassageInput("p0", "x"), PassageInput("p1", "y")]
+    sure = Prediction("y", "p1", -1.0, 0, 1, 0.1, confidence=0.6)
+    assert answer_passage(sure, passages, 0.5) == 1
+    assert answer_passage(sure, passages, 0.7) is None and answer_passage(sure, passages, None) is None
+    assert answer_passage(Prediction("y", "p1", -1.0, 0, 1, 0.1), passages, 0.5) is None  # no confidence
+    assert answer_passage(Prediction("", None, -1.0, 0, 0, confidence=0.9), passages, 0.5) is None
+
+
 def test_standardise_and_fill_missing():
     assert standardise(np.array([2.0, 2.0])).tolist() == [0.0, 0.0]
     assert standardise(np.array([5.0])).tolist() == [0.0]
@@ -91,6 +113,8 @@ def test_pipeline_writes_the_reader_ranked_run_and_ask_ranks_the_same(tiny_bundl
         moved += after[:3] != before[:3]
         result = answerer.ask(q.question)
         assert [h.id for h in result.read] == after[:3]
+        if result.confidence is not None and result.confidence >= 0.5:  # the reader's answer_first
+            assert after[0] == result.passage_id
         assert all(h.text == answerer.kb.passage_text(h.id) for h in result.read)  # the evidence itself
         assert result.fused_ids[:10] == before[:10]  # the fused list stays the fused ranking
         assert result.fusion["reader_rank"] == {"weight": 0.5, "top_k": 3}

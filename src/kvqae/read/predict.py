@@ -83,7 +83,8 @@ def read_and_rank(
 ) -> tuple[Any, list[tuple[str, float]]]:
     """Read the top `top_k` of `ranked` (passage id, score; best first) -> (best `Prediction`, `ranked`
     with the read passages re-ordered by the reader's evidence, `kvqae.rerank.reader.reader_rank` with
-    the reader's `passage_weight`; unchanged when that weight is 0).
+    the reader's `passage_weight`, the answer's passage first when its confidence reaches the reader's
+    `answer_first`; unchanged when that weight is 0).
 
     The one reading step shared by `read_questions` (batch) and `kvqae ask` / `kvqae serve`. A passage id
     the KB does not know is an InputError naming the run (`source`) and the query."""
@@ -92,9 +93,20 @@ def read_and_rank(
     passages = ranked_passages(kb, ranked[:top_k], query=query, source=source)
     reading = reader.read(question, passages, batch_rows=batch_rows)
     weight = reader.settings.passage_weight
+    best = reading.predictions[0]
     if not weight:
-        return reading.predictions[0], list(ranked)
-    return reading.predictions[0], reader_rank(ranked, reading.passage_evidence, weight)
+        return best, list(ranked)
+    return best, reader_rank(ranked, reading.passage_evidence, weight,
+                             first=answer_passage(best, passages, reader.settings.answer_first))
+
+
+def answer_passage(prediction: Any, passages: list[Any], min_confidence: float | None) -> int | None:
+    """Index of the passage `prediction` was read from when its confidence is at least `min_confidence`
+    (the reader's order then puts it first); None otherwise or when `min_confidence` is None."""
+    if min_confidence is None or prediction.confidence is None or prediction.confidence < min_confidence:
+        return None
+    ids = [p.passage_id for p in passages]
+    return ids.index(prediction.passage_id) if prediction.passage_id in ids else None
 
 
 def ranked_passages(kb: Any, ranked: list[tuple[str, float]], *, query: str, source: Any = None) -> list[Any]:
