@@ -67,6 +67,26 @@ def test_answer_passage_needs_the_confidence():
     assert answer_passage(Prediction("", None, -1.0, 0, 0, confidence=0.9), passages, 0.5) is None
 
 
+def test_the_answer_passage_leads_only_within_the_leading_article(prose_kb, tiny_reader_dir, monkeypatch):
+    from kvqae.read.model import Prediction, Reading
+    from kvqae.read.predict import read_and_rank
+
+    reader = Reader.load(tiny_reader_dir)
+    ranked = [("Marie_Curie#0", 3.0), ("Eiffel_Tower#0", 2.0), ("Marie_Curie#1", 1.0)]
+    evidence = np.array([2.0, 1.0, 0.0])  # the reader's order keeps the retrieval order: Curie#0 first
+
+    def reading(answer_at: str, confidence: float):
+        pred = Prediction("x", answer_at, -1.0, 0, 1, 0.1, confidence=confidence)
+        monkeypatch.setattr(reader, "read", lambda q, passages, batch_rows=32: Reading([pred], evidence))
+        return [p for p, _ in read_and_rank(reader, prose_kb, "q?", ranked, 3)[1]]
+
+    # a confident answer from the leading article's other passage: that passage leads
+    assert reading("Marie_Curie#1", 0.9) == ["Marie_Curie#1", "Marie_Curie#0", "Eiffel_Tower#0"]
+    # not confident enough, or from another article: the evidence order stays
+    assert reading("Marie_Curie#1", 0.4) == ["Marie_Curie#0", "Eiffel_Tower#0", "Marie_Curie#1"]
+    assert reading("Eiffel_Tower#0", 0.9) == ["Marie_Curie#0", "Eiffel_Tower#0", "Marie_Curie#1"]
+
+
 def test_standardise_and_fill_missing():
     assert standardise(np.array([2.0, 2.0])).tolist() == [0.0, 0.0]
     assert standardise(np.array([5.0])).tolist() == [0.0]
@@ -113,7 +133,9 @@ def test_pipeline_writes_the_reader_ranked_run_and_ask_ranks_the_same(tiny_bundl
         moved += after[:3] != before[:3]
         result = answerer.ask(q.question)
         assert [h.id for h in result.read] == after[:3]
-        if result.confidence is not None and result.confidence >= 0.5:  # the reader's answer_first
+        kb = answerer.kb
+        if (result.confidence is not None and result.confidence >= 0.5  # the reader's answer_first
+                and kb.entity_of(after[0]) == kb.entity_of(result.passage_id)):
             assert after[0] == result.passage_id
         assert all(h.text == answerer.kb.passage_text(h.id) for h in result.read)  # the evidence itself
         assert result.fused_ids[:10] == before[:10]  # the fused list stays the fused ranking

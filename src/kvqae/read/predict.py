@@ -83,8 +83,8 @@ def read_and_rank(
 ) -> tuple[Any, list[tuple[str, float]]]:
     """Read the top `top_k` of `ranked` (passage id, score; best first) -> (best `Prediction`, `ranked`
     with the read passages re-ordered by the reader's evidence, `kvqae.rerank.reader.reader_rank` with
-    the reader's `passage_weight`, the answer's passage first when its confidence reaches the reader's
-    `answer_first`; unchanged when that weight is 0).
+    the reader's `passage_weight`; the answer's passage first when its confidence reaches the reader's
+    `answer_first` and it is of the article that order puts first; unchanged when that weight is 0).
 
     The one reading step shared by `read_questions` (batch) and `kvqae ask` / `kvqae serve`. A passage id
     the KB does not know is an InputError naming the run (`source`) and the query."""
@@ -96,17 +96,29 @@ def read_and_rank(
     best = reading.predictions[0]
     if not weight:
         return best, list(ranked)
-    return best, reader_rank(ranked, reading.passage_evidence, weight,
-                             first=answer_passage(best, passages, reader.settings.answer_first))
+    order = reader_rank(ranked, reading.passage_evidence, weight)
+    first = answer_passage(best, passages, reader.settings.answer_first)
+    if first is None or _entity(kb, passages[first].passage_id) != _entity(kb, order[0][0]):
+        return best, order
+    return best, reader_rank(ranked, reading.passage_evidence, weight, first=first)
 
 
 def answer_passage(prediction: Any, passages: list[Any], min_confidence: float | None) -> int | None:
     """Index of the passage `prediction` was read from when its confidence is at least `min_confidence`
-    (the reader's order then puts it first); None otherwise or when `min_confidence` is None."""
+    (the reader's order then puts it first if it is of the article the order puts first); None otherwise
+    or when `min_confidence` is None."""
     if min_confidence is None or prediction.confidence is None or prediction.confidence < min_confidence:
         return None
     ids = [p.passage_id for p in passages]
     return ids.index(prediction.passage_id) if prediction.passage_id in ids else None
+
+
+def _entity(kb: Any, passage_id: str) -> str | None:
+    """The passage's entity, when the KB can tell."""
+    try:
+        return kb.entity_of(passage_id)
+    except (AttributeError, KeyError, InputError):
+        return None
 
 
 def ranked_passages(kb: Any, ranked: list[tuple[str, float]], *, query: str, source: Any = None) -> list[Any]:
