@@ -72,7 +72,7 @@ class ReaderSettings(ConfigModel):
     # retrieval score + this x z-scored best candidate evidence); 0: the retrieval order stays.
     passage_weight: float = Field(default=0.5, ge=0.0, allow_inf_nan=False)
     # In that order, the passage the answer comes from goes first when the answer's confidence is at least
-    # this (kvqae.read.predict.answer_passage; None: never). Chosen on validation (session 11).
+    # this and it is of the article the order puts first (kvqae.read.predict.read_and_rank; None: never).
     answer_first: float | None = Field(default=0.5, ge=0.0, le=1.0)
 
 
