@@ -178,3 +178,20 @@ def test_a_bad_passage_weight_is_one_clear_error(tmp_path, tiny_reader_dir, bad)
     with pytest.raises(InputError, match="passage_weight") as err:
         Reader.load(reader)
     assert "kvqae_reader.json" in str(err.value)
+
+
+def test_predictions_never_hold_nan(prose_kb, tiny_reader_dir, monkeypatch, tmp_path):
+    import json
+
+    from kvqae.data.questions import Question
+    from kvqae.read.model import Prediction, Reading
+    from kvqae.read.predict import read_questions
+
+    reader = Reader.load(tiny_reader_dir)
+    pred = Prediction("x", "Marie_Curie#0", float("nan"), 0, 1, 0.1, confidence=float("inf"))
+    monkeypatch.setattr(reader, "read", lambda q, passages, batch_rows=32: Reading([pred], np.zeros(1)))
+    run = Run({"q1": {"Marie_Curie#0": 1.0}})
+    out = tmp_path / "p.jsonl"
+    read_questions(reader, prose_kb, [Question("q1", "Who?")], run, out, top_k=1, progress=False)
+    row = json.loads(out.read_text())  # strict JSON: NaN / Infinity would still parse, so check the values
+    assert row["score"] is None and row["confidence"] is None and "NaN" not in out.read_text()

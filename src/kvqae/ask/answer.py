@@ -312,7 +312,8 @@ class Answerer:
                 result.start, result.end = pred.start, pred.end
                 result.score = float(pred.score) if np.isfinite(pred.score) else None
                 result.probability = float(pred.probability)
-                result.confidence = pred.confidence
+                conf = pred.confidence
+                result.confidence = float(conf) if conf is not None and np.isfinite(conf) else None
         if result.passage_id is None and ranked:  # no reader: show the best fused passage as evidence
             result.passage_id = ranked[0][0]
         if result.passage_id is not None:

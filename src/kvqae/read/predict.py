@@ -58,8 +58,9 @@ def read_questions(
                                              batch_rows=batch_rows)
             reranked[q.id] = dict(reranked_q)
             row = pred.to_json(q.id)
-            if not math.isfinite(row["score"]):
-                row["score"] = None
+            for key in ("score", "confidence"):  # JSON has no NaN or infinity
+                if row[key] is not None and not math.isfinite(row[key]):
+                    row[key] = None
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
     if ranked_out is not None:
