@@ -1,6 +1,9 @@
 """Malformed inputs that used to pass silently, each now refused with one InputError naming the place:
 duplicate YAML keys, --kb with --qrels, negative / all-zero fusion weights and a bad RRF k, embeddings of
-dimension 0, a KB whose meta.json counts disagree with its tables, and control characters in ids."""
+dimension 0, a KB whose meta.json counts disagree with its tables, and control characters in ids. Also
+refused before anything is written: a `kvqae read --ranked-out` that the run cannot be saved to, a
+`read-fit --l2` that gives non-finite weights, a bundle without z-score statistics for a run or whose reader
+folder holds no model."""
 
 from __future__ import annotations
 
@@ -170,3 +173,79 @@ def test_control_characters_in_article_ids_are_refused(tmp_path):
     path.write_text(json.dumps({"wikipedia_title": "T\x00x", "text": {"paragraph": ["words"]}}) + "\n")
     with pytest.raises(InputError, match=r'field "wikipedia_title": id .* holds the control character'):
         list(read_articles(path, "viquae"))
+
+
+# ------------------------------------------------------------------------- 7. outputs refused before work
+
+
+def _model_like(folder):
+    folder.mkdir(exist_ok=True)  # looks like a model folder: the checks run before any model loads
+    (folder / "config.json").write_text("{}")
+    return folder
+
+
+@pytest.mark.parametrize("name,qid,ranked,message", [
+    ("r", "q1", "rr.csv", "rr.csv: unknown run format: use .json or .trec"),
+    ("my run", "q1", "rr.trec", "run name 'my run+reader' is empty or holds whitespace"),
+    ("r", "q 1", "rr.trec", "query id 'q 1' is empty or holds whitespace"),
+])
+def test_read_refuses_a_ranked_out_it_cannot_save_before_writing_predictions(prose_kb, tmp_path, name, qid,
+                                                                             ranked, message):
+    """--ranked-out was written after the predictions: an unsavable one left predictions and an error."""
+    row = {"id": qid, "question": "When?", "answers": ["1969"]}
+    (tmp_path / "q.jsonl").write_text(json.dumps(row) + "\n")
+    Run({qid: {"Apollo_11#0": 1.0}}, name=name).save(tmp_path / "run.json")
+    out = tmp_path / "p.jsonl"
+    err = _invoke("read", "--run", tmp_path / "run.json", "--kb", prose_kb.path, "--questions",
+                  tmp_path / "q.jsonl", "--model", _model_like(tmp_path / "model"), "--out", out,
+                  "--ranked-out", tmp_path / ranked, "--no-progress")
+    assert str(err).startswith(f"{tmp_path / ranked}: ") and message in str(err)
+    assert not out.exists() and not (tmp_path / ranked).exists()
+
+
+def test_read_fit_refuses_an_l2_that_gives_non_finite_weights(prose_kb, tmp_path, one_torch_thread):
+    """--l2 inf (or one so large the fit overflows) printed NaN weights, and --save wrote them (as NaN, not
+    JSON) into the reader's settings."""
+    import shutil
+
+    from kvqae.read.model import SETTINGS_FILE, build_tiny_reader
+
+    reader = tmp_path / "reader"
+    shutil.copytree(build_tiny_reader(tmp_path / "tiny", seed=0), reader)
+    row = {"id": "q1", "question": "When did the module land?", "answers": ["July 20, 1969"]}
+    (tmp_path / "q.jsonl").write_text(json.dumps(row) + "\n")
+    Run({"q1": {"Apollo_11#0": 2.0, "Marie_Curie#0": 1.0}}).save(tmp_path / "run.json")
+    before = (reader / SETTINGS_FILE).read_text()
+    args = ["read-fit", "--model", reader, "--run", tmp_path / "run.json", "--kb", prose_kb.path,
+            "--questions", tmp_path / "q.jsonl", "--top-k", "2", "--no-progress", "--save"]
+    assert str(_invoke(*args, "--l2", "inf")) == 'field "l2": --l2 must be a finite number >= 0, got inf'
+    err = _invoke(*args, "--l2", "1e308")
+    assert err.field == "l2" and "not finite numbers (--l2 1e+308 too large?)" in str(err)
+    assert (reader / SETTINGS_FILE).read_text() == before
+
+
+def _bundle(tmp_path, **extra):
+    entry = {"mode": "text-passage", "encoder": "x", "index": "."}
+    (tmp_path / BUNDLE_FILE).write_text(json.dumps({
+        "kb": ".", "retrieval": [{**entry, "name": "a"}, {**entry, "name": "b"}], **extra}))
+    return tmp_path
+
+
+def test_bundle_needs_zscore_stats_for_every_fused_run(tmp_path):
+    """A run without (mean, std) was a KeyError when a question was asked."""
+    fusion = {"weights": {"a": 0.5, "b": 0.5}, "zscore_stats": {"a": [0.0, 1.0]}}
+    with pytest.raises(InputError) as err:
+        load_bundle(_bundle(tmp_path, fusion=fusion))
+    message = "no (mean, std) for run 'b'"
+    assert str(err.value) == f'{tmp_path / BUNDLE_FILE}: field "fusion.zscore_stats": {message}'
+    load_bundle(_bundle(tmp_path, fusion={**fusion, "norm": "minmax"}))  # not used by other norms
+
+
+def test_bundle_reader_must_be_a_model_folder(tmp_path):
+    """A reader folder without model files was a transformers ValueError (a traceback) at load time."""
+    (tmp_path / "reader").mkdir()
+    with pytest.raises(InputError) as err:
+        load_bundle(_bundle(tmp_path, reader={"model": "reader"}))
+    assert str(err.value).startswith(f'{tmp_path / BUNDLE_FILE}: field "reader.model": reader is not a model')
+    _model_like(tmp_path / "reader")
+    assert load_bundle(tmp_path).reader.model == str((tmp_path / "reader").resolve())

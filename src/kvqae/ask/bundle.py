@@ -170,6 +170,13 @@ def load_bundle(root: str | Path) -> Bundle:
         ]
     if bundle.reader is not None and bundle.reader.model_is_path:
         data["reader"]["model"] = resolve(bundle.reader.model, "reader.model")
+        from kvqae.safety import MODEL_FILES
+
+        model = Path(data["reader"]["model"])  # one without model files would fail deep in transformers
+        if not model.is_dir() or not (any((model / f).is_file() for f in MODEL_FILES)
+                                      or any(model.glob("*.safetensors"))):
+            raise InputError(f"{bundle.reader.model} is not a model folder (expected config.json and "
+                             "model.safetensors or pytorch_model.bin)", path=manifest, field="reader.model")
     if bundle.examples is not None:
         data["examples"] = resolve(bundle.examples, "examples")
     names = bundle.run_names()
@@ -186,4 +193,9 @@ def load_bundle(root: str | Path) -> Bundle:
 
         check_weights(list(bundle.fusion.weights.values()), path=str(manifest), field="fusion.weights")
         check_rrf_k(bundle.fusion.rrf_k, path=str(manifest), field="fusion.rrf_k")
+        stats = bundle.fusion.zscore_stats
+        missing = [n for n in names if stats is not None and n not in stats]
+        if missing and bundle.fusion.norm == "zscore":
+            raise InputError(f"no (mean, std) for run {missing[0]!r}", path=manifest,
+                             field="fusion.zscore_stats")
     return Bundle.model_validate(data)

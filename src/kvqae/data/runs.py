@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,20 @@ def _check_trec_token(value: str, what: str, path: Path) -> None:
     if not value or _BLANK.search(value):
         raise InputError(f"{what} {value!r} is empty or holds whitespace, which a TREC run cannot store; "
                          "write a .json run instead", path=path)
+
+
+def check_saveable(path: str | Path, name: str, query_ids: Iterable[str], doc_ids: Iterable[str]) -> None:
+    """What `Run.save(path)` would refuse, checked before any work: an unknown suffix, or for a TREC run a
+    name or id holding whitespace (a command writing two outputs then fails before writing the first)."""
+    path = Path(path)
+    if path.suffix in TREC_SUFFIXES:
+        _check_trec_token(name, "run name", path)
+        for qid in query_ids:
+            _check_trec_token(qid, "query id", path)
+        for docid in doc_ids:
+            _check_trec_token(docid, "document id", path)
+    elif path.suffix != ".json":
+        raise InputError("unknown run format: use .json or .trec", path=path)
 
 
 def _unique(

@@ -104,6 +104,11 @@ def read_command(
     qs = load_questions(questions)
     r = Run.load(run)
     _check_run(r, run, {q.id for q in qs})
+    if ranked_out is not None:  # refused now, not after the predictions are written
+        from kvqae.data.runs import check_saveable
+
+        doc_ids = {d for docs in r.scores.values() for d in docs}
+        check_saveable(ranked_out, f"{r.name}+reader", [q.id for q in qs], doc_ids)
     n = read_questions(
         model,
         kbase,

@@ -10,6 +10,7 @@ the weights into the reader's `kvqae_reader.json` (atomically, other keys kept).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -132,6 +133,8 @@ def read_fit_command(
     from kvqae.safety import check_model_dir
 
     check_model_dir(str(model), "--model")
+    if not math.isfinite(l2):
+        raise InputError(f"--l2 must be a finite number >= 0, got {l2}", field="l2")
     if save and not (model / SETTINGS_FILE).exists() and not (model / "config.json").exists():
         raise InputError("--save needs a reader directory", path=model)
     _set_threads(threads)
@@ -145,6 +148,9 @@ def read_fit_command(
     _check_run(r, run, {q.id for q in qs})
     qs = [q for q in qs if q.id in r.scores]
     result = fit_evidence(Reader.load(model), kbase, qs, r, top_k=top_k, l2=l2, progress=progress)
+    if not all(math.isfinite(v) for v in result.after.values()):  # never printed, never saved
+        raise InputError(f"the fit gave weights that are not finite numbers (--l2 {l2:g} too large?)",
+                         field="l2")
     typer.echo(f"{result.questions} questions, {result.with_correct_candidate} with a correct candidate "
                f"in the top {top_k} passages")
     typer.echo("| weights | " + " | ".join(result.after) + " | EM | F1 |")
