@@ -47,11 +47,13 @@ def test_fusion_weights_for_rescales_remaining_weights():
 
 def test_check_question_limits():
     assert check_question("  Where is it?  ") == "Where is it?"
-    for bad in ("", "   ", None, "x" * 1001):
+    # nothing visible: NUL, a zero-width space, a byte-order mark, a right-to-left mark, only controls
+    for bad in ("", "   ", None, "x" * 1001, "\x00", "\u200b \ufeff", "\u200f\t\x1b"):
         with pytest.raises(InputError) as err:
             check_question(bad)
         assert err.value.field == "question"
     assert len(check_question("x" * 1000)) == 1000
+    assert check_question("\u200bWho?") == "\u200bWho?"  # something visible: kept as typed
 
 
 def test_decode_image_accepts_and_refuses():

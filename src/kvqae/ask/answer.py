@@ -107,8 +107,9 @@ class AskResult:
 
 
 def check_question(question: Any) -> str:
-    """The question text stripped; InputError when empty or longer than MAX_QUESTION_CHARS."""
-    if not isinstance(question, str) or not question.strip():
+    """The question text stripped; InputError when empty (nothing but spaces, control or invisible
+    format characters such as NUL or a zero-width space) or longer than MAX_QUESTION_CHARS."""
+    if not isinstance(question, str) or not any(_visible(c) for c in question):
         raise InputError("the question is empty", field="question")
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
@@ -117,6 +118,13 @@ def check_question(question: Any) -> str:
             field="question",
         )
     return question
+
+
+def _visible(char: str) -> bool:
+    """Whether a character shows: not a space, a control character (Cc) or a format one (Cf: zero-width)."""
+    import unicodedata
+
+    return not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf")
 
 
 def fusion_weights_for(
