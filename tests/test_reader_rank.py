@@ -45,14 +45,19 @@ def test_reader_rank_by_hand():
         reader_rank(RANKED, [0.0] * 6, weight=1.0)
 
 
-def test_reader_rank_puts_the_answer_passage_first():
+def test_lead_with_puts_the_answer_passage_first():
+    from kvqae.rerank.reader import lead_with
+
     # as above (a 0.7618, c 0.1640, b -0.9258) but b, the answer's passage, goes first at a's score + 1
-    out = reader_rank(RANKED, [0.0, float("nan"), 4.0], weight=1.0, first=1)
+    order = reader_rank(RANKED, [0.0, float("nan"), 4.0], weight=1.0)
+    out = lead_with(order, "b")
     assert [p for p, _ in out] == ["b", "a", "c", "d", "e"]
-    s = dict(out)
-    assert s["b"] == pytest.approx(s["a"] + 1.0) and s["d"] == pytest.approx(s["c"] - 1.0)
-    with pytest.raises(ValueError, match="not one of the 3 read"):
-        reader_rank(RANKED, [0.0] * 3, weight=1.0, first=3)
+    s, before = dict(out), dict(order)
+    assert s["b"] == pytest.approx(before["a"] + 1.0)
+    assert all(s[p] == before[p] for p in "acde")  # the others keep their scores
+    assert lead_with(order, "a") == order
+    with pytest.raises(ValueError, match="'z' to put first is not in the order"):
+        lead_with(order, "z")
 
 
 def test_answer_passage_needs_the_confidence():

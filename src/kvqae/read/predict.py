@@ -89,7 +89,7 @@ def read_and_rank(
 
     The one reading step shared by `read_questions` (batch) and `kvqae ask` / `kvqae serve`. A passage id
     the KB does not know is an InputError naming the run (`source`) and the query."""
-    from kvqae.rerank.reader import reader_rank
+    from kvqae.rerank.reader import lead_with, reader_rank
 
     passages = ranked_passages(kb, ranked[:top_k], query=query, source=source)
     reading = reader.read(question, passages, batch_rows=batch_rows)
@@ -101,7 +101,7 @@ def read_and_rank(
     first = answer_passage(best, passages, reader.settings.answer_first)
     if first is None or _entity(kb, passages[first].passage_id) != _entity(kb, order[0][0]):
         return best, order
-    return best, reader_rank(ranked, reading.passage_evidence, weight, first=first)
+    return best, lead_with(order, passages[first].passage_id)
 
 
 def answer_passage(prediction: Any, passages: list[Any], min_confidence: float | None) -> int | None:

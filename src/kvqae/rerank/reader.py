@@ -38,24 +38,19 @@ def fill_missing(evidence: Sequence[float]) -> np.ndarray:
 
 
 def reader_rank(
-    ranked: Sequence[tuple[str, float]], evidence: Sequence[float], weight: float, *, first: int | None = None
+    ranked: Sequence[tuple[str, float]], evidence: Sequence[float], weight: float
 ) -> list[tuple[str, float]]:
     """`ranked` (passage id, score), best first, with its first `len(evidence)` passages (the read ones,
-    `evidence[i]` for `ranked[i]`) re-ordered by z(score) + weight * z(evidence), as the module says; read
-    passage `first` (an index into them), when given, goes first with the best score + 1. The passages
-    after them follow in their order, their scores shifted to stay below. Returns (id, new score), best
-    first; ties keep the given order."""
+    `evidence[i]` for `ranked[i]`) re-ordered by z(score) + weight * z(evidence), as the module says. The
+    passages after them follow in their order, their scores shifted to stay below. Returns (id, new score),
+    best first; ties keep the given order."""
     n = len(evidence)
     if n > len(ranked):
         raise ValueError(f"{n} evidence values for {len(ranked)} ranked passages")
-    if first is not None and not 0 <= first < n:
-        raise ValueError(f"passage {first} to put first is not one of the {n} read passages")
     if n == 0:
         return list(ranked)
     read = np.array([s for _, s in ranked[:n]], dtype=np.float64)
     scores = standardise(read) + weight * standardise(fill_missing(evidence))
-    if first is not None:
-        scores[first] = scores.max() + 1.0
     order = sorted(range(n), key=lambda i: -scores[i])
     out = [(ranked[i][0], float(scores[i])) for i in order]
     rest = ranked[n:]
@@ -63,3 +58,13 @@ def reader_rank(
         shift = float(scores.min()) - 1.0 - max(s for _, s in rest)
         out += [(pid, s + shift) for pid, s in rest]
     return out
+
+
+def lead_with(order: Sequence[tuple[str, float]], passage_id: str) -> list[tuple[str, float]]:
+    """`order` (passage id, score; best first) with `passage_id` moved to the front at the best score + 1
+    (the answer's passage, `kvqae.read.predict.read_and_rank`); the others keep their order and scores."""
+    if passage_id not in {pid for pid, _ in order}:
+        raise ValueError(f"passage {passage_id!r} to put first is not in the order")
+    if order[0][0] == passage_id:
+        return list(order)
+    return [(passage_id, order[0][1] + 1.0)] + [(pid, s) for pid, s in order if pid != passage_id]
