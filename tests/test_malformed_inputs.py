@@ -3,11 +3,14 @@ duplicate YAML keys, --kb with --qrels, negative / all-zero fusion weights and a
 dimension 0, a KB whose meta.json counts disagree with its tables, and control characters in ids. Also
 refused before anything is written: a `kvqae read --ranked-out` that the run cannot be saved to, a
 `read-fit --l2` that gives non-finite weights, a bundle without z-score statistics for a run or whose reader
-folder holds no model."""
+folder holds no model. And: a passage the KB lacks names the run's file (not its name), a bundle's unknown
+fusion method or norm, infinite run scores (refused at load like NaN), `read-fit --save` with nothing to
+learn from."""
 
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -249,3 +252,94 @@ def test_bundle_reader_must_be_a_model_folder(tmp_path):
     assert str(err.value).startswith(f'{tmp_path / BUNDLE_FILE}: field "reader.model": reader is not a model')
     _model_like(tmp_path / "reader")
     assert load_bundle(tmp_path).reader.model == str((tmp_path / "reader").resolve())
+
+
+# ------------------------------------------------------------------------- 8. runs, bundle fusion, read-fit
+
+
+def test_a_passage_the_kb_lacks_is_named_with_the_run_file_query_and_id(prose_kb, tmp_path, tiny_reader_dir,
+                                                                         one_torch_thread):
+    """`kvqae read` named the run's *name* ('myrun'), which is no file anyone can find."""
+    from kvqae.read.train import run_examples
+
+    row = {"id": "q1", "question": "When?", "answers": ["1969"]}
+    (tmp_path / "q.jsonl").write_text(json.dumps(row) + "\n")
+    run = tmp_path / "r.json"
+    Run({"q1": {"Apollo_11#0": 2.0, "NoSuch#1": 1.0}}, name="myrun").save(run)
+    message = f"{run}: query q1: passage id 'NoSuch#1' is not in the KB (run 'myrun')"
+    common = ["--run", run, "--kb", prose_kb.path, "--questions", tmp_path / "q.jsonl"]
+    err = _invoke("read", *common, "--model", tiny_reader_dir, "--out", tmp_path / "p.jsonl", "--no-progress")
+    assert str(err) == message and not (tmp_path / "p.jsonl").exists()
+    err = _invoke("rerank", *common, "--out", tmp_path / "rr.json")  # named the file, not the query
+    assert str(err) == message and not (tmp_path / "rr.json").exists()
+    with pytest.raises(InputError) as e:  # `kvqae train reader --run`: was a KeyError traceback
+        run_examples(prose_kb, load_questions(tmp_path / "q.jsonl"), Run.load(run), relevant=2, irrelevant=4)
+    assert str(e.value) == message
+    assert Run.load(run).source == str(run)
+    assert Run.load(run) == Run({"q1": {"Apollo_11#0": 2.0, "NoSuch#1": 1.0}}, name="myrun")  # not compared
+    in_memory = Run({"q1": {"NoSuch#1": 1.0}}, name="myrun")  # not from a file: its name is all there is
+    with pytest.raises(InputError, match=r"^myrun: query q1: passage id 'NoSuch#1' is not in the KB$"):
+        run_examples(prose_kb, load_questions(tmp_path / "q.jsonl"), in_memory)
+
+
+@pytest.mark.parametrize("fusion,field,message", [
+    ({"method": "wsumm"}, "fusion.method", "unknown fusion method 'wsumm'; choose from ['combmnz', "),
+    ({"norm": "z"}, "fusion.norm", "unknown normalisation 'z'; choose from ['minmax', 'none', 'rank', "),
+])
+def test_bundle_refuses_an_unknown_fusion_method_or_norm(tmp_path, fusion, field, message):
+    """It was loaded, and the first question failed in `fuse` with no bundle.json path."""
+    _bundle(tmp_path, fusion={"weights": {"a": 0.5, "b": 0.5}, "zscore_stats": {"a": [0, 1], "b": [0, 1]},
+                              **fusion})
+    with pytest.raises(InputError) as err:
+        load_bundle(tmp_path)
+    assert str(err.value).startswith(f'{tmp_path / BUNDLE_FILE}: field "{field}": {message}')
+    assert str(_invoke("ask", tmp_path, "-q", "Who?")) == str(err.value)  # before any model loads
+
+
+@pytest.mark.parametrize("name,text,message", [
+    ("r.json", '{"run": {"q1": {"d1": 1.0, "d2": Infinity}}}',
+     "query q1: field \"score\": score of 'd2' is not finite (inf)"),
+    ("r.json", '{"run": {"q1": {"d1": -Infinity}}}',
+     "query q1: field \"score\": score of 'd1' is not finite (-inf)"),
+    ("r.json", '{"run": {"q1": {"d1": 1e999}}}', "query q1: field \"score\": score of 'd1' is not finite"),
+    ("r.trec", "q1 Q0 d1 1 2.0 r\nq1 Q0 d2 2 -inf r\n",
+     "line 2: field \"score\": score of 'd2' for query 'q1' is not finite (-inf)"),
+    ("r.trec", "q1 Q0 d1 1 1e999 r\n", "line 1: field \"score\": score of 'd1' for query 'q1' is not finite"),
+])
+def test_infinite_run_scores_are_refused_at_load_without_warnings(prose_kb, tmp_path, name, text, message):
+    """+-inf passed the reader like a score, then z-scores (fusion, rerank) subtracted it: numpy printed
+    'invalid value encountered in subtract' and `kvqae rerank` ranked a -inf passage first. NaN was already
+    refused at load; infinities now are too."""
+    path = tmp_path / name
+    path.write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would fail the test
+        with pytest.raises(InputError) as err:
+            Run.load(path)
+        assert str(err.value).startswith(f"{path}: {message}")
+        row = {"id": "q1", "question": "When?", "answers": ["x"]}
+        (tmp_path / "q.jsonl").write_text(json.dumps(row) + "\n")
+        cli = _invoke("rerank", "--run", path, "--kb", prose_kb.path, "--questions", tmp_path / "q.jsonl",
+                      "--out", tmp_path / "rr.json")
+    assert str(cli) == str(err.value) and not (tmp_path / "rr.json").exists()
+
+
+def test_read_fit_refuses_to_save_when_no_question_has_a_correct_candidate(prose_kb, tmp_path,
+                                                                          tiny_reader_dir, one_torch_thread):
+    """With no correct candidate the fit has nothing to learn: `--save` wrote all-zero weights."""
+    import shutil
+
+    from kvqae.read.model import SETTINGS_FILE
+
+    reader = tmp_path / "reader"
+    shutil.copytree(tiny_reader_dir, reader)
+    row = {"id": "q1", "question": "When did the module land?", "answers": ["Zanzibar"]}  # in no passage
+    (tmp_path / "q.jsonl").write_text(json.dumps(row) + "\n")
+    Run({"q1": {"Apollo_11#0": 2.0, "Marie_Curie#0": 1.0}}).save(tmp_path / "run.json")
+    before = (reader / SETTINGS_FILE).read_bytes()
+    err = _invoke("read-fit", "--model", reader, "--run", tmp_path / "run.json", "--kb", prose_kb.path,
+                  "--questions", tmp_path / "q.jsonl", "--top-k", "2", "--no-progress", "--save")
+    assert str(err) == (f"{tmp_path / 'q.jsonl'}: no question has a correct candidate answer in the top 2 "
+                        "passages (0 of 1 usable): the fit would save all-zero weights; nothing saved "
+                        "(a larger --top-k or a better --run?)")
+    assert (reader / SETTINGS_FILE).read_bytes() == before

@@ -25,7 +25,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -43,6 +43,9 @@ from kvqae.config import ConfigModel, load_yaml, parse_config, parse_yaml
 from kvqae.fusion.modes import DefaultMinimumSetting
 from kvqae.io import read_json, write_json
 from kvqae.rerank.settings import RerankSettings
+
+if TYPE_CHECKING:
+    from kvqae.data.runs import Run
 
 
 class KBSection(ConfigModel):
@@ -180,6 +183,12 @@ def reranked_run_name(cfg: PipelineConfig) -> str | None:
     if cfg.rerank is None or base is None:
         return None
     return base + cfg.rerank.suffix()
+
+
+def _save_run(run: Run, path: Path) -> None:
+    """Save `run` and remember the file, so that a later error about it (a passage the KB lacks) names it."""
+    run.save(path)
+    run.source = str(path)
 
 
 def _slug(text: str) -> str:
@@ -455,7 +464,7 @@ def run_pipeline(
             for split in wanted:
                 qs = questions[split]
                 run = lexical.search_run([q.id for q in qs], [q.question for q in qs], cfg.k, name=name)
-                run.save(out / "runs" / split / f"{name}.json")
+                _save_run(run, out / "runs" / split / f"{name}.json")
                 runs[split][name] = run
             timings[f"retrieval:{name}"] = time.perf_counter() - t0
             continue
@@ -499,7 +508,7 @@ def run_pipeline(
                 if passage_table is None:  # built once, shared by every entity-level mode
                     passage_table = PassageTable.from_kb(kb)
                 run = entity_run_to_passages(run, passage_table, cfg.k, name=name)
-            run.save(out / "runs" / split / f"{name}.json")
+            _save_run(run, out / "runs" / split / f"{name}.json")
             runs[split][name] = run
         timings[f"retrieval:{name}"] = time.perf_counter() - t0
 
@@ -510,7 +519,7 @@ def run_pipeline(
                 passage_table = PassageTable.from_kb(kb)
             for split in wanted:
                 derived = entity_context_run(runs[split][name], None, passage_table, cfg.k)
-                derived.save(out / "runs" / split / f"{derived.name}.json")
+                _save_run(derived, out / "runs" / split / f"{derived.name}.json")
                 runs[split][derived.name] = derived
     names = run_names(cfg.retrieval)
 
@@ -531,7 +540,7 @@ def run_pipeline(
         fused = apply_weights(
             grid.to_dict(), [runs[cfg.eval_split][n] for n in names], k=cfg.k, name="fusion"
         )
-        fused.save(out / "runs" / cfg.eval_split / "fusion.json")
+        _save_run(fused, out / "runs" / cfg.eval_split / "fusion.json")
         runs[cfg.eval_split]["fusion"] = fused
         timings["fusion"] = time.perf_counter() - t0
     if fit_split is not None:
@@ -563,7 +572,7 @@ def run_pipeline(
         fused = apply_weights(
             grid.to_dict(), [runs[cfg.eval_split][n] for n in names], k=cfg.k, name="fusion"
         )
-        fused.save(out / "runs" / cfg.eval_split / "fusion.json")
+        _save_run(fused, out / "runs" / cfg.eval_split / "fusion.json")
         runs[cfg.eval_split]["fusion"] = fused
         timings["fusion"] = time.perf_counter() - t0
 
@@ -571,7 +580,7 @@ def run_pipeline(
     if cfg.rerank is not None:
         t0 = time.perf_counter()
         reranked = rerank_pipeline_run(cfg, runs[cfg.eval_split], questions[cfg.eval_split], kb)
-        reranked.save(out / "runs" / cfg.eval_split / f"{reranked.name}.json")
+        _save_run(reranked, out / "runs" / cfg.eval_split / f"{reranked.name}.json")
         runs[cfg.eval_split][reranked.name] = reranked
         timings["rerank"] = time.perf_counter() - t0
 

@@ -189,8 +189,14 @@ def load_bundle(root: str | Path) -> Bundle:
             field="fusion.weights",
         )
     if bundle.fusion is not None:
-        from kvqae.fusion.core import check_rrf_k, check_weights
+        from kvqae.fusion.core import METHODS, NORMALISATIONS, check_rrf_k, check_weights
 
+        # checked here, not at the first question: there `fuse` named neither bundle.json nor the field
+        for key, value, known, what in (("method", bundle.fusion.method, METHODS, "fusion method"),
+                                        ("norm", bundle.fusion.norm, NORMALISATIONS, "normalisation")):
+            if value not in known:
+                raise InputError(f"unknown {what} {value!r}; choose from {sorted(known)}", path=manifest,
+                                 field=f"fusion.{key}")
         check_weights(list(bundle.fusion.weights.values()), path=str(manifest), field="fusion.weights")
         check_rrf_k(bundle.fusion.rrf_k, path=str(manifest), field="fusion.rrf_k")
         stats = bundle.fusion.zscore_stats

@@ -2,9 +2,9 @@
 
 Two on-disk formats, chosen by extension:
 - TREC (`.trec`, `.txt`, `.run`): `qid Q0 docid rank score name`, one line per retrieved id; the rank is a
-  non-negative integer, the score a number (not NaN), a document at most once per query.
+  non-negative integer, the score a finite number (not NaN nor +-inf), a document at most once per query.
 - JSON (`.json`): `{"name": str, "level": "entity"|"passage", "run": {qid: {docid: score}}}`; a query or a
-  document of a query given twice is an error (not silently the last one).
+  document of a query given twice is an error (not silently the last one); scores are finite numbers.
 Raw scores are kept so fusion can be fit later without searching again.
 """
 
@@ -32,6 +32,9 @@ class Run:
     name: str = "run"
     level: str = "passage"  # "entity" or "passage": what the doc ids refer to
     meta: dict = field(default_factory=dict)
+    # the file `Run.load` read this run from (None: made in memory), so that errors found later (a passage
+    # the KB lacks) name the file to fix rather than the run's name; never saved, not compared
+    source: str | None = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -45,7 +48,8 @@ class Run:
         return items if k is None else items[:k]
 
     def top_k(self, k: int) -> Run:
-        return Run({q: dict(self.ranked(q, k)) for q in self.scores}, self.name, self.level, dict(self.meta))
+        return Run({q: dict(self.ranked(q, k)) for q in self.scores}, self.name, self.level, dict(self.meta),
+                   self.source)
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -69,10 +73,13 @@ class Run:
     def load(cls, path: str | Path, *, level: str | None = None) -> Run:
         path = existing_file(path, "run file")
         if path.suffix == ".json":
-            return _load_json(path, level)
-        if path.suffix in TREC_SUFFIXES:
-            return _load_trec(path, level)
-        raise InputError("unknown run format: use .json or .trec", path=path)
+            run = _load_json(path, level)
+        elif path.suffix in TREC_SUFFIXES:
+            run = _load_trec(path, level)
+        else:
+            raise InputError("unknown run format: use .json or .trec", path=path)
+        run.source = str(path)
+        return run
 
     @classmethod
     def from_mapping(
@@ -85,6 +92,15 @@ class Run:
 
 LEVELS = ("entity", "passage")
 _INTEGER = re.compile(r"[0-9]+")
+
+
+def unknown_passage(run: Any, query: str, passage_id: str) -> InputError:
+    """The error for a passage id of `run` (a `Run`, or None) that the KB lacks: it names the file the run was
+    loaded from (the run's name when it was made in memory), the query and the passage id."""
+    source, name = getattr(run, "source", None), getattr(run, "name", None)
+    also = f" (run {name!r})" if source is not None and name is not None else ""
+    return InputError(f"passage id {passage_id!r} is not in the KB{also}", path=source or name,
+                      record=f"query {query}")
 
 
 class _Pairs(list):
@@ -138,7 +154,8 @@ def _plain(value: Any) -> Any:
 
 
 def _score(value: Any, docid: str, path: Path, record: str | int) -> float:
-    """A raw score as a float: a number (infinities allowed), never NaN, a bool or a string."""
+    """A raw score as a finite float: never NaN, +-inf, a bool or a string. Infinities are refused like NaN:
+    every use of the scores (z-scores, fusion, re-ranking) subtracts them, giving NaN and numpy warnings."""
     number = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
@@ -147,6 +164,9 @@ def _score(value: Any, docid: str, path: Path, record: str | int) -> float:
             number = None
     if number is None or math.isnan(number):
         raise InputError(f"score of {docid!r} is not a number", path=path, record=record, field="score")
+    if math.isinf(number):
+        raise InputError(f"score of {docid!r} is not finite ({number})", path=path, record=record,
+                         field="score")
     return number
 
 
@@ -202,6 +222,9 @@ def _trec_line(parts: list[str], path: Path, lineno: int) -> tuple[str, str, flo
         value = math.nan
     if math.isnan(value):
         raise InputError(f"score {score!r} is not a number", path=path, record=lineno, field="score")
+    if math.isinf(value):  # refused like NaN (see `_score`)
+        raise InputError(f"score of {docid!r} for query {qid!r} is not finite ({score})", path=path,
+                         record=lineno, field="score")
     return qid, docid, value
 
 

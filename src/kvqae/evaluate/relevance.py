@@ -142,7 +142,7 @@ def qrels_from_run(
             except KeyError:
                 raise InputError(
                     f"unknown {level} id {docid!r} (run and KB do not match?)",
-                    path=source or run.name,
+                    path=source or run.source or run.name,
                     record=f"query {qid}",
                 ) from None
             if contains_answer(norm, wanted, normalized=True) or (

@@ -4,7 +4,8 @@ Each question is read over its top-K passages of a run; every candidate answer (
 entities of an asked-for label) gets its features and is correct when it matches a gold answer (SQuAD
 exact match); `kvqae.read.evidence.fit_weights` fits a conditional logit on them. The figures printed are
 in-sample (the fitted questions themselves): fit on a validation split, judge on another. `--save` writes
-the weights into the reader's `kvqae_reader.json` (atomically, other keys kept).
+the weights into the reader's `kvqae_reader.json` (atomically, other keys kept); it is refused when no
+question has a correct candidate, as the fit then learns nothing (all-zero weights).
 """
 
 from __future__ import annotations
@@ -148,6 +149,10 @@ def read_fit_command(
     _check_run(r, run, {q.id for q in qs})
     qs = [q for q in qs if q.id in r.scores]
     result = fit_evidence(Reader.load(model), kbase, qs, r, top_k=top_k, l2=l2, progress=progress)
+    if save and not result.with_correct_candidate:  # `fit_weights` then returns zeros: nothing was learnt
+        raise InputError(f"no question has a correct candidate answer in the top {top_k} passages (0 of "
+                         f"{result.questions} usable): the fit would save all-zero weights; nothing saved "
+                         "(a larger --top-k or a better --run?)", path=questions)
     if not all(math.isfinite(v) for v in result.after.values()):  # never printed, never saved
         raise InputError(f"the fit gave weights that are not finite numbers (--l2 {l2:g} too large?)",
                          field="l2")

@@ -88,7 +88,8 @@ def read_and_rank(
     `answer_first` and it is of the article that order puts first; unchanged when that weight is 0).
 
     The one reading step shared by `read_questions` (batch) and `kvqae ask` / `kvqae serve`. A passage id
-    the KB does not know is an InputError naming the run (`source`) and the query."""
+    the KB does not know is an InputError naming the run (`source`: its file when loaded from one), the query
+    and the id."""
     from kvqae.rerank.reader import lead_with, reader_rank
 
     passages = ranked_passages(kb, ranked[:top_k], query=query, source=source)
@@ -124,7 +125,9 @@ def _entity(kb: Any, passage_id: str) -> str | None:
 
 def ranked_passages(kb: Any, ranked: list[tuple[str, float]], *, query: str, source: Any = None) -> list[Any]:
     """`PassageInput`s (text and entity title from the KB) of a ranked `(passage_id, score)` list; an id the
-    KB does not know is an InputError naming the run (`source`) and the query."""
+    KB does not know is an InputError naming the run (`source`: its file when loaded from one), the query and
+    the id."""
+    from kvqae.data.runs import unknown_passage
     from kvqae.read.model import PassageInput
 
     passages = []
@@ -132,12 +135,7 @@ def ranked_passages(kb: Any, ranked: list[tuple[str, float]], *, query: str, sou
         try:
             text = kb.passage_text(pid)
         except (KeyError, InputError):
-            raise InputError(
-                "passage id not in the KB",
-                path=getattr(source, "name", None),
-                record=f"query {query}",
-                field=pid,
-            ) from None
+            raise unknown_passage(source, query, pid) from None
         passages.append(PassageInput(pid, text, score, _title(kb, pid)))
     return passages
 

@@ -224,6 +224,7 @@ def run_examples(
     """Reader examples from questions with answers and a passage-level run: among the top `depth` passages,
     the best-ranked `relevant` ones containing an answer and the best-ranked `irrelevant` ones without
     (hard negatives). Questions with no passage containing an answer are skipped."""
+    from kvqae.data.runs import unknown_passage
     from kvqae.read.spans import find_answer_spans
 
     out = []
@@ -234,7 +235,10 @@ def run_examples(
         for pid, _score in run.ranked(q.id, depth):
             if len(pos) >= relevant and len(neg) >= irrelevant:
                 break
-            text = kb.passage_text(pid)
+            try:
+                text = kb.passage_text(pid)
+            except (KeyError, InputError):  # was a KeyError traceback in `kvqae train reader --run`
+                raise unknown_passage(run, q.id, pid) from None
             spans = find_answer_spans(text, q.answers)
             if spans and len(pos) < relevant:
                 pos.append((pid, text, spans))

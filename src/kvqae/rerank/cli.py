@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -37,7 +36,7 @@ def rerank_command(
     half."""
     from kvqae.data.kb import KnowledgeBase
     from kvqae.data.questions import load_questions
-    from kvqae.data.runs import Run
+    from kvqae.data.runs import Run, unknown_passage
     from kvqae.errors import InputError
     from kvqae.read.cli import _check_run
     from kvqae.rerank.proximity import rerank_run
@@ -52,23 +51,15 @@ def rerank_command(
     r = Run.load(run)
     _check_run(r, run, {q.id for q in qs})
 
-    def known(lookup: Callable[[str], Any]) -> Callable[[str], Any]:
-        """`lookup` by passage id, an id the KB lacks being an InputError naming the run."""
-
-        def call(passage_id: str) -> Any:
-            try:
-                return lookup(passage_id)
-            except KeyError:
-                raise InputError("passage id not in the KB", path=run, field=passage_id) from None
-
-        return call
-
-    for scores in r.scores.values():  # every id, not only the re-scored top: the output must be usable
+    for qid, scores in r.scores.items():  # every id, not only the re-scored top: the output must be usable
         for passage_id in scores:
-            known(kbase.position_of)(passage_id)
-    reranked = rerank_run(r, {q.id: q.question for q in qs}, known(kbase.passage_text), weight=weight,
+            try:
+                kbase.position_of(passage_id)
+            except KeyError:  # the error names the run file, the query and the id
+                raise unknown_passage(r, qid, passage_id) from None
+    reranked = rerank_run(r, {q.id: q.question for q in qs}, kbase.passage_text, weight=weight,
                           words=words, top_n=top_n, lead=lead,
-                          is_lead=known(lambda passage_id: kbase.position_of(passage_id) == 0))
+                          is_lead=lambda passage_id: kbase.position_of(passage_id) == 0)
     reranked.save(out)
     typer.echo(f"{len(reranked)} queries re-ranked (top {top_n}, weight {weight:g}, {words}-word windows, "
                f"lead {lead:g}) -> {out}")
