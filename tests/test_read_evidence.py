@@ -16,6 +16,8 @@ from kvqae.read.evidence import (
     candidate_features,
     fit_weights,
     rank,
+    sentence_bounds,
+    sentence_evidence,
     stem_weights,
     window_share,
 )
@@ -63,11 +65,12 @@ def test_candidate_features_add_unproposed_entities_and_rank_by_the_linear_score
                                near_words=2, stems=content_stems)
     got = {text[f.candidate.start:f.candidate.end]: f.values for f in feats}
     assert list(got) == ["Lincoln", "Kentucky", "Booth", "John Wilkes Booth"]  # proposed first, then entities
-    assert got["Lincoln"] == (-0.5, 1.0, 1.0, 0.0, 0.0, 0.0)  # a PERSON, but it echoes the title
-    assert got["Kentucky"] == (-2.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # no PERSON
+    assert got["Lincoln"] == (-0.5, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # a PERSON, but it echoes the title
+    assert got["Kentucky"] == (-2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # no PERSON
     # one passage: every present stem weighs log 2; "was shot by" / "at the theatre" hold 2 of 3 stems,
     # the 2 words either side ("shot by" / "at the") 1 of 3
-    assert got["John Wilkes Booth"] == pytest.approx((-3.0, 1.0, 0.0, 2 / 3, 1 / 3, 0.0))  # score of "Booth"
+    # the second sentence holds all 3 stems (sentence 1); "who shot" names no focus word (focus 0)
+    assert got["John Wilkes Booth"] == pytest.approx((-3.0, 1.0, 0.0, 2 / 3, 1 / 3, 0.0, 1.0, 0.0))
     assert got["Booth"][4] == 0.0  # "John Wilkes" / "at the"
     assert feats[-1].candidate.probability == 0.05  # and its probability
     settings = EvidenceSettings(span=0.5, entity=4.0, echo=-4.0, window=6.0)
@@ -85,10 +88,13 @@ def test_weights_saved_without_near_load_with_near_zero():
     # a reader saved before the `near` feature: its 4 weights were fitted without it
     old = EvidenceSettings.model_validate({"span": 0.48, "entity": 4.2, "echo": -4.1, "window": 6.3,
                                            "window_words": 12})
-    assert old.near == 0.0 and list(old.weights()) == [0.48, 4.2, -4.1, 6.3, 0.0, 0.0]
+    assert old.near == 0.0 and list(old.weights()) == [0.48, 4.2, -4.1, 6.3, 0.0, 0.0, 0.0, 0.0]
     # ... and one saved before `other` keeps it 0 even if a later default sets it
     five = EvidenceSettings.model_validate({"span": 0.5, "near": 1.0})
     assert five.other == 0.0 and five.near == 1.0
+    # ... and one saved before `sentence` / `focus` (session 11's readers) keeps them 0
+    six = EvidenceSettings.model_validate({"span": 0.45, "near": 5.4, "other": 0.0})
+    assert six.sentence == 0.0 and six.focus == 0.0 and EvidenceSettings().sentence > 0
     assert EvidenceSettings().near > 0 and EvidenceSettings(window_words=3).near == EvidenceSettings().near
     assert EvidenceSettings.model_validate({"near": 2.0, "span": 1.0}).near == 2.0
 
@@ -166,7 +172,10 @@ def test_reader_picks_the_entity_near_the_question_words(tmp_path):
     cands, labels = reader._choose(reader._proposals(feats, start, end, passages, TYPED_CANDIDATES), passages,
                                    question, "name", all_entities=True)
     scored = reader._features(cands, passages, question, labels, evidence)
-    expected = answer_confidence(scored, [text], evidence.weights())
+    # ... those of the asked kind: the lower-case words the tiny reader also proposes are no names
+    named = [f for f in scored if text[f.candidate.start:f.candidate.end][0].isupper()]
+    assert 3 <= len(named) < len(scored)
+    expected = answer_confidence(named, [text], evidence.weights())
     assert best.confidence == pytest.approx(expected[(0, best.start, best.end)])
     assert 0.5 < best.confidence < 1.0
     reader.settings = ReaderSettings(max_answer_tokens=1, evidence=None)
@@ -209,3 +218,71 @@ def test_answer_confidence_is_the_softmax_summed_over_one_answer():
     assert conf[(0, 0, 8)] == pytest.approx(0.75) and conf[(1, 12, 20)] == pytest.approx(0.75)
     assert conf[(1, 0, 7)] == pytest.approx(0.25)
     assert answer_confidence([], texts, np.array([1.0])) == {}
+
+
+def test_sentence_bounds_by_hand():
+    text = "Its capital is Algiers. It borders Tunisia! Was it French? Yes. (It was) Done"
+    a, b = at(text, "Algiers")
+    assert text[slice(*sentence_bounds(text, a, b))] == "Its capital is Algiers."
+    a, b = at(text, "Tunisia")
+    assert text[slice(*sentence_bounds(text, a, b))] == "It borders Tunisia!"
+    a, b = at(text, "It was")
+    assert text[slice(*sentence_bounds(text, a, b))] == "(It was) Done"
+    a, b = at(text, "Yes")
+    assert text[slice(*sentence_bounds(text, a, b))] == "Yes."
+    # a span over a sentence break widens its sentence to hold it
+    a, b = text.index("Algiers"), text.index("borders") + len("borders")
+    assert text[slice(*sentence_bounds(text, a, b))] == "Its capital is Algiers. It borders Tunisia!"
+
+
+def test_sentence_evidence_reaches_the_relation_word_beyond_the_near_window():
+    # "capital" stands 5 words before Algiers: past the 4-word `near` window, inside its sentence
+    text = ("Algeria is the largest country in Africa and the Arab world. Its capital and most populous "
+            "city is Algiers, in the far north.")
+    question = "What is the capital of the largest country in Africa?"
+    weights = {"capit": 1.0, "largest": 1.0, "countri": 1.0, "africa": 1.0}
+    focus = {"capit"}
+    a, b = at(text, "Algiers")
+    assert window_share(text, a, b, weights, 4, stems=content_stems) == 0.0
+    assert sentence_evidence(text, a, b, weights, focus, stems=content_stems) == (pytest.approx(0.25), 1.0)
+    a, b = at(text, "Arab")
+    assert sentence_evidence(text, a, b, weights, focus, stems=content_stems) == (pytest.approx(0.75), 0.0)
+    # the features as `candidate_features` computes them: focus from the question's "what is the capital"
+    ents = [(*at(text, "Algiers"), "GPE"), (*at(text, "Arab"), "NORP")]
+    feats = candidate_features([], [text], [None], question, labels=frozenset({"GPE", "NORP"}),
+                               entities_of=lambda t: ents, window_words=12, stems=content_stems)
+    values = {text[f.candidate.start:f.candidate.end]: f.values for f in feats}
+    assert values["Algiers"][6:] == (pytest.approx(0.25), 1.0)
+    assert values["Arab"][6:] == (pytest.approx(0.75), 0.0)
+    top = rank(feats, EvidenceSettings(span=0, entity=1, echo=-1, window=0, near=0, sentence=1, focus=2))[0]
+    assert text[top.start:top.end] == "Algiers"  # 1 + 0.25 + 2 > 1 + 0.75
+
+
+def test_an_answer_of_the_asked_kind_comes_first_with_evidence(tmp_path):
+    # session 12: the evidence ranking answered "Who ...?" with a date ("March 1861") when the date had the
+    # better span score and words; an answer of the asked kind now comes first whenever there is one
+    from kvqae.read.model import PassageInput, Reader, ReaderSettings, build_tiny_reader
+
+    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
+    text = "The president was shot in 1865 by Booth."
+    ents = [(*at(text, "1865"), "DATE"), (*at(text, "Booth"), "PERSON")]
+    reader._entities = lambda t: ents
+    question = "Who shot the president?"
+    feats = reader.featurize(question, [text])
+    ctx = np.nonzero(feats.context_mask[0])[0]
+    year = next(t for t in ctx if feats.offsets[0, t, 0] == text.index("1865"))
+    start = np.full(feats.context_mask.shape, -10.0)
+    end = np.full(feats.context_mask.shape, -10.0)
+    start[0, year], end[0, year] = 8.0, 8.0  # the reader's best span by far is the year
+    passages = [PassageInput("p", text, 0.0, None)]
+    # the span score outweighs Booth's PERSON entity: 0.5 * (~0 - (~-18)) > 4
+    evidence = EvidenceSettings(span=0.5, entity=4.0, echo=-4.0, window=0, near=0, sentence=0, focus=0)
+    reader.settings = ReaderSettings(max_answer_tokens=1, evidence=evidence)
+    assert reader.decode(feats, start, end, passages, kind=None, question=question)[0].answer == "1865"
+    best = reader.decode(feats, start, end, passages, kind="name", question=question)
+    assert best[0].answer == "Booth"
+    # the date still follows (it is a candidate, only not first) and the confidence counts names only
+    assert "1865" in [p.answer for p in reader.decode(feats, start, end, passages, kind="name",
+                                                        question=question, top_n=40)]
+    # the names: "Booth" (PERSON) and "The" (capitalised), on the same span-score floor: e^4 / (e^4 + 1)
+    assert best[0].confidence == pytest.approx(math.exp(4) / (math.exp(4) + 1))

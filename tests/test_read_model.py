@@ -197,6 +197,12 @@ def test_expected_kind_and_fits_by_hand():
     assert not fits("1514. Onyx Knight studied", "time")  # runs over a sentence end
     assert fits("Steffi Graf", "name") and not fits("his wife", "name") and not fits("Louis XIV 1643", "name")
     assert fits("anything", None)
+    # a question opening with "who" asks for a name, whatever clause follows (session 12)
+    assert expected_kind("Who became president when the colony became independent?") == "name"
+    assert expected_kind("Which currency is used here?") is None  # a common noun: "euro"
+    # a name may open with "the"; its next word is then capitalised (session 12)
+    assert fits("the Soviet Union", "name") and fits("the Battle of Shiloh", "name")
+    assert not fits("the end of it", "name") and not fits("the", "name") and not fits("BC", "name")
 
 
 def test_answer_type_preference_picks_the_best_fitting_span(reader):

@@ -137,3 +137,19 @@ def test_prefer_full_date_by_hand():
     assert first(["1945", "1803 – April 6, 1945"], when) == "1945"  # holds another year: not the same date
     assert first(["1995", "17 August 1945"], when) == "1995"  # another year: no fuller date of it
     assert first(["17 August 1945", "1945"], when) == "17 August 1945"  # already a full date
+
+
+def test_year_of_date_by_hand():
+    from kvqae.read.phrase import year_of_date
+
+    def year(span, question="In which year was it published?"):
+        text = f"It came out on {span}, they say."
+        a = text.index(span)
+        got = year_of_date(text, a, a + len(span), question)
+        return text[got[0] : got[1]]
+
+    assert year("17 August 1945") == "1945" and year("July 20, 1969") == "1969"
+    assert year("17 August 1945", "When was it published?") == "17 August 1945"  # not asked for the year
+    assert year("1945") == "1945" and year("the 1960s") == "the 1960s"  # no month: unchanged
+    assert year("March 1861 until April 1865") == "March 1861 until April 1865"  # two years: unchanged
+    assert year("March 322 BC") == "322 BC"  # the era stays with its year

@@ -30,6 +30,8 @@ _NAME_PARTICLES = frozenset(_PARTICLE_TEXT.split())
 
 # Checked in order; the first pattern found at the start of the question (or of its wh-clause) wins.
 _RULES: tuple[tuple[str, str], ...] = (
+    # a question opening with "who" asks for a name whatever follows ("Who became president when ...?")
+    (r"^(who|whom|whose)\b", "name"),
     # before "what ... area" (a number): "What is the capital of the largest state by area?"
     (r"^(what|which) (is|was|are|were) (the )?(name|capital|title)\b", "name"),
     (r"\b(in|on|by|since|until)? ?(what|which) (year|date|day|month|century|decade|time period)\b", "time"),
@@ -49,7 +51,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     # (up to two words other than "of" may stand between: "which extremely radioactive element")
     (r"\bwhich(?: (?!of\b)[\w-]+){0,2}? (instrument|sport|colou?r|animal|species|genre|style|material|"
      r"element|metal|disease|position|role|food|plant|game|event|sense|shape|part|type|kind|sort|form|field|subject|"
-     r"family|order|genus|mineral|compound|gas|organ|muscle|bone|technique|method|process|theory)s?\b",
+     r"family|order|genus|mineral|compound|gas|organ|muscle|bone|technique|method|process|theory|"
+     r"currency|unit|coin|dish|drink|tree|flower|bird|fish|insect|fruit|crop|weapon|tool|vehicle|prey)s?\b",
      "any"),
     (r"\bwhich\b", "name"),
     (r"^what (empire|battle|book|school|university|company|ship|band|film|novel|city|capital)\b", "name"),
@@ -94,7 +97,9 @@ def fits(answer: str, kind: str | None) -> bool:
         sentence_end = re.search(r"[a-z]{2}[.;!?]\s+\S", answer) is not None
         lower = [w for w in re.findall(r"[^\W\d_][\w'-]*", answer) if w[0].islower()]
         only_time = bool(words) and all(w in _TIME_WORDS for w in words)  # "March" is a date, not a name
-        return (bool(answer[:1].isupper()) and not has_digit and not sentence_end and not only_time
+        # a name may open with "the" ("the Soviet Union", "the Battle of Shiloh"), then a capital
+        named = re.sub(r"^the\s+", "", answer)
+        return (bool(named[:1].isupper()) and not has_digit and not sentence_end and not only_time
                 and all(w in _NAME_PARTICLES for w in lower))
     raise ValueError(f"unknown answer kind {kind!r}")
 
@@ -198,3 +203,27 @@ def expected_labels(question: str) -> frozenset[str] | None:
     if re.search(r"\bwhere\b", q):
         return frozenset({"GPE", "LOC", "FAC"})
     return NAME_LABELS
+
+
+def focus_words(question: str) -> list[str]:
+    """The words naming what the question asks for: its "which/what" phrase up to the first function word
+    ("Which mountain range separates ..." -> mountain, range, separates) and the noun of "what/which/who
+    is the X" ("What is the capital of ..." -> capital). The answer's sentence usually holds one of them
+    ("Its capital and most populous city is Algiers"), however far from the answer; [] when none.
+
+    >>> focus_words("What is the capital of the largest country in Africa?")
+    ['capital']
+    >>> focus_words("In which city was this man born?"), focus_words("When did he die?")
+    (['city'], [])
+    """
+    q = question.lower()
+    words = []
+    wh = re.search(r"\b(which|what)\b((?: [\w-]+){0,4})", q)
+    for word in wh.group(2).split() if wh else []:
+        if word in _PHRASE_ENDS:
+            break
+        words.append(word)
+    copula = re.search(r"\b(?:what|which|who) (?:is|was|are|were) (?:the )?([\w-]+)", q)
+    if copula is not None:
+        words.append(copula.group(1))
+    return words

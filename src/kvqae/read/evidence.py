@@ -8,7 +8,7 @@ the question's other words. So the candidates are
 * the reader's spans after `kvqae.read.answer_choice.choose` (snapped to entities, deduplicated), and
 * every named entity of an asked-for label in any of the read passages (spaCy NER), read or not,
 
-and each gets a linear score over six features (`CandidateFeatures`):
+and each gets a linear score over eight features (`CandidateFeatures`):
 
 * `span`: the reader's span score (log-probability under the global softmax); an entity the reader did
   not propose takes the score (and probability) of the best proposed span it overlaps, else the lowest
@@ -24,12 +24,18 @@ and each gets a linear score over six features (`CandidateFeatures`):
   neighbouring clause's entities;
 * `other`: 1 inside an entity of a name label the question did not ask for (the small NER model calls
   some cities organisations); such entities join a name question's candidates only when this weight is
-  not 0 - it is 0 by default (it gained on the dev set's validation half, lost on its test half).
+  not 0 - it is 0 by default (it gained on the dev set's validation half, lost on its test half);
+* `sentence`: the same share within the candidate's sentence (fixed windows reach into the neighbouring
+  sentences, and miss the relation word of a long sentence);
+* `focus`: 1 when the candidate's sentence holds a word naming what the question asks for
+  (`kvqae.read.answer_types.focus_words`: "capital" in "What is the capital of ...?" finds "Its capital and
+  most populous city is Algiers", where "capital" stands five words from the answer).
 
 The weights (`EvidenceSettings`) were fitted on the natural-question dev set's validation half (89
 questions, the candidates of the three `make reader` readers of seeds 0 / 1 / 2 pooled) with `fit_weights`
 (a conditional logit: each question's candidates compete in one softmax); refit them for another domain
-with `kvqae read-fit`. Weights saved before the `near` or `other` feature existed load with it 0. Being a
+with `kvqae read-fit`. Weights saved before a feature existed (`near`, `other`, `sentence`, `focus`) load
+with its weight 0: they were fitted without it. Being a
 conditional logit, the softmax of the candidates' scores is a probability of each answer
 (`answer_confidence`, summed over the mentions of one answer): the reader's `confidence`.
 """
@@ -47,31 +53,38 @@ from pydantic import model_validator
 
 from kvqae.config import ConfigModel
 from kvqae.read.answer_choice import Candidate, Entity, abbreviations, asks_identity, echoes
+from kvqae.read.answer_types import focus_words
 
 _WORD = re.compile(r"\w+")
-FEATURES = ("span", "entity", "echo", "window", "near", "other")
+# a sentence ends at . ! or ? followed by space and a capital, a quote or a bracket ("St. Louis" is cut too,
+# which only shortens that sentence's window)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])")
+FEATURES = ("span", "entity", "echo", "window", "near", "other", "sentence", "focus")
+_LATER_FEATURES = ("near", "other", "sentence", "focus")
 
 
 class EvidenceSettings(ConfigModel):
     """Weights of the candidate features (see the module doc) and the windows' half-widths in words."""
 
-    span: float = 0.45
-    entity: float = 4.18
-    echo: float = -4.75
-    window: float = 5.4
-    near: float = 5.4
+    span: float = 0.39
+    entity: float = 2.15
+    echo: float = -4.56
+    window: float = 2.56
+    near: float = 4.26
     # off: validation EM +0 / +3.4 / +2.3 with the three seed readers, test -1.1 / -1.1 / -2.3 (README)
     other: float = 0.0
+    sentence: float = 3.01
+    focus: float = 2.02
     window_words: int = 12
     near_words: int = 4
 
     @model_validator(mode="before")
     @classmethod
     def _fitted_without_later_features(cls, data: Any) -> Any:
-        """Weights saved with a reader before the `near` or `other` feature existed were fitted without it:
-        its weight is 0 (and a 0 `other` weight keeps the other labels' entities out of the candidates)."""
+        """Weights saved with a reader before a later feature existed were fitted without it: its weight is
+        0 (and a 0 `other` weight keeps the other labels' entities out of the candidates)."""
         if isinstance(data, dict) and any(f in data for f in FEATURES):
-            return {**{f: 0.0 for f in ("near", "other") if f not in data}, **data}
+            return {**{f: 0.0 for f in _LATER_FEATURES if f not in data}, **data}
         return data
 
     def weights(self) -> np.ndarray:
@@ -112,6 +125,32 @@ def window_share(
     return sum(w for s, w in weights.items() if s in near) / total
 
 
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """[begin, finish) of the sentence of `text` holding the span [start, end) (widened to hold all of it
+    when the span runs over a sentence break)."""
+    begin, finish = 0, len(text)
+    for m in _SENTENCE_BREAK.finditer(text):
+        if m.end() <= start:
+            begin = m.end()
+        elif m.start() >= end:
+            finish = m.start()
+            break
+    return begin, finish
+
+
+def sentence_evidence(
+    text: str, start: int, end: int, weights: dict[str, float], focus: set[str], *,
+    stems: Callable[[str], set[str]],
+) -> tuple[float, float]:
+    """(`sentence`, `focus`) of the candidate [start, end) of `text`: the weighted share of the question
+    stems (`weights`) in the rest of its sentence, and 1.0 when that holds a `focus` stem (else 0.0)."""
+    begin, finish = sentence_bounds(text, start, end)
+    around = stems(text[begin:start] + " " + text[end:finish]) - stems(text[start:end])
+    total = sum(weights.values())
+    share = sum(w for s, w in weights.items() if s in around) / total if total > 0 else 0.0
+    return share, float(bool(focus & around))
+
+
 def candidate_features(
     proposed: Sequence[Candidate],
     texts: Sequence[str],
@@ -129,6 +168,7 @@ def candidate_features(
     entity of a label in `labels` or in `other_labels` in `texts` not proposed already (passage order,
     then text order). `other`: 1 inside an entity of a label in `other_labels` but in none of `labels`."""
     question_stems = stems(question)
+    focus = stems(" ".join(focus_words(question)))
     shortened = abbreviations(question)
     weights = stem_weights(question_stems, [stems(t) for t in texts])
     identity = asks_identity(question)
@@ -163,6 +203,7 @@ def candidate_features(
             window_share(text, a, b, weights, window_words, stems=stems),
             window_share(text, a, b, weights, near_words, stems=stems),
             float(inside_other),
+            *sentence_evidence(text, a, b, weights, focus, stems=stems),
         )
         out.append(CandidateFeatures(c, values))
     return out

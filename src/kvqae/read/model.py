@@ -30,7 +30,13 @@ from kvqae.read.answer_types import expected_kind, fits
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.lifespan import prefer_life_date
 from kvqae.read.names import full_name
-from kvqae.read.phrase import asked_nouns, extend_to_asked_noun, prefer_full_date, trim_to_phrase
+from kvqae.read.phrase import (
+    asked_nouns,
+    extend_to_asked_noun,
+    prefer_full_date,
+    trim_to_phrase,
+    year_of_date,
+)
 
 SETTINGS_FILE = "kvqae_reader.json"
 TYPED_CANDIDATES = 20  # spans decoded before the answer-type preference picks one
@@ -398,10 +404,13 @@ class Reader:
             cands, labels = self._choose(cands, passages, question, kind, all_entities=evidence is not None)
             if evidence is not None:
                 scored = self._features(cands, passages, question, labels, evidence)
+                # an answer of the asked kind first, as without evidence: a date never answers "who"
+                # while a name of the asked kind is there; the others follow (and count) only when none is
+                pool, rest = _split_by_kind(scored, texts, kind)
                 weights = evidence.weights()
-                scored_pairs = [(f.candidate.passage, float(np.dot(f.values, weights))) for f in scored]
-                confidence = answer_confidence(scored, texts, weights)
-                cands = rank(scored, evidence)
+                scored_pairs = [(f.candidate.passage, float(np.dot(f.values, weights))) for f in pool]
+                confidence = answer_confidence(pool, texts, weights)
+                cands = rank(pool, evidence) + rank(rest, evidence)
         elif kind is not None:  # stable: fitting spans first, each group still best score first
             cands.sort(key=lambda c: not fits(texts[c.passage][c.start : c.end], kind))
         for i, value in scored_pairs:
@@ -429,6 +438,7 @@ class Reader:
         text = passages[i].text
         if self.settings.phrase_spans and question is not None:
             a, b = extend_to_asked_noun(text, a, b, asked_nouns(question))
+            a, b = year_of_date(text, a, b, question)
         return Prediction(text[a:b], passages[i].passage_id, c.score, a, b, c.probability)
 
     def evidence_table(self, question: str, passages: list[PassageInput]) -> list[Any]:
@@ -507,6 +517,22 @@ class Reader:
                                   entities_of=self.entities_of if labels else None,
                                   window_words=evidence.window_words, near_words=evidence.near_words,
                                   stems=content_stems, other_labels=other)
+
+
+def _split_by_kind(scored: list[Any], texts: list[str], kind: str | None) -> tuple[list[Any], list[Any]]:
+    """(candidates whose answer fits `kind`, the others); (all, []) when none fits or `kind` is None. The
+    answer is the candidate cut to its phrase, as it is shown ("Brave New World, set in ..." is a name)."""
+    if kind is None:
+        return list(scored), []
+    def answer(f: Any) -> str:
+        text = texts[f.candidate.passage]
+        return text[slice(*trim_to_phrase(text, f.candidate.start, f.candidate.end))]
+
+    fit = [fits(answer(f), kind) for f in scored]
+    if not any(fit):
+        return list(scored), []
+    return ([f for f, ok in zip(scored, fit, strict=True) if ok],
+            [f for f, ok in zip(scored, fit, strict=True) if not ok])
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:

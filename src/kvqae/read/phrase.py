@@ -132,7 +132,21 @@ _MONTH = re.compile(
     re.IGNORECASE,
 )
 # the question wants a year, not a date: "In which year ...?", "the year of his birth"
+# a year as a word, with its era when one follows ("322 BC"); not the "1960" of "1960s"
+_YEAR_WORD = re.compile(r"\b\d{3,4}(?:\s*(?:BC|BCE|AD|CE)\b)?(?![\w'])")
 ASKS_YEAR = re.compile(r"\b(?:what|which) year\b|\byear of\b", re.IGNORECASE)
+
+
+def year_of_date(text: str, start: int, end: int, question: str) -> tuple[int, int]:
+    """[start, end) narrowed to the year of a date ("17 August 1945" -> "1945", "322 BC" kept whole) when
+    `question` asks which year; unchanged unless the span holds exactly one year and a month name."""
+    if not ASKS_YEAR.search(question):
+        return start, end
+    span = text[start:end]
+    years = list(_YEAR_WORD.finditer(span))
+    if len(years) != 1 or not _MONTH.search(span):
+        return start, end
+    return start + years[0].start(), start + years[0].end()
 
 
 def prefer_full_date(candidates: Sequence[Any], texts: Sequence[str], question: str, *,
