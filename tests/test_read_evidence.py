@@ -284,5 +284,5 @@ def test_an_answer_of_the_asked_kind_comes_first_with_evidence(tmp_path):
     # the date still follows (it is a candidate, only not first) and the confidence counts names only
     assert "1865" in [p.answer for p in reader.decode(feats, start, end, passages, kind="name",
                                                         question=question, top_n=40)]
-    # the names: "Booth" (PERSON) and "The" (capitalised), on the same span-score floor: e^4 / (e^4 + 1)
-    assert best[0].confidence == pytest.approx(math.exp(4) / (math.exp(4) + 1))
+    # "Booth" is the one name among the candidates ("The" opens a sentence, names nothing)
+    assert best[0].confidence == pytest.approx(1.0)

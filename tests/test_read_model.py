@@ -203,6 +203,7 @@ def test_expected_kind_and_fits_by_hand():
     # a name may open with "the"; its next word is then capitalised (session 12)
     assert fits("the Soviet Union", "name") and fits("the Battle of Shiloh", "name")
     assert not fits("the end of it", "name") and not fits("the", "name") and not fits("BC", "name")
+    assert not fits("About", "name") and not fits("The", "name") and fits("Aboutville", "name")
 
 
 def test_answer_type_preference_picks_the_best_fitting_span(reader):

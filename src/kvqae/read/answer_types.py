@@ -25,6 +25,14 @@ _NUMBER_TEXT = (
     "million billion trillion dozen dozens hundreds thousands millions billions half"
 )
 _NUMBER_WORDS = frozenset(_NUMBER_TEXT.split())
+_NOT_NAME_TEXT = (
+    "a an the of in on at to for from by with and or is was were are be been has have had do does did can "
+    "could will would this that these those his her its their he she it they we you i about after before "
+    "during however although though since until while when where there here today also many most some "
+    "several other others both each all such following according later earlier early only first last "
+    "new old as if but so then thus yet not no"
+)
+_NOT_NAMES = frozenset(_NOT_NAME_TEXT.split())
 _PARTICLE_TEXT = "of the and de del della der di da du des la le les van von zu bin ibn al el y on in at am"
 _NAME_PARTICLES = frozenset(_PARTICLE_TEXT.split())
 
@@ -99,8 +107,10 @@ def fits(answer: str, kind: str | None) -> bool:
         only_time = bool(words) and all(w in _TIME_WORDS for w in words)  # "March" is a date, not a name
         # a name may open with "the" ("the Soviet Union", "the Battle of Shiloh"), then a capital
         named = re.sub(r"^the\s+", "", answer)
+        # a sentence's capitalised first word alone ("About", "The", "Its") names nothing
+        opener = len(words) == 1 and words[0] in _NOT_NAMES
         return (bool(named[:1].isupper()) and not has_digit and not sentence_end and not only_time
-                and all(w in _NAME_PARTICLES for w in lower))
+                and not opener and all(w in _NAME_PARTICLES for w in lower))
     raise ValueError(f"unknown answer kind {kind!r}")
 
 

@@ -34,8 +34,10 @@ and each gets a linear score over eight features (`CandidateFeatures`):
 The weights (`EvidenceSettings`) were fitted on the natural-question dev set's validation half (89
 questions, the candidates of the three `make reader` readers of seeds 0 / 1 / 2 pooled) with `fit_weights`
 (a conditional logit: each question's candidates compete in one softmax); refit them for another domain
-with `kvqae read-fit`. Weights saved before a feature existed (`near`, `other`, `sentence`, `focus`) load
-with its weight 0: they were fitted without it. Being a
+with `kvqae read-fit`; the reader ranks the candidates of the asked answer kind first (a date never
+answers "who" while a name is there; `kvqae.read.model`), and the weights are fitted on those. Weights saved
+before a feature existed (`near`, `other`, `sentence`, `focus`) load with its weight 0: they were fitted
+without it. Being a
 conditional logit, the softmax of the candidates' scores is a probability of each answer
 (`answer_confidence`, summed over the mentions of one answer): the reader's `confidence`.
 """

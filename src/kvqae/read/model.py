@@ -442,8 +442,9 @@ class Reader:
         return Prediction(text[a:b], passages[i].passage_id, c.score, a, b, c.probability)
 
     def evidence_table(self, question: str, passages: list[PassageInput]) -> list[Any]:
-        """Read `passages` and return every candidate answer with its evidence features
-        (`kvqae.read.evidence.CandidateFeatures`, before ranking): what `kvqae read-fit` fits weights on."""
+        """Read `passages` and return the candidate answers `decode` ranks with its evidence features - those
+        of the asked kind when there are any - (`kvqae.read.evidence.CandidateFeatures`, before ranking):
+        what `kvqae read-fit` fits weights on."""
         from kvqae.read.evidence import EvidenceSettings
 
         if not passages:
@@ -455,8 +456,9 @@ class Reader:
         cands = self._proposals(feats, start.cpu().numpy(), end.cpu().numpy(), passages, TYPED_CANDIDATES)
         kind = expected_kind(question) if self.settings.answer_type_filter else None
         cands, labels = self._choose(cands, passages, question, kind, all_entities=True)
-        return self._features(cands, passages, question, labels, self.settings.evidence or EvidenceSettings(),
-                              all_others=True)
+        evidence = self.settings.evidence or EvidenceSettings()
+        scored = self._features(cands, passages, question, labels, evidence, all_others=True)
+        return _split_by_kind(scored, [p.text for p in passages], kind)[0]  # the ones `decode` ranks first
 
     def _choose(
         self, cands: list[Any], passages: list[PassageInput], question: str, kind: str | None, *,
