@@ -10,7 +10,7 @@ ordered by
 
 (z: standardised over the read passages; a passage without any candidate takes the lowest evidence - 1).
 Passages beyond the read ones keep their order below them. When the reader is confident of its answer
-(`ReaderSettings.answer_first`: its confidence at least 0.5) and the answer comes from the article that
+(`ReaderSettings.answer_first`: its confidence at least 0.25) and the answer comes from the article that
 order puts first, the answer's passage goes first: it is the evidence the answer is shown with (validation
 P@1 +2.2 / +1.1 / +1.1 with the three readers; README, session 11). Another article's passage is not
 promoted: on the synthetic world that cost 5 of 108 questions. On the natural-question dev set's validation
