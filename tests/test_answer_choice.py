@@ -108,6 +108,12 @@ def test_expected_labels_by_hand():
         {"GPE", "LOC", "NORP"})
     assert expected_labels("Which state was the last to ratify it?") == frozenset({"GPE", "LOC", "NORP"})
     assert expected_labels("Which Greek wrote it?") == NAME_LABELS
+    # session 12: "who" asks a person or an organisation; a people only for "who were / are"
+    assert expected_labels("Who wrote this satirical essay?") == frozenset({"PERSON", "ORG"})
+    assert expected_labels("Who were the first inhabitants?") == frozenset({"PERSON", "ORG", "NORP"})
+    # ... and "what is the largest city" asks a name as "which city" does
+    assert expected_labels("What is the largest city of this state?") == frozenset({"GPE", "LOC", "NORP"})
+    assert expected_labels("What is the state flower of the Heart of Dixie?") is None  # a flower, not a state
     assert expected_labels("Which extremely radioactive element is the rarest?") is None
     assert expected_labels("What did he study?") is None
     assert not fits("Shiloh. Johnston", "name") and fits("Samuel A. Ward", "name")
