@@ -5,7 +5,8 @@ refused before anything is written: a `kvqae read --ranked-out` that the run can
 `read-fit --l2` that gives non-finite weights, a bundle without z-score statistics for a run or whose reader
 folder holds no model. And: a passage the KB lacks names the run's file (not its name), a bundle's unknown
 fusion method or norm, infinite run scores (refused at load like NaN), `read-fit --save` with nothing to
-learn from."""
+learn from. Sweep 2: question photos (16-bit tones, EXIF orientation, no EPS/Ghostscript, float pixels),
+`kvqae ask --image` of a device or an oversized file, hand-edited index folders, colliding run names."""
 
 from __future__ import annotations
 
@@ -343,3 +344,99 @@ def test_read_fit_refuses_to_save_when_no_question_has_a_correct_candidate(prose
                         "passages (0 of 1 usable): the fit would save all-zero weights; nothing saved "
                         "(a larger --top-k or a better --run?)")
     assert (reader / SETTINGS_FILE).read_bytes() == before
+
+
+# ------------------------------------------------------------------------- 9. question photos, index folders,
+# ------------------------------------------------------------------------- run names (session 12, sweep 2)
+
+
+def _encoded(im, fmt, **kw) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def test_question_photos_keep_16_bit_tones_stand_upright_and_never_reach_ghostscript():
+    """A 16-bit greyscale PNG became all white, an EXIF-rotated phone photo was read on its side, an EPS
+    upload was handed to Ghostscript (and said "truncated or corrupt" without it)."""
+    from PIL import Image
+
+    from kvqae.ask.images import decode_image
+    from kvqae.errors import UnsupportedInputError
+
+    grey16 = Image.fromarray(np.full((10, 10), 30000, dtype=np.uint16))
+    assert np.asarray(decode_image(_encoded(grey16, "PNG"))).mean() == 117  # 30000 >> 8, not 255
+    photo = Image.new("RGB", (64, 48), (200, 30, 30))
+    exif = photo.getexif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to view
+    assert decode_image(_encoded(photo, "JPEG", exif=exif)).size == (48, 64)
+    with pytest.raises(UnsupportedInputError, match=r'^p\.eps: field "image": not an image \(JPEG, PNG, '):
+        decode_image(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", name="p.eps")
+    floats = _encoded(Image.fromarray(np.full((4, 4), 0.5, dtype=np.float32)), "TIFF")
+    with pytest.raises(InputError, match=r'^f\.tif: field "image": floating-point pixels are not supported'):
+        decode_image(floats, name="f.tif")
+
+
+def test_ask_refuses_a_device_or_an_oversized_photo_before_reading_it(tmp_path, monkeypatch):
+    """`/dev/zero` was "got a folder"; an 11 MB file was read whole into memory before its size was
+    checked."""
+    from pathlib import Path
+
+    from kvqae.ask.cli import load_image_file
+    from kvqae.errors import TooLargeError
+
+    with pytest.raises(InputError, match=r'^/dev/zero: field "image": expected an image file, got a device'):
+        load_image_file(Path("/dev/zero"))
+    big = tmp_path / "video.jpg"
+    with big.open("wb") as f:
+        f.truncate(11 * 2**20)  # sparse: no disk used
+
+    def no_read(self):
+        raise AssertionError("read before its size was checked")
+
+    monkeypatch.setattr(Path, "read_bytes", no_read)
+    with pytest.raises(TooLargeError, match=r'field "image": the image is 11\.0 MB, more than the 10 MB'):
+        load_image_file(big)
+
+
+@pytest.mark.parametrize("file,edit,message", [
+    ("meta.json", lambda m: {**m, "dim": None}, 'field "dim": expected a whole number >= 0, got None'),
+    ("meta.json", lambda m: {**m, "count": [3]}, 'field "count": expected a whole number >= 0, got [3]'),
+    ("meta.json", lambda m: {**m, "nprobe": "4"}, "field \"nprobe\": expected a whole number >= 0, got '4'"),
+    ("ids.json", lambda ids: [ids[0], ids[0], ids[2]], "duplicate id 'a' (row 1)"),
+    ("ids.json", lambda ids: [ids[0], None, ids[2]], "id at row 1 is None, not a string"),
+])
+def test_a_hand_edited_index_folder_is_refused_at_load(tmp_path, file, edit, message):
+    """None or a list in meta.json was a TypeError traceback; a null or repeated id in ids.json became the
+    id "None" or lost a row from every run, silently."""
+    from kvqae.index.faiss_index import VectorIndex
+
+    vectors = np.eye(3, 4, dtype=np.float32)
+    VectorIndex.from_vectors(vectors, ["a", "b", "c"], encoder="x").save(tmp_path / "ix")
+    path = tmp_path / "ix" / file
+    path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+    with pytest.raises(InputError) as err:
+        VectorIndex.load(tmp_path / "ix")
+    assert str(err.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize("entries,message", [
+    ([{"name": "fusion"}, {}], 'field "retrieval.0.name": run name \'fusion\' is taken by the fused run'),
+    ([{}, {"mode": "text-passage"}],
+     'field "retrieval.1.name": run name \'text-passage\' is taken by retrieval entry 0'),
+])
+def test_pipeline_run_names_must_not_collide(tmp_path, tiny_world_dir, tiny_clip, entries, message):
+    """A retrieval entry named "fusion" was overwritten by the fused run: its run file and report row lost."""
+    from conftest import write_tiny_pipeline
+
+    spec = write_tiny_pipeline(tmp_path, tiny_world_dir, tiny_clip, None)
+    import yaml
+
+    data = yaml.safe_load(spec.read_text())
+    base = {"mode": "image-title", "encoder": f"clip:{tiny_clip}"}
+    data["retrieval"] = [{**base, "mode": "text-passage", **entries[0]}, {**base, **entries[1]}]
+    spec.write_text(yaml.safe_dump(data))
+    err = _invoke("run", spec, "--no-progress")
+    assert str(err).startswith(message) and not (tmp_path / "out").exists()

@@ -276,6 +276,17 @@ def check_pipeline(cfg: PipelineConfig) -> None:
             except InputError as e:
                 raise InputError(e.reason, field=key) from None
     _check_inputs_exist(cfg)
+    # Run names name files (runs/<split>/<name>.json) and report rows: a retrieval entry named "fusion"
+    # (or "x@entity" beside an "x" with entity_context) was overwritten by the fused run and lost, silently.
+    taken: dict[str, int] = {"fusion": -1} if fused_run_name(cfg) == "fusion" else {}
+    for i, section in enumerate(cfg.retrieval):
+        name = section.name or section.mode
+        for run in [name, f"{name}@entity"] if section.entity_context else [name]:
+            if run in taken:
+                other = "the fused run" if taken[run] < 0 else f"retrieval entry {taken[run]}"
+                raise InputError(f"run name {run!r} is taken by {other}; give this entry another `name`",
+                                 field=f"retrieval.{i}.name")
+            taken[run] = i
     if fixed_weights(cfg) is not None:  # a file for other runs fails now, not after the searches
         from kvqae.fusion.search import weights_for_runs
 

@@ -12,13 +12,20 @@ from kvqae.ask.answer import AskResult
 
 def load_image_file(path: Path):
     """Read and decode a question photo with the same limits as an upload (errors name the file)."""
-    from kvqae.ask.images import decode_image
-    from kvqae.errors import InputError
+    from kvqae.ask.images import MAX_UPLOAD_BYTES, decode_image
+    from kvqae.errors import InputError, TooLargeError
 
     if not path.exists():
         raise InputError("image file not found", path=path, field="image")
-    if not path.is_file():
+    if path.is_dir():
         raise InputError("expected an image file, got a folder", path=path, field="image")
+    if not path.is_file():  # a FIFO or /dev/zero: reading it would block or never end
+        raise InputError("expected an image file, got a device, pipe or socket", path=path, field="image")
+    size = path.stat().st_size
+    if size > MAX_UPLOAD_BYTES:  # refused before reading: a mistaken video of gigabytes went into memory
+        limit = MAX_UPLOAD_BYTES / 2**20
+        raise TooLargeError(f"the image is {size / 2**20:.1f} MB, more than the {limit:.0f} MB allowed",
+                            path=path, field="image")
     return decode_image(path.read_bytes(), name=str(path))
 
 

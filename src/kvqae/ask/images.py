@@ -3,7 +3,10 @@
 Checks, in order, each failure one InputError naming the image: empty data; more than `max_bytes`
 (TooLargeError); not an image PIL can identify (UnsupportedInputError); more than `max_pixels` from the
 header alone, before any pixel is decoded (TooLargeError: decompression bombs never reach the decoder);
-truncated or corrupt data found while decoding.
+truncated or corrupt data found while decoding. Only the raster formats in FORMATS are opened (PIL would
+hand an EPS upload to Ghostscript, an external interpreter, and said "truncated or corrupt" without it).
+The photo is turned upright by its EXIF orientation (a phone photo was read on its side) and 16-bit
+greyscale keeps its tones (`kvqae.encode.loader.rgb_image`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
+# raster formats a question photo may have (MPO, a phone's multi-picture JPEG, opens as JPEG)
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "BMP", "TIFF", "ICO", "PPM", "TGA", "JPEG2000")
 
 
 def decode_image(
@@ -29,7 +34,9 @@ def decode_image(
     max_pixels: int = MAX_PIXELS,
 ) -> Image.Image:
     """Bytes -> a fully decoded RGB PIL image; `name` (file name or "image") goes into every error."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from kvqae.encode.loader import rgb_image
 
     if not data:
         raise InputError("the image is empty (0 bytes)", path=name, field="image")
@@ -42,11 +49,13 @@ def decode_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
+            im = Image.open(io.BytesIO(data), formats=FORMATS)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         if isinstance(e, UnidentifiedImageError):
             raise UnsupportedInputError(
-                "not an image (JPEG, PNG, GIF, WebP, BMP, TIFF... expected)", path=name, field="image"
+                "not an image (JPEG, PNG, GIF, WebP, AVIF, BMP, TIFF, ICO, PPM, TGA or JPEG 2000 expected)",
+                path=name,
+                field="image",
             ) from None
         raise TooLargeError(f"the image is too large to decode ({e})", path=name, field="image") from None
     except (OSError, SyntaxError, ValueError) as e:
@@ -63,6 +72,7 @@ def decode_image(
         raise InputError(f"the image has no pixels ({width}x{height})", path=name, field="image")
     try:
         im.load()  # decode now: truncated and corrupt files fail here
-        return im.convert("RGB") if im.mode != "RGB" else im
+        im = ImageOps.exif_transpose(im)  # upright, as a browser shows it (a no-op without EXIF orientation)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise InputError(f"truncated or corrupt image ({e})", path=name, field="image") from None
+    return rgb_image(im, path=name, field="image")

@@ -48,6 +48,27 @@ def draft_size(size: tuple[int, int], min_size: int) -> tuple[int, int] | None:
     return max(1, int(w / scale)), max(1, int(h / scale))
 
 
+def rgb_image(im: Any, *, path: str | Path | None = None, record: str | None = None,
+              field: str | None = None) -> Any:
+    """A decoded PIL image as RGB. 16-bit greyscale (`I;16*`, and `I` within 0..65535: 16-bit PNG, TIFF,
+    PGM) keeps its tones, mapped to 8 bits: `convert("RGB")` clips every value over 255, which made a 16-bit
+    photo an all-white picture, silently. Pixels of unknown range (floating point, 32-bit integers beyond
+    16 bits) are an InputError rather than a guess."""
+    if im.mode.startswith("I;16") or im.mode == "I":
+        import numpy as np
+        from PIL import Image
+
+        pixels = np.asarray(im)
+        if im.mode == "I" and pixels.size and (int(pixels.min()) < 0 or int(pixels.max()) > 65535):
+            raise InputError("32-bit integer pixels outside 0..65535 are not supported; save the image with "
+                             "8 or 16 bits per channel", path=path, record=record, field=field)
+        im = Image.fromarray((pixels >> 8).astype(np.uint8))  # 16 -> 8 bits: 65535 -> 255
+    elif im.mode == "F":
+        raise InputError("floating-point pixels are not supported; save the image with 8 or 16 bits per "
+                         "channel", path=path, record=record, field=field)
+    return im if im.mode == "RGB" else im.convert("RGB")
+
+
 def open_image(path: str | Path, *, item_id: str | None = None, field: str | None = None,
                min_size: int | None = None):
     """Open and fully decode an image as RGB; any failure is an InputError naming the file and the id.
@@ -68,7 +89,7 @@ def open_image(path: str | Path, *, item_id: str | None = None, field: str | Non
                 if drafted is not None and drafted[1][2] < full[0]:  # box = (0, 0, width/scale, height/scale)
                     im.info[DRAFT_INFO] = (full, round(full[0] / drafted[1][2]))
             im.load()  # decode now (in this thread), also catches truncated files
-            return im if im.mode == "RGB" else im.convert("RGB")
+            return rgb_image(im, path=path, record=record, field=field)
     except FileNotFoundError:
         raise InputError("image file not found", path=path, record=record, field=field) from None
     except Image.DecompressionBombError as e:

@@ -361,15 +361,32 @@ class VectorIndex(IndexMeta):
                 raise InputError("missing key", path=directory / META_FILE, field=key)
         if not isinstance(ids, (list, np.ndarray)):
             raise InputError("expected a list of ids", path=directory / IDS_FILE)
+        # A hand-edited meta.json: `int(None)` or a list was a TypeError traceback, 32.5 passed as 32.
+        for key in ("dim", "count", "nprobe", "ef_search"):
+            value = meta.get(key)
+            if (value is not None or key in ("dim", "count")) and (
+                    isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise InputError(f"expected a whole number >= 0, got {value!r}", path=directory / META_FILE,
+                                 field=key)
+        if isinstance(ids, list):
+            # A null, a number or a repeated id became the string "None" / "5" or a passage retrieved twice
+            # under one id (one of the two rows lost from every run), silently.
+            seen: set[str] = set()
+            for row, value in enumerate(ids):
+                if not isinstance(value, str):
+                    raise InputError(f"id at row {row} is {value!r}, not a string", path=directory / IDS_FILE)
+                if value in seen:
+                    raise InputError(f"duplicate id {value!r} (row {row})", path=directory / IDS_FILE)
+                seen.add(value)
         try:
             index = faiss.read_index(str(directory / INDEX_FILE))
         except RuntimeError as e:
             raise InputError(f"unreadable Faiss index ({str(e).strip().splitlines()[-1]})",
                              path=directory / INDEX_FILE) from None
-        if index.d != int(meta["dim"]):
+        if index.d != meta["dim"]:
             raise InputError(f"index has dim {index.d} but meta says {meta['dim']}",
                              path=directory / META_FILE, field="dim")
-        if index.ntotal != len(ids) or int(meta["count"]) != len(ids):
+        if index.ntotal != len(ids) or meta["count"] != len(ids):
             raise InputError(f"index holds {index.ntotal} vectors, {ids_name} {len(ids)}, "
                              f"meta count {meta['count']}",
                              path=directory, field="count")
@@ -377,7 +394,7 @@ class VectorIndex(IndexMeta):
             set_search_params(index, nprobe=meta.get("nprobe"), ef_search=meta.get("ef_search"))
         except InputError as e:
             raise InputError(e.reason, path=directory / META_FILE, field=e.field) from None
-        loaded = cls(index, [str(i) for i in ids] if isinstance(ids, list) else ids, meta, directory)
+        loaded = cls(index, ids, meta, directory)
         if meta.get("refine"):
             loaded.attach_refine(directory / str(meta["refine"]))
         return loaded
