@@ -67,6 +67,9 @@ class ReaderSettings(ConfigModel):
     # A question asking when someone was born or died takes the date of the lifespan parenthesis a read
     # article lead opens with, "X (26 July 1894 – 22 November 1963) was ..." (kvqae.read.lifespan).
     life_dates: bool = True
+    # "Where was this man born?" / "... die?": the place after "born" / "died" in a sentence about the
+    # article's subject comes first (kvqae.read.lifeplace; session 12)
+    life_places: bool = True
     # An answer that is a part of a name mentioned in full in the read passages of its article becomes the
     # full name: "Douglas" -> "Stephen A. Douglas" (kvqae.read.names). Off: +2-4 EM on the dev set's
     # validation half, -2 on its test half with each of three readers (README, session 10).
@@ -422,6 +425,10 @@ class Reader:
             cands = prefer_full_date(cands, texts, question)
         if self.settings.life_dates and question is not None:
             cands = prefer_life_date(cands, texts, [p.title for p in passages], question)
+        if self.settings.life_places and question is not None:
+            from kvqae.read.lifeplace import prefer_life_place
+
+            cands = prefer_life_place(cands, texts, [p.title for p in passages], question, self.entities_of)
         predictions = [replace(self._prediction(c, passages, question),
                                confidence=confidence.get((c.passage, c.start, c.end))) for c in cands[:top_n]]
         return Reading(predictions or [Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)

@@ -1,0 +1,104 @@
+"""Birth and death places from "born in X" / "died in X" in the pictured person's article.
+
+"Where was this man born?" is what people ask most about a photo of a person, and Wikipedia answers it in
+one phrasing: "Einstein was born in Ulm, in the Kingdom of Württemberg", "Schopenhauer was born on 22
+February 1788, in Danzig", "He died in Paris". The small reader and the evidence ranking pick another place
+of that sentence ("Württemberg", the region around the town), a nationality or a person instead (2 right of
+14 such questions over the sample's biographies). So when a question asks where someone was born or died,
+the first place entity (spaCy GPE / LOC / FAC) within a few words after "born" / "died" in a sentence about
+the article's subject (its name or "he" / "she" before the verb), in the read passages of the article read
+first, is the answer (`prefer_life_place`), ahead of the ranked candidates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kvqae.read.answer_choice import Entity
+
+_BIRTH = re.compile(r"\bborn\b", re.IGNORECASE)
+_DEATH = re.compile(r"\b(?:died|dies)\b", re.IGNORECASE)
+# the verb ends the question ("... was this man born?"): in "Where did the philosopher born in Danzig settle?"
+# "born" describes the man, the question asks something else
+_ASKS_BIRTH = re.compile(r"\bborn\W*$|\b(?:birthplace|place of birth)\b", re.IGNORECASE)
+_ASKS_DEATH = re.compile(r"\b(?:die|died|pass away|passed away)\W*$|\bplace of death\b", re.IGNORECASE)
+_ASKS_PLACE = re.compile(r"^\s*where\b|\b(?:in |at )?(?:which|what) (?:city|town|village|place|country)\b|"
+                         r"\bplace of (?:birth|death)\b|\bbirthplace\b", re.IGNORECASE)
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+# the place follows the verb closely: "born in Ulm", "born on 22 February 1788, in Danzig", "died of a
+# heart attack in Paris" - not a place of the next clause
+_AFTER_CHARS = 60
+_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
+_PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
+
+
+def asked_life_place(question: str) -> str | None:
+    """"birth" or "death" when `question` asks where someone was born or died ("Where was this man born?",
+    "In which city did he die?", "What is her birthplace?"), else None."""
+    if not _ASKS_PLACE.search(question):
+        return None
+    if _ASKS_BIRTH.search(question):
+        return "birth"
+    return "death" if _ASKS_DEATH.search(question) else None
+
+
+def _about_subject(before: str, title: str | None) -> bool:
+    """Whether the words of the sentence before the verb name the article's subject (a word of `title`) or
+    are about "he" / "she" (not "his father was born in ...")."""
+    words = {w.lower() for w in re.findall(r"\w+", before)}
+    named = bool(title) and bool(words & {w.lower() for w in re.findall(r"\w+", title) if len(w) > 2})
+    if re.search(r"\b(?:father|mother|wife|husband|son|daughter|brother|sister|parents|children)\b", before,
+                 re.IGNORECASE):
+        return False
+    return named or _PRONOUN.search(before) is not None
+
+
+def life_place(
+    text: str, title: str | None, event: str, entities: Sequence[Entity]
+) -> tuple[int, int] | None:
+    """(start, end) in `text` of the first place entity within `_AFTER_CHARS` after "born" (event "birth")
+    or "died" ("death") in a sentence about the article's subject; None when there is none."""
+    verb = _BIRTH if event == "birth" else _DEATH
+    places = sorted((a, b) for a, b, label in entities if label in _PLACE_LABELS)
+    starts = [m.end() for m in _SENTENCE_START.finditer(text)]
+    for m in verb.finditer(text):
+        sentence = max((s for s in starts if s <= m.start()), default=0)
+        if not _about_subject(text[sentence : m.start()], title):
+            continue
+        stop = text.find(". ", m.end())
+        limit = min(m.end() + _AFTER_CHARS, len(text) if stop < 0 else stop)
+        for a, b in places:
+            if m.end() <= a < limit:
+                return a, b
+    return None
+
+
+def prefer_life_place(
+    candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str,
+    entities_of: Callable[[str], Sequence[Entity]],
+) -> list[Any]:
+    """`candidates` (ranked `Candidate`s into `texts`, the read passages in reading order, of articles
+    `titles`) with, when `question` asks where someone was born or died, the place found by `life_place`
+    in the passages of the first read passage's article (in reading order) first. A candidate already on
+    that span moves up; else a new one joins, scored below every other (probability 0). Unchanged when no
+    such passage gives a place."""
+    from kvqae.read.answer_choice import Candidate
+
+    out = list(candidates)
+    event = asked_life_place(question)
+    if event is None or not texts:
+        return out
+    for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
+        if title != titles[0]:
+            continue
+        span = life_place(text, title, event, entities_of(text))
+        if span is None:
+            continue
+        same = [k for k, c in enumerate(out) if (c.passage, c.start, c.end) == (i, *span)]
+        if same:
+            return [out[same[0]]] + out[: same[0]] + out[same[0] + 1 :]
+        floor = min((c.score for c in out), default=0.0) - 1.0
+        return [Candidate(i, *span, floor, 0.0)] + out
+    return out

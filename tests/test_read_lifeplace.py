@@ -1,0 +1,72 @@
+"""Birth and death places (kvqae.read.lifeplace): which questions ask for them, and the place found after
+"born" / "died" in a sentence about the article's subject, on hand-made text and entities."""
+
+from __future__ import annotations
+
+import pytest
+
+from kvqae.read.answer_choice import Candidate
+from kvqae.read.lifeplace import asked_life_place, life_place, prefer_life_place
+
+EINSTEIN = ("Albert Einstein. Einstein was born in Ulm, in the Kingdom of Württemberg in the German Empire, "
+            "on 14 March 1879. His father Hermann was born in Buchau. He died in Princeton in 1955.")
+
+
+def entities(text: str) -> list[tuple[int, int, str]]:
+    """A hand-made NER: every place name of EINSTEIN with its label, and one person."""
+    out = []
+    for name, label in [("Ulm", "GPE"), ("the Kingdom of Württemberg", "GPE"), ("the German Empire", "GPE"),
+                        ("Buchau", "GPE"), ("Princeton", "GPE"), ("Hermann", "PERSON")]:
+        start = text.find(name)
+        if start >= 0:
+            out.append((start, start + len(name), label))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("question", "event"),
+    [
+        ("Where was this physicist born?", "birth"),
+        ("In which town was this Greek philosopher, the tutor of Alexander the Great, born?", "birth"),
+        ("What is the birthplace of this man?", "birth"),
+        ("In which city did this film director die?", "death"),
+        ("Where did the man born in Danzig die?", "death"),
+        # "born" describes the man; the question asks where he settled
+        ("In which city did the philosopher born in Danzig settle?", None),
+        ("When was this physicist born?", None),  # a date: kvqae.read.lifespan
+        ("Where did he live?", None),
+    ],
+)
+def test_asked_life_place_by_hand(question, event):
+    assert asked_life_place(question) == event
+
+
+def test_life_place_takes_the_first_place_after_the_verb_about_the_subject():
+    ents = entities(EINSTEIN)
+    start, end = life_place(EINSTEIN, "Albert Einstein", "birth", ents)
+    assert EINSTEIN[start:end] == "Ulm"  # not the kingdom after it, not the father's Buchau
+    start, end = life_place(EINSTEIN, "Albert Einstein", "death", ents)
+    assert EINSTEIN[start:end] == "Princeton"  # "He died in ..."
+    # a sentence about someone else only: nothing
+    father = "Albert Einstein. His father Hermann was born in Buchau."
+    assert life_place(father, "Albert Einstein", "birth", entities(father)) is None
+    # a place too far after the verb (another clause) is not taken
+    far = "Einstein. Einstein was born, as his sister later wrote in a long letter to friends, in Ulm."
+    assert life_place(far, "Albert Einstein", "birth", entities(far)) is None
+
+
+def test_prefer_life_place_moves_or_adds_the_place_first():
+    texts = ["Apollo. Nothing about births here.", EINSTEIN]
+    titles = ["Albert Einstein", "Albert Einstein"]
+    german = Candidate(1, EINSTEIN.index("the German Empire"), EINSTEIN.index("the German Empire") + 17, -1.0)
+    ulm = Candidate(1, EINSTEIN.index("Ulm"), EINSTEIN.index("Ulm") + 3, -3.0)
+    question = "Where was this physicist born?"
+    out = prefer_life_place([german, ulm], texts, titles, question, entities)
+    assert out == [ulm, german]  # a candidate on the place moves up
+    out = prefer_life_place([german], texts, titles, question, entities)
+    assert (out[0].passage, EINSTEIN[out[0].start:out[0].end], out[0].score, out[0].probability) == (
+        1, "Ulm", -2.0, 0.0)  # else a new one joins below every score
+    assert out[1:] == [german]
+    # another question, or the place in another article than the one read first: unchanged
+    assert prefer_life_place([german], texts, titles, "Who was his father?", entities) == [german]
+    assert prefer_life_place([german], texts, ["Apollo", "Albert Einstein"], question, entities) == [german]
