@@ -22,6 +22,7 @@ from kvqae.read.evidence import (
     window_share,
 )
 from kvqae.read.model import content_stems
+from reader_logits import peaked_logits, token_at
 
 SHOT = "Lincoln was born in Kentucky. Years later the president was shot by John Wilkes Booth at the theatre."
 
@@ -156,11 +157,7 @@ def test_reader_picks_the_entity_near_the_question_words(tmp_path):
     reader._entities = lambda t: ents  # hand-made NER in place of spaCy's
     question = "Who shot the president at the theatre?"
     feats = reader.featurize(question, [text])
-    ctx = np.nonzero(feats.context_mask[0])[0]
-    lincoln = next(t for t in ctx if feats.offsets[0, t, 0] == 0)
-    start = np.full(feats.context_mask.shape, -10.0)
-    end = np.full(feats.context_mask.shape, -10.0)
-    start[0, lincoln], end[0, lincoln] = 6.0, 6.0  # the reader's best span is "Lincoln"
+    start, end = peaked_logits(feats, {token_at(feats, 0): 6.0})  # the reader's best span is "Lincoln"
     passages = [PassageInput("p", text, 0.0, None)]
     evidence = EvidenceSettings(span=0.1, entity=4.0, echo=-4.0, window=6.0, window_words=3)
     reader.settings = ReaderSettings(max_answer_tokens=1, evidence=None)
@@ -269,11 +266,8 @@ def test_an_answer_of_the_asked_kind_comes_first_with_evidence(tmp_path):
     reader._entities = lambda t: ents
     question = "Who shot the president?"
     feats = reader.featurize(question, [text])
-    ctx = np.nonzero(feats.context_mask[0])[0]
-    year = next(t for t in ctx if feats.offsets[0, t, 0] == text.index("1865"))
-    start = np.full(feats.context_mask.shape, -10.0)
-    end = np.full(feats.context_mask.shape, -10.0)
-    start[0, year], end[0, year] = 8.0, 8.0  # the reader's best span by far is the year
+    # the reader's best span by far is the year
+    start, end = peaked_logits(feats, {token_at(feats, text.index("1865")): 8.0})
     passages = [PassageInput("p", text, 0.0, None)]
     # the span score outweighs Booth's PERSON entity: 0.5 * (~0 - (~-18)) > 4
     evidence = EvidenceSettings(span=0.5, entity=4.0, echo=-4.0, window=0, near=0, sentence=0, focus=0)

@@ -3,11 +3,11 @@ the reader with hand-set logits."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from kvqae.read.answer_choice import Candidate
 from kvqae.read.lifespan import asked_life_event, life_dates, prefer_life_date, year_of
+from reader_logits import peaked_logits, token_at
 
 HUXLEY = ("Aldous Huxley. Aldous Leonard Huxley (26 July 1894 – 22 November 1963) was an English writer. "
           "He wrote Brave New World in 1932.")
@@ -96,11 +96,8 @@ def test_reader_answers_a_birth_question_from_the_lead(tmp_path):
     reader._entities = lambda t: []  # no NER: the span model and the rules alone
     question = "When was this author of Brave New World born?"
     feats = reader.featurize(question, [HUXLEY])
-    ctx = np.nonzero(feats.context_mask[0])[0]
-    year = next(t for t in ctx if feats.offsets[0, t, 0] == HUXLEY.index("1932"))
-    start = np.full(feats.context_mask.shape, -10.0)
-    end = np.full(feats.context_mask.shape, -10.0)
-    start[0, year], end[0, year] = 6.0, 6.0  # the span model's best span is "1932"
+    # the span model's best span is "1932"
+    start, end = peaked_logits(feats, {token_at(feats, HUXLEY.index("1932")): 6.0})
     passages = [PassageInput("Aldous_Huxley#0", HUXLEY, 0.0, "Aldous Huxley")]
     reader.settings = ReaderSettings(max_answer_tokens=4, life_dates=False)
     assert reader.decode(feats, start, end, passages, kind="time", question=question)[0].answer == "1932"
