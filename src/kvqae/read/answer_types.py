@@ -165,6 +165,19 @@ def _category_labels(word: str) -> frozenset[str] | None:
     return None
 
 
+def _wh_words(q: str) -> tuple[list[str], list[str]]:
+    """(the up to 4 words after the lower-case question's first "which" / "what", those of them before the
+    first function word: its wh-phrase); ([], []) without either wh-word."""
+    wh = re.search(r"\b(which|what)\b((?: [\w-]+){0,4})", q)
+    words = wh.group(2).split() if wh else []
+    phrase = []
+    for word in words:
+        if word in _PHRASE_ENDS:
+            break
+        phrase.append(word)
+    return words, phrase
+
+
 def _number_labels(q: str) -> frozenset[str]:
     """Labels of a number answer: a count ("how many people") is no percentage or sum of money; a share is
     a percentage; "how much" and the rest may be any of them."""
@@ -197,16 +210,10 @@ def expected_labels(question: str) -> frozenset[str] | None:
     if kind != "name":
         return None
     q = question.lower()
-    wh = re.search(r"\b(which|what)\b((?: [\w-]+){0,4})", q)
-    words = wh.group(2).split() if wh else []
+    words, phrase = _wh_words(q)
     # the head of the wh-phrase is its last category noun before a function word ("which Soviet film
     # director made ..." asks for a director, not a film); "what is the capital of" has no such phrase:
     # the first category noun after the wh-word then
-    phrase = []
-    for word in words:
-        if word in _PHRASE_ENDS:
-            break
-        phrase.append(word)
     found = [labels for labels in map(_category_labels, phrase) if labels is not None]
     if found:
         return found[-1]
@@ -235,12 +242,7 @@ def focus_words(question: str) -> list[str]:
     (['city'], [])
     """
     q = question.lower()
-    words = []
-    wh = re.search(r"\b(which|what)\b((?: [\w-]+){0,4})", q)
-    for word in wh.group(2).split() if wh else []:
-        if word in _PHRASE_ENDS:
-            break
-        words.append(word)
+    words = _wh_words(q)[1]
     copula = re.search(r"\b(?:what|which|who) (?:is|was|are|were) (?:the )?([\w-]+)", q)
     if copula is not None:
         words.append(copula.group(1))

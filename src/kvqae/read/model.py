@@ -28,6 +28,7 @@ from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.read.answer_types import expected_kind, fits
 from kvqae.read.evidence import EvidenceSettings
+from kvqae.read.lifeplace import prefer_life_place
 from kvqae.read.lifespan import prefer_life_date
 from kvqae.read.names import full_name
 from kvqae.read.phrase import (
@@ -426,8 +427,6 @@ class Reader:
         if self.settings.life_dates and question is not None:
             cands = prefer_life_date(cands, texts, [p.title for p in passages], question)
         if self.settings.life_places and question is not None:
-            from kvqae.read.lifeplace import prefer_life_place
-
             cands = prefer_life_place(cands, texts, [p.title for p in passages], question, self.entities_of)
         predictions = [replace(self._prediction(c, passages, question),
                                confidence=confidence.get((c.passage, c.start, c.end))) for c in cands[:top_n]]
