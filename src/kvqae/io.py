@@ -267,6 +267,24 @@ def check_id_chars(value: str, field: str, where: dict[str, Any]) -> None:
                          "cannot carry", field=field, **where)
 
 
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for error messages: null, boolean, integer, float, string,
+    list, object (not Python's NoneType, bool, int, dict)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
 def is_finite_number(value: Any) -> bool:
     """A JSON number (int or float, not a bool) that is finite as a float (10**400 is not)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -30,6 +30,7 @@ from kvqae.io import (
     first_byte,
     first_json_row,
     is_file,
+    json_type,
     read_json,
     read_json_rows,
 )
@@ -123,7 +124,7 @@ def _require_str(obj: dict, key: str, where: dict, *, nonempty: bool = True) -> 
         raise InputError("missing field", field=key, **where)
     value = obj[key]
     if not isinstance(value, str):
-        raise InputError(f"must be a string, got {type(value).__name__}", field=key, **where)
+        raise InputError(f"must be a string, got {json_type(value)}", field=key, **where)
     if nonempty and not value.strip():
         raise InputError("must not be empty", field=key, **where)
     return value
@@ -134,7 +135,7 @@ def _optional_str(obj: dict, key: str, where: dict) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InputError(f"must be a string or null, got {type(value).__name__}", field=key, **where)
+        raise InputError(f"must be a string or null, got {json_type(value)}", field=key, **where)
     return value.strip() or None
 
 

@@ -24,13 +24,23 @@ from __future__ import annotations
 
 import csv
 import os
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kvqae.errors import InputError
-from kvqae.io import check_id_chars, existing_file, first_byte, first_json_row, is_file, read_json_rows
+from kvqae.io import (
+    check_id_chars,
+    decode_utf8,
+    existing_file,
+    first_byte,
+    first_json_row,
+    is_file,
+    json_type,
+    read_json_rows,
+)
 
 QUESTION_FORMATS = ("kvqae", "viquae", "infoseek", "evqa")
 
@@ -64,7 +74,7 @@ def _get_str(obj: dict, key: str, where: dict, *, required: bool = True, nonempt
         return None
     value = obj[key]
     if not isinstance(value, str):
-        raise InputError(f"must be a string, got {type(value).__name__}", field=key, **where)
+        raise InputError(f"must be a string, got {json_type(value)}", field=key, **where)
     value = value.strip()
     if not value:
         if required and nonempty:
@@ -73,13 +83,28 @@ def _get_str(obj: dict, key: str, where: dict, *, required: bool = True, nonempt
     return value
 
 
+def _check_visible(text: str, key: str, where: dict) -> str:
+    """`text`, when at least one character shows; a question of only control or invisible format characters
+    (NUL, a zero-width space) is an InputError, as `kvqae ask` and the service refuse it."""
+    if not any(not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf") for c in text):
+        raise InputError(
+            "must not be empty (it holds only control or invisible characters)", field=key, **where
+        )
+    return text
+
+
+def _get_question(obj: dict, key: str, where: dict) -> str:
+    """The required question text of `obj[key]` (see `_get_str` and `_check_visible`)."""
+    return _check_visible(_get_str(obj, key, where) or "", key, where)
+
+
 def _get_id(obj: dict, key: str, where: dict) -> str:
     if key not in obj or obj[key] is None:
         raise InputError("missing field", field=key, **where)
     value = obj[key]
     # Integer ids are common in exported datasets; bool is an int subclass but never an id.
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InputError(f"must be a string or integer, got {type(value).__name__}", field=key, **where)
+        raise InputError(f"must be a string or integer, got {json_type(value)}", field=key, **where)
     value = str(value).strip()
     if not value:
         raise InputError("must not be empty", field=key, **where)
@@ -105,7 +130,8 @@ def _unique(values: list[str]) -> list[str]:
 def _check_unique(qid: str, seen: dict[str, Any], where: dict, key: str) -> None:
     if qid in seen:
         raise InputError(f"duplicate id {qid!r} (first at {seen[qid]})", field=key, **where)
-    seen[qid] = where["record"]
+    record = where["record"]
+    seen[qid] = f"line {record}" if isinstance(record, int) else str(record)
 
 
 def _check_question_image(image: str | None, where: dict, key: str, check: bool) -> None:
@@ -163,7 +189,7 @@ def _read_kvqae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Qu
     for obj, where in read_json_rows(path):
         qid = _get_id(obj, "id", where)
         _check_unique(qid, seen, where, "id")
-        text = _get_str(obj, "question", where)
+        text = _get_question(obj, "question", where)
         if "answers" not in obj:
             raise InputError("missing field", field="answers", **where)
         answers = _str_list(obj["answers"], "answers", where)
@@ -199,7 +225,7 @@ def _read_viquae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Q
     for obj, where in read_json_rows(path):
         qid = _get_id(obj, "id", where)
         _check_unique(qid, seen, where, "id")
-        text = _get_str(obj, "input", where)
+        text = _get_question(obj, "input", where)
         if "output" not in obj:
             raise InputError("missing field", field="output", **where)
         outputs = obj["output"]
@@ -243,7 +269,7 @@ def _read_infoseek(path: Path, images_dir: Path | None, check: bool) -> Iterator
     for obj, where in read_json_rows(path):
         qid = _get_id(obj, "data_id", where)
         _check_unique(qid, seen, where, "data_id")
-        text = _get_str(obj, "question", where)
+        text = _get_question(obj, "question", where)
         if "answer" not in obj:
             raise InputError("missing field", field="answer", **where)
         raw = obj["answer"]
@@ -287,9 +313,21 @@ def _evqa_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 # The row's last physical line: exact for the usual single-line rows.
                 yield reader.line_num, row
         except UnicodeDecodeError:
-            raise InputError(f"not UTF-8 text (after line {reader.line_num})", path=path) from None
+            raise _utf8_error(path) from None
         except csv.Error as e:
             raise InputError(f"malformed CSV ({e})", path=path, record=reader.line_num) from None
+
+
+def _utf8_error(path: Path) -> InputError:
+    """The error naming the first line of `path` that is not UTF-8 (the CSV reader decodes ahead in blocks,
+    so its line count does not say where)."""
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                decode_utf8(raw, path, lineno)
+            except InputError as e:
+                return e
+    return InputError("not UTF-8 text", path=path)
 
 
 def _evqa_question(row: dict[str, Any], index: int, where: dict, images_dir: Path | None) -> Question:
@@ -298,6 +336,7 @@ def _evqa_question(row: dict[str, Any], index: int, where: dict, images_dir: Pat
     text = (row.get("question") or "").strip()
     if not text:
         raise InputError("must not be empty", field="question", **where)
+    _check_visible(text, "question", where)
     answers = _unique((row.get("answer") or "").split("|"))
     if not answers:
         raise InputError("must not be empty", field="answer", **where)

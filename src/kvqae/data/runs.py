@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from kvqae.errors import InputError
-from kvqae.io import atomic_path, decode_utf8, existing_file, first_byte, read_json
+from kvqae.io import (
+    atomic_path,
+    check_id_chars,
+    decode_utf8,
+    existing_file,
+    first_byte,
+    json_type,
+    read_json,
+)
 
 TREC_SUFFIXES = {".trec", ".txt", ".run"}
 
@@ -176,6 +184,14 @@ def _check_level(level: Any, path: Path) -> str:
     return level
 
 
+def _check_id(value: str, field: str, where: dict[str, Any]) -> None:
+    """A JSON run's query or document id is not empty and holds no control character (a TREC run could not
+    store it, and errors would print it raw)."""
+    if not value.strip():
+        raise InputError("an empty id", field=field, **where)
+    check_id_chars(value, field, where)
+
+
 def _load_json(path: Path, level: str | None) -> Run:
     payload = read_json(path, "run file", object_pairs_hook=_Pairs)
     if not isinstance(payload, _Pairs):
@@ -185,14 +201,17 @@ def _load_json(path: Path, level: str | None) -> Run:
         raise InputError("expected an object with a 'run' mapping", path=path, field="run")
     scores: dict[str, dict[str, float]] = {}
     for qid, docs in _unique(top["run"], path, None, "query").items():
+        _check_id(qid, "query", {"path": path, "record": f"query {qid!r}"})
         record = f"query {qid}"
         if not isinstance(docs, _Pairs):
             raise InputError("expected a mapping docid -> score", path=path, record=record, field="run")
         row = _unique(docs, path, record, "document")
+        for docid in row:
+            _check_id(docid, "document", {"path": path, "record": record})
         scores[qid] = {docid: _score(v, docid, path, record) for docid, v in row.items()}
     name = top.get("name", path.stem)
     if not isinstance(name, str):
-        raise InputError(f"must be a string, got {type(name).__name__}", path=path, field="name")
+        raise InputError(f"must be a string, got {json_type(name)}", path=path, field="name")
     return Run(scores, name, _check_level(level or top.get("level", "passage"), path), _meta(top, path))
 
 
@@ -203,7 +222,7 @@ def _meta(top: dict[str, Any], path: Path) -> dict[str, Any]:
     except RecursionError:
         raise InputError("nested too deeply", path=path, field="meta") from None
     if not isinstance(meta, dict):
-        raise InputError(f"must be an object, got {type(meta).__name__}", path=path, field="meta")
+        raise InputError(f"must be an object, got {json_type(meta)}", path=path, field="meta")
     return meta
 
 

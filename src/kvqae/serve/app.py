@@ -33,6 +33,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 N_EXAMPLES = 8
 # multipart framing and the question field on top of the largest allowed image
 BODY_OVERHEAD = 64 * 1024
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def entity_image_url(entity_id: str) -> str:
@@ -100,10 +101,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def on_validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.method == "POST" and media and media not in FORM_TYPES:
+            # a JSON (or text) body: its fields are never read, so "field required" would mislead
+            return error_response(
+                415,
+                f"the request body is {media[:100]}; send a form (multipart/form-data, or "
+                'application/x-www-form-urlencoded without an image) with a "question" field',
+            )
         first = err.errors()[0] if err.errors() else {"loc": (), "msg": "invalid request"}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or None
         message = f'field "{field}": {first.get("msg")}' if field else str(first.get("msg"))
+        if field == "image" and first.get("type") != "missing":
+            # a text value (base64, a URL) or a file part without a file name is not an upload
+            message = 'field "image": must be an uploaded file (a form part with a file name), not text'
         return error_response(422, message, field)
 
     @app.exception_handler(Exception)
