@@ -280,3 +280,41 @@ def test_an_answer_of_the_asked_kind_comes_first_with_evidence(tmp_path):
                                                         question=question, top_n=40)]
     # "Booth" is the one name among the candidates ("The" opens a sentence, names nothing)
     assert best[0].confidence == pytest.approx(1.0)
+
+
+def test_answers_come_from_the_first_read_passages_article_first(tmp_path):
+    # session 13: the demo world's reader answered about other entities than the one retrieval put first;
+    # among answers of the asked kind, the first read passage's article now comes first
+    from kvqae.read.model import PassageInput, Reader, ReaderSettings, build_tiny_reader
+
+    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
+    ours, theirs = "The president was shot by Booth.", "The photo was shot by Armstrong."
+    ents = {ours: [(*at(ours, "Booth"), "PERSON")], theirs: [(*at(theirs, "Armstrong"), "PERSON")]}
+    reader._entities = lambda t: ents[t]
+    question = "Who shot it?"
+    feats = reader.featurize(question, [ours, theirs])
+    start = np.full(feats.context_mask.shape, -10.0)
+    end = start.copy()
+    row = int(np.nonzero(feats.row_passage == 1)[0][0])  # the other article's passage: its best span by far
+    token = next(int(t) for t in np.nonzero(feats.context_mask[row])[0]
+                 if feats.offsets[row, t, 0] == theirs.index("Armstrong"))
+    start[row, token] = end[row, token] = 8.0
+    passages = [PassageInput("lincoln#4", ours, 2.0, "Abraham Lincoln"),
+                PassageInput("apollo#1", theirs, 1.0, "Apollo 11")]
+    evidence = EvidenceSettings(span=0.5, entity=4.0, echo=0, window=0, near=0, sentence=0, focus=0)
+
+    def answers(**settings) -> list[str]:
+        reader.settings = ReaderSettings(max_answer_tokens=1, evidence=evidence, **settings)
+        return [p.answer for p in reader.decode(feats, start, end, passages, kind="name", question=question,
+                                                top_n=40)]
+
+    assert answers(first_article_answers=False)[0] == "Armstrong"
+    got = answers()
+    assert got[0] == "Booth" and "Armstrong" in got  # the other article's answer follows
+    # the confidences are unchanged: the softmax over every candidate of the asked kind
+    reader.settings = ReaderSettings(max_answer_tokens=1, evidence=evidence)
+    booth = reader.decode(feats, start, end, passages, kind="name", question=question)[0]
+    assert booth.passage_id == "lincoln#4" and booth.confidence < 0.5
+    # unknown titles: one pool, ranked by evidence alone
+    passages = [PassageInput("a", ours, 2.0, None), PassageInput("b", theirs, 1.0, None)]
+    assert answers()[0] == "Armstrong"
