@@ -135,3 +135,13 @@ def test_json_run_ids_must_be_printable_and_not_empty(tmp_path, run, field):
         Run.load(path)
     assert "r.json" in str(err.value) and f'field "{field}"' in str(err.value)
     assert "\u0000" not in str(err.value)  # the id is shown escaped, not raw
+
+
+def test_questions_convert_refuses_an_out_name_of_another_format(tmp_path):
+    # it writes JSON lines: an .csv name was read back as a CSV and failed ("missing column")
+    source = tmp_path / "q.jsonl"
+    source.write_text(_rows({"id": "a", "question": "Q?", "answers": ["x"]}))
+    err = _invoke("questions", "convert", source, "--out", tmp_path / "q.csv")
+    assert 'field "out"' in str(err) and ".csv" in str(err) and not (tmp_path / "q.csv").exists()
+    res = runner.invoke(app, ["questions", "convert", str(source), "--out", str(tmp_path / "q2.json")])
+    assert res.exit_code == 0 and [q.id for q in load_questions(tmp_path / "q2.json")] == ["a"]

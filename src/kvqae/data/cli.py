@@ -8,6 +8,7 @@ from typing import Literal
 import typer
 
 from kvqae.config import ConfigModel
+from kvqae.errors import InputError
 
 
 class KBBuildConfig(ConfigModel):
@@ -151,6 +152,9 @@ def questions_convert(
     from kvqae.safety import check_not_file, check_out
 
     check_not_file(images_dir, "--images-dir")
+    if out.suffix.lower() not in (".jsonl", ".json", ".txt", ""):
+        # it writes JSON lines; a .csv (or .tsv, .parquet) name would later be read as that format and fail
+        raise InputError(f"--out {out} would hold kvqae JSONL, not {out.suffix}: name it .jsonl", field="out")
     check_out(out, "questions", {"SOURCE": source}, overwrite=overwrite, folders={"--images-dir": images_dir})
 
     questions = load_questions(source, format, images_dir=images_dir, check_images=check_images)
