@@ -16,7 +16,7 @@ from kvqae.data.questions import load_questions
 from kvqae.data.runs import Run
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.model import PassageInput, Reader
-from kvqae.rerank.reader import fill_missing, reader_rank
+from kvqae.rerank.reader import fill_missing, first_article_first, reader_rank
 from kvqae.rerank.scores import standardise
 from kvqae.serve.app import create_app
 
@@ -60,6 +60,24 @@ def test_lead_with_puts_the_answer_passage_first():
         lead_with(order, "z")
 
 
+def test_first_article_first_by_hand():
+    # the reader's order a, c, b of read passages a (article X), b (X), c (Y); d, e not read
+    order = [("a", 5.0), ("c", 4.0), ("b", 3.0), ("d", 1.0), ("e", 0.0)]
+    articles = {"a": "X", "b": "X", "c": "Y"}
+    # X (the first read passage's article) holds 2 of 3 read passages >= half: b moves above c, the scores
+    # stay the same decreasing values, the unread passages keep theirs
+    assert first_article_first(order, articles, "X", 0.5) == [("a", 5.0), ("b", 4.0), ("c", 3.0), ("d", 1.0),
+                                                              ("e", 0.0)]
+    # below the share, no share, no article: unchanged
+    assert first_article_first(order, articles, "X", 0.9) == order
+    assert first_article_first(order, articles, "X", None) == order
+    assert first_article_first(order, articles, None, 0.5) == order
+    # a first article holding 1 of 3 stays where the evidence put it
+    assert first_article_first(order, articles, "Y", 0.5) == order
+    with pytest.raises(ValueError):
+        first_article_first(order, {"a": "X", "d": "X", "c": "Y"}, "X", 0.5)
+
+
 def test_answer_passage_needs_the_confidence():
     from kvqae.read.model import Prediction
     from kvqae.read.predict import answer_passage
@@ -77,6 +95,8 @@ def test_the_answer_passage_leads_only_within_the_leading_article(prose_kb, tiny
     from kvqae.read.predict import read_and_rank
 
     reader = Reader.load(tiny_reader_dir)
+    # the leading article's passages leading the others' is the next test's
+    reader.settings = reader.settings.model_copy(update={"first_article_share": None})
     ranked = [("Marie_Curie#0", 3.0), ("Eiffel_Tower#0", 2.0), ("Marie_Curie#1", 1.0)]
     evidence = np.array([2.0, 1.0, 0.0])  # the reader's order keeps the retrieval order: Curie#0 first
 
@@ -89,6 +109,11 @@ def test_the_answer_passage_leads_only_within_the_leading_article(prose_kb, tiny
     assert reading("Marie_Curie#1", 0.9) == ["Marie_Curie#1", "Marie_Curie#0", "Eiffel_Tower#0"]
     # not confident enough, or from another article: the evidence order stays
     assert reading("Marie_Curie#1", 0.2) == ["Marie_Curie#0", "Eiffel_Tower#0", "Marie_Curie#1"]  # < 0.25
+    assert reading("Eiffel_Tower#0", 0.9) == ["Marie_Curie#0", "Eiffel_Tower#0", "Marie_Curie#1"]
+    # with the share rule (default 0.5): Curie holds 2 of the 3 read passages, so both come before the tower
+    reader.settings = reader.settings.model_copy(update={"first_article_share": 0.5})
+    assert reading("Eiffel_Tower#0", 0.9) == ["Marie_Curie#0", "Marie_Curie#1", "Eiffel_Tower#0"]
+    reader.settings = reader.settings.model_copy(update={"first_article_share": 0.7})  # 2 of 3 < 0.7
     assert reading("Eiffel_Tower#0", 0.9) == ["Marie_Curie#0", "Eiffel_Tower#0", "Marie_Curie#1"]
 
 

@@ -84,13 +84,15 @@ def read_and_rank(
 ) -> tuple[Any, list[tuple[str, float]]]:
     """Read the top `top_k` of `ranked` (passage id, score; best first) -> (best `Prediction`, `ranked`
     with the read passages re-ordered by the reader's evidence, `kvqae.rerank.reader.reader_rank` with
-    the reader's `passage_weight`; the answer's passage first when its confidence reaches the reader's
-    `answer_first` and it is of the article that order puts first; unchanged when that weight is 0).
+    the reader's `passage_weight`; the first read passage's article's passages ahead of the others' when
+    it holds at least the reader's `first_article_share` of them (`first_article_first`); the answer's
+    passage first when its confidence reaches the reader's `answer_first` and it is of the article that
+    order puts first; unchanged when that weight is 0).
 
     The one reading step shared by `read_questions` (batch) and `kvqae ask` / `kvqae serve`. A passage id
     the KB does not know is an InputError naming the run (`source`: its file when loaded from one), the query
     and the id."""
-    from kvqae.rerank.reader import lead_with, reader_rank
+    from kvqae.rerank.reader import first_article_first, lead_with, reader_rank
 
     passages = ranked_passages(kb, ranked[:top_k], query=query, source=source)
     reading = reader.read(question, passages, batch_rows=batch_rows)
@@ -99,6 +101,9 @@ def read_and_rank(
     if not weight:
         return best, list(ranked)
     order = reader_rank(ranked, reading.passage_evidence, weight)
+    articles = {p.passage_id: _entity(kb, p.passage_id) for p in passages}
+    order = first_article_first(order, articles, articles[passages[0].passage_id],
+                                reader.settings.first_article_share)
     first = answer_passage(best, passages, reader.settings.answer_first)
     if first is None or _entity(kb, passages[first].passage_id) != _entity(kb, order[0][0]):
         return best, order
