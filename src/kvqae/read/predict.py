@@ -102,8 +102,8 @@ def read_and_rank(
         return best, list(ranked)
     order = reader_rank(ranked, reading.passage_evidence, weight)
     articles = {p.passage_id: _entity(kb, p.passage_id) for p in passages}
-    order = first_article_first(order, articles, articles[passages[0].passage_id],
-                                reader.settings.first_article_share)
+    lead = articles[passages[0].passage_id] if passages else None  # a question with no passage reads none
+    order = first_article_first(order, articles, lead, reader.settings.first_article_share)
     first = answer_passage(best, passages, reader.settings.answer_first)
     if first is None or _entity(kb, passages[first].passage_id) != _entity(kb, order[0][0]):
         return best, order
