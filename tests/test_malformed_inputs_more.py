@@ -123,6 +123,14 @@ def test_service_names_an_image_sent_as_text_not_as_an_upload(client):
                               "not text")
 
 
+
+def test_service_names_the_question_when_a_form_field_is_over_the_parsers_limit(client):
+    # a 2 MB question in a multipart form: the form parser stops at 1 MB with a bare 400 and no field
+    resp = client.post("/api/ask", files={"question": (None, "w" * (2 * 2**20))})
+    err = _error(resp, 413)
+    assert err["field"] == "question" and "1,000 characters" in err["message"]
+
+
 @pytest.mark.parametrize("run,field", [
     ({"run": {"q1\u0000": {"p1": 1.0}}}, "query"),
     ({"run": {"q1": {"": 1.0}}}, "document"),

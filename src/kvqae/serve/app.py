@@ -97,6 +97,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     def on_http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        if err.status_code == 400 and str(err.detail).startswith(("Field exceeded maximum size",
+                                                                  "Part exceeded maximum size")):
+            # the form parser's own limit on a text field; the only text field is the question
+            return error_response(413, f"a form field is over 1 MB; the question is at most "
+                                       f"{MAX_QUESTION_CHARS:,} characters", "question")
         return error_response(err.status_code, str(err.detail))
 
     @app.exception_handler(RequestValidationError)
