@@ -74,7 +74,6 @@ def lead_with(order: Sequence[tuple[str, float]], passage_id: str) -> list[tuple
     return [(passage_id, order[0][1] + 1.0)] + [(pid, s) for pid, s in order if pid != passage_id]
 
 
-
 def first_article_first(
     order: Sequence[tuple[str, float]], articles: Mapping[str, str | None], first: str | None,
     min_share: float | None,
