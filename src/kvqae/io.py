@@ -267,6 +267,14 @@ def check_id_chars(value: str, field: str, where: dict[str, Any]) -> None:
                          "cannot carry", field=field, **where)
 
 
+def shows_text(text: str) -> bool:
+    """Whether `text` has a character that shows: not a space, a control character (Cc: NUL) or a format one
+    (Cf: a zero-width space, a byte-order mark). A question without one is empty."""
+    import unicodedata
+
+    return any(not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf") for c in text)
+
+
 def json_type(value: Any) -> str:
     """The JSON name of a parsed value's type, for error messages: null, boolean, integer, float, string,
     list, object (not Python's NoneType, bool, int, dict)."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from kvqae.ask.bundle import Bundle, load_bundle
 from kvqae.errors import InputError
+from kvqae.io import shows_text
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -109,7 +110,7 @@ class AskResult:
 def check_question(question: Any) -> str:
     """The question text stripped; InputError when empty (nothing but spaces, control or invisible
     format characters such as NUL or a zero-width space) or longer than MAX_QUESTION_CHARS."""
-    if not isinstance(question, str) or not any(_visible(c) for c in question):
+    if not isinstance(question, str) or not shows_text(question):
         raise InputError("the question is empty", field="question")
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
@@ -118,13 +119,6 @@ def check_question(question: Any) -> str:
             field="question",
         )
     return question
-
-
-def _visible(char: str) -> bool:
-    """Whether a character shows: not a space, a control character (Cc) or a format one (Cf: zero-width)."""
-    import unicodedata
-
-    return not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf")
 
 
 def fusion_weights_for(

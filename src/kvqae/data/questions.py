@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import os
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ from kvqae.io import (
     is_file,
     json_type,
     read_json_rows,
+    shows_text,
 )
 
 QUESTION_FORMATS = ("kvqae", "viquae", "infoseek", "evqa")
@@ -86,7 +86,7 @@ def _get_str(obj: dict, key: str, where: dict, *, required: bool = True, nonempt
 def _check_visible(text: str, key: str, where: dict) -> str:
     """`text`, when at least one character shows; a question of only control or invisible format characters
     (NUL, a zero-width space) is an InputError, as `kvqae ask` and the service refuse it."""
-    if not any(not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf") for c in text):
+    if not shows_text(text):
         raise InputError(
             "must not be empty (it holds only control or invisible characters)", field=key, **where
         )
