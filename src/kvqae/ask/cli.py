@@ -43,8 +43,10 @@ def format_result(result: AskResult) -> str:
     if result.answer:
         if result.confidence is not None:  # the evidence ranking's probability of this answer
             prob = f" (confidence {result.confidence:.2f})"
-        else:
-            prob = f" (p={result.probability:.3f})" if result.probability is not None else ""
+        elif result.probability:
+            prob = f" (p={result.probability:.3f})"
+        else:  # an answer rule put it first (a date from the lead, a birth place): no probability to show
+            prob = " (by an answer rule, no confidence)"
         lines.append(f"answer:   {result.answer}{prob}")
     else:
         lines.append("answer:   (none: no reader in this bundle, or nothing was read)")

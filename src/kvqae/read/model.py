@@ -121,7 +121,9 @@ class Prediction:
     `confidence`: with the evidence ranking, the probability the ranking's conditional logit gives this
     answer among all candidates (the softmax of their evidence scores, summed over the candidates with the
     same normalised text: `kvqae.read.evidence.answer_confidence`); None without it or for an answer a rule
-    added (a birth date from the lead). Empty answer and passage id None when nothing was read.
+    put ahead of the ranking's (a birth date from the lead, a birth place after "born"); a bare year the
+    ranking chose, written in full, keeps its confidence. Empty answer and passage id None when nothing was
+    read.
     """
 
     answer: str
@@ -413,7 +415,7 @@ class Reader:
         cands = self._proposals(feats, start_logits, end_logits, passages, n)
         texts = [p.text for p in passages]
         scored_pairs = [(c.passage, c.score) for c in cands]
-        confidence: dict[tuple[int, int, int], float] = {}
+        confidence: dict[tuple[int, int, int] | None, float | None] = {}
         if question is not None:
             evidence = self.settings.evidence
             cands, labels = self._choose(cands, passages, question, kind, all_entities=evidence is not None)
@@ -432,12 +434,19 @@ class Reader:
         for i, value in scored_pairs:
             if not value <= evidence_by_passage[i]:  # also replaces NaN
                 evidence_by_passage[i] = value
+        ranked_first = _span_key(cands)
         if self.settings.phrase_spans and question is not None:
             cands = prefer_full_date(cands, texts, question)
+            if confidence and _span_key(cands) != ranked_first:  # the ranked answer's date, written in full
+                confidence[_span_key(cands)] = confidence.get(ranked_first)
+        dated_first = _span_key(cands)
         if self.settings.life_dates and question is not None:
             cands = prefer_life_date(cands, texts, [p.title for p in passages], question)
         if self.settings.life_places and question is not None:
             cands = prefer_life_place(cands, texts, [p.title for p in passages], question, self.entities_of)
+        if confidence and _span_key(cands) != dated_first:
+            # a rule's answer (a lifespan date, a birth place), not the ranking's: it gave it no probability
+            confidence[_span_key(cands)] = None
         predictions = [replace(self._prediction(c, passages, question),
                                confidence=confidence.get((c.passage, c.start, c.end))) for c in cands[:top_n]]
         return Reading(predictions or [Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)
@@ -537,6 +546,11 @@ class Reader:
                                   entities_of=self.entities_of if labels else None,
                                   window_words=evidence.window_words, near_words=evidence.near_words,
                                   stems=content_stems, other_labels=other)
+
+
+def _span_key(cands: list[Any]) -> tuple[int, int, int] | None:
+    """(passage, start, end) of the first candidate; None when there is none."""
+    return (cands[0].passage, cands[0].start, cands[0].end) if cands else None
 
 
 def _rank_by_article(features: list[Any], evidence: EvidenceSettings, titles: list[str | None] | None

@@ -211,7 +211,9 @@
     els.answer.classList.toggle("no-answer", !has);
     if (has && typeof r.confidence === "number") {
       els.probability.textContent = `Confidence ${Math.round(100 * r.confidence)}% (the evidence ranking's probability of this answer)`;
-    } else if (has) els.probability.textContent = `Probability ${fmt(r.probability, 3)}`;
+    } else if (has && r.probability > 0) els.probability.textContent = `Probability ${fmt(r.probability, 3)}`;
+    // an answer an answer rule put first (a date from the lead, a birth place) has no probability to show
+    else if (has) els.probability.textContent = "Chosen by an answer rule (no confidence)";
     else if (state.reader === false) els.probability.textContent = "No reader is loaded: only the retrieval results are shown.";
     else els.probability.textContent = "The reader found no answer in the retrieved passages.";
   }
