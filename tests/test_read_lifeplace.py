@@ -31,6 +31,9 @@ def entities(text: str) -> list[tuple[int, int, str]]:
         ("What is the birthplace of this man?", "birth"),
         ("In which city did this film director die?", "death"),
         ("Where did the man born in Danzig die?", "death"),
+        # the preposition ends the question (session 14)
+        ("Which city was this theoretical physicist born in?", "birth"),
+        ("Which town did she die in?", "death"),
         # "born" describes the man; the question asks where he settled
         ("In which city did the philosopher born in Danzig settle?", None),
         ("When was this physicist born?", None),  # a date: kvqae.read.lifespan
@@ -53,6 +56,24 @@ def test_life_place_takes_the_first_place_after_the_verb_about_the_subject():
     # a place too far after the verb (another clause) is not taken
     far = "Einstein. Einstein was born, as his sister later wrote in a long letter to friends, in Ulm."
     assert life_place(far, "Albert Einstein", "birth", entities(far)) is None
+
+
+def test_a_place_the_ner_missed_is_the_name_after_in():
+    # spaCy's small model labels nothing in "He died in Euboea of natural causes" (session 14)
+    text = "Aristotle. He died in Euboea of natural causes later that same year."
+    start, end = life_place(text, "Aristotle", "death", [])
+    assert text[start:end] == "Euboea"
+    # a month, or a name an entity of another kind covers, is no place
+    assert life_place("Aristotle. He died in December 322 BC.", "Aristotle", "death", []) is None
+    battle = "Johnston. He died at Shiloh Church Battle in the morning."
+    covered = [(battle.index("Shiloh"), battle.index(" in the"), "EVENT")]
+    assert life_place(battle, "Johnston", "death", covered) is None
+    # a place entity within reach still comes first
+    home = "Rand. Rand died of heart failure at her home in New York City, aged 77."
+    ny = (home.index("New York City"), home.index("New York City") + 13, "GPE")
+    assert life_place(home, "Ayn Rand", "death", [ny]) == ny[:2]
+    start, end = life_place(home, "Ayn Rand", "death", [])
+    assert home[start:end] == "New York City"
 
 
 def test_prefer_life_place_moves_or_adds_the_place_first():

@@ -104,3 +104,26 @@ def test_reader_answers_a_birth_question_from_the_lead(tmp_path):
     reader.settings = ReaderSettings(max_answer_tokens=4)
     best = reader.decode(feats, start, end, passages, kind="time", question=question)[0]
     assert best.answer == "26 July 1894" and HUXLEY[best.start:best.end] == best.answer
+
+
+RAND_LEAD = "Ayn Rand. Ayn Rand (born Alisa Rosenbaum,; – March 6, 1982) was an American novelist."
+RAND_BIRTH = "Ayn Rand. Rand was born Alisa Rosenbaum on February 2, 1905, to a family in Saint Petersburg."
+
+
+def test_a_lead_without_the_date_gives_way_to_the_born_sentence():
+    # a removed template left the lead's parenthesis without the birth date (session 14)
+    from kvqae.read.lifespan import verb_date
+
+    assert RAND_BIRTH[slice(*verb_date(RAND_BIRTH, "Ayn Rand", "birth"))] == "February 2, 1905"
+    assert verb_date(RAND_BIRTH, "Ayn Rand", "death") is None
+    assert verb_date("Ayn Rand. Her father was born on 3 May 1870.", "Ayn Rand", "birth") is None
+    texts, titles = [RAND_LEAD, RAND_BIRTH], ["Ayn Rand", "Ayn Rand"]
+    out = prefer_life_date([], texts, titles, "When was this novelist born?")
+    assert (out[0].passage, RAND_BIRTH[out[0].start:out[0].end]) == (1, "February 2, 1905")
+    out = prefer_life_date([], texts, titles, "In which year was this novelist born?")
+    assert RAND_BIRTH[out[0].start:out[0].end] == "1905"
+    # the lead's own date still comes first when it has one
+    out = prefer_life_date([], texts, titles, "When did this novelist die?")
+    assert (out[0].passage, RAND_LEAD[out[0].start:out[0].end]) == (0, "March 6, 1982")
+    # only in the article read first: another article's "born" sentence is not its subject's
+    assert prefer_life_date([], texts, ["Apollo", "Ayn Rand"], "When was this novelist born?") == []

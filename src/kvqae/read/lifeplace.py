@@ -22,8 +22,10 @@ _BIRTH = re.compile(r"\bborn\b", re.IGNORECASE)
 _DEATH = re.compile(r"\b(?:died|dies)\b", re.IGNORECASE)
 # the verb ends the question ("... was this man born?"): in "Where did the philosopher born in Danzig settle?"
 # "born" describes the man, the question asks something else
-_ASKS_BIRTH = re.compile(r"\bborn\W*$|\b(?:birthplace|place of birth)\b", re.IGNORECASE)
-_ASKS_DEATH = re.compile(r"\b(?:die|died|pass away|passed away)\W*$|\bplace of death\b", re.IGNORECASE)
+# ... or its preposition does: "Which city was this physicist born in?"
+_ASKS_BIRTH = re.compile(r"\bborn(?:\s+(?:in|at))?\W*$|\b(?:birthplace|place of birth)\b", re.IGNORECASE)
+_ASKS_DEATH = re.compile(r"\b(?:die|died|pass away|passed away)(?:\s+(?:in|at))?\W*$|\bplace of death\b",
+                         re.IGNORECASE)
 _ASKS_PLACE = re.compile(r"^\s*where\b|\b(?:in |at )?(?:which|what) (?:city|town|village|place|country)\b|"
                          r"\bplace of (?:birth|death)\b|\bbirthplace\b", re.IGNORECASE)
 _PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
@@ -32,6 +34,14 @@ _PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 _AFTER_CHARS = 60
 _SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 _PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
+_NOT_PLACE_START = ("January|February|March|April|May|June|July|August|September|October|November|December|"
+                    "Spring|Summer|Autumn|Winter|The|His|Her|Their")
+# a place-like name after a preposition: "died in Euboea of natural causes", "at her home in New York City"
+PLACE_AFTER = re.compile(rf"\b(?:in|at|near)\s+(?:the\s+)?(?!(?:{_NOT_PLACE_START})\b)"
+                         r"([A-Z][\w'’.-]*(?:\s+(?:of\s+)?[A-Z][\w'’.-]*)*)")
+# labels a place-like name is not (the small NER labels some towns PERSON or ORG, none of them dates)
+_NOT_PLACE_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "EVENT", "WORK_OF_ART", "NORP",
+                               "LANGUAGE", "LAW", "MONEY", "PERCENT", "QUANTITY"})
 
 
 def asked_life_place(question: str) -> str | None:
@@ -60,19 +70,34 @@ def life_place(
 ) -> tuple[int, int] | None:
     """(start, end) in `text` of the first place entity within `_AFTER_CHARS` after "born" (event "birth")
     or "died" ("death") in a sentence about the article's subject; None when there is none."""
-    verb = _BIRTH if event == "birth" else _DEATH
     places = sorted((a, b) for a, b, label in entities if label in _PLACE_LABELS)
+    others = [(a, b) for a, b, label in entities if label in _NOT_PLACE_LABELS]
+    for start, limit in life_verbs(text, title, event):
+        for a, b in places:
+            if start <= a < limit:
+                return a, b
+        # the small NER labels no entity in "He died in Euboea of natural causes": a capitalised name after
+        # "in" / "at" that no entity of another kind covers
+        for m in PLACE_AFTER.finditer(text, start, limit):
+            a, b = m.span(1)
+            if not any(x < b and a < y for x, y in others):
+                return a, b
+    return None
+
+
+def life_verbs(text: str, title: str | None, event: str) -> list[tuple[int, int]]:
+    """(end of the verb, end of the stretch a place may follow in) of each "born" (event "birth") or
+    "died" ("death") of `text` in a sentence about the article's subject `title`, in text order."""
+    verb = _BIRTH if event == "birth" else _DEATH
     starts = [m.end() for m in _SENTENCE_START.finditer(text)]
+    out = []
     for m in verb.finditer(text):
         sentence = max((s for s in starts if s <= m.start()), default=0)
         if not _about_subject(text[sentence : m.start()], title):
             continue
         stop = text.find(". ", m.end())
-        limit = min(m.end() + _AFTER_CHARS, len(text) if stop < 0 else stop)
-        for a, b in places:
-            if m.end() <= a < limit:
-                return a, b
-    return None
+        out.append((m.end(), min(m.end() + _AFTER_CHARS, len(text) if stop < 0 else stop)))
+    return out
 
 
 def prefer_life_place(

@@ -109,6 +109,21 @@ def _dates_in(text: str, base: int, inner: str) -> dict[str, tuple[int, int]]:
     return {}
 
 
+def verb_date(text: str, title: str | None, event: str) -> tuple[int, int] | None:
+    """(start, end) of the first date within reach after "born" (event "birth") or "died" ("death") in a
+    sentence of `text` about the article's subject `title` (`kvqae.read.lifeplace.life_verbs`), not inside
+    a parenthesis; None when there is none."""
+    from kvqae.read.lifeplace import life_verbs
+
+    for start, limit in life_verbs(text, title, event):
+        if text.rfind("(", 0, start) > text.rfind(")", 0, start):
+            continue  # a lifespan parenthesis (`life_dates`): "(born Alisa Rosenbaum,; – March 6, 1982)"
+        match = _DATE.search(text, start, limit)
+        if match is not None:
+            return match.span()
+    return None
+
+
 def year_of(text: str, start: int, end: int) -> tuple[int, int]:
     """The last year-like number inside [start, end) ("26 July 1894" -> "1894"), else the span itself."""
     years = list(YEAR.finditer(text, start, end))
@@ -131,9 +146,13 @@ def prefer_life_date(
     event = asked_life_event(question)
     if event is None:
         return out
-    found = [(not subject, where if subject else i, i, dates[event])
+    found = [(0 if subject else 2, where if subject else i, i, dates[event])
              for i, (text, title) in enumerate(zip(texts, titles, strict=True))
              for dates, subject, where in [life_dates(text, title)] if event in dates]
+    # a lead that lost the date (a removed template leaves "(born Alisa Rosenbaum,; – March 6, 1982)"):
+    # "Rand was born ... on February 2, 1905" in the article read first, before another person's lifespan
+    found += [(1, i, i, span) for i, (text, title) in enumerate(zip(texts, titles, strict=True))
+              if title == titles[0] for span in [verb_date(text, title, event)] if span is not None]
     if not found:
         return out
     *_, i, span = min(found)

@@ -94,7 +94,12 @@ def read_and_rank(
     and the id."""
     from kvqae.rerank.reader import first_article_first, lead_with, reader_rank
 
-    passages = ranked_passages(kb, ranked[:top_k], query=query, source=source)
+    head = list(ranked[:top_k])
+    looked_up = _article_lookup(reader, kb, question, head)
+    if looked_up:  # read after the retrieved passages, at the lowest read score
+        head += [(pid, head[-1][1]) for pid in looked_up]
+        ranked = head + [x for x in ranked[top_k:] if x[0] not in set(looked_up)]
+    passages = ranked_passages(kb, head, query=query, source=source)
     reading = reader.read(question, passages, batch_rows=batch_rows)
     weight = reader.settings.passage_weight
     best = reading.predictions[0]
@@ -104,10 +109,31 @@ def read_and_rank(
     articles = {p.passage_id: _entity(kb, p.passage_id) for p in passages}
     lead = articles[passages[0].passage_id] if passages else None  # a question with no passage reads none
     order = first_article_first(order, articles, lead, reader.settings.first_article_share)
+    by_rule = best.confidence is None and reader.settings.evidence is not None and best.passage_id is not None
+    if best.passage_id in looked_up or (by_rule and _entity(kb, best.passage_id) == lead):
+        return best, lead_with(order, best.passage_id)  # the answer's evidence, of the retrieval's article
     first = answer_passage(best, passages, reader.settings.answer_first)
     if first is None or _entity(kb, passages[first].passage_id) != _entity(kb, order[0][0]):
         return best, order
     return best, lead_with(order, passages[first].passage_id)
+
+
+def _article_lookup(reader: Any, kb: Any, question: str, head: list[tuple[str, float]]) -> list[str]:
+    """Passages of the first read passage's article to read besides `head` (`kvqae.read.lookup`; at most
+    the reader's `article_lookup`); [] when the question asks no birth or death or the KB cannot list an
+    article's passages."""
+    from kvqae.read.lookup import asks_life_event, lookup_passages
+
+    limit = getattr(reader.settings, "article_lookup", 0)
+    if not limit or not head or not asks_life_event(question):
+        return []
+    try:
+        entity = kb.entity_of(head[0][0])
+        article = [(pid, kb.passage_text(pid)) for pid in kb.passages_of(entity)]
+        title = kb.title_of(entity)
+    except (AttributeError, KeyError, InputError):
+        return []
+    return lookup_passages(question, article, title, {pid for pid, _ in head}, limit)
 
 
 def answer_passage(prediction: Any, passages: list[Any], min_confidence: float | None) -> int | None:
