@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from kvqae.read.lookup import asks_life_event, lookup_passages
+from kvqae.read.lookup import lookup_passages
 
 ARTICLE = [
     ("Dupont#0", "Jean Dupont. Jean Dupont (1 May 1900 – 2 June 1950) was a French painter of harbours."),
@@ -28,27 +28,34 @@ ARTICLE = [
         # a date: the lead, with its lifespan parenthesis
         ("When did this painter die?", set(), ["Dupont#0"]),
         ("In which year was this painter born?", {"Dupont#0"}, []),
-        ("What did this painter paint?", set(), []),  # no birth or death asked
+        # any other question: the lead, unless it was read
+        ("What did this painter paint?", set(), ["Dupont#0"]),
+        ("What did this painter paint?", {"Dupont#0", "Dupont#1"}, []),
     ],
 )
 def test_lookup_passages_by_hand(question, read, expected):
-    assert lookup_passages(question, ARTICLE, "Jean Dupont", read, 2) == expected
+    assert lookup(question, ARTICLE, read, 2) == expected
+
+
+def lookup(question: str, article: list[tuple[str, str]], read: set[str], limit: int,
+           title: str = "Jean Dupont") -> list[str]:
+    """`lookup_passages` over hand-made (id, text) passages."""
+    texts = dict(article)
+    return lookup_passages(question, [pid for pid, _ in article], texts.__getitem__, title, read, limit)
 
 
 def test_a_date_lookup_takes_the_born_sentence_when_the_lead_lacks_the_date():
     rand = [("Rand#0", "Ayn Rand. Ayn Rand (born Alisa Rosenbaum,; – March 6, 1982) was a novelist."),
             ("Rand#1", "Ayn Rand. She wrote plays and was born again as a writer."),
             ("Rand#2", "Ayn Rand. Rand was born Alisa Rosenbaum on February 2, 1905, in Saint Petersburg.")]
-    assert lookup_passages("When was this novelist born?", rand, "Ayn Rand", set(), 2) == ["Rand#0", "Rand#2"]
-    assert lookup_passages("When did this novelist die?", rand, "Ayn Rand", set(), 2) == ["Rand#0"]
+    assert lookup("When was this novelist born?", rand, set(), 2, "Ayn Rand") == ["Rand#0", "Rand#2"]
+    assert lookup("When did this novelist die?", rand, set(), 2, "Ayn Rand") == ["Rand#0"]
 
 
 def test_the_lookup_limit():
     many = [(f"Dupont#{i}", f"Jean Dupont. Dupont died in Town{i} or so.") for i in range(5)]
-    assert lookup_passages("Where did he die?", many, "Jean Dupont", set(), 2) == ["Dupont#0", "Dupont#1"]
-    assert lookup_passages("Where did he die?", many, "Jean Dupont", set(), 0) == []
-    assert asks_life_event("Where did he die?") and asks_life_event("When was she born?")
-    assert not asks_life_event("Where did he live?")
+    assert lookup("Where did he die?", many, set(), 2) == ["Dupont#0", "Dupont#1"]
+    assert lookup("Where did he die?", many, set(), 0) == lookup("Who was he?", many, set(), 0) == []
 
 
 def test_read_and_rank_reads_the_looked_up_passage_and_shows_it_first(tmp_path, tiny_reader_dir):
@@ -75,9 +82,16 @@ def test_read_and_rank_reads_the_looked_up_passage_and_shows_it_first(tmp_path, 
     assert seen[-1] == [p for p, _ in ranked] + [death]  # read after the retrieved passages
     assert (pred.answer, pred.passage_id, pred.confidence) == ("Marseille", death, None)  # the rule's answer
     assert order[0][0] == death and {p for p, _ in order} == {p for p, _ in ranked} | {death}
-    # the lookup off, or a question that asks no death: only the retrieved passages are read
+    # another question: the article's lead, already retrieved here, so only the retrieved passages
     pred, _ = read_and_rank(reader, kb, "What did this French painter paint?", ranked, 2)
     assert seen[-1] == [p for p, _ in ranked]
+    # ... and when retrieval missed the lead, the lead after them
+    other = [(kb.passages_of("Harbour")[0], 2.0), (article[1], 1.0)]
+    pred, _ = read_and_rank(reader, kb, "What did this French painter paint?", other, 2)
+    assert seen[-1] == [p for p, _ in other]  # Harbour's lead is the only passage of its article
+    pred, _ = read_and_rank(reader, kb, "What did this French painter paint?", other[::-1], 2)
+    assert seen[-1] == [p for p, _ in other[::-1]] + [article[0]]
+    # the lookup off: only the retrieved passages are read
     reader.settings = reader.settings.model_copy(update={"article_lookup": 0})
     pred, order = read_and_rank(reader, kb, "Where did this French painter die?", ranked, 2)
     assert seen[-1] == [p for p, _ in ranked] and death not in {p for p, _ in order}

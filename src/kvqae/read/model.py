@@ -95,8 +95,8 @@ class ReaderSettings(ConfigModel):
     # article holds at least this share of the read passages (retrieval is sure of the entity; None: never;
     # session 13: validation P@1 +1 question with each seed reader, the demo world unchanged)
     first_article_share: float | None = Field(default=0.5, ge=0.0, le=1.0)
-    # A question asking when or where someone was born or died also reads up to this many passages of the
-    # first read passage's article that can answer it: its lead, its "born in" / "died in" sentences
+    # Also read up to this many passages of the first read passage's article besides the retrieved ones:
+    # its lead, or for a question asking when or where someone was born or died its passages stating it
     # (kvqae.read.lookup via kvqae.read.predict.read_and_rank; 0: only the retrieved passages; session 14)
     article_lookup: int = Field(default=2, ge=0)
 

@@ -82,12 +82,15 @@ def read_and_rank(
     source: Any = None,
     batch_rows: int = 32,
 ) -> tuple[Any, list[tuple[str, float]]]:
-    """Read the top `top_k` of `ranked` (passage id, score; best first) -> (best `Prediction`, `ranked`
+    """Read the top `top_k` of `ranked` (passage id, score; best first) and the passages the reader's
+    `article_lookup` adds from the first one's article (`kvqae.read.lookup`: its lead, a person's birth or
+    death sentences; after the retrieved ones, at the lowest read score) -> (best `Prediction`, `ranked`
     with the read passages re-ordered by the reader's evidence, `kvqae.rerank.reader.reader_rank` with
     the reader's `passage_weight`; the first read passage's article's passages ahead of the others' when
     it holds at least the reader's `first_article_share` of them (`first_article_first`); the answer's
     passage first when its confidence reaches the reader's `answer_first` and it is of the article that
-    order puts first; unchanged when that weight is 0).
+    order puts first, or when it was looked up or a rule chose it from the first read passage's article;
+    unchanged when that weight is 0).
 
     The one reading step shared by `read_questions` (batch) and `kvqae ask` / `kvqae serve`. A passage id
     the KB does not know is an InputError naming the run (`source`: its file when loaded from one), the query
@@ -119,21 +122,20 @@ def read_and_rank(
 
 
 def _article_lookup(reader: Any, kb: Any, question: str, head: list[tuple[str, float]]) -> list[str]:
-    """Passages of the first read passage's article to read besides `head` (`kvqae.read.lookup`; at most
-    the reader's `article_lookup`); [] when the question asks no birth or death or the KB cannot list an
-    article's passages."""
-    from kvqae.read.lookup import asks_life_event, lookup_passages
+    """Passages of the first read passage's article to read besides `head` (`kvqae.read.lookup`: its lead,
+    or for a birth / death question the passages that state it; at most the reader's `article_lookup`);
+    [] when the KB cannot list an article's passages."""
+    from kvqae.read.lookup import lookup_passages
 
     limit = getattr(reader.settings, "article_lookup", 0)
-    if not limit or not head or not asks_life_event(question):
+    if not limit or not head:
         return []
     try:
         entity = kb.entity_of(head[0][0])
-        article = [(pid, kb.passage_text(pid)) for pid in kb.passages_of(entity)]
-        title = kb.title_of(entity)
+        article, title = kb.passages_of(entity), kb.title_of(entity)
     except (AttributeError, KeyError, InputError):
         return []
-    return lookup_passages(question, article, title, {pid for pid, _ in head}, limit)
+    return lookup_passages(question, article, kb.passage_text, title, {pid for pid, _ in head}, limit)
 
 
 def answer_passage(prediction: Any, passages: list[Any], min_confidence: float | None) -> int | None:
