@@ -45,3 +45,7 @@ class TooLargeError(InputError):
 
 class UnsupportedInputError(InputError):
     """Input of the wrong kind (a file that is not an image); HTTP 415 in the service."""
+
+
+class RepeatedFieldError(InputError):
+    """A request form field sent more than once (which value was meant is unknown); HTTP 422 when served."""

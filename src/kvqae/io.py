@@ -275,6 +275,24 @@ def shows_text(text: str) -> bool:
     return any(not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf") for c in text)
 
 
+# Every control character (Unicode category Cc) but tab, line feed and carriage return.
+_QUESTION_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def check_question_chars(text: str, field: str = "question", where: dict[str, Any] | None = None) -> None:
+    """A question (from a file, `kvqae ask -q` or the service) holds no control character but tab, line feed
+    and carriage return: a NUL or an escape inside visible text is a damaged value, not a question. Every
+    question reader runs it right after `shows_text`; InputError naming the character and its place in
+    `text` (counted from 1), at `where` (path, record) for files."""
+    from kvqae.errors import InputError
+
+    found = _QUESTION_CONTROL.search(text)
+    if found:
+        raise InputError(f"must not hold the control character {found.group()!r} (at character "
+                         f"{found.start() + 1}; only tab, line feed and carriage return are allowed)",
+                         field=field, **(where or {}))
+
+
 def json_type(value: Any) -> str:
     """The JSON name of a parsed value's type, for error messages: null, boolean, integer, float, string,
     list, object (not Python's NoneType, bool, int, dict)."""

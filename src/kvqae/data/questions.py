@@ -32,6 +32,7 @@ from typing import Any
 from kvqae.errors import InputError
 from kvqae.io import (
     check_id_chars,
+    check_question_chars,
     decode_utf8,
     existing_file,
     first_byte,
@@ -83,19 +84,23 @@ def _get_str(obj: dict, key: str, where: dict, *, required: bool = True, nonempt
     return value
 
 
-def _check_visible(text: str, key: str, where: dict) -> str:
-    """`text`, when at least one character shows; a question of only control or invisible format characters
-    (NUL, a zero-width space) is an InputError, as `kvqae ask` and the service refuse it."""
-    if not shows_text(text):
+def _check_visible(raw: str, key: str, where: dict) -> str:
+    """`raw` stripped, when at least one character shows and none is a control character but tab, line feed
+    and carriage return; otherwise an InputError (a question of only control or invisible format characters,
+    a NUL inside one), as `kvqae ask` and the service refuse it. `raw` is the value as read, so that the
+    place of a control character counts from its first character."""
+    if not shows_text(raw):
         raise InputError(
             "must not be empty (it holds only control or invisible characters)", field=key, **where
         )
-    return text
+    check_question_chars(raw, key, where)
+    return raw.strip()
 
 
 def _get_question(obj: dict, key: str, where: dict) -> str:
     """The required question text of `obj[key]` (see `_get_str` and `_check_visible`)."""
-    return _check_visible(_get_str(obj, key, where) or "", key, where)
+    _get_str(obj, key, where)  # present, a string, not blank
+    return _check_visible(obj[key], key, where)
 
 
 def _get_id(obj: dict, key: str, where: dict) -> str:
@@ -304,7 +309,10 @@ def _evqa_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if not first_byte(existing_file(path)):
         raise InputError("file is empty", path=path)
     with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
+        # strict: a quote never closed is an error at the end of the file (not the rest of the file read
+        # into one field), and so is a quoted field closed before other text ("a"b, a stray quote closed by
+        # a later field's opening quote)
+        reader = csv.DictReader(f, strict=True)
         try:
             for column in _EVQA_REQUIRED:
                 if column not in (reader.fieldnames or []):
@@ -315,7 +323,61 @@ def _evqa_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         except UnicodeDecodeError:
             raise _utf8_error(path) from None
         except csv.Error as e:
-            raise InputError(f"malformed CSV ({e})", path=path, record=reader.line_num) from None
+            # the csv reader's own count: DictReader's stays at the last row it returned
+            raise _csv_error(path, e, reader.reader.line_num) from None
+
+
+def _csv_error(path: Path, err: csv.Error, line_num: int) -> InputError:
+    """The error for `err` of the CSV reader at `line_num`, naming the line where the quoted field at fault
+    starts: the reader stops at the end of the file, at its field size limit or at a later field's quote, far
+    from it."""
+    try:
+        found = _quote_fault(path)
+    except UnicodeDecodeError:  # text that is not UTF-8 soon after the error: the reader's line only
+        found = None
+    if found is not None and found[0] <= line_num:
+        opened, never_closed = found
+        if never_closed:
+            return InputError(
+                "malformed CSV: the quoted field that starts on this line is never closed (its closing '\"' "
+                'is missing; a quote inside a quoted field is written twice: "")',
+                path=path,
+                record=opened,
+            )
+        if opened < line_num:
+            return InputError(f"malformed CSV ({err}) in the quoted field that starts at line {opened}",
+                              path=path, record=line_num)
+    return InputError(f"malformed CSV ({err})", path=path, record=line_num)
+
+
+def _quote_fault(path: Path) -> tuple[int, bool] | None:
+    """(line, never closed) of the quoted field that stops a strict CSV reader: the one still open at the end
+    of the file (True), or the first one closed by a quote followed by other text than a comma or a line end
+    (False); None when there is none. Follows the csv module's default dialect (`,` and `"`, a quote doubled
+    inside quotes)."""
+    state, opened = "start", 0  # at the start of a field, in an unquoted field, quoted, a quote in quoted
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        for lineno, line in enumerate(f, start=1):
+            if '"' not in line:  # a line starts at the start of a field or inside quotes; it ends as it began
+                continue
+            for c in line:
+                if state == "quote":  # the quote just seen closed the field unless another one follows
+                    if c == '"':
+                        state = "quoted"
+                        continue
+                    if c not in ",\r\n":
+                        return opened, False
+                    state = "start"
+                if state == "quoted":
+                    if c == '"':
+                        state = "quote"
+                elif c == '"' and state == "start":
+                    state, opened = "quoted", lineno
+                elif c in ",\r\n":
+                    state = "start"
+                else:
+                    state = "field"
+    return (opened, True) if state == "quoted" else None
 
 
 def _utf8_error(path: Path) -> InputError:
@@ -333,10 +395,10 @@ def _utf8_error(path: Path) -> InputError:
 def _evqa_question(row: dict[str, Any], index: int, where: dict, images_dir: Path | None) -> Question:
     if None in row:
         raise InputError("more values than header columns", **where)
-    text = (row.get("question") or "").strip()
-    if not text:
+    raw = row.get("question") or ""
+    if not raw.strip():
         raise InputError("must not be empty", field="question", **where)
-    _check_visible(text, "question", where)
+    text = _check_visible(raw, "question", where)
     answers = _unique((row.get("answer") or "").split("|"))
     if not answers:
         raise InputError("must not be empty", field="answer", **where)

@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kvqae.ask.answer import MAX_QUESTION_CHARS, Answerer
 from kvqae.ask.gallery import pick_examples
 from kvqae.ask.images import MAX_UPLOAD_BYTES, decode_image
-from kvqae.errors import InputError, TooLargeError, UnsupportedInputError
+from kvqae.errors import InputError, RepeatedFieldError, TooLargeError, UnsupportedInputError
 from kvqae.serve import schemas
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -34,6 +34,7 @@ N_EXAMPLES = 8
 # multipart framing and the question field on top of the largest allowed image
 BODY_OVERHEAD = 64 * 1024
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+ASK_FIELDS = ("question", "image")  # the fields of the `POST /api/ask` form
 
 
 def entity_image_url(entity_id: str) -> str:
@@ -49,6 +50,8 @@ def input_error_status(err: InputError) -> int:
         return 413
     if isinstance(err, UnsupportedInputError):
         return 415
+    if isinstance(err, RepeatedFieldError):
+        return 422
     return 422 if err.field == "question" else 400
 
 
@@ -70,6 +73,16 @@ def get_examples(request: Request) -> dict[str, Any]:
 
 
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+
+
+async def single_ask_fields(request: Request) -> None:
+    """Each field of the ask form at most once: of a repeated one FastAPI keeps one value and drops the
+    others without a word. Reads the form FastAPI has already parsed (Starlette keeps it on the request)."""
+    form = await request.form()
+    for name in ASK_FIELDS:
+        count = len(form.getlist(name))
+        if count > 1:
+            raise RepeatedFieldError(f"was given {count} times; it must be sent once", field=name)
 
 
 def read_upload(upload: UploadFile) -> bytes:
@@ -185,7 +198,8 @@ def add_routes(app: FastAPI) -> None:
             "max_question_chars": MAX_QUESTION_CHARS,
         }
 
-    @app.post("/api/ask", response_model=schemas.AskResponse, responses=error_responses)
+    @app.post("/api/ask", response_model=schemas.AskResponse, responses=error_responses,
+              dependencies=[Depends(single_ask_fields)])
     def ask(
         answerer: AnswererDep,
         question: Annotated[str, Form(description="The question, 1-1000 characters.")],
