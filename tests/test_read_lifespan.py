@@ -25,6 +25,8 @@ def spans(text: str, title: str | None = None) -> dict[str, str]:
     ("What is her date of birth?", "birth"),
     ("When did the philosopher born in Danzig die?", "death"),  # the last one is asked about
     ("On what date did Andrei Tarkovsky die in Paris?", "death"),
+    ("In which year was this president assassinated?", "death"),  # session 14
+    ("When was this Confederate general killed?", "death"),
     ("In which city was he born?", None),  # a place, not a date
     ("Where did he die?", None),
     ("Who was born in 1900?", None),

@@ -15,6 +15,7 @@ ARTICLE = [
     ("Dupont#2", "Jean Dupont. He died in December 1950 of a fever."),
     ("Dupont#3", "Jean Dupont. Dupont died in Marseille on 2 June 1950, after a long illness."),
     ("Dupont#4", "Jean Dupont. Dupont was born in Lyon, the son of a baker."),
+    ("Dupont#5", "Jean Dupont. was born on 1 May 1900, in the city of Lyon (then a silk town)."),
 ]
 
 
@@ -23,7 +24,8 @@ ARTICLE = [
     [
         # a place: the passages with "died in <Name>" about the subject - not his sister's, not a month
         ("Where did this painter die?", set(), ["Dupont#3"]),
-        ("In which city was this painter born?", set(), ["Dupont#4"]),
+        # a passage cut mid-sentence, "in the city of <Name>"
+        ("In which city was this painter born?", set(), ["Dupont#4", "Dupont#5"]),
         ("Where did this painter die?", {"Dupont#3"}, []),  # already read
         # a date: the lead, with its lifespan parenthesis
         ("When did this painter die?", set(), ["Dupont#0"]),

@@ -36,8 +36,10 @@ _SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 _PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
 _NOT_PLACE_START = ("January|February|March|April|May|June|July|August|September|October|November|December|"
                     "Spring|Summer|Autumn|Winter|The|His|Her|Their")
-# a place-like name after a preposition: "died in Euboea of natural causes", "at her home in New York City"
-PLACE_AFTER = re.compile(rf"\b(?:in|at|near)\s+(?:the\s+)?(?!(?:{_NOT_PLACE_START})\b)"
+# a place-like name after a preposition: "died in Euboea of natural causes", "at her home in New York City",
+# "born ... in the city of Danzig"
+PLACE_AFTER = re.compile(rf"\b(?:in|at|near)\s+(?:the\s+(?:[a-z]+\s+){{1,2}}of\s+)?(?:the\s+)?"
+                         rf"(?!(?:{_NOT_PLACE_START})\b)"
                          r"([A-Z][\w'’.-]*(?:\s+(?:of\s+)?[A-Z][\w'’.-]*)*)")
 # labels a place-like name is not (the small NER labels some towns PERSON or ORG, none of them dates)
 _NOT_PLACE_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "EVENT", "WORK_OF_ART", "NORP",
