@@ -34,6 +34,7 @@ def entities(text: str) -> list[tuple[int, int, str]]:
         # the preposition ends the question (session 14)
         ("Which city was this theoretical physicist born in?", "birth"),
         ("Which town did she die in?", "death"),
+        ("This German-born physicist was born in which city?", "birth"),
         # "born" describes the man; the question asks where he settled
         ("In which city did the philosopher born in Danzig settle?", None),
         ("When was this physicist born?", None),  # a date: kvqae.read.lifespan

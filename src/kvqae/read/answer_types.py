@@ -41,7 +41,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     # a question opening with "who" asks for a name whatever follows ("Who became president when ...?")
     (r"^(who|whom|whose)\b", "name"),
     # before "what ... area" (a number): "What is the capital of the largest state by area?"
-    (r"^(what|which) (is|was|are|were) (the )?(name|capital|title)\b", "name"),
+    (r"^(what|which) (is|was|are|were) (the |his |her |their )?(name|capital|title|nationality)\b", "name"),
     (r"\b(in|on|by|since|until)? ?(what|which) (year|date|day|month|century|decade|time period)\b", "time"),
     (r"\bwhen\b", "time"),
     (r"\bhow (many|much|tall|high|long|old|far|large|big|deep|wide|heavy|fast)\b", "number"),
@@ -69,7 +69,8 @@ _RULES: tuple[tuple[str, str], ...] = (
      r"currency|unit|coin|dish|drink|tree|flower|bird|fish|insect|fruit|crop|weapon|tool|vehicle|prey)s?\b",
      "any"),
     (r"\bwhich\b", "name"),
-    (r"^what (empire|battle|book|school|university|company|ship|band|film|novel|city|capital)\b", "name"),
+    (r"^what (empire|battle|book|school|university|company|ship|band|film|novel|city|capital|"
+     r"nationality)\b", "name"),
 )
 
 
@@ -147,6 +148,8 @@ _NOUN_LABELS: tuple[tuple[str, frozenset[str]], ...] = (
     ("book|novel|film|movie|song|album|play|poem|painting|opera|symphony|hymn|tune|work|series|show",
      frozenset({"WORK_OF_ART", "PRODUCT", "EVENT"})),
     ("language", frozenset({"LANGUAGE", "NORP"})),
+    # "What is the nationality of this tennis player?" -> "American" (session 14)
+    ("nationality|citizenship", frozenset({"NORP", "GPE"})),
 )
 
 

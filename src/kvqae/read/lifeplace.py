@@ -23,8 +23,10 @@ _DEATH = re.compile(r"\b(?:died|dies)\b", re.IGNORECASE)
 # the verb ends the question ("... was this man born?"): in "Where did the philosopher born in Danzig settle?"
 # "born" describes the man, the question asks something else
 # ... or its preposition does: "Which city was this physicist born in?"
-_ASKS_BIRTH = re.compile(r"\bborn(?:\s+(?:in|at))?\W*$|\b(?:birthplace|place of birth)\b", re.IGNORECASE)
-_ASKS_DEATH = re.compile(r"\b(?:die|died|pass away|passed away)(?:\s+(?:in|at))?\W*$|\bplace of death\b",
+# ... or the wh-phrase follows it: "This physicist was born in which city?"
+_IN_WHICH = r"(?:\s+(?:in|at))?(?:\s+(?:which|what)\s+(?:city|town|village|place|country))?\W*$"
+_ASKS_BIRTH = re.compile(rf"\bborn{_IN_WHICH}|\b(?:birthplace|place of birth)\b", re.IGNORECASE)
+_ASKS_DEATH = re.compile(rf"\b(?:die|died|pass away|passed away){_IN_WHICH}|\bplace of death\b",
                          re.IGNORECASE)
 _ASKS_PLACE = re.compile(r"^\s*where\b|\b(?:in |at )?(?:which|what) (?:city|town|village|place|country)\b|"
                          r"\bplace of (?:birth|death)\b|\bbirthplace\b", re.IGNORECASE)

@@ -31,6 +31,7 @@ from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.lifeplace import prefer_life_place
 from kvqae.read.lifespan import prefer_life_date
 from kvqae.read.names import full_name
+from kvqae.read.nationality import prefer_nationality
 from kvqae.read.phrase import (
     asked_nouns,
     extend_to_asked_noun,
@@ -71,6 +72,9 @@ class ReaderSettings(ConfigModel):
     # "Where was this man born?" / "... die?": the place after "born" / "died" in a sentence about the
     # article's subject comes first (kvqae.read.lifeplace; session 12)
     life_places: bool = True
+    # "What is the nationality of this man?": the nationality right after "is a" / "was an" in the lead of
+    # the article read first comes first (kvqae.read.nationality; session 14)
+    nationality: bool = True
     # An answer that is a part of a name mentioned in full in the read passages of its article becomes the
     # full name: "Douglas" -> "Stephen A. Douglas" (kvqae.read.names). Off: +2-4 EM on the dev set's
     # validation half, -2 on its test half with each of three readers (README, session 10).
@@ -448,6 +452,8 @@ class Reader:
             cands = prefer_life_date(cands, texts, [p.title for p in passages], question)
         if self.settings.life_places and question is not None:
             cands = prefer_life_place(cands, texts, [p.title for p in passages], question, self.entities_of)
+        if self.settings.nationality and question is not None:
+            cands = prefer_nationality(cands, texts, [p.title for p in passages], question, self.entities_of)
         if confidence and _span_key(cands) != dated_first:
             # a rule's answer (a lifespan date, a birth place), not the ranking's: it gave it no probability
             confidence[_span_key(cands)] = None

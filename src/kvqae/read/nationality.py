@@ -1,0 +1,78 @@
+"""A person's nationality from the first sentence of their article's lead.
+
+"What is the nationality of this tennis player?" is a question about the person in a photo that Wikipedia
+answers in one place, the lead's first sentence: "Andre Kirk Agassi (born April 29, 1970) is an American
+retired professional tennis player", "Aldous Leonard Huxley (...) was an English writer". The small reader
+takes another name of the read passages instead ("Laver", a rival; "Gaza", from a title). So when a question
+asks for a nationality, the first nationality entity (spaCy NORP) right after "is a" / "was an" in the lead
+of the article read first is the answer (`prefer_nationality`), ahead of the ranked candidates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kvqae.read.answer_choice import Entity
+
+_ASKS = re.compile(r"\b(?:nationality|citizenship)\b", re.IGNORECASE)
+_COPULA = re.compile(r"\b(?:is|was)\s+(?:an?|the)\s+", re.IGNORECASE)
+# the copula comes after the name and a lifespan parenthesis; the nationality right after it
+_COPULA_CHARS = 300
+_AFTER_CHARS = 40
+
+
+def asks_nationality(question: str) -> bool:
+    """Whether `question` asks for someone's nationality ("What is the nationality of this man?")."""
+    return _ASKS.search(question) is not None
+
+
+def lead_nationality(text: str, title: str | None, entities: Sequence[Entity]) -> tuple[int, int] | None:
+    """(start, end) in `text` of the first NORP entity within `_AFTER_CHARS` after the first "is a" / "was
+    an" of `text` (the next one when it is "X-born" and another follows: "a Russian-born American
+    novelist" -> "American") when `text` is an article's lead - it opens, after the KB's "Title. ", with a
+    word of the title (the subject's name); None otherwise."""
+    if not title or not text.startswith(f"{title}. "):
+        return None
+    body = len(title) + 2
+    first = re.match(r"\W*(\w+)", text[body:])
+    if first is None or first.group(1).lower() not in {w.lower() for w in re.findall(r"\w+", title)}:
+        return None
+    copula = _COPULA.search(text, body, body + _COPULA_CHARS)
+    if copula is None:
+        return None
+    stop = text.find(". ", copula.end())
+    limit = min(copula.end() + _AFTER_CHARS, len(text) if stop < 0 else stop)
+    found = [(a, b) for a, b, label in sorted(entities) if label == "NORP" and copula.end() <= a < limit]
+    # "a Russian-born American novelist": the nationality follows where the person was born
+    while len(found) > 1 and text.startswith("-born", found[0][1]):
+        found.pop(0)
+    return found[0] if found else None
+
+
+def prefer_nationality(
+    candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str,
+    entities_of: Callable[[str], Sequence[Entity]],
+) -> list[Any]:
+    """`candidates` (ranked `Candidate`s into `texts`, the read passages in reading order, of articles
+    `titles`) with, when `question` asks for a nationality, the one `lead_nationality` finds in the lead of
+    the first read passage's article first. A candidate already on that span moves up; else a new one
+    joins, scored below every other (probability 0). Unchanged when that lead was not read or names none."""
+    from kvqae.read.answer_choice import Candidate
+
+    out = list(candidates)
+    if not texts or not asks_nationality(question):
+        return out
+    for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
+        if title != titles[0]:
+            continue
+        span = lead_nationality(text, title, entities_of(text))
+        if span is None:
+            continue
+        same = [k for k, c in enumerate(out) if (c.passage, c.start, c.end) == (i, *span)]
+        if same:
+            return [out[same[0]]] + out[: same[0]] + out[same[0] + 1 :]
+        floor = min((c.score for c in out), default=0.0) - 1.0
+        return [Candidate(i, *span, floor, 0.0)] + out
+    return out
