@@ -48,7 +48,7 @@ def lookup_passages(
         wanted = [pid for pid in article if _names_a_place(text_of(pid), title, event)]
     else:
         wanted = [lead]
-    return [pid for pid in wanted if pid not in read][:limit]
+    return [pid for pid in dict.fromkeys(wanted) if pid not in read][:limit]  # each once, unread
 
 
 def _names_a_place(text: str, title: str | None, event: str) -> bool:
