@@ -150,26 +150,27 @@ def test_reader_evidence_per_passage_is_the_best_candidate(tiny_reader_dir):
 
 
 def test_pipeline_writes_the_reader_ranked_run_and_ask_ranks_the_same(tiny_bundle, tiny_world_dir):
-    from kvqae.read.predict import _article_lookup
+    from kvqae.read.predict import article_lookup
 
     fused = Run.load(tiny_bundle / "runs" / "test" / "fusion.json")
     by_reader = Run.load(tiny_bundle / "runs" / "test" / "fusion+reader.json")
     assert by_reader.meta["reader_rank"] == {"weight": 0.5, "top_k": 3}
     answerer = Answerer.load(tiny_bundle)
     questions = load_questions(tiny_world_dir / "questions_test.jsonl")
-    moved = looked = 0
+    moved = 0
+    extras = {}
     for q in questions:
         before, after = [p for p, _ in fused.ranked(q.id)], [p for p, _ in by_reader.ranked(q.id)]
         # the read passages (the top 3 and those a birth / death question looks up in the first one's
         # article, kvqae.read.lookup) re-ordered among themselves, the rest in their order below them
-        extra = _article_lookup(answerer.reader, answerer.kb, q.question, fused.ranked(q.id)[:3])
+        extra = article_lookup(answerer.reader, answerer.kb, q.question, fused.ranked(q.id)[:3])
         read = before[:3] + extra
         assert sorted(after[: len(read)]) == sorted(read)
         assert after[len(read) :] == [p for p in before[3:] if p not in extra]
         moved += after[:3] != before[:3]
-        looked += bool(extra)
+        extras[q.id] = extra
         result = answerer.ask(q.question)
-        assert [h.id for h in result.read] == after[:3]
+        assert [h.id for h in result.read] == after[: len(read)]  # every read passage, the looked-up too
         kb = answerer.kb
         if (result.confidence is not None
                 and result.confidence >= answerer.reader.settings.answer_first
@@ -177,19 +178,25 @@ def test_pipeline_writes_the_reader_ranked_run_and_ask_ranks_the_same(tiny_bundl
             assert after[0] == result.passage_id
         assert all(h.text == answerer.kb.passage_text(h.id) for h in result.read)  # the evidence itself
         assert result.fused_ids[:10] == before[:10]  # the fused list stays the fused ranking
-        assert result.fusion["reader_rank"] == {"weight": 0.5, "top_k": 3}
+        assert result.fusion["reader_rank"] == {"weight": 0.5, "top_k": 3, "looked_up": len(extra)}
     assert moved > 0  # the reader changed some order, else the comparisons above prove nothing
-    assert looked > 0  # the world asks birth places and dates
-    # the CLI and the HTTP API say so
-    q = questions[0]
-    text = CliRunner().invoke(app, ["ask", str(tiny_bundle), "-q", q.question])
+    # the CLI and the HTTP API say so, for a question that looked a passage up and one that did not
+    plain = next(q for q in questions if not extras[q.id])
+    looked = next(q for q in questions if len(extras[q.id]) == 1)  # the world asks birth places and dates
+    text = CliRunner().invoke(app, ["ask", str(tiny_bundle), "-q", plain.question])
     assert text.exit_code == 0
     assert "the 3 read passages ordered by the reader's evidence (weight 0.5)" in text.output
-    body = TestClient(create_app(answerer)).post("/api/ask", data={"question": q.question}).json()
-    assert body["fusion"]["reader_rank"] == {"weight": 0.5, "top_k": 3}
-    assert [h["id"] for h in body["read"]] == [p for p, _ in by_reader.ranked(q.id, 3)]
-    assert all(h["text"] for h in body["read"]) and all(h["text"] is None for h in body["fused"])
-    assert [h["id"] for h in body["fused"]] == [p for p, _ in fused.ranked(q.id, 5)]
+    text = CliRunner().invoke(app, ["ask", str(tiny_bundle), "-q", looked.question])
+    assert ("the 4 read passages (3 retrieved, 1 looked up in the first one's article) ordered by the "
+            "reader's evidence (weight 0.5)") in text.output
+    client = TestClient(create_app(answerer))
+    for q in (plain, looked):
+        body = client.post("/api/ask", data={"question": q.question}).json()
+        n = len(extras[q.id])
+        assert body["fusion"]["reader_rank"] == {"weight": 0.5, "top_k": 3, "looked_up": n}
+        assert [h["id"] for h in body["read"]] == [p for p, _ in by_reader.ranked(q.id, 3 + n)]
+        assert all(h["text"] for h in body["read"]) and all(h["text"] is None for h in body["fused"])
+        assert [h["id"] for h in body["fused"]] == [p for p, _ in fused.ranked(q.id, 5)]
 
 
 def test_passage_weight_zero_lists_no_reader_order(tiny_bundle, tiny_world_dir):

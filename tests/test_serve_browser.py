@@ -100,15 +100,17 @@ def test_page_answers_a_photo_question(server, browser, tiny_world_dir, tmp_path
             "return arguments[0].complete && arguments[0].naturalWidth > 0", img) for img in t[:3]))
     assert browser.find_elements(By.CSS_SELECTOR, "#passage mark") or answer.lower().startswith("no answer")
     assert browser.find_elements(By.CSS_SELECTOR, "section.fused img.thumb")
-    # passage hits name their passage ("#4"); the 3 read passages follow in the reader's order
+    # passage hits name their passage ("#4"); the read passages follow in the reader's order: the 3
+    # retrieved and, for this birth question, 1 looked up in the first one's article (kvqae.read.lookup)
     labels = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "section.fused .pid")]
     assert labels and all(label.startswith("#") for label in labels)
-    assert len(browser.find_elements(By.CSS_SELECTOR, "section.read li.item")) == 3
+    assert len(browser.find_elements(By.CSS_SELECTOR, "section.read li.item")) == 4
     details = browser.find_elements(By.CSS_SELECTOR, "section.read details.ptext")
-    assert len(details) == 3 and not browser.find_elements(By.CSS_SELECTOR, "section.fused details")
+    assert len(details) == 4 and not browser.find_elements(By.CSS_SELECTOR, "section.fused details")
     details[0].find_element(By.TAG_NAME, "summary").click()  # opens on click: the passage's text
     assert len(details[0].find_element(By.TAG_NAME, "p").text.split()) > 5
-    assert "ordered by its evidence (weight 0.5)" in browser.find_element(By.ID, "fusion-info").text
+    assert ("the 3 retrieved passages and 1 looked up in the first one's article, ordered by the reader's "
+            "evidence (weight 0.5)") in browser.find_element(By.ID, "fusion-info").text
     assert "total" in browser.find_element(By.ID, "timings").text
     shot = Path(os.environ.get("KVQAE_SCREENSHOT", tmp_path / "serve.png"))
     shot.parent.mkdir(parents=True, exist_ok=True)

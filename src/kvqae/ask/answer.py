@@ -300,17 +300,20 @@ class Answerer:
             fusion=fusion, timings_ms=timings, fused_ids=[i for i, _ in ranked],
         )
         if self.reader is not None and ranked:
-            from kvqae.read.predict import read_and_rank
+            from kvqae.read.predict import article_lookup, read_and_rank
 
+            top_k = self.bundle.reader.top_k
             t0 = time.perf_counter()
-            pred, by_reader = read_and_rank(self.reader, self.kb, question, ranked, self.bundle.reader.top_k)
+            pred, by_reader = read_and_rank(self.reader, self.kb, question, ranked, top_k)
             timings["read"] = (time.perf_counter() - t0) * 1000
             weight = self.reader.settings.passage_weight
             if weight:  # the read passages as the reader orders them (kvqae.rerank.reader)
-                top_k = self.bundle.reader.top_k
-                fusion["reader_rank"] = {"weight": weight, "top_k": top_k}
+                # the retrieved top_k and those looked up in the first one's article (kvqae.read.lookup)
+                looked_up = len(article_lookup(self.reader, self.kb, question, ranked[:top_k]))
+                fusion["reader_rank"] = {"weight": weight, "top_k": top_k, "looked_up": looked_up}
+                n_read = min(top_k, len(ranked)) + looked_up
                 result.read = [replace(self.hit(r, i, s, "passage"), text=self.kb.passage_text(i))
-                               for r, (i, s) in enumerate(by_reader[:top_k], 1)]
+                               for r, (i, s) in enumerate(by_reader[:n_read], 1)]
             if pred.passage_id is not None:
                 result.answer, result.passage_id = pred.answer, pred.passage_id
                 result.start, result.end = pred.start, pred.end

@@ -78,8 +78,10 @@ def format_result(result: AskResult) -> str:
                      f"{r['words']}-word windows, lead {r.get('lead', 0.0):g}")
     if result.fusion.get("reader_rank"):
         r = result.fusion["reader_rank"]
-        table(f"the {r['top_k']} read passages ordered by the reader's evidence (weight {r['weight']:g})",
-              result.read)
+        extra = r.get("looked_up", 0)
+        read = (f"the {len(result.read)} read passages ({r['top_k']} retrieved, {extra} looked up in the "
+                f"first one's article)" if extra else f"the {r['top_k']} read passages")
+        table(f"{read} ordered by the reader's evidence (weight {r['weight']:g})", result.read)
     lines.append("\ntimings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in result.timings_ms.items()))
     return "\n".join(lines)
 

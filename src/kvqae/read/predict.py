@@ -98,7 +98,7 @@ def read_and_rank(
     from kvqae.rerank.reader import first_article_first, lead_with, reader_rank
 
     head = list(ranked[:top_k])
-    looked_up = _article_lookup(reader, kb, question, head)
+    looked_up = article_lookup(reader, kb, question, head)
     if looked_up:  # read after the retrieved passages, at the lowest read score
         head += [(pid, head[-1][1]) for pid in looked_up]
         ranked = head + [x for x in ranked[top_k:] if x[0] not in set(looked_up)]
@@ -121,10 +121,11 @@ def read_and_rank(
     return best, lead_with(order, passages[first].passage_id)
 
 
-def _article_lookup(reader: Any, kb: Any, question: str, head: list[tuple[str, float]]) -> list[str]:
+def article_lookup(reader: Any, kb: Any, question: str, head: list[tuple[str, float]]) -> list[str]:
     """Passages of the first read passage's article to read besides `head` (`kvqae.read.lookup`: its lead,
     or for a birth / death question the passages that state it; at most the reader's `article_lookup`);
-    [] when the KB cannot list an article's passages."""
+    [] when the KB cannot list an article's passages. `read_and_rank` reads them after `head`; `kvqae ask`
+    calls it too, to list every read passage."""
     from kvqae.read.lookup import lookup_passages
 
     limit = getattr(reader.settings, "article_lookup", 0)

@@ -40,7 +40,10 @@ class RerankInfo(BaseModel):
 
 class ReaderRankInfo(BaseModel):
     weight: float  # z(retrieval score) + weight x z(the reader's best evidence in the passage)
-    top_k: int  # passages read (and re-ordered); the rest keep their order below them
+    top_k: int  # retrieved passages read (and re-ordered); the rest keep their order below them
+    # passages of the first read passage's article read besides them (its lead, a person's birth / death
+    # sentences: kvqae.read.lookup); `read` lists top_k + looked_up passages
+    looked_up: int = 0
 
 
 class FusionInfo(BaseModel):

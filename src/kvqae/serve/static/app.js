@@ -329,7 +329,9 @@
     const byReader = fusion.reader_rank;
     if (byReader) {
       els.fusionInfo.append(el("p", {
-        text: `"read": the ${byReader.top_k} passages the reader read, ordered by its evidence (weight ${byReader.weight})`,
+        text: byReader.looked_up
+          ? `"read": the ${byReader.top_k} retrieved passages and ${byReader.looked_up} looked up in the first one's article, ordered by the reader's evidence (weight ${byReader.weight})`
+          : `"read": the ${byReader.top_k} passages the reader read, ordered by its evidence (weight ${byReader.weight})`,
       }));
     }
   }
