@@ -20,3 +20,18 @@ def peaked_logits(feats, peaks: dict[int, float]) -> tuple[np.ndarray, np.ndarra
     for token, value in peaks.items():
         start[0, token], end[0, token] = value, value
     return start, end
+
+
+def best_with_peak(reader, question: str, text: str, title: str, peak: str, **settings):
+    """`reader`'s best prediction for `question` over `text` (one passage of the article `title`) when the
+    span model's best span is the word of `text` starting where `peak` does (logit 8, -10 elsewhere), ranked
+    by span score and asked-for entity alone, with the reader settings `settings` (a rule off, ...)."""
+    from kvqae.read.evidence import EvidenceSettings
+    from kvqae.read.model import PassageInput, ReaderSettings
+
+    feats = reader.featurize(question, [text])
+    start, end = peaked_logits(feats, {token_at(feats, text.index(peak)): 8.0})
+    evidence = EvidenceSettings(span=1.0, entity=1.0, echo=0, window=0, near=0, sentence=0, focus=0)
+    reader.settings = ReaderSettings(max_answer_tokens=4, evidence=evidence, **settings)
+    passages = [PassageInput(f"{title.replace(' ', '_')}#0", text, 0.0, title)]
+    return reader.decode(feats, start, end, passages, kind="name", question=question)[0]

@@ -7,25 +7,12 @@ import json
 import os
 import shutil
 import stat
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-
-def kvqae(monkeypatch, capsys, *args: str | Path) -> tuple[int, str]:
-    """Run `kvqae ARGS` in this process through the real entry point; (exit code, stderr)."""
-    from kvqae.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["kvqae", *map(str, args)])
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    return code, capsys.readouterr().err
+from cli_run import kvqae
 
 
 def assert_one_line(code: int, err: str, *needles: str) -> None:

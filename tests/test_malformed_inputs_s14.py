@@ -7,13 +7,13 @@ answer of many lines, or 'field "answer": must not be empty' on the last line)."
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
+from cli_run import kvqae as _kvqae
 from image_bytes import png_bytes
 from kvqae.ask.answer import Answerer, check_question
 from kvqae.data.questions import load_questions
@@ -27,18 +27,6 @@ def _rows(*rows: dict) -> str:
     return "".join(json.dumps(r) + "\n" for r in rows)
 
 
-def _kvqae(monkeypatch, capsys, *args) -> tuple[int, str]:
-    """Run `kvqae ARGS` through the real entry point (it prints `error: ...`); (exit code, stderr)."""
-    from kvqae.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["kvqae", *map(str, args)])
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    return code, capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------- control characters in a question

@@ -7,6 +7,7 @@ import pytest
 
 from kvqae.read.answer_choice import Candidate
 from kvqae.read.lifeplace import asked_life_place, life_place, prefer_life_place
+from reader_logits import best_with_peak
 
 EINSTEIN = ("Albert Einstein. Einstein was born in Ulm, in the Kingdom of Württemberg in the German Empire, "
             "on 14 March 1879. His father Hermann was born in Buchau. He died in Princeton in 1955.")
@@ -97,26 +98,14 @@ def test_prefer_life_place_moves_or_adds_the_place_first():
 def test_a_birth_place_the_rule_puts_first_carries_no_ranking_confidence(tmp_path):
     # session 13: "Ulm (confidence 0.01)" was shown for the rule's answer: the probability the evidence
     # ranking gave it while choosing another place; the rule's answer now has none, the ranking's its own
-    import numpy as np
-
-    from kvqae.read.evidence import EvidenceSettings
-    from kvqae.read.model import PassageInput, Reader, ReaderSettings, build_tiny_reader
+    from kvqae.read.model import Reader, build_tiny_reader
 
     reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
     reader._entities = entities
     question = "In which city was this physicist born?"
-    feats = reader.featurize(question, [EINSTEIN])
-    start = np.full(feats.context_mask.shape, -10.0)
-    end = start.copy()
-    ctx = np.nonzero(feats.context_mask[0])[0]
-    buchau = next(int(t) for t in ctx if feats.offsets[0, t, 0] == EINSTEIN.index("Buchau"))
-    start[0, buchau] = end[0, buchau] = 8.0  # the ranking's answer: the father's birthplace
-    passages = [PassageInput("Albert_Einstein#0", EINSTEIN, 0.0, "Albert Einstein")]
-    evidence = EvidenceSettings(span=1.0, entity=1.0, echo=0, window=0, near=0, sentence=0, focus=0)
 
-    def best(**settings):
-        reader.settings = ReaderSettings(max_answer_tokens=4, evidence=evidence, **settings)
-        return reader.decode(feats, start, end, passages, kind="name", question=question)[0]
+    def best(**settings):  # the ranking's answer: the father's birthplace
+        return best_with_peak(reader, question, EINSTEIN, "Albert Einstein", "Buchau", **settings)
 
     ranked = best(life_places=False)
     assert ranked.answer == "Buchau" and 0.5 < ranked.confidence <= 1.0

@@ -7,6 +7,7 @@ import pytest
 
 from kvqae.read.answer_choice import Candidate
 from kvqae.read.nationality import asks_nationality, lead_nationality, prefer_nationality
+from reader_logits import best_with_peak
 
 AGASSI = ("Andre Agassi. Andre Kirk Agassi (born April 29, 1970) is an American retired professional tennis "
           "player. He beat the Swiss Roger Federer and the Australian Rod Laver's record.")
@@ -68,26 +69,14 @@ def test_prefer_nationality_moves_or_adds_the_leads_nationality():
 
 
 def test_the_reader_answers_a_nationality_from_the_lead(tmp_path):
-    import numpy as np
-
-    from kvqae.read.evidence import EvidenceSettings
-    from kvqae.read.model import PassageInput, Reader, ReaderSettings, build_tiny_reader
+    from kvqae.read.model import Reader, build_tiny_reader
 
     reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
     reader._entities = entities
     question = "What is the nationality of this tennis player?"
-    feats = reader.featurize(question, [AGASSI])
-    start = np.full(feats.context_mask.shape, -10.0)
-    end = start.copy()
-    ctx = np.nonzero(feats.context_mask[0])[0]
-    swiss = next(int(t) for t in ctx if feats.offsets[0, t, 0] == AGASSI.index("Swiss"))
-    start[0, swiss] = end[0, swiss] = 8.0  # the span model's answer: a rival's nationality
-    passages = [PassageInput("Andre_Agassi#0", AGASSI, 0.0, "Andre Agassi")]
-    evidence = EvidenceSettings(span=1.0, entity=1.0, echo=0, window=0, near=0, sentence=0, focus=0)
 
-    def best(**settings):
-        reader.settings = ReaderSettings(max_answer_tokens=4, evidence=evidence, **settings)
-        return reader.decode(feats, start, end, passages, kind="name", question=question)[0]
+    def best(**settings):  # the span model's answer: a rival's nationality
+        return best_with_peak(reader, question, AGASSI, "Andre Agassi", "Swiss", **settings)
 
     assert best(nationality=False).answer == "Swiss"
     ruled = best()

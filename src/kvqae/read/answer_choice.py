@@ -57,6 +57,30 @@ class Candidate:
     probability: float = 0.0
 
 
+def put_first(candidates: Sequence[Candidate], passage: int, start: int, end: int) -> list[Candidate]:
+    """`candidates` with the one on (passage, start, end) first: moved up, keeping its scores, when it is
+    there; else a new one joins, scored below every other (probability 0). What the answer rules
+    (`kvqae.read.lifespan`, `lifeplace`, `nationality`) do with the span they find."""
+    out = list(candidates)
+    same = [k for k, c in enumerate(out) if (c.passage, c.start, c.end) == (passage, start, end)]
+    if same:
+        return [out[same[0]]] + out[: same[0]] + out[same[0] + 1 :]
+    floor = min((c.score for c in out), default=0.0) - 1.0
+    return [Candidate(passage, start, end, floor, 0.0)] + out
+
+
+def first_article_span(
+    texts: Sequence[str], titles: Sequence[str | None],
+    find: Callable[[str, str | None], tuple[int, int] | None],
+) -> tuple[int, int, int] | None:
+    """(passage, start, end) of the first span `find(text, title)` gives in the read passages (`texts`, of
+    articles `titles`, in reading order) of the first passage's article; None when none gives one."""
+    for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
+        if title == titles[0] and (span := find(text, title)) is not None:
+            return i, *span
+    return None
+
+
 def snap_to_entity(
     text: str, start: int, end: int, entities: Sequence[Entity], labels: frozenset[str]
 ) -> tuple[int, int] | None:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kvqae.read.answer_choice import Entity
+from kvqae.read.answer_choice import Entity, first_article_span, put_first
 
 _BIRTH = re.compile(r"\bborn\b", re.IGNORECASE)
 _DEATH = re.compile(r"\b(?:died|dies)\b", re.IGNORECASE)
@@ -113,21 +113,10 @@ def prefer_life_place(
     in the passages of the first read passage's article (in reading order) first. A candidate already on
     that span moves up; else a new one joins, scored below every other (probability 0). Unchanged when no
     such passage gives a place."""
-    from kvqae.read.answer_choice import Candidate
-
     out = list(candidates)
     event = asked_life_place(question)
     if event is None or not texts:
         return out
-    for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
-        if title != titles[0]:
-            continue
-        span = life_place(text, title, event, entities_of(text))
-        if span is None:
-            continue
-        same = [k for k, c in enumerate(out) if (c.passage, c.start, c.end) == (i, *span)]
-        if same:
-            return [out[same[0]]] + out[: same[0]] + out[same[0] + 1 :]
-        floor = min((c.score for c in out), default=0.0) - 1.0
-        return [Candidate(i, *span, floor, 0.0)] + out
-    return out
+    found = first_article_span(texts, titles,
+                               lambda text, title: life_place(text, title, event, entities_of(text)))
+    return out if found is None else put_first(out, *found)

@@ -141,7 +141,7 @@ def prefer_life_date(
     Laura Huxley (19 April 1920 – ..."), else from the first with any lifespan parenthesis (a person the
     article mentions). A candidate already on that span moves up; else a new one joins, scored below every
     other (probability 0). Unchanged when no passage gives the date."""
-    from kvqae.read.answer_choice import Candidate
+    from kvqae.read.answer_choice import put_first
 
     out = list(candidates)
     event = asked_life_event(question)
@@ -158,8 +158,4 @@ def prefer_life_date(
         return out
     *_, i, span = min(found)
     start, end = year_of(texts[i], *span) if ASKS_YEAR.search(question) else span
-    same = [k for k, c in enumerate(out) if (c.passage, c.start, c.end) == (i, start, end)]
-    if same:
-        return [out[same[0]]] + out[: same[0]] + out[same[0] + 1 :]
-    floor = min((c.score for c in out), default=0.0) - 1.0
-    return [Candidate(i, start, end, floor, 0.0)] + out
+    return put_first(out, i, start, end)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kvqae.read.answer_choice import Entity
+from kvqae.read.answer_choice import Entity, first_article_span, put_first
 
 _ASKS = re.compile(r"\b(?:nationality|citizenship)\b", re.IGNORECASE)
 _COPULA = re.compile(r"\b(?:is|was)\s+(?:an?|the)\s+", re.IGNORECASE)
@@ -59,20 +59,9 @@ def prefer_nationality(
     `titles`) with, when `question` asks for a nationality, the one `lead_nationality` finds in the lead of
     the first read passage's article first. A candidate already on that span moves up; else a new one
     joins, scored below every other (probability 0). Unchanged when that lead was not read or names none."""
-    from kvqae.read.answer_choice import Candidate
-
     out = list(candidates)
     if not texts or not asks_nationality(question):
         return out
-    for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
-        if title != titles[0]:
-            continue
-        span = lead_nationality(text, title, entities_of(text))
-        if span is None:
-            continue
-        same = [k for k, c in enumerate(out) if (c.passage, c.start, c.end) == (i, *span)]
-        if same:
-            return [out[same[0]]] + out[: same[0]] + out[same[0] + 1 :]
-        floor = min((c.score for c in out), default=0.0) - 1.0
-        return [Candidate(i, *span, floor, 0.0)] + out
-    return out
+    found = first_article_span(texts, titles,
+                               lambda text, title: lead_nationality(text, title, entities_of(text)))
+    return out if found is None else put_first(out, *found)
