@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kvqae.read.answer_choice import Candidate
@@ -85,10 +87,10 @@ def test_prefer_life_place_moves_or_adds_the_place_first():
     ulm = Candidate(1, EINSTEIN.index("Ulm"), EINSTEIN.index("Ulm") + 3, -3.0)
     question = "Where was this physicist born?"
     out = prefer_life_place([german, ulm], texts, titles, question, entities)
-    assert out == [ulm, german]  # a candidate on the place moves up
+    assert out == [replace(ulm, rule=True), german]  # a candidate on the place moves up, marked
     out = prefer_life_place([german], texts, titles, question, entities)
-    assert (out[0].passage, EINSTEIN[out[0].start:out[0].end], out[0].score, out[0].probability) == (
-        1, "Ulm", -2.0, 0.0)  # else a new one joins below every score
+    assert (out[0].passage, EINSTEIN[out[0].start:out[0].end], out[0].score, out[0].probability,
+            out[0].rule) == (1, "Ulm", -2.0, 0.0, True)  # else a new one joins below every score
     assert out[1:] == [german]
     # another question, or the place in another article than the one read first: unchanged
     assert prefer_life_place([german], texts, titles, "Who was his father?", entities) == [german]

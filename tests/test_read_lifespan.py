@@ -3,6 +3,8 @@ the reader with hand-set logits."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kvqae.read.answer_choice import Candidate
@@ -81,7 +83,7 @@ def test_prefer_life_date_moves_or_adds_the_leads_date():
     # a candidate already on the date moves up, keeping its score
     right = Candidate(1, *year_of(HUXLEY, HUXLEY.index("26 July"), HUXLEY.index(" –")), -3.0, 0.1)
     out = prefer_life_date([wrong, right], texts, titles, "What year was Huxley born?")
-    assert out == [right, wrong]
+    assert out == [replace(right, rule=True), wrong]
     # no life event asked, or no passage with a lifespan: unchanged
     assert prefer_life_date([wrong], texts, titles, "When did he write Brave New World?") == [wrong]
     no_lifespan = ["Aldous Huxley. He wrote in 1932."]

@@ -82,7 +82,7 @@ def test_read_and_rank_reads_the_looked_up_passage_and_shows_it_first(tmp_path, 
                                                                                                    **kw)
     pred, order = read_and_rank(reader, kb, "Where did this French painter die?", ranked, 2)
     assert seen[-1] == [p for p, _ in ranked] + [death]  # read after the retrieved passages
-    assert (pred.answer, pred.passage_id, pred.confidence) == ("Marseille", death, None)  # the rule's answer
+    assert (pred.answer, pred.passage_id, pred.by_rule) == ("Marseille", death, True)  # the rule's answer
     assert order[0][0] == death and {p for p, _ in order} == {p for p, _ in ranked} | {death}
     # another question: the article's lead, already retrieved here, so only the retrieved passages
     pred, _ = read_and_rank(reader, kb, "What did this French painter paint?", ranked, 2)

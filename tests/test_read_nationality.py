@@ -3,6 +3,8 @@ entities, and through a tiny reader's decoding."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kvqae.read.answer_choice import Candidate
@@ -62,7 +64,8 @@ def test_prefer_nationality_moves_or_adds_the_leads_nationality():
         1, "American", -2.0, 0.0)
     assert out[1:] == [laver]
     american = Candidate(1, AGASSI.index("American"), AGASSI.index("American") + 8, -3.0, 0.1)
-    assert prefer_nationality([laver, american], texts, titles, question, entities) == [american, laver]
+    assert prefer_nationality([laver, american], texts, titles, question, entities) == [
+        replace(american, rule=True), laver]
     # another question, or the lead of another article than the one read first: unchanged
     assert prefer_nationality([laver], texts, titles, "Who beat him?", entities) == [laver]
     assert prefer_nationality([laver], texts, ["Tennis", "Andre Agassi"], question, entities) == [laver]

@@ -100,8 +100,8 @@ def test_the_answer_passage_leads_only_within_the_leading_article(prose_kb, tiny
     ranked = [("Marie_Curie#0", 3.0), ("Eiffel_Tower#0", 2.0), ("Marie_Curie#1", 1.0)]
     evidence = np.array([2.0, 1.0, 0.0])  # the reader's order keeps the retrieval order: Curie#0 first
 
-    def reading(answer_at: str, confidence: float):
-        pred = Prediction("x", answer_at, -1.0, 0, 1, 0.1, confidence=confidence)
+    def reading(answer_at: str, confidence: float | None, by_rule: bool = False):
+        pred = Prediction("x", answer_at, -1.0, 0, 1, 0.1, confidence=confidence, by_rule=by_rule)
         monkeypatch.setattr(reader, "read", lambda q, passages, batch_rows=32: Reading([pred], evidence))
         return [p for p, _ in read_and_rank(reader, prose_kb, "q?", ranked, 3)[1]]
 
@@ -110,6 +110,12 @@ def test_the_answer_passage_leads_only_within_the_leading_article(prose_kb, tiny
     # not confident enough, or from another article: the evidence order stays
     assert reading("Marie_Curie#1", 0.2) == ["Marie_Curie#0", "Eiffel_Tower#0", "Marie_Curie#1"]  # < 0.25
     assert reading("Eiffel_Tower#0", 0.9) == ["Marie_Curie#0", "Eiffel_Tower#0", "Marie_Curie#1"]
+    # an answer rule's answer from the first read passage's article leads whatever its confidence (it may
+    # agree with the ranking's, keeping that confidence); from another article it does not
+    assert reading("Marie_Curie#1", 0.1, by_rule=True) == ["Marie_Curie#1", "Marie_Curie#0", "Eiffel_Tower#0"]
+    assert reading("Marie_Curie#1", None, by_rule=True)[0] == "Marie_Curie#1"
+    assert reading("Eiffel_Tower#0", None, by_rule=True) == [
+        "Marie_Curie#0", "Eiffel_Tower#0", "Marie_Curie#1"]
     # with the share rule (default 0.5): Curie holds 2 of the 3 read passages, so both come before the tower
     reader.settings = reader.settings.model_copy(update={"first_article_share": 0.5})
     assert reading("Eiffel_Tower#0", 0.9) == ["Marie_Curie#0", "Marie_Curie#1", "Eiffel_Tower#0"]

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kvqae.read.answer_types import fits
+from kvqae.read.phrase import trim_to_phrase
 
 Entity = tuple[int, int, str]  # char start, char end, label
 EntitiesOf = Callable[[str], Sequence[Entity]]
@@ -55,18 +56,19 @@ class Candidate:
     end: int
     score: float
     probability: float = 0.0
+    rule: bool = False  # put first by an answer rule (`put_first`: a lifespan date, a life place, ...)
 
 
 def put_first(candidates: Sequence[Candidate], passage: int, start: int, end: int) -> list[Candidate]:
-    """`candidates` with the one on (passage, start, end) first: moved up, keeping its scores, when it is
-    there; else a new one joins, scored below every other (probability 0). What the answer rules
+    """`candidates` with the one on (passage, start, end) first, marked `rule`: moved up, keeping its scores,
+    when it is there; else a new one joins, scored below every other (probability 0). What the answer rules
     (`kvqae.read.lifespan`, `lifeplace`, `nationality`) do with the span they find."""
     out = list(candidates)
     same = [k for k, c in enumerate(out) if (c.passage, c.start, c.end) == (passage, start, end)]
     if same:
-        return [out[same[0]]] + out[: same[0]] + out[same[0] + 1 :]
+        return [replace(out[same[0]], rule=True)] + out[: same[0]] + out[same[0] + 1 :]
     floor = min((c.score for c in out), default=0.0) - 1.0
-    return [Candidate(passage, start, end, floor, 0.0)] + out
+    return [Candidate(passage, start, end, floor, 0.0, rule=True)] + out
 
 
 def first_article_span(
@@ -193,7 +195,8 @@ def choose(
         title = titles[cand.passage]
         title_stems = _stems(title) if title and not identity else set()
         tier = 0 if snapped is not None else (1 if fits(answer, kind) else 2)
-        out.append(((echoes(answer, question_stems, title_stems, shortened), tier), order, cand))
+        shown = text[slice(*trim_to_phrase(text, cand.start, cand.end))]  # the answer as it is shown
+        out.append(((echoes(shown, question_stems, title_stems, shortened), tier), order, cand))
     out.sort(key=lambda t: (t[0], t[1]))
     return [c for _, _, c in out]
 

@@ -56,6 +56,7 @@ from pydantic import model_validator
 from kvqae.config import ConfigModel
 from kvqae.read.answer_choice import Candidate, Entity, abbreviations, asks_identity, echoes
 from kvqae.read.answer_types import focus_words
+from kvqae.read.phrase import trim_to_phrase
 
 _WORD = re.compile(r"\w+")
 # a sentence ends at . ! or ? followed by space and a capital, a quote or a bracket ("St. Louis" is cut too,
@@ -201,7 +202,8 @@ def candidate_features(
         values = (
             c.score,
             float(inside),
-            float(echoes(text[a:b], question_stems, title_stems, shortened)),
+            # judged on the answer as shown, cut to its phrase: "Achilles (Akhilleus" is shown "Achilles"
+            float(echoes(text[slice(*trim_to_phrase(text, a, b))], question_stems, title_stems, shortened)),
             window_share(text, a, b, weights, window_words, stems=stems),
             window_share(text, a, b, weights, near_words, stems=stems),
             float(inside_other),

@@ -141,6 +141,7 @@ class Prediction:
     end: int
     probability: float = 0.0
     confidence: float | None = None
+    by_rule: bool = False  # an answer rule (lifespan date, life place, nationality) put this answer first
 
     def to_json(self, qid: str) -> dict[str, Any]:
         return {
@@ -476,7 +477,7 @@ class Reader:
         if self.settings.phrase_spans and question is not None:
             a, b = extend_to_asked_noun(text, a, b, asked_nouns(question))
             a, b = year_of_date(text, a, b, question)
-        return Prediction(text[a:b], passages[i].passage_id, c.score, a, b, c.probability)
+        return Prediction(text[a:b], passages[i].passage_id, c.score, a, b, c.probability, by_rule=c.rule)
 
     def evidence_table(self, question: str, passages: list[PassageInput]) -> list[Any]:
         """Read `passages` and return the candidate answers `decode` ranks with its evidence features - those

@@ -112,8 +112,7 @@ def read_and_rank(
     articles = {p.passage_id: _entity(kb, p.passage_id) for p in passages}
     lead = articles[passages[0].passage_id] if passages else None  # a question with no passage reads none
     order = first_article_first(order, articles, lead, reader.settings.first_article_share)
-    by_rule = best.confidence is None and reader.settings.evidence is not None and best.passage_id is not None
-    if best.passage_id in looked_up or (by_rule and _entity(kb, best.passage_id) == lead):
+    if best.passage_id in looked_up or (best.by_rule and _entity(kb, best.passage_id) == lead):
         return best, lead_with(order, best.passage_id)  # the answer's evidence, of the retrieval's article
     first = answer_passage(best, passages, reader.settings.answer_first)
     if first is None or _entity(kb, passages[first].passage_id) != _entity(kb, order[0][0]):
