@@ -304,14 +304,15 @@ class Answerer:
 
             top_k = self.bundle.reader.top_k
             t0 = time.perf_counter()
-            pred, by_reader = read_and_rank(self.reader, self.kb, question, ranked, top_k)
+            # the retrieved top_k and those looked up in the first one's article (kvqae.read.lookup)
+            looked_up = article_lookup(self.reader, self.kb, question, ranked[:top_k])
+            pred, by_reader = read_and_rank(self.reader, self.kb, question, ranked, top_k,
+                                            looked_up=looked_up)
             timings["read"] = (time.perf_counter() - t0) * 1000
             weight = self.reader.settings.passage_weight
             if weight:  # the read passages as the reader orders them (kvqae.rerank.reader)
-                # the retrieved top_k and those looked up in the first one's article (kvqae.read.lookup)
-                looked_up = len(article_lookup(self.reader, self.kb, question, ranked[:top_k]))
-                fusion["reader_rank"] = {"weight": weight, "top_k": top_k, "looked_up": looked_up}
-                n_read = min(top_k, len(ranked)) + looked_up
+                fusion["reader_rank"] = {"weight": weight, "top_k": top_k, "looked_up": len(looked_up)}
+                n_read = min(top_k, len(ranked)) + len(looked_up)
                 result.read = [replace(self.hit(r, i, s, "passage"), text=self.kb.passage_text(i))
                                for r, (i, s) in enumerate(by_reader[:n_read], 1)]
             if pred.passage_id is not None:

@@ -81,6 +81,7 @@ def read_and_rank(
     query: str = "question",
     source: Any = None,
     batch_rows: int = 32,
+    looked_up: list[str] | None = None,
 ) -> tuple[Any, list[tuple[str, float]]]:
     """Read the top `top_k` of `ranked` (passage id, score; best first) and the passages the reader's
     `article_lookup` adds from the first one's article (`kvqae.read.lookup`: its lead, a person's birth or
@@ -92,16 +93,21 @@ def read_and_rank(
     order puts first, or when it was looked up or a rule chose it from the first read passage's article;
     unchanged when that weight is 0).
 
+    `looked_up`: those passages when the caller has them already (`article_lookup` of the same top
+    `top_k`; `kvqae ask` lists them).
+
     The one reading step shared by `read_questions` (batch) and `kvqae ask` / `kvqae serve`. A passage id
     the KB does not know is an InputError naming the run (`source`: its file when loaded from one), the query
     and the id."""
     from kvqae.rerank.reader import first_article_first, lead_with, reader_rank
 
     head = list(ranked[:top_k])
-    looked_up = article_lookup(reader, kb, question, head)
+    if looked_up is None:
+        looked_up = article_lookup(reader, kb, question, head)
     if looked_up:  # read after the retrieved passages, at the lowest read score
         head += [(pid, head[-1][1]) for pid in looked_up]
-        ranked = head + [x for x in ranked[top_k:] if x[0] not in set(looked_up)]
+        extra = set(looked_up)
+        ranked = head + [x for x in ranked[top_k:] if x[0] not in extra]
     passages = ranked_passages(kb, head, query=query, source=source)
     reading = reader.read(question, passages, batch_rows=batch_rows)
     weight = reader.settings.passage_weight
@@ -124,7 +130,7 @@ def article_lookup(reader: Any, kb: Any, question: str, head: list[tuple[str, fl
     """Passages of the first read passage's article to read besides `head` (`kvqae.read.lookup`: its lead,
     or for a birth / death question the passages that state it; at most the reader's `article_lookup`);
     [] when the KB cannot list an article's passages. `read_and_rank` reads them after `head`; `kvqae ask`
-    calls it too, to list every read passage."""
+    computes them first, to list every read passage, and hands them to it."""
     from kvqae.read.lookup import lookup_passages
 
     limit = getattr(reader.settings, "article_lookup", 0)
