@@ -221,7 +221,8 @@ def parse_json(text: str, path: str | Path, record: str | int | None = None, **k
         value = json.loads(text, **kwargs)
     except json.JSONDecodeError as e:
         line = record if record is not None else e.lineno
-        raise InputError(f"invalid JSON ({e.msg})", path=path, record=line) from None
+        reason = json_error_reason(e, one_line=record is not None)
+        raise InputError(f"invalid JSON ({reason})", path=path, record=line) from None
     except RecursionError:
         raise InputError("invalid JSON (nested too deeply)", path=path, record=record) from None
     except ValueError as e:  # e.g. an integer over Python's 4,300-digit conversion limit
@@ -231,6 +232,14 @@ def parse_json(text: str, path: str | Path, record: str | int | None = None, **k
         raise InputError("invalid JSON (a \\u escape is a lone UTF-16 surrogate, not a character)", path=path,
                          record=record)
     return value
+
+
+def json_error_reason(err: json.JSONDecodeError, *, one_line: bool = False) -> str:
+    """The parser's message with the column it stopped at: "Unterminated string starting at column 19",
+    "Extra data at column 58" (its `msg` alone ends in a bare "starting at" and says nowhere where).
+    `one_line`: the text parsed is one line of a file (JSON lines), whose line ending is not a column."""
+    column = min(err.pos, len(err.doc.rstrip("\r\n"))) + 1 if one_line else err.colno
+    return f"{err.msg.removesuffix(' at')} at column {column}"
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -342,11 +351,13 @@ def read_json(path: str | Path, what: str = "file", **kwargs: Any) -> Any:
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) per non-blank line; a line that is not a JSON object is an InputError.
 
-    Lines of any length are read whole; a UTF-8 BOM at the start of the file is skipped.
+    Lines of any length are read whole; a UTF-8 BOM at the start of the file is skipped. A file that is one
+    JSON object pretty-printed over several lines is called that (not "invalid JSON" on its first line).
     """
     from kvqae.errors import InputError
 
     path = existing_file(path)
+    first = True
     with path.open("rb") as f:
         for lineno, raw in enumerate(f, start=1):
             if not raw.strip():
@@ -354,10 +365,25 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             text = decode_utf8(raw if lineno > 1 else raw.removeprefix(UTF8_BOM), path, lineno)
             if not text.strip():  # a line holding only the BOM
                 continue
-            obj = parse_json(text, path, lineno)
+            try:
+                obj = parse_json(text, path, lineno)
+            except InputError:
+                if first and text.lstrip().startswith("{") and _is_one_json_object(path):
+                    raise InputError("one JSON object written over several lines; expected JSON lines (one "
+                                     "object per line) or a JSON list of objects", path=path) from None
+                raise
+            first = False
             if not isinstance(obj, dict):
                 raise InputError("expected a JSON object", path=path, record=lineno)
             yield lineno, obj
+
+
+def _is_one_json_object(path: Path) -> bool:
+    """Whether the whole file is one JSON object (a pretty-printed object given for JSON lines)."""
+    try:
+        return isinstance(json.loads(path.read_bytes().removeprefix(UTF8_BOM)), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def read_json_rows(path: str | Path) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:

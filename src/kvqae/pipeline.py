@@ -420,6 +420,9 @@ def run_pipeline(
         log("[run] inputs changed since the last run: recomputing every stage")
         force = True
 
+    # the question files first: one of another kind (a run, articles) is refused before the KB is built
+    questions = {s: load_questions(splits[s]) for s in wanted}
+
     # 1. knowledge base
     t0 = time.perf_counter()
     source = Path(cfg.kb.source)
@@ -440,7 +443,6 @@ def run_pipeline(
             )
         kb = KnowledgeBase.load(kb_dir)
     timings["kb"] = time.perf_counter() - t0
-    questions = {s: load_questions(splits[s]) for s in wanted}
 
     # 2-4. encode, index, search (each mode -> a passage-level run per split)
     runs: dict[str, dict[str, Run]] = {s: {} for s in wanted}

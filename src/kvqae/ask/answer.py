@@ -189,7 +189,9 @@ class Answerer:
         self.entries = []
         for entry in bundle.retrieval:
             if entry.encoder == BM25_SPEC:  # lexical index: searched with the question text itself
-                self.entries.append((entry, get_mode(entry.mode), Bm25Index.load(entry.index), None))
+                lexical = Bm25Index.load(entry.index)
+                self._check_index_ids(entry.index, lexical.ids, get_mode(entry.mode).level)
+                self.entries.append((entry, get_mode(entry.mode), lexical, None))
                 continue
             load_spec = bundle.encoder_load_spec(entry)
             if load_spec not in encoders:
@@ -197,12 +199,26 @@ class Answerer:
                 encoders[load_spec].spec = entry.encoder  # the spec the index recorded
             index = VectorIndex.load(entry.index)
             index.check_query(entry.encoder, encoders[load_spec].dim)
+            self._check_index_ids(entry.index, index.ids, get_mode(entry.mode).level)
             self.entries.append((entry, get_mode(entry.mode), index, encoders[load_spec]))
         self.reader = None
         if bundle.reader is not None:
             from kvqae.read.model import Reader
 
             self.reader = Reader.load(bundle.reader.model, device=device)
+
+    def _check_index_ids(self, index_dir: str | Path, ids: Any, level: str) -> None:
+        """Every row of an index is an entity (entity-level mode) or passage of the bundle's KB: an index
+        built from another KB was a KeyError traceback (an HTTP 500) at the first question that retrieved the
+        stranger, not an error when the bundle loads."""
+        known = self.kb.has_passage if level == "passage" else self.kb.has_entity
+        for row, item in enumerate(ids):
+            if not known(item):
+                raise InputError(
+                    f"{level} id {str(item)!r} (row {row}) is not in the bundle's KB ({self.kb.path}): the "
+                    "index was built from another KB; rebuild it (kvqae run) or point the bundle at its KB",
+                    path=index_dir,
+                )
 
     @classmethod
     def load(cls, folder: str | Path, *, device: str = "cpu", top_k: int | None = None) -> Answerer:

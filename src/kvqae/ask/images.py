@@ -1,7 +1,8 @@
 """Decoding one question image given as bytes (an upload, or a file read by `kvqae ask`), with limits.
 
 Checks, in order, each failure one InputError naming the image: empty data; more than `max_bytes`
-(TooLargeError); not an image PIL can identify (UnsupportedInputError); more than `max_pixels` from the
+(TooLargeError); not an image PIL can identify (UnsupportedInputError; data that starts with a PNG, JPEG, GIF,
+... signature is a truncated or corrupt image of that format, an InputError); more than `max_pixels` from the
 header alone, before any pixel is decoded (TooLargeError: decompression bombs never reach the decoder);
 truncated or corrupt data found while decoding. Only the raster formats in FORMATS are opened (PIL would
 hand an EPS upload to Ghostscript, an external interpreter, and said "truncated or corrupt" without it).
@@ -24,6 +25,27 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 # raster formats a question photo may have (MPO, a phone's multi-picture JPEG, opens as JPEG)
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "BMP", "TIFF", "ICO", "PPM", "TGA", "JPEG2000")
+# signatures long enough to be sure of the format: data that starts with one and still cannot be opened is a
+# cut or damaged image of that format, not "not an image" (WebP and AVIF are told apart in `signature_format`)
+SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
+    (b"\xff\x4f\xff\x51", "JPEG 2000"),
+)
+
+
+def signature_format(data: bytes) -> str | None:
+    """The image format whose signature `data` starts with (PNG, JPEG, ...), None when none matches."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[4:11] == b"ftypavi":  # ftypavif, ftypavis
+        return "AVIF"
+    return next((name for magic, name in SIGNATURES if data.startswith(magic)), None)
 
 
 def decode_image(
@@ -51,6 +73,10 @@ def decode_image(
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=FORMATS)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        known = signature_format(data)
+        if isinstance(e, UnidentifiedImageError) and known is not None:
+            raise InputError(f"truncated or corrupt {known} image (its header cannot be read)", path=name,
+                             field="image") from None
         if isinstance(e, UnidentifiedImageError):
             raise UnsupportedInputError(
                 "not an image (JPEG, PNG, GIF, WebP, AVIF, BMP, TIFF, ICO, PPM, TGA or JPEG 2000 expected)",
@@ -59,6 +85,9 @@ def decode_image(
             ) from None
         raise TooLargeError(f"the image is too large to decode ({e})", path=name, field="image") from None
     except (OSError, SyntaxError, ValueError) as e:
+        known = signature_format(data)
+        if known is not None:
+            raise InputError(f"truncated or corrupt {known} image ({e})", path=name, field="image") from None
         raise UnsupportedInputError(f"unreadable image ({e})", path=name, field="image") from None
     width, height = im.size
     if width * height > max_pixels:

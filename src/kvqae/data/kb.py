@@ -23,6 +23,7 @@ from typing import Any
 
 from kvqae.data.articles import Article, load_type_table, read_articles
 from kvqae.errors import InputError
+from kvqae.io import json_error_reason
 
 ENTITIES_FILE = "entities.parquet"
 PASSAGES_FILE = "passages.parquet"
@@ -310,7 +311,8 @@ def open_kb_dir(path: str | Path) -> tuple[Path, dict[str, Any]]:
     try:
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=path / META_FILE, record=e.lineno) from None
+        raise InputError(f"invalid JSON ({json_error_reason(e)})", path=path / META_FILE,
+                         record=e.lineno) from None
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text (byte {e.start})", path=path / META_FILE) from None
     if not isinstance(meta, dict) or meta.get("kind") != KB_KIND:
@@ -475,6 +477,10 @@ class KnowledgeBase:
             raise KeyError(f"unknown passage id {passage_id!r} in {self.path}") from None
 
     # accessors ---------------------------------------------------------------------------------------------
+    def has_passage(self, passage_id: str) -> bool:
+        """Whether the KB holds a passage of this id (the id lookup table is built once, then shared)."""
+        return passage_id in self._passage_row
+
     def passages_of(self, entity_id: str) -> list[str]:
         """Passage ids of an entity, in article order (KeyError for an unknown entity)."""
         self._erow(entity_id)

@@ -157,7 +157,17 @@ def detect_question_format(path: str | Path) -> str:
         raise InputError("no questions in file (an empty JSON list)", path=path)
     if "input" in obj and "output" in obj:
         return "viquae"
-    return "infoseek" if "data_id" in obj else "kvqae"
+    if "data_id" in obj:
+        return "infoseek"
+    if "question" not in obj and "answers" not in obj:
+        # a run, an articles or a predictions file said 'line 1: field "id" (or "question"): missing field'
+        keys = ", ".join(sorted(str(k) for k in obj)[:8]) or "none"
+        raise InputError(
+            f'not a questions file: its first row has neither "question" nor "answers" (its keys: {keys}); '
+            "expected kvqae, ViQuAE or InfoSeek rows, or an Encyclopedic-VQA .csv",
+            path=path,
+        )
+    return "kvqae"
 
 
 def load_questions(

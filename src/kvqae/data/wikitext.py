@@ -97,8 +97,15 @@ def _local(tag: str) -> str:
 
 
 def _open_export(path: Path) -> IO[bytes]:
-    if path.name.endswith(".bz2"):
+    """The export's XML bytes: bzip2 is told by the file's own signature, not its name (`.BZ2` was read as
+    raw XML; a plain `.xml` named `.bz2` said "Invalid data stream")."""
+    with path.open("rb") as f:
+        compressed = f.read(3) == b"BZh"
+    if compressed:
         return bz2.open(path, "rb")
+    if path.name.lower().endswith(".bz2"):
+        raise InputError("named .bz2 but not bzip2-compressed (it does not start with 'BZh'); rename it "
+                         "to .xml if it is plain XML", path=path)
     return path.open("rb")
 
 

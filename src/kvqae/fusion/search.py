@@ -171,6 +171,9 @@ def load_weights(path: str | Path) -> dict:
     w = data["weights"]
     if not isinstance(w, list) or not all(is_finite_number(x) for x in w):
         raise InputError("must be a list of finite numbers", path=path, field="weights")
+    if not w:  # said "weights are all 0, ..., got []"
+        raise InputError("the list is empty: a weights file has one weight per fused run", path=path,
+                         field="weights")
     check_weights(w, path=str(path))
     _check_settings(data, path)
     names = data.get("run_names")

@@ -20,7 +20,8 @@ import numpy as np
 
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
-from kvqae.io import atomic_dir
+from kvqae.index.faiss_index import check_id_list
+from kvqae.io import atomic_dir, read_json
 
 BM25_KIND = "kvqae-bm25-index"
 BM25_SPEC = "bm25"
@@ -114,9 +115,10 @@ class Bm25Index:
         from kvqae.safety import expect_folder
 
         directory = expect_folder(directory, "BM25 index directory")
-        if not is_bm25_index(directory):
+        # a missing or cut meta.json (a half-copied index) is named as such, not as another kind of folder
+        meta = read_json(directory / "meta.json")
+        if not isinstance(meta, dict) or meta.get("kind") != BM25_KIND:
             raise InputError(f'not a BM25 index: meta.json "kind" is not {BM25_KIND!r}', path=directory)
-        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
         try:
             ids = json.loads((directory / "ids.json").read_text(encoding="utf-8"))
             model = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
@@ -124,7 +126,8 @@ class Bm25Index:
             raise InputError(f"unreadable BM25 index ({e})", path=directory) from None
         if not isinstance(ids, list) or len(ids) != meta.get("count"):
             raise InputError("ids.json does not match the index's count", path=directory, field="count")
-        return cls(model, [str(i) for i in ids], meta, directory)
+        check_id_list(ids, directory / "ids.json")  # a null id was a KeyError traceback in `kvqae ask`
+        return cls(model, ids, meta, directory)
 
     def search(self, texts: Sequence[str], k: int) -> list[list[tuple[str, float]]]:
         """For each query text: up to `k` (passage id, score) pairs, best first, scores > 0 only."""

@@ -136,6 +136,19 @@ class IndexMeta:
         return bool(self.meta.get("normalized", True))
 
 
+def check_id_list(ids: list, path: Path) -> None:
+    """The ids of an index's rows (`ids.json`, Faiss or BM25) are distinct strings: a null, a number or a
+    repeated id became the string "None" / "5" or a passage retrieved twice under one id (one of the two rows
+    lost from every run), silently."""
+    seen: set[str] = set()
+    for row, value in enumerate(ids):
+        if not isinstance(value, str):
+            raise InputError(f"id at row {row} is {value!r}, not a string", path=path)
+        if value in seen:
+            raise InputError(f"duplicate id {value!r} (row {row})", path=path)
+        seen.add(value)
+
+
 class VectorIndex(IndexMeta):
     """A searchable set of vectors with string ids.
 
@@ -369,15 +382,7 @@ class VectorIndex(IndexMeta):
                 raise InputError(f"expected a whole number >= 0, got {value!r}", path=directory / META_FILE,
                                  field=key)
         if isinstance(ids, list):
-            # A null, a number or a repeated id became the string "None" / "5" or a passage retrieved twice
-            # under one id (one of the two rows lost from every run), silently.
-            seen: set[str] = set()
-            for row, value in enumerate(ids):
-                if not isinstance(value, str):
-                    raise InputError(f"id at row {row} is {value!r}, not a string", path=directory / IDS_FILE)
-                if value in seen:
-                    raise InputError(f"duplicate id {value!r} (row {row})", path=directory / IDS_FILE)
-                seen.add(value)
+            check_id_list(ids, directory / IDS_FILE)
         try:
             index = faiss.read_index(str(directory / INDEX_FILE))
         except RuntimeError as e:

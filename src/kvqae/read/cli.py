@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from kvqae.data.runs import Run
 
 OVERWRITE_HELP = "Replace an existing --out even when it is not an earlier output of this command."
+# far above any useful weight, and low enough that weighted retrieval log-probabilities stay finite numbers
+MAX_RETRIEVAL_WEIGHT = 1e6
 THREADS_HELP = "torch CPU threads (0: torch's default). 1 is much faster on a CPU shared with other jobs."
 
 
@@ -91,8 +93,10 @@ def read_command(
     from kvqae.data.questions import load_questions
     from kvqae.data.runs import Run
     from kvqae.read.predict import read_questions
-    from kvqae.safety import check_device, check_model_dir, check_out, local_path
+    from kvqae.safety import check_device, check_model_dir, check_out, check_range, local_path
 
+    # NaN, +-inf or a weight that overflows the scores wrote null scores and confidences for every question
+    check_range(retrieval_weight, "--retrieval-weight", low=0, high=MAX_RETRIEVAL_WEIGHT, finite=True)
     check_model_dir(model, "--model")
     check_device(device)
     inputs = {"--run": run, "--kb": kb, "--questions": questions, "--model": local_path(model)}

@@ -710,11 +710,18 @@ def _span_targets(
 
 
 def load_settings(path: str | Path) -> ReaderSettings:
-    """Settings saved in a reader directory; defaults when the directory has no `kvqae_reader.json`."""
+    """Settings saved in a reader directory; defaults when the directory has no `kvqae_reader.json` (a plain
+    Hugging Face model). A folder `kvqae train reader` wrote (it has `training.json`) without that file was
+    copied in part: loading it with defaults would silently drop its fitted evidence weights, so that is an
+    InputError."""
     from kvqae.config import parse_config
 
     f = Path(path) / SETTINGS_FILE
     if not f.exists():
+        if (Path(path) / "training.json").is_file():
+            raise InputError(f"{SETTINGS_FILE} is missing beside training.json: a reader `kvqae train "
+                             "reader` wrote, copied in part (its settings and fitted evidence weights are in "
+                             "that file); copy it back or train again", path=path)
         return ReaderSettings()
     try:
         payload = json.loads(f.read_text(encoding="utf-8"))

@@ -83,6 +83,9 @@ async def single_ask_fields(request: Request) -> None:
         count = len(form.getlist(name))
         if count > 1:
             raise RepeatedFieldError(f"was given {count} times; it must be sent once", field=name)
+    if form.get("question") == "":
+        # FastAPI takes an empty form value for a missing field ("Field required"); the field was sent
+        raise InputError("the question is empty", field="question")
 
 
 def read_upload(upload: UploadFile) -> bytes:
@@ -134,6 +137,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if field == "image" and first.get("type") != "missing":
             # a text value (base64, a URL) or a file part without a file name is not an upload
             message = 'field "image": must be an uploaded file (a form part with a file name), not text'
+        if field == "question" and first.get("type") == "string_type":
+            # the only non-text value a form part can hold is a file
+            message = 'field "question": must be text (a form field), not an uploaded file'
         return error_response(422, message, field)
 
     @app.exception_handler(Exception)

@@ -9,6 +9,29 @@ import typer
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
+def check_listen(host: str, port: int) -> None:
+    """`host` resolves and `port` can be listened on there, checked before the bundle loads: a taken port or
+    an address this machine lacks was uvicorn's "ERROR: [Errno 98] ..." (exit 3) after the models loaded and
+    "serving http://..." was printed. The probe socket is closed at once (uvicorn sets SO_REUSEADDR too)."""
+    import socket
+
+    from kvqae.errors import InputError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise InputError(f"--host {host!r} is not an address of this machine nor a name it can resolve "
+                         f"({getattr(e, 'strerror', None) or e})") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            reason = e.strerror or e
+            raise InputError(f"--host {host} --port {port}: cannot listen there ({reason})") from None
+
+
 def serve_command(
     out: Path = typer.Argument(..., help="Output folder of `kvqae run` or `kvqae demo` (has bundle.json)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
@@ -24,6 +47,7 @@ def serve_command(
     from kvqae.ask.answer import Answerer
     from kvqae.serve.app import create_app
 
+    check_listen(host, port)
     if host not in LOOPBACK:
         typer.secho(f"warning: binding {host}: anyone who can reach this machine can use the service",
                     fg=typer.colors.YELLOW, err=True)
