@@ -17,12 +17,18 @@ when the lead's parenthesis lacks that date (a removed template leaves "(born Al
 1982)") the passages with "born" / "died" and a date after it (`kvqae.read.lifespan.verb_date`); for a
 place the passages with "born" / "died" followed by "in" / "at" / "near" and a capitalised word that is not
 a month, in a sentence about the subject (`kvqae.read.lifeplace`, which then picks the place).
+
+"What is the capital of this state?" alike: the lead, then the passages stating the attribute about the
+subject ("The capital of Alabama is Montgomery", passage 3 of 110; `kvqae.read.attribute`, which then picks
+the value).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from kvqae.read.answer_types import expected_kind
+from kvqae.read.attribute import asked_attribute, stated_attribute
 from kvqae.read.lifeplace import PLACE_AFTER, asked_life_place, life_verbs
 from kvqae.read.lifespan import asked_life_event, life_dates, verb_date
 
@@ -35,7 +41,8 @@ def lookup_passages(
     their text) to read besides the `read` ones for `question`, at most `limit`, in article order: for a
     birth or death date the lead (and the passages dating that event after "born" / "died" when the lead's
     parenthesis does not), for a birth or death place the passages with such a place sentence about the
-    article's subject (`title`), for any other question the lead."""
+    article's subject (`title`), for an attribute ("What is the capital of ...?") the lead and the passages
+    stating it (`kvqae.read.attribute.stated_attribute`), for any other question the lead."""
     if limit <= 0 or not article:
         return []
     lead = article[0]
@@ -46,6 +53,10 @@ def lookup_passages(
             wanted += [pid for pid in article[1:] if verb_date(text_of(pid), title, event) is not None]
     elif (event := asked_life_place(question)) is not None:
         wanted = [pid for pid in article if _names_a_place(text_of(pid), title, event)]
+    elif (attribute := asked_attribute(question)) is not None:
+        names_only = expected_kind(question) == "name"
+        wanted = [lead] + [pid for pid in article
+                           if stated_attribute(text_of(pid), title, attribute, names_only=names_only)]
     else:
         wanted = [lead]
     return [pid for pid in dict.fromkeys(wanted) if pid not in read][:limit]  # each once, unread

@@ -27,6 +27,7 @@ from pydantic import Field
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.read.answer_types import expected_kind, fits
+from kvqae.read.attribute import prefer_attribute
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.lifeplace import prefer_life_place
 from kvqae.read.lifespan import prefer_life_date
@@ -75,6 +76,10 @@ class ReaderSettings(ConfigModel):
     # "What is the nationality of this man?": the nationality right after "is a" / "was an" in the lead of
     # the article read first comes first (kvqae.read.nationality; session 14)
     nationality: bool = True
+    # "What is the capital of this state?": the value of the first "the capital of X is Y" / "its capital, Y"
+    # statement about the subject in the read passages of the article read first comes first
+    # (kvqae.read.attribute; session 15)
+    attributes: bool = True
     # An answer that is a part of a name mentioned in full in the read passages of its article becomes the
     # full name: "Douglas" -> "Stephen A. Douglas" (kvqae.read.names). Off: +2-4 EM on the dev set's
     # validation half, -2 on its test half with each of three readers (README, session 10).
@@ -455,6 +460,8 @@ class Reader:
             cands = prefer_life_place(cands, texts, [p.title for p in passages], question, self.entities_of)
         if self.settings.nationality and question is not None:
             cands = prefer_nationality(cands, texts, [p.title for p in passages], question, self.entities_of)
+        if self.settings.attributes and question is not None:
+            cands = prefer_attribute(cands, texts, [p.title for p in passages], question)
         if confidence and _span_key(cands) != dated_first:
             # a rule's answer (a lifespan date, a birth place), not the ranking's: it gave it no probability
             confidence[_span_key(cands)] = None

@@ -1,0 +1,121 @@
+"""An attribute of the subject stated in its article (kvqae.read.attribute): which questions ask one, which
+statements give it, on hand-made text; the look-up of the passages stating it; a tiny reader's answer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from kvqae.read.answer_choice import Candidate
+from kvqae.read.attribute import asked_attribute, prefer_attribute, stated_attribute
+from reader_logits import best_with_peak
+
+
+@pytest.mark.parametrize(("question", "attribute"), [
+    ("What is the capital of this U.S. state nicknamed the Heart of Dixie?", "capital"),
+    ("Which city is the capital of this Canadian province?", "capital"),
+    ("What is the capital city of Alaska?", "capital"),  # stated "The capital of Alaska is ..."
+    ("What is the official language of this Balkan country?", "official language"),
+    ("What is this country's national currency?", "national currency"),
+    ("What was the state flower of the Heart of Dixie?", "state flower"),
+    # no attribute: a name, a time, a number, a question of another shape
+    ("What is the name of the school he founded?", None),
+    ("What is the population of this state?", None),
+    ("What is the date of the first ceremony?", None),
+    ("Which currency is used in this country?", None),
+    ("Who is the president of Algeria?", None),
+])
+def test_asked_attribute(question, attribute):
+    assert asked_attribute(question) == attribute
+
+
+ALABAMA = ("Alabama. The oldest city is Mobile, founded by French colonists in 1702 as the capital of French "
+           "Louisiana. The capital of Alabama is Montgomery. The largest city by population is Birmingham, "
+           "and the state flower is the camellia.")
+
+
+@pytest.mark.parametrize(("text", "title", "attribute", "names_only", "value"), [
+    # a copula; another place's capital before it is passed over
+    (ALABAMA, "Alabama", "capital", True, "Montgomery"),
+    (ALABAMA, "Alabama", "largest city", True, "Birmingham"),  # "by population" between
+    (ALABAMA, "Alabama", "state flower", False, "camellia"),  # a common noun, "the" left out
+    (ALABAMA, "Alabama", "state flower", True, None),  # ... which no name question takes
+    # "its", a conjunct attribute, an apposition, a possessive owner, a qualifier
+    ("Algeria. Its capital and most populous city is Algiers, located in the north.", "Algeria", "capital",
+     True, "Algiers"),
+    ("Albania. The country's capital, Tirana, represents its heartland.", "Albania", "capital", True,
+     "Tirana"),
+    ("Alberta. Alberta's capital Edmonton is near the centre.", "Alberta", "capital", True, "Edmonton"),
+    ("Azerbaijan. The bank issues the national currency, the Azerbaijani manat, and supervises banks.",
+     "Azerbaijan", "currency", False, "Azerbaijani manat"),
+    ("Andorra. Its capital is Andorra la Vella.", "Andorra", "capital", True, "Andorra la Vella"),
+    # after "is the", a name question takes the noun ending the phrase; not a verb after a bare name
+    ("Azerbaijan. The national animal of Azerbaijan is the Karabakh horse, a racing horse.", "Azerbaijan",
+     "national animal", True, "Karabakh horse"),
+    ("Alberta. The capital is Edmonton near the centre.", "Alberta", "capital", True, "Edmonton"),
+    # the reverse copula, with the subject named or as "the country"
+    ("Alaska. Juneau is the capital of Alaska.", "Alaska", "capital", True, "Juneau"),
+    ("Angola. Portuguese is the official language of the country.", "Angola", "official language", True,
+     "Portuguese"),
+    # not the subject's: a preposition before "the" (a place), an adjective owner, another "of" phrase
+    ("Alberta. About south of the capital is Calgary, the largest city.", "Alberta", "capital", True, None),
+    ("Afghanistan. He led the army to the Persian capital of Isfahan.", "Afghanistan", "capital", True, None),
+    ("Afghanistan. He moved the capital of Afghanistan from Kandahar to Kabul.", "Afghanistan", "capital",
+     True, None),
+    # the subject's own name is no value of it
+    ("Aruba. The capital is Aruba, said a guide.", "Aruba", "capital", True, None),
+])
+def test_stated_attribute_by_hand(text, title, attribute, names_only, value):
+    span = stated_attribute(text, title, attribute, names_only=names_only)
+    assert (text[span[0]:span[1]] if span else None) == value
+
+
+def test_prefer_attribute_moves_or_adds_the_stated_value():
+    other = "Alabama. Alabama is a state in the south."
+    texts, titles = [other, ALABAMA], ["Alabama", "Alabama"]
+    french = Candidate(1, ALABAMA.index("French"), ALABAMA.index("French") + 6, -1.0, 0.5)
+    question = "What is the capital of this U.S. state?"
+    out = prefer_attribute([french], texts, titles, question)
+    assert (out[0].passage, ALABAMA[out[0].start:out[0].end], out[0].score, out[0].rule) == (
+        1, "Montgomery", -2.0, True)
+    assert out[1:] == [french]
+    start = ALABAMA.index("Montgomery")
+    montgomery = Candidate(1, start, start + 10, -3.0, 0.1)
+    assert prefer_attribute([french, montgomery], texts, titles, question) == [
+        replace(montgomery, rule=True), french]
+    # another question, or a statement in an article other than the one read first: unchanged
+    assert prefer_attribute([french], texts, titles, "Who founded Mobile?") == [french]
+    assert prefer_attribute([french], texts, ["Mississippi", "Alabama"], question) == [french]
+
+
+def test_an_attribute_question_looks_up_the_passages_stating_it():
+    from kvqae.read.lookup import lookup_passages
+
+    article = {"Alabama#0": "Alabama. Alabama is a state in the south.",
+               "Alabama#1": "Alabama. Mobile was the capital of French Louisiana.",
+               "Alabama#2": ALABAMA}
+    ids = list(article)
+
+    def lookup(question, read):
+        return lookup_passages(question, ids, article.__getitem__, "Alabama", read, 2)
+
+    assert lookup("What is the capital of this state?", set()) == ["Alabama#0", "Alabama#2"]
+    assert lookup("What is the capital of this state?", {"Alabama#0"}) == ["Alabama#2"]
+    assert lookup("Who founded Mobile?", set()) == ["Alabama#0"]  # another question: the lead alone
+
+
+def test_the_reader_answers_an_attribute_from_its_statement(tmp_path):
+    from kvqae.read.model import Reader, build_tiny_reader
+
+    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
+    start = ALABAMA.index("French")
+    reader._entities = lambda text: [(start, start + 6, "NORP")] if text == ALABAMA else []
+    question = "What is the capital of this U.S. state?"
+
+    def best(**settings):  # the span model's answer: the nationality next to another capital
+        return best_with_peak(reader, question, ALABAMA, "Alabama", "French", **settings)
+
+    assert best(attributes=False).answer == "French"
+    ruled = best()
+    assert ruled.answer == "Montgomery" and ruled.by_rule and ruled.confidence is None
