@@ -56,13 +56,13 @@ class Candidate:
     end: int
     score: float
     probability: float = 0.0
-    rule: bool = False  # put first by an answer rule (`put_first`: a lifespan date, a life place, ...)
+    rule: bool = False  # put first by an answer rule (`put_first`: a lifespan date, an attribute, ...)
 
 
 def put_first(candidates: Sequence[Candidate], passage: int, start: int, end: int) -> list[Candidate]:
     """`candidates` with the one on (passage, start, end) first, marked `rule`: moved up, keeping its scores,
     when it is there; else a new one joins, scored below every other (probability 0). What the answer rules
-    (`kvqae.read.lifespan`, `lifeplace`, `nationality`) do with the span they find."""
+    (`kvqae.read.lifespan`, `lifeplace`, `nationality`, `attribute`, `family`) do with the span they find."""
     out = list(candidates)
     same = [k for k, c in enumerate(out) if (c.passage, c.start, c.end) == (passage, start, end)]
     if same:

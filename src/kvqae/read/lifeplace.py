@@ -58,7 +58,7 @@ def asked_life_place(question: str) -> str | None:
     return "death" if _ASKS_DEATH.search(question) else None
 
 
-def _about_subject(before: str, title: str | None) -> bool:
+def about_subject(before: str, title: str | None) -> bool:
     """Whether the words of the sentence before the verb name the article's subject (a word of `title`) or
     are about "he" / "she" (not "his father was born in ...")."""
     words = {w.lower() for w in re.findall(r"\w+", before)}
@@ -97,7 +97,7 @@ def life_verbs(text: str, title: str | None, event: str) -> list[tuple[int, int]
     out = []
     for m in verb.finditer(text):
         sentence = max((s for s in starts if s <= m.start()), default=0)
-        if not _about_subject(text[sentence : m.start()], title):
+        if not about_subject(text[sentence : m.start()], title):
             continue
         stop = text.find(". ", m.end())
         out.append((m.end(), min(m.end() + _AFTER_CHARS, len(text) if stop < 0 else stop)))

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 
 from kvqae.read.answer_types import expected_kind
 from kvqae.read.attribute import asked_attribute, stated_attribute
+from kvqae.read.family import asked_relation, stated_relative
 from kvqae.read.lifeplace import PLACE_AFTER, asked_life_place, life_verbs
 from kvqae.read.lifespan import asked_life_event, life_dates, verb_date
 
@@ -42,7 +43,8 @@ def lookup_passages(
     birth or death date the lead (and the passages dating that event after "born" / "died" when the lead's
     parenthesis does not), for a birth or death place the passages with such a place sentence about the
     article's subject (`title`), for an attribute ("What is the capital of ...?") the lead and the passages
-    stating it (`kvqae.read.attribute.stated_attribute`), for any other question the lead."""
+    stating it (`kvqae.read.attribute.stated_attribute`), for a relative ("Who was his first wife?") the lead
+    and the passages naming one (`kvqae.read.family.stated_relative`), for any other question the lead."""
     if limit <= 0 or not article:
         return []
     lead = article[0]
@@ -53,6 +55,9 @@ def lookup_passages(
             wanted += [pid for pid in article[1:] if verb_date(text_of(pid), title, event) is not None]
     elif (event := asked_life_place(question)) is not None:
         wanted = [pid for pid in article if _names_a_place(text_of(pid), title, event)]
+    elif (relation := asked_relation(question)) is not None:
+        # without the NER (every passage of the article): a capitalised name after the statement
+        wanted = [lead] + [pid for pid in article if stated_relative(text_of(pid), title, relation)]
     elif (attribute := asked_attribute(question)) is not None:
         names_only = expected_kind(question) == "name"
         wanted = [lead] + [pid for pid in article

@@ -29,6 +29,7 @@ from kvqae.errors import InputError
 from kvqae.read.answer_types import expected_kind, fits
 from kvqae.read.attribute import prefer_attribute
 from kvqae.read.evidence import EvidenceSettings
+from kvqae.read.family import prefer_relative
 from kvqae.read.lifeplace import prefer_life_place
 from kvqae.read.lifespan import prefer_life_date
 from kvqae.read.names import full_name
@@ -80,6 +81,10 @@ class ReaderSettings(ConfigModel):
     # statement about the subject in the read passages of the article read first comes first
     # (kvqae.read.attribute; session 15)
     attributes: bool = True
+    # "Who was the first wife of this man?": the person of the first "his (first) wife, X" / "he married X" /
+    # "X, the son of <subject>" statement about the subject in the read passages of the article read first
+    # comes first (kvqae.read.family; session 15)
+    family: bool = True
     # An answer that is a part of a name mentioned in full in the read passages of its article becomes the
     # full name: "Douglas" -> "Stephen A. Douglas" (kvqae.read.names). Off: +2-4 EM on the dev set's
     # validation half, -2 on its test half with each of three readers (README, session 10).
@@ -146,7 +151,8 @@ class Prediction:
     end: int
     probability: float = 0.0
     confidence: float | None = None
-    by_rule: bool = False  # an answer rule (lifespan date, life place, nationality) put this answer first
+    by_rule: bool = False  # an answer rule (a lifespan date, a life place, a nationality, an attribute, a
+    # relative) put this answer first
 
     def to_json(self, qid: str) -> dict[str, Any]:
         return {
@@ -462,6 +468,8 @@ class Reader:
             cands = prefer_nationality(cands, texts, [p.title for p in passages], question, self.entities_of)
         if self.settings.attributes and question is not None:
             cands = prefer_attribute(cands, texts, [p.title for p in passages], question)
+        if self.settings.family and question is not None:
+            cands = prefer_relative(cands, texts, [p.title for p in passages], question, self.entities_of)
         if confidence and _span_key(cands) != dated_first:
             # a rule's answer (a lifespan date, a birth place), not the ranking's: it gave it no probability
             confidence[_span_key(cands)] = None

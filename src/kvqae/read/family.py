@@ -1,0 +1,205 @@
+"""A person's relatives stated in their article: "his wife, X", "X married Y", "Y, the son of X".
+
+"Who is the wife of this man?", "Who was the father of this Greek philosopher?", "Whom did this novelist
+marry in 1929?": after where and when someone was born, people ask about a pictured person's family, and
+Wikipedia states it in a few shapes about the article's subject:
+
+* a possessive: "his wife, Irma Raush", "His elder brother, Leo Garnet Dwan, became a physician", "their
+  first son, Hans Albert Einstein", "Lincoln's mother, Nancy";
+* a marriage: "In 1956, Huxley married Laura Archera", "he quickly married the Belgian refugee Maria Nys"
+  (in a sentence about the subject: its name or "he" / "she" before the verb, no other relative);
+* the relative's apposition: "Neoptolemus, the son of Achilles"; "Aldous was the grandson of Thomas Henry
+  Huxley".
+
+So when a question asks for a relative (`asked_relation`: the relation, an ordinal such as "first" or
+"eldest", a year), the person of the first such statement in the read passages of the first read passage's
+article comes first (`prefer_relative`); a statement with another ordinal ("his second wife" for "Who was
+his first wife?") or, for a marriage, a sentence without the asked year is passed over.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kvqae.read.answer_choice import Entity, first_article_span, put_first
+from kvqae.read.answer_types import expected_kind
+from kvqae.read.lifeplace import about_subject
+
+# a relation the question asks -> the words an article states it with
+_STATED = {
+    "spouse": "wife|husband|spouse",
+    "father": "father", "mother": "mother", "son": "son", "daughter": "daughter", "brother": "brother",
+    "sister": "sister", "grandfather": "grandfather", "grandmother": "grandmother",
+    "twin": r"twin(?:\s+(?:sister|brother))?", "child": "son|daughter|child",
+}
+_ASKED = {"wife": "spouse", "husband": "spouse", "spouse": "spouse", "children": "child"}
+_RELATION_WORDS = ("wife|husband|spouse|father|mother|son|daughter|brother|sister|grandfather|grandmother|"
+                   "child|children")
+_ORDINALS = {"first": "first", "eldest": "first", "oldest": "first", "elder": "elder", "older": "elder",
+             "second": "second", "third": "third", "youngest": "youngest", "younger": "younger"}
+_ORDINAL_WORDS = "|".join(_ORDINALS)
+# "the eldest son of ...", "the twin sister of ...", "Tarkovsky's sister"
+_ASKS_OF = re.compile(rf"\b(?:({_ORDINAL_WORDS})\s+)?(twin(?:\s+(?:sister|brother))?|{_RELATION_WORDS})"
+                      rf"\s+of\b", re.IGNORECASE)
+_ASKS_POSSESSIVE = re.compile(rf"['’]s\s+(?:({_ORDINAL_WORDS})\s+)?(twin(?:\s+(?:sister|brother))?|"
+                              rf"{_RELATION_WORDS})\b", re.IGNORECASE)
+_ASKS_MARRY = re.compile(r"^\s*(?:whom|who|which\s+[\w-]+(?:\s+[\w-]+)?)\b.*\bmarr(?:y|ied)\b",
+                         re.IGNORECASE)
+_ASKS_PERSON = re.compile(r"^\s*(?:who|whom|which|what)\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b1\d{3}\b|\b20\d{2}\b")
+_MARRIED = re.compile(r"\bmarried\b", re.IGNORECASE)
+_NAME = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:(?:de|van|von|da|di|del|of)\s+)?[A-Z][\w'’-]*)*")
+_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
+# the person follows the verb or the noun closely: "married the Belgian refugee Maria Nys"
+_AFTER_CHARS = 40
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A relative a question asks for: `kind` (a key of `_STATED`), an ordinal ("first", "elder", ...)
+    and a year the marriage is dated by, when the question gives them."""
+
+    kind: str
+    ordinal: str | None = None
+    year: str | None = None
+
+
+def asked_relation(question: str) -> Relation | None:
+    """The relative `question` asks for ("Who was the first wife of this physicist?" -> spouse, "first";
+    "Whom did this novelist marry in 1929?" -> spouse, year 1929), None when it asks none - or asks when
+    or how many ("On what date did he marry?")."""
+    if not _ASKS_PERSON.search(question) or expected_kind(question) in ("time", "number"):
+        return None
+    year = _YEAR.search(question)
+    m = _ASKS_OF.search(question) or _ASKS_POSSESSIVE.search(question)
+    if m is not None:
+        word = re.sub(r"\s+", " ", m.group(2).lower())
+        kind = "twin" if word.startswith("twin") else _ASKED.get(word, word)
+        ordinal = _ORDINALS[m.group(1).lower()] if m.group(1) else None
+        return Relation(kind, ordinal, year.group(0) if year and kind == "spouse" else None)
+    if _ASKS_MARRY.search(question):
+        return Relation("spouse", None, year.group(0) if year else None)
+    return None
+
+
+def _person_at(text: str, start: int, limit: int, entities: Sequence[Entity] | None,
+               title: str | None) -> tuple[int, int] | None:
+    """The first person named in text[start:limit]: a PERSON entity, else (no entities given, or none
+    there) a capitalised name right at `start` after an optional article and lower-case words; never the
+    subject's own name."""
+    own = {w.lower() for w in re.findall(r"\w+", title or "")}
+    for a, b, label in sorted(entities or []):
+        if label == "PERSON" and start <= a < limit and not _echoes(text[a:b], own):
+            return a, b
+    # "the Belgian refugee Maria Nys, also ...": after an article, the name that ends the noun phrase
+    after_article = re.compile(rf"(?:the|a|an)\s+(?:\S+\s+){{0,3}}?({_NAME.pattern})(?=\s*[,.;(]|$)")
+    m = after_article.match(text, start)
+    name = (m.start(1), m.end(1)) if m else (_NAME.match(text, start).span() if _NAME.match(text, start)
+                                             else None)
+    if name is None or name[0] >= limit or _echoes(text[name[0]:name[1]], own):
+        return None
+    at, end = name
+    while end > at and text[end - 1] in ".'’-":
+        end -= 1
+    return at, end
+
+
+def _echoes(name: str, own: set[str]) -> bool:
+    words = {w.lower() for w in re.findall(r"\w+", name)}
+    return bool(words) and words <= own
+
+
+def _ordinal_fits(words: str, ordinal: str | None) -> bool | None:
+    """Whether the words before a relation noun ("elder", "second") fit the asked ordinal: True when they
+    state it, False when they state another, None when they state none."""
+    stated = {_ORDINALS[w] for w in re.findall(r"\w+", words.lower()) if w in _ORDINALS}
+    if not stated:
+        return None
+    return ordinal in stated
+
+
+def _sentence(text: str, at: int) -> tuple[int, int]:
+    starts = [m.end() for m in _SENTENCE_START.finditer(text)]
+    begin = max((s for s in starts if s <= at), default=0)
+    stop = text.find(". ", at)
+    return begin, len(text) if stop < 0 else stop
+
+
+def stated_relative(
+    text: str, title: str | None, relation: Relation, entities: Sequence[Entity] | None = None
+) -> tuple[int, int] | None:
+    """(start, end) in `text` of the relative of the article's subject (`title`) the first statement of
+    `relation` names (see the module doc), None when `text` states none. `entities`: spaCy entities of
+    `text` (a PERSON there is the name; without them a capitalised name is taken)."""
+    words = _STATED[relation.kind]
+    title_words = [re.escape(w) for w in re.findall(r"\w+", title or "") if len(w) > 2]
+    owners = "his|her|their" + "".join(f"|{w}['’]s" for w in title_words)
+    # (priority, position, span): 0 the asked ordinal stated, 1 none stated, 2 one stated when none was asked
+    found: list[tuple[int, int, tuple[int, int]]] = []
+    for m in re.finditer(rf"\b(?:{owners})\s+((?:[\w-]+\s+){{0,2}}?)(?:{words})\b[,:]?\s+", text,
+                         re.IGNORECASE):
+        fits = _ordinal_fits(m.group(1), relation.ordinal)
+        if fits is False and relation.ordinal is not None:
+            continue
+        if relation.year and relation.year not in text[slice(*_sentence(text, m.start()))]:
+            continue
+        span = _person_at(text, m.end(), m.end() + 3, entities, title)
+        if span is not None:
+            found.append((_priority(fits), m.start(), span))
+    if relation.kind == "spouse":
+        for m in _MARRIED.finditer(text):
+            begin, finish = _sentence(text, m.start())
+            if not about_subject(text[begin : m.start()], title):
+                continue
+            if relation.year and relation.year not in text[begin:finish]:
+                continue
+            # "his late wife's first cousin" states no ordinal of this marriage; "his second marriage" does
+            stated = re.search(rf"\b({_ORDINAL_WORDS})\s+(?:wife|husband|marriage|spouse)\b",
+                               text[begin:finish], re.IGNORECASE)
+            fits = _ordinal_fits(stated.group(1), relation.ordinal) if stated else None
+            if (fits is False and relation.ordinal is not None) or (
+                    fits is None and relation.ordinal not in (None, "first")):
+                continue
+            span = _person_at(text, m.end() + 1, min(m.end() + _AFTER_CHARS, finish), entities, title)
+            if span is not None:
+                found.append((_priority(fits), m.start(), span))
+    for m in re.finditer(r"\b(?:grand)?(?:son|daughter|child)\s+of\s+", text):
+        if relation.kind in ("grandfather", "grandmother") and m.group(0).startswith("grand"):
+            begin, _ = _sentence(text, m.start())
+            if about_subject(text[begin : m.start()], title):
+                span = _person_at(text, m.end(), m.end() + 3, entities, title)
+                if span is not None:
+                    found.append((1, m.start(), span))
+    if title_words:
+        # "Neoptolemus, the son of Achilles"
+        subject = "|".join(title_words)
+        for m in re.finditer(rf"({_NAME.pattern}),\s+(?:the|a)\s+(?:{words})\s+of\s+(?:{subject})\b", text):
+            if not _echoes(m.group(1), {w.lower() for w in re.findall(r"\w+", title or "")}):
+                found.append((1, m.start(), m.span(1)))
+    return min(found)[2] if found else None
+
+
+def _priority(fits: bool | None) -> int:
+    """Rank of a statement by its ordinal: the asked one stated (0), none stated (1), one stated where the
+    question asked none (2: "his elder brother" for "Who was his brother?", when no other is named)."""
+    return {True: 0, None: 1, False: 2}[fits]
+
+
+def prefer_relative(
+    candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str,
+    entities_of: Callable[[str], Sequence[Entity]],
+) -> list[Any]:
+    """`candidates` (ranked `Candidate`s into `texts`, the read passages in reading order, of articles
+    `titles`) with, when `question` asks for a relative, the person `stated_relative` finds in the passages
+    of the first read passage's article first. A candidate already on that span moves up; else a new one
+    joins, scored below every other (probability 0). Unchanged when none states it."""
+    out = list(candidates)
+    relation = asked_relation(question)
+    if relation is None or not texts:
+        return out
+    found = first_article_span(
+        texts, titles, lambda text, title: stated_relative(text, title, relation, entities_of(text)))
+    return out if found is None else put_first(out, *found)

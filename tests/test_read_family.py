@@ -1,0 +1,117 @@
+"""A person's relatives stated in their article (kvqae.read.family): which questions ask for one, which
+statements name one, on hand-made text; the look-up of the passages naming one; a tiny reader's answer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from kvqae.read.answer_choice import Candidate
+from kvqae.read.family import Relation, asked_relation, prefer_relative, stated_relative
+from reader_logits import best_with_peak
+
+
+@pytest.mark.parametrize(("question", "relation"), [
+    ("Who was the first wife of this Dutch painter?", Relation("spouse", "first")),
+    ("Whom did this painter marry in 1890?", Relation("spouse", None, "1890")),
+    ("Which singer did this painter marry?", Relation("spouse")),
+    ("What was the name of the eldest son of this painter?", Relation("son", "first")),
+    ("Which poet was the father of this painter?", Relation("father")),
+    ("What was the name of Jan Vos's younger sister?", Relation("sister", "younger")),
+    ("Who is the twin sister of this Greek god?", Relation("twin")),
+    ("Who was the grandfather of this writer?", Relation("grandfather")),
+    # no relative: a date, a count, another question
+    ("On what date did this painter marry his second wife?", None),
+    ("How many children did this painter have?", None),
+    ("Where was this painter born?", None),
+])
+def test_asked_relation(question, relation):
+    assert asked_relation(question) == relation
+
+
+VOS = ("Jan Vos. Vos was born in Delft. His elder brother, Piet Vos (1850-1901), became a doctor. In 1880 he "
+       "married the Flemish singer Anna Mertens, who died in 1885. In 1890, Vos married Clara Dekker, his "
+       "late wife's first cousin. His father Karel Vos was a poet. Jan was the grandson of Willem de Wit, "
+       "a merchant. Lena Vos, the daughter of Vos, painted too.")
+
+
+@pytest.mark.parametrize(("relation", "person"), [
+    (Relation("brother", "elder"), "Piet Vos"),  # a possessive with the asked ordinal
+    (Relation("brother", "younger"), None),  # ... with another one
+    (Relation("brother"), "Piet Vos"),  # none asked: one with an ordinal, when no other is named
+    (Relation("spouse"), "Anna Mertens"),  # the first marriage in the text; "the Flemish singer" skipped
+    (Relation("spouse", "first"), "Anna Mertens"),
+    (Relation("spouse", None, "1890"), "Clara Dekker"),  # the sentence with the asked year
+    (Relation("spouse", None, "1870"), None),
+    (Relation("spouse", "second"), None),  # no marriage says "second" ("first cousin" is no ordinal of it)
+    (Relation("father"), "Karel Vos"),  # no comma after the noun
+    (Relation("grandfather"), "Willem de Wit"),  # "the grandson of" in a sentence about the subject
+    (Relation("daughter"), "Lena Vos"),  # "<Name>, the daughter of <subject>"
+    (Relation("mother"), None),
+])
+def test_stated_relative_by_hand(relation, person):
+    span = stated_relative(VOS, "Jan Vos", relation)
+    assert (VOS[span[0]:span[1]] if span else None) == person
+
+
+def test_an_unstated_ordinal_goes_before_another_stated_one():
+    text = "Jan Vos. His younger brother, Piet Vos, sailed. His brother Kees Vos painted."
+    span = stated_relative(text, "Jan Vos", Relation("brother"))
+    assert text[span[0]:span[1]] == "Kees Vos"
+
+
+def test_not_the_subjects_relatives_nor_the_subject():
+    text = "Jan Vos. His father married Eva Smit in 1850. Clara Dekker married Tom Berg. His son, Vos, wept."
+    assert stated_relative(text, "Jan Vos", Relation("spouse")) is None  # his father's and another's
+    assert stated_relative(text, "Jan Vos", Relation("son")) is None  # the subject's own name
+
+
+def test_a_person_entity_is_preferred_to_the_capitalised_words():
+    text = "Jan Vos. In 1880 he married Dutch-born Anna Mertens of Leiden."
+    start = text.index("Anna")
+    span = stated_relative(text, "Jan Vos", Relation("spouse"), [(start, start + 12, "PERSON")])
+    assert text[span[0]:span[1]] == "Anna Mertens"
+
+
+def test_prefer_relative_moves_or_adds_the_stated_person():
+    other = "Jan Vos. Jan Vos was a painter of Delft."
+    texts, titles = [other, VOS], ["Jan Vos", "Jan Vos"]
+    delft = Candidate(1, VOS.index("Delft"), VOS.index("Delft") + 5, -1.0, 0.5)
+    question = "Who was the elder brother of this painter?"
+    out = prefer_relative([delft], texts, titles, question, lambda text: [])
+    assert (out[0].passage, VOS[out[0].start:out[0].end], out[0].score, out[0].rule) == (
+        1, "Piet Vos", -2.0, True)
+    start = VOS.index("Piet Vos")
+    piet = Candidate(1, start, start + 8, -3.0, 0.1)
+    assert prefer_relative([delft, piet], texts, titles, question, lambda text: []) == [
+        replace(piet, rule=True), delft]
+    assert prefer_relative([delft], texts, titles, "Where was he born?", lambda text: []) == [delft]
+    assert prefer_relative([delft], texts, ["Delft", "Jan Vos"], question, lambda text: []) == [delft]
+
+
+def test_a_relative_question_looks_up_the_passages_naming_one():
+    from kvqae.read.lookup import lookup_passages
+
+    article = {"Vos#0": "Jan Vos. Jan Vos was a painter.", "Vos#1": "Jan Vos. He painted boats.",
+               "Vos#2": VOS}
+    ids = list(article)
+    assert lookup_passages("Who was the elder brother of this painter?", ids, article.__getitem__, "Jan Vos",
+                           set(), 2) == ["Vos#0", "Vos#2"]
+    assert lookup_passages("Whom did this painter marry in 1890?", ids, article.__getitem__, "Jan Vos",
+                           {"Vos#0"}, 2) == ["Vos#2"]
+
+
+def test_the_reader_answers_a_relative_from_its_statement(tmp_path):
+    from kvqae.read.model import Reader, build_tiny_reader
+
+    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
+    reader._entities = lambda text: []
+    question = "Who was the elder brother of this painter?"
+
+    def best(**settings):  # the span model's answer: the city of the first sentence
+        return best_with_peak(reader, question, VOS, "Jan Vos", "Delft", **settings)
+
+    assert best(family=False).answer == "Delft"
+    ruled = best()
+    assert ruled.answer == "Piet Vos" and ruled.by_rule and ruled.confidence is None
