@@ -119,3 +119,20 @@ def test_the_reader_answers_an_attribute_from_its_statement(tmp_path):
     assert best(attributes=False).answer == "French"
     ruled = best()
     assert ruled.answer == "Montgomery" and ruled.by_rule and ruled.confidence is None
+
+
+def test_a_rules_answer_keeps_its_form_with_full_names(tmp_path):
+    """`full_names` would make "Montgomery" the person named before it; a rule's answer is taken whole."""
+    from kvqae.read.model import Reader, build_tiny_reader
+
+    text = "Alabama. Richard Montgomery was a general. The capital of Alabama is Montgomery, on a river."
+    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
+    reader._entities = lambda t: [(9, 27, "PERSON")] if t == text else []
+    assert text[9:27] == "Richard Montgomery"
+    question = "What is the capital of this U.S. state?"
+    ruled = best_with_peak(reader, question, text, "Alabama", "general", full_names=True)
+    assert ruled.answer == "Montgomery" and ruled.by_rule
+    # the same span from the span model, no rule: the full name
+    spanned = best_with_peak(reader, "Which general visited?", text, "Alabama", "Montgomery,",
+                             full_names=True, attributes=False)
+    assert spanned.answer == "Richard Montgomery"

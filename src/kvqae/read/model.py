@@ -87,7 +87,8 @@ class ReaderSettings(ConfigModel):
     family: bool = True
     # An answer that is a part of a name mentioned in full in the read passages of its article becomes the
     # full name: "Douglas" -> "Stephen A. Douglas" (kvqae.read.names). Off: +2-4 EM on the dev set's
-    # validation half, -2 on its test half with each of three readers (README, session 10).
+    # validation half, -2 on its test half with each of three readers (README, sessions 10 and 15). Never
+    # applied to an answer a rule (an attribute, a birth place, ...) found whole.
     full_names: bool = False
     # Rank the candidates (the reader's spans + every entity of an asked-for label in the passages) by the
     # span score and the evidence around them (kvqae.read.evidence); None: the answer_choice tiers alone.
@@ -485,7 +486,7 @@ class Reader:
         i, a, b = c.passage, c.start, c.end
         if self.settings.phrase_spans:
             a, b = trim_to_phrase(passages[i].text, a, b)
-        if self.settings.full_names and question is not None:
+        if self.settings.full_names and question is not None and not c.rule:  # a rule found the answer whole
             i, a, b = full_name(i, a, b, [p.text for p in passages], [p.title for p in passages],
                                 self.entities_of)
         text = passages[i].text
