@@ -85,14 +85,14 @@ def asked_relation(question: str) -> Relation | None:
     return None
 
 
-def _person_at(text: str, start: int, limit: int, entities: Sequence[Entity] | None,
-               title: str | None) -> tuple[int, int] | None:
-    """The first person named in text[start:limit]: a PERSON entity, else (no entities given, or none
-    there) a capitalised name right at `start` after an optional article and lower-case words; never the
-    subject's own name."""
+def person_at(text: str, start: int, limit: int, entities: Sequence[Entity] | None,
+              title: str | None, labels: frozenset[str] = frozenset({"PERSON"})) -> tuple[int, int] | None:
+    """The first person named in text[start:limit]: an entity of `labels` (PERSON), else (no entities given,
+    or none there) a capitalised name right at `start` after an optional article and lower-case words;
+    never the subject's own name (`title`). Also used by `kvqae.read.agent`."""
     own = {w.lower() for w in re.findall(r"\w+", title or "")}
     for a, b, label in sorted(entities or []):
-        if label == "PERSON" and start <= a < limit and not _echoes(text[a:b], own):
+        if label in labels and start <= a < limit and not _echoes(text[a:b], own):
             return a, b
     # "the Belgian refugee Maria Nys, also ...": after an article, the name that ends the noun phrase
     after_article = re.compile(rf"(?:the|a|an)\s+(?:\S+\s+){{0,3}}?({_NAME.pattern})(?=\s*[,.;(]|$)")
@@ -146,7 +146,7 @@ def stated_relative(
             continue
         if relation.year and relation.year not in text[slice(*_sentence(text, m.start()))]:
             continue
-        span = _person_at(text, m.end(), m.end() + 3, entities, title)
+        span = person_at(text, m.end(), m.end() + 3, entities, title)
         if span is not None:
             found.append((_priority(fits), m.start(), span))
     if relation.kind == "spouse":
@@ -163,14 +163,14 @@ def stated_relative(
             if (fits is False and relation.ordinal is not None) or (
                     fits is None and relation.ordinal not in (None, "first")):
                 continue
-            span = _person_at(text, m.end() + 1, min(m.end() + _AFTER_CHARS, finish), entities, title)
+            span = person_at(text, m.end() + 1, min(m.end() + _AFTER_CHARS, finish), entities, title)
             if span is not None:
                 found.append((_priority(fits), m.start(), span))
     for m in re.finditer(r"\b(?:grand)?(?:son|daughter|child)\s+of\s+", text):
         if relation.kind in ("grandfather", "grandmother") and m.group(0).startswith("grand"):
             begin, _ = _sentence(text, m.start())
             if about_subject(text[begin : m.start()], title):
-                span = _person_at(text, m.end(), m.end() + 3, entities, title)
+                span = person_at(text, m.end(), m.end() + 3, entities, title)
                 if span is not None:
                     found.append((1, m.start(), span))
     if title_words:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from kvqae.read.agent import asked_agent, stated_agent
 from kvqae.read.answer_types import expected_kind
 from kvqae.read.attribute import asked_attribute, stated_attribute
 from kvqae.read.family import asked_relation, stated_relative
@@ -44,7 +45,9 @@ def lookup_passages(
     parenthesis does not), for a birth or death place the passages with such a place sentence about the
     article's subject (`title`), for an attribute ("What is the capital of ...?") the lead and the passages
     stating it (`kvqae.read.attribute.stated_attribute`), for a relative ("Who was his first wife?") the lead
-    and the passages naming one (`kvqae.read.family.stated_relative`), for any other question the lead."""
+    and the passages naming one (`kvqae.read.family.stated_relative`), for who did something to the subject
+    ("Who wrote this essay?") the lead and the passages saying "written by" (`kvqae.read.agent`), for any
+    other question the lead."""
     if limit <= 0 or not article:
         return []
     lead = article[0]
@@ -58,6 +61,8 @@ def lookup_passages(
     elif (relation := asked_relation(question)) is not None:
         # without the NER (every passage of the article): a capitalised name after the statement
         wanted = [lead] + [pid for pid in article if stated_relative(text_of(pid), title, relation)]
+    elif (participles := asked_agent(question)) is not None:
+        wanted = [lead] + [pid for pid in article if stated_agent(text_of(pid), title, participles)]
     elif (attribute := asked_attribute(question)) is not None:
         names_only = expected_kind(question) == "name"
         wanted = [lead] + [pid for pid in article

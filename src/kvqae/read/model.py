@@ -26,6 +26,7 @@ from pydantic import Field
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
+from kvqae.read.agent import prefer_agent
 from kvqae.read.answer_types import expected_kind, fits
 from kvqae.read.attribute import prefer_attribute
 from kvqae.read.evidence import EvidenceSettings
@@ -85,6 +86,10 @@ class ReaderSettings(ConfigModel):
     # "X, the son of <subject>" statement about the subject in the read passages of the article read first
     # comes first (kvqae.read.family; session 15)
     family: bool = True
+    # "Who wrote this essay?": the person after "written ... by" in a sentence about the subject (or after a
+    # work's lead "is a ... by") in the read passages of the article read first comes first
+    # (kvqae.read.agent; session 15)
+    agents: bool = True
     # An answer that is a part of a name mentioned in full in the read passages of its article becomes the
     # full name: "Douglas" -> "Stephen A. Douglas" (kvqae.read.names). Off: +2-4 EM on the dev set's
     # validation half, -2 on its test half with each of three readers (README, sessions 10 and 15). Never
@@ -471,6 +476,8 @@ class Reader:
             cands = prefer_attribute(cands, texts, [p.title for p in passages], question)
         if self.settings.family and question is not None:
             cands = prefer_relative(cands, texts, [p.title for p in passages], question, self.entities_of)
+        if self.settings.agents and question is not None:
+            cands = prefer_agent(cands, texts, [p.title for p in passages], question, self.entities_of)
         if confidence and _span_key(cands) != dated_first:
             # a rule's answer (a lifespan date, a birth place), not the ranking's: it gave it no probability
             confidence[_span_key(cands)] = None

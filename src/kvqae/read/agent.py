@@ -1,0 +1,130 @@
+"""Who made, founded or did something to the subject: "written by X", "founded by X", "a piece by X".
+
+"Who wrote this essay?", "Who designed this building?", "Who founded this league?", "Who assassinated this
+president?": people ask who made or did something to the pictured entity, and Wikipedia states it about the
+subject in a passive with "by" - "A Modest Proposal ... is a Juvenalian satirical essay written and published
+anonymously by Jonathan Swift in 1729", "Lincoln was assassinated by John Wilkes Booth", "Aikido is a
+Japanese martial art developed by Morihei Ueshiba" - or, for a work, in its lead's "is a <kind> by X" ("An
+American in Paris is a jazz-influenced orchestral piece by the American composer George Gershwin"). The
+reader took a surname of a later sentence ("Swift", "Gershwin") or another name of the passage ("NFL",
+"Stephen A. Douglas"). So when a question asks who did the verb (`asked_agent`: "Who V-ed ...?", "Which
+<noun> V-ed ...?", "By whom was ... V-ed?", "Who is the <author / founder / architect ...> of ...?"), the
+person (or organisation) after "<V-ed> by" in a sentence about the subject, or after "is a ... by" in a
+sentence opening with the subject when the verb makes works, in the read passages of the first read
+passage's article comes first (`prefer_agent`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kvqae.read.answer_choice import Entity, first_article_span, put_first
+from kvqae.read.family import person_at
+from kvqae.read.lifeplace import about_subject
+
+# the question's verb (past tense) -> its past participle, where they differ
+_IRREGULAR = {"wrote": "written", "write": "written", "built": "built", "led": "led", "sang": "sung",
+              "flew": "flown", "drew": "drawn", "made": "made", "took": "taken", "gave": "given",
+              "began": "begun", "won": "won", "shot": "shot", "struck": "struck", "bought": "bought",
+              "sold": "sold", "taught": "taught", "found": "found"}
+_REGULAR = ("composed|designed|founded|established|invented|discovered|directed|painted|sculpted|created|"
+            "developed|commissioned|named|killed|assassinated|murdered|defeated|commanded|produced|published|"
+            "illustrated|coined|introduced|conquered|captured|signed|drafted|performed|recorded|organi[sz]ed|"
+            "launched|piloted|succeeded|translated|edited|owned|proposed|formulated|authored|constructed|"
+            "engineered|pioneered|devised|crafted|funded|sponsored|presented|awarded|hosted|adopted|"
+            "raised|trained|coached|managed|chaired|headed|ruled|governed|betrayed|executed|replaced|"
+            "started|initiated|conceived|scored|narrated|starred|animated|choreographed")
+# a noun naming who did the verb -> the verb's participles
+_NOUNS = {"author": "written|authored", "writer": "written", "composer": "composed", "architect": "designed",
+          "designer": "designed", "founder": "founded|established", "inventor": "invented",
+          "discoverer": "discovered", "director": "directed", "painter": "painted", "sculptor": "sculpted",
+          "creator": "created", "developer": "developed", "builder": "built|constructed",
+          "illustrator": "illustrated", "publisher": "published", "producer": "produced", "killer": "killed",
+          "assassin": "assassinated", "commander": "commanded", "lyricist": "written"}
+# participles of verbs that make works whose lead's "is a ... by X" says who made it
+# (not "directed" or "designed": "An American in Paris is a ... piece by Gershwin" did not direct the film)
+_MAKER_TEXT = "written authored composed painted created sculpted illustrated drawn"
+_MAKERS = frozenset(_MAKER_TEXT.split())
+_VERB = rf"(?:{'|'.join(_IRREGULAR)}|{_REGULAR})"
+_PARTICIPLE = rf"(?:{'|'.join(sorted(set(_IRREGULAR.values())))}|{_REGULAR})"
+# "Who wrote ...", "Which American composer wrote ..." (not "Which unit is named after ...": a passive asks
+# for the thing)
+_ASKS_VERB = re.compile(rf"^\s*(?:who\s+|which\s+(?:(?!(?:is|was|are|were)\b)[\w-]+\s+){{1,3}}?)"
+                        rf"(?:first\s+|originally\s+|actually\s+)?({_VERB})\b", re.IGNORECASE)
+_ASKS_BY_WHOM = re.compile(
+    rf"^\s*by\s+whom\s+(?:was|were|is|are|has\s+been|had\s+been)\b.*?\b({_PARTICIPLE})\b", re.IGNORECASE)
+_ASKS_BY = re.compile(rf"^\s*who\b.*\b({_PARTICIPLE})\s+by\s*\??\s*$", re.IGNORECASE)
+_ASKS_NOUN = re.compile(rf"^\s*who\s+(?:is|was|are|were)\s+the\s+(?:[\w-]+\s+)?({'|'.join(_NOUNS)})\s+of\b",
+                        re.IGNORECASE)
+_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
+# "written and published anonymously by", "founded in 1960 by", "designed jointly by"
+_BETWEEN = r"(?:\s+and\s+[a-z]+)?(?:\s+[a-z]+ly)?(?:\s+(?:in|on|at)\s+[^,.;]{1,25}?)?"
+# not NORP: "coined by the Swiss psychiatrist Eugen Bleuler" (a nationality before the person)
+_WHO_LABELS = frozenset({"PERSON", "ORG"})
+_AFTER_CHARS = 45
+
+
+def asked_agent(question: str) -> str | None:
+    """The participles that state who did what `question` asks about, as a regex alternation ("Who wrote
+    this essay?" -> "written", "Who is the founder of ...?" -> "founded|established"); None when it asks
+    no such thing."""
+    for pattern in (_ASKS_VERB, _ASKS_BY_WHOM, _ASKS_BY):
+        m = pattern.search(question)
+        if m is not None:
+            verb = m.group(1).lower()
+            return _IRREGULAR.get(verb, verb)
+    m = _ASKS_NOUN.search(question)
+    return _NOUNS[m.group(1).lower()] if m else None
+
+
+def _sentence_start(text: str, at: int) -> int:
+    return max((m.end() for m in _SENTENCE_START.finditer(text) if m.end() <= at), default=0)
+
+
+def _about(before: str, title: str | None) -> bool:
+    """Whether the sentence's words before the verb are about the subject: its name, "he" / "she" (not
+    "his father"), or "it"."""
+    return about_subject(before, title) or re.search(r"\bit\b", before, re.IGNORECASE) is not None
+
+
+def stated_agent(
+    text: str, title: str | None, participles: str, entities: Sequence[Entity] | None = None
+) -> tuple[int, int] | None:
+    """(start, end) in `text` of who the first statement about the subject (`title`) says did the verb
+    (`participles`, from `asked_agent`): the person or organisation right after "<participle> ... by", or,
+    for a verb that makes works, after "is a ... by" in a sentence that opens with the subject's name;
+    None when `text` states none. `entities`: spaCy entities of `text` (else a capitalised name)."""
+    found = []
+    for m in re.finditer(rf"\b(?:{participles}){_BETWEEN}\s+by\s+", text):
+        begin = _sentence_start(text, m.start())
+        if _about(text[begin : m.start()], title):
+            span = person_at(text, m.end(), m.end() + _AFTER_CHARS, entities, title, _WHO_LABELS)
+            if span is not None:
+                found.append((m.start(), span))
+    if set(participles.split("|")) & _MAKERS and title:
+        name = re.escape(title.split(" (")[0])
+        for m in re.finditer(rf"(?:^|(?<=[.!?]\s))(?:{name}\.\s+)?(?:The\s+)?{name}\b[^.;]{{0,60}}?"
+                             rf"\b(?:is|was)\s+an?\s+[^.;]{{0,80}}?\s+by\s+", text):
+            span = person_at(text, m.end(), m.end() + _AFTER_CHARS, entities, title, _WHO_LABELS)
+            if span is not None:
+                found.append((m.start(), span))
+    return min(found)[1] if found else None
+
+
+def prefer_agent(
+    candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str,
+    entities_of: Callable[[str], Sequence[Entity]],
+) -> list[Any]:
+    """`candidates` (ranked `Candidate`s into `texts`, the read passages in reading order, of articles
+    `titles`) with, when `question` asks who did something to the subject, the one `stated_agent` finds in
+    the passages of the first read passage's article first. A candidate already on that span moves up;
+    else a new one joins, scored below every other (probability 0). Unchanged when none states it."""
+    out = list(candidates)
+    participles = asked_agent(question)
+    if participles is None or not texts:
+        return out
+    found = first_article_span(
+        texts, titles, lambda text, title: stated_agent(text, title, participles, entities_of(text)))
+    return out if found is None else put_first(out, *found)

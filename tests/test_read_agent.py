@@ -1,0 +1,90 @@
+"""Who made or did something to the subject (kvqae.read.agent): which questions ask it, which statements
+say it, on hand-made text; the look-up of the passages saying it; a tiny reader's answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from kvqae.read.agent import asked_agent, prefer_agent, stated_agent
+from kvqae.read.answer_choice import Candidate
+from reader_logits import best_with_peak
+
+
+@pytest.mark.parametrize(("question", "participles"), [
+    ("Who wrote this satirical essay?", "written"),
+    ("Which American composer wrote this symphonic poem?", "written"),
+    ("Who first isolated this metal?", None),  # a verb the rule does not know
+    ("Who assassinated this president?", "assassinated"),
+    ("By whom was this novella written?", "written"),
+    ("Who was this bridge designed by?", "designed"),
+    ("Who is the founder of this league?", "founded|established"),
+    ("Who was the architect of this cathedral?", "designed"),
+    # no agent asked: a passive asks for the thing, a relative, a place
+    ("Which unit is named after this physicist?", None),
+    ("Who is the wife of this man?", None),
+    ("Where was this bridge built?", None),
+])
+def test_asked_agent(question, participles):
+    assert asked_agent(question) == participles
+
+
+ESSAY = ("A Modest Proposal. A Modest Proposal is a satirical essay written and published anonymously by "
+         "Jonathan Swift in 1729. Swift's friend was later defeated by Charles Jervas. His father was killed "
+         "by Tom Ryder.")
+
+
+@pytest.mark.parametrize(("text", "title", "participles", "person"), [
+    (ESSAY, "A Modest Proposal", "written", "Jonathan Swift"),  # "written and published anonymously by"
+    (ESSAY, "A Modest Proposal", "defeated", None),  # a sentence about another person
+    (ESSAY, "A Modest Proposal", "killed", None),  # about the subject's father
+    ("Abraham Lincoln. Lincoln was assassinated by John Wilkes Booth, an actor.", "Abraham Lincoln",
+     "assassinated", "John Wilkes Booth"),
+    ("Aikido. It was founded in 1942 by the Aikikai Foundation.", "Aikido", "founded|established",
+     "Aikikai Foundation"),  # "it", a year between, an organisation after "the"
+    # a work's lead "is a ... by X" for a verb that makes works, not for one that does not
+    ("An American in Paris. An American in Paris is a jazz-influenced orchestral piece by the American "
+     "composer George Gershwin.", "An American in Paris", "composed", "George Gershwin"),
+    ("An American in Paris. An American in Paris is a jazz-influenced orchestral piece by the American "
+     "composer George Gershwin.", "An American in Paris", "directed", None),
+])
+def test_stated_agent_by_hand(text, title, participles, person):
+    span = stated_agent(text, title, participles)
+    assert (text[span[0]:span[1]] if span else None) == person
+
+
+def test_a_person_entity_goes_before_a_nationality():
+    text = "Autism. The word autism was coined by the Swiss psychiatrist Eugen Bleuler in 1910."
+    swiss, eugen = text.index("Swiss"), text.index("Eugen")
+    entities = [(swiss, swiss + 5, "NORP"), (eugen, eugen + 13, "PERSON")]
+    span = stated_agent(text, "Autism", "coined", entities)
+    assert text[span[0]:span[1]] == "Eugen Bleuler"
+
+
+def test_prefer_agent_puts_the_stated_person_first_and_looks_it_up():
+    from kvqae.read.lookup import lookup_passages
+
+    other = "A Modest Proposal. The essay mocks the rich."
+    swift = Candidate(1, ESSAY.index("Swift's"), ESSAY.index("Swift's") + 5, -1.0, 0.5)
+    question = "Who wrote this satirical essay?"
+    out = prefer_agent([swift], [other, ESSAY], ["A Modest Proposal"] * 2, question, lambda text: [])
+    assert (ESSAY[out[0].start:out[0].end], out[0].rule, out[1:]) == ("Jonathan Swift", True, [swift])
+    assert prefer_agent([swift], [other, ESSAY], ["Essay", "A Modest Proposal"], question,
+                        lambda text: []) == [swift]  # stated in another article than the one read first
+    article = {"Essay#0": other, "Essay#1": "A Modest Proposal. It was reprinted.", "Essay#2": ESSAY}
+    assert lookup_passages(question, list(article), article.__getitem__, "A Modest Proposal", set(),
+                           2) == ["Essay#0", "Essay#2"]
+
+
+def test_the_reader_answers_an_agent_from_its_statement(tmp_path):
+    from kvqae.read.model import Reader, build_tiny_reader
+
+    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
+    reader._entities = lambda text: []
+    question = "Who wrote this satirical essay?"
+
+    def best(**settings):  # the span model's answer: a name of a later sentence
+        return best_with_peak(reader, question, ESSAY, "A Modest Proposal", "Charles", **settings)
+
+    assert best(agents=False).answer == "Charles"
+    ruled = best()
+    assert ruled.answer == "Jonathan Swift" and ruled.by_rule and ruled.confidence is None
