@@ -7,20 +7,20 @@ answer of many lines, or 'field "answer": must not be empty' on the last line)."
 from __future__ import annotations
 
 import json
-import threading
-from types import SimpleNamespace
 
 import pytest
-from fastapi.testclient import TestClient
 
+import service_stand_in
 from cli_run import kvqae as _kvqae
 from image_bytes import png_bytes
-from kvqae.ask.answer import Answerer, check_question
+from kvqae.ask.answer import check_question
 from kvqae.data.questions import load_questions
 from kvqae.errors import InputError
-from kvqae.serve.app import create_app
+from service_stand_in import service_error
 
 ALLOWED = "only tab, line feed and carriage return are allowed"
+
+asked, client = service_stand_in.asked, service_stand_in.client  # the service stand-in's fixtures
 
 
 def _rows(*rows: dict) -> str:
@@ -88,37 +88,13 @@ def test_ask_refuses_a_control_character_with_one_error_line(monkeypatch, capsys
 # ------------------------------------------------------------------------- the service
 
 
-@pytest.fixture(scope="module")
-def asked() -> list:
-    return []
-
-
-@pytest.fixture(scope="module")
-def client(asked) -> TestClient:
-    """The app over a stand-in that runs the real `Answerer.ask` (its question check) and records what reaches
-    the models, which it then refuses with a 400 of its own."""
-
-    def models(question, image):
-        asked.append((question, image is not None))
-        raise InputError("stand-in: no models here")
-
-    inner = SimpleNamespace(lock=threading.Lock(), _ask=models)
-    answerer = SimpleNamespace(ask=lambda question, image=None: Answerer.ask(inner, question, image))
-    return TestClient(create_app(answerer, examples=[]), raise_server_exceptions=False)
-
-
-def _error(resp, status: int) -> dict:
-    assert resp.status_code == status, resp.text
-    return resp.json()["error"]
-
-
 @pytest.mark.parametrize("form", [
     {"data": {"question": "Who\x00 is it?"}},
     {"files": {"question": (None, "Who\x00 is it?")}},
 ], ids=["urlencoded", "multipart"])
 def test_service_refuses_a_control_character_in_the_question_with_422(client, asked, form):
     asked.clear()
-    err = _error(client.post("/api/ask", **form), 422)
+    err = service_error(client.post("/api/ask", **form), 422)
     assert err["field"] == "question"
     assert err["message"] == (f'field "question": must not hold the control character \'\\x00\' '
                               f"(at character 4; {ALLOWED})")
@@ -135,7 +111,7 @@ def test_service_refuses_a_control_character_in_the_question_with_422(client, as
 def test_service_refuses_a_form_field_sent_twice_with_422(client, asked, form, field):
     asked.clear()
     count = 3 if field == "question" and "files" in form else 2
-    err = _error(client.post("/api/ask", **form), 422)
+    err = service_error(client.post("/api/ask", **form), 422)
     assert err["field"] == field
     assert err["message"] == f'field "{field}": was given {count} times; it must be sent once'
     assert asked == []  # refused before any image is decoded or model runs
@@ -144,11 +120,11 @@ def test_service_refuses_a_form_field_sent_twice_with_422(client, asked, form, f
 def test_service_still_takes_each_field_once(client, asked):
     asked.clear()
     files = {"image": ("a.png", png_bytes(), "image/png")}
-    err = _error(client.post("/api/ask", data={"question": "Who is it?"}, files=files), 400)
+    err = service_error(client.post("/api/ask", data={"question": "Who is it?"}, files=files), 400)
     assert err["message"] == "stand-in: no models here"
     assert asked == [("Who is it?", True)]
     # a missing question is still pydantic's "Field required", not a count
-    err = _error(client.post("/api/ask", files=files), 422)
+    err = service_error(client.post("/api/ask", files=files), 422)
     assert err["field"] == "question" and "required" in err["message"]
 
 

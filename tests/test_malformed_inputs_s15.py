@@ -15,51 +15,26 @@ import bz2
 import json
 import shutil
 import socket
-import threading
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from fastapi.testclient import TestClient
 
+import service_stand_in
 from cli_run import kvqae as _kvqae
 from image_bytes import png_bytes
 from kvqae.ask.answer import Answerer
 from kvqae.ask.images import decode_image
 from kvqae.data.questions import load_questions
 from kvqae.errors import InputError, UnsupportedInputError
-from kvqae.serve.app import create_app
+from service_stand_in import service_error
 
+asked, client = service_stand_in.asked, service_stand_in.client  # the service stand-in's fixtures
 
 def _rows(*rows: dict) -> str:
     return "".join(json.dumps(r) + "\n" for r in rows)
 
 
 # ------------------------------------------------------------------------- the service
-
-
-@pytest.fixture(scope="module")
-def asked() -> list:
-    return []
-
-
-@pytest.fixture(scope="module")
-def client(asked) -> TestClient:
-    """The app over a stand-in that runs the real `Answerer.ask` (its question check) and records what reaches
-    the models, which it then refuses with a 400 of its own."""
-
-    def models(question, image):
-        asked.append((question, image is not None))
-        raise InputError("stand-in: no models here")
-
-    inner = SimpleNamespace(lock=threading.Lock(), _ask=models)
-    answerer = SimpleNamespace(ask=lambda question, image=None: Answerer.ask(inner, question, image))
-    return TestClient(create_app(answerer, examples=[]), raise_server_exceptions=False)
-
-
-def _error(resp, status: int) -> dict:
-    assert resp.status_code == status, resp.text
-    return resp.json()["error"]
 
 
 @pytest.mark.parametrize("form", [
@@ -69,17 +44,18 @@ def _error(resp, status: int) -> dict:
 ], ids=["urlencoded", "multipart", "with-image"])
 def test_service_calls_an_empty_question_empty_not_missing(client, asked, form):
     asked.clear()
-    err = _error(client.post("/api/ask", **form), 422)
+    err = service_error(client.post("/api/ask", **form), 422)
     assert err == {"status": 422, "field": "question", "message": 'field "question": the question is empty'}
     assert asked == []
     # a form without the field is still "required"
-    err = _error(client.post("/api/ask", data={"other": "x"}), 422)
+    err = service_error(client.post("/api/ask", data={"other": "x"}), 422)
     assert err["field"] == "question" and "required" in err["message"]
 
 
 def test_service_says_a_question_sent_as_a_file_must_be_text(client, asked):
     asked.clear()
-    err = _error(client.post("/api/ask", files={"question": ("q.txt", b"Who is it?", "text/plain")}), 422)
+    files = {"question": ("q.txt", b"Who is it?", "text/plain")}
+    err = service_error(client.post("/api/ask", files=files), 422)
     assert err == {"status": 422, "field": "question",
                    "message": 'field "question": must be text (a form field), not an uploaded file'}
     assert asked == []
@@ -108,7 +84,8 @@ def test_a_cut_image_of_a_known_format_is_truncated_not_an_unknown_kind(client, 
     assert not isinstance(err.value, UnsupportedInputError)
     assert str(err.value).startswith(f'cut: field "image": truncated or corrupt {kind} image (')
     asked.clear()
-    err = _error(client.post("/api/ask", data={"question": "Who?"}, files={"image": ("p.img", data)}), 400)
+    err = service_error(client.post("/api/ask", data={"question": "Who?"}, files={"image": ("p.img", data)}),
+                        400)
     assert err["field"] == "image" and f"truncated or corrupt {kind} image" in err["message"]
     assert asked == []
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kvqae.read.answer_choice import Entity, first_article_span, put_first
+from kvqae.read.answer_choice import Entity, rule_answer_first
 from kvqae.read.family import person_at
 from kvqae.read.lifeplace import about_subject
 
@@ -121,10 +121,9 @@ def prefer_agent(
     `titles`) with, when `question` asks who did something to the subject, the one `stated_agent` finds in
     the passages of the first read passage's article first. A candidate already on that span moves up;
     else a new one joins, scored below every other (probability 0). Unchanged when none states it."""
-    out = list(candidates)
     participles = asked_agent(question)
-    if participles is None or not texts:
-        return out
-    found = first_article_span(
-        texts, titles, lambda text, title: stated_agent(text, title, participles, entities_of(text)))
-    return out if found is None else put_first(out, *found)
+    if participles is None:
+        return list(candidates)
+    return rule_answer_first(
+        candidates, texts, titles,
+        lambda text, title: stated_agent(text, title, participles, entities_of(text)))

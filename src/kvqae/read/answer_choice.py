@@ -83,6 +83,17 @@ def first_article_span(
     return None
 
 
+def rule_answer_first(
+    candidates: Sequence[Candidate], texts: Sequence[str], titles: Sequence[str | None],
+    find: Callable[[str, str | None], tuple[int, int] | None],
+) -> list[Candidate]:
+    """`candidates` with the span `find(text, title)` gives in the read passages of the first passage's
+    article (`first_article_span`) first (`put_first`); unchanged when none gives one or nothing was read.
+    The shared last step of the answer rules (`kvqae.read.attribute`, `family`, `agent`)."""
+    found = first_article_span(texts, titles, find) if texts else None
+    return list(candidates) if found is None else put_first(candidates, *found)
+
+
 def snap_to_entity(
     text: str, start: int, end: int, entities: Sequence[Entity], labels: frozenset[str]
 ) -> tuple[int, int] | None:

@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from kvqae.read.answer_choice import first_article_span, put_first
+from kvqae.read.answer_choice import rule_answer_first
 from kvqae.read.answer_types import expected_kind
 
 # "What is the capital of ...", "Which city is the capital of ...", "What was the official language of ..."
@@ -208,12 +208,10 @@ def prefer_attribute(
     `titles`) with, when `question` asks for an attribute, the value `stated_attribute` finds in the
     passages of the first read passage's article first. A candidate already on that span moves up; else a
     new one joins, scored below every other (probability 0). Unchanged when none states it."""
-    out = list(candidates)
     attribute = asked_attribute(question)
-    if attribute is None or not texts:
-        return out
+    if attribute is None:
+        return list(candidates)
     names_only = expected_kind(question) == "name"
-    found = first_article_span(
-        texts, titles,
+    return rule_answer_first(
+        candidates, texts, titles,
         lambda text, title: stated_attribute(text, title, attribute, names_only=names_only))
-    return out if found is None else put_first(out, *found)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kvqae.read.answer_choice import Entity, first_article_span, put_first
+from kvqae.read.answer_choice import Entity, rule_answer_first
 from kvqae.read.answer_types import expected_kind
 from kvqae.read.lifeplace import about_subject
 
@@ -196,10 +196,9 @@ def prefer_relative(
     `titles`) with, when `question` asks for a relative, the person `stated_relative` finds in the passages
     of the first read passage's article first. A candidate already on that span moves up; else a new one
     joins, scored below every other (probability 0). Unchanged when none states it."""
-    out = list(candidates)
     relation = asked_relation(question)
-    if relation is None or not texts:
-        return out
-    found = first_article_span(
-        texts, titles, lambda text, title: stated_relative(text, title, relation, entities_of(text)))
-    return out if found is None else put_first(out, *found)
+    if relation is None:
+        return list(candidates)
+    return rule_answer_first(
+        candidates, texts, titles,
+        lambda text, title: stated_relative(text, title, relation, entities_of(text)))

@@ -466,24 +466,34 @@ class Reader:
             if confidence and _span_key(cands) != ranked_first:  # the ranked answer's date, written in full
                 confidence[_span_key(cands)] = confidence.get(ranked_first)
         dated_first = _span_key(cands)
-        if self.settings.life_dates and question is not None:
-            cands = prefer_life_date(cands, texts, [p.title for p in passages], question)
-        if self.settings.life_places and question is not None:
-            cands = prefer_life_place(cands, texts, [p.title for p in passages], question, self.entities_of)
-        if self.settings.nationality and question is not None:
-            cands = prefer_nationality(cands, texts, [p.title for p in passages], question, self.entities_of)
-        if self.settings.attributes and question is not None:
-            cands = prefer_attribute(cands, texts, [p.title for p in passages], question)
-        if self.settings.family and question is not None:
-            cands = prefer_relative(cands, texts, [p.title for p in passages], question, self.entities_of)
-        if self.settings.agents and question is not None:
-            cands = prefer_agent(cands, texts, [p.title for p in passages], question, self.entities_of)
+        if question is not None:
+            cands = self._answer_rules(cands, texts, [p.title for p in passages], question)
         if confidence and _span_key(cands) != dated_first:
             # a rule's answer (a lifespan date, a birth place), not the ranking's: it gave it no probability
             confidence[_span_key(cands)] = None
         predictions = [replace(self._prediction(c, passages, question),
                                confidence=confidence.get((c.passage, c.start, c.end))) for c in cands[:top_n]]
         return Reading(predictions or [Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)
+
+    def _answer_rules(
+        self, cands: list[Any], texts: list[str], titles: list[str | None], question: str
+    ) -> list[Any]:
+        """`cands` after the answer rules the settings turn on, in this order (each puts the span it finds
+        in the first read article first; `kvqae.read.lifespan`, `lifeplace`, `nationality`, `attribute`,
+        `family`, `agent`)."""
+        ner = self.entities_of
+        rules = (
+            (self.settings.life_dates, lambda c: prefer_life_date(c, texts, titles, question)),
+            (self.settings.life_places, lambda c: prefer_life_place(c, texts, titles, question, ner)),
+            (self.settings.nationality, lambda c: prefer_nationality(c, texts, titles, question, ner)),
+            (self.settings.attributes, lambda c: prefer_attribute(c, texts, titles, question)),
+            (self.settings.family, lambda c: prefer_relative(c, texts, titles, question, ner)),
+            (self.settings.agents, lambda c: prefer_agent(c, texts, titles, question, ner)),
+        )
+        for enabled, rule in rules:
+            if enabled:
+                cands = rule(cands)
+        return cands
 
     def _prediction(self, c: Any, passages: list[PassageInput], question: str | None) -> Prediction:
         """Candidate `c` as a prediction; with `settings.phrase_spans` its span ends where its phrase ends
