@@ -18,14 +18,16 @@ when the lead's parenthesis lacks that date (a removed template leaves "(born Al
 place the passages with "born" / "died" followed by "in" / "at" / "near" and a capitalised word that is not
 a month, in a sentence about the subject (`kvqae.read.lifeplace`, which then picks the place).
 
-"What is the capital of this state?" alike: the lead, then the passages stating the attribute about the
-subject ("The capital of Alabama is Montgomery", passage 3 of 110; `kvqae.read.attribute`, which then picks
-the value).
+"What is the capital of this state?", "Who was his first wife?", "Who wrote this essay?" alike: the lead,
+then the passages stating the attribute, naming the relative or saying who did it about the subject ("The
+capital of Alabama is Montgomery", passage 3 of 110; `kvqae.read.attribute`, `family`, `agent`, which then
+pick the answer). The article's passages are scanned only until enough unread ones are found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 
 from kvqae.read.agent import asked_agent, stated_agent
 from kvqae.read.answer_types import expected_kind
@@ -51,25 +53,35 @@ def lookup_passages(
     if limit <= 0 or not article:
         return []
     lead = article[0]
+    later: Iterable[str] = ()  # the passages stating what is asked, lazily: scanned until enough are found
     if (event := asked_life_event(question)) is not None:
         dates, subject, _ = life_dates(text_of(lead), title)
-        wanted = [lead]
         if not (subject and event in dates):  # the lead lacks it: "born ... on February 2, 1905"
-            wanted += [pid for pid in article[1:] if verb_date(text_of(pid), title, event) is not None]
+            later = (pid for pid in article[1:] if verb_date(text_of(pid), title, event) is not None)
     elif (event := asked_life_place(question)) is not None:
-        wanted = [pid for pid in article if _names_a_place(text_of(pid), title, event)]
+        return _first_unread((pid for pid in article if _names_a_place(text_of(pid), title, event)), read,
+                             limit)
     elif (relation := asked_relation(question)) is not None:
         # without the NER (every passage of the article): a capitalised name after the statement
-        wanted = [lead] + [pid for pid in article if stated_relative(text_of(pid), title, relation)]
+        later = (pid for pid in article if stated_relative(text_of(pid), title, relation))
     elif (participles := asked_agent(question)) is not None:
-        wanted = [lead] + [pid for pid in article if stated_agent(text_of(pid), title, participles)]
+        later = (pid for pid in article if stated_agent(text_of(pid), title, participles))
     elif (attribute := asked_attribute(question)) is not None:
         names_only = expected_kind(question) == "name"
-        wanted = [lead] + [pid for pid in article
-                           if stated_attribute(text_of(pid), title, attribute, names_only=names_only)]
-    else:
-        wanted = [lead]
-    return [pid for pid in dict.fromkeys(wanted) if pid not in read][:limit]  # each once, unread
+        later = (pid for pid in article
+                 if stated_attribute(text_of(pid), title, attribute, names_only=names_only))
+    return _first_unread(itertools.chain([lead], later), read, limit)
+
+
+def _first_unread(ids: Iterable[str], read: set[str], limit: int) -> list[str]:
+    """The first `limit` distinct ids of `ids` not in `read`, in order; `ids` is consumed only that far."""
+    out: list[str] = []
+    for pid in ids:
+        if pid not in read and pid not in out:
+            out.append(pid)
+            if len(out) == limit:
+                break
+    return out
 
 
 def _names_a_place(text: str, title: str | None, event: str) -> bool:
