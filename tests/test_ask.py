@@ -230,17 +230,18 @@ def test_text_only_pipeline_bundle(tmp_path, tiny_world_dir, tiny_clip):
     assert result.passage_id == result.fused[0].id and result.passage_text
 
 
-@pytest.mark.parametrize(("confidence", "probability", "shown"), [
-    (0.83, 0.2, "(confidence 0.83)"),
-    (None, 0.2, "(p=0.200)"),  # a reader without the evidence ranking: its span probability
-    (None, 0.0, "(by an answer rule, no confidence)"),  # not "p=0.000" for the rule's birth place
+@pytest.mark.parametrize(("confidence", "probability", "by_rule", "shown"), [
+    (0.83, 0.2, False, "(confidence 0.83)"),
+    (None, 0.2, False, "(p=0.200)"),  # a reader without the evidence ranking: its span probability
+    (None, 0.0, False, "(by an answer rule, no confidence)"),  # not "p=0.000" for the rule's birth place
+    (None, 0.2, True, "(by an answer rule, no confidence)"),  # a rule took a span the reader also proposed
 ])
-def test_ask_shows_what_the_answers_number_is(confidence, probability, shown):
+def test_ask_shows_what_the_answers_number_is(confidence, probability, by_rule, shown):
     from kvqae.ask.answer import AskResult
     from kvqae.ask.cli import format_result
 
     result = AskResult("Where was he born?", "Ulm", -1.0, probability, "E", "Albert Einstein", "E#0",
                        "Albert Einstein. born in Ulm.", 25, 28, {}, {}, {}, [],
                        {"method": "wsum", "norm": "zscore", "weights": {"bm25": 1.0}}, {},
-                       confidence=confidence)
+                       confidence=confidence, by_rule=by_rule)
     assert format_result(result).splitlines()[1] == f"answer:   Ulm {shown}"

@@ -78,6 +78,8 @@ class AskResult:
     read: list[Hit] = field(default_factory=list)
     # the evidence ranking's probability of the answer (`Prediction.confidence`); None without it
     confidence: float | None = None
+    # an answer rule (a lifespan date, an attribute, a relative, ...) chose the answer (`Prediction.by_rule`)
+    by_rule: bool = False
 
     def to_dict(self, image_url: Any = None) -> dict[str, Any]:
         """JSON-ready dict; `image_url(entity_id) -> str` fills the thumbnails' addresses (serve)."""
@@ -95,6 +97,7 @@ class AskResult:
             "score": self.score,
             "probability": self.probability,
             "confidence": self.confidence,
+            "by_rule": self.by_rule,
             "entity": entity,
             "passage": passage,
             "modes": {m: [h.to_dict(image_url) for h in hits] for m, hits in self.modes.items()},
@@ -338,6 +341,7 @@ class Answerer:
                 result.probability = float(pred.probability)
                 conf = pred.confidence
                 result.confidence = float(conf) if conf is not None and np.isfinite(conf) else None
+                result.by_rule = bool(getattr(pred, "by_rule", False))
         if result.passage_id is None and ranked:  # no reader: show the best fused passage as evidence
             result.passage_id = ranked[0][0]
         if result.passage_id is not None:

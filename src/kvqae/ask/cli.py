@@ -43,9 +43,9 @@ def format_result(result: AskResult) -> str:
     if result.answer:
         if result.confidence is not None:  # the evidence ranking's probability of this answer
             prob = f" (confidence {result.confidence:.2f})"
-        elif result.probability:
+        elif result.probability and not result.by_rule:
             prob = f" (p={result.probability:.3f})"
-        else:  # an answer rule put it first (a date from the lead, a birth place): no probability to show
+        else:  # an answer rule put it first (a date from the lead, a capital): its span score says nothing
             prob = " (by an answer rule, no confidence)"
         lines.append(f"answer:   {result.answer}{prob}")
     else:

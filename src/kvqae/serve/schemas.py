@@ -62,6 +62,7 @@ class AskResponse(BaseModel):
     probability: float | None  # the reader's span probability (0 for an entity it did not propose)
     # the evidence ranking's probability of the answer among the candidates (None without the ranking)
     confidence: float | None = None
+    by_rule: bool = False  # an answer rule (a lifespan date, an attribute, a relative, ...) chose the answer
     entity: EntityRef | None
     passage: Evidence | None
     modes: dict[str, list[Hit]]
