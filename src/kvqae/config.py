@@ -78,13 +78,18 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def parse_config(model: type[M], data: dict[str, Any], *, path: str | Path | None = None) -> M:
-    """Validate `data` against `model`; the first problem becomes an InputError naming the key path."""
+def parse_config(
+    model: type[M], data: dict[str, Any], *, path: str | Path | None = None,
+    names: dict[str, str] | None = None,
+) -> M:
+    """Validate `data` against `model`; the first problem becomes an InputError naming the key path, or
+    the name the user typed for it (`names`: a CLI's field -> flag, "style_shift" -> "--style-shift")."""
     try:
         return model.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None
+        field = (names or {}).get(field, field) if field else None
         message = err["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
         raise InputError(message, path=path, field=field) from None
 

@@ -22,7 +22,7 @@ from typing import Literal
 
 import typer
 
-from kvqae.config import ConfigModel
+from kvqae.config import ConfigModel, parse_config
 from kvqae.world.generate import WorldConfig
 
 DEFAULT_READER = Path("artifacts/reader-minilm")
@@ -494,7 +494,9 @@ def demo_command(
     world = DemoConfig().world.model_copy(
         update={"n_entities": entities, "style_shift": style_shift, "cue_name_share": cue_share, "seed": seed}
     )
-    world = WorldConfig.model_validate(world.model_dump())  # range checks on the options
+    # range checks on the options, named as typed
+    world = parse_config(WorldConfig, world.model_dump(), names={
+        "n_entities": "--entities", "style_shift": "--style-shift", "cue_name_share": "--cue-share"})
     cfg = DemoConfig(
         out=out,
         world=world,

@@ -302,6 +302,19 @@ def check_question_chars(text: str, field: str = "question", where: dict[str, An
                          field=field, **(where or {}))
 
 
+def check_not_replaced(text: str, field: str = "question") -> None:
+    """One question asked (`kvqae ask -q`, the service) holds no U+FFFD: what a decoder leaves for bytes that
+    were not UTF-8 (a Latin-1 form, a badly %-encoded URL). The words around it are damaged, and an answer
+    to them would look trustworthy. (Question files are not held to it: one such character in a dataset of
+    thousands should not stop a run.)"""
+    from kvqae.errors import InputError
+
+    at = text.find("\ufffd")
+    if at >= 0:
+        raise InputError(f"holds U+FFFD, the replacement character, at character {at + 1}: the text was "
+                         "not valid UTF-8 where it was sent or read; send it as UTF-8", field=field)
+
+
 def json_type(value: Any) -> str:
     """The JSON name of a parsed value's type, for error messages: null, boolean, integer, float, string,
     list, object (not Python's NoneType, bool, int, dict)."""
@@ -359,7 +372,7 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     path = existing_file(path)
     first = True
     with path.open("rb") as f:
-        for lineno, raw in enumerate(f, start=1):
+        for lineno, raw in binary_lines(f):
             if not raw.strip():
                 continue
             text = decode_utf8(raw if lineno > 1 else raw.removeprefix(UTF8_BOM), path, lineno)
@@ -376,6 +389,18 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not isinstance(obj, dict):
                 raise InputError("expected a JSON object", path=path, record=lineno)
             yield lineno, obj
+
+
+def binary_lines(f: Any) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) per line of binary file `f`, ended by LF, CRLF or a bare CR (classic Mac
+    files, some spreadsheet exports): JSON text holds no raw CR but as whitespace, so a CR inside an
+    LF-ended line ends a line there too."""
+    lineno = 0
+    for raw in f:
+        body = raw.rstrip(b"\r\n")
+        for part in body.split(b"\r") if b"\r" in body else (raw,):
+            lineno += 1
+            yield lineno, part
 
 
 def _is_one_json_object(path: Path) -> bool:

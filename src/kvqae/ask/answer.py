@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from kvqae.ask.bundle import Bundle, load_bundle
 from kvqae.errors import InputError
-from kvqae.io import check_question_chars, shows_text
+from kvqae.io import check_not_replaced, check_question_chars, shows_text
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -113,10 +113,12 @@ class AskResult:
 def check_question(question: Any) -> str:
     """The question text stripped; InputError when empty (nothing but spaces, control or invisible
     format characters such as NUL or a zero-width space), holding a control character other than tab, line
-    feed and carriage return (`check_question_chars`) or longer than MAX_QUESTION_CHARS."""
+    feed and carriage return (`check_question_chars`), holding U+FFFD (`check_not_replaced`) or longer
+    than MAX_QUESTION_CHARS."""
     if not isinstance(question, str) or not shows_text(question):
         raise InputError("the question is empty", field="question")
     check_question_chars(question, "question")
+    check_not_replaced(question, "question")
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
         raise InputError(

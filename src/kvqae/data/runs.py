@@ -21,6 +21,7 @@ from typing import Any
 from kvqae.errors import InputError
 from kvqae.io import (
     atomic_path,
+    binary_lines,
     check_id_chars,
     decode_utf8,
     existing_file,
@@ -250,7 +251,7 @@ def _trec_line(parts: list[str], path: Path, lineno: int) -> tuple[str, str, flo
 def _trec_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, columns) of each non-blank line of a UTF-8 text file (BOM allowed), read line by line."""
     with path.open("rb") as f:
-        for lineno, raw in enumerate(f, start=1):
+        for lineno, raw in binary_lines(f):
             parts = decode_utf8(raw, path, lineno).split()
             if parts:
                 yield lineno, parts

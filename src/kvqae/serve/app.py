@@ -118,6 +118,10 @@ def install_error_handlers(app: FastAPI) -> None:
             # the form parser's own limit on a text field; the only text field is the question
             return error_response(413, f"a form field is over 1 MB; the question is at most "
                                        f"{MAX_QUESTION_CHARS:,} characters", "question")
+        if err.status_code == 400 and str(err.detail).startswith(("Too many fields", "Too many files")):
+            # the form parser stops at 1,000 parts, before any field is read
+            return error_response(400, f"the form has too many parts ({err.detail}); the ask form takes "
+                                       'one "question" field and at most one "image" file')
         return error_response(err.status_code, str(err.detail))
 
     @app.exception_handler(RequestValidationError)

@@ -66,6 +66,11 @@ def world(
             "image_size": image_size,
             "seed": seed,
         },
+        names={"n_entities": "--entities", "depictions_per_entity": "--depictions",
+               "questions_per_entity": "--questions", "held_out_per_entity": "--held-out",
+               "style_shift": "--style-shift", "cue_name_share": "--cue-share",
+               "distractor_share": "--distractor-share", "distractor_similarity": "--distractor-similarity",
+               "unseen_share": "--unseen-share", "image_size": "--image-size", "seed": "--seed"},
     )
     path = generate_world(out, config, progress=progress)
     import json
