@@ -195,6 +195,10 @@ def test_expected_kind_and_fits_by_hand():
     assert fits("17 August 1945", "time") and fits("the 5th century", "time") and not fits("Paris", "time")
     assert fits("250,000", "number") and fits("two million", "number") and not fits("many", "number")
     assert not fits("1514. Onyx Knight studied", "time")  # runs over a sentence end
+    # a clause holding a year is no date: at most 6 words ("about 80 million years ago" fits)
+    assert not fits("Samuel Gottlieb Gmelin (1744–1774) published the Historia Fucorum", "time")
+    assert fits("about 80 million years ago", "time") and fits("the late 4th century BC", "time")
+    assert not fits("over 5,000 species of frogs and toads live in wetlands", "number")
     assert fits("Steffi Graf", "name") and not fits("his wife", "name") and not fits("Louis XIV 1643", "name")
     assert fits("anything", None)
     # a question opening with "who" asks for a name, whatever clause follows (session 12)
