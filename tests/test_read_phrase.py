@@ -153,3 +153,24 @@ def test_year_of_date_by_hand():
     assert year("1945") == "1945" and year("the 1960s") == "the 1960s"  # no month: unchanged
     assert year("March 1861 until April 1865") == "March 1861 until April 1865"  # two years: unchanged
     assert year("March 322 BC") == "322 BC"  # the era stays with its year
+
+
+def test_drop_hedge_by_hand():
+    from kvqae.read.phrase import drop_hedge
+
+    def answer(span, question="How many termites can it eat in one night?"):
+        text = f"They say it is {span} in all."
+        a = text.index(span)
+        got = drop_hedge(text, a, a + len(span), question)
+        return text[got[0] : got[1]]
+
+    assert answer("about 250,000") == "250,000"
+    assert answer("more than 2,000 houses") == "2,000 houses"
+    assert answer("approximately 8%", "What percentage is due to farming?") == "8%"
+    assert answer("around 4,000 years", "For how long has the word existed?") == "4,000 years"
+    assert answer("c. 1450", "When was it built?") == "1450"
+    # a figure must follow; the question must ask a date or a number; never trimmed to nothing
+    assert answer("about two weeks") == "about two weeks"
+    assert answer("about 250,000", "What did the aardwolf eat?") == "about 250,000"
+    assert answer("about") == "about"
+    assert answer("Some 300", "Who came?") == "Some 300"

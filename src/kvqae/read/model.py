@@ -37,6 +37,7 @@ from kvqae.read.names import full_name
 from kvqae.read.nationality import prefer_nationality
 from kvqae.read.phrase import (
     asked_nouns,
+    drop_hedge,
     extend_to_asked_noun,
     prefer_full_date,
     trim_to_phrase,
@@ -510,6 +511,7 @@ class Reader:
         if self.settings.phrase_spans and question is not None:
             a, b = extend_to_asked_noun(text, a, b, asked_nouns(question))
             a, b = year_of_date(text, a, b, question)
+            a, b = drop_hedge(text, a, b, question)
         return Prediction(text[a:b], passages[i].passage_id, c.score, a, b, c.probability, by_rule=c.rule)
 
     def evidence_table(self, question: str, passages: list[PassageInput]) -> list[Any]:

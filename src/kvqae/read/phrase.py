@@ -17,7 +17,8 @@ It never trims a span to nothing. When the question asks "which/what <noun>" and
 with that noun ("At which battle ...?" -> "Shiloh" in "the Battle of Shiloh"; "What trophy ...?" -> "Lamar
 Hunt" in "the Lamar Hunt Trophy"), `extend_to_asked_noun` takes the capitalised noun into the answer: the
 name is "Battle of Shiloh", "Lamar Hunt Trophy". And a "when" question whose best answer is a bare year
-takes a fuller date of that year from the next candidates (`prefer_full_date`: "1945" -> "17 August 1945").
+takes a fuller date of that year from the next candidates (`prefer_full_date`: "1945" -> "17 August 1945");
+a date or number answer drops a leading hedge (`drop_hedge`: "about 250,000" -> "250,000").
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
+
+from kvqae.read.answer_types import expected_kind
 
 _SENTENCE_BREAK = re.compile(r"\.\s+(?=[A-Z])")
 _CLAUSE_COMMA = re.compile(r",\s+(?=[a-z])")
@@ -147,6 +150,22 @@ def year_of_date(text: str, start: int, end: int, question: str) -> tuple[int, i
     if len(years) != 1 or not _MONTH.search(span):
         return start, end
     return start + years[0].start(), start + years[0].end()
+
+
+# words that hedge a quantity: "about 250,000", "around 4,000 years", "more than 2,000 houses"
+_HEDGE = re.compile(r"(?:about|around|approximately|roughly|nearly|almost|some|circa|c\.|an estimated|"
+                    r"(?:more|fewer|less) than|over|under|up to|at least|at most)\s+(?=[\d$\u20ac\u00a3])",
+                    re.IGNORECASE)
+
+
+def drop_hedge(text: str, start: int, end: int, question: str) -> tuple[int, int]:
+    """[start, end) without a leading hedge word when `question` asks for a date or a number and a figure
+    follows it ("about 250,000" -> "250,000"): the asked number is the figure, and that is what people and
+    datasets write as the answer. Unchanged otherwise, and never trimmed to nothing."""
+    m = _HEDGE.match(text, start, end)
+    if m is None or m.end() >= end or expected_kind(question) not in ("time", "number"):
+        return start, end
+    return m.end(), end
 
 
 def prefer_full_date(candidates: Sequence[Any], texts: Sequence[str], question: str, *,
