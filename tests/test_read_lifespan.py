@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from kvqae.read.answer_choice import Candidate
-from kvqae.read.lifespan import asked_life_event, life_dates, prefer_life_date, year_of
+from kvqae.read.lifespan import asked_life_event, avoid_life_dates, life_dates, prefer_life_date, year_of
 from reader_logits import peaked_logits, token_at
 
 HUXLEY = ("Aldous Huxley. Aldous Leonard Huxley (26 July 1894 – 22 November 1963) was an English writer. "
@@ -91,6 +91,24 @@ def test_prefer_life_date_moves_or_adds_the_leads_date():
     # without the article's title: the first passage with a lifespan (here the wife's)
     out = prefer_life_date([wrong], texts, [None, None], "When was he born?")
     assert (out[0].passage, WIFE[out[0].start:out[0].end]) == (0, "19 April 1920")
+
+
+def test_avoid_life_dates_puts_the_lifespan_behind_other_dates():
+    texts = [WIFE, HUXLEY]
+    titles = ["Aldous Huxley", "Aldous Huxley"]
+    at = HUXLEY.index("1894")
+    birth = Candidate(1, at, at + 4, -1.0, 0.5)
+    book = Candidate(1, HUXLEY.index("1932"), HUXLEY.index("1932") + 4, -2.0, 0.2)
+    wife = Candidate(0, WIFE.index("1920"), WIFE.index("1920") + 4, -3.0, 0.1)
+    # a date not of a birth or death: lifespan dates go last (the wife's too: she shares the name), in order
+    question = "In which year did this English writer publish it?"
+    assert avoid_life_dates([birth, wife, book], texts, titles, question) == [book, birth, wife]
+    assert avoid_life_dates([birth, wife, book], texts, [None, None], question) == [birth, wife, book]
+    # a birth, a death or a lifetime asked, no date asked, or only lifespan dates: unchanged
+    for question in ("When was this English writer born?", "In which century did this writer live?",
+                     "Who was this English writer's wife?"):
+        assert avoid_life_dates([birth, book], texts, titles, question) == [birth, book]
+    assert avoid_life_dates([birth], texts, titles, "When did he publish it?") == [birth]
 
 
 def test_reader_answers_a_birth_question_from_the_lead(tmp_path):

@@ -159,3 +159,37 @@ def prefer_life_date(
     *_, i, span = min(found)
     start, end = year_of(texts[i], *span) if ASKS_YEAR.search(question) else span
     return put_first(out, i, start, end)
+
+
+# a question about when someone lived asks the lifespan even without "born" / "died"
+_ASKS_LIFETIME = re.compile(r"\b(?:live|lived|lives|life|lifetime|century|centuries|era|age|aged|old)\b",
+                            re.IGNORECASE)
+
+
+def avoid_life_dates(
+    candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str
+) -> list[Any]:
+    """`candidates` (ranked `Candidate`s into `texts`, of articles `titles`) with the dates of a lead's
+    lifespan parenthesis moved behind the other candidates when `question` asks when something happened
+    that is not a birth, a death or a lifetime ("In which year did this French mathematician win the Fields
+    Medal?"): the question's description of the person ("French mathematician") matches the lead's first
+    sentence, which holds the lifespan ("Alain Connes (born 1 April 1947) is a French mathematician"), so
+    the birth date wins on the words around it. Unchanged when the question asks a birth or death date or
+    a lifetime, does not ask a date, or when every candidate is such a date."""
+    from kvqae.read.answer_types import expected_kind
+
+    if (expected_kind(question) != "time" or asked_life_event(question) is not None
+            or _ASKS_LIFETIME.search(question)):
+        return list(candidates)
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
+        dates, subject, _ = life_dates(text, title)
+        if subject:
+            spans[i] = list(dates.values())
+
+    def in_lifespan(c: Any) -> bool:
+        return any(c.start < b and a < c.end for a, b in spans.get(c.passage, ()))
+
+    kept = [c for c in candidates if not in_lifespan(c)]
+    return kept + [c for c in candidates if in_lifespan(c)] if kept else list(candidates)
+

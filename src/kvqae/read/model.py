@@ -32,7 +32,7 @@ from kvqae.read.attribute import prefer_attribute
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.family import prefer_relative
 from kvqae.read.lifeplace import prefer_life_place
-from kvqae.read.lifespan import prefer_life_date
+from kvqae.read.lifespan import avoid_life_dates, prefer_life_date
 from kvqae.read.names import full_name
 from kvqae.read.nationality import prefer_nationality
 from kvqae.read.phrase import (
@@ -461,6 +461,8 @@ class Reader:
         for i, value in scored_pairs:
             if not value <= evidence_by_passage[i]:  # also replaces NaN
                 evidence_by_passage[i] = value
+        if self.settings.life_dates and question is not None:
+            cands = avoid_life_dates(cands, texts, [p.title for p in passages], question)
         ranked_first = _span_key(cands)
         if self.settings.phrase_spans and question is not None:
             cands = prefer_full_date(cands, texts, question)
