@@ -21,6 +21,7 @@ from kvqae.io import read_jsonl
 from service_stand_in import service_error
 
 asked, client = service_stand_in.asked, service_stand_in.client  # the service stand-in's fixtures
+FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
 # ------------------------------------------------------------------------- line endings
@@ -40,7 +41,8 @@ def test_json_lines_with_bare_cr_line_endings_are_read_line_by_line(tmp_path):
 
 
 def test_a_broken_record_of_a_bare_cr_file_is_named_by_its_own_line(tmp_path):
-    path = _cr_file(tmp_path / "q.jsonl", json.dumps({"id": "q1", "question": "a"}), '{"id": "q2", "question"')
+    first = json.dumps({"id": "q1", "question": "a"})
+    path = _cr_file(tmp_path / "q.jsonl", first, '{"id": "q2", "question"')
     with pytest.raises(InputError) as err:
         list(read_jsonl(path))
     assert err.value.record == 2 and "Extra data" not in str(err.value)
@@ -83,7 +85,7 @@ def test_a_question_file_may_hold_a_replacement_character(tmp_path):
 def test_service_refuses_a_latin1_form_instead_of_answering_damaged_words(client, asked):
     asked.clear()
     body = "question=O%F9%20est%20n%E9%20cet%20homme%20%3F"  # %-encoded Latin-1, not UTF-8
-    resp = client.post("/api/ask", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    resp = client.post("/api/ask", content=body, headers=FORM)
     err = service_error(resp, 422)
     assert err["field"] == "question" and "U+FFFD" in err["message"] and "UTF-8" in err["message"]
     assert asked == []
@@ -103,7 +105,7 @@ def test_cli_ask_refuses_a_replacement_character(monkeypatch, capsys, tmp_path):
 def test_service_names_a_form_of_too_many_parts(client, asked):
     asked.clear()
     body = "&".join(f"f{i}=x" for i in range(1200)) + "&question=Who"
-    resp = client.post("/api/ask", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    resp = client.post("/api/ask", content=body, headers=FORM)
     err = service_error(resp, 400)
     assert "too many parts" in err["message"] and '"question"' in err["message"]
     assert asked == []

@@ -43,8 +43,9 @@ _RULES: tuple[tuple[str, str], ...] = (
     # before "what ... area" (a number): "What is the capital of the largest state by area?"
     (r"^(what|which) (is|was|are|were) (the |his |her |their )?(name|capital|title|nationality)\b", "name"),
     (r"\b(in|on|by|since|until)? ?(what|which) (year|date|day|month|century|decade|time period)\b", "time"),
-    (r"\bwhen\b", "time"),
+    # before "when": "How old was he when he died?" asks a number
     (r"\bhow (many|much|tall|high|long|old|far|large|big|deep|wide|heavy|fast)\b", "number"),
+    (r"\bwhen\b", "time"),
     (r"\bwhat (percentage|percent|number|proportion|population|height|length|area)\b", "number"),
     (r"^what\b.*\b(height|length|population|area|speed|distance|depth|width|weight|elevation|altitude)\b",
      "number"),
@@ -190,11 +191,16 @@ def _wh_words(q: str) -> tuple[list[str], list[str]]:
 
 def _number_labels(q: str) -> frozenset[str]:
     """Labels of a number answer: a count ("how many people") is no percentage or sum of money; a share is
-    a percentage; "how much" and the rest may be any of them."""
+    a percentage; a duration or an age ("how long", "how old") may be a date as spaCy labels it ("438
+    days"; not for "how many years", which a bare year would then answer); "how much" and the rest may be
+    any number label."""
     if re.search(r"\bwhat (percentage|percent|proportion|share)\b", q):
         return frozenset({"PERCENT"})
     if re.search(r"\bhow many\b", q) and not re.search(r"\bhow many (dollars|euros|pounds|percent)\b", q):
         return frozenset({"CARDINAL", "QUANTITY"})
+    if re.search(r"\bhow (long|old)\b", q):
+        # a duration or an age: "438 days", "three months", "33 years old" are DATEs to spaCy
+        return _LABELS_BY_KIND["number"] | _LABELS_BY_KIND["time"]
     return _LABELS_BY_KIND["number"]
 
 
