@@ -232,6 +232,17 @@ def test_sentence_bounds_by_hand():
     assert text[slice(*sentence_bounds(text, a, b))] == "Its capital is Algiers. It borders Tunisia!"
 
 
+def test_focus_counts_the_asked_noun_inside_the_candidate_name():
+    # "Which sea ...?": "Sargasso Sea" names a sea itself; the share of the question's words still leaves
+    # the candidate's own words out
+    text = "The European eel spawns in the Sargasso Sea. It lives in rivers of France."
+    weights = {"sea": 1.0, "eel": 1.0}
+    a, b = at(text, "Sargasso Sea")
+    assert sentence_evidence(text, a, b, weights, {"sea"}, stems=content_stems) == (pytest.approx(0.5), 1.0)
+    a, b = at(text, "France")
+    assert sentence_evidence(text, a, b, weights, {"sea"}, stems=content_stems) == (0.0, 0.0)
+
+
 def test_sentence_evidence_reaches_the_relation_word_beyond_the_near_window():
     # "capital" stands 5 words before Algiers: past the 4-word `near` window, inside its sentence
     text = ("Algeria is the largest country in Africa and the Arab world. Its capital and most populous "

@@ -174,3 +174,23 @@ def test_drop_hedge_by_hand():
     assert answer("about 250,000", "What did the aardwolf eat?") == "about 250,000"
     assert answer("about") == "about"
     assert answer("Some 300", "Who came?") == "Some 300"
+
+
+def test_names_with_the_asked_noun_by_hand():
+    from kvqae.read.phrase import asked_common_nouns, names_with_noun
+
+    def names(question, text):
+        return [text[a:b] for a, b in names_with_noun(text, asked_common_nouns(question))]
+
+    assert names("Which sea in this ocean is the eels' spawning ground?",
+                 "The eels spawn in the Sargasso Sea, east of Florida.") == ["Sargasso Sea"]
+    assert names("Which famous tar pits contain asphalt?",
+                 "The La Brea Tar Pits hold it.") == ["La Brea Tar Pits"]
+    assert names("At which theatre was it screened?",
+                 "It was shown at Grauman's Egyptian Theatre in 2001.") == ["Grauman's Egyptian Theatre"]
+    assert names("At which battle did he die?",
+                 "He died at the Battle of Shiloh in 1862.") == ["Battle of Shiloh"]
+    # a noun written capitalised in the question (a nationality) is not asked; a lone noun names nothing
+    assert asked_common_nouns("Which American composer wrote it?") == frozenset({"composer", "wrote"})
+    assert names("Which sea is it?", "The Sea was calm.") == []
+    assert names("Who wrote it?", "The Sargasso Sea.") == []

@@ -29,7 +29,12 @@ and each gets a linear score over eight features (`CandidateFeatures`):
   sentences, and miss the relation word of a long sentence);
 * `focus`: 1 when the candidate's sentence holds a word naming what the question asks for
   (`kvqae.read.answer_types.focus_words`: "capital" in "What is the capital of ...?" finds "Its capital and
-  most populous city is Algiers", where "capital" stands five words from the answer).
+  most populous city is Algiers", where "capital" stands five words from the answer), the candidate's own
+  words included ("the Sargasso Sea" for "Which sea ...?").
+
+A name question's entities also include the names that end with a capitalised noun of its "which/what"
+phrase ("La Brea Tar Pits" for "Which tar pits ...?", `kvqae.read.phrase.names_with_noun`), which the small
+NER model may not tag.
 
 The weights (`EvidenceSettings`) were fitted on the natural-question dev set's validation half (89
 questions, the candidates of the three `make reader` readers of seeds 0 / 1 / 2 pooled) with `fit_weights`
@@ -148,10 +153,12 @@ def sentence_evidence(
     """(`sentence`, `focus`) of the candidate [start, end) of `text`: the weighted share of the question
     stems (`weights`) in the rest of its sentence, and 1.0 when that holds a `focus` stem (else 0.0)."""
     begin, finish = sentence_bounds(text, start, end)
-    around = stems(text[begin:start] + " " + text[end:finish]) - stems(text[start:end])
+    own = stems(text[start:end])
+    around = stems(text[begin:start] + " " + text[end:finish]) - own
     total = sum(weights.values())
     share = sum(w for s, w in weights.items() if s in around) / total if total > 0 else 0.0
-    return share, float(bool(focus & around))
+    # a name holding the asked noun names it too: "the Sargasso Sea" for "Which sea ...?"
+    return share, float(bool(focus & (around | own)))
 
 
 def candidate_features(

@@ -36,9 +36,11 @@ from kvqae.read.lifespan import avoid_life_dates, prefer_life_date
 from kvqae.read.names import full_name
 from kvqae.read.nationality import prefer_nationality
 from kvqae.read.phrase import (
+    asked_common_nouns,
     asked_nouns,
     drop_hedge,
     extend_to_asked_noun,
+    names_with_noun,
     prefer_full_date,
     trim_to_phrase,
     year_of_date,
@@ -590,8 +592,19 @@ class Reader:
 
         texts = [p.text for p in passages]
         other = NAME_LABELS if (labels and labels <= NAME_LABELS and (evidence.other or all_others)) else None
+        entities_of = self.entities_of
+        nouns = asked_common_nouns(question) if labels and labels <= NAME_LABELS else frozenset()
+        if nouns:
+            # names ending with the asked noun ("the Sargasso Sea" for "which sea") are of the asked kind
+            # even where the small NER model tags none; they join the named entities of an asked label
+            label = min(labels)
+
+            def entities_of(text: str) -> list[Any]:
+                found = list(self.entities_of(text))
+                return found + [(a, b, label) for a, b in names_with_noun(text, nouns)
+                                if not any(ea == a and eb == b for ea, eb, _ in found)]
         return candidate_features(cands, texts, [p.title for p in passages], question, labels=labels,
-                                  entities_of=self.entities_of if labels else None,
+                                  entities_of=entities_of if labels else None,
                                   window_words=evidence.window_words, near_words=evidence.near_words,
                                   stems=content_stems, other_labels=other)
 

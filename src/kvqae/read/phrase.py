@@ -129,6 +129,42 @@ def extend_to_asked_noun(text: str, start: int, end: int, nouns: frozenset[str])
     return start, end
 
 
+_NAME_PART = r"(?:[A-Z][\w'\u2019.-]*|of|the|de|la|el|del|du|von|van)"
+
+
+def asked_common_nouns(question: str) -> frozenset[str]:
+    """`asked_nouns` written in lower case in `question` (common nouns: "sea", "tar", "pit"; not a
+    nationality: "American"), singular."""
+    m = _ASKED.search(question)
+    written = {w for w in re.findall(r"[\w'-]+", m.group(1)) if w.islower()} if m else set()
+    return frozenset(n for n in asked_nouns(question) if n in {_singular(w) for w in written})
+
+
+def names_with_noun(text: str, nouns: frozenset[str]) -> list[tuple[int, int]]:
+    """(start, end) in `text` of each name that ends with a capitalised asked noun ("the Sargasso Sea",
+    "La Brea Tar Pits", "Grauman's Egyptian Theatre" for "which sea / tar pits / theatre") or opens with
+    it before "of" ("Battle of Shiloh"): a name of the asked kind the small NER model may not tag. A
+    leading "The" is left out; the name holds at least one other capitalised word."""
+    if not nouns:
+        return []
+    out = []
+    for m in re.finditer(rf"\b[A-Z][\w'\u2019.-]*(?:\s+{_NAME_PART}){{0,5}}", text):
+        words = list(re.finditer(r"\S+", m.group()))
+        base = m.start()
+        # the longest name inside the run that ends with an asked noun ...
+        for j in range(len(words) - 1, 0, -1):
+            if _singular(words[j].group().lower()) in nouns and words[j].group()[0].isupper():
+                first = 1 if words[0].group() in ("The", "A", "An") else 0
+                if j > first and words[first].group()[0].isupper():
+                    out.append((base + words[first].start(), base + words[j].end()))
+                break
+        # ... or opens with one before "of": "Battle of Shiloh"
+        if (len(words) >= 3 and _singular(words[0].group().lower()) in nouns and words[1].group() == "of"
+                and words[-1].group()[0].isupper()):
+            out.append((base, base + words[-1].end()))
+    return out
+
+
 YEAR = re.compile(r"\d{3,4}")
 _MONTH = re.compile(
     r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b",
