@@ -273,7 +273,7 @@ def test_cli_world(tmp_path):
     assert Image.open(out / "images" / "kb" / "e00000.png").size == (24, 24)
     assert "12 entities" in result.output
     bad = CliRunner().invoke(app, ["world", "--out", str(tmp_path / "bad"), "--style-shift", "2"])
-    assert isinstance(bad.exception, InputError) and "style_shift" in str(bad.exception)
+    assert isinstance(bad.exception, InputError) and "--style-shift" in str(bad.exception)  # the flag typed
     assert not (tmp_path / "bad").exists()
 
 
