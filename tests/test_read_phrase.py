@@ -139,14 +139,19 @@ def test_prefer_full_date_by_hand():
     assert first(["17 August 1945", "1945"], when) == "17 August 1945"  # already a full date
 
 
+def reshaped(shape, span: str, question: str) -> str:
+    """What `shape(text, start, end, question)` makes of `span` inside a sentence."""
+    text = f"It came out on {span}, they say."
+    a = text.index(span)
+    got = shape(text, a, a + len(span), question)
+    return text[got[0] : got[1]]
+
+
 def test_year_of_date_by_hand():
     from kvqae.read.phrase import year_of_date
 
     def year(span, question="In which year was it published?"):
-        text = f"It came out on {span}, they say."
-        a = text.index(span)
-        got = year_of_date(text, a, a + len(span), question)
-        return text[got[0] : got[1]]
+        return reshaped(year_of_date, span, question)
 
     assert year("17 August 1945") == "1945" and year("July 20, 1969") == "1969"
     assert year("17 August 1945", "When was it published?") == "17 August 1945"  # not asked for the year
@@ -159,10 +164,7 @@ def test_drop_hedge_by_hand():
     from kvqae.read.phrase import drop_hedge
 
     def answer(span, question="How many termites can it eat in one night?"):
-        text = f"They say it is {span} in all."
-        a = text.index(span)
-        got = drop_hedge(text, a, a + len(span), question)
-        return text[got[0] : got[1]]
+        return reshaped(drop_hedge, span, question)
 
     assert answer("about 250,000") == "250,000"
     assert answer("more than 2,000 houses") == "2,000 houses"
