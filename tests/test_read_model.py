@@ -210,6 +210,25 @@ def test_expected_kind_and_fits_by_hand():
     assert not fits("About", "name") and not fits("The", "name") and fits("Aboutville", "name")
 
 
+def test_the_main_clause_decides_the_kind():
+    from kvqae.read.answer_types import expected_kind, expected_labels, main_clause
+
+    # a later wh-word opens a clause that describes something; it does not say what is asked (session 17)
+    assert main_clause("At which college was she a professor when she made the trip?") == (
+        "which college was she a professor ")
+    assert expected_kind("At which college was she a professor when she made the trip?") == "name"
+    assert expected_labels("At which college was she a professor when she made the trip?") == {"ORG", "NORP"}
+    # "who uses" describes the person asked about: "abacist" is no capitalised name
+    assert expected_kind("What is a person who uses an abacus called?") is None
+    assert expected_kind("How old was he when he died?") == "number"
+    assert expected_kind("In which city was the physicist who developed relativity born?") == "name"
+    assert main_clause("Name the founder.") == "Name the founder."
+    # a measure is asked right after "what is (the)", not anywhere in the question
+    assert expected_kind("What is the state bird of the largest U.S. state by area?") is None
+    assert expected_kind("What is this mountain's elevation?") == "number"
+    assert expected_kind("What is the total land area of this country?") == "number"
+
+
 def test_answer_type_preference_picks_the_best_fitting_span(reader):
     # one-token answers, so "Paris 1889" (which holds a year too) is not a candidate
     reader = Reader(reader.model, reader.tokenizer, ReaderSettings(max_answer_tokens=1))

@@ -47,8 +47,10 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"\bhow (many|much|tall|high|long|old|far|large|big|deep|wide|heavy|fast)\b", "number"),
     (r"\bwhen\b", "time"),
     (r"\bwhat (percentage|percent|number|proportion|population|height|length|area)\b", "number"),
-    (r"^what\b.*\b(height|length|population|area|speed|distance|depth|width|weight|elevation|altitude)\b",
-     "number"),
+    # the measure right after "what is (the)": "What is this mountain's elevation?", not "What is the state
+    # bird of the largest state by area?"
+    (r"^what (?:is|was|are|were) (?:the |its |his |her |their )?(?:[\w'’-]+ ){0,2}?"
+     r"(?:height|length|population|area|speed|distance|depth|width|weight|elevation|altitude)\b", "number"),
     (r"\bin (metres|meters|kilometres|kilometers|feet|miles|kilograms|tonnes|years|kilometres per hour)\b",
      "number"),
     (r"\b(who|whom|whose)\b", "name"),
@@ -75,16 +77,39 @@ _RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+_WH = re.compile(r"\b(?:who|whom|whose|what|which|when|where|how)\b")
+
+
+def main_clause(question: str) -> str:
+    """The part of `question` that says what it asks: from its first wh-word to the next one, which opens a
+    clause describing something ("At which college was she a professor when she made the trip?" asks for a
+    college, not a time; "What is a person who uses an abacus called?" for no name). The whole question when
+    it holds no wh-word.
+
+    >>> main_clause("At which college was she a professor when she made the trip?")
+    'which college was she a professor '
+    >>> main_clause("How old was he when he died?")
+    'How old was he '
+    """
+    first = _WH.search(question.lower())
+    if first is None:
+        return question
+    following = _WH.search(question.lower(), first.end())
+    return question[first.start(): following.start() if following else len(question)]
+
+
 def expected_kind(question: str) -> str | None:
-    """"time", "number", "name" or None for a question, from its wh-phrase.
+    """"time", "number", "name" or None for a question, from the wh-phrase of its main clause.
 
     >>> expected_kind("When was this physicist born?"), expected_kind("How many termites can it eat?")
     ('time', 'number')
     >>> expected_kind("Who wrote this novel?"), expected_kind("What is the capital of Alaska?")
     ('name', 'name')
     >>> expected_kind("What did Aristotle study?")
+    >>> expected_kind("At which college was she a professor when she made the trip?")
+    'name'
     """
-    q = question.lower()
+    q = main_clause(question).lower()
     for pattern, kind in _RULES:
         if re.search(pattern, q):
             return None if kind == "any" else kind  # "any": a common-noun category, no constraint
@@ -218,6 +243,7 @@ def expected_labels(question: str) -> frozenset[str] | None:
     >>> sorted(expected_labels("Which Soviet film director made Solaris?"))
     ['PERSON']
     """
+    question = main_clause(question)
     kind = expected_kind(question)
     if kind == "number":
         return _number_labels(question.lower())
