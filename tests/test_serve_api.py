@@ -153,3 +153,18 @@ def test_a_native_panic_is_a_json_500_and_the_server_keeps_serving(answerer, que
         patch.setattr(answerer, "ask", panicking)
         assert_error(ask(client, "Who is this?"), 500, "internal error", "Panic", "tokenizer panicked")
     assert ask(client, question.question).status_code == 200
+
+
+def test_an_entity_image_that_is_no_image_is_not_served(client, answerer, monkeypatch, tmp_path):
+    # a KB names any path in its image column; the service hands out pictures only (session 17)
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    eid = answerer.kb.entity_ids[0]
+    real = answerer.kb.image_of(eid)
+    monkeypatch.setattr(answerer.kb, "image_of", lambda _: str(secret))
+    resp = client.get(f"/api/entities/{eid}/image")
+    assert_error(resp, 404, "not one")
+    assert b"root:" not in resp.content
+    monkeypatch.setattr(answerer.kb, "image_of", lambda _: real)  # a real picture still comes back
+    resp = client.get(f"/api/entities/{eid}/image")
+    assert resp.status_code == 200 and resp.headers["content-type"] == "image/png"

@@ -11,7 +11,6 @@ calls with one lock (see `Answerer`), while upload reading and image decoding ru
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -229,7 +228,7 @@ def add_routes(app: FastAPI) -> None:
         path = kb.image_of(entity_id)
         if path is None or not Path(path).is_file():
             raise HTTPException(404, f"entity {entity_id!r} has no image")
-        return image_file(path)
+        return image_file(path, f"entity {entity_id!r}")
 
     @app.get("/api/entities/{entity_id:path}", response_model=schemas.EntityDetail, responses=error_responses)
     def entity(entity_id: str, answerer: AnswererDep) -> dict[str, Any]:
@@ -265,9 +264,25 @@ def add_routes(app: FastAPI) -> None:
         q = shown.get(example_id)
         if q is None or not q.image or not Path(q.image).is_file():
             raise HTTPException(404, f"unknown example id {example_id!r}")
-        return image_file(q.image)
+        return image_file(q.image, f"example {example_id!r}")
 
 
-def image_file(path: str) -> FileResponse:
-    media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+def image_media_type(path: str) -> str | None:
+    """The media type of the image file at `path` from its content (PIL reads the header only), None when it
+    is not an image PIL can open."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return Image.MIME.get(image.format or "")
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+
+
+def image_file(path: str, owner: str) -> FileResponse:
+    """`path` as a response when it holds an image: a KB or a question file names any path it likes, and the
+    service must not hand out a file that is not a picture (a KB naming /etc/passwd as an image)."""
+    media_type = image_media_type(path)
+    if media_type is None:
+        raise HTTPException(404, f"{owner} has no image: its image file is not one")
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "max-age=3600"})
