@@ -21,6 +21,7 @@ Relative paths in the YAML are relative to the YAML file's folder.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable
@@ -191,9 +192,18 @@ def _save_run(run: Run, path: Path) -> None:
     run.source = str(path)
 
 
+_SLUG_CHARS = 60
+
+
 def _slug(text: str) -> str:
-    """A file-name-safe, readable slug of an encoder spec."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[-60:]
+    """A file-name-safe, readable slug of an encoder spec. A long one keeps its end and gains a hash of the
+    whole spec, so that two models whose paths differ only early ("exp1/.../final", "exp2/.../final") never
+    share a cache folder."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+    if len(slug) <= _SLUG_CHARS:
+        return slug
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return f"{slug[-(_SLUG_CHARS - 9):].lstrip('_-.')}-{digest}"
 
 
 def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
@@ -238,12 +248,21 @@ def load_pipeline_yaml(path: Path) -> dict:
     return load_yaml(path)
 
 
-def _input_state(cfg: PipelineConfig) -> dict:
-    """What the stage outputs depend on: the config and the size and time of every input file or model
-    directory, so an edited input (or a model retrained at the same path) never reuses stale outputs."""
+_STAMPED_FILES = 2000  # the most files of one input folder (a KB, a model) whose size and time are recorded
 
-    def stamp(path: Path) -> list[int] | None:
-        return [path.stat().st_size, path.stat().st_mtime_ns] if path.exists() else None
+
+def _input_state(cfg: PipelineConfig) -> dict:
+    """What the stage outputs depend on: the config and the size and time of every input file and of every
+    file in an input folder (a KB, a model), so an edited input (or a model retrained at the same path) never
+    reuses stale outputs. Image files a KB or a question file names are not recorded."""
+
+    def stamp(path: Path) -> list | None:
+        if not path.exists():
+            return None
+        if path.is_dir():  # a model's weights are rewritten in place: the folder's own time stays the same
+            files = sorted(f for f in path.rglob("*") if f.is_file())[:_STAMPED_FILES]
+            return [[str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+        return [path.stat().st_size, path.stat().st_mtime_ns]
 
     paths = [Path(cfg.kb.source), *cfg.questions.values()]
     if cfg.kb.types_from is not None:
