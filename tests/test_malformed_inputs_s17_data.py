@@ -36,3 +36,27 @@ def test_a_model_rewritten_in_place_changes_the_recorded_inputs(tmp_path):
     weights.write_bytes(b"1" * 120)  # `cp` over it or `save_pretrained` into the same folder
     os.utime(model, ns=(folder_time, folder_time))  # the folder's own time does not tell
     assert _input_state(cfg) != before
+
+
+def test_fuse_fit_and_apply_refuse_two_runs_of_one_name(tmp_path, monkeypatch, capsys):
+    from cli_run import kvqae
+    from kvqae.data.runs import Run
+
+    dense, lexical = tmp_path / "text.json", tmp_path / "bm25.json"
+    Run({"q1": {"a#0": 2.0, "b#0": 1.0}}, name="text-passage", level="passage").save(dense)
+    Run({"q1": {"b#0": 9.0, "a#0": 3.0}}, name="text-passage", level="passage").save(lexical)
+    qrels = tmp_path / "qrels.json"
+    qrels.write_text('{"q1": {"a#0": 1}}')
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "q1", "question": "Who?", "answers": ["x"]}\n')
+    out = tmp_path / "w.json"
+    code, err = kvqae(monkeypatch, capsys, "fuse", "fit", "--run", dense, "--run", lexical, "--questions",
+                      questions, "--qrels", qrels, "--out", out)
+    # the weights go to run names: with two runs of one name, `fuse apply` gave each run's weight by position
+    assert code == 2 and not out.exists()
+    assert "both runs named 'text-passage'" in err and "--name" in err and str(lexical) in err
+    out.write_text('{"weights": [0.5, 0.5], "run_names": ["text-passage", "text-passage"]}')
+    fused = tmp_path / "fused.json"
+    code, err = kvqae(monkeypatch, capsys, "fuse", "apply", "--weights", out, "--run", dense,
+                      "--run", lexical, "--out", fused)
+    assert code == 2 and not fused.exists() and "both runs named 'text-passage'" in err

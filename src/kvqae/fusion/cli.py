@@ -33,6 +33,20 @@ class FuseFitConfig(ConfigModel):
     plot: Path | None = None
 
 
+def check_distinct_names(runs: list, paths: list[Path]) -> None:
+    """Refuse runs that share a name: the weights file gives each run name its weight, so `fuse apply` could
+    not tell which of them gets which (`kvqae search` names its dense and BM25 text runs alike)."""
+    from kvqae.errors import InputError
+
+    seen: dict[str, Path] = {}
+    for run, path in zip(runs, paths, strict=True):
+        if run.name in seen:
+            raise InputError(
+                f"{seen[run.name]} and {path} are both runs named {run.name!r}: the weights are matched to "
+                "runs by name, so give each run its own (`kvqae search --name`)", field="--run")
+        seen[run.name] = path
+
+
 def fit_from_config(cfg: FuseFitConfig, *, progress: bool = True):
     """Load runs, questions and qrels (given, or judged from the runs against the KB), search the weight grid,
     save the weights file (and the heat map when `cfg.plot`). Returns the GridSearchResult."""
@@ -46,6 +60,7 @@ def fit_from_config(cfg: FuseFitConfig, *, progress: bool = True):
     if len(cfg.runs) < 2:
         raise InputError("give at least two runs (--run A --run B)", field="runs")
     runs = [Run.load(p) for p in cfg.runs]
+    check_distinct_names(runs, cfg.runs)
     questions = load_questions(cfg.questions)
     if cfg.qrels is not None:
         qrels = load_qrels(cfg.qrels)
@@ -177,6 +192,7 @@ def fuse_apply(
     check_out(out, "run", {"--weights": weights, "--run": run}, overwrite=overwrite)
 
     runs = [Run.load(p) for p in run]
+    check_distinct_names(runs, run)
     fused = apply_weights(weights, runs, k=k, name=name, sources=[str(p) for p in run])
     fused.save(out)
     typer.echo(f"fused {len(runs)} runs over {len(fused)} queries -> {out}")

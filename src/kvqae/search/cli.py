@@ -91,7 +91,7 @@ def search_bm25(cfg: SearchConfig, *, progress: bool = False):
     questions = load_questions(cfg.questions)
     index = Bm25Index.load(cfg.index)
     return index.search_run([q.id for q in questions], [q.question for q in questions], cfg.k,
-                            name=cfg.name or "text-passage", progress=progress)
+                            name=cfg.name or "bm25", progress=progress)  # not the dense run's name
 
 
 def search_cmd(
@@ -110,7 +110,7 @@ def search_cmd(
     passages_k: int | None = typer.Option(None,
                                           help="Passages kept per query after mapping (default all)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run file to write: .json or .trec."),
-    name: str | None = typer.Option(None, help="Run name (default: the mode)."),
+    name: str | None = typer.Option(None, help="Run name (default: the mode; bm25 for a BM25 index)."),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace an existing --out even when it is not a run file."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
