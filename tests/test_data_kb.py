@@ -460,6 +460,9 @@ def _tiny_kb(tmp_path: Path) -> Path:
     ("passages", "entity_id", "zzz", "row 1: field \"entity_id\": entity 'zzz' is not in entities.parquet"),
     ("passages", "position", "0", 'field "position": must hold integers'),
     ("entities", "types", "person", 'field "types": must hold lists of strings'),
+    # runs name passages by these ids: a search wrote a run no command could read again (session 17)
+    ("passages", "passage_id", " ", 'row 1: field "passage_id": an empty id'),
+    ("passages", "passage_id", "a\tb", 'row 1: field "passage_id": id \'a\\tb\' holds the control character'),
 ])
 def test_kb_load_refuses_edited_tables(tmp_path: Path, table, column, value, needle):
     """A KB folder whose parquet was edited by hand: one InputError naming the file, row and column (was a

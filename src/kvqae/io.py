@@ -262,7 +262,7 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def check_id_chars(value: str, field: str, where: dict[str, Any]) -> None:
@@ -270,7 +270,7 @@ def check_id_chars(value: str, field: str, where: dict[str, Any]) -> None:
     cannot store one and tools reading a run stop or split there. InputError at `where` (path, record)."""
     from kvqae.errors import InputError
 
-    found = _CONTROL.search(value)
+    found = CONTROL_CHARS.search(value)
     if found:
         raise InputError(f"id {value!r} holds the control character {found.group()!r}, which run files "
                          "cannot carry", field=field, **where)

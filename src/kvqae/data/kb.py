@@ -391,11 +391,27 @@ def _check_table(file: Path, frame) -> None:
             row = int(empty.to_numpy().argmax())
             raise InputError("missing value (null)", path=file, record=f"row {row + 1}", field=column)
     ids = frame[_ID_COLUMN[file.name]]
+    _check_ids(file, ids.astype(str))
     repeated = ids.duplicated()
     if repeated.any():
         row = int(repeated.to_numpy().argmax())
         raise InputError(f"duplicate id {ids.iat[row]!r}", path=file, record=f"row {row + 1}",
                          field=_ID_COLUMN[file.name])
+
+
+def _check_ids(file: Path, ids) -> None:
+    """No empty id and none with a control character: runs name passages and entities by these ids, and a run
+    file cannot carry such an id (every command reading the run refused it, long after the KB was built)."""
+    from kvqae.io import CONTROL_CHARS, check_id_chars
+
+    field, empty = _ID_COLUMN[file.name], ids.str.strip() == ""
+    if empty.any():
+        row = int(empty.to_numpy().argmax())
+        raise InputError("an empty id", path=file, record=f"row {row + 1}", field=field)
+    odd = ids.str.contains(CONTROL_CHARS.pattern, regex=True)
+    if odd.any():
+        row = int(odd.to_numpy().argmax())
+        check_id_chars(ids.iat[row], field, {"path": file, "record": f"row {row + 1}"})
 
 
 class KnowledgeBase:
