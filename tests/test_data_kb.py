@@ -497,3 +497,14 @@ def test_wikitext_cleanup_is_linear_on_hostile_runs():
     assert wikitext_to_text("x " + ", " * 20000).startswith("x,")
     assert wikitext_to_text("x" + "\u2003" * 40000 + "y").endswith("\u2003y")
     assert time.perf_counter() - t0 < 3
+
+
+def test_a_kb_without_types_saved_again_by_pandas_still_loads(tmp_path: Path):
+    """pandas writes a column of empty lists back as list<null>: fixing a title by hand made the KB
+    unloadable ("types: must hold lists of strings")."""
+    kb = _tiny_kb(tmp_path)
+    frame = pd.read_parquet(kb / "entities.parquet")
+    frame.loc[frame["entity_id"] == "a", "title"] = "Alpha"
+    frame.to_parquet(kb / "entities.parquet")
+    loaded = KnowledgeBase.load(kb)
+    assert loaded.title_of("a") == "Alpha" and loaded.types_of("a") == []

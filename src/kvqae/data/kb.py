@@ -23,7 +23,7 @@ from typing import Any
 
 from kvqae.data.articles import Article, load_type_table, read_articles
 from kvqae.errors import InputError
-from kvqae.io import json_error_reason
+from kvqae.io import json_error_reason, not_utf8
 
 ENTITIES_FILE = "entities.parquet"
 PASSAGES_FILE = "passages.parquet"
@@ -314,7 +314,7 @@ def open_kb_dir(path: str | Path) -> tuple[Path, dict[str, Any]]:
         raise InputError(f"invalid JSON ({json_error_reason(e)})", path=path / META_FILE,
                          record=e.lineno) from None
     except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text (byte {e.start})", path=path / META_FILE) from None
+        raise InputError(not_utf8(e), path=path / META_FILE) from None
     if not isinstance(meta, dict) or meta.get("kind") != KB_KIND:
         raise InputError(
             f'not a knowledge base: "kind" is not {KB_KIND!r}', path=path / META_FILE, field="kind"
@@ -376,9 +376,11 @@ def _check_table(file: Path, frame) -> None:
         if column == "position":
             ok = pa.types.is_integer(kind)
         elif column == "types":
+            # lists of nothing but empty lists: a KB without types, saved again by pandas (list<null>)
             ok = pa.types.is_null(kind) or (
                 (pa.types.is_list(kind) or pa.types.is_large_list(kind))
-                and (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)))
+                and (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)
+                     or pa.types.is_null(kind.value_type)))
         else:
             ok = pa.types.is_string(kind) or pa.types.is_large_string(kind) or (
                 pa.types.is_null(kind) and column not in _REQUIRED[file.name])
