@@ -188,9 +188,12 @@ def year_of_date(text: str, start: int, end: int, question: str) -> tuple[int, i
     return start + years[0].start(), start + years[0].end()
 
 
-# words that hedge a quantity: "about 250,000", "around 4,000 years", "more than 2,000 houses"
+# words that hedge a quantity: "about 250,000", "around 4,000 years", "more than 2,000 houses", "as many as
+# 50,000", "in excess of 300"
 _HEDGE = re.compile(r"(?:about|around|approximately|roughly|nearly|almost|some|circa|c\.|an estimated|"
-                    r"(?:more|fewer|less) than|over|under|up to|at least|at most)\s+(?=[\d$\u20ac\u00a3])",
+                    r"(?:more|fewer|less) than|over|under|up to|at least|at most|"
+                    r"as (?:many|much|few|little|long|high|far|large) as|in excess of|upwards of|"
+                    r"just (?:over|under))\s+(?=[\d$\u20ac\u00a3])",
                     re.IGNORECASE)
 
 
