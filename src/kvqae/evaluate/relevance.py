@@ -107,7 +107,9 @@ def qrels_from_run(
     `resolve_entity(question.entity)`: the question's gold entity as a doc id of this KB, or None (default:
     the reference as is). Entity level: a question with a gold entity has exactly that entity as relevant.
     Passage level with `passage_requires_entity`: a passage must also belong to the gold entity
-    (`entity_of(passage_id)`). A run query that is not a question is an InputError (mismatched splits).
+    (`entity_of(passage_id)`); a question whose entity is not in the KB has no relevant passage, and an
+    InputError says when no question's entity is. A run query that is not a question is an InputError
+    (mismatched splits).
     """
     level = level or run.level
     resolve = resolve_entity or (lambda ref: ref)
@@ -123,8 +125,19 @@ def qrels_from_run(
         raise InputError("passage_requires_entity needs entity_of (passage id -> entity id)")
     norm_cache: dict[str, str] = {}
     qrels: Qrels = {}
+    golds = {qid: resolve(q.entity) if q.entity else None for qid, q in qs.items()}
+    named = [q.entity for q in qs.values() if q.entity]
+    if passage_requires_entity and named and all(g is None for g in golds.values()):
+        # each passage would then have been judged as if the setting were off
+        raise InputError(
+            f"none of the {len(named)} questions' entities (such as {named[0]!r}) is an entity of the KB, so "
+            "no passage can belong to one: check that the questions and the KB name entities alike (ids, "
+            "titles or Wikidata ids), or drop passage_requires_entity", path=source or run.source or run.name)
     for qid, q in qs.items():
-        gold = resolve(q.entity) if q.entity else None
+        gold = golds[qid]
+        if passage_requires_entity and q.entity and gold is None:
+            qrels[qid] = {}  # its entity is not in the KB: none of the KB's passages belongs to it
+            continue
         judged: dict[str, int] = {}
         if level == "entity" and gold is not None:
             judged[gold] = 1
