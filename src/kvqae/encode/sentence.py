@@ -30,6 +30,7 @@ class SentenceEncoder(Encoder):
             path = str(minilm_path())
         else:
             check_local(name_or_path, "sentence-transformers model")
+            refuse_other_kinds(name_or_path)
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -47,3 +48,23 @@ class SentenceEncoder(Encoder):
         emb = self.model.encode(list(texts), batch_size=len(texts), show_progress_bar=False,
                                 convert_to_numpy=True, normalize_embeddings=True)
         return np.asarray(emb, dtype=np.float32)
+
+
+def refuse_other_kinds(name_or_path: str) -> None:
+    """A local folder holding a CLIP model or a kvqae reader is not a sentence encoder: sentence-transformers
+    loads either (mean-pooling CLIP's text tower into 96-d vectors), and the run is silently meaningless."""
+    import json
+    from pathlib import Path
+
+    folder = Path(name_or_path).expanduser()
+    if (folder / "kvqae_reader.json").is_file():
+        raise InputError("a kvqae reader (an extractive question-answering model), not a sentence encoder: "
+                         "give it to `kvqae read --model` or a pipeline's reader", path=name_or_path)
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(config, dict) and str(config.get("model_type", "")).startswith("clip"):
+        raise InputError("a CLIP model, not a sentence-transformers one: use the encoder "
+                         f"clip:{name_or_path}", path=name_or_path)
+
