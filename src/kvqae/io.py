@@ -202,6 +202,18 @@ def first_byte(path: str | Path) -> bytes:
     return b""
 
 
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF16_MESSAGE = "not UTF-8 text: it is UTF-16 (it opens with a UTF-16 byte-order mark); save it as UTF-8"
+
+
+def not_utf8(error: UnicodeDecodeError) -> str:
+    """The message for bytes that are not UTF-8; one saved as UTF-16 (Windows Notepad's "Unicode",
+    PowerShell's `>`) says so, since "byte 0" alone does not tell the user what to do."""
+    if bytes(error.object[:2]) in UTF16_BOMS:
+        return UTF16_MESSAGE
+    return f"not UTF-8 text (byte {error.start})"
+
+
 def decode_utf8(data: bytes, path: str | Path, record: str | int | None = None) -> str:
     """`data` decoded as UTF-8 (a leading BOM dropped); invalid bytes are an InputError naming the place."""
     from kvqae.errors import InputError
@@ -209,7 +221,7 @@ def decode_utf8(data: bytes, path: str | Path, record: str | int | None = None) 
     try:
         return data.removeprefix(UTF8_BOM).decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text (byte {e.start})", path=path, record=record) from None
+        raise InputError(not_utf8(e), path=path, record=record) from None
 
 
 def parse_json(text: str, path: str | Path, record: str | int | None = None, **kwargs: Any) -> Any:

@@ -25,6 +25,8 @@ from typing import Any
 
 from kvqae.errors import InputError
 from kvqae.io import (
+    UTF16_BOMS,
+    UTF16_MESSAGE,
     check_id_chars,
     existing_file,
     first_byte,
@@ -75,6 +77,9 @@ def detect_article_format(path: str | Path) -> str:
         raise InputError("file is empty", path=path)
     if path.name.lower().endswith((".xml", ".xml.bz2")) or first == b"<":
         return "mediawiki"
+    with path.open("rb") as f:
+        if f.read(2) in UTF16_BOMS:  # said "cannot tell the articles format"
+            raise InputError(UTF16_MESSAGE, path=path)
     if first in (b"{", b"["):
         row = first_json_row(path)
         return "viquae" if row is not None and "wikipedia_title" in row else "jsonl"

@@ -23,7 +23,7 @@ import numpy as np
 
 from kvqae.errors import InputError
 from kvqae.index.embeddings import Embeddings, l2_normalize
-from kvqae.io import atomic_dir
+from kvqae.io import atomic_dir, not_utf8
 
 INDEX_FILE = "index.faiss"
 IDS_FILE = "ids.json"
@@ -366,7 +366,7 @@ class VectorIndex(IndexMeta):
         except json.JSONDecodeError as e:
             raise InputError(f"invalid JSON ({e.msg})", path=directory) from None
         except UnicodeDecodeError as e:
-            raise InputError(f"not UTF-8 text (byte {e.start})", path=directory) from None
+            raise InputError(not_utf8(e), path=directory) from None
         if not isinstance(meta, dict):
             raise InputError("expected a JSON object", path=directory / META_FILE)
         for key in ("encoder", "dim", "factory", "count"):
