@@ -109,3 +109,13 @@ def test_save_and_load_round_trip_and_bad_records(kb, nlp, tmp_path):
     with pytest.raises(InputError) as e:
         load_cloze(bad)
     assert "line 1" in str(e.value) and '"start"' in str(e.value)
+    # offsets that cannot be the answer's (out of order, negative, another length) are refused (session 17)
+    good = json.loads(path.read_text().splitlines()[0])
+    length = good["end"] - good["start"]
+    for start, end in ((5, 2), (-10, -10 + length), (good["start"], good["end"] + 1)):
+        bad.write_text(json.dumps({**good, "start": start, "end": end}) + "\n")
+        with pytest.raises(InputError, match='line 1: field "end": start .* must be offsets'):
+            load_cloze(bad)
+    bad.write_text(json.dumps({**good, "start": True}) + "\n")
+    with pytest.raises(InputError, match='field "start": missing or not a int'):
+        load_cloze(bad)

@@ -366,13 +366,19 @@ def load_cloze(path: str | Path) -> list[ClozeQuestion]:
     out = []
     for lineno, row in read_jsonl(path):
         for key, kind in (("id", str), ("question", str), ("passage_id", str), ("start", int), ("end", int)):
-            if not isinstance(row.get(key), kind):
+            if not isinstance(row.get(key), kind) or isinstance(row.get(key), bool):
                 raise InputError(f"missing or not a {kind.__name__}", path=path, record=lineno, field=key)
         answers = row.get("answers")
         if not isinstance(answers, list) or not answers or not isinstance(answers[0], str):
             raise InputError(
                 "expected a non-empty list of strings", path=path, record=lineno, field="answers"
             )
+        # the span is the gold answer the reader learns: a wrong one trains it on the wrong words, silently
+        if not 0 <= row["start"] < row["end"] or row["end"] - row["start"] != len(answers[0]):
+            raise InputError(
+                f"start {row['start']} and end {row['end']} must be offsets 0 <= start < end of the answer "
+                f"{answers[0]!r} ({len(answers[0])} characters) in its passage",
+                path=path, record=lineno, field="end")
         out.append(
             ClozeQuestion(
                 row["id"],
