@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 
+from kvqae.errors import InputError
 from kvqae.read.cloze import ClozeQuestion
 from kvqae.read.model import Reader, ReaderSettings, build_tiny_reader
 from kvqae.read.train import (
@@ -67,6 +68,13 @@ def test_cloze_examples_mix_relevant_and_irrelevant_passages(kb):
     assert all(ex.gold_spans[i] == [] for i in range(4) if i != src)
     # Same seed, same example.
     assert cloze_examples(kb, [q], relevant=2, irrelevant=3, seed=0)[0] == ex
+    # a span that does not hold the answer in its passage would train on the wrong words (session 17)
+    shifted = ClozeQuestion("c2", q.question, "Warsaw", "Marie_Curie#0", "Marie_Curie", a + 1, a + 7, "GPE")
+    with pytest.raises(InputError, match=r"c\.jsonl: c2: field \"start\": the passage holds .* not the"):
+        cloze_examples(kb, [shifted], source="c.jsonl")
+    lost = ClozeQuestion("c3", q.question, "Warsaw", "Nobody#0", None, 0, 6, "GPE")
+    with pytest.raises(InputError, match="c3: field \"passage_id\": unknown passage id 'Nobody#0'"):
+        cloze_examples(kb, [lost])
 
 
 def test_reading_examples_keep_rank_order_titles_and_misses(kb):

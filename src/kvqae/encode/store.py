@@ -312,6 +312,13 @@ def _finalize(work: Path, out_dir: Path, n_batches: int, todo_ids: list[str], di
         arr = np.load(_shard_path(work, b), mmap_mode="r", allow_pickle=False)
         masks.append(~np.isnan(arr).any(axis=1))
     keep = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
+    spec = str(meta.get("encoder"))
+    if len(keep) and not keep.any() and not spec.startswith("face:"):  # face: NaN = no face, by design
+        # a broken model (one trained with `lr: .inf` is NaN throughout) wrote 0 vectors and "all missing";
+        # its shards go too, or a resumed run with the model fixed in place would reuse them
+        shutil.rmtree(work, ignore_errors=True)
+        raise InputError(f"encoder {spec!r} computed NaN for all {len(keep)} items: is the model broken "
+                         "(e.g. trained with a non-finite learning rate)? Nothing was written")
     kept_ids = [i for i, k in zip(todo_ids, keep, strict=True) if k]
     no_embedding = [i for i, k in zip(todo_ids, keep, strict=True) if not k]
     with atomic_dir(out_dir) as tmp:

@@ -170,6 +170,13 @@ def write_ids(directory: Path, ids: list[str], fmt: str = "auto") -> str:
     return "ids.json"
 
 
+def check_some_vectors(count: int, missing: int, path: Path) -> None:
+    """An embeddings folder of 0 vectors is an InputError: its index, written silently, would find nothing."""
+    if count == 0:
+        why = f"all {missing} items have no embedding (meta.json: missing)" if missing else "it holds none"
+        raise InputError(f"no vectors to index: {why}", path=path)
+
+
 def build_streaming(
     embeddings_dir: str | Path,
     out_dir: str | Path,
@@ -210,6 +217,7 @@ def build_streaming(
             raise InputError(f"must be >= {0 if name == 'refine_factor' else 1}, got {value}", field=name)
     src = open_embeddings(embeddings_dir)
     n, dim = src.vectors.shape
+    check_some_vectors(n, len(src.meta.get("missing") or []), src.path)
     choice = auto_factory(n, dim) if factory == "auto" else None
     if choice is not None:
         factory = choice.factory

@@ -82,14 +82,16 @@ def build_sharded(
     """Index `embeddings_dir` as `shards` shard indexes under `out_dir` (appears atomically, complete).
 
     Each shard is built by `VectorIndex.build` with `factory`, `nprobe` and `options` (whatever `kvqae index
-    build` passes it). More shards than vectors gives one vector per shard (and one empty shard for none).
+    build` passes it). More shards than vectors gives one vector per shard; no vectors is an InputError.
     Returns the sharded index, loaded in this process."""
+    from kvqae.index.build import check_some_vectors
     from kvqae.index.embeddings import read_embeddings
     from kvqae.index.faiss_index import VectorIndex
     from kvqae.io import atomic_dir, write_json
     from kvqae.progress import track
 
     emb = read_embeddings(embeddings_dir, mmap=True)  # checks the whole directory before any shard is built
+    check_some_vectors(len(emb.ids), len(emb.missing), emb.path)  # here, not from a temporary shard folder
     ranges = shard_ranges(len(emb.ids), shards)
     entries = []
     with atomic_dir(Path(out_dir)) as tmp:

@@ -306,6 +306,7 @@ def train_reader(
     """
     import time
 
+    from kvqae.config import parse_config
     from kvqae.data.kb import KnowledgeBase
     from kvqae.read.model import ReaderSettings, window_stride
     from kvqae.read.train import (
@@ -319,6 +320,19 @@ def train_reader(
     t0 = time.monotonic()
     if eval_run is not None and eval_questions is None:
         raise InputError("--eval-run needs --eval-questions", field="eval_run")
+    # the numbers first, named as typed: `--lr -1` / `--warmup nan` failed in torch after the data was made
+    options = {"init_model": init, "relevant": relevant, "irrelevant": irrelevant, "epochs": epochs, "lr": lr,
+               "warmup": warmup, "batch_questions": batch_questions, "eval_every": eval_every,
+               "max_eval_questions": max_eval_questions, "eval_max_length": read_length,
+               "max_minutes": max_minutes, "max_steps": max_steps, "ema": ema, "seed": seed, "device": device,
+               "freeze_embeddings": freeze_embeddings, "layers": layers}
+    flags = {k: "--" + k.replace("_", "-") for k in options} | {"init_model": "--init",
+                                                                 "eval_max_length": "--read-length"}
+    settings = ReaderSettings(max_length=max_length, stride=window_stride(max_length),
+                              max_answer_tokens=max_answer_tokens, windows_per_passage=windows_per_passage)
+    cfg = parse_config(ReaderTrainConfig, {**options, "settings": settings}, names=flags)
+    if not 0 <= val_fraction < 1:  # NaN included
+        raise InputError(f"must be in [0, 1), got {val_fraction:g}", field="--val-fraction")
     _check_reader_out(out, {"--kb": kb, "--cloze": cloze, "--questions": questions, "--run": run,
                             "--init": init, "--eval-questions": eval_questions, "--eval-run": eval_run},
                       overwrite)
@@ -354,7 +368,8 @@ def train_reader(
             meta["generated_cloze"] = len(items)
             meta["style"] = style
         examples = cloze_examples(
-            kbase, items, relevant=relevant, irrelevant=irrelevant, seed=seed, hard_negatives=hard_negatives
+            kbase, items, relevant=relevant, irrelevant=irrelevant, seed=seed, hard_negatives=hard_negatives,
+            source=cloze,
         )
         meta["hard_negatives"] = hard_negatives
         entity_of = {q.id: q.entity or q.passage_id for q in items}
@@ -371,31 +386,6 @@ def train_reader(
     typer.echo(
         f"{len(train_set)} training / {len(val_set)} validation questions "
         f"({relevant} relevant + {irrelevant} irrelevant passages each)"
-    )
-    cfg = ReaderTrainConfig(
-        init_model=init,
-        relevant=relevant,
-        irrelevant=irrelevant,
-        epochs=epochs,
-        lr=lr,
-        warmup=warmup,
-        batch_questions=batch_questions,
-        eval_every=eval_every,
-        max_eval_questions=max_eval_questions,
-        eval_max_length=read_length,
-        max_minutes=max_minutes,
-        max_steps=max_steps,
-        ema=ema,
-        seed=seed,
-        device=device,
-        freeze_embeddings=freeze_embeddings,
-        layers=layers,
-        settings=ReaderSettings(
-            max_length=max_length,
-            stride=window_stride(max_length),
-            max_answer_tokens=max_answer_tokens,
-            windows_per_passage=windows_per_passage,
-        ),
     )
     result = train_reader_model(
         train_set,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
@@ -49,33 +49,35 @@ class ReaderExample:
 
 
 class ReaderTrainConfig(ConfigModel):
-    """Options of `kvqae train reader` (also usable from a pipeline YAML)."""
+    """Options of `kvqae train reader` (also usable from a pipeline YAML). Numbers are finite and in range:
+    `--lr -1`, `--lr nan` or `--warmup nan` failed in torch only after the training data was made."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     init_model: str = "minilm"  # HF name or path; "minilm" = the packaged all-MiniLM-L6-v2 encoder
-    relevant: int = 2  # passages with an answer per question (the seeds use 8)
-    irrelevant: int = 4  # passages without (the seeds use 16)
-    epochs: int = 2
-    lr: float = 5e-5
-    weight_decay: float = 0.01
-    warmup: float = 0.1  # fraction of steps with linear warm-up
-    batch_questions: int = 4  # questions per optimizer step (gradient accumulation)
-    max_grad_norm: float = 1.0
+    relevant: int = Field(default=2, ge=1)  # passages with an answer per question (the seeds use 8)
+    irrelevant: int = Field(default=4, ge=0)  # passages without (the seeds use 16)
+    epochs: int = Field(default=2, ge=1)
+    lr: float = Field(default=5e-5, gt=0)
+    weight_decay: float = Field(default=0.01, ge=0)
+    warmup: float = Field(default=0.1, ge=0, le=1)  # fraction of steps with linear warm-up
+    batch_questions: int = Field(default=4, ge=1)  # questions per optimizer step (gradient accumulation)
+    max_grad_norm: float = Field(default=1.0, gt=0)
     freeze_embeddings: bool = False  # keep the word embeddings fixed: cheaper steps on CPU, less overfitting
-    layers: int | None = None  # keep only the first N encoder layers of init_model (faster steps)
-    eval_every: int = 100  # optimizer steps between validations (0: once per epoch)
-    max_eval_questions: int = 300
+    layers: int | None = Field(default=None, ge=1)  # keep only the first N encoder layers of init_model
+    eval_every: int = Field(default=100, ge=0)  # optimizer steps between validations (0: once per epoch)
+    max_eval_questions: int = Field(default=300, ge=1)
     # tokens per row when validating (None: settings.max_length): validate as the saved reader will read
     # (`kvqae train reader --read-length`)
     eval_max_length: int | None = Field(default=None, ge=32)
-    max_minutes: float | None = (
-        None  # time budget for training; stops gracefully and keeps the best checkpoint
-    )
+    # time budget for training; stops gracefully and keeps the best checkpoint (0: stop after the first step)
+    max_minutes: float | None = Field(default=None, ge=0)
     # optimizer steps in all (the learning-rate schedule decays over them): the same recipe on any machine
-    max_steps: int | None = None
+    max_steps: int | None = Field(default=None, ge=1)
     # decay of an exponential moving average of the weights (None: off); validation, checkpoints and the
     # saved reader then use the averaged weights (tried against seed variance; no gain on the dev set)
     ema: float | None = Field(default=None, gt=0.0, lt=1.0)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     device: str = "cpu"
     settings: ReaderSettings = ReaderSettings(max_length=192)
 
@@ -156,8 +158,10 @@ def cloze_examples(
     irrelevant: int = 4,
     seed: int = 0,
     hard_negatives: float = 0.0,
+    source: str | Path | None = None,
 ) -> list[ReaderExample]:
-    """Reader examples from cloze questions: the source passage (known span), up to `relevant - 1` other
+    """Reader examples from cloze questions (read from the file `source`, named in errors): the source passage
+    (known span, which must hold the answer there), up to `relevant - 1` other
     passages of the same entity holding the answer (distant supervision), and `irrelevant` distractors:
     a `hard_negatives` share of them passages of the same entity that do not contain the answer (what
     retrieval puts beside the right passage), the rest random passages of other entities (not searched
@@ -178,9 +182,14 @@ def cloze_examples(
     out = []
     for n, q in enumerate(cloze):
         if q.passage_id not in texts:
-            raise InputError("unknown passage id", record=q.id, field="passage_id")
+            raise InputError(f"unknown passage id {q.passage_id!r}: not in the KB", path=source, record=q.id,
+                             field="passage_id")
         rng = np.random.default_rng([seed, n])
         src_text = texts[q.passage_id]
+        if src_text[q.start : q.end] != q.answer:
+            raise InputError(
+                f"the passage holds {src_text[q.start : q.end]!r} at {q.start}:{q.end}, not the answer "
+                f"{q.answer!r}", path=source, record=q.id, field="start")
         spans = sorted({(q.start, q.end), *find_answer_spans(src_text, [q.answer])})
         chosen = [(q.passage_id, src_text, spans)]
         entity = q.entity

@@ -68,23 +68,24 @@ def train_clip_command(
     from kvqae.train.trainer import TrainClipConfig, check_precision, train_clip
 
     data = load_yaml(config)
-    data.update(
-        _overrides(
-            mode=mode,
-            output_dir=None if out is None else str(out),
-            model=model,
-            kb=None if kb is None else str(kb),
-            questions=None if questions is None else str(questions),
-            epochs=epochs,
-            lr=lr,
-            batch_size=batch_size,
-            grad_cache_chunk=grad_cache_chunk,
-            device=device,
-        )
+    flags = _overrides(
+        mode=mode,
+        output_dir=None if out is None else str(out),
+        model=model,
+        kb=None if kb is None else str(kb),
+        questions=None if questions is None else str(questions),
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        grad_cache_chunk=grad_cache_chunk,
+        device=device,
     )
+    data.update(flags)
     if not progress:
         data["progress"] = False
-    cfg = parse_config(TrainClipConfig, data, path=config)
+    # a bad value given as a flag is blamed on the flag, not on the YAML file ("--epochs", not train.yaml)
+    cfg = parse_config(TrainClipConfig, data, path=config,
+                       names={k: "--out" if k == "output_dir" else "--" + k.replace("_", "-") for k in flags})
     if precision is not None:  # explicit: checked against the device before anything is loaded
         cfg = cfg.model_copy(update={"bf16": check_precision(precision, cfg.device)})
     _check_out(cfg.output_dir, "clip", {"kb": cfg.kb, "questions": cfg.questions,
@@ -123,16 +124,16 @@ def train_ablation_command(
     from kvqae.train.ablation import AblationConfig, markdown_table, run_ablation
 
     data = load_yaml(config)
-    data.update(
-        _overrides(
-            output_dir=None if out is None else str(out),
-            device=device,
-            variants=None if variants is None else [v.strip() for v in variants.split(",")],
-        )
+    flags = _overrides(
+        output_dir=None if out is None else str(out),
+        device=device,
+        variants=None if variants is None else [v.strip() for v in variants.split(",")],
     )
+    data.update(flags)
     if not progress:
         data["progress"] = False
-    cfg = parse_config(AblationConfig, data, path=config)
+    cfg = parse_config(AblationConfig, data, path=config,
+                       names={k: "--out" if k == "output_dir" else "--" + k for k in flags})
     inputs = {k: getattr(cfg, k) for k in ("world", "kb", "train_questions", "validation_questions",
                                            "test_questions")}
     model = None if cfg.model.startswith("preset:") else ("model", cfg.model)

@@ -20,15 +20,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.train.data import MODES, TrainPair
 
+# `lr: .inf` / `--lr inf` trained without complaint into a model whose every weight is NaN: numbers are finite
+FINITE = ConfigDict(allow_inf_nan=False)
+
 
 class JointOptions(ConfigModel):
     """Joint mode: fusion of the mono-modal and cross-modal similarities (see `kvqae.train.losses.joint`)."""
+
+    model_config = FINITE
 
     fusion: Literal["score", "loss"] = "score"
     weights: list[float] = Field(default=[1.0, 1.0], min_length=2, max_length=2)
@@ -49,6 +54,8 @@ class JointOptions(ConfigModel):
 
 class EntityOptions(ConfigModel):
     """Entity-aware pretraining: switches and weights of the three losses, span finding, masked pass."""
+
+    model_config = FINITE
 
     contrastive: bool = True
     mlm: bool = True
@@ -72,7 +79,9 @@ class EntityOptions(ConfigModel):
 
 
 class TrainClipConfig(ConfigModel):
-    """Everything `kvqae train clip CONFIG.yaml` reads (unknown keys are errors)."""
+    """Everything `kvqae train clip CONFIG.yaml` reads (unknown keys are errors, numbers must be finite)."""
+
+    model_config = FINITE
 
     mode: Literal["mono", "cross", "joint", "entity"] = "mono"
     model: str = Field(description="start CLIP: HF name, local path, or clip:<path>")
