@@ -265,7 +265,7 @@ def test_numeric_options_are_checked(built, tmp_path, monkeypatch, capsys, args,
 
 
 @pytest.mark.parametrize("override,needle", [
-    ("k=0", '"k"'),
+    ("k=0", '"--set k"'),  # blamed on the --set typed, not on the YAML file
     ("fusion={step: 0}", "fusion.step"),
     ("metrics=[mrr@10, bogus]", "metrics"),
     ("reader={model: /no/such/reader, run: b2}", "reader.model"),

@@ -3,20 +3,85 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    WrapValidator,
+    field_validator,
+)
 
 from kvqae.errors import InputError
+from kvqae.io import not_utf8
 
 M = TypeVar("M", bound="ConfigModel")
+
+_VALIDATORS = (BeforeValidator, PlainValidator, WrapValidator)
+_NUMBER_ONLY: dict[tuple[type, str], bool] = {}  # (model, field) -> a bool given there is refused
+
+
+def _leaf_types(annotation: Any) -> set[Any]:
+    """The types an annotation is built of (`dict[str, tuple[float, float]] | None` -> str, float, None);
+    Any for a part with its own validator (it may read booleans on purpose)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
+        return {type(a) for a in args}
+    if origin is Annotated:
+        if any(isinstance(m, _VALIDATORS) for m in args[1:]):
+            return {Any}
+        return _leaf_types(args[0])
+    if not args:
+        return {annotation}
+    return set().union(*(_leaf_types(a) for a in args))
+
+
+def _number_only(model: type[BaseModel], name: str) -> bool:
+    """Field `name` of `model` takes numbers (int or float) and never a bool, Any or a nested model."""
+    key = (model, name)
+    if key not in _NUMBER_ONLY:
+        info = model.model_fields[name]
+        own_validator = any(isinstance(m, _VALIDATORS) for m in info.metadata)
+        leaves = {Any} if own_validator else _leaf_types(info.annotation)
+        nested = any(isinstance(t, type) and issubclass(t, BaseModel) for t in leaves)
+        _NUMBER_ONLY[key] = bool(leaves & {int, float}) and not (leaves & {bool, Any, object}) and not nested
+    return _NUMBER_ONLY[key]
+
+
+def _first_bool(value: Any) -> bool | None:
+    """The first bool in `value` (itself, or inside its lists / tuples / mapping values), else None."""
+    if isinstance(value, bool):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    for item in items:
+        found = _first_bool(item)
+        if found is not None:
+            return found
+    return None
 
 
 class ConfigModel(BaseModel):
     """Base of every config section: typo'd keys are errors, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads true as 1 for an int or float field: `k: true`, or `batch_size: on` (YAML 1.1 reads
+        # yes/no/on/off as booleans) would run with k = 1 / batch_size = 1. Strings ("5" from a --set or a
+        # hand-written file) still convert.
+        found = _first_bool(value)
+        if found is not None and info.field_name is not None and _number_only(cls, info.field_name):
+            what = "be a number" if isinstance(value, bool) else "hold numbers"
+            raise ValueError(f"must {what}, not the boolean {str(found).lower()} "
+                             "(YAML reads yes/no/on/off as booleans too)")
+        return value
 
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):
@@ -69,7 +134,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text (byte {e.start})", path=path) from None
+        raise InputError(not_utf8(e), path=path) from None
     data = parse_yaml(text, path=path)
     if data is None:
         data = {}
@@ -83,13 +148,17 @@ def parse_config(
     names: dict[str, str] | None = None,
 ) -> M:
     """Validate `data` against `model`; the first problem becomes an InputError naming the key path, or
-    the name the user typed for it (`names`: a CLI's field -> flag, "style_shift" -> "--style-shift")."""
+    the name the user typed for it (`names`: a CLI's field -> flag, "style_shift" -> "--style-shift"; a
+    top-level key named there also renames the keys below it, "fusion.method" -> "--set fusion.method").
+    A problem in a renamed key is blamed on that flag, not on the file at `path`."""
     try:
         return model.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None
-        field = (names or {}).get(field, field) if field else None
+        top = str(err["loc"][0]) if err["loc"] else None
+        if field is not None and names and (field in names or top in names):
+            field, path = names.get(field) or names[top] + field[len(top):], None  # typed, not read from path
         message = err["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
         raise InputError(message, path=path, field=field) from None
 

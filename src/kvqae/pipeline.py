@@ -781,12 +781,24 @@ def run_command(
 ) -> None:
     """Run the whole pipeline described by PIPELINE.yaml and write the report under its `output` folder."""
     data = load_pipeline_yaml(config)
+    names: dict[str, str] = {}  # a bad --set value is blamed on the --set, not on PIPELINE.yaml
     for item in set_:
         key, sep, value = item.partition("=")
-        if not sep:
+        key = key.strip()
+        if not sep or not key:
             raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        if "." in key and key.split(".")[0] in PipelineConfig.model_fields:
+            top, rest = key.split(".", 1)
+            raise typer.BadParameter(
+                f"{key!r}: --set replaces a top-level key only; edit {config.name}, or give the whole "
+                f"section (--set '{top}={{{rest}: {value}}}' replaces all of {top})", param_hint="--set")
+        if key not in PipelineConfig.model_fields:
+            raise typer.BadParameter(f"unknown key {key!r}; the top-level keys are "
+                                     f"{', '.join(PipelineConfig.model_fields)}", param_hint="--set")
         data[key] = parse_yaml(value, field=f"--set {key}")
-    cfg = _resolve_paths(parse_config(PipelineConfig, data, path=config), config.resolve().parent)
+        names[key] = f"--set {key}"
+    cfg = parse_config(PipelineConfig, data, path=config, names=names)
+    cfg = _resolve_paths(cfg, config.resolve().parent)
     check_pipeline_output(cfg, {"PIPELINE.yaml": config}, overwrite=overwrite)
     result = run_pipeline(cfg, progress=progress, force=force, log=typer.echo)
     paths = write_pipeline_report(result, Path(cfg.output) / "report")
