@@ -60,3 +60,71 @@ def test_fuse_fit_and_apply_refuse_two_runs_of_one_name(tmp_path, monkeypatch, c
     code, err = kvqae(monkeypatch, capsys, "fuse", "apply", "--weights", out, "--run", dense,
                       "--run", lexical, "--out", fused)
     assert code == 2 and not fused.exists() and "both runs named 'text-passage'" in err
+
+
+def test_a_utf16_file_is_named_as_such(tmp_path, monkeypatch, capsys):
+    from cli_run import kvqae
+
+    # Windows Notepad's "Unicode" and PowerShell's `>` write UTF-16: "not UTF-8 text (byte 0)" did not say so
+    text = '{"id": "q1", "question": "Who?", "answers": ["x"]}\n'
+    questions = tmp_path / "q.jsonl"
+    questions.write_bytes(text.encode("utf-16"))
+    code, err = kvqae(monkeypatch, capsys, "questions", "info", questions)
+    assert code == 2 and "it is UTF-16" in err and "save it as UTF-8" in err
+    config = tmp_path / "p.yaml"
+    config.write_bytes("output: out\n".encode("utf-16"))
+    code, err = kvqae(monkeypatch, capsys, "run", config)
+    assert code == 2 and f"{config}: not UTF-8 text: it is UTF-16" in err
+    articles = tmp_path / "a.jsonl"
+    articles.write_bytes('{"id": "a", "title": "A", "text": "t"}\n'.encode("utf-16"))
+    code, err = kvqae(monkeypatch, capsys, "kb", "build", articles, "--out", tmp_path / "kb")
+    assert code == 2 and "it is UTF-16" in err and not (tmp_path / "kb").exists()
+    plain = tmp_path / "latin1.jsonl"
+    plain.write_bytes(text.replace("Who", "Qu\xe9").encode("latin-1"))
+    code, err = kvqae(monkeypatch, capsys, "questions", "info", plain)
+    assert code == 2 and "not UTF-8 text (byte" in err and "UTF-16" not in err
+
+
+def test_passage_requires_entity_is_not_dropped_for_entities_the_kb_lacks():
+    import pytest
+
+    from kvqae.data.questions import Question
+    from kvqae.data.runs import Run
+    from kvqae.errors import InputError
+    from kvqae.evaluate.relevance import qrels_from_run
+
+    texts = {"a#0": "Ulm is a city", "b#0": "born in Ulm"}
+    run = Run({"q1": {"a#0": 2.0, "b#0": 1.0}, "q2": {"a#0": 2.0, "b#0": 1.0}}, name="r", level="passage")
+    questions = [Question("q1", "Where?", answers=["Ulm"], entity="a"),
+                 Question("q2", "Where?", answers=["Ulm"], entity="Q42")]
+    kb = {"a": "a", "b": "b"}
+
+    def judge(qs, **kw):
+        asked = Run({q.id: run.scores[q.id] for q in qs}, name="r", level="passage")
+        return qrels_from_run(asked, qs, texts.__getitem__, entity_of=lambda p: p.split("#")[0],
+                              resolve_entity=kb.get, **kw)
+
+    # q2's entity is no entity of the KB: no passage belongs to it (it was judged as if the flag were off)
+    assert judge(questions, passage_requires_entity=True) == {"q1": {"a#0": 1}, "q2": {}}
+    assert judge(questions)["q2"] == {"a#0": 1, "b#0": 1}
+    with pytest.raises(InputError, match=r"none of the 1 questions' entities \(such as 'Q42'\)"):
+        judge(questions[1:], passage_requires_entity=True)
+
+
+def test_st_refuses_a_clip_model_and_a_reader(tiny_clip, tmp_path):
+    import pytest
+
+    from kvqae.encode.sentence import SentenceEncoder
+    from kvqae.errors import InputError
+
+    # sentence-transformers loads both, mean-pooling CLIP's text tower: a run of meaningless 96-d vectors
+    with pytest.raises(InputError, match=f"a CLIP model, not a sentence-transformers one: use the encoder "
+                                         f"clip:{tiny_clip}"):
+        SentenceEncoder(str(tiny_clip))
+    reader = tmp_path / "reader"
+    reader.mkdir()
+    (reader / "config.json").write_text('{"model_type": "bert"}')
+    (reader / "model.safetensors").write_bytes(b"")
+    (reader / "kvqae_reader.json").write_text("{}")
+    with pytest.raises(InputError, match="a kvqae reader .* not a sentence encoder"):
+        SentenceEncoder(str(reader))

@@ -22,6 +22,7 @@ so the folder can be moved together with what it points to; `load_bundle` resolv
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Literal
@@ -204,4 +205,14 @@ def load_bundle(root: str | Path) -> Bundle:
         if missing and bundle.fusion.norm == "zscore":
             raise InputError(f"no (mean, std) for run {missing[0]!r}", path=manifest,
                              field="fusion.zscore_stats")
+        # a NaN mean or a negative std (floored at 1e-9) let that run outweigh the others, silently; a std of
+        # 0 is what `kvqae run` records for a run whose fit-split scores are all equal
+        for name in names if stats is not None and bundle.fusion.norm == "zscore" else ():
+            mean, std = stats[name]
+            if not math.isfinite(mean):
+                raise InputError(f"the mean must be a finite number, got {mean:g}", path=manifest,
+                                 field=f"fusion.zscore_stats.{name}")
+            if not (math.isfinite(std) and std >= 0):
+                raise InputError(f"the standard deviation must be a finite number >= 0, got {std:g}",
+                                 path=manifest, field=f"fusion.zscore_stats.{name}")
     return Bundle.model_validate(data)

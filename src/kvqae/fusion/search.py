@@ -9,6 +9,7 @@ of W so memory stays bounded. The chosen weights and their metadata go to a JSON
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -189,7 +190,27 @@ def load_weights(path: str | Path) -> dict:
             field="default_minimum",
         )
     data["default_minimum"] = parse_default_minimum(mode)  # `true` of files written before the modes
+    _check_optional(data, path)
     return data
+
+
+def _check_optional(data: dict, path: Path) -> None:
+    """The optional fields `weights_for_runs` carries over, when present: a hand-edited `"step": "abc"`,
+    `"n_queries": null` or `"extra": [1]` was a TypeError / ValueError from deep inside it."""
+    checks = (
+        ("step", lambda v: is_finite_number(v) and 0 < v <= 1, "a number in (0, 1]"),
+        ("n_queries", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+         "a whole number >= 0"),
+        ("best_score", lambda v: v is None or is_finite_number(v), "a finite number or null"),
+        ("metric", lambda v: isinstance(v, str), "a string"),
+        ("sum_to_one", lambda v: isinstance(v, bool), "true or false"),
+        ("extra", lambda v: v is None or isinstance(v, dict), "an object or null"),
+    )
+    for key, ok, what in checks:
+        if key in data and not ok(data[key]):
+            got = json.dumps(data[key])
+            raise InputError(f"must be {what}, got {got if len(got) <= 60 else got[:57] + '...'}", path=path,
+                             field=key)
 
 
 def weights_for_runs(path: str | Path, names: Sequence[str]) -> GridSearchResult:
