@@ -128,3 +128,30 @@ def test_st_refuses_a_clip_model_and_a_reader(tiny_clip, tmp_path):
     (reader / "kvqae_reader.json").write_text("{}")
     with pytest.raises(InputError, match="a kvqae reader .* not a sentence encoder"):
         SentenceEncoder(str(reader))
+
+
+def test_search_refuses_an_empty_or_trec_unsafe_name_before_searching(tmp_path, monkeypatch, capsys):
+    from cli_run import kvqae
+
+    # the index is not even read: the name is wrong whatever the search finds
+    missing, queries = tmp_path / "no-index", tmp_path / "q-emb"
+    queries.mkdir()
+    code, err = kvqae(monkeypatch, capsys, "search", "--queries", queries, "--index", missing,
+                      "--out", tmp_path / "r.json", "--name", " ")
+    assert code == 2 and 'field "--name": an empty run name' in err  # was replaced by the mode's name
+    code, err = kvqae(monkeypatch, capsys, "search", "--queries", queries, "--index", missing,
+                      "--out", tmp_path / "r.trec", "--name", "my run")
+    assert code == 2 and "run name 'my run' is empty or holds whitespace" in err
+
+
+def test_fusing_a_run_without_any_result_prints_no_numpy_warning():
+    import warnings
+
+    import numpy as np
+
+    from kvqae.fusion.core import norm_zscore_global
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # `fuse combine` printed "Mean of empty slice" raw
+        out = norm_zscore_global(np.array([[[np.nan, np.nan]], [[2.0, 1.0]]]))
+    assert np.isnan(out[0]).all() and out[1].tolist() == [[1.0, -1.0]]

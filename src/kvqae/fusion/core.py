@@ -25,6 +25,7 @@ mode (a run that missed the candidate adds 0); CombMNZ counts the runs that real
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -178,8 +179,10 @@ def _rowwise(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def norm_zscore_global(scores: np.ndarray) -> np.ndarray:
     """(R, Q, C) -> z-score, one mean/std per run over all its scores (population std, floored at 1e-9;
     a run whose scores are all equal gives exactly 0)."""
-    mean = np.nanmean(scores, axis=(1, 2), keepdims=True)
-    std = np.nanstd(scores, axis=(1, 2), keepdims=True)
+    with warnings.catch_warnings():  # a run without any score ("Mean of empty slice"): it stays all NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(scores, axis=(1, 2), keepdims=True)
+        std = np.nanstd(scores, axis=(1, 2), keepdims=True)
     return (scores - _exact_mean_if_constant(scores, mean, (1, 2))) / np.maximum(std, EPS)
 
 

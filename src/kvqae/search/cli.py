@@ -37,10 +37,15 @@ class SearchConfig(ConfigModel):
 
 def run_search(cfg: SearchConfig, *, progress: bool = False):
     """Search as `cfg` says; returns the Run (entity or passage level), saved to `cfg.out` when given."""
+    from kvqae.data.runs import check_saveable
     from kvqae.errors import InputError
     from kvqae.index.bm25_index import is_bm25_index
     from kvqae.search.modes import search_embeddings
 
+    if cfg.name is not None and not cfg.name.strip():  # was replaced by the mode's name, silently
+        raise InputError("an empty run name: give a name or leave --name out", field="--name")
+    if cfg.out is not None and cfg.name is not None:  # a TREC run name has no space: say so before the search
+        check_saveable(cfg.out, cfg.name, (), ())
     if is_bm25_index(cfg.index):
         run = search_bm25(cfg, progress=progress)
     elif cfg.queries is None:
