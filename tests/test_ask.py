@@ -158,6 +158,16 @@ def test_text_only_question_skips_image_modes(answerer):
     assert sum(result.fusion["weights"].values()) == pytest.approx(1.0)
     # fused = the text run's ranking (the only run left)
     assert [h.id for h in result.fused] == [h.id for h in result.modes["text-passage"]]
+    # "this person" and no photo: the asker is told the entity is a guess (session 17)
+    assert len(result.notes) == 1 and "no photo was given" in result.notes[0]
+    assert result.to_dict()["notes"] == result.notes
+
+
+def test_a_pointed_subject_gets_no_note_once_the_photo_is_searched(answerer, test_questions):
+    q = test_questions[0]
+    assert answerer.ask("Which town did this person come from?", Image.open(q.image)).notes == []
+    # a question that describes its subject needs no photo
+    assert answerer.ask("Which town did the painter of the Violet Spiral come from?", None).notes == []
 
 
 def test_ask_is_deterministic_across_threads(answerer, test_questions):
@@ -226,6 +236,7 @@ def test_text_only_pipeline_bundle(tmp_path, tiny_world_dir, tiny_clip):
     result = Answerer.load(cfg.output).ask("Which town did this person come from?")
     assert result.answer == "" and result.skipped == {}
     assert [h.id for h in result.fused] == [h.id for h in result.modes["text-passage"]]
+    assert "this bundle searches text only" in result.notes[0]  # a photo would not help here
     # no reader: the best passage is still shown as evidence
     assert result.passage_id == result.fused[0].id and result.passage_text
 

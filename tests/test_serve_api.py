@@ -80,6 +80,7 @@ def test_ask_text_only(client):
     assert set(data["skipped"]) == {"image-title", "image-image"}
     assert "skipped" in data["fusion"]["note"]
     assert list(data["modes"]) == ["text-passage"] and len(data["fused"]) == 5
+    assert len(data["notes"]) == 1 and "no photo was given" in data["notes"][0]  # "this person"
 
 
 def test_entity_and_examples(client, answerer):

@@ -132,6 +132,14 @@ def test_page_shows_server_errors_and_examples_work(server, browser):
     assert not browser.find_element(By.ID, "error").is_displayed()
     assert browser.find_element(By.ID, "preview").get_attribute("src")
     # phone width: no horizontal scrolling
+    assert not browser.find_elements(By.CSS_SELECTOR, "#notes p")  # the example's photo was searched
+    # "this person" with no photo: the page says the entity is a guess (session 17)
+    browser.find_element(By.ID, "remove-image").click()
+    box.clear()
+    box.send_keys("Which town did this person come from?")
+    browser.find_element(By.ID, "ask-button").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#notes p.caveat"))
+    assert "no photo was given" in browser.find_element(By.CSS_SELECTOR, "#notes p.caveat").text
     browser.set_window_size(360, 800)
     time.sleep(0.3)
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kvqae.ask.bundle import Bundle, load_bundle
+from kvqae.ask.caveats import caveats
 from kvqae.errors import InputError
 from kvqae.io import check_not_replaced, check_question_chars, shows_text
 
@@ -80,6 +81,8 @@ class AskResult:
     confidence: float | None = None
     # an answer rule (a lifespan date, an attribute, a relative, ...) chose the answer (`Prediction.by_rule`)
     by_rule: bool = False
+    # what the asker should know before trusting the answer (`kvqae.ask.caveats`): "this man" and no photo
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self, image_url: Any = None) -> dict[str, Any]:
         """JSON-ready dict; `image_url(entity_id) -> str` fills the thumbnails' addresses (serve)."""
@@ -98,6 +101,7 @@ class AskResult:
             "probability": self.probability,
             "confidence": self.confidence,
             "by_rule": self.by_rule,
+            "notes": list(self.notes),
             "entity": entity,
             "passage": passage,
             "modes": {m: [h.to_dict(image_url) for h in hits] for m, hits in self.modes.items()},
@@ -319,6 +323,8 @@ class Answerer:
             passage_id=None, passage_text=None, start=0, end=0, modes=modes, levels=levels, skipped=skipped,
             fused=[self.hit(r, i, s, "passage") for r, (i, s) in enumerate(ranked[:SHOWN], 1)],
             fusion=fusion, timings_ms=timings, fused_ids=[i for i, _ in ranked],
+            notes=caveats(question, image_searched=image is not None and bool(self.image_modes),
+                          image_modes=bool(self.image_modes)),
         )
         if self.reader is not None and ranked:
             from kvqae.read.predict import article_lookup, read_and_rank

@@ -50,6 +50,7 @@ def format_result(result: AskResult) -> str:
         lines.append(f"answer:   {result.answer}{prob}")
     else:
         lines.append("answer:   (none: no reader in this bundle, or nothing was read)")
+    lines.extend(f"note:     {note}" for note in result.notes)
     if result.entity_id is not None:
         lines.append(f"entity:   {result.entity_title} [{result.entity_id}]")
         lines.append(f"passage:  {result.passage_id}")

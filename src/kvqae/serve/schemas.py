@@ -63,6 +63,7 @@ class AskResponse(BaseModel):
     # the evidence ranking's probability of the answer among the candidates (None without the ranking)
     confidence: float | None = None
     by_rule: bool = False  # an answer rule (a lifespan date, an attribute, a relative, ...) chose the answer
+    notes: list[str] = []  # what to know before trusting the answer ("this man" asked with no photo searched)
     entity: EntityRef | None
     passage: Evidence | None
     modes: dict[str, list[Hit]]

@@ -15,7 +15,7 @@
     previewWrap: byId("preview-wrap"), previewName: byId("preview-name"), remove: byId("remove-image"),
     status: byId("status"), error: byId("error"), examples: byId("examples"), health: byId("health"),
     limitMb: byId("limit-mb"), result: byId("result"), answer: byId("answer"),
-    probability: byId("probability"), expected: byId("expected"), entity: byId("entity"),
+    probability: byId("probability"), notes: byId("notes"), expected: byId("expected"), entity: byId("entity"),
     passage: byId("passage"), modes: byId("modes"), skipped: byId("skipped"),
     fusionInfo: byId("fusion-info"), timings: byId("timings"),
   };
@@ -216,6 +216,8 @@
     else if (has) els.probability.textContent = "Chosen by an answer rule (no confidence)";
     else if (state.reader === false) els.probability.textContent = "No reader is loaded: only the retrieval results are shown.";
     else els.probability.textContent = "The reader found no answer in the retrieved passages.";
+    // what to know before trusting the answer ("this man" asked without a photo that was searched)
+    els.notes.replaceChildren(...(r.notes || []).map((note) => el("p", { class: "note caveat", text: `Note: ${note}` })));
   }
 
   // A KB thumbnail, or a neutral placeholder box when there is none (or it fails to load).
