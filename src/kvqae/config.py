@@ -112,17 +112,51 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+_MAX_YAML_VALUES = 1_000_000  # values a document may hold once its aliases are expanded
+
+
+def _check_aliases(data: Any, path: str | Path | None, field: str | None) -> None:
+    """Refuse YAML whose aliases make a structure contain itself (`fusion: &a [*a]`: every later walk
+    recursed without end) or expand to more than `_MAX_YAML_VALUES` values (nested aliases, "billion laughs":
+    a few hundred bytes that every later walk over the config expands to billions)."""
+    sizes: dict[int, int] = {}
+
+    def size(value: Any, open_ids: set[int]) -> int:
+        if not isinstance(value, (dict, list)):
+            return 1
+        key = id(value)
+        if key in open_ids:
+            raise InputError("an alias refers to a structure that contains it (a recursive YAML alias)",
+                             path=path, field=field)
+        if key not in sizes:  # a shared alias is sized once: linear in the document's own size
+            open_ids.add(key)
+            items = list(value.keys()) + list(value.values()) if isinstance(value, dict) else value
+            sizes[key] = 1 + sum(size(item, open_ids) for item in items)
+            open_ids.discard(key)
+            if sizes[key] > _MAX_YAML_VALUES:
+                raise InputError(f"its aliases expand to more than {_MAX_YAML_VALUES:,} values; write the "
+                                 "values out, or use fewer nested aliases", path=path, field=field)
+        return sizes[key]
+
+    size(data, set())
+
+
 def parse_yaml(text: str, *, path: str | Path | None = None, field: str | None = None) -> Any:
     """`yaml.safe_load` of `text`, except that a key written twice in one mapping is refused (PyYAML keeps the
     last value silently); any problem is one InputError naming `path` / `field` (and the line of a repeat)."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
     except DuplicateKeyError as e:
         raise InputError(f"duplicate key {e.key!r} (first at line {e.first}); write each key once",
                          path=path, record=e.line, field=field) from None
     # ValueError: a date such as 2001-02-30; OverflowError: an escape such as "\Ue000CBAF"
     except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as e:
         raise InputError(f"invalid YAML: {' '.join(str(e).split())}", path=path, field=field) from None
+    try:
+        _check_aliases(data, path, field)
+    except RecursionError:
+        raise InputError("invalid YAML: nested too deeply", path=path, field=field) from None
+    return data
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
