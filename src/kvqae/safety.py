@@ -218,11 +218,43 @@ def check_writable(out: PathLike, flag: str = "--out") -> None:
         raise InputError(f"{flag} {out} cannot be written: the folder {parent} is read-only")
 
 
+def check_out_kind(out: PathLike, flag: str = "--out") -> None:
+    """An output names a new or an ordinary path: not "" or the current folder (`--out .` with `--overwrite`
+    failed after the work, renaming the folder itself), not a link (its replacement was a real folder where
+    the link pointed elsewhere; a dangling one failed after the work) and not a pipe, a device or a socket
+    (it became a regular file, `/dev/stdout` included)."""
+    import stat
+
+    text = str(out)
+    if not text.strip():
+        raise InputError(f"{flag} is empty: name the file or folder to write")
+    path = Path(out)
+    if text.rstrip("/").split("/")[-1] in ("", ".", ".."):  # pathlib drops a trailing "/.": read the text
+        raise InputError(f"{flag} {text} names a folder by '.' or '..' (or is /): name the new file or "
+                         "folder itself")
+    if path.is_symlink():
+        target = os.readlink(path)
+        if not path.exists():
+            raise InputError(f"{flag} {text} is a link to {target}, which does not exist")
+        raise InputError(f"{flag} {text} is a symbolic link (to {target}): give the path it points to, so "
+                         "that the link is not replaced")
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # not there yet: written anew
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        what = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device")
+        raise InputError(f"{flag} {text} is {what}, not a file or a folder: write to a file and copy it "
+                         "there")
+
+
 def check_out(out: PathLike, kind: str, inputs: Inputs, *, overwrite: bool = False, flag: str = "--out",
               folders: Inputs | None = None) -> None:
     """All the checks an output goes through before a command reads anything: not an input, replaceable,
     in a writable folder. `folders`: input folders the command picks files from (`--images-dir`), which the
     output may lie inside but not be or contain."""
+    check_out_kind(out, flag)
     check_out_not_input(out, inputs, flag)
     check_out_not_input(out, folders or {}, flag, inside_ok=True)
     check_writable(out, flag)
