@@ -224,13 +224,37 @@ def decode_utf8(data: bytes, path: str | Path, record: str | int | None = None) 
         raise InputError(not_utf8(e), path=path, record=record) from None
 
 
+class DuplicateJsonKey(ValueError):
+    """A key written twice in one JSON object."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` that refuses a repeated key: `json.loads` keeps the last one silently (a qrels
+    file's `{"d": 1, "d": 0}` judged the passage irrelevant; a weights file's second "weights" won)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateJsonKey(key)
+        out[key] = value
+    return out
+
+
 def parse_json(text: str, path: str | Path, record: str | int | None = None, **kwargs: Any) -> Any:
-    """`json.loads(text, **kwargs)`; any failure (syntax, a 5,000-digit number, deep nesting) is an
-    InputError naming `path` and `record` (default: the line of the syntax error)."""
+    """`json.loads(text, **kwargs)`; any failure (syntax, a 5,000-digit number, deep nesting, a key written
+    twice in one object unless `object_pairs_hook` says otherwise) is an InputError naming `path` and
+    `record` (default: the line of the syntax error)."""
     from kvqae.errors import InputError
 
+    kwargs.setdefault("object_pairs_hook", unique_pairs)
     try:
         value = json.loads(text, **kwargs)
+    except DuplicateJsonKey as e:
+        raise InputError(f"duplicate key {e.key!r} in one object; write each key once", path=path,
+                         record=record) from None
     except json.JSONDecodeError as e:
         line = record if record is not None else e.lineno
         reason = json_error_reason(e, one_line=record is not None)
@@ -417,8 +441,11 @@ def binary_lines(f: Any) -> Iterator[tuple[int, bytes]]:
 
 def _is_one_json_object(path: Path) -> bool:
     """Whether the whole file is one JSON object (a pretty-printed object given for JSON lines)."""
+    data = path.read_bytes().removeprefix(UTF8_BOM)
+    if b"\n" not in data.strip():  # one line: its own error (a key written twice) says what is wrong
+        return False
     try:
-        return isinstance(json.loads(path.read_bytes().removeprefix(UTF8_BOM)), dict)
+        return isinstance(json.loads(data), dict)
     except (ValueError, RecursionError):
         return False
 
