@@ -50,13 +50,24 @@ _FACTORY_MINIMUMS = (
 )
 
 
+# ... and the largest that is sane: the HNSW graph stores 2 x M neighbours (4 bytes each) per vector, so
+# "HNSW100000" took 1.6 GB for 2,000 vectors and would take ~16 GB for a 20k-passage KB
+_FACTORY_MAXIMUMS = ((re.compile(r"HNSW(\d+)"), 512, "HNSW neighbours M"),)
+
+
 def check_factory(factory: str) -> None:
-    """Refuse the factory parameters Faiss would crash the process on (see `_FACTORY_MINIMUMS`)."""
+    """Refuse the factory parameters Faiss would crash the process on (see `_FACTORY_MINIMUMS`) or that
+    would take memory out of all proportion (`_FACTORY_MAXIMUMS`)."""
     for pattern, low, what in _FACTORY_MINIMUMS:
         for match in pattern.finditer(factory):
             if int(match.group(1)) < low:
                 raise InputError(f"{factory!r}: the {what} must be >= {low} (got {match.group(0)})",
                                  field="factory")
+    for pattern, high, what in _FACTORY_MAXIMUMS:
+        for match in pattern.finditer(factory):
+            if int(match.group(1)) > high:
+                raise InputError(f"{factory!r}: the {what} must be <= {high} (got {match.group(0)}; each "
+                                 "vector keeps 2 x M neighbours: 16-64 is usual)", field="factory")
 
 
 def make_faiss_index(dim: int, factory: str = "Flat"):

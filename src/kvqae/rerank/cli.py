@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated
 
@@ -17,14 +16,14 @@ def rerank_command(
     questions: Annotated[Path, typer.Option("--questions", help="The run's questions (their texts).")],
     out: Annotated[Path, typer.Option("--out", help="Output run (JSON).")],
     weight: Annotated[
-        float, typer.Option("--weight", min=0.0, help="Weight of the proximity share (0: only standardise).")
+        float, typer.Option("--weight", help="Weight of the proximity share (0: only standardise).")
     ] = DEFAULT_WEIGHT,
     words: Annotated[int, typer.Option("--words", min=1, help="Window width in words.")] = DEFAULT_WORDS,
     top_n: Annotated[
         int, typer.Option("--top-n", min=1, help="Passages re-scored per query.")
     ] = DEFAULT_TOP_N,
     lead: Annotated[
-        float, typer.Option("--lead", min=0.0, help="Added to an article's first passage (its lead; 0: off).")
+        float, typer.Option("--lead", help="Added to an article's first passage (its lead; 0: off).")
     ] = DEFAULT_LEAD,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Write over an existing --out that is not an earlier run.")
@@ -37,14 +36,14 @@ def rerank_command(
     from kvqae.data.kb import KnowledgeBase
     from kvqae.data.questions import load_questions
     from kvqae.data.runs import Run, unknown_passage
-    from kvqae.errors import InputError
     from kvqae.read.cli import _check_run
     from kvqae.rerank.proximity import rerank_run
-    from kvqae.safety import check_out
+    from kvqae.rerank.settings import MAX_RERANK_WEIGHT
+    from kvqae.safety import check_out, check_range
 
     for flag, value in (("--weight", weight), ("--lead", lead)):
-        if not math.isfinite(value):
-            raise InputError(f"{flag} must be a finite number, got {value}")
+        # 1e308 overflowed to scores of Infinity, which no run loader takes back
+        check_range(value, flag, low=0, high=MAX_RERANK_WEIGHT, finite=True)
     check_out(out, "run", {"--run": run, "--kb": kb, "--questions": questions}, overwrite=overwrite)
     kbase = KnowledgeBase.load(kb)
     qs = load_questions(questions)

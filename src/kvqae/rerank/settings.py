@@ -15,15 +15,18 @@ DEFAULT_WEIGHT, DEFAULT_WORDS, DEFAULT_TOP_N = 12.0, 30, 8
 DEFAULT_LEAD = 0.0
 
 
+MAX_RERANK_WEIGHT = 1e6  # far above any useful weight (12 is fitted), far below a float overflow
+
+
 class RerankSettings(ConfigModel):
     """Term-proximity re-ranking of a passage run's top `top_n` passages (`kvqae.rerank.proximity`)."""
 
     method: Literal["proximity"] = "proximity"
-    weight: float = Field(default=DEFAULT_WEIGHT, ge=0)
+    weight: float = Field(default=DEFAULT_WEIGHT, ge=0, le=MAX_RERANK_WEIGHT)
     words: int = Field(default=DEFAULT_WORDS, ge=1)
     top_n: int = Field(default=DEFAULT_TOP_N, ge=1)
     # bonus of an article's first passage, its lead (where Wikipedia states dates, places, what a thing is)
-    lead: float = Field(default=DEFAULT_LEAD, ge=0)
+    lead: float = Field(default=DEFAULT_LEAD, ge=0, le=MAX_RERANK_WEIGHT)
 
     @field_validator("weight", "lead")
     @classmethod
