@@ -17,6 +17,7 @@ Every problem raises one `InputError` naming the file, the line (or row / page t
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -171,11 +172,13 @@ def check_image(image: Path, *, where: dict, key: str = "image") -> None:
 
 
 def _resolve_image(value: str, base: Path, where: dict, *, check: bool) -> str:
-    """Absolute path of an image given relative to `base`; it must stay inside `base`."""
+    """Absolute path of an image given relative to `base`; it must stay inside `base`, judged on the path as
+    written ("..", an absolute path), not where links lead: an `images/` folder linked in from a big disk is
+    the articles' own folder (resolving the link first called every image in it an escape)."""
     if "\x00" in value:
         raise InputError("image path contains a NUL character", field="image", **where)
     base = base.resolve()
-    image = (base / value).resolve()
+    image = Path(os.path.normpath(base / value))
     if not image.is_relative_to(base):
         raise InputError(f"image path {value!r} escapes the folder {base}", field="image", **where)
     if check:

@@ -69,6 +69,22 @@ def rgb_image(im: Any, *, path: str | Path | None = None, record: str | None = N
     return im if im.mode == "RGB" else im.convert("RGB")
 
 
+def check_image_file(path: str | Path, *, record: str | None = None, field: str | None = None) -> None:
+    """An image path must name a regular file: reading a named pipe blocked forever (`encode questions`,
+    `kvqae run`), a folder or a device gave a decoder's message. A missing file is left to the opener."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISDIR(mode):
+        raise InputError("expected an image file, got a folder", path=path, record=record, field=field)
+    if not stat.S_ISREG(mode):
+        raise InputError("expected an image file, got a device, pipe or socket", path=path, record=record,
+                         field=field)
+
+
 def open_image(path: str | Path, *, item_id: str | None = None, field: str | None = None,
                min_size: int | None = None):
     """Open and fully decode an image as RGB; any failure is an InputError naming the file and the id.
@@ -81,6 +97,7 @@ def open_image(path: str | Path, *, item_id: str | None = None, field: str | Non
     from PIL import Image, UnidentifiedImageError
 
     record = None if item_id is None else f"id {item_id}"
+    check_image_file(path, record=record, field=field)
     try:
         with Image.open(path) as im:  # leaving the block closes the file, the decoded pixels stay
             if min_size and im.format == "JPEG":

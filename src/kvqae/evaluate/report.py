@@ -143,6 +143,11 @@ def _best(cells: dict, col) -> float | None:
     return max(vals) if vals else None
 
 
+def md_cell(text: str) -> str:
+    """`text` as one Markdown table cell: a "|" in a run name or a dataset ("bm25|k1=1.5") split its row."""
+    return str(text).replace("|", "\\|")
+
+
 def markdown_table(
     systems: Sequence[SystemScores],
     metrics: Sequence[str] = TABLE_METRICS,
@@ -152,10 +157,10 @@ def markdown_table(
 ) -> str:
     """Markdown table: rows = systems, columns = dataset x metric (values x `scale`, best in bold)."""
     names, cols, cells = _table(systems, metrics)
-    head = ["System"] + [f"{ds} {metric_label(m)}".strip() for ds, m in cols]
+    head = ["System"] + [md_cell(f"{ds} {metric_label(m)}".strip()) for ds, m in cols]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * len(cols)) + "|"]
     for n in names:
-        row = [n]
+        row = [md_cell(n)]
         for col in cols:
             v = cells[n].get(col)
             if v is None:
@@ -335,7 +340,8 @@ def write_report(
         for r in sig:
             if r["metric"] in cols:
                 md += (
-                    f"| {r['dataset']} | {r['a']} | {r['b']} | {metric_label(r['metric'])} | "
+                    f"| {md_cell(r['dataset'])} | {md_cell(r['a'])} | {md_cell(r['b'])} | "
+                    f"{metric_label(r['metric'])} | "
                     f"{r['p_value']:.3g} | {'*' if r['significant'] else ''} |\n"
                 )
     with atomic_path(paths["markdown"]) as tmp:

@@ -390,6 +390,9 @@ def open_image(image: Any, *, record: str = "") -> Image.Image:
 
     if not isinstance(image, str):
         return image if image.mode == "RGB" else image.convert("RGB")
+    from kvqae.encode.loader import check_image_file
+
+    check_image_file(image, record=record or None, field="image")
     try:
         with Image.open(image) as im:
             return im.convert("RGB")
