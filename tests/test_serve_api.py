@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -169,3 +170,37 @@ def test_an_entity_image_that_is_no_image_is_not_served(client, answerer, monkey
     monkeypatch.setattr(answerer.kb, "image_of", lambda _: real)  # a real picture still comes back
     resp = client.get(f"/api/entities/{eid}/image")
     assert resp.status_code == 200 and resp.headers["content-type"] == "image/png"
+
+
+def test_a_chunked_upload_is_cut_off_at_the_limit(answerer):
+    """A chunked body declares no Content-Length: it was read whole (300 MB to disk) before the 413."""
+    import asyncio
+
+    from kvqae.ask.images import MAX_UPLOAD_BYTES
+
+    app = create_app(answerer)
+    boundary = b"XyZbOuNdArY"
+    head = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="question"\r\n\r\nWhere?\r\n--'
+            + boundary + b'\r\nContent-Disposition: form-data; name="image"; filename="x.png"\r\n'
+            b"Content-Type: image/png\r\n\r\n")
+    chunks = iter([head] + [b"\0" * (1 << 20)] * (MAX_UPLOAD_BYTES // (1 << 20) + 20))
+    sent, out = [0], []
+
+    async def receive():
+        chunk = next(chunks, None)
+        sent[0] += len(chunk or b"")
+        return {"type": "http.request", "body": chunk or b"", "more_body": chunk is not None}
+
+    async def send(message):
+        out.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/api/ask", "raw_path": b"/api/ask", "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000),
+             "headers": [(b"host", b"x"), (b"transfer-encoding", b"chunked"),
+                         (b"content-type", b"multipart/form-data; boundary=" + boundary)]}
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in out if m["type"] == "http.response.start")
+    body = json.loads(b"".join(m.get("body", b"") for m in out if m["type"] == "http.response.body"))
+    assert start["status"] == 413 and "images up to 10 MB are accepted" in body["error"]["message"]
+    assert sent[0] < MAX_UPLOAD_BYTES + 2 * (1 << 20)  # stopped reading right after the limit

@@ -150,8 +150,37 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, f"internal error: {type(err).__name__}: {err}")
 
 
+class StreamedBodyLimit:
+    """ASGI middleware: stop reading a request body once it passes `limit` bytes, with a 413. A chunked
+    request declares no Content-Length, so the check below never saw it: a 300 MB part was read and spooled
+    to disk before the image's own size check, whose 413 then named only the part's first 10 MB."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> dict:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:  # an HTTPException passes FastAPI's form reading as it is
+                    raise HTTPException(413, f"the request is over {self.limit / 2**20:.0f} MB; images up "
+                                             f"to {MAX_UPLOAD_BYTES / 2**20:.0f} MB are accepted")
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def limit_body_size(app: FastAPI) -> None:
-    """Refuse a request whose declared body is over the upload limit before reading any of it."""
+    """Refuse a request whose declared body is over the upload limit before reading any of it (and, through
+    `StreamedBodyLimit`, one that declares none once it has sent too much)."""
+    app.add_middleware(StreamedBodyLimit, limit=MAX_UPLOAD_BYTES + BODY_OVERHEAD)
 
     @app.middleware("http")
     async def check_length(request: Request, call_next):
