@@ -133,3 +133,24 @@ def test_an_images_folder_linked_in_is_the_articles_own(tmp_path):
                                               "image": "../bigdisk/images/a.png"}))
     with pytest.raises(InputError, match="escapes the folder"):  # written as an escape: still one
         list(read_articles(data / "b.jsonl"))
+
+
+def test_look_alike_titles_and_shared_wikidata_ids_are_refused(tmp_path):
+    import unicodedata
+
+    from kvqae.data.kb import build_kb
+
+    text = "Paris is the capital of France. " * 5
+    rows = [{"wikipedia_title": unicodedata.normalize("NFC", "Café"), "text": text},
+            {"wikipedia_title": unicodedata.normalize("NFD", "Café"), "text": text}]
+    source = tmp_path / "kb.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(InputError, match=r"'Cafe\\u0301' is 'Caf\\xe9' written in another Unicode"):
+        build_kb(source, tmp_path / "kb", progress=False, check_images=False)
+    rows = [{"wikipedia_title": "Paris", "text": text, "wikidata_info": {"wikidata_id": "Q90"}},
+            {"wikipedia_title": "Paris (band)", "text": text, "wikidata_info": {"wikidata_id": "Q90"}}]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # a question naming Q90 resolved to the first only: the band could never be a gold entity
+    with pytest.raises(InputError, match="Wikidata id 'Q90' is already the id of entity 'Paris'"):
+        build_kb(source, tmp_path / "kb", progress=False, check_images=False)
+    assert not (tmp_path / "kb").exists()

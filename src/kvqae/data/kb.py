@@ -239,6 +239,8 @@ def build_kb(
 
     entity_schema, passage_schema = _schemas()
     seen: set[str] = set()
+    looks: dict[str, str] = {}  # NFC form of each entity id -> the id as written
+    qids: dict[str, str] = {}  # Wikidata id -> the entity id that has it
     image_dirs: set[str] = set()  # folders of the entity images: the KB must not be written over them
     n_entities = n_passages = 0
     with atomic_dir(out_dir) as tmp:
@@ -255,6 +257,7 @@ def build_kb(
                     if article.id in seen:  # readers check this too; a last guard for custom iterables
                         raise InputError(f"duplicate entity id {article.id!r}", path=source, field="id")
                     seen.add(article.id)
+                    _check_look_alike(article, looks, qids, source)
                     if article.image:
                         image_dirs.add(os.path.dirname(article.image))
                     for column, value in zip(ENTITY_COLUMNS, _entity_values(article), strict=True):
@@ -361,6 +364,24 @@ def open_kb_parquet(file: Path, columns: Iterable[str]):
 # Columns every row must fill (the others may be null: image, wikidata_id, types) and the id columns.
 _REQUIRED = {ENTITIES_FILE: ("entity_id", "title", "text"), PASSAGES_FILE: PASSAGE_COLUMNS}
 _ID_COLUMN = {ENTITIES_FILE: "entity_id", PASSAGES_FILE: "passage_id"}
+
+
+def _check_look_alike(article: Article, looks: dict[str, str], qids: dict[str, str], source: Any) -> None:
+    """Refuse an entity whose id is another's in a different Unicode normalisation ("Café" composed and
+    decomposed: two entities that print alike, a question naming one never finds the other) or whose Wikidata
+    id another entity already has (`resolve` gave the first, so the second could never be a gold entity)."""
+    import unicodedata
+
+    key = unicodedata.normalize("NFC", article.id)
+    if looks.setdefault(key, article.id) != article.id:
+        raise InputError(f"entity id {ascii(article.id)} is {ascii(looks[key])} written in another Unicode "
+                         "normalisation (composed vs decomposed accents); keep one article", path=source,
+                         record=f"entity {article.id!r}", field="id")
+    qid = article.wikidata_id
+    if qid and qids.setdefault(qid, article.id) != article.id:
+        raise InputError(f"Wikidata id {qid!r} is already the id of entity {qids[qid]!r}: a question naming "
+                         f"{qid} would resolve to that one only; keep one article per Wikidata id",
+                         path=source, record=f"entity {article.id!r}", field="wikidata_id")
 
 
 def _check_table(file: Path, frame) -> None:
