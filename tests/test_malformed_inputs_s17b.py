@@ -154,3 +154,24 @@ def test_look_alike_titles_and_shared_wikidata_ids_are_refused(tmp_path):
     with pytest.raises(InputError, match="Wikidata id 'Q90' is already the id of entity 'Paris'"):
         build_kb(source, tmp_path / "kb", progress=False, check_images=False)
     assert not (tmp_path / "kb").exists()
+
+
+def test_trec_qrels_and_infoseek_predictions_are_read(tmp_path):
+    from kvqae.evaluate.predictions import load_predictions
+    from kvqae.evaluate.relevance import load_qrels
+
+    trec = tmp_path / "qrels.txt"
+    trec.write_text("q1 0 a#0 1\nq1 0 b#0 0\n\nq2 0 c#1 2\n")  # was "invalid JSON (Expecting value ...)"
+    assert load_qrels(trec) == {"q1": {"a#0": 1, "b#0": 0}, "q2": {"c#1": 2}}
+    trec.write_text("q1 a#0 1\n")
+    with pytest.raises(InputError, match="line 1: expected TREC qrels lines 'query 0 document relevance'"):
+        load_qrels(trec)
+    infoseek = tmp_path / "pred.jsonl"
+    infoseek.write_text('{"data_id": "infoseek_val_0", "prediction": "Paris"}\n')  # InfoSeek's own layout
+    assert load_predictions(infoseek)["infoseek_val_0"]["answer"] == "Paris"
+    rows = tmp_path / "pred.json"
+    rows.write_text('[{"id": "q1", "answer": "Ulm"}]')  # a JSON list, as questions may be
+    assert load_predictions(rows)["q1"]["answer"] == "Ulm"
+    rows.write_text('{"q1": "Ulm", "q2": "Bern"}')
+    with pytest.raises(InputError, match=r"looks like one \{question id: answer\} object"):
+        load_predictions(rows)

@@ -23,13 +23,21 @@ import numpy as np
 
 from kvqae.errors import InputError
 from kvqae.evaluate.answers import INFOSEEK_MODES, exact_match, f1_score, infoseek_accuracy
-from kvqae.io import is_finite_number, read_jsonl
+from kvqae.io import is_finite_number, read_json_rows
 
 
 def load_predictions(path: str | Path) -> dict[str, dict[str, Any]]:
-    """Read predictions JSONL into `{question id: record}`; checks `id`, `answer` and duplicate ids."""
+    """Read predictions (JSON lines or a JSON list of rows) into `{question id: record}`; checks `id`,
+    `answer` and duplicate ids. InfoSeek's official layout (`data_id`, `prediction`) is read as `id`,
+    `answer`."""
     out: dict[str, dict[str, Any]] = {}
-    for lineno, row in read_jsonl(path):
+    for row, where in read_json_rows(path):
+        lineno = where["record"]
+        if "id" not in row and "data_id" in row:  # InfoSeek's own prediction files
+            row = {**row, "id": row["data_id"], "answer": row.get("prediction", row.get("answer"))}
+        if "id" not in row and "answer" not in row and row and all(isinstance(v, str) for v in row.values()):
+            raise InputError("looks like one {question id: answer} object; write one JSON object per line "
+                             'with "id" and "answer" (what `kvqae read` writes)', path=path, record=lineno)
         qid = row.get("id")
         if not isinstance(qid, (str, int)) or isinstance(qid, bool) or str(qid) == "":
             raise InputError("must be a non-empty string", path=path, record=lineno, field="id")

@@ -218,8 +218,14 @@ def save_qrels(path: str | Path, qrels: Mapping[str, Mapping[str, int]]) -> Path
 
 
 def load_qrels(path: str | Path) -> Qrels:
-    """Read qrels JSON `{qid: {docid: relevance}}`."""
+    """Read qrels: JSON `{qid: {docid: relevance}}`, or TREC qrels lines `qid 0 docid relevance` (what
+    pyserini and trec_eval use; they were "invalid JSON (Expecting value at column 1)")."""
+    from kvqae.io import existing_file, first_byte
+
     path = Path(path)
+    first = first_byte(existing_file(path))
+    if first and first not in (b"{", b"["):
+        return _load_trec_qrels(path)
     data = read_json(path, "qrels file")
     if not isinstance(data, dict):
         raise InputError("expected {qid: {docid: relevance}}", path=path)
@@ -230,4 +236,24 @@ def load_qrels(path: str | Path) -> Qrels:
         ):
             raise InputError("expected {docid: int relevance}", path=path, record=f"query {q}")
         out[str(q)] = {str(d): int(v) for d, v in docs.items()}
+    return out
+
+
+def _load_trec_qrels(path: Path) -> Qrels:
+    """TREC qrels: one `query iteration document relevance` line per judgement (whitespace-separated)."""
+    from kvqae.io import read_text
+
+    out: Qrels = {}
+    for lineno, line in enumerate(read_text(path, "qrels file").splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 4 or not fields[3].lstrip("-").isdigit():
+            raise InputError("expected TREC qrels lines 'query 0 document relevance' or JSON {qid: {docid: "
+                             f"relevance}}, got {line[:60]!r}", path=path, record=lineno)
+        docs = out.setdefault(fields[0], {})
+        if fields[2] in docs:
+            raise InputError(f"document {fields[2]!r} judged twice for query {fields[0]!r}", path=path,
+                             record=lineno)
+        docs[fields[2]] = int(fields[3])
     return out
