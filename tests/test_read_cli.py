@@ -265,3 +265,13 @@ def test_train_reader_selects_on_peoples_questions_over_bm25(kb, tiny, tmp_path)
     res = runner.invoke(train_app, [*base, "--out", str(tmp_path / "r2"), "--eval-run", str(questions)])
     assert isinstance(res.exception, InputError) and "--eval-questions" in str(res.exception)
     assert not (tmp_path / "r2").exists()
+
+
+def test_training_without_validation_says_nothing_was_measured(kb, tiny, tmp_path):
+    # "best: EM 0.0 F1 0.0" read as a measured reader that learned nothing (session 17)
+    res = runner.invoke(app, ["train", "reader", "--kb", str(kb.path), "--init", str(tiny),
+                              "--generate-cloze", "8", "--val-fraction", "0", "--max-steps", "1",
+                              "--max-length", "64", "--out", str(tmp_path / "r"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "no validation questions, nothing measured" in res.output and "best: EM" not in res.output
+    assert (tmp_path / "r" / "kvqae_reader.json").is_file()

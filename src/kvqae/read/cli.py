@@ -401,6 +401,10 @@ def train_reader(
     if read_length is not None and read_length != max_length:
         set_read_length(out, read_length)
     start = result.history[0] if result.history else {}
+    if not result.best.get("n"):  # --val-fraction 0: "EM 0.0" would read as measured
+        typer.echo(f"no validation questions, nothing measured: the latest checkpoint is kept; "
+                   f"{result.steps} steps in {result.wall_seconds / 60:.1f} min; reader written to {out}")
+        return
     typer.echo(
         f"best: EM {result.best['em']:.1f} F1 {result.best['f1']:.1f} at step {result.best['step']} "
         f"(start: EM {start.get('em', 0):.1f} F1 {start.get('f1', 0):.1f}); {result.steps} steps in "
