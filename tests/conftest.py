@@ -167,3 +167,18 @@ def tiny_bundle(tmp_path_factory, tiny_world_dir, tiny_clip, tiny_reader_dir) ->
     cfg = load_pipeline_config(config)
     run_pipeline(cfg, progress=False, log=lambda _: None)
     return Path(cfg.output)
+
+
+@pytest.fixture(scope="session")
+def tiny_text_bundle(tmp_path_factory, tiny_world_dir, tiny_clip, tiny_reader_dir) -> Path:
+    """A bundle that retrieves by text only (dense and BM25 text-passage runs fused, the reader), as `make
+    wiki`'s is: it cannot use a photo."""
+    from kvqae.pipeline import load_pipeline_config, run_pipeline
+
+    folder = tmp_path_factory.mktemp("text-bundle")
+    config = write_tiny_pipeline(folder, tiny_world_dir, tiny_clip, tiny_reader_dir,
+                                 retrieval=[{"mode": "text-passage", "encoder": f"clip:{tiny_clip}"},
+                                            {"mode": "text-passage", "encoder": "bm25", "name": "bm25"}])
+    cfg = load_pipeline_config(config)
+    run_pipeline(cfg, progress=False, log=lambda _: None)
+    return Path(cfg.output)

@@ -30,3 +30,15 @@ def test_caveats_say_why_the_photo_is_missing():
     assert "searches text only" in text_only
     assert caveats(question, image_searched=True, image_modes=True) == []
     assert caveats("Where was Albert Einstein born?", image_searched=False, image_modes=True) == []
+
+
+def test_caveats_say_a_photo_was_not_used_by_a_text_bundle():
+    """A photo sent to a bundle that retrieves by text only is ignored, and the asker is told so (session
+    18): the answer comes from the question's words."""
+    named = "Where was Albert Einstein born?"
+    (note,) = caveats(named, image_searched=False, image_modes=False, image_given=True)
+    assert note.startswith("the photo was not used: this bundle retrieves by text only")
+    (pointed,) = caveats("Where was this man born?", image_searched=False, image_modes=False,
+                         image_given=True)
+    assert "the photo was not used" in pointed and "name or describe the subject" in pointed
+    assert caveats(named, image_searched=True, image_modes=True, image_given=True) == []

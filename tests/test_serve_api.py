@@ -97,6 +97,19 @@ def test_entity_and_examples(client, answerer):
     assert client.get("/").status_code == 200
 
 
+def test_a_text_bundle_shows_examples_without_photos_and_says_a_photo_is_unused(tiny_text_bundle, question):
+    """`make wiki`'s bundle retrieves by text and its questions have no photos: the page had no examples at
+    all (only questions with a photo were picked), and a photo sent anyway was dropped without a word."""
+    client = TestClient(create_app(Answerer.load(tiny_text_bundle)))
+    assert client.get("/health").json()["image_modes"] == []
+    examples = client.get("/api/examples").json()
+    assert 1 <= len(examples) <= 8 and all(ex["image_url"] is None for ex in examples)
+    data = ask(client, "Where was Albert Einstein born?", Path(question.image).read_bytes()).json()
+    assert data["notes"] == ["the photo was not used: this bundle retrieves by text only, so the answer "
+                             "comes from the question's words alone"]
+    assert data["skipped"] == {} and list(data["modes"]) == ["text-passage", "bm25"]
+
+
 def test_pick_examples_spreads_over_the_split():
     class Q:
         def __init__(self, i, image):
@@ -105,6 +118,7 @@ def test_pick_examples_spreads_over_the_split():
     qs = [Q(i, "x.png" if i % 2 else None) for i in range(40)]
     picked = pick_examples(qs, 4)
     assert [q.id for q in picked] == ["1", "11", "21", "31"]
+    assert [q.id for q in pick_examples(qs, 4, with_image=False)] == ["0", "10", "20", "30"]
 
 
 def test_bad_inputs_get_json_errors_and_the_server_keeps_serving(client, question):

@@ -12,6 +12,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,15 +32,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tiny_bundle):
+@contextmanager
+def serving(bundle: Path):
+    """uvicorn over `bundle` in a thread; yields the base URL."""
     import uvicorn
 
     from kvqae.ask.answer import Answerer
     from kvqae.serve.app import create_app
 
     port = free_port()
-    config = uvicorn.Config(create_app(Answerer.load(tiny_bundle)), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(Answerer.load(bundle)), host="127.0.0.1", port=port,
                             log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -47,10 +49,18 @@ def server(tiny_bundle):
     deadline = time.time() + 30
     while not srv.started and time.time() < deadline:
         time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        assert srv.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_bundle):
+    with serving(tiny_bundle) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +154,22 @@ def test_page_shows_server_errors_and_examples_work(server, browser):
     time.sleep(0.3)
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
     browser.set_window_size(1280, 1600)
+
+
+def test_a_text_bundle_page_takes_no_photo_and_shows_text_examples(tiny_text_bundle, browser):
+    """A bundle that retrieves by text only (`make wiki`'s): the page says a photo would not be used instead
+    of offering to take one, and its examples are asked as text (session 18)."""
+    from selenium.webdriver.common.by import By
+
+    with serving(tiny_text_bundle) as url:
+        browser.get(url + "/")
+        wait_for(browser, lambda d: d.find_element(By.ID, "text-only").is_displayed())
+        assert not browser.find_element(By.ID, "drop-zone").is_displayed()
+        assert "text only" in browser.find_element(By.ID, "text-only").text
+        examples = browser.find_elements(By.CSS_SELECTOR, "#examples button.example")
+        assert examples and not browser.find_elements(By.CSS_SELECTOR, "#examples button.example img")
+        examples[0].click()
+        wait_for(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
+        assert not browser.find_element(By.ID, "error").is_displayed()
+        assert browser.find_element(By.ID, "answer").text.strip()
+        assert not browser.find_element(By.ID, "preview-wrap").is_displayed()

@@ -324,7 +324,7 @@ class Answerer:
             fused=[self.hit(r, i, s, "passage") for r, (i, s) in enumerate(ranked[:SHOWN], 1)],
             fusion=fusion, timings_ms=timings, fused_ids=[i for i, _ in ranked],
             notes=caveats(question, image_searched=image is not None and bool(self.image_modes),
-                          image_modes=bool(self.image_modes)),
+                          image_modes=bool(self.image_modes), image_given=image is not None),
         )
         if self.reader is not None and ranked:
             from kvqae.read.predict import article_lookup, read_and_rank

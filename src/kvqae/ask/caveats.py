@@ -50,14 +50,18 @@ def pointed_subject(question: str) -> bool:
     return len(telling) <= 2
 
 
-def caveats(question: str, *, image_searched: bool, image_modes: bool) -> list[str]:
+def caveats(question: str, *, image_searched: bool, image_modes: bool,
+            image_given: bool = False) -> list[str]:
     """Notes for the asker about how far the answer to `question` can be trusted (empty: none).
-    `image_searched`: a photo was given and searched; `image_modes`: the bundle can search photos."""
-    notes = []
+    `image_searched`: a photo was given and searched; `image_modes`: the bundle can search photos;
+    `image_given`: a photo came with the question (searched or not)."""
+    unused = "the photo was not used: this bundle retrieves by text only"
     if not image_searched and pointed_subject(question):
-        why = ("no photo was given" if image_modes
+        why = ("no photo was given" if image_modes else unused if image_given
                else "this bundle searches text only, so a photo would not be used")
-        notes.append(f"the question points at its subject (\"this ...\") and {why}: it says little about "
-                     "which entity is meant, so the entity and the answer below may well be about another "
-                     "one; name or describe the subject")
-    return notes
+        return [f"the question points at its subject (\"this ...\") and {why}: it says little about "
+                "which entity is meant, so the entity and the answer below may well be about another "
+                "one; name or describe the subject"]
+    if image_given and not image_modes:
+        return [f"{unused}, so the answer comes from the question's words alone"]
+    return []

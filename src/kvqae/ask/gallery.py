@@ -14,13 +14,14 @@ PAD = 6
 TEXT_W = 300
 
 
-def pick_examples(questions: list[Any], n: int = 8) -> list[Any]:
-    """Up to `n` questions with an image, spread evenly over the list (deterministic)."""
-    with_image = [q for q in questions if q.image]
-    if len(with_image) <= n:
-        return with_image
-    step = len(with_image) / n
-    return [with_image[int(i * step)] for i in range(n)]
+def pick_examples(questions: list[Any], n: int = 8, *, with_image: bool = True) -> list[Any]:
+    """Up to `n` questions, spread evenly over the list (deterministic); only those with an image when
+    `with_image` (a bundle that searches photos shows its examples with their photos), else any."""
+    pool = [q for q in questions if q.image] if with_image else list(questions)
+    if len(pool) <= n:
+        return pool
+    step = len(pool) / n
+    return [pool[int(i * step)] for i in range(n)]
 
 
 def answered_rows(answerer: Answerer, questions: list[Any]) -> list[dict[str, Any]]:

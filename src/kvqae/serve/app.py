@@ -55,12 +55,14 @@ def input_error_status(err: InputError) -> int:
 
 
 def load_examples(answerer: Answerer) -> list:
-    """The example questions of the bundle's evaluation split (none when the bundle names no split)."""
+    """The example questions of the bundle's evaluation split (none when the bundle names no split): with
+    their photos when the bundle searches photos, else any of them (a text bundle's questions have none)."""
     if answerer.bundle.examples is None:
         return []
     from kvqae.data.questions import load_questions
 
-    return pick_examples(load_questions(answerer.bundle.examples), N_EXAMPLES)
+    return pick_examples(load_questions(answerer.bundle.examples), N_EXAMPLES,
+                         with_image=bool(answerer.image_modes))
 
 
 def get_answerer(request: Request) -> Answerer:
@@ -275,12 +277,16 @@ def add_routes(app: FastAPI) -> None:
         }
 
     @app.get("/api/examples", response_model=list[schemas.Example])
-    def examples(shown: Annotated[dict[str, Any], Depends(get_examples)]) -> list[dict[str, Any]]:
+    def examples(
+        shown: Annotated[dict[str, Any], Depends(get_examples)], answerer: AnswererDep
+    ) -> list[dict[str, Any]]:
         return [
             {
                 "id": q.id,
                 "question": q.question,
-                "image_url": f"/api/examples/{quote(q.id, safe='')}/image" if q.image else None,
+                # a text-only bundle would not use the photo: its examples are asked without one
+                "image_url": (f"/api/examples/{quote(q.id, safe='')}/image"
+                              if q.image and answerer.image_modes else None),
                 "answers": list(q.answers),
             }
             for q in shown.values()

@@ -17,9 +17,11 @@
     limitMb: byId("limit-mb"), result: byId("result"), answer: byId("answer"),
     probability: byId("probability"), notes: byId("notes"), expected: byId("expected"), entity: byId("entity"),
     passage: byId("passage"), modes: byId("modes"), skipped: byId("skipped"),
-    fusionInfo: byId("fusion-info"), timings: byId("timings"),
+    fusionInfo: byId("fusion-info"), timings: byId("timings"), textOnly: byId("text-only"),
+    tagline: document.querySelector(".tagline"),
   };
-  const state = { file: null, previewUrl: null, busy: false, reader: null };
+  // textOnly: the bundle retrieves by text alone (/health lists no image modes), so no photo is taken
+  const state = { file: null, previewUrl: null, busy: false, reader: null, textOnly: false };
 
   // ---------------------------------------------------------------- helpers
   // el("span", {class: "x", text: "hi", title: "t"}, [children]) -> element.
@@ -107,7 +109,9 @@
 
   // Use `file` as the photo; if it fails the checks, keep the previous one and say why.
   function setFile(file) {
-    const problem = checkFile(file);
+    const problem = state.textOnly
+      ? "This knowledge base is searched by text only, so a photo would not be used; describe the subject in the question instead."
+      : checkFile(file);
     if (problem) { syncInput(state.file); showError(problem); return false; }
     clearError();
     showPhoto(file);
@@ -404,12 +408,26 @@
       }
       els.limitMb.textContent = String(limits.maxMb);
       state.reader = Boolean(h.reader);
+      if (Array.isArray(h.image_modes) && h.image_modes.length === 0) showTextOnly();
       const modes = Array.isArray(h.modes) ? h.modes.join(", ") : "—";
       els.health.textContent = `Bundle ${h.bundle} · modes: ${modes} · reader: ${h.reader ? "loaded" : "not loaded (retrieval only)"}`;
     } catch (err) {
       els.health.textContent = `Server status unavailable: ${err.message}`;
       els.health.classList.add("warn");
     }
+  }
+
+  // A text-only bundle: no photo field, a note saying why, a question that names its subject.
+  function showTextOnly() {
+    state.textOnly = true;
+    document.body.classList.add("text-only");
+    showPhoto(null);
+    els.drop.hidden = true;
+    els.input.disabled = true;
+    els.textOnly.hidden = false;
+    document.querySelector('label[for="image-input"]').hidden = true;
+    els.tagline.textContent = "Ask a question about a named entity; answers come from the knowledge base (searched by text).";
+    els.question.placeholder = "e.g. In which city was the composer of The Magic Flute born?";
   }
 
   // ------------------------------------------------------------------ init
