@@ -256,3 +256,41 @@ def test_ask_shows_what_the_answers_number_is(confidence, probability, by_rule, 
                        {"method": "wsum", "norm": "zscore", "weights": {"bm25": 1.0}}, {},
                        confidence=confidence, by_rule=by_rule)
     assert format_result(result).splitlines()[1] == f"answer:   Ulm {shown}"
+
+
+def test_a_bundle_reads_the_run_its_pipeline_read(tmp_path, tiny_world_dir, tiny_clip, tiny_reader_dir,
+                                                 test_questions):
+    """`reader: {run: text-passage}` beside a fusion: the pipeline read the text run, and the bundle did not
+    say so, so `ask` read the fused ranking and answered otherwise than the evaluated predictions (session
+    18's sweep). The bundle records the run; `ask` reads it and answers as the batch did."""
+    import yaml
+
+    from conftest import write_tiny_pipeline
+    from kvqae.pipeline import load_pipeline_config, run_pipeline
+
+    config = write_tiny_pipeline(tmp_path, tiny_world_dir, tiny_clip, tiny_reader_dir)
+    spec = yaml.safe_load(config.read_text())
+    spec["reader"]["run"] = "text-passage"
+    config.write_text(yaml.safe_dump(spec))
+    cfg = load_pipeline_config(config)
+    run_pipeline(cfg, progress=False, log=lambda _: None)
+    assert load_bundle(cfg.output).reader.run == "text-passage"
+    answerer = Answerer.load(cfg.output)
+    batch = {json.loads(line)["id"]: json.loads(line)["answer"]
+             for line in (Path(cfg.output) / "predictions" / "test.jsonl").read_text().splitlines()}
+    for q in test_questions[:3]:
+        result = answerer.ask(q.question, Image.open(q.image))
+        assert result.answer == batch[q.id]
+        assert "reads the text-passage run" in result.fusion["note"]
+        assert [h.id for h in result.fused] == [h.id for h in result.modes["text-passage"]]
+    manifest = Path(cfg.output) / "bundle.json"
+    data = json.loads(manifest.read_text())
+    data["reader"]["run"] = "nope"
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="'nope' is not one of the runs"):
+        load_bundle(cfg.output)
+
+
+def test_a_bundle_reading_the_fused_run_records_no_run(tiny_bundle):
+    # the default, as in bundles written before the field: `ask` reads the fused (or only) run
+    assert load_bundle(tiny_bundle).reader.run is None

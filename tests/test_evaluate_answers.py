@@ -51,10 +51,14 @@ def test_f1_hand_computed():
     assert f1_score("a1 a1 b", ["a1 b c"]) == pytest.approx(2 / 3)
     # max over golds: 0.8 vs 1.0
     assert f1_score("Denver Broncos", ["The Denver Broncos team", "denver broncos"]) == pytest.approx(1.0)
-    # no overlap, and the v1.1 convention that two empty normalised strings give F1 = 0 (but EM = 1)
+    # no overlap
     assert f1_score("Paris", ["London"]) == 0.0
-    assert f1_score("the", ["a"]) == 0.0
-    assert exact_match("the", ["a"]) == 1.0
+    # a gold answer that normalises to nothing (blood group "A") is compared in lower case only: the v1.1
+    # script gave EM 1 to "the" and to an empty prediction, and F1 0 to the right one (session 18)
+    assert (exact_match("the", ["a"]), f1_score("the", ["a"])) == (0.0, 0.0)
+    assert (exact_match("", ["A"]), f1_score("", ["A"])) == (0.0, 0.0)
+    assert (exact_match(" a ", ["A"]), f1_score("a", ["A"])) == (1.0, 1.0)
+    assert exact_match("!!!", ["!!!"]) == 1.0 and exact_match("", [""]) == 0.0
 
 
 def test_numerical_targets_formats():
@@ -213,3 +217,30 @@ def test_bem_scorer_without_a_path_is_an_input_error(tmp_path):
                                    "--scorer", "bem:"])
     assert isinstance(res.exception, InputError)
     assert str(res.exception) == 'field "scorer": bem: names no model folder; use --scorer bem:PATH'
+
+
+def test_questions_without_a_gold_answer_are_named(tmp_path):
+    """`answers: []` scores 0 on every measure: the score is still computed (the file is valid), but the
+    user is told which questions can never match, instead of finding a lower mean (session 18)."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from kvqae.cli import app
+    from kvqae.evaluate.predictions import unanswerable_note
+
+    qs = [SimpleNamespace(id=i, answers=a) for i, a in [("a", ["Ada"]), ("b", []), ("c", []), ("d", ["x"])]]
+    assert unanswerable_note(qs, "test") == ("2 of 4 test questions have no gold answer ('b', 'c'): they "
+                                             "score 0 on every measure")
+    assert unanswerable_note(qs[:1]) is None
+    many = [SimpleNamespace(id=str(i), answers=[]) for i in range(5)]
+    assert "('0', '1', '2', ...)" in unanswerable_note(many)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps({"id": i, "question": "Who?", "answers": a}) + "\n"
+                                 for i, a in [("a", ["Ada"]), ("b", [])]), encoding="utf-8")
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(json.dumps({"id": "a", "answer": "Ada"}) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["evaluate", "answers", str(preds), "--questions", str(questions)])
+    assert res.exit_code == 0, res.output
+    assert "note: 1 of 2 questions have no gold answer ('b')" in res.stderr
+    assert json.loads(res.stdout.strip().splitlines()[-1])["em"] == 0.5

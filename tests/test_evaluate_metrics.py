@@ -27,7 +27,7 @@ def test_parse_metric():
     assert parse_metric("MRR@100") == ("mrr", 100)
     assert parse_metric("hit@20") == ("hit", 20)
     assert parse_metric("ndcg") == ("ndcg", None)
-    for bad in ("map@10", "mrr@0", "p@x", "mrr@"):
+    for bad in ("map@10", "mrr@0", "p@x", "mrr@", "p@٣"):  # "p@٣": Arabic-Indic 3 (session 18)
         with pytest.raises(InputError):
             parse_metric(bad)
 

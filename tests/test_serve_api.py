@@ -55,6 +55,8 @@ def test_health_and_openapi(client):
     spec = client.get("/openapi.json").json()
     assert {"/api/ask", "/api/entities/{entity_id}", "/api/examples", "/health"} <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
+    # uptime probes and `curl -I` use HEAD (405 before session 18)
+    assert client.head("/health").status_code == 200 and client.head("/").status_code == 200
 
 
 def test_ask_with_a_photo_equals_the_library(client, answerer, question):

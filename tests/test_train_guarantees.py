@@ -395,6 +395,7 @@ def test_train_clip_precision_option_sets_bf16_or_refuses_before_training(tmp_pa
     assert isinstance(res.exception, InputError) and "needs a CUDA device" in str(res.exception)
     assert len(ran) == 1 and not (tmp_path / "o").exists()
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # the device check (session 18) counts them
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     res = run("--precision", "bf16", "--device", "cuda")
     assert res.exit_code == 0, res.output

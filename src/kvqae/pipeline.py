@@ -142,7 +142,8 @@ class PipelineConfig(ConfigModel):
     # term-proximity re-ranking of the run that `kvqae ask` reads (the fused run, or the only run); the
     # reader then reads the re-ranked passages when its `run` is that run
     rerank: RerankSettings | None = None
-    metrics: list[str] = ["mrr@100", "p@1", "p@20", "hit@20", "recall@100", "ndcg@10"]
+    metrics: list[str] = Field(default=["mrr@100", "p@1", "p@20", "hit@20", "recall@100", "ndcg@10"],
+                               min_length=1)  # none: a report without a column
     passage_requires_entity: bool = False  # a relevant passage must also belong to the gold entity
     dataset: str = ""
     batch_size: int = Field(default=64, ge=1)
@@ -285,7 +286,7 @@ def check_pipeline(cfg: PipelineConfig) -> None:
     from kvqae.encode.registry import parse_spec
     from kvqae.errors import InputError
     from kvqae.evaluate.metrics import parse_metric
-    from kvqae.safety import check_model_dir
+    from kvqae.safety import check_device, check_model_dir
 
     metrics = {"metrics": cfg.metrics, "fusion.metric": [cfg.fusion.metric] if cfg.fusion else []}
     for key, names in metrics.items():
@@ -294,6 +295,7 @@ def check_pipeline(cfg: PipelineConfig) -> None:
                 parse_metric(name)
             except InputError as e:
                 raise InputError(e.reason, field=key) from None
+    check_device(cfg.device, "device")  # the reader failed in torch after retrieval and fusion had run
     _check_inputs_exist(cfg)
     # Run names name files (runs/<split>/<name>.json) and report rows: a retrieval entry named "fusion"
     # (or "x@entity" beside an "x" with entity_context) was overwritten by the fused run and lost, silently.
@@ -405,6 +407,7 @@ def run_pipeline(
     from kvqae.data.runs import Run
     from kvqae.encode.store import encode_kb, encode_questions
     from kvqae.errors import InputError
+    from kvqae.evaluate.predictions import unanswerable_note
     from kvqae.index.bm25_index import BM25_SPEC, Bm25Index
     from kvqae.index.faiss_index import VectorIndex
     from kvqae.search.modes import get_mode, search_embeddings
@@ -441,6 +444,9 @@ def run_pipeline(
 
     # the question files first: one of another kind (a run, articles) is refused before the KB is built
     questions = {s: load_questions(splits[s]) for s in wanted}
+    for split, qs in questions.items():
+        if note := unanswerable_note(qs, split):
+            log(f"[questions] {note}")
 
     # 1. knowledge base
     t0 = time.perf_counter()
@@ -733,7 +739,10 @@ def pipeline_bundle(
     reader = None
     if cfg.reader is not None:
         is_path = Path(cfg.reader.model).exists()
-        reader = BundleReader(model=cfg.reader.model, model_is_path=is_path, top_k=cfg.reader.top_k)
+        # the reader reads the fused (or only) run unless the config names another: `ask` must read that one
+        other = cfg.reader.run if cfg.reader.run != fused_run_name(cfg) else None
+        reader = BundleReader(model=cfg.reader.model, model_is_path=is_path, top_k=cfg.reader.top_k,
+                              run=other)
     return Bundle(
         created_by=created_by,
         kb=str(kb_dir),

@@ -310,10 +310,16 @@ class Answerer:
             if entry.entity_context:
                 passage_runs.append(self._entity_context(run, modes, levels))
         t0 = time.perf_counter()
-        fused, fusion = self._fuse(passage_runs, list(skipped))
+        read_run = self._read_run(passage_runs, skipped)
+        if read_run is not None:  # the pipeline's reader read one run, not the fused one: so does `ask`
+            fused, fusion = read_run, {"method": "none", "norm": "none", "weights": {read_run.name: 1.0},
+                                       "note": f"the reader reads the {read_run.name} run, as the pipeline "
+                                               "that made this bundle did", "rerank": None}
+        else:
+            fused, fusion = self._fuse(passage_runs, list(skipped))
         timings["fusion"] = (time.perf_counter() - t0) * 1000
         ranked = fused.ranked(QUERY_ID)
-        if self.bundle.rerank is not None and ranked:
+        if self.bundle.rerank is not None and ranked and read_run is None:
             t0 = time.perf_counter()
             ranked = self._rerank(question, ranked)
             fusion["rerank"] = self.bundle.rerank.model_dump()
@@ -381,6 +387,17 @@ class Answerer:
         modes[name] = [self.hit(r, i, s, "entity") for r, (i, s) in enumerate(ranked, 1)]
         levels[name] = "entity"
         return entity_context_run(run, None, self.table, self.bundle.k, name=name)
+
+    def _read_run(self, runs: list, skipped: dict[str, str]) -> Any:
+        """The run the bundle's reader reads when it is not the fused one (`BundleReader.run`), else None."""
+        name = self.bundle.reader.run if self.bundle.reader is not None else None
+        if name is None:
+            return None
+        by_name = {r.name: r for r in runs}
+        if name not in by_name:  # an image mode's run (or its entity context) and no image
+            raise InputError(f"this bundle's reader reads the {name} run, which needs an image: give one",
+                             field="image")
+        return by_name[name]
 
     def _fuse(self, runs: list, skipped: list[str]):
         """Fuse the passage runs that ran with the bundle's settings -> (Run, fusion description)."""

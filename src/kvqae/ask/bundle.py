@@ -71,6 +71,8 @@ class BundleReader(ConfigModel):
     model: str
     model_is_path: bool = True  # False: `model` is a hub name
     top_k: int = Field(8, ge=1)
+    # the run the reader reads when the pipeline's `reader.run` is not the fused (or only) one; None: that one
+    run: str | None = None
 
 
 class Bundle(ConfigModel):
@@ -183,6 +185,9 @@ def load_bundle(root: str | Path) -> Bundle:
     names = bundle.run_names()
     if len(set(names)) != len(names):
         raise InputError("two retrieval entries share a name", path=manifest, field="retrieval")
+    if bundle.reader is not None and bundle.reader.run is not None and bundle.reader.run not in names:
+        raise InputError(f"{bundle.reader.run!r} is not one of the runs {names}", path=manifest,
+                         field="reader.run")
     if bundle.fusion is not None and set(bundle.fusion.weights) != set(names):
         raise InputError(
             f"fusion weights name {sorted(bundle.fusion.weights)}, the retrieval entries {sorted(names)}",

@@ -194,6 +194,9 @@ def read_jsonl_articles(path: str | Path, *, check_images: bool = True) -> Itera
     path = Path(path)
     seen: dict[str, str] = {}
     for obj, where in read_json_rows(path):
+        if "title" not in obj and "question" in obj:  # a questions file given as articles
+            raise InputError("this is a questions file (a \"question\" field, no \"title\"), not articles: "
+                             "give the articles the questions are about", field="title", **where)
         entity_id = _require_str(obj, "id", where)
         check_id_chars(entity_id, "id", where)
         if _WHITESPACE.search(entity_id):

@@ -4,7 +4,10 @@ The SQuAD functions follow the official v1.1 evaluation script's definitions:
 normalisation lower-cases, strips ASCII punctuation, drops the articles a/an/the and collapses whitespace;
 F1 is the harmonic mean of token precision and recall over the bag of normalised tokens; both take the
 maximum over the gold answers (aliases). (SQuAD v2.0 differs only when both sides normalise to the empty
-string: v2.0 gives F1 = 1 there, v1.1 and we give 0.)
+string: v2.0 gives F1 = 1 there, v1.1 and we give 0.) One departure from the script: a gold answer that
+normalises to nothing ("A" for a blood group, "The" for a band, "!!!") is compared without dropping
+articles and punctuation (lower case, single spaces), so that an empty prediction does not match it with EM 1
+(the script's result) and the right one gets F1 1, not 0.
 
 InfoSeek accuracy has two modes (`INFOSEEK_MODES`):
 - `"official"` (default): equal, row by row, to the official InfoSeek evaluation script
@@ -39,13 +42,23 @@ def normalize_answer(s: str) -> str:
     return " ".join(s.split())
 
 
+def _normalized_pair(prediction: str, gold: str) -> tuple[str, str]:
+    """Both normalised (`normalize_answer`), or, when the gold answer normalises to nothing ("A", "The"),
+    both only lower-cased with single spaces: there the SQuAD rules would let an empty prediction match."""
+    normal = normalize_answer(gold)
+    if normal:
+        return normalize_answer(prediction), normal
+    return " ".join(prediction.lower().split()), " ".join(gold.lower().split())
+
+
 def _exact(prediction: str, gold: str) -> float:
-    return float(normalize_answer(prediction) == normalize_answer(gold))
+    pred, ref = _normalized_pair(prediction, gold)
+    return float(bool(ref) and pred == ref)
 
 
 def _f1(prediction: str, gold: str) -> float:
-    pred_tokens = normalize_answer(prediction).split()
-    gold_tokens = normalize_answer(gold).split()
+    pred, ref = _normalized_pair(prediction, gold)
+    pred_tokens, gold_tokens = pred.split(), ref.split()
     common = Counter(pred_tokens) & Counter(gold_tokens)
     same = sum(common.values())
     if same == 0:  # as in SQuAD v1.1, also when both are empty
@@ -316,7 +329,9 @@ def infoseek_official_accuracy(
     if kind == "numerical":
         return float(infoseek_official_numerical(prediction, answer_eval))
     accepted = list(answer_eval) if isinstance(answer_eval, (list, tuple)) and answer_eval else list(answers)
-    return exact_match(prediction, [str(a) for a in accepted])
+    # the script's own comparison, also where a gold answer normalises to nothing (`_normalized_pair`)
+    pred = normalize_answer(prediction)
+    return float(any(pred == normalize_answer(str(a)) for a in accepted))
 
 
 def infoseek_accuracy(

@@ -71,6 +71,10 @@ def evaluate_retrieval(
         per_run = [load_qrels(qrels)] * len(runs)
     elif kb is not None:
         from kvqae.data.kb_subset import kb_for_runs
+        from kvqae.evaluate.predictions import unanswerable_note
+
+        if note := unanswerable_note(qs):  # relevance comes from the answers: these have none
+            typer.echo(f"note: {note}", err=True)
 
         the_kb = kb_for_runs(kb, runs, qs)  # only the rows the runs and questions touch (ViQuAE-sized KBs)
         per_run = [
@@ -89,7 +93,9 @@ def evaluate_retrieval(
     paths = write_report(
         out, systems, significance_test=None if test == "none" else test, max_p=max_p, weight_grid=grid
     )
-    if save_qrels:
+    if not save_qrels:  # an earlier evaluation's qrels in this folder would read as this one's
+        (out / "qrels.json").unlink(missing_ok=True)
+    else:
         write_qrels(
             out / "qrels.json", per_run[0] if (merge_qrels or qrels is not None) else merge_qrels(*per_run)
         )
@@ -117,7 +123,12 @@ def evaluate_answers(
 ) -> None:
     """Score reader predictions: EM/F1 (SQuAD), InfoSeek accuracy or BEM answer equivalence."""
     from kvqae.data.questions import load_questions
-    from kvqae.evaluate.predictions import infoseek_breakdown, load_predictions, score_answers
+    from kvqae.evaluate.predictions import (
+        infoseek_breakdown,
+        load_predictions,
+        score_answers,
+        unanswerable_note,
+    )
     from kvqae.io import write_json
 
     _check_answers_options(predictions, questions, scorer, out, overwrite)
@@ -128,6 +139,8 @@ def evaluate_answers(
         preds, qs, scorer=scorer, device=device, source=str(predictions), infoseek_mode=infoseek_mode
     )
     missing = sum(1 for q in qs if q.id not in preds)
+    if note := unanswerable_note(qs):
+        typer.echo(f"note: {note}", err=True)
     if out is not None:
         extra = {}
         if scorer == "infoseek":

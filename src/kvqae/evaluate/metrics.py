@@ -37,7 +37,7 @@ _KINDS = {
     "recall": "recall",
     "ndcg": "ndcg",
 }
-_METRIC = re.compile(r"^([a-z_]+)(?:@(\d+))?$")
+_METRIC = re.compile(r"^([a-z_]+)(?:@([0-9]+))?$")  # ASCII digits: "p@٣" is no cut-off
 
 
 def parse_metric(name: str) -> tuple[str, int | None]:

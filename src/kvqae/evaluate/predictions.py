@@ -55,6 +55,18 @@ def load_predictions(path: str | Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+def unanswerable_note(questions: Sequence[Any], label: str = "") -> str | None:
+    """A note naming the questions without a gold answer (`answers: []`): nothing can match them, so they
+    score 0 on every answer and retrieval measure and lower the means. None when every question has one."""
+    empty = [q.id for q in questions if not q.answers]
+    if not empty:
+        return None
+    shown = ", ".join(repr(i) for i in empty[:3]) + (", ..." if len(empty) > 3 else "")
+    what = f"{label} questions" if label else "questions"
+    return (f"{len(empty)} of {len(questions)} {what} have no gold answer ({shown}): they score 0 on every "
+            "measure")
+
+
 def score_answers(
     predictions: Mapping[str, Mapping[str, Any] | str],
     questions: Sequence[Any],

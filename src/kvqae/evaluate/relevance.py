@@ -133,6 +133,16 @@ def qrels_from_run(
             f"none of the {len(named)} questions' entities (such as {named[0]!r}) is an entity of the KB, so "
             "no passage can belong to one: check that the questions and the KB name entities alike (ids, "
             "titles or Wikidata ids), or drop passage_requires_entity", path=source or run.source or run.name)
+    def check_known(docid: str, qid: str) -> str:
+        try:
+            return text_of(docid)
+        except KeyError:
+            raise InputError(
+                f"unknown {level} id {docid!r} (run and KB do not match?)",
+                path=source or run.source or run.name,
+                record=f"query {qid}",
+            ) from None
+
     for qid, q in qs.items():
         gold = golds[qid]
         if passage_requires_entity and q.entity and gold is None:
@@ -140,24 +150,20 @@ def qrels_from_run(
             continue
         judged: dict[str, int] = {}
         if level == "entity" and gold is not None:
+            for docid in run.scores.get(qid, {}):  # an id the KB lacks scored 0 silently
+                check_known(docid, qid)
             judged[gold] = 1
             qrels[qid] = judged
             continue
         wanted = answer_strings(q.answers, q.question_type, q.answer_eval)
         numerical = (q.question_type or "").lower() == "numerical" and bool(q.answer_eval)
         for docid in run.scores.get(qid, {}):
+            norm = norm_cache.get(docid)
+            text = check_known(docid, qid) if norm is None else ""  # before entity_of, which would raise
             if passage_requires_entity and gold is not None and entity_of(docid) != gold:
                 continue
-            try:
-                norm = norm_cache.get(docid)
-                if norm is None:
-                    norm = norm_cache[docid] = normalize_answer(text_of(docid))
-            except KeyError:
-                raise InputError(
-                    f"unknown {level} id {docid!r} (run and KB do not match?)",
-                    path=source or run.source or run.name,
-                    record=f"query {qid}",
-                ) from None
+            if norm is None:
+                norm = norm_cache[docid] = normalize_answer(text)
             if contains_answer(norm, wanted, normalized=True) or (
                 numerical and contains_number_in_range(text_of(docid), q.answer_eval or [])
             ):

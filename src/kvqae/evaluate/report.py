@@ -350,4 +350,6 @@ def write_report(
         tmp.write_text(latex_table(systems, cols, caption=caption), encoding="utf-8")
     if weight_grid is not None:
         paths["heatmap"] = plot_weight_grid(weight_grid, out_dir / "weights_heatmap.png")
+    else:  # an earlier report's heatmap in this folder would read as this report's
+        (out_dir / "weights_heatmap.png").unlink(missing_ok=True)
     return paths

@@ -134,6 +134,7 @@ def fuse_fit(
 ) -> None:
     """Grid-search fusion weights on a validation split and save them (with the settings) to a JSON file."""
     from kvqae.config import parse_config
+    from kvqae.errors import InputError
     from kvqae.evaluate.metrics import parse_metric
     from kvqae.safety import check_out, check_range
 
@@ -143,6 +144,8 @@ def fuse_fit(
     inputs = {"--run": run, "--questions": questions, "--kb": kb, "--qrels": qrels}
     check_out(out, "weights", inputs, overwrite=overwrite)
     if plot is not None:
+        if plot.suffix.lower() != ".png":  # it wrote PNG bytes to x.pdf / x.svg
+            raise InputError(f"the heat map is a PNG image: name it *.png, not {plot.name!r}", field="--plot")
         check_out(plot, "png", {**inputs, "--out": out}, overwrite=overwrite, flag="--plot")
 
     cfg = parse_config(

@@ -418,14 +418,20 @@ def combine(prep: Prepared, weights: np.ndarray) -> np.ndarray:
     return fused
 
 
+MAX_WEIGHT = 1e6  # fitted weights lie in [0, 1]; hand-set ones have no use for more
+
+
 def check_weights(weights: Sequence[float], *, path: str | None = None, field: str = "weights") -> None:
-    """Fusion weights are finite, none negative and not all 0 (all 0 scores every candidate 0: no ranking
-    left); InputError naming `path` (a weights or bundle file) and `field` otherwise."""
+    """Fusion weights are finite, none negative, none above `MAX_WEIGHT` and not all 0 (all 0 scores
+    every candidate 0: no ranking left); InputError naming `path` (a weights or bundle file) and `field`
+    otherwise."""
     w = [float(x) for x in weights]
     if not all(np.isfinite(w)):
         raise InputError(f"weights must be finite numbers, got {w}", path=path, field=field)
     if any(x < 0 for x in w):
         raise InputError(f"weights must be >= 0, got {w}", path=path, field=field)
+    if any(x > MAX_WEIGHT for x in w):  # 1e308 x a score overflows: infinite fused scores, no ranking
+        raise InputError(f"weights must be at most {MAX_WEIGHT:g}, got {w}", path=path, field=field)
     if not any(w):
         raise InputError(f"weights are all 0, which scores every candidate 0; give at least one weight > 0, "
                          f"got {w}", path=path, field=field)
@@ -482,7 +488,11 @@ def fuse(
     prep = prepare(
         matrix, method, norm, default_minimum=default_minimum, rrf_k=rrf_k, zscore_stats=zscore_stats
     )
-    fused = combine(prep, np.asarray(weights, dtype=np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):
+        fused = combine(prep, np.asarray(weights, dtype=np.float64))
+    if not np.isfinite(fused[prep.valid]).all():  # huge weights (1e308) times the scores: inf, NaN
+        raise InputError(f"the weights {[float(w) for w in weights]} times the runs' scores overflow to an "
+                         "infinite fused score; use smaller weights", field="weights")
     meta = {
         "fusion": {
             "method": method,

@@ -219,10 +219,12 @@ def add_routes(app: FastAPI) -> None:
         code: {"model": schemas.ErrorResponse} for code in (400, 404, 413, 415, 422)
     }
 
-    @app.get("/", include_in_schema=False)
+    # HEAD too: uptime checks and `curl -I` probe with it (405 before)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
+    @app.head("/health", include_in_schema=False)
     @app.get("/health", response_model=schemas.Health)
     def health(answerer: AnswererDep) -> dict[str, Any]:
         root = answerer.root

@@ -65,6 +65,7 @@ def train_clip_command(
     """Fine-tune a CLIP (mono / cross / joint) or run entity-aware pretraining (entity); save it with
     save_pretrained so `clip:<out>` loads it."""
     from kvqae.config import load_yaml, parse_config
+    from kvqae.safety import check_device
     from kvqae.train.trainer import TrainClipConfig, check_precision, train_clip
 
     data = load_yaml(config)
@@ -86,6 +87,7 @@ def train_clip_command(
     # a bad value given as a flag is blamed on the flag, not on the YAML file ("--epochs", not train.yaml)
     cfg = parse_config(TrainClipConfig, data, path=config,
                        names={k: "--out" if k == "output_dir" else "--" + k.replace("_", "-") for k in flags})
+    check_device(cfg.device, "--device" if device is not None else f"{config}: device")
     if precision is not None:  # explicit: checked against the device before anything is loaded
         cfg = cfg.model_copy(update={"bf16": check_precision(precision, cfg.device)})
     _check_out(cfg.output_dir, "clip", {"kb": cfg.kb, "questions": cfg.questions,
@@ -121,6 +123,7 @@ def train_ablation_command(
     """Train mono, cross, joint and the EA variants from one start model; print image->image, image->title and
     fused MRR@k / P@1 on the test questions (also written to OUT/ablation.md and OUT/ablation.json)."""
     from kvqae.config import load_yaml, parse_config
+    from kvqae.safety import check_device
     from kvqae.train.ablation import AblationConfig, markdown_table, run_ablation
 
     data = load_yaml(config)
@@ -136,6 +139,7 @@ def train_ablation_command(
                        names={k: "--out" if k == "output_dir" else "--" + k for k in flags})
     inputs = {k: getattr(cfg, k) for k in ("world", "kb", "train_questions", "validation_questions",
                                            "test_questions")}
+    check_device(cfg.device, "--device" if device is not None else f"{config}: device")
     model = None if cfg.model.startswith("preset:") else ("model", cfg.model)
     _check_out(cfg.output_dir, "ablation", inputs, model, overwrite, flag="--out (output_dir)")
     rows = run_ablation(cfg)

@@ -194,6 +194,10 @@ def train_retriever(cfg: TrainRetrieverConfig, *, progress: bool = True, log=pri
     model.max_seq_length = cfg.max_seq_length
     with tempfile.TemporaryDirectory(prefix="kvqae-bm25-") as tmp:
         examples = make_examples(kb, cfg, Path(tmp) / "index", progress=progress)
+    if len(examples) < 3:  # one to validate, two for a batch with an in-batch negative
+        raise InputError(f"only {len(examples)} training question(s) came from this KB: too few to train "
+                         "on (at least 3: one to validate on, two for a batch); give a larger KB",
+                         path=cfg.kb, field="kb")
     n_val = max(1, int(len(examples) * cfg.val_fraction))
     order = np.random.default_rng(cfg.seed).permutation(len(examples))
     val = [examples[i] for i in order[:n_val]]
