@@ -73,7 +73,7 @@ $(READER_QUESTIONS): $(WIKI_KB)/meta.json | $(STAMP)
 
 $(READER)/kvqae_reader.json: $(READER_QUESTIONS) | $(STAMP)
 	$(BIN)/kvqae train reader --kb $(WIKI_KB) --cloze $(READER_QUESTIONS) --out $(READER) --layers 4 \
-		--hard-negatives 0.5 --relevant 1 --irrelevant 2 --max-length 128 --read-length 96 --windows-per-passage 1 \
+		--hard-negatives 0.5 --relevant 1 --irrelevant 2 --max-length 128 --read-length 96 --windows-per-passage 1 --read-windows 2 \
 		--freeze-embeddings --batch-questions 4 --lr 3e-4 --warmup 0.05 --epochs 1 --val-fraction 0.05 \
 		--max-eval-questions 40 --eval-every 100 --max-steps $(READER_STEPS) --threads 2 --seed 0 --resume
 

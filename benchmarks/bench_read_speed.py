@@ -9,7 +9,8 @@ passages, so that a faster setting that reads worse shows it.
 Configurations, per reader: as trained without the named-entity answer choice (`entity_spans` off and no
 evidence ranking, 2 threads), with the entity tiers but no evidence ranking (`evidence` None), as trained
 with 1 and 2 threads; then, for a reader saved to read every window, `windows_per_passage=1` with a shorter
-`max_length` (only the window of each passage sharing most question words is read). spaCy's NER cache is
+`max_length` (only the window of each passage sharing most question words is read), and for one saved to read
+several best windows (`kvqae train reader --read-windows 2`), its best window only. spaCy's NER cache is
 emptied before each pass.
 
     python benchmarks/bench_read_speed.py --reader artifacts/reader-minilm [--reader artifacts/reader-l4]
@@ -73,6 +74,9 @@ def main() -> None:
                    ("as trained", trained, 1), ("as trained", trained, 2)]
         if trained.windows_per_passage is None:
             configs.append((f"best window, {args.max_length} tokens", window, 2))
+        elif trained.windows_per_passage > 1:  # `--read-windows 2` (session 18) against one window
+            one = trained.model_copy(update={"windows_per_passage": 1})
+            configs.insert(2, ("as trained, best window only", one, 2))
         for label, settings, threads in configs:
             torch.set_num_threads(threads)
             reader.settings = settings

@@ -158,6 +158,10 @@ def test_train_reader_command_from_generated_cloze(kb, tiny, tmp_path):
             "96",
             "--read-length",
             "64",
+            "--windows-per-passage",
+            "1",
+            "--read-windows",
+            "2",
             "--val-fraction",
             "0.3",
             "--no-progress",
@@ -172,6 +176,8 @@ def test_train_reader_command_from_generated_cloze(kb, tiny, tmp_path):
     # trained on 96-token rows, reads 64-token rows (stride a third), the training length kept
     assert (saved["settings"]["max_length"], saved["settings"]["stride"]) == (64, 21)
     assert saved["trained_max_length"] == 96 and "training" in saved
+    # trained (and validated) on each passage's best window, reads its best 2 (session 18)
+    assert saved["settings"]["windows_per_passage"] == 2 and saved["trained_windows_per_passage"] == 1
     res = runner.invoke(train_app, ["reader", "--kb", str(kb.path), "--out", str(out)])
     assert isinstance(res.exception, InputError)
 

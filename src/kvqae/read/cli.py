@@ -145,6 +145,7 @@ def reader_data_command(
     turned into a question: wh-movement and entity descriptions with --style natural, the wh-word in place
     with --style cloze)."""
     from kvqae.data.kb import KnowledgeBase
+    from kvqae.errors import InputError
     from kvqae.read.cloze import generate_cloze, save_cloze
     from kvqae.safety import check_out
 
@@ -153,6 +154,9 @@ def reader_data_command(
     qs = generate_cloze(
         KnowledgeBase.load(kb), n, seed=seed, style=style, per_passage=per_passage, progress=progress
     )
+    if not qs:  # an empty file would fail only later, in `train reader`
+        raise InputError("no question could be generated: the KB's passages hold no named entity to ask "
+                         "about (spaCy NER)", path=kb, field="kb")
     save_cloze(out, qs)
     typer.echo(f"wrote {len(qs)} {style} questions to {out}")
 
@@ -231,6 +235,16 @@ def train_reader(
             help="Tokens per row when the saved reader reads (default: --max-length). With "
             "--windows-per-passage 1, a shorter row reads only the part of each passage around the "
             "question's words.",
+        ),
+    ] = None,
+    read_windows: Annotated[
+        int | None,
+        typer.Option(
+            "--read-windows",
+            min=1,
+            help="Windows of each passage the saved reader reads (default: --windows-per-passage). "
+            "Training and its validation use --windows-per-passage; reading more windows finds answers "
+            "outside the best one at some extra reading time.",
         ),
     ] = None,
     freeze_embeddings: Annotated[
@@ -316,6 +330,7 @@ def train_reader(
         split_examples,
         train_reader_model,
     )
+    from kvqae.safety import check_device
 
     t0 = time.monotonic()
     if eval_run is not None and eval_questions is None:
@@ -333,6 +348,7 @@ def train_reader(
     cfg = parse_config(ReaderTrainConfig, {**options, "settings": settings}, names=flags)
     if not 0 <= val_fraction < 1:  # NaN included
         raise InputError(f"must be in [0, 1), got {val_fraction:g}", field="--val-fraction")
+    check_device(device)  # before the data is made: torch failed at the first `.to(device)`
     _check_reader_out(out, {"--kb": kb, "--cloze": cloze, "--questions": questions, "--run": run,
                             "--init": init, "--eval-questions": eval_questions, "--eval-run": eval_run},
                       overwrite)
@@ -400,6 +416,8 @@ def train_reader(
     )
     if read_length is not None and read_length != max_length:
         set_read_length(out, read_length)
+    if read_windows is not None and read_windows != windows_per_passage:
+        set_read_windows(out, read_windows)
     start = result.history[0] if result.history else {}
     if not result.best.get("n"):  # --val-fraction 0: "EM 0.0" would read as measured
         typer.echo(f"no validation questions, nothing measured: the latest checkpoint is kept; "
@@ -438,17 +456,32 @@ def _eval_examples(kb, questions: Path, run: Path | None, top_k: int) -> list:
 
 
 def set_read_length(reader_dir: Path, length: int) -> None:
-    """Make a saved reader read rows of `length` tokens (stride a third of it): rewrites the settings of
-    `kvqae_reader.json` atomically, keeping its other keys (training figures)."""
+    """Make a saved reader read rows of `length` tokens (stride a third of it), recording the length it
+    was trained with."""
+    from kvqae.read.model import window_stride
+
+    _update_saved_settings(reader_dir, "max_length", max_length=length, stride=window_stride(length))
+
+
+def set_read_windows(reader_dir: Path, windows: int) -> None:
+    """Make a saved reader read the `windows` best windows of each passage, recording how many it was
+    trained with."""
+    _update_saved_settings(reader_dir, "windows_per_passage", windows_per_passage=windows)
+
+
+def _update_saved_settings(reader_dir: Path, trained_key: str, **updates: object) -> None:
+    """Rewrite the settings of `kvqae_reader.json` atomically with `updates`, keeping its other keys
+    (training figures) and the trained value of `trained_key` as `trained_<key>`."""
     import json
 
     from kvqae.io import atomic_path
-    from kvqae.read.model import SETTINGS_FILE, window_stride
+    from kvqae.read.model import SETTINGS_FILE
 
     path = reader_dir / SETTINGS_FILE
     payload = json.loads(path.read_text(encoding="utf-8"))
-    payload["trained_max_length"] = payload.get("trained_max_length", payload["settings"]["max_length"])
-    payload["settings"].update(max_length=length, stride=window_stride(length))
+    trained = f"trained_{trained_key}"
+    payload[trained] = payload.get(trained, payload["settings"][trained_key])
+    payload["settings"].update(updates)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
