@@ -123,6 +123,10 @@ def test_expected_labels_by_hand():
     assert not fits("Shiloh. Johnston", "name") and fits("Samuel A. Ward", "name")
     assert not fits("Agassi is an eight-time Grand Slam", "name") and fits("Treaty of Paris", "name")
     assert fits("Osama bin Laden", "name") and not fits("March", "name")
+    # a particle joined to the name it precedes (session 18: "Wadi el-Hol", tagged GPE, was no name)
+    assert fits("Wadi el-Hol", "name") and fits("Harun al-Rashid", "name")
+    assert fits("Charles d'Artagnan", "name")
+    assert not fits("Daitō-ryū aiki-jūjutsu", "name") and not fits("New el-ement", "name")
 
 
 @pytest.fixture(scope="module")

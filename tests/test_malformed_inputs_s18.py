@@ -137,3 +137,20 @@ def test_generators_that_make_nothing_say_so(tmp_path, monkeypatch, capsys):
     code, err = kvqae(monkeypatch, capsys, "train", "retriever", "--kb", tmp_path / "kb1", "--out",
                       tmp_path / "st", "--questions", "10", "--no-progress")
     assert code == 2 and "too few to train on" in err and not (tmp_path / "st").exists()
+
+
+def test_rerank_names_itself_when_given_an_entity_run(tmp_path, monkeypatch, capsys, prose_kb):
+    # it said "the reader needs a passage-level run" from `kvqae rerank`
+    from kvqae.data.runs import Run
+
+    questions = _questions(tmp_path / "q.jsonl", [{"id": "a", "question": "?", "answers": ["x"]}])
+    Run({"a": {prose_kb.entity_ids[0]: 1.0}}, name="e", level="entity").save(tmp_path / "e.json")
+    code, err = kvqae(monkeypatch, capsys, "rerank", "--run", tmp_path / "e.json", "--kb", prose_kb.path,
+                      "--questions", questions, "--out", tmp_path / "r.json")
+    assert code == 2 and "re-ranking needs a passage-level run, got level 'entity'" in err
+
+
+def test_an_empty_image_option_is_named_as_empty(tmp_path, monkeypatch, capsys):
+    # `--image ""` became Path("."): "error: .: field "image": expected an image file, got a folder"
+    code, err = kvqae(monkeypatch, capsys, "ask", tmp_path, "-q", "Who is this?", "--image", "")
+    assert code == 2 and "error: --image is empty" in err

@@ -90,7 +90,8 @@ def format_result(result: AskResult) -> str:
 def ask_command(
     out: Path = typer.Argument(..., help="Output folder of `kvqae run` or `kvqae demo` (has bundle.json)."),
     question: str = typer.Option(..., "--question", "-q", help="The question (1-1000 characters)."),
-    image: Path = typer.Option(None, "--image", "-i", help="The question photo (optional: text-only)."),
+    # a str, not a Path: typer turns `--image ""` into Path("."), reported as "a folder"
+    image: str = typer.Option(None, "--image", "-i", help="The question photo (optional: text-only)."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer and its evidence as JSON."),
     device: str = typer.Option("cpu", "--device"),
     top_k: int = typer.Option(
@@ -99,9 +100,12 @@ def ask_command(
 ) -> None:
     """Answer one visual question and show the evidence: answer, entity, passage, each mode's top 5."""
     from kvqae.ask.answer import Answerer, check_question
+    from kvqae.errors import InputError
 
     check_question(question)  # before loading any model
-    photo = load_image_file(image) if image is not None else None
+    if image is not None and not image.strip():
+        raise InputError("--image is empty: give a photo's path, or leave --image out for a text question")
+    photo = load_image_file(Path(image)) if image is not None else None
     answerer = Answerer.load(out, device=device, top_k=top_k)
     result = answerer.ask(question, photo)
     if as_json:

@@ -35,6 +35,17 @@ _NOT_NAME_TEXT = (
 _NOT_NAMES = frozenset(_NOT_NAME_TEXT.split())
 _PARTICLE_TEXT = "of the and de del della der di da du des la le les van von zu bin ibn al el y on in at am"
 _NAME_PARTICLES = frozenset(_PARTICLE_TEXT.split())
+# a particle joined to the capitalised name it precedes: "Wadi el-Hol", "Harun al-Rashid", "d'Artagnan"
+_JOINED_PARTICLE = re.compile(r"([a-z]{1,3})['’-](?=[^\W\d_])(\w)")
+
+
+def _particle(word: str) -> bool:
+    """A lower-case word a name may hold: a particle ("of", "van"), or one joined to a capitalised part
+    ("el-Hol", "al-Rashid", "d'Artagnan")."""
+    if word in _NAME_PARTICLES:
+        return True
+    m = _JOINED_PARTICLE.match(word)
+    return m is not None and m.group(1) in _NAME_PARTICLES | {"d", "l"} and m.group(2).isupper()
 
 # Checked in order; the first pattern found at the start of the question (or of its wh-clause) wins.
 _RULES: tuple[tuple[str, str], ...] = (
@@ -150,7 +161,7 @@ def fits(answer: str, kind: str | None) -> bool:
         # a sentence's capitalised first word alone ("About", "The", "Its") names nothing
         opener = len(words) == 1 and words[0] in _NOT_NAMES
         return (bool(named[:1].isupper()) and not has_digit and not sentence_end and not only_time
-                and not opener and all(w in _NAME_PARTICLES for w in lower))
+                and not opener and all(_particle(w) for w in lower))
     raise ValueError(f"unknown answer kind {kind!r}")
 
 

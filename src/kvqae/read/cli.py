@@ -29,9 +29,9 @@ def _set_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def _check_run(r: Run, path: Path, question_ids: set[str]) -> None:
+def _check_run(r: Run, path: Path, question_ids: set[str], *, user: str = "the reader") -> None:
     """What `kvqae evaluate` also requires of a run: queries, all of them questions of the file; and, for the
-    reader, passage-level ids."""
+    reader (or `user`: the command that reads passages), passage-level ids."""
     if not r.scores:
         raise InputError("run is empty (no queries)", path=path)
     unknown = [q for q in r.scores if q not in question_ids]
@@ -44,7 +44,7 @@ def _check_run(r: Run, path: Path, question_ids: set[str]) -> None:
         )
     if r.level != "passage":
         raise InputError(
-            f"the reader needs a passage-level run, got level {r.level!r} (map entities to passages first)",
+            f"{user} needs a passage-level run, got level {r.level!r} (map entities to passages first)",
             path=path,
             field="level",
         )
