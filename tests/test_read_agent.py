@@ -23,6 +23,12 @@ from reader_logits import best_with_peak
     ("Which unit is named after this physicist?", None),
     ("Who is the wife of this man?", None),
     ("Where was this bridge built?", None),
+    # the verb's object is something else, the entity only named after it (session 19)
+    ("Who created the lyre for this Greek god?", None),
+    ("Who killed the mother of this hero?", None),
+    ("Who founded the league that this team plays in?", None),
+    ("Who designed this building in Paris?", "designed"),
+    ("Who assassinated the 16th President of the United States?", "assassinated"),
 ])
 def test_asked_agent(question, participles):
     assert asked_agent(question) == participles

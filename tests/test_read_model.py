@@ -186,12 +186,13 @@ def test_expected_kind_and_fits_by_hand():
     assert expected_kind("How tall is this tower in metres?") == "number"
     assert expected_kind("Whose portrait hangs here?") == "name"
     assert expected_kind("Which city lies on the river?") == "name"
-    assert expected_kind("Which instrument did he play?") is None
+    assert expected_kind("Which instrument did he play?") == "thing"  # a common noun, not a date or count
     assert expected_kind("Which American composer wrote this symphonic poem?") == "name"
     assert expected_kind("At which battle did he die?") == "name"
     assert expected_kind("What is the capital of the Yellowhammer State?") == "name"
     assert expected_kind("What was the name of the school he founded?") == "name"
-    assert expected_kind("What did he study in Athens?") is None
+    assert expected_kind("What did he study in Athens?") == "thing"
+    assert expected_kind("How did he die?") is None
     assert fits("17 August 1945", "time") and fits("the 5th century", "time") and not fits("Paris", "time")
     assert fits("250,000", "number") and fits("two million", "number") and not fits("many", "number")
     assert not fits("1514. Onyx Knight studied", "time")  # runs over a sentence end
@@ -203,11 +204,51 @@ def test_expected_kind_and_fits_by_hand():
     assert fits("anything", None)
     # a question opening with "who" asks for a name, whatever clause follows (session 12)
     assert expected_kind("Who became president when the colony became independent?") == "name"
-    assert expected_kind("Which currency is used here?") is None  # a common noun: "euro"
+    assert expected_kind("Which currency is used here?") == "thing"  # a common noun: "euro"
     # a name may open with "the"; its next word is then capitalised (session 12)
     assert fits("the Soviet Union", "name") and fits("the Battle of Shiloh", "name")
     assert not fits("the end of it", "name") and not fits("the", "name") and not fits("BC", "name")
     assert not fits("About", "name") and not fits("The", "name") and fits("Aboutville", "name")
+
+
+def test_a_thing_is_no_bare_date_or_number():
+    """Session 19: any other "what" / "which" asks for a thing; a bare date or number ("February 1788 – 21
+    September 1860" for "What kind of pets did he keep?") does not answer it, while what asks a measure,
+    an age, a share or a date keeps its kind."""
+    from kvqae.read.answer_types import expected_kind, fits, quantity_only
+
+    assert expected_kind("What kind of pets did this German philosopher keep?") == "thing"
+    assert expected_kind("What is the scientific name of this mammal?") == "thing"
+    assert expected_kind("At what age did he die?") == "number"
+    assert expected_kind("What is the atomic number of this element?") == "number"
+    assert expected_kind("What share of its species are frogs?") == "number"
+    assert expected_kind("What was his date of birth?") == "time"
+    assert expected_kind("At what time did the ship sink?") == "time"
+    for answer in ("1962", "about 250,000", "February 1788 – 21 September 1860", "three", "the 1990s",
+                   "twenty-seven years"):
+        assert quantity_only(answer) and not fits(answer, "thing"), answer
+    for answer in ("poodles", "F-111", "Super Bowl 50", "cyclic cohomology"):
+        assert not quantity_only(answer) and fits(answer, "thing"), answer
+    # a thing is a phrase, not a clause
+    assert not fits("Schopenhauer settled permanently in Frankfurt in 1833 where he", "thing")
+    assert not fits("poodles. He", "thing")
+
+
+def test_a_measure_keeps_its_unit():
+    from kvqae.read.answer_types import asks_measure, with_unit
+
+    assert asks_measure("How long is this animal's gestation period?")
+    assert asks_measure("What is the area of this microstate?")
+    assert asks_measure("What is this mountain's elevation?")
+    assert not asks_measure("How many people live here?") and not asks_measure("How old was he?")
+    text = "an area of 468 km2 (181 sq mi); about two and a quarter hours outside; 3 in 2010; 12 people"
+    def shown(answer: str) -> str:
+        start = text.index(answer)
+        return text[start : with_unit(text, start, start + len(answer))]
+    assert shown("468") == "468 km2" and shown("181") == "181 sq mi"
+    assert shown("two and a quarter") == "two and a quarter hours"
+    assert shown("3") == "3" and shown("12") == "12"  # "in" and "people" are no units
+    assert shown("area") == "area"  # no number: unchanged
 
 
 def test_the_main_clause_decides_the_kind():
@@ -219,12 +260,12 @@ def test_the_main_clause_decides_the_kind():
     assert expected_kind("At which college was she a professor when she made the trip?") == "name"
     assert expected_labels("At which college was she a professor when she made the trip?") == {"ORG", "NORP"}
     # "who uses" describes the person asked about: "abacist" is no capitalised name
-    assert expected_kind("What is a person who uses an abacus called?") is None
+    assert expected_kind("What is a person who uses an abacus called?") == "thing"
     assert expected_kind("How old was he when he died?") == "number"
     assert expected_kind("In which city was the physicist who developed relativity born?") == "name"
     assert main_clause("Name the founder.") == "Name the founder."
     # a measure is asked right after "what is (the)", not anywhere in the question
-    assert expected_kind("What is the state bird of the largest U.S. state by area?") is None
+    assert expected_kind("What is the state bird of the largest U.S. state by area?") == "thing"
     assert expected_kind("What is this mountain's elevation?") == "number"
     assert expected_kind("What is the total land area of this country?") == "number"
 

@@ -58,6 +58,12 @@ _ASKS_BY_WHOM = re.compile(
 _ASKS_BY = re.compile(rf"^\s*who\b.*\b({_PARTICIPLE})\s+by\s*\??\s*$", re.IGNORECASE)
 _ASKS_NOUN = re.compile(rf"^\s*who\s+(?:is|was|are|were)\s+the\s+(?:[\w-]+\s+)?({'|'.join(_NOUNS)})\s+of\b",
                         re.IGNORECASE)
+# the verb's object is something else, the pictured entity only named after a preposition: "Who created the
+# lyre for this Greek god?", "Who killed the mother of this hero?"
+_OTHER_OBJECT = re.compile(r"\s+(?:the|a|an|his|her|its|their)\s+[^?]*?\b"
+                           r"(?:for|to|of|with|about|from|against|on|in|at|by|that|which|whose|where)\s+"
+                           r"(?:this|these|that|those)\b",
+                           re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 # "written and published anonymously by", "founded in 1960 by", "designed jointly by"
 _BETWEEN = r"(?:\s+and\s+[a-z]+)?(?:\s+[a-z]+ly)?(?:\s+(?:in|on|at)\s+[^,.;]{1,25}?)?"
@@ -73,6 +79,8 @@ def asked_agent(question: str) -> str | None:
     for pattern in (_ASKS_VERB, _ASKS_BY_WHOM, _ASKS_BY):
         m = pattern.search(question)
         if m is not None:
+            if pattern is _ASKS_VERB and _OTHER_OBJECT.match(question, m.end()):
+                return None  # "Who created the lyre for this god?": the god made nothing
             verb = m.group(1).lower()
             return _IRREGULAR.get(verb, verb)
     m = _ASKS_NOUN.search(question)

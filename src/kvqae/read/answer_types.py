@@ -6,8 +6,9 @@ many" a number, "who" a name. Decoding keeps the best-scoring candidate span tha
 (falling back to the best span when none does), which costs nothing at training time.
 
 Kinds: "time" (a digit, a month, a century or decade word), "number" (a digit or a number word), "name"
-(capitalised, no digits: people, places, works: "who", "where", "which ...", "what is the capital of"), None
-(no constraint). Dates and numbers also must not run across a sentence end.
+(capitalised, no digits: people, places, works: "who", "where", "which ...", "what is the capital of"),
+"thing" (anything but a bare date or number: "what kind of pets", "which instrument", any other "what"),
+None (no constraint). Dates and numbers also must not run across a sentence end.
 """
 
 from __future__ import annotations
@@ -53,15 +54,22 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"^(who|whom|whose)\b", "name"),
     # before "what ... area" (a number): "What is the capital of the largest state by area?"
     (r"^(what|which) (is|was|are|were) (the |his |her |their )?(name|capital|title|nationality)\b", "name"),
-    (r"\b(in|on|by|since|until)? ?(what|which) (year|date|day|month|century|decade|time period)\b", "time"),
+    (r"\b(in|on|by|since|until|at)? ?(what|which) (year|date|day|month|century|decade|time period|time)\b",
+     "time"),
     # before "when": "How old was he when he died?" asks a number
     (r"\bhow (many|much|tall|high|long|old|far|large|big|deep|wide|heavy|fast)\b", "number"),
     (r"\bwhen\b", "time"),
-    (r"\bwhat (percentage|percent|number|proportion|population|height|length|area)\b", "number"),
+    (r"\bwhat (percentage|percent|number|proportion|share|population|height|length|area|age|temperature|"
+     r"speed|distance|depth|size|weight|elevation|altitude|diameter|score|rank|price|cost)\b", "number"),
     # the measure right after "what is (the)": "What is this mountain's elevation?", not "What is the state
     # bird of the largest state by area?"
     (r"^what (?:is|was|are|were) (?:the |its |his |her |their )?(?:[\w'’-]+ ){0,2}?"
-     r"(?:height|length|population|area|speed|distance|depth|width|weight|elevation|altitude)\b", "number"),
+     r"(?:height|length|population|area|speed|distance|depth|width|weight|elevation|altitude|number|"
+     r"temperature|diameter|radius|circumference|mass|density|volume|capacity|wingspan|lifespan|duration|"
+     r"period|budget|cost|price|gdp|rate|score|rank|ranking|attendance)\b", "number"),
+    # a date after "what is the": "What was his date of birth?", "What is this holiday's date?"
+    (r"^what (?:is|was|are|were) (?:the |its |his |her |their )?(?:[\w'’-]+ ){0,2}?(?:date|year|birthday)\b",
+     "time"),
     (r"\bin (metres|meters|kilometres|kilometers|feet|miles|kilograms|tonnes|years|kilometres per hour)\b",
      "number"),
     (r"\b(who|whom|whose)\b", "name"),
@@ -81,7 +89,7 @@ _RULES: tuple[tuple[str, str], ...] = (
      r"element|metal|disease|position|role|food|plant|game|event|sense|shape|part|type|kind|sort|form|field|subject|"
      r"family|order|genus|mineral|compound|gas|organ|muscle|bone|technique|method|process|theory|"
      r"currency|unit|coin|dish|drink|tree|flower|bird|fish|insect|fruit|crop|weapon|tool|vehicle|prey)s?\b",
-     "any"),
+     "thing"),
     (r"\bwhich\b", "name"),
     (r"^what (empire|battle|book|school|university|company|ship|band|film|novel|city|capital|"
      r"nationality)\b", "name"),
@@ -123,8 +131,9 @@ def expected_kind(question: str) -> str | None:
     q = main_clause(question).lower()
     for pattern, kind in _RULES:
         if re.search(pattern, q):
-            return None if kind == "any" else kind  # "any": a common-noun category, no constraint
-    return None
+            return kind
+    # any other "what" / "which" asks for a thing, not a date or a count: "What kind of pets did he keep?"
+    return "thing" if re.match(r"(?:what|which)\b", q) else None
 
 
 # the most words a date or a number answer holds ("about 80 million years ago", "the late 4th century BC"):
@@ -139,6 +148,8 @@ def fits(answer: str, kind: str | None) -> bool:
     words = re.findall(r"[a-z]+", answer.lower())
     has_digit = any(c.isdigit() for c in answer)
     crosses = re.search(r"[.;]\s", answer) is not None
+    if kind == "thing":  # a short phrase, not a clause: "poodles", "cyclic cohomology"
+        return not quantity_only(answer) and not crosses and len(words) <= _MAX_QUANTITY_WORDS
     if crosses and (kind in ("time", "number") or len(words) > 5):
         return False  # "1514. Onyx Knight studied ...", "1912. 29" run over a sentence end
     if kind in ("time", "number") and len(words) > _MAX_QUANTITY_WORDS:
@@ -163,6 +174,58 @@ def fits(answer: str, kind: str | None) -> bool:
         return (bool(named[:1].isupper()) and not has_digit and not sentence_end and not only_time
                 and not opener and all(_particle(w) for w in lower))
     raise ValueError(f"unknown answer kind {kind!r}")
+
+
+_QUANTITY_FILLER_TEXT = (
+    "a an and or of the to about approximately around nearly almost over some roughly circa c ca more less "
+    "than fewer up at least most estimated only just st nd rd th s early mid late between from ago year "
+    "years month months week weeks day days hour hours minute minutes second seconds decades"
+)
+_QUANTITY_FILLERS = frozenset(_QUANTITY_FILLER_TEXT.split())
+
+
+def quantity_only(answer: str) -> bool:
+    """Whether `answer` is only a date or a number ("1962", "about 250,000", "February 1788 – 21 September
+    1860", "three"): what answers no question asking for a thing.
+
+    >>> quantity_only("22 February 1788"), quantity_only("F-111"), quantity_only("Super Bowl 50")
+    (True, False, False)
+    """
+    words = re.findall(r"[a-z]+", answer.lower())
+    numeric = any(c.isdigit() for c in answer) or any(w in _NUMBER_WORDS | _TIME_WORDS for w in words)
+    return numeric and all(w in _NUMBER_WORDS or w in _TIME_WORDS or w in _QUANTITY_FILLERS for w in words)
+
+
+_MEASURE = re.compile(
+    r"\bhow (?:long|tall|high|far|large|big|deep|wide|heavy|fast)\b|"
+    r"\bwhat (?:height|length|area|temperature|speed|distance|depth|size|weight|elevation|altitude|"
+    r"diameter)\b|"
+    r"^what (?:is|was|are|were) (?:the |its |his |her |their )?(?:[\w'’-]+ ){0,2}?(?:height|length|area|"
+    r"speed|distance|depth|width|weight|elevation|altitude|temperature|diameter|radius|circumference|mass|"
+    r"density|volume|capacity|wingspan|lifespan|duration|period)\b"
+)
+_UNIT = re.compile(
+    r"\s+(?:(?:square|sq|cubic)\s+)?(?:km2|km²|km|kilomet(?:re|er)s?|m2|m²|m|met(?:re|er)s?|cm|mm|mi|miles?|"
+    r"ft|feet|foot|inch(?:es)?|yards?|kg|kilograms?|grams?|tonnes?|tons?|lbs?|pounds?|hours?|minutes?|"
+    r"seconds?|days?|weeks?|months?|years?|decades?|centuries|mph|km/h|knots|°C|°F|degrees|percent|per cent|"
+    r"hectares?|acres?|light-years?|lit(?:re|er)s?)(?![\w²])"
+)
+
+
+def asks_measure(question: str) -> bool:
+    """Whether the question asks for a measure, a number with its unit ("How long is its gestation
+    period?" -> "seven months", "What is the area of this country?" -> "468 km2"), not a count."""
+    return _MEASURE.search(main_clause(question).lower()) is not None
+
+
+def with_unit(text: str, start: int, end: int) -> int:
+    """The end of the number `text[start:end]` with the unit written right after it ("468" + " km2",
+    "two and a quarter" + " hours"); `end` when the span does not end with a number or no unit follows."""
+    last = re.findall(r"[\w,.]+$", text[start:end])
+    if not last or not (last[0][-1].isdigit() or last[0].lower() in _NUMBER_WORDS | {"quarter"}):
+        return end
+    unit = _UNIT.match(text, end)
+    return unit.end() if unit else end
 
 
 # spaCy (OntoNotes) entity labels a named answer may carry, by the noun the question asks about.

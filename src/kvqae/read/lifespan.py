@@ -21,7 +21,8 @@ from kvqae.read.phrase import ASKS_YEAR, YEAR
 _BIRTH = r"born|birth|birthday|birthplace"
 # a violent death is the lifespan's end too: "In which year was this president assassinated?"
 _DEATH = r"die|died|dies|death|pass away|passed away|assassinated|murdered|executed|killed"
-_LIFE_EVENT = re.compile(rf"\b(?:(?P<birth>{_BIRTH})|(?P<death>{_DEATH}))\b", re.IGNORECASE)
+# not "Russian-born": that describes the person ("In what year did this Russian-born novelist move ...?")
+_LIFE_EVENT = re.compile(rf"(?<![\w-])(?:(?P<birth>{_BIRTH})|(?P<death>{_DEATH}))\b", re.IGNORECASE)
 _DATE_OF = re.compile(r"\b(?:date|day|year) of (?:his |her |their )?(birth|death)\b", re.IGNORECASE)
 _ASKS_PLACE = re.compile(r"\b(?:where|which|what) (?:city|town|village|place|country|hospital)\b|\bwhere\b",
                          re.IGNORECASE)

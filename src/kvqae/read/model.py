@@ -27,7 +27,7 @@ from pydantic import Field
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.read.agent import prefer_agent
-from kvqae.read.answer_types import expected_kind, fits
+from kvqae.read.answer_types import asks_measure, expected_kind, fits, with_unit
 from kvqae.read.attribute import prefer_attribute
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.family import prefer_relative
@@ -516,6 +516,8 @@ class Reader:
             a, b = extend_to_asked_noun(text, a, b, asked_nouns(question))
             a, b = year_of_date(text, a, b, question)
             a, b = drop_hedge(text, a, b, question)
+            if asks_measure(question):  # a measure with its unit: "468 km2", not "468"
+                b = with_unit(text, a, b)
         return Prediction(text[a:b], passages[i].passage_id, c.score, a, b, c.probability, by_rule=c.rule)
 
     def evidence_table(self, question: str, passages: list[PassageInput]) -> list[Any]:
