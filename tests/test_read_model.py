@@ -235,7 +235,7 @@ def test_a_thing_is_no_bare_date_or_number():
 
 
 def test_a_measure_keeps_its_unit():
-    from kvqae.read.answer_types import asks_measure, with_unit
+    from kvqae.read.answer_types import asks_measure, has_unit, with_unit
 
     assert asks_measure("How long is this animal's gestation period?")
     assert asks_measure("What is the area of this microstate?")
@@ -249,6 +249,28 @@ def test_a_measure_keeps_its_unit():
     assert shown("two and a quarter") == "two and a quarter hours"
     assert shown("3") == "3" and shown("12") == "12"  # "in" and "people" are no units
     assert shown("area") == "area"  # no number: unchanged
+    assert has_unit("468 km2") and has_unit("seven months") and has_unit("181 sq mi") and has_unit("8,848 m")
+    assert not has_unit("three") and not has_unit("about 250,000") and not has_unit("Kmart")
+
+
+def test_a_measure_prefers_numbers_with_a_unit():
+    """Session 19: "How long is its gestation period?" takes "seven months" over a bare "three" the span
+    model scores higher; a question asking a count keeps the bare number."""
+    from types import SimpleNamespace
+
+    from kvqae.read.answer_choice import Candidate
+    from kvqae.read.model import _split_by_kind
+
+    text = "It has three teats. Gestation lasts seven months, and one young is born."
+    def feat(word: str) -> SimpleNamespace:
+        return SimpleNamespace(candidate=Candidate(0, text.index(word), text.index(word) + len(word), 0.0))
+    three, seven = feat("three"), feat("seven")
+    pool, rest = _split_by_kind([three, seven], [text], "number", measure=True)
+    assert pool == [seven] and rest == [three]
+    pool, rest = _split_by_kind([three, seven], [text], "number")  # a count: both numbers fit
+    assert pool == [three, seven] and rest == []
+    only = _split_by_kind([three], [text], "number", measure=True)  # none with a unit: the numbers stay
+    assert only == ([three], [])
 
 
 def test_the_main_clause_decides_the_kind():

@@ -42,6 +42,7 @@ for _name in STAGE_MODULES:
 
 def main() -> None:
     """Entry point: input errors print one clear line and exit 2 instead of a traceback."""
+    import errno
     import os
 
     from kvqae.errors import InputError
@@ -65,6 +66,15 @@ def main() -> None:
     except typer.Abort:
         typer.secho("Aborted.", err=True)
         raise SystemExit(1) from None
+    except OSError as e:
+        if e.errno != errno.ENAMETOOLONG:
+            raise
+        # a path the OS refuses, wherever it is first touched: one line, not a traceback
+        name = str(e.filename or "")
+        shown = name if len(name) <= 80 else f"{name[:60]}...{name[-15:]}"
+        typer.secho(f"error: {shown}: file name too long ({len(name)} characters)", fg=typer.colors.RED,
+                    err=True)
+        raise SystemExit(2) from None
     raise SystemExit(code if isinstance(code, int) else 0)
 
 

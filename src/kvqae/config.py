@@ -165,6 +165,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise InputError("config file not found", path=path)
     if path.is_dir():
         raise InputError("expected a YAML file, got a folder", path=path)
+    if not path.is_file():  # a named pipe would block the read
+        raise InputError("expected a YAML file, got a named pipe, a socket or a device", path=path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:

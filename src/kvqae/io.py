@@ -176,6 +176,8 @@ def existing_file(path: str | Path, what: str = "file") -> Path:
         raise InputError(f"{what} not found", path=path)
     if path.is_dir():
         raise InputError(f"{what} is a directory, not a file", path=path)
+    if not path.is_file():  # a named pipe or a device would block the reader or never end
+        raise InputError(f"{what} is not a regular file (a named pipe, a socket or a device)", path=path)
     return path
 
 

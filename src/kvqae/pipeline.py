@@ -308,6 +308,13 @@ def check_pipeline(cfg: PipelineConfig) -> None:
                 raise InputError(f"run name {run!r} is taken by {other}; give this entry another `name`",
                                  field=f"retrieval.{i}.name")
             taken[run] = i
+    if cfg.fusion is not None and cfg.fusion.weights is None and len(run_names(cfg.retrieval)) >= 2:
+        from kvqae.fusion.search import check_grid
+
+        try:  # a step that does not divide 1 failed at the fusion stage, after every search
+            check_grid(len(run_names(cfg.retrieval)), cfg.fusion.step)
+        except InputError as e:
+            raise InputError(e.reason, field="fusion.step") from None
     if fixed_weights(cfg) is not None:  # a file for other runs fails now, not after the searches
         from kvqae.fusion.search import weights_for_runs
 

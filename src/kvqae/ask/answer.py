@@ -117,12 +117,14 @@ class AskResult:
 def check_question(question: Any) -> str:
     """The question text stripped; InputError when empty (nothing but spaces, control or invisible
     format characters such as NUL or a zero-width space), holding a control character other than tab, line
-    feed and carriage return (`check_question_chars`), holding U+FFFD (`check_not_replaced`) or longer
-    than MAX_QUESTION_CHARS."""
+    feed and carriage return (`check_question_chars`), holding U+FFFD (`check_not_replaced`), holding no
+    letter or digit in any script, or longer than MAX_QUESTION_CHARS."""
     if not isinstance(question, str) or not shows_text(question):
         raise InputError("the question is empty", field="question")
     check_question_chars(question, "question")
     check_not_replaced(question, "question")
+    if not any(ch.isalnum() for ch in question):  # "?!?", "🦉 ❓": retrieval would still rank something
+        raise InputError("the question holds no words (no letter or digit)", field="question")
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
         raise InputError(

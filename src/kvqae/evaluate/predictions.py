@@ -67,6 +67,32 @@ def unanswerable_note(questions: Sequence[Any], label: str = "") -> str | None:
             "measure")
 
 
+_INFOSEEK_TYPES = ("string", "numerical", "time")
+
+
+def check_infoseek_gold(questions: Sequence[Any], mode: str) -> None:
+    """What the InfoSeek scorer needs of each question, or an InputError naming it: a `question_type` of
+    String, Numerical or Time (any case; none at all is scored as a string), and for a Numerical question
+    under the official rules a gold range it can read - two finite numbers, low first (`answer_eval`; the
+    official script raises or scores every prediction 0 otherwise: "Numeric" was scored as a string)."""
+    import math
+
+    from kvqae.evaluate.answers import official_numerical_range
+
+    for q in questions:
+        kind = (q.question_type or "").strip().lower()
+        if q.question_type is not None and kind not in _INFOSEEK_TYPES:
+            raise InputError(f"unknown question_type {q.question_type!r}: InfoSeek's are String, Numerical "
+                             "and Time", record=f"id {q.id}", field="question_type")
+        if kind != "numerical" or mode != "official":
+            continue
+        gold = official_numerical_range(q.answer_eval)
+        if gold is None or not all(math.isfinite(v) for v in gold) or gold[0] > gold[1]:
+            shown = "missing" if q.answer_eval is None else repr(q.answer_eval)[:60]
+            raise InputError("a Numerical question needs a gold range [low, high] of two numbers, low "
+                             f"first; got {shown}", record=f"id {q.id}", field="answer_eval")
+
+
 def score_answers(
     predictions: Mapping[str, Mapping[str, Any] | str],
     questions: Sequence[Any],
@@ -104,6 +130,7 @@ def score_answers(
         "f1": {q.id: f1_score(a, q.answers) for q, a in zip(questions, answers, strict=True)},
     }
     if scorer == "infoseek":
+        check_infoseek_gold(questions, infoseek_mode)
         per["accuracy"] = {
             # no prediction scores 0 (an empty prediction may be right under the official Numerical rule)
             q.id: infoseek_accuracy(a, q.question_type, q.answer_eval, q.answers, mode=infoseek_mode)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -36,13 +37,13 @@ from kvqae.io import is_finite_number, read_json, write_json
 WEIGHTS_FORMAT = "kvqae-fusion-weights/1"
 
 
-def weight_grid(n_runs: int, step: float = 0.1, *, sum_to_one: bool = True) -> np.ndarray:
-    """All weight vectors with entries in {0, step, 2 step, ..., 1}: (W, n_runs), in `itertools.product`
-    order.
+MAX_GRID_POINTS = 100_000  # each point scores every question: more would run for hours
 
-    With `sum_to_one` only the vectors summing to 1 (integer compositions, so no float round-off drops any:
-    66 vectors for 3 runs at step 0.1); otherwise every vector but the all-zero one.
-    """
+
+def check_grid(n_runs: int, step: float, *, sum_to_one: bool = True) -> int:
+    """The number of steps in 1 (1 / `step`) after checking the grid `weight_grid` would build: at least one
+    run, `step` in (0, 1] dividing 1, and at most MAX_GRID_POINTS weight vectors (4 runs at step 0.0001
+    would be about 10^16 and never end); an InputError naming `step` otherwise."""
     if n_runs < 1:
         raise InputError("need at least one run", field="runs")
     if not 0 < step <= 1:
@@ -50,6 +51,21 @@ def weight_grid(n_runs: int, step: float = 0.1, *, sum_to_one: bool = True) -> n
     n = round(1.0 / step)
     if n < 1 or abs(n * step - 1.0) > 1e-9:
         raise InputError(f"step {step} must divide 1 (e.g. 0.1, 0.05, 0.25)", field="step")
+    points = math.comb(n + n_runs - 1, n_runs - 1) if sum_to_one else (n + 1) ** n_runs - 1
+    if points > MAX_GRID_POINTS:
+        raise InputError(f"step {step:g} over {n_runs} runs makes {points:.3g} weight vectors, more than the "
+                         f"{MAX_GRID_POINTS:,} allowed; use a larger step (e.g. 0.1 or 0.05)", field="step")
+    return n
+
+
+def weight_grid(n_runs: int, step: float = 0.1, *, sum_to_one: bool = True) -> np.ndarray:
+    """All weight vectors with entries in {0, step, 2 step, ..., 1}: (W, n_runs), in `itertools.product`
+    order.
+
+    With `sum_to_one` only the vectors summing to 1 (integer compositions, so no float round-off drops any:
+    66 vectors for 3 runs at step 0.1); otherwise every vector but the all-zero one.
+    """
+    n = check_grid(n_runs, step, sum_to_one=sum_to_one)
     combos = [
         c for c in itertools.product(range(n + 1), repeat=n_runs) if (sum(c) == n if sum_to_one else any(c))
     ]

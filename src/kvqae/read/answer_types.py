@@ -149,7 +149,7 @@ def fits(answer: str, kind: str | None) -> bool:
     has_digit = any(c.isdigit() for c in answer)
     crosses = re.search(r"[.;]\s", answer) is not None
     if kind == "thing":  # a short phrase, not a clause: "poodles", "cyclic cohomology"
-        return not quantity_only(answer) and not crosses and len(words) <= _MAX_QUANTITY_WORDS
+        return not quantity_only(answer) and not crosses and len(answer.split()) <= _MAX_QUANTITY_WORDS
     if crosses and (kind in ("time", "number") or len(words) > 5):
         return False  # "1514. Onyx Knight studied ...", "1912. 29" run over a sentence end
     if kind in ("time", "number") and len(words) > _MAX_QUANTITY_WORDS:
@@ -204,12 +204,20 @@ _MEASURE = re.compile(
     r"speed|distance|depth|width|weight|elevation|altitude|temperature|diameter|radius|circumference|mass|"
     r"density|volume|capacity|wingspan|lifespan|duration|period)\b"
 )
-_UNIT = re.compile(
-    r"\s+(?:(?:square|sq|cubic)\s+)?(?:km2|km²|km|kilomet(?:re|er)s?|m2|m²|m|met(?:re|er)s?|cm|mm|mi|miles?|"
+_UNITS = (
+    r"(?:(?:square|sq|cubic)\s+)?(?:km2|km²|km|kilomet(?:re|er)s?|m2|m²|m|met(?:re|er)s?|cm|mm|mi|miles?|"
     r"ft|feet|foot|inch(?:es)?|yards?|kg|kilograms?|grams?|tonnes?|tons?|lbs?|pounds?|hours?|minutes?|"
     r"seconds?|days?|weeks?|months?|years?|decades?|centuries|mph|km/h|knots|°C|°F|degrees|percent|per cent|"
     r"hectares?|acres?|light-years?|lit(?:re|er)s?)(?![\w²])"
 )
+_UNIT = re.compile(rf"\s+{_UNITS}")  # right after a number
+_UNIT_WORD = re.compile(rf"(?<![\w-]){_UNITS}")
+
+
+def has_unit(answer: str) -> bool:
+    """Whether a number answer carries its unit ("468 km2", "seven months", "8,848 m"), which a bare count
+    ("three") lacks."""
+    return _UNIT_WORD.search(answer) is not None
 
 
 def asks_measure(question: str) -> bool:

@@ -27,7 +27,7 @@ from pydantic import Field
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.read.agent import prefer_agent
-from kvqae.read.answer_types import asks_measure, expected_kind, fits, with_unit
+from kvqae.read.answer_types import asks_measure, expected_kind, fits, has_unit, with_unit
 from kvqae.read.attribute import prefer_attribute
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.family import prefer_relative
@@ -452,7 +452,7 @@ class Reader:
                 scored = self._features(cands, passages, question, labels, evidence)
                 # an answer of the asked kind first, as without evidence: a date never answers "who"
                 # while a name of the asked kind is there; the others follow (and count) only when none is
-                pool, rest = _split_by_kind(scored, texts, kind)
+                pool, rest = _split_by_kind(scored, texts, kind, measure=asks_measure(question))
                 weights = evidence.weights()
                 scored_pairs = [(f.candidate.passage, float(np.dot(f.values, weights))) for f in pool]
                 confidence = answer_confidence(pool, texts, weights)
@@ -629,16 +629,23 @@ def _rank_by_article(features: list[Any], evidence: EvidenceSettings, titles: li
     return rank(ours, evidence) + rank(others, evidence)
 
 
-def _split_by_kind(scored: list[Any], texts: list[str], kind: str | None) -> tuple[list[Any], list[Any]]:
+def _split_by_kind(scored: list[Any], texts: list[str], kind: str | None, *, measure: bool = False
+                   ) -> tuple[list[Any], list[Any]]:
     """(candidates whose answer fits `kind`, the others); (all, []) when none fits or `kind` is None. The
-    answer is the candidate cut to its phrase, as it is shown ("Brave New World, set in ..." is a name)."""
+    answer is the candidate cut to its phrase, as it is shown ("Brave New World, set in ..." is a name).
+    `measure` (the question asks one: "How long is its gestation period?"): of those, the numbers shown with
+    a unit ("seven months") first, when there are any; a bare count ("three") answers no such question."""
     if kind is None:
         return list(scored), []
     def answer(f: Any) -> str:
         text = texts[f.candidate.passage]
-        return text[slice(*trim_to_phrase(text, f.candidate.start, f.candidate.end))]
+        a, b = trim_to_phrase(text, f.candidate.start, f.candidate.end)
+        return text[a : with_unit(text, a, b) if measure else b]
 
-    fit = [fits(answer(f), kind) for f in scored]
+    shown = [answer(f) for f in scored]
+    fit = [fits(text, kind) and (not measure or has_unit(text)) for text in shown]
+    if measure and not any(fit):
+        fit = [fits(text, kind) for text in shown]
     if not any(fit):
         return list(scored), []
     return ([f for f, ok in zip(scored, fit, strict=True) if ok],
