@@ -96,3 +96,38 @@ def test_infoseek_gold_the_scorer_cannot_use_is_refused(tmp_path, monkeypatch, c
         code, _ = kvqae(monkeypatch, capsys, "evaluate", "answers", predictions, "--questions", questions,
                         "--scorer", "infoseek", "--infoseek-mode", "lenient")
         assert code == 0
+
+
+def test_questions_a_run_does_not_rank_are_named(tmp_path, monkeypatch, capsys, prose_kb):
+    # one question more than the run ranks lowered MRR without a word (fuse combine refused the same)
+    from conftest import PROSE_ARTICLES
+    from kvqae.data.runs import Run
+
+    passages = list(prose_kb.passages_of(PROSE_ARTICLES[0][0]))
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps({"id": i, "question": "Who?", "answers": ["x"]}) + "\n"
+                                 for i in ("a", "b")), encoding="utf-8")
+    run = Run({"a": {passages[0]: 1.0}}, name="r", level="passage").save(tmp_path / "r.json")
+    code, err = kvqae(monkeypatch, capsys, "evaluate", "retrieval", "--run", run, "--questions", questions,
+                      "--kb", prose_kb.path, "--out", tmp_path / "rep")
+    assert code == 0 and "r.json: 1 of 2 questions have no ranking in this run ('b')" in err
+
+
+def test_transparent_pixels_are_laid_on_white(tmp_path):
+    # `convert("RGB")` kept the hidden colour of transparent pixels (black): a dark logo on a transparent
+    # background became an all-black picture
+    from PIL import Image
+
+    from kvqae.encode.loader import open_image
+
+    logo = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    logo.putpixel((0, 0), (10, 20, 30, 255))
+    logo.putpixel((1, 1), (200, 0, 0, 128))  # half transparent: half way to white
+    logo.save(tmp_path / "logo.png")
+    im = open_image(tmp_path / "logo.png")
+    assert im.mode == "RGB" and im.getpixel((0, 0)) == (10, 20, 30) and im.getpixel((5, 5)) == (255, 255, 255)
+    r, g, b = im.getpixel((1, 1))
+    assert 226 <= r <= 229 and 126 <= g <= 129 and g == b
+    grey = Image.new("LA", (4, 4), (0, 0))
+    grey.save(tmp_path / "grey.png")
+    assert open_image(tmp_path / "grey.png").getpixel((2, 2)) == (255, 255, 255)

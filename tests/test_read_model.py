@@ -217,13 +217,16 @@ def test_a_thing_is_no_bare_date_or_number():
     an age, a share or a date keeps its kind."""
     from kvqae.read.answer_types import expected_kind, fits, quantity_only
 
-    assert expected_kind("What kind of pets did this German philosopher keep?") == "thing"
-    assert expected_kind("What is the scientific name of this mammal?") == "thing"
-    assert expected_kind("At what age did he die?") == "number"
-    assert expected_kind("What is the atomic number of this element?") == "number"
-    assert expected_kind("What share of its species are frogs?") == "number"
-    assert expected_kind("What was his date of birth?") == "time"
-    assert expected_kind("At what time did the ship sink?") == "time"
+    kinds = {
+        "What kind of pets did this German philosopher keep?": "thing",
+        "What is the scientific name of this mammal?": "thing",
+        "At what age did he die?": "number",
+        "What is the atomic number of this element?": "number",
+        "What share of its species are frogs?": "number",
+        "What was his date of birth?": "time",
+        "At what time did the ship sink?": "time",
+    }
+    assert {q: expected_kind(q) for q in kinds} == kinds
     for answer in ("1962", "about 250,000", "February 1788 – 21 September 1860", "three", "the 1990s",
                    "twenty-seven years"):
         assert quantity_only(answer) and not fits(answer, "thing"), answer

@@ -53,7 +53,7 @@ def rgb_image(im: Any, *, path: str | Path | None = None, record: str | None = N
     """A decoded PIL image as RGB. 16-bit greyscale (`I;16*`, and `I` within 0..65535: 16-bit PNG, TIFF,
     PGM) keeps its tones, mapped to 8 bits: `convert("RGB")` clips every value over 255, which made a 16-bit
     photo an all-white picture, silently. Pixels of unknown range (floating point, 32-bit integers beyond
-    16 bits) are an InputError rather than a guess."""
+    16 bits) are an InputError rather than a guess. Transparent pixels are laid on white."""
     if im.mode.startswith("I;16") or im.mode == "I":
         import numpy as np
         from PIL import Image
@@ -66,6 +66,14 @@ def rgb_image(im: Any, *, path: str | Path | None = None, record: str | None = N
     elif im.mode == "F":
         raise InputError("floating-point pixels are not supported; save the image with 8 or 16 bits per "
                          "channel", path=path, record=record, field=field)
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+        # transparent pixels on white, as a viewer shows them: `convert("RGB")` keeps their hidden colour,
+        # usually black, and a dark logo on a transparent background became an all-black picture
+        from PIL import Image
+
+        page = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        page.alpha_composite(im.convert("RGBA"))
+        return page.convert("RGB")
     return im if im.mode == "RGB" else im.convert("RGB")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -87,6 +88,8 @@ def evaluate_retrieval(
         raise InputError("give --kb (to judge relevance) or --qrels", field="kb")
     systems = []
     for r, name, q, p in zip(runs, names, per_run, run, strict=True):
+        if note := unranked_note(r, qids, str(p)):  # they score 0 and lower every mean
+            typer.echo(f"note: {note}", err=True)
         mean, per = evaluate_run(r, q, metric, query_ids=qids, source=str(p))
         systems.append(SystemScores(name, dataset, mean, per))
     grid = load_weights(weights) if weights is not None else None
@@ -101,6 +104,17 @@ def evaluate_retrieval(
         )
     typer.echo(paths["markdown"].read_text(encoding="utf-8"))
     typer.echo(f"report -> {out}")
+
+
+def unranked_note(run: Any, qids: list[str], source: str) -> str | None:
+    """A note naming the questions `run` ranks nothing for (they score 0 on every measure), or None."""
+    ranked = set(run.query_ids())
+    missing = [q for q in qids if q not in ranked]
+    if not missing:
+        return None
+    shown = ", ".join(repr(q) for q in missing[:3]) + (", ..." if len(missing) > 3 else "")
+    return (f"{source}: {len(missing)} of {len(qids)} questions have no ranking in this run ({shown}): they "
+            "score 0 on every measure")
 
 
 @evaluate_app.command("answers")
