@@ -131,3 +131,13 @@ def test_transparent_pixels_are_laid_on_white(tmp_path):
     grey = Image.new("LA", (4, 4), (0, 0))
     grey.save(tmp_path / "grey.png")
     assert open_image(tmp_path / "grey.png").getpixel((2, 2)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize(("encoding", "name"), [("utf-32", "UTF-32"), ("utf-16", "UTF-16")])
+def test_a_utf32_file_is_called_utf32(tmp_path, monkeypatch, capsys, encoding, name):
+    # its byte-order mark opens like UTF-16's, and it was called UTF-16
+    questions = tmp_path / "q.jsonl"
+    row = json.dumps({"id": "a", "question": "Who?", "answers": ["x"]}) + "\n"
+    questions.write_bytes(row.encode(encoding))
+    code, err = kvqae(monkeypatch, capsys, "questions", "info", questions)
+    assert code == 2 and f"it is {name} (it opens with a {name} byte-order mark)" in err

@@ -205,13 +205,17 @@ def first_byte(path: str | Path) -> bytes:
 
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
 UTF16_MESSAGE = "not UTF-8 text: it is UTF-16 (it opens with a UTF-16 byte-order mark); save it as UTF-8"
 
 
 def not_utf8(error: UnicodeDecodeError) -> str:
     """The message for bytes that are not UTF-8; one saved as UTF-16 (Windows Notepad's "Unicode",
     PowerShell's `>`) says so, since "byte 0" alone does not tell the user what to do."""
-    if bytes(error.object[:2]) in UTF16_BOMS:
+    head = bytes(error.object[:4])
+    if head in UTF32_BOMS:  # its BOM opens like UTF-16's: FF FE, then 00 00
+        return UTF16_MESSAGE.replace("UTF-16", "UTF-32")
+    if head[:2] in UTF16_BOMS:
         return UTF16_MESSAGE
     return f"not UTF-8 text (byte {error.start})"
 
