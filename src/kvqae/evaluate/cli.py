@@ -137,7 +137,6 @@ def evaluate_answers(
 ) -> None:
     """Score reader predictions: EM/F1 (SQuAD), InfoSeek accuracy or BEM answer equivalence."""
     from kvqae.data.questions import load_questions
-    from kvqae.errors import InputError
     from kvqae.evaluate.predictions import (
         infoseek_breakdown,
         load_predictions,
@@ -150,15 +149,9 @@ def evaluate_answers(
 
     preds = load_predictions(predictions)
     qs = load_questions(questions)
-    if scorer == "infoseek":  # a gold value the scorer cannot use names the questions file, before scoring
-        from kvqae.evaluate.predictions import check_infoseek_gold
-
-        try:
-            check_infoseek_gold(qs, infoseek_mode)
-        except InputError as e:
-            raise InputError(e.reason, path=questions, record=e.record, field=e.field) from None
     mean, per = score_answers(
-        preds, qs, scorer=scorer, device=device, source=str(predictions), infoseek_mode=infoseek_mode
+        preds, qs, scorer=scorer, device=device, source=str(predictions), infoseek_mode=infoseek_mode,
+        questions_source=str(questions),
     )
     missing = sum(1 for q in qs if q.id not in preds)
     if note := unanswerable_note(qs):

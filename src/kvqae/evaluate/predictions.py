@@ -70,7 +70,7 @@ def unanswerable_note(questions: Sequence[Any], label: str = "") -> str | None:
 _INFOSEEK_TYPES = ("string", "numerical", "time")
 
 
-def check_infoseek_gold(questions: Sequence[Any], mode: str) -> None:
+def check_infoseek_gold(questions: Sequence[Any], mode: str, *, path: str | None = None) -> None:
     """What the InfoSeek scorer needs of each question, or an InputError naming it: a `question_type` of
     String, Numerical or Time (any case; none at all is scored as a string), and for a Numerical question
     under the official rules a gold range it can read - two finite numbers, low first (`answer_eval`; the
@@ -83,14 +83,14 @@ def check_infoseek_gold(questions: Sequence[Any], mode: str) -> None:
         kind = (q.question_type or "").strip().lower()
         if q.question_type is not None and kind not in _INFOSEEK_TYPES:
             raise InputError(f"unknown question_type {q.question_type!r}: InfoSeek's are String, Numerical "
-                             "and Time", record=f"id {q.id}", field="question_type")
+                             "and Time", path=path, record=f"id {q.id}", field="question_type")
         if kind != "numerical" or mode != "official":
             continue
         gold = official_numerical_range(q.answer_eval)
         if gold is None or not all(math.isfinite(v) for v in gold) or gold[0] > gold[1]:
             shown = "missing" if q.answer_eval is None else repr(q.answer_eval)[:60]
             raise InputError("a Numerical question needs a gold range [low, high] of two numbers, low "
-                             f"first; got {shown}", record=f"id {q.id}", field="answer_eval")
+                             f"first; got {shown}", path=path, record=f"id {q.id}", field="answer_eval")
 
 
 def score_answers(
@@ -101,10 +101,12 @@ def score_answers(
     device: str = "cpu",
     source: str | None = None,
     infoseek_mode: str = "official",
+    questions_source: str | None = None,
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Score predictions (`{qid: record or answer string}`) against `questions` (objects with id, question,
     answers, question_type, answer_eval). Returns (mean per measure, {measure: {qid: value}}), measures
-    "em", "f1", plus "accuracy" (infoseek, rules of `infoseek_mode`) or "bem" (bem:PATH)."""
+    "em", "f1", plus "accuracy" (infoseek, rules of `infoseek_mode`) or "bem" (bem:PATH). A question the
+    InfoSeek scorer cannot use is an InputError naming `questions_source` (`check_infoseek_gold`)."""
     if infoseek_mode not in INFOSEEK_MODES:
         modes = " or ".join(INFOSEEK_MODES)
         raise InputError(f"unknown InfoSeek mode {infoseek_mode!r}: use {modes}", field="infoseek_mode")
@@ -130,7 +132,7 @@ def score_answers(
         "f1": {q.id: f1_score(a, q.answers) for q, a in zip(questions, answers, strict=True)},
     }
     if scorer == "infoseek":
-        check_infoseek_gold(questions, infoseek_mode)
+        check_infoseek_gold(questions, infoseek_mode, path=questions_source)
         per["accuracy"] = {
             # no prediction scores 0 (an empty prediction may be right under the official Numerical rule)
             q.id: infoseek_accuracy(a, q.question_type, q.answer_eval, q.answers, mode=infoseek_mode)
