@@ -439,4 +439,5 @@ def test_pipeline_run_names_must_not_collide(tmp_path, tiny_world_dir, tiny_clip
     data["retrieval"] = [{**base, "mode": "text-passage", **entries[0]}, {**base, **entries[1]}]
     spec.write_text(yaml.safe_dump(data))
     err = _invoke("run", spec, "--no-progress")
-    assert str(err).startswith(message) and not (tmp_path / "out").exists()
+    # named in the YAML it came from (session 20)
+    assert str(err).startswith(f"{spec}: {message}") and not (tmp_path / "out").exists()

@@ -222,3 +222,17 @@ def test_a_chunked_upload_is_cut_off_at_the_limit(answerer):
     body = json.loads(b"".join(m.get("body", b"") for m in out if m["type"] == "http.response.body"))
     assert start["status"] == 413 and "images up to 10 MB are accepted" in body["error"]["message"]
     assert sent[0] < MAX_UPLOAD_BYTES + 2 * (1 << 20)  # stopped reading right after the limit
+
+
+def test_a_cut_off_form_says_so_not_field_required(client, question):
+    """A multipart body that ends before its closing boundary (a wrong Content-Length, a proxy's cut) was
+    parsed as far as it went: "field question: Field required" blamed a question that had been sent."""
+    boundary = "kvqaeBoundary7"
+    whole = (f'--{boundary}\r\nContent-Disposition: form-data; name="question"\r\n\r\n{question.question}'
+             f"\r\n--{boundary}--\r\n").encode()
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    for cut in (whole[:40], whole[: whole.index(b"\r\n--" + boundary.encode() + b"--")]):
+        resp = client.post("/api/ask", content=cut, headers=headers)
+        assert_error(resp, 400, "cut off", "closing boundary")
+    resp = client.post("/api/ask", content=whole, headers=headers)
+    assert resp.status_code == 200 and resp.json()["question"] == question.question

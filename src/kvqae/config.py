@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from kvqae.errors import InputError
-from kvqae.io import not_utf8
+from kvqae.io import decode_utf8, not_found
 
 M = TypeVar("M", bound="ConfigModel")
 
@@ -162,15 +162,12 @@ def parse_yaml(text: str, *, path: str | Path | None = None, field: str | None =
 def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
-        raise InputError("config file not found", path=path)
+        raise InputError(not_found("config file", path), path=path)
     if path.is_dir():
         raise InputError("expected a YAML file, got a folder", path=path)
     if not path.is_file():  # a named pipe would block the read
         raise InputError("expected a YAML file, got a named pipe, a socket or a device", path=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(not_utf8(e), path=path) from None
+    text = decode_utf8(path.read_bytes(), path)  # YAML itself would skip a UTF-8 BOM too
     data = parse_yaml(text, path=path)
     if data is None:
         data = {}

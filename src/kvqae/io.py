@@ -164,6 +164,14 @@ def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def not_found(what: str, path: str | Path) -> str:
+    """"<what> not found", saying so when `path` is a symbolic link that leads nowhere (its target is
+    missing, or the link loops back on itself): the name is there, so "not found" alone puzzles."""
+    if os.path.islink(path):
+        return f"{what} not found: it is a symbolic link whose target is missing or that loops back on itself"
+    return f"{what} not found"
+
+
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -173,7 +181,7 @@ def existing_file(path: str | Path, what: str = "file") -> Path:
 
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{what} not found", path=path)
+        raise InputError(not_found(what, path), path=path)
     if path.is_dir():
         raise InputError(f"{what} is a directory, not a file", path=path)
     if not path.is_file():  # a named pipe or a device would block the reader or never end
@@ -220,14 +228,31 @@ def not_utf8(error: UnicodeDecodeError) -> str:
     return f"not UTF-8 text (byte {error.start})"
 
 
+def looks_utf16(data: bytes) -> bool:
+    """Whether `data` reads as UTF-16 text saved without a byte-order mark: in its first 200 bytes every
+    other byte is 0 and the others are not (ASCII text in UTF-16). Such bytes are valid UTF-8 - NUL is a
+    character - so decoding them succeeds and the parser behind it blames the JSON or the YAML."""
+    sample = data[:200]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return False
+    sample = sample[: len(sample) // 2 * 2]
+    even, odd = sample[0::2], sample[1::2]
+    return (odd.count(0) == len(odd) and 0 not in even) or (even.count(0) == len(even) and 0 not in odd)
+
+
 def decode_utf8(data: bytes, path: str | Path, record: str | int | None = None) -> str:
-    """`data` decoded as UTF-8 (a leading BOM dropped); invalid bytes are an InputError naming the place."""
+    """`data` decoded as UTF-8 (a leading BOM dropped); invalid bytes, or UTF-16 text without a
+    byte-order mark, are an InputError naming the place."""
     from kvqae.errors import InputError
 
     try:
-        return data.removeprefix(UTF8_BOM).decode("utf-8")
+        text = data.removeprefix(UTF8_BOM).decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(not_utf8(e), path=path, record=record) from None
+    if looks_utf16(data):
+        raise InputError("not UTF-8 text: it looks like UTF-16 saved without a byte-order mark (every other "
+                         "byte is 0); save it as UTF-8", path=path, record=record)
+    return text
 
 
 class DuplicateJsonKey(ValueError):

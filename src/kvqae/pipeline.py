@@ -42,7 +42,7 @@ from kvqae.ask.bundle import (
 )
 from kvqae.config import ConfigModel, load_yaml, parse_config, parse_yaml
 from kvqae.fusion.modes import DefaultMinimumSetting
-from kvqae.io import read_json, write_json
+from kvqae.io import not_found, read_json, write_json
 from kvqae.rerank.settings import RerankSettings
 
 if TYPE_CHECKING:
@@ -149,6 +149,14 @@ class PipelineConfig(ConfigModel):
     batch_size: int = Field(default=64, ge=1)
     device: str = "cpu"
 
+    @field_validator("output", mode="before")
+    @classmethod
+    def _output_is_named(cls, value: Any) -> Any:
+        """`output: ""` was read as the YAML's own folder, which then received every stage's files."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty: name the folder the pipeline writes its files to")
+        return value
+
     @field_validator("questions")
     @classmethod
     def _splits_are_file_names(cls, value: dict[str, Path]) -> dict[str, Path]:
@@ -221,7 +229,8 @@ def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
     data = cfg.model_dump(exclude_unset=True)  # defaults stay unset: validators see only what was given
     data["output"] = fix(cfg.output) or cfg.output
     data["kb"]["source"] = fix(cfg.kb.source) or cfg.kb.source
-    data["kb"]["types_from"] = fix(cfg.kb.types_from) if cfg.kb.types_from else None
+    if cfg.kb.types_from:  # left unset when not given: `_config_notes` tells given keys from defaults
+        data["kb"]["types_from"] = fix(cfg.kb.types_from)
     data["questions"] = {k: fix(v) or v for k, v in cfg.questions.items()}
     for section in data["retrieval"]:
         section["encoder"] = fix_spec(section["encoder"])
@@ -295,6 +304,15 @@ def check_pipeline(cfg: PipelineConfig) -> None:
                 parse_metric(name)
             except InputError as e:
                 raise InputError(e.reason, field=key) from None
+    if "metrics" in cfg.model_fields_set:  # the defaults (mrr@100, ...) stay usable with a small k
+        deep = [m for m in cfg.metrics if (parse_metric(m)[1] or 0) > cfg.k]
+        if deep:  # it was labelled @1000 and computed from the top k
+            raise InputError(f"{', '.join(deep)} looks deeper than the {cfg.k} passages each run keeps (k: "
+                             f"{cfg.k}); raise k or use a cutoff of at most {cfg.k}", field="metrics")
+    # the default top_k (24) with a small k reads what the run holds; a top_k written in the YAML means it
+    if cfg.reader is not None and "top_k" in cfg.reader.model_fields_set and cfg.reader.top_k > cfg.k:
+        raise InputError(f"the reader reads the top {cfg.reader.top_k} but each run keeps {cfg.k} passages "
+                         f"(k: {cfg.k}); use a top_k of at most {cfg.k}", field="reader.top_k")
     check_device(cfg.device, "device")  # the reader failed in torch after retrieval and fusion had run
     _check_inputs_exist(cfg)
     # Run names name files (runs/<split>/<name>.json) and report rows: a retrieval entry named "fusion"
@@ -347,10 +365,29 @@ def _check_inputs_exist(cfg: PipelineConfig) -> None:
             paths[f"questions.{split}"] = cfg.questions[split]
     for key, path in paths.items():
         if path is not None and not Path(path).exists():
-            raise InputError("file not found", path=path, field=key)
+            raise InputError(not_found("file", path), path=path, field=key)
     for split, path in cfg.questions.items():
         if Path(path).is_dir():
             raise InputError("expected a questions file, got a folder", path=path, field=f"questions.{split}")
+
+
+def _config_notes(cfg: PipelineConfig, splits: list[str]) -> list[str]:
+    """Warnings about a config that runs but may not do what its author meant: fitting and evaluating on
+    one questions file (the report would then measure the fit), and KB build keys given for a KB that is
+    already built (its passages were cut when it was built; the keys change nothing)."""
+    notes = []
+    files = {s: Path(cfg.questions[s]).resolve() for s in splits if s in cfg.questions}
+    if len(files) == 2 and len(set(files.values())) == 1:
+        a, b = files
+        notes.append(f"[questions] warning: {a} and {b} are the same file ({files[a]}): fusion weights "
+                     "fitted on it are evaluated on it, so the report overstates them")
+    built = (Path(cfg.kb.source) / "entities.parquet").exists()
+    ignored = sorted(cfg.kb.model_fields_set & {"words", "sentence_aligned", "types_from", "format"})
+    if built and ignored:
+        keys = ", ".join(f"kb.{key}" for key in ignored)
+        notes.append(f"[kb] warning: {keys} ignored: {cfg.kb.source} is a built KB, whose passages were cut "
+                     "when it was built (rebuild it from its articles to change them)")
+    return notes
 
 
 # what `run_pipeline` writes under `output` (the rest of the folder is left alone)
@@ -449,6 +486,8 @@ def run_pipeline(
         log("[run] inputs changed since the last run: recomputing every stage")
         force = True
 
+    for note in _config_notes(cfg, wanted):
+        log(note)
     # the question files first: one of another kind (a run, articles) is refused before the KB is built
     questions = {s: load_questions(splits[s]) for s in wanted}
     for split, qs in questions.items():
@@ -796,6 +835,8 @@ def run_command(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run the whole pipeline described by PIPELINE.yaml and write the report under its `output` folder."""
+    from kvqae.errors import InputError
+
     data = load_pipeline_yaml(config)
     names: dict[str, str] = {}  # a bad --set value is blamed on the --set, not on PIPELINE.yaml
     for item in set_:
@@ -815,6 +856,13 @@ def run_command(
         names[key] = f"--set {key}"
     cfg = parse_config(PipelineConfig, data, path=config, names=names)
     cfg = _resolve_paths(cfg, config.resolve().parent)
+    try:  # run_pipeline checks again; here a config error can name the YAML (or the --set) it came from
+        check_pipeline(cfg)
+    except InputError as e:
+        if e.path is not None or e.field is None:
+            raise
+        top = e.field.split(".")[0]
+        raise InputError(e.reason, path=names.get(top, config), field=e.field) from None
     check_pipeline_output(cfg, {"PIPELINE.yaml": config}, overwrite=overwrite)
     result = run_pipeline(cfg, progress=progress, force=force, log=typer.echo)
     paths = write_pipeline_report(result, Path(cfg.output) / "report")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from kvqae.errors import InputError
+from kvqae.io import not_found
 
 PathLike = str | Path
 Inputs = Mapping[str, PathLike | Iterable[PathLike] | None]
@@ -322,7 +323,7 @@ def expect_folder(path: PathLike, what: str) -> Path:
     """`path` as a Path when it is an existing folder; InputError "not found" or "is a file" otherwise."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{what} not found", path=path)
+        raise InputError(not_found(what, path), path=path)
     if not path.is_dir():
         raise InputError(f"is a file, expected a folder ({what})", path=path)
     return path

@@ -27,7 +27,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kvqae.config import ConfigModel, parse_config
 from kvqae.errors import InputError
@@ -53,6 +53,14 @@ class BundleRetrieval(ConfigModel):
     encoder_paths: list[str | None] = []
     index: str
     entity_context: bool = False  # also fuse `<name>@entity` (kvqae.search.passages.entity_context_run)
+
+    @model_validator(mode="after")
+    def _bm25_is_text_passage(self) -> BundleRetrieval:
+        """The rule `kvqae run` applies: a BM25 index is searched with the question's text for passages (an
+        edited entry with another mode was blamed on the KB's ids)."""
+        if self.encoder == "bm25" and self.mode != "text-passage":
+            raise ValueError(f"encoder bm25 only serves mode text-passage, not {self.mode}")
+        return self
 
 
 class BundleFusion(ConfigModel):

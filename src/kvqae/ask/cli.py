@@ -14,9 +14,10 @@ def load_image_file(path: Path):
     """Read and decode a question photo with the same limits as an upload (errors name the file)."""
     from kvqae.ask.images import MAX_UPLOAD_BYTES, decode_image
     from kvqae.errors import InputError, TooLargeError
+    from kvqae.io import not_found
 
     if not path.exists():
-        raise InputError("image file not found", path=path, field="image")
+        raise InputError(not_found("image file", path), path=path, field="image")
     if path.is_dir():
         raise InputError("expected an image file, got a folder", path=path, field="image")
     if not path.is_file():  # a FIFO or /dev/zero: reading it would block or never end

@@ -48,6 +48,11 @@ def signature_format(data: bytes) -> str | None:
     return next((name for magic, name in SIGNATURES if data.startswith(magic)), None)
 
 
+# PIL warns on stderr about a corrupt EXIF block; the image still decodes, and only its orientation (and dpi)
+# is lost, so the warning is noise in a server log or beside a CLI's one-line answer
+CORRUPT_EXIF = "Corrupt EXIF data"
+
+
 def decode_image(
     data: bytes,
     *,
@@ -71,6 +76,7 @@ def decode_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.filterwarnings("ignore", CORRUPT_EXIF, UserWarning)
             im = Image.open(io.BytesIO(data), formats=FORMATS)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         known = signature_format(data)
@@ -101,7 +107,9 @@ def decode_image(
         raise InputError(f"the image has no pixels ({width}x{height})", path=name, field="image")
     try:
         im.load()  # decode now: truncated and corrupt files fail here
-        im = ImageOps.exif_transpose(im)  # upright, as a browser shows it (a no-op without EXIF orientation)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", CORRUPT_EXIF, UserWarning)
+            im = ImageOps.exif_transpose(im)  # upright, as a browser shows it (no-op without an orientation)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise InputError(f"truncated or corrupt image ({e})", path=name, field="image") from None
     return rgb_image(im, path=name, field="image")

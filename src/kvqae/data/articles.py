@@ -34,6 +34,7 @@ from kvqae.io import (
     first_json_row,
     is_file,
     json_type,
+    not_found,
     read_json,
     read_json_rows,
 )
@@ -258,7 +259,7 @@ def read_viquae_articles(
     """ViQuAE / KILT KB rows (see the module docstring)."""
     path = Path(path)
     if not path.exists():
-        raise InputError("file not found", path=path)
+        raise InputError(not_found("file", path), path=path)
     base = Path(images_dir) if images_dir is not None else path.parent
     seen: dict[str, str] = {}
     for obj, where in read_json_rows(path):

@@ -261,10 +261,15 @@ def _load_trec(path: Path, level: str | None) -> Run:
     if not first_byte(path):
         raise InputError("file is empty", path=path)
     scores: dict[str, dict[str, float]] = {}
-    name = path.stem
+    name, first = path.stem, None
     for lineno, parts in _trec_lines(path):
         qid, docid, value = _trec_line(parts, path, lineno)
-        name = parts[5]
+        if first is None:
+            name, first = parts[5], lineno
+        elif parts[5] != name:  # two runs in one file (`cat a.trec b.trec`): one would take the other's name
+            raise InputError(f"run name {parts[5]!r} differs from {name!r} of line {first}: a TREC file "
+                             "holds one run; split the runs into one file each", path=path, record=lineno,
+                             field="name")
         row = scores.setdefault(qid, {})
         if docid in row:
             raise InputError(

@@ -25,6 +25,7 @@ from typing import IO
 from xml.etree import ElementTree
 
 from kvqae.errors import InputError
+from kvqae.io import not_found
 
 # Tags whose content is never prose.
 _DROP_TAGS = {
@@ -117,7 +118,7 @@ def iter_mediawiki_pages(path: str | Path) -> Iterator[WikiPage]:
     """
     path = Path(path)
     if not path.exists():
-        raise InputError("file not found", path=path)
+        raise InputError(not_found("file", path), path=path)
     with _open_export(path) as f:
         try:
             context = ElementTree.iterparse(f, events=("start", "end"))

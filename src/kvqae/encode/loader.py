@@ -12,7 +12,9 @@ decoding time, and no per-image arrays are stacked or copied afterwards.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kvqae.errors import InputError
+from kvqae.io import not_found
 
 DRAFT_INFO = "kvqae.draft"  # `Image.info` key set by `open_image` on draft-decoded images
 
@@ -107,19 +110,23 @@ def open_image(path: str | Path, *, item_id: str | None = None, field: str | Non
     record = None if item_id is None else f"id {item_id}"
     check_image_file(path, record=record, field=field)
     try:
-        with Image.open(path) as im:  # leaving the block closes the file, the decoded pixels stay
-            if min_size and im.format == "JPEG":
-                full, request = im.size, draft_size(im.size, min_size)
-                drafted = im.draft("RGB", request) if request is not None else None
-                if drafted is not None and drafted[1][2] < full[0]:  # box = (0, 0, width/scale, height/scale)
-                    im.info[DRAFT_INFO] = (full, round(full[0] / drafted[1][2]))
-            im.load()  # decode now (in this thread), also catches truncated files
-            return rgb_image(im, path=path, record=record, field=field)
+        with warnings.catch_warnings():  # a corrupt EXIF block: PIL warns, and decodes all the same
+            warnings.filterwarnings("ignore", "Corrupt EXIF data", UserWarning)
+            with Image.open(path) as im:  # leaving the block closes the file, the decoded pixels stay
+                if min_size and im.format == "JPEG":
+                    full, request = im.size, draft_size(im.size, min_size)
+                    drafted = im.draft("RGB", request) if request is not None else None
+                    if drafted is not None and drafted[1][2] < full[0]:  # box: (0, 0, w/scale, h/scale)
+                        im.info[DRAFT_INFO] = (full, round(full[0] / drafted[1][2]))
+                im.load()  # decode now (in this thread), also catches truncated files
+                return rgb_image(im, path=path, record=record, field=field)
     except FileNotFoundError:
-        raise InputError("image file not found", path=path, record=record, field=field) from None
+        raise InputError(not_found("image file", path), path=path, record=record, field=field) from None
     except Image.DecompressionBombError as e:
         raise InputError(f"image too large to decode ({e})", path=path, record=record, field=field) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, OSError) and e.errno == errno.ELOOP:  # a symbolic link that loops
+            raise InputError(not_found("image file", path), path=path, record=record, field=field) from None
         raise InputError(f"unreadable image ({e})", path=path, record=record, field=field) from None
 
 

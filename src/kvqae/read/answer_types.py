@@ -48,6 +48,14 @@ def _particle(word: str) -> bool:
     m = _JOINED_PARTICLE.match(word)
     return m is not None and m.group(1) in _NAME_PARTICLES | {"d", "l"} and m.group(2).isupper()
 
+# What a measure is asked by, shared by the number rules (`_RULES`) and `asks_measure` (`_MEASURE`), so the
+# two stay in step: "how <adjective>", "what <noun>", and a noun behind "what is (the) ..."
+_HOW_MEASURE = "long|tall|high|far|large|big|deep|wide|heavy|fast"
+_WHAT_MEASURE = "height|length|area|temperature|speed|distance|depth|size|weight|elevation|altitude|diameter"
+_MEASURE_NOUNS = ("height|length|area|speed|distance|depth|width|weight|elevation|altitude|temperature|"
+                  "diameter|radius|circumference|mass|density|volume|capacity|wingspan|lifespan|duration|period")
+_WHAT_IS_THE = r"^what (?:is|was|are|were) (?:the |its |his |her |their )?(?:[\w'’-]+ ){0,2}?"
+
 # Checked in order; the first pattern found at the start of the question (or of its wh-clause) wins.
 _RULES: tuple[tuple[str, str], ...] = (
     # a question opening with "who" asks for a name whatever follows ("Who became president when ...?")
@@ -57,16 +65,14 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"\b(in|on|by|since|until|at)? ?(what|which) (year|date|day|month|century|decade|time period|time)\b",
      "time"),
     # before "when": "How old was he when he died?" asks a number
-    (r"\bhow (many|much|tall|high|long|old|far|large|big|deep|wide|heavy|fast)\b", "number"),
+    (rf"\bhow (many|much|old|{_HOW_MEASURE})\b", "number"),
     (r"\bwhen\b", "time"),
-    (r"\bwhat (percentage|percent|number|proportion|share|population|height|length|area|age|temperature|"
-     r"speed|distance|depth|size|weight|elevation|altitude|diameter|score|rank|price|cost)\b", "number"),
+    (rf"\bwhat (percentage|percent|number|proportion|share|population|age|score|rank|price|cost|"
+     rf"{_WHAT_MEASURE})\b", "number"),
     # the measure right after "what is (the)": "What is this mountain's elevation?", not "What is the state
     # bird of the largest state by area?"
-    (r"^what (?:is|was|are|were) (?:the |its |his |her |their )?(?:[\w'’-]+ ){0,2}?"
-     r"(?:height|length|population|area|speed|distance|depth|width|weight|elevation|altitude|number|"
-     r"temperature|diameter|radius|circumference|mass|density|volume|capacity|wingspan|lifespan|duration|"
-     r"period|budget|cost|price|gdp|rate|score|rank|ranking|attendance)\b", "number"),
+    (rf"{_WHAT_IS_THE}(?:{_MEASURE_NOUNS}|population|number|budget|cost|price|gdp|rate|score|rank|ranking|"
+     r"attendance)\b", "number"),
     # a date after "what is the": "What was his date of birth?", "What is this holiday's date?"
     (r"^what (?:is|was|are|were) (?:the |its |his |her |their )?(?:[\w'’-]+ ){0,2}?(?:date|year|birthday)\b",
      "time"),
@@ -197,12 +203,7 @@ def quantity_only(answer: str) -> bool:
 
 
 _MEASURE = re.compile(
-    r"\bhow (?:long|tall|high|far|large|big|deep|wide|heavy|fast)\b|"
-    r"\bwhat (?:height|length|area|temperature|speed|distance|depth|size|weight|elevation|altitude|"
-    r"diameter)\b|"
-    r"^what (?:is|was|are|were) (?:the |its |his |her |their )?(?:[\w'’-]+ ){0,2}?(?:height|length|area|"
-    r"speed|distance|depth|width|weight|elevation|altitude|temperature|diameter|radius|circumference|mass|"
-    r"density|volume|capacity|wingspan|lifespan|duration|period)\b"
+    rf"\bhow (?:{_HOW_MEASURE})\b|\bwhat (?:{_WHAT_MEASURE})\b|{_WHAT_IS_THE}(?:{_MEASURE_NOUNS})\b"
 )
 _UNITS = (
     r"(?:(?:square|sq|cubic)\s+)?(?:km2|km²|km|kilomet(?:re|er)s?|m2|m²|m|met(?:re|er)s?|cm|mm|mi|miles?|"

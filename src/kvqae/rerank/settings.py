@@ -28,10 +28,15 @@ class RerankSettings(ConfigModel):
     # bonus of an article's first passage, its lead (where Wikipedia states dates, places, what a thing is)
     lead: float = Field(default=DEFAULT_LEAD, ge=0, le=MAX_RERANK_WEIGHT)
 
-    @field_validator("weight", "lead")
+    @field_validator("weight", "lead", mode="before")
     @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
+    def _finite(cls, value: object) -> object:
+        """Checked before the bounds: NaN fails every comparison, so it was called "too large"."""
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return value  # not a number at all: pydantic's own message says so
+        if not math.isfinite(number):
             raise ValueError(f"must be a finite number, got {value}")
         return value
 

@@ -152,10 +152,29 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, f"internal error: {type(err).__name__}: {err}")
 
 
+def multipart_boundary(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The boundary of a multipart/form-data request's Content-Type (quotes dropped); None for another
+    type or none given."""
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            media, _, params = value.partition(b";")
+            if media.strip().lower() != b"multipart/form-data":
+                return None
+            for param in params.split(b";"):
+                key, _, val = param.strip().partition(b"=")
+                if key.lower() == b"boundary" and val.strip(b'"'):
+                    return val.strip(b'"')
+    return None
+
+
 class StreamedBodyLimit:
     """ASGI middleware: stop reading a request body once it passes `limit` bytes, with a 413. A chunked
     request declares no Content-Length, so the check below never saw it: a 300 MB part was read and spooled
-    to disk before the image's own size check, whose 413 then named only the part's first 10 MB."""
+    to disk before the image's own size check, whose 413 then named only the part's first 10 MB.
+
+    It also watches a multipart body for its closing delimiter ("--BOUNDARY--"): a body that ends without
+    one was cut off (a client's wrong Content-Length, a proxy's truncation), and the form parser read the
+    parts it had, so a missing question was reported as "Field required"."""
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -165,15 +184,26 @@ class StreamedBodyLimit:
             await self.app(scope, receive, send)
             return
         received = 0
+        boundary = multipart_boundary(scope.get("headers", []))
+        closing = b"--" + boundary + b"--" if boundary else None
+        tail, closed = b"", False
 
         async def counted() -> dict:
-            nonlocal received
+            nonlocal received, tail, closed
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                body = message.get("body", b"")
+                received += len(body)
                 if received > self.limit:  # an HTTPException passes FastAPI's form reading as it is
                     raise HTTPException(413, f"the request is over {self.limit / 2**20:.0f} MB; images up "
                                              f"to {MAX_UPLOAD_BYTES / 2**20:.0f} MB are accepted")
+                if closing is not None and not closed:
+                    seen = tail + body  # the delimiter may straddle two chunks
+                    closed = closing in seen
+                    tail = seen[-len(closing):]
+                    if not message.get("more_body", False) and not closed:
+                        raise HTTPException(400, "the form is cut off: the multipart body ends before its "
+                                                 "closing boundary; send the whole request again")
             return message
 
         await self.app(scope, counted, send)

@@ -1,0 +1,174 @@
+"""Inputs session 19's sweep left alone, fixed in session 20: pipeline settings that ran but measured or did
+something other than written, UTF-16 text without a byte-order mark, symbolic links that lead nowhere, a NaN
+re-ranking weight, a BM25 bundle entry of another mode, TREC files holding two runs, corrupt EXIF blocks."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import warnings
+
+import pytest
+import yaml
+
+from cli_run import kvqae
+from kvqae.errors import InputError
+
+
+def _pipeline(tmp_path, **extra) -> object:
+    """A PIPELINE.yaml whose inputs exist (a built-KB folder is not needed for the checks made first)."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": "Who?", "answers": ["Ada"]}) + "\n",
+                         encoding="utf-8")
+    spec = {"output": "out", "kb": {"source": str(questions)}, "questions": {"test": "q.jsonl"},
+            "retrieval": [{"mode": "text-passage", "encoder": "bm25"}], "k": 10, **extra}
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def test_a_metric_deeper_than_k_is_refused_naming_the_yaml(tmp_path, monkeypatch, capsys):
+    # p@1000 with k 10 was labelled p@1000 in the report and computed from the top 10
+    code, err = kvqae(monkeypatch, capsys, "run", _pipeline(tmp_path, metrics=["mrr@10", "p@1000"]))
+    assert code == 2
+    assert 'pipeline.yaml: field "metrics": p@1000 looks deeper than the 10 passages' in err
+    code, err = kvqae(monkeypatch, capsys, "run", _pipeline(tmp_path), "--set", "metrics=[ndcg@50]")
+    assert code == 2 and '--set metrics: field "metrics": ndcg@50' in err
+
+
+def test_default_metrics_stay_usable_with_a_small_k(tmp_path):
+    from kvqae.pipeline import check_pipeline, load_pipeline_config
+
+    cfg = load_pipeline_config(_pipeline(tmp_path))  # mrr@100 and recall@100 by default, k 10
+    check_pipeline(cfg)
+    assert cfg.k == 10 and "mrr@100" in cfg.metrics
+
+
+def test_a_reader_reading_more_than_k_is_refused(tmp_path, monkeypatch, capsys):
+    reader = {"model": str(tmp_path), "top_k": 20, "run": "text-passage"}
+    code, err = kvqae(monkeypatch, capsys, "run", _pipeline(tmp_path, reader=reader))
+    assert code == 2
+    assert 'field "reader.top_k": the reader reads the top 20 but each run keeps 10 passages' in err
+
+
+def test_an_empty_output_is_refused(tmp_path, monkeypatch, capsys):
+    # "" was read as the YAML's own folder, which then received every stage's files
+    code, err = kvqae(monkeypatch, capsys, "run", _pipeline(tmp_path, output=""))
+    assert code == 2 and 'field "output": is empty' in err
+
+
+def test_notes_on_a_config_that_runs_but_misleads(tmp_path):
+    from kvqae.pipeline import _config_notes, load_pipeline_config
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "entities.parquet").write_bytes(b"")  # only its presence tells a built KB here
+    path = _pipeline(tmp_path, kb={"source": "kb", "words": 50},
+                     questions={"validation": "q.jsonl", "test": "q.jsonl"})
+    notes = _config_notes(load_pipeline_config(path), ["test", "validation"])
+    assert len(notes) == 2
+    assert notes[0].startswith("[questions] warning: test and validation are the same file")
+    assert notes[1].startswith("[kb] warning: kb.words ignored:") and "is a built KB" in notes[1]
+    # unset keys (defaults) and distinct files give no note
+    path = _pipeline(tmp_path, kb={"source": "kb"})
+    assert _config_notes(load_pipeline_config(path), ["test"]) == []
+
+
+def test_utf16_without_a_byte_order_mark_is_named(tmp_path, monkeypatch, capsys):
+    # NUL is a valid UTF-8 character, so the bytes decoded and the JSON parser said "invalid JSON"
+    from kvqae.io import looks_utf16
+
+    row = json.dumps({"id": "q1", "question": "Who?", "answers": ["Ada"]}) + "\n"
+    for codec in ("utf-16-le", "utf-16-be"):
+        path = tmp_path / f"q-{codec}.jsonl"
+        path.write_bytes((row * 2).encode(codec))
+        code, err = kvqae(monkeypatch, capsys, "questions", "info", path)
+        assert code == 2 and "looks like UTF-16 saved without a byte-order mark" in err
+    config = tmp_path / "p.yaml"
+    config.write_bytes("output: out\nk: 3\n".encode("utf-16-le"))
+    code, err = kvqae(monkeypatch, capsys, "run", config)
+    assert code == 2 and "p.yaml: not UTF-8 text: it looks like UTF-16" in err
+    assert not looks_utf16(b'{"a": "one NUL"}' + b"\x00")
+    assert not looks_utf16(row.encode("utf-8"))
+
+
+def test_a_symbolic_link_that_leads_nowhere_is_named(tmp_path, monkeypatch, capsys):
+    # a link loop was "not found" though the name is right there
+    from kvqae.encode.loader import open_image
+    from kvqae.io import read_json
+
+    (tmp_path / "a.json").symlink_to(tmp_path / "b.json")
+    (tmp_path / "b.json").symlink_to(tmp_path / "a.json")
+    (tmp_path / "gone.yaml").symlink_to(tmp_path / "missing.yaml")
+    with pytest.raises(InputError, match="symbolic link whose target is missing or that loops"):
+        read_json(tmp_path / "a.json")
+    with pytest.raises(InputError, match="image file not found: it is a symbolic link"):
+        open_image(tmp_path / "a.json")
+    code, err = kvqae(monkeypatch, capsys, "run", tmp_path / "gone.yaml")
+    assert code == 2 and "config file not found: it is a symbolic link" in err
+    with pytest.raises(InputError, match=r"file not found$"):
+        read_json(tmp_path / "nothing.json")
+
+
+@pytest.mark.parametrize("value", [float("nan"), "nan", "-inf"])
+def test_a_nan_rerank_weight_is_not_called_too_large(value):
+    from pydantic import ValidationError
+
+    from kvqae.rerank.settings import RerankSettings
+
+    with pytest.raises(ValidationError, match="must be a finite number") as info:
+        RerankSettings(weight=value)
+    assert "less than or equal" not in str(info.value)
+
+
+def test_a_bm25_bundle_entry_of_another_mode_is_blamed_on_the_entry(tmp_path):
+    # the mismatch surfaced as passage ids the KB did not hold
+    from kvqae.ask.bundle import Bundle
+    from kvqae.config import parse_config
+
+    data = {"kb": "kb", "retrieval": [{"name": "b", "mode": "image-title", "encoder": "bm25", "index": "i"}]}
+    with pytest.raises(InputError, match=r'retrieval.0.*encoder bm25 only serves mode text-passage, not '
+                                         r'image-title'):
+        parse_config(Bundle, data, path=tmp_path / "bundle.json")
+
+
+def test_a_trec_file_of_two_runs_is_refused(tmp_path):
+    # the run took the last line's name, and a concatenation of two runs read as one
+    from kvqae.data.runs import Run
+
+    path = tmp_path / "r.trec"
+    path.write_text("q1 Q0 d1 1 2.0 runA\nq1 Q0 d2 2 1.0 runA\nq2 Q0 d1 1 2.0 runB\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"r.trec: line 3: field \"name\": run name 'runB' differs from "
+                                         r"'runA' of line 1"):
+        Run.load(path)
+    path.write_text("q1 Q0 d1 1 2.0 runA\nq2 Q0 d1 1 2.0 runA\n", encoding="utf-8")
+    assert Run.load(path).name == "runA"
+
+
+def _jpeg_with_corrupt_exif() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(buf, "JPEG")
+    jpeg = buf.getvalue()
+    # an EXIF block whose first directory claims 5 entries and holds part of one
+    tiff = b"II*\x00\x08\x00\x00\x00" + struct.pack("<H", 5) + b"\x12\x01\x03\x00"
+    app1 = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:]
+
+
+def test_a_corrupt_exif_block_decodes_without_a_warning(tmp_path):
+    # PIL printed "UserWarning: Corrupt EXIF data" on stderr beside the answer or in the server log
+    from kvqae.ask.images import decode_image
+    from kvqae.encode.loader import open_image
+
+    data = _jpeg_with_corrupt_exif()
+    (tmp_path / "x.jpg").write_bytes(data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        photo, kb_image = decode_image(data), open_image(tmp_path / "x.jpg")
+    assert photo.size == kb_image.size == (8, 8)
+    red, green, _ = photo.getpixel((4, 4))
+    assert red > 150 and green < 60  # the pixels are the picture's
+    assert not [w for w in caught if "EXIF" in str(w.message)]
