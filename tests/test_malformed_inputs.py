@@ -189,7 +189,7 @@ def _model_like(folder):
 
 
 @pytest.mark.parametrize("name,qid,ranked,message", [
-    ("r", "q1", "rr.csv", "rr.csv: unknown run format: use .json or .trec"),
+    ("r", "q1", "rr.csv", "rr.csv: unknown run format: use .json, or .trec, .txt or .run for a TREC run"),
     ("my run", "q1", "rr.trec", "run name 'my run+reader' is empty or holds whitespace"),
     ("r", "q 1", "rr.trec", "query id 'q 1' is empty or holds whitespace"),
 ])

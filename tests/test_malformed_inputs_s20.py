@@ -172,3 +172,114 @@ def test_a_corrupt_exif_block_decodes_without_a_warning(tmp_path):
     red, green, _ = photo.getpixel((4, 4))
     assert red > 150 and green < 60  # the pixels are the picture's
     assert not [w for w in caught if "EXIF" in str(w.message)]
+
+
+# ---------------------------------------------------------------- session 20's own sweep (601 probes)
+
+def test_an_argument_that_is_not_utf8_is_one_line(tmp_path, monkeypatch, capsys):
+    # a Latin-1 terminal's "Où": Python keeps the bytes as lone surrogates, which crashed the tokenizer
+    # (kvqae ask) or the writer of a run's name (fuse apply --name) with a traceback
+    latin1 = "O\udcf9 est n\udce9 Einstein?"  # what os.fsdecode makes of b"O\xf9 est n\xe9 Einstein?"
+    code, err = kvqae(monkeypatch, capsys, "ask", tmp_path, "-q", latin1)
+    assert code == 2 and "argument -q 'O\\xf9 est n\\xe9 Einstein?' is not UTF-8 text" in err
+    code, err = kvqae(monkeypatch, capsys, "fuse", "apply", "--name", "n\udce9")
+    assert code == 2 and "argument --name 'n\\xe9' is not UTF-8 text" in err and "Traceback" not in err
+
+
+def test_a_lone_surrogate_in_a_json_run_is_refused(tmp_path):
+    # the escape passed into a run's name and ids; evaluating the run then crashed while writing its report
+    from kvqae.data.runs import Run
+
+    for text in ('{"name": "bm\\ud800", "run": {"q1": {"d1": 1.0}}}',
+                 '{"name": "bm", "run": {"q1": {"d\\ud800#0": 1.0}}}'):
+        (tmp_path / "r.json").write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match="lone UTF-16 surrogate"):
+            Run.load(tmp_path / "r.json")
+
+
+def test_a_thread_count_past_any_machine_is_refused(tmp_path, monkeypatch, capsys):
+    # --threads 100000 made the allocator fail and the process segfault
+    code, err = kvqae(monkeypatch, capsys, "read", "--run", "r.json", "--kb", "kb", "--questions", "q.jsonl",
+                      "--model", "m", "--out", tmp_path / "p.jsonl", "--threads", "100000")
+    assert code == 2 and "'--threads'" in err and "less than or equal to 256" in err
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    inside_a_file = str(tmp_path / "a-file" / "out")
+    code, err = kvqae(monkeypatch, capsys, "run", _pipeline(tmp_path, output=inside_a_file))
+    assert code == 2 and "Traceback" not in err
+    assert "a-file" in err and "cannot be written" in err  # checked before any stage, naming the file
+    from kvqae.pipeline import load_pipeline_config, run_pipeline
+
+    cfg = load_pipeline_config(_pipeline(tmp_path, output=inside_a_file))
+    with pytest.raises(InputError, match='field "output": cannot create the output folder'):
+        run_pipeline(cfg, progress=False, log=lambda _: None)  # the library's own guard (/proc, /sys)
+
+
+def test_a_local_folder_before_the_slash_makes_a_model_name_a_path(tmp_path, monkeypatch):
+    # "artifacts/reader-minlm" (a typo) went to the hub, retried for a minute, then blamed the connection
+    from kvqae.safety import check_model_dir, looks_like_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "artifacts").mkdir()
+    assert looks_like_path("artifacts/reader-minlm")
+    assert not looks_like_path("sentence-transformers/all-MiniLM-L6-v2")  # no such folder here: a hub id
+    with pytest.raises(InputError, match="--model artifacts/reader-minlm: model folder not found"):
+        check_model_dir("artifacts/reader-minlm", "--model")
+
+
+def test_a_run_name_too_long_for_a_file_is_refused_before_any_stage(tmp_path, monkeypatch, capsys):
+    # 300 characters passed; the KB and BM25 stages ran, then writing runs/test/<name>.json failed
+    retrieval = [{"mode": "text-passage", "encoder": "bm25", "name": "n" * 300}]
+    code, err = kvqae(monkeypatch, capsys, "run", _pipeline(tmp_path, retrieval=retrieval))
+    assert code == 2 and 'field "retrieval.0.name": is 300 bytes long' in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_default_reader_run_is_explained(tmp_path):
+    from kvqae.pipeline import check_pipeline, load_pipeline_config
+
+    cfg = load_pipeline_config(_pipeline(tmp_path, reader={"model": "org/reader", "top_k": 8}))
+    with pytest.raises(InputError, match=r"'fusion' is not one of the runs \['text-passage'\] \(reader.run "
+                                         r"is 'fusion' unless set, and nothing is fused here"):
+        check_pipeline(cfg)
+
+
+def test_no_note_before_an_error_about_the_same_run(tmp_path, monkeypatch, capsys):
+    # "note: ... they score 0 on every measure" came before "error: run is empty": a promise not kept
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "a", "question": "Who?", "answers": ["x"]}) + "\n", "utf-8")
+    (tmp_path / "qrels.json").write_text('{"a": {"d": 1}}', encoding="utf-8")
+    for run in ('{"name": "e", "run": {}}', '{"name": "e", "run": {"zz": {"d": 1.0}}}'):
+        (tmp_path / "r.json").write_text(run, encoding="utf-8")
+        args = ["--run", tmp_path / "r.json", "--questions", questions, "--qrels", tmp_path / "qrels.json"]
+        code, err = kvqae(monkeypatch, capsys, "evaluate", "retrieval", *args, "-o", tmp_path / "rep")
+        assert code == 2 and err.count("\n") == 1 and err.startswith("error:") and "note:" not in err
+        assert not (tmp_path / "rep").exists()
+
+
+def test_trec_suffixes_in_any_case(tmp_path):
+    from kvqae.data.runs import Run
+
+    (tmp_path / "r.TREC").write_text("q1 Q0 d1 1 2.0 sys\n", encoding="utf-8")
+    assert Run.load(tmp_path / "r.TREC").scores == {"q1": {"d1": 2.0}}
+    (tmp_path / "r.tsv").write_text("q1 Q0 d1 1 2.0 sys\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"use .json, or .trec, .txt or .run for a TREC run"):
+        Run.load(tmp_path / "r.tsv")
+
+
+def test_the_report_shows_the_metrics_asked_for(tmp_path, monkeypatch, capsys):
+    # --metric hit@20 --metric recall@100 showed a table of MRR@100 alone
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "a", "question": "Who?", "answers": ["x"]}) + "\n", "utf-8")
+    (tmp_path / "qrels.json").write_text('{"a": {"e": 1}}', encoding="utf-8")
+    (tmp_path / "r.json").write_text('{"name": "r", "run": {"a": {"d": 2.0, "e": 1.0}}}', encoding="utf-8")
+    common = ["evaluate", "retrieval", "--run", tmp_path / "r.json", "--questions", questions,
+              "--qrels", tmp_path / "qrels.json"]
+    assert kvqae(monkeypatch, capsys, *common, "-o", tmp_path / "a", "--metric", "hit@20", "--metric",
+                 "mrr@10")[0] == 0
+    table = (tmp_path / "a" / "report.md").read_text(encoding="utf-8").splitlines()
+    assert table[0] == "| System | Hit@20 | MRR@10 |" and table[2] == "| r | 100.0 | 50.0 |"
+    assert kvqae(monkeypatch, capsys, *common, "-o", tmp_path / "b")[0] == 0
+    assert (tmp_path / "b" / "report.md").read_text(encoding="utf-8").startswith("| System | MRR@100 | P@1 |")

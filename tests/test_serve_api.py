@@ -236,3 +236,7 @@ def test_a_cut_off_form_says_so_not_field_required(client, question):
         assert_error(resp, 400, "cut off", "closing boundary")
     resp = client.post("/api/ask", content=whole, headers=headers)
     assert resp.status_code == 200 and resp.json()["question"] == question.question
+    # a whole body whose parts use another boundary than the header's is not called cut off
+    other = {"content-type": "multipart/form-data; boundary=x1"}
+    resp = client.post("/api/ask", content=whole, headers=other)
+    assert_error(resp, 400, "no part with the boundary its Content-Type declares")

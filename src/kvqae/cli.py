@@ -7,6 +7,7 @@ stays fast.
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
@@ -40,6 +41,20 @@ for _name in STAGE_MODULES:
     importlib.import_module(_name).register(app)
 
 
+def undecodable_argument(args: list[str]) -> str | None:
+    """A message for the first argument that is not UTF-8 (a Latin-1 terminal's "Où", a file name in
+    another encoding): Python keeps such bytes as lone surrogates, which crashed whatever wrote or encoded
+    the value (a tokenizer, a run's name in a file); None when every argument is text."""
+    for i, arg in enumerate(args):
+        if any("\ud800" <= ch <= "\udfff" for ch in arg):
+            raw = arg.encode("utf-8", "surrogateescape")
+            shown = ascii(raw)[2:-1] if len(raw) <= 60 else ascii(raw[:50])[2:-1] + "..."
+            option = f"{args[i - 1]} " if i and args[i - 1].startswith("-") else ""
+            return (f"argument {option}'{shown}' is not UTF-8 text; set the terminal (or the script) to "
+                    "UTF-8 and give it again")
+    return None
+
+
 def main() -> None:
     """Entry point: input errors print one clear line and exit 2 instead of a traceback."""
     import errno
@@ -52,6 +67,9 @@ def main() -> None:
     # Typer raises click's UsageError (a bad option value, a missing option, an unknown command); this typer
     # vendors click, so the class is found through its public subclass BadParameter.
     usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+    if (message := undecodable_argument(sys.argv[1:])) is not None:
+        typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2)
     try:
         code = app(standalone_mode=False)
     except InputError as e:

@@ -479,7 +479,8 @@ def demo_command(
         "train the world reader from MiniLM's first layers.",
     ),
     threads: int = typer.Option(
-        0, "--threads", help="torch CPU threads (0: torch's default; 1 is faster on a busy machine)."
+        0, "--threads", min=0, max=256,
+        help="torch CPU threads (0: torch's default; 1 is faster on a busy machine).",
     ),
     seed: int = typer.Option(0, "--seed"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),

@@ -324,7 +324,7 @@ def _has_lone_surrogate(value: Any) -> bool:
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
-        elif isinstance(item, list):
+        elif isinstance(item, (list, tuple)):  # tuples: object_pairs_hook results (a run's key pairs)
             stack.extend(item)
     return False
 

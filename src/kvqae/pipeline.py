@@ -90,7 +90,14 @@ def file_name(value: str) -> str:
     name can never write outside the output folder."""
     if not value.strip() or value in (".", "..") or any(c in value for c in "/\\\0"):
         raise ValueError(f"{value!r} is not a plain name (it names files: no '/', '\\', '..' or empty names)")
+    if len(value.encode("utf-8")) > MAX_NAME_BYTES:  # "<name>@entity+proximity+reader.json" must fit
+        raise ValueError(f"is {len(value.encode('utf-8'))} bytes long; a name (it names files) is at most "
+                         f"{MAX_NAME_BYTES} bytes")
     return value
+
+
+# a file name holds at most 255 bytes; run files add "@entity", "+proximity+reader" and ".json" to the name
+MAX_NAME_BYTES = 200
 
 
 def run_names(retrieval: list[RetrievalSection]) -> list[str]:
@@ -349,7 +356,10 @@ def check_pipeline(cfg: PipelineConfig) -> None:
         runs = [n for n in dict.fromkeys([*run_names(cfg.retrieval), fused_run_name(cfg)]) if n]
         runs += [reranked_run_name(cfg)] if cfg.rerank is not None else []
         if cfg.reader.run not in runs:
-            raise InputError(f"{cfg.reader.run!r} is not one of the runs {runs}", field="reader.run")
+            # the user wrote no run: say where 'fusion' came from
+            hint = (" (reader.run is 'fusion' unless set, and nothing is fused here; set it to one of them)"
+                    if "run" not in cfg.reader.model_fields_set else "")
+            raise InputError(f"{cfg.reader.run!r} is not one of the runs {runs}{hint}", field="reader.run")
         check_model_dir(cfg.reader.model, "reader.model")
 
 
@@ -459,7 +469,11 @@ def run_pipeline(
 
     check_pipeline(cfg)
     out = Path(cfg.output)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # /proc, /sys, a name the file system refuses: one line, not a traceback
+        raise InputError(f"cannot create the output folder ({e.strerror})", path=out,
+                         field="output") from None
     timings: dict[str, float] = {}
     splits = dict(cfg.questions)
     if cfg.eval_split not in splits:
@@ -808,12 +822,14 @@ def pipeline_bundle(
 
 
 def write_pipeline_report(
-    result: PipelineResult, out_dir: Path, *, extra_metrics: tuple[str, ...] = ()
+    result: PipelineResult, out_dir: Path, *, extra_metrics: tuple[str, ...] = (),
+    metrics: tuple[str, ...] = ("mrr@100", "p@1"),
 ) -> dict:
-    """Write report.json/.md/.tex (MRR@100, P@1, EM, F1) and the fusion heat map of a pipeline run."""
+    """Write report.json/.md/.tex (tables of `metrics`, then EM and F1) and the fusion heat map of a
+    pipeline run."""
     from kvqae.evaluate.report import write_report
 
-    metrics = ("mrr@100", "p@1", "em", "f1", *extra_metrics)
+    metrics = (*metrics, "em", "f1", *extra_metrics)
     grid = result.get("weights")
     return write_report(
         out_dir,
@@ -865,7 +881,9 @@ def run_command(
         raise InputError(e.reason, path=names.get(top, config), field=e.field) from None
     check_pipeline_output(cfg, {"PIPELINE.yaml": config}, overwrite=overwrite)
     result = run_pipeline(cfg, progress=progress, force=force, log=typer.echo)
-    paths = write_pipeline_report(result, Path(cfg.output) / "report")
+    # the metrics written in the YAML are the table's columns (MRR@100 and P@1 when none are)
+    shown = tuple(cfg.metrics) if "metrics" in cfg.model_fields_set else ("mrr@100", "p@1")
+    paths = write_pipeline_report(result, Path(cfg.output) / "report", metrics=shown)
     typer.echo(Path(paths["markdown"]).read_text(encoding="utf-8"))
     typer.echo("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in result["timings"].items()))
     typer.echo(f"report -> {Path(cfg.output) / 'report'}")

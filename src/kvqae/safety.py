@@ -298,8 +298,13 @@ def check_device(device: str, flag: str = "--device") -> None:
 
 
 def looks_like_path(name: str) -> bool:
-    """A model argument written as a path (not a Hugging Face id "org/name")."""
-    return name.startswith(("/", "./", "../", "~", ".\\")) or name.count("/") > 1 or "\\" in name
+    """A model argument written as a path (not a Hugging Face id "org/name"): an "org/name" whose "org" is a
+    folder here is a path too ("artifacts/reader-minlm", a typo, had been sent to the hub and retried for
+    a minute before a connection error)."""
+    if name.startswith(("/", "./", "../", "~", ".\\")) or name.count("/") > 1 or "\\" in name:
+        return True
+    org, sep, _ = name.partition("/")
+    return bool(sep and org) and Path(org).is_dir()
 
 
 def check_model_dir(name: str, flag: str, packaged: Iterable[str] = ()) -> None:

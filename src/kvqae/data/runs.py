@@ -30,7 +30,8 @@ from kvqae.io import (
     read_json,
 )
 
-TREC_SUFFIXES = {".trec", ".txt", ".run"}
+TREC_SUFFIXES = {".trec", ".txt", ".run"}  # any case: "r.TREC" too
+UNKNOWN_FORMAT = "unknown run format: use .json, or .trec, .txt or .run for a TREC run"
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Run:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         with atomic_path(path) as tmp:
-            if path.suffix in TREC_SUFFIXES:
+            if path.suffix.lower() in TREC_SUFFIXES:
                 _check_trec_token(self.name, "run name", path)
                 with tmp.open("w", encoding="utf-8") as f:
                     for qid in self.scores:
@@ -71,22 +72,22 @@ class Run:
                         for rank, (docid, score) in enumerate(self.ranked(qid), start=1):
                             _check_trec_token(docid, "document id", path)
                             f.write(f"{qid} Q0 {docid} {rank} {score!r} {self.name}\n")
-            elif path.suffix == ".json":
+            elif path.suffix.lower() == ".json":
                 payload = {"name": self.name, "level": self.level, "meta": self.meta, "run": self.scores}
                 tmp.write_text(json.dumps(payload), encoding="utf-8")
             else:
-                raise InputError("unknown run format: use .json or .trec", path=path)
+                raise InputError(UNKNOWN_FORMAT, path=path)
         return path
 
     @classmethod
     def load(cls, path: str | Path, *, level: str | None = None) -> Run:
         path = existing_file(path, "run file")
-        if path.suffix == ".json":
+        if path.suffix.lower() == ".json":
             run = _load_json(path, level)
-        elif path.suffix in TREC_SUFFIXES:
+        elif path.suffix.lower() in TREC_SUFFIXES:
             run = _load_trec(path, level)
         else:
-            raise InputError("unknown run format: use .json or .trec", path=path)
+            raise InputError(UNKNOWN_FORMAT, path=path)
         run.source = str(path)
         return run
 
@@ -131,14 +132,14 @@ def check_saveable(path: str | Path, name: str, query_ids: Iterable[str], doc_id
     """What `Run.save(path)` would refuse, checked before any work: an unknown suffix, or for a TREC run a
     name or id holding whitespace (a command writing two outputs then fails before writing the first)."""
     path = Path(path)
-    if path.suffix in TREC_SUFFIXES:
+    if path.suffix.lower() in TREC_SUFFIXES:
         _check_trec_token(name, "run name", path)
         for qid in query_ids:
             _check_trec_token(qid, "query id", path)
         for docid in doc_ids:
             _check_trec_token(docid, "document id", path)
-    elif path.suffix != ".json":
-        raise InputError("unknown run format: use .json or .trec", path=path)
+    elif path.suffix.lower() != ".json":
+        raise InputError(UNKNOWN_FORMAT, path=path)
 
 
 def _unique(

@@ -8,6 +8,8 @@ from typing import Any
 
 import typer
 
+from kvqae.evaluate.report import DEFAULT_METRICS, TABLE_METRICS
+
 evaluate_app = typer.Typer(
     help="Evaluate retrieval runs and reader answers; write reports.", no_args_is_help=True
 )
@@ -23,7 +25,9 @@ def evaluate_retrieval(
     qrels: Path = typer.Option(None, "--qrels", help="Qrels JSON {qid: {docid: rel}} instead of --kb."),
     out: Path = typer.Option(..., "--out", "-o", help="Report directory (report.json/.md/.tex)."),
     metric: list[str] = typer.Option(
-        ["mrr@100", "p@1", "p@20", "hit@20", "recall@100", "ndcg@10"], "--metric", help="Metric name; repeat."
+        list(DEFAULT_METRICS), "--metric",
+        help="Metric name; repeat. The tables show the metrics given here (by default MRR@100 and P@1; "
+             "report.json holds every metric).",
     ),
     dataset: str = typer.Option("", "--dataset", help="Dataset name for the table's column group."),
     merge_qrels: bool = typer.Option(
@@ -93,9 +97,10 @@ def evaluate_retrieval(
         mean, per = evaluate_run(r, q, metric, query_ids=qids, source=str(p))
         systems.append(SystemScores(name, dataset, mean, per))
     grid = load_weights(weights) if weights is not None else None
-    paths = write_report(
-        out, systems, significance_test=None if test == "none" else test, max_p=max_p, weight_grid=grid
-    )
+    # the metrics asked for are the table's columns (they were MRR@100 and P@1 whatever was asked)
+    table = TABLE_METRICS if list(metric) == list(DEFAULT_METRICS) else tuple(dict.fromkeys(metric))
+    paths = write_report(out, systems, table_metrics=table,
+                         significance_test=None if test == "none" else test, max_p=max_p, weight_grid=grid)
     if not save_qrels:  # an earlier evaluation's qrels in this folder would read as this one's
         (out / "qrels.json").unlink(missing_ok=True)
     else:
@@ -107,10 +112,12 @@ def evaluate_retrieval(
 
 
 def unranked_note(run: Any, qids: list[str], source: str) -> str | None:
-    """A note naming the questions `run` ranks nothing for (they score 0 on every measure), or None."""
+    """A note naming the questions `run` ranks nothing for (they score 0 on every measure), or None; None
+    too when it ranks none of them (an empty run, another set's ids): the evaluation then stops with an error
+    saying so, and a note promising scores would be false."""
     ranked = set(run.query_ids())
     missing = [q for q in qids if q not in ranked]
-    if not missing:
+    if not missing or len(missing) == len(qids):
         return None
     shown = ", ".join(repr(q) for q in missing[:3]) + (", ..." if len(missing) > 3 else "")
     return (f"{source}: {len(missing)} of {len(qids)} questions have no ranking in this run ({shown}): they "

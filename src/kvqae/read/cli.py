@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 OVERWRITE_HELP = "Replace an existing --out even when it is not an earlier output of this command."
 # far above any useful weight, and low enough that weighted retrieval log-probabilities stay finite numbers
 MAX_RETRIEVAL_WEIGHT = 1e6
+# far past any machine's cores: 100,000 threads made the allocator fail and the process segfault
+MAX_THREADS = 256
 THREADS_HELP = "torch CPU threads (0: torch's default). 1 is much faster on a CPU shared with other jobs."
 
 
@@ -74,7 +76,7 @@ def read_command(
     ] = None,
     batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per forward pass.")] = 32,
     device: Annotated[str, typer.Option("--device", help="torch device, e.g. cpu or cuda.")] = "cpu",
-    threads: Annotated[int, typer.Option("--threads", min=0, help=THREADS_HELP)] = 0,
+    threads: Annotated[int, typer.Option("--threads", min=0, max=MAX_THREADS, help=THREADS_HELP)] = 0,
     ranked_out: Annotated[
         Path | None,
         typer.Option(
@@ -302,7 +304,7 @@ def train_reader(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     device: Annotated[str, typer.Option("--device")] = "cpu",
-    threads: Annotated[int, typer.Option("--threads", min=0, help=THREADS_HELP)] = 0,
+    threads: Annotated[int, typer.Option("--threads", min=0, max=MAX_THREADS, help=THREADS_HELP)] = 0,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from OUT.work/last if it exists.")
     ] = False,

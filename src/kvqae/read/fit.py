@@ -120,7 +120,8 @@ def read_fit_command(
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Passages read per question.")] = 8,
     l2: Annotated[float, typer.Option("--l2", min=0.0, help="L2 penalty on the weights.")] = 0.001,
     save: Annotated[bool, typer.Option("--save", help="Write the fitted weights into the reader.")] = False,
-    threads: Annotated[int, typer.Option("--threads", min=0, help="torch CPU threads (0: default).")] = 0,
+    threads: Annotated[int, typer.Option("--threads", min=0, max=256,
+                                         help="torch CPU threads (0: default).")] = 0,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Fit the weights that rank the reader's candidate answers (span score, asked-for entity, echo of the

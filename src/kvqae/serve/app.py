@@ -167,6 +167,16 @@ def multipart_boundary(headers: list[tuple[bytes, bytes]]) -> bytes | None:
     return None
 
 
+def _unclosed_form_message(opened: bool) -> str:
+    """Why a multipart body never closed: it was cut off, or its parts use another boundary than the one
+    its Content-Type declares (then none of them is found)."""
+    if opened:
+        return "the form is cut off: the multipart body ends before its closing boundary; send the whole " \
+               "request again"
+    return "the multipart body holds no part with the boundary its Content-Type declares; send the form " \
+           "with the boundary its parts use"
+
+
 class StreamedBodyLimit:
     """ASGI middleware: stop reading a request body once it passes `limit` bytes, with a 413. A chunked
     request declares no Content-Length, so the check below never saw it: a 300 MB part was read and spooled
@@ -186,10 +196,11 @@ class StreamedBodyLimit:
         received = 0
         boundary = multipart_boundary(scope.get("headers", []))
         closing = b"--" + boundary + b"--" if boundary else None
-        tail, closed = b"", False
+        opening = b"--" + boundary if boundary else None
+        tail, opened, closed = b"", False, False
 
         async def counted() -> dict:
-            nonlocal received, tail, closed
+            nonlocal received, tail, opened, closed
             message = await receive()
             if message["type"] == "http.request":
                 body = message.get("body", b"")
@@ -197,13 +208,13 @@ class StreamedBodyLimit:
                 if received > self.limit:  # an HTTPException passes FastAPI's form reading as it is
                     raise HTTPException(413, f"the request is over {self.limit / 2**20:.0f} MB; images up "
                                              f"to {MAX_UPLOAD_BYTES / 2**20:.0f} MB are accepted")
-                if closing is not None and not closed:
-                    seen = tail + body  # the delimiter may straddle two chunks
+                if closing is not None and opening is not None and not closed:
+                    seen = tail + body  # a delimiter may straddle two chunks
+                    opened = opened or opening in seen
                     closed = closing in seen
                     tail = seen[-len(closing):]
                     if not message.get("more_body", False) and not closed:
-                        raise HTTPException(400, "the form is cut off: the multipart body ends before its "
-                                                 "closing boundary; send the whole request again")
+                        raise HTTPException(400, _unclosed_form_message(opened))
             return message
 
         await self.app(scope, counted, send)
@@ -329,8 +340,10 @@ def add_routes(app: FastAPI) -> None:
         example_id: str, shown: Annotated[dict[str, Any], Depends(get_examples)]
     ) -> FileResponse:
         q = shown.get(example_id)
-        if q is None or not q.image or not Path(q.image).is_file():
+        if q is None:
             raise HTTPException(404, f"unknown example id {example_id!r}")
+        if not q.image or not Path(q.image).is_file():  # a text-only example (a text bundle's questions)
+            raise HTTPException(404, f"example {example_id!r} has no image")
         return image_file(q.image, f"example {example_id!r}")
 
 

@@ -176,7 +176,7 @@ def train_retriever_command(
 
     check_range(lr, "--lr", low=0, low_open=True)
     check_range(max_minutes, "--max-minutes", low=0, low_open=True)
-    check_range(threads, "--threads", low=0)
+    check_range(threads, "--threads", low=0, high=256)  # 100,000 segfaulted
     check_range(seed, "--seed", low=0)
     if style not in STYLES:
         raise InputError(f"--style must be one of {', '.join(STYLES)}, got {style!r}")
