@@ -283,3 +283,62 @@ def test_the_report_shows_the_metrics_asked_for(tmp_path, monkeypatch, capsys):
     assert table[0] == "| System | Hit@20 | MRR@10 |" and table[2] == "| r | 100.0 | 50.0 |"
     assert kvqae(monkeypatch, capsys, *common, "-o", tmp_path / "b")[0] == 0
     assert (tmp_path / "b" / "report.md").read_text(encoding="utf-8").startswith("| System | MRR@100 | P@1 |")
+
+
+def test_outputs_of_an_earlier_config_are_removed(tmp_path):
+    # a fused run and its weights stayed beside a bundle of one unfused run, and read as this config's
+    import os
+    import time
+
+    from kvqae.pipeline import remove_stale_outputs
+
+    out = tmp_path / "out"
+    files = ["runs/test/bm25.json", "runs/test/fusion.json", "runs/validation/bm25.json",
+             "fusion_weights.json", "predictions/test.jsonl", "embeddings/kb-passage-x/meta.json"]
+    for name in files:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("{}", encoding="utf-8")
+    started = time.time() - 30  # this run began 30 s ago
+    old = started - 60
+    for name in files[1:]:
+        os.utime(out / name, (old, old))  # written by an earlier run; bm25.json of the test split by this one
+    removed = remove_stale_outputs(out, started, log=lambda _: None)
+    assert sorted(p.relative_to(out).as_posix() for p in removed) == sorted(files[1:5])
+    assert (out / "runs/test/bm25.json").is_file() and not (out / "runs/validation").exists()
+    assert (out / "embeddings/kb-passage-x/meta.json").is_file()  # caches stay
+
+
+def test_question_ids_alike_in_another_normalisation_are_refused(tmp_path):
+    import unicodedata
+
+    from kvqae.data.questions import load_questions
+
+    rows = [{"id": unicodedata.normalize(form, "café"), "question": "Who?", "answers": ["x"]}
+            for form in ("NFC", "NFD")]
+    path = tmp_path / "q.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_questions(path)
+    expected = "line 2: field \"id\": id 'cafe\\u0301' is 'caf\\xe9' (at line 1) written in another Unicode"
+    assert expected in str(info.value)
+
+
+def test_the_same_run_file_twice_is_refused(tmp_path, monkeypatch, capsys):
+    # fuse combine counted it twice; evaluate retrieval collapsed its two rows into one
+    (tmp_path / "r.json").write_text('{"name": "r", "run": {"a": {"d": 1.0}}}', encoding="utf-8")
+    (tmp_path / "link.json").symlink_to(tmp_path / "r.json")
+    code, err = kvqae(monkeypatch, capsys, "fuse", "combine", "--run", tmp_path / "r.json", "--run",
+                      tmp_path / "link.json", "--out", tmp_path / "f.json")
+    assert code == 2 and "are the same file, given twice" in err and not (tmp_path / "f.json").exists()
+
+
+def test_a_bundle_reading_more_than_it_retrieves_is_refused(tmp_path):
+    from kvqae.ask.bundle import Bundle
+    from kvqae.config import parse_config
+
+    data = {"kb": "kb", "k": 100, "reader": {"model": "m", "top_k": 1000},
+            "retrieval": [{"name": "b", "mode": "text-passage", "encoder": "bm25", "index": "i"}]}
+    with pytest.raises(InputError, match="reader.top_k 1000 is more than the 100 passages retrieval keeps"):
+        parse_config(Bundle, data, path=tmp_path / "bundle.json")
+    data["reader"]["top_k"] = 100
+    assert parse_config(Bundle, data, path=tmp_path / "bundle.json").reader.top_k == 100

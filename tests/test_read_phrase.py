@@ -172,6 +172,9 @@ def test_drop_hedge_by_hand():
     assert answer("around 4,000 years", "For how long has the word existed?") == "4,000 years"
     assert answer("c. 1450", "When was it built?") == "1450"
     assert answer("as many as 50,000") == "50,000" and answer("in excess of 300") == "300"
+    assert answer("as early as 1863", "When did the word first appear?") == "1863"
+    assert answer("early as 1863", "When did the word first appear?") == "1863"  # a span begun inside it
+    assert answer("as late as 1990", "When was it last used?") == "1990"
     # a figure must follow; the question must ask a date or a number; never trimmed to nothing
     assert answer("about two weeks") == "about two weeks"
     assert answer("about 250,000", "What did the aardwolf eat?") == "about 250,000"

@@ -468,6 +468,9 @@ def run_pipeline(
     from kvqae.search.passages import PassageTable, entity_context_run, entity_run_to_passages
 
     check_pipeline(cfg)
+    # outputs older than this were written for another config (`remove_stale_outputs`); 2 s early, since
+    # file systems stamp files with a coarser clock (some to the second): no file of this run is older
+    started = time.time() - 2.0
     out = Path(cfg.output)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -742,6 +745,7 @@ def run_pipeline(
         timings["read"] = time.perf_counter() - t0
 
     write_json(state_path, state)
+    remove_stale_outputs(out, started, log)
     # z-score statistics for the bundle: from the runs the weights were fitted on (given weights: the eval
     # split's runs, which `apply_weights` normalised with their own statistics above)
     stats_runs = runs[cfg.eval_split] if fixed is not None else runs.get(fit_split or "", {})
@@ -751,6 +755,25 @@ def run_pipeline(
     result["kb"] = kb
     result["runs"] = runs
     return result
+
+
+def remove_stale_outputs(out: Path, started: float, log: Callable[[str], None]) -> list[Path]:
+    """Remove the run files, fusion weights and predictions under `out` that this run (begun at `started`,
+    `time.time()`) did not write: an earlier config's runs (a fused run after fusion was taken out, a renamed
+    entry) lay beside a bundle that no longer used them, and read as this config's. Embeddings and indexes
+    stay: they are caches, reused when a config needs them again. Returns the removed paths."""
+    candidates = [*sorted((out / "runs").glob("*/*.json")), out / "fusion_weights.json",
+                  *sorted((out / "predictions").glob("*.jsonl"))]
+    stale = [p for p in candidates if p.is_file() and p.stat().st_mtime < started]
+    for path in stale:
+        path.unlink()
+    for folder in {p.parent for p in stale}:
+        if folder != out and not any(folder.iterdir()):  # a split no longer evaluated
+            folder.rmdir()
+    if stale:
+        shown = ", ".join(str(p.relative_to(out)) for p in stale[:4]) + (", ..." if len(stale) > 4 else "")
+        log(f"[run] removed {len(stale)} outputs of an earlier config: {shown}")
+    return stale
 
 
 def rerank_pipeline_run(cfg: PipelineConfig, runs: dict, questions: list, kb) -> Any:
@@ -801,8 +824,8 @@ def pipeline_bundle(
         is_path = Path(cfg.reader.model).exists()
         # the reader reads the fused (or only) run unless the config names another: `ask` must read that one
         other = cfg.reader.run if cfg.reader.run != fused_run_name(cfg) else None
-        reader = BundleReader(model=cfg.reader.model, model_is_path=is_path, top_k=cfg.reader.top_k,
-                              run=other)
+        reader = BundleReader(model=cfg.reader.model, model_is_path=is_path,
+                              top_k=min(cfg.reader.top_k, cfg.k), run=other)
     return Bundle(
         created_by=created_by,
         kb=str(kb_dir),

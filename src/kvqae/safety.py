@@ -297,6 +297,18 @@ def check_device(device: str, flag: str = "--device") -> None:
         raise InputError(f"{flag} {device}: MPS is not available on this machine; use cpu")
 
 
+def check_distinct_files(paths: Iterable[PathLike], flag: str) -> None:
+    """The same file given twice (`--run a.json --run a.json`, or through a link) is refused: fused, it
+    counted twice; evaluated, its two rows collapsed into one."""
+    seen: dict[str, PathLike] = {}
+    for path in paths:
+        real = os.path.realpath(path)
+        if real in seen:
+            raise InputError(f"{seen[real]} and {path} are the same file, given twice; give each once",
+                             field=flag)
+        seen[real] = path
+
+
 def looks_like_path(name: str) -> bool:
     """A model argument written as a path (not a Hugging Face id "org/name"): an "org/name" whose "org" is a
     folder here is a path too ("artifacts/reader-minlm", a typo, had been sent to the hub and retried for

@@ -98,6 +98,14 @@ class Bundle(ConfigModel):
     examples: str | None = None
     eval_split: str | None = None
 
+    @model_validator(mode="after")
+    def _reads_what_it_retrieves(self) -> Bundle:
+        """The reader reads at most the `k` passages retrieval keeps (`kvqae run` writes min(top_k, k))."""
+        if self.reader is not None and self.reader.top_k > self.k:
+            raise ValueError(f"reader.top_k {self.reader.top_k} is more than the {self.k} passages retrieval "
+                             "keeps (k); lower it")
+        return self
+
     def run_names(self) -> list[str]:
         """Every fused run in order: each entry's name, then `<name>@entity` when it has an entity context."""
         names = []

@@ -132,11 +132,22 @@ def _unique(values: list[str]) -> list[str]:
     return out
 
 
-def _check_unique(qid: str, seen: dict[str, Any], where: dict, key: str) -> None:
+def _check_unique(qid: str, seen: dict[Any, Any], where: dict, key: str) -> None:
+    """`qid` is new in the file; one written before in another Unicode normalisation ("café" composed and
+    decomposed: two questions that print alike, and runs keyed by either) is refused too, as KBs refuse it."""
+    import unicodedata
+
     if qid in seen:
         raise InputError(f"duplicate id {qid!r} (first at {seen[qid]})", field=key, **where)
+    composed = ("NFC", unicodedata.normalize("NFC", qid))
+    if composed in seen:
+        first = seen[composed]
+        raise InputError(f"id {ascii(qid)} is {ascii(first)} (at {seen[first]}) written in another Unicode "
+                         "normalisation (composed vs decomposed accents); give each question one id",
+                         field=key, **where)
     record = where["record"]
     seen[qid] = f"line {record}" if isinstance(record, int) else str(record)
+    seen[composed] = qid
 
 
 def _check_question_image(image: str | None, where: dict, key: str, check: bool) -> None:
@@ -199,7 +210,7 @@ def load_questions(
 
 
 def _read_kvqae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
-    seen: dict[str, Any] = {}
+    seen: dict[Any, Any] = {}
     folder = path.parent.resolve()
     for obj, where in read_json_rows(path):
         qid = _get_id(obj, "id", where)
@@ -235,7 +246,7 @@ def _read_kvqae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Qu
 
 
 def _read_viquae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
-    seen: dict[str, Any] = {}
+    seen: dict[Any, Any] = {}
     base = images_dir or path.parent.resolve()
     for obj, where in read_json_rows(path):
         qid = _get_id(obj, "id", where)
@@ -280,7 +291,7 @@ def _read_viquae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Q
 
 
 def _read_infoseek(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
-    seen: dict[str, Any] = {}
+    seen: dict[Any, Any] = {}
     for obj, where in read_json_rows(path):
         qid = _get_id(obj, "data_id", where)
         _check_unique(qid, seen, where, "data_id")
@@ -431,7 +442,7 @@ def _evqa_question(row: dict[str, Any], index: int, where: dict, images_dir: Pat
 
 
 def _read_evqa(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
-    seen: dict[str, Any] = {}
+    seen: dict[Any, Any] = {}
     for index, (lineno, row) in enumerate(_evqa_rows(path)):
         where = _where(path, lineno)
         question = _evqa_question(row, index, where, images_dir)

@@ -58,7 +58,7 @@ def evaluate_retrieval(
     from kvqae.evaluate.relevance import save_qrels as write_qrels
     from kvqae.evaluate.report import SystemScores, write_report
     from kvqae.fusion.search import load_weights
-    from kvqae.safety import check_out, check_range
+    from kvqae.safety import check_distinct_files, check_out, check_range
 
     for m in metric:
         parse_metric(m)
@@ -66,7 +66,8 @@ def evaluate_retrieval(
     check_relevance_source(kb, qrels)
     inputs = {"--run": run, "--questions": questions, "--kb": kb, "--qrels": qrels, "--weights": weights}
     check_out(out, "report", inputs, overwrite=overwrite)
-    runs = [Run.load(p) for p in run]
+    runs = [Run.load(p) for p in run]  # first: each file is checked (a pipe, a folder) before the pair
+    check_distinct_files(run, "--run")
     names = [r.name or p.stem for r, p in zip(runs, run, strict=True)]
     if len(set(names)) != len(names):  # two runs with the same name: fall back to file names
         names = [str(p) for p in run]

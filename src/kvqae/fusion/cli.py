@@ -220,7 +220,7 @@ def fuse_combine(
     from kvqae.data.runs import Run
     from kvqae.errors import InputError
     from kvqae.fusion.core import fuse
-    from kvqae.safety import check_out, check_range
+    from kvqae.safety import check_distinct_files, check_out, check_range
 
     check_range(k, "--k", low=1)
     check_range(rrf_k, "--rrf-k", low=0, finite=True)
@@ -232,7 +232,8 @@ def fuse_combine(
             w = [float(x) for x in weights.split(",")]
         except ValueError:
             raise InputError(f"not a comma-separated list of numbers: {weights!r}", field="weights") from None
-    runs = [Run.load(p) for p in run]
+    runs = [Run.load(p) for p in run]  # first: each file is checked (a pipe, a folder) before the pair
+    check_distinct_files(run, "--run")
     fused = fuse(
         runs,
         method=method,

@@ -160,6 +160,21 @@ def check_id_list(ids: list, path: Path) -> None:
         seen.add(value)
 
 
+# what other kvqae folders say they are in their meta.json ("kind"): named when one is given as a vector index
+_FOLDER_KINDS = {"kvqae-kb": "a knowledge base", "kvqae-bm25-index": "a BM25 index (search it as such)",
+                 "kvqae-sharded-index": "a sharded index"}
+
+
+def folder_kind(directory: Path) -> str | None:
+    """What a kvqae folder that is not a vector index is ("a knowledge base", "a BM25 index ..."), from the
+    "kind" of its meta.json; None when it says nothing readable."""
+    try:
+        kind = json.loads((directory / META_FILE).read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return _FOLDER_KINDS.get(kind) if isinstance(kind, str) else None
+
+
 class VectorIndex(IndexMeta):
     """A searchable set of vectors with string ids.
 
@@ -367,6 +382,8 @@ class VectorIndex(IndexMeta):
 
         directory = expect_folder(directory, "index directory")
         ids_name = IDS_NPY_FILE if (directory / IDS_NPY_FILE).exists() else IDS_FILE
+        if not (directory / INDEX_FILE).exists() and (other := folder_kind(directory)) is not None:
+            raise InputError(f"not a vector index folder: it is {other}", path=directory)
         for name in (INDEX_FILE, ids_name, META_FILE):
             if not (directory / name).exists():
                 raise InputError("file not found", path=directory / name)

@@ -189,11 +189,11 @@ def year_of_date(text: str, start: int, end: int, question: str) -> tuple[int, i
 
 
 # words that hedge a quantity: "about 250,000", "around 4,000 years", "more than 2,000 houses", "as many as
-# 50,000", "in excess of 300"
+# 50,000", "in excess of 300"; or a date: "as early as 1863" (and a span begun inside it: "early as 1863")
 _HEDGE = re.compile(r"(?:about|around|approximately|roughly|nearly|almost|some|circa|c\.|an estimated|"
                     r"(?:more|fewer|less) than|over|under|up to|at least|at most|"
-                    r"as (?:many|much|few|little|long|high|far|large) as|in excess of|upwards of|"
-                    r"just (?:over|under))\s+(?=[\d$\u20ac\u00a3])",
+                    r"as (?:many|much|few|little|long|high|far|large|early|late) as|in excess of|upwards of|"
+                    r"just (?:over|under)|(?:early|late) as)\s+(?=[\d$\u20ac\u00a3])",
                     re.IGNORECASE)
 
 

@@ -49,11 +49,14 @@ def run_search(cfg: SearchConfig, *, progress: bool = False):
     if is_bm25_index(cfg.index):
         run = search_bm25(cfg, progress=progress)
     elif cfg.queries is None:
+        from kvqae.index.faiss_index import folder_kind
         from kvqae.io import read_json
         from kvqae.safety import expect_folder
 
         # a missing or cut meta.json (a half-copied BM25 index) is named, not taken for a vector index
         read_json(expect_folder(cfg.index, "index directory") / "meta.json")
+        if (other := folder_kind(Path(cfg.index))) is not None:  # a KB given as --index
+            raise InputError(f"not an index folder: it is {other}", path=cfg.index, field="index")
         raise InputError("a vector index needs --queries (an embeddings directory)", field="queries")
     elif cfg.ray is not None:  # a sharded index, one Ray actor per shard (kvqae.search.ray_search)
         from kvqae.search.ray_search import search_embeddings_ray
