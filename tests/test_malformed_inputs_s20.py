@@ -73,6 +73,9 @@ def test_notes_on_a_config_that_runs_but_misleads(tmp_path):
     # unset keys (defaults) and distinct files give no note
     path = _pipeline(tmp_path, kb={"source": "kb"})
     assert _config_notes(load_pipeline_config(path), ["test"]) == []
+    path = _pipeline(tmp_path, kb={"source": "kb"}, fusion={"step": 0.5})  # one retrieval entry
+    assert _config_notes(load_pipeline_config(path), ["test"]) == [
+        "[fusion] note: one run, nothing to fuse: the fusion settings are not used"]
 
 
 def test_utf16_without_a_byte_order_mark_is_named(tmp_path, monkeypatch, capsys):
@@ -342,3 +345,65 @@ def test_a_bundle_reading_more_than_it_retrieves_is_refused(tmp_path):
         parse_config(Bundle, data, path=tmp_path / "bundle.json")
     data["reader"]["top_k"] = 100
     assert parse_config(Bundle, data, path=tmp_path / "bundle.json").reader.top_k == 100
+
+
+@pytest.mark.parametrize(("key", "value", "said"), [
+    ("fusion", {"weights": [0.7, 0.3]},
+     'field "fusion.weights": must be a file or folder path (a string), got a list'),
+    ("output", 5, 'field "output": must be a file or folder path (a string), got the number 5'),
+    ("output", None, 'field "output": must be a file or folder path (a string), got null'),
+])
+def test_a_path_key_given_something_else_says_so(tmp_path, key, value, said):
+    # pydantic's "Input is not a valid path for <class 'pathlib.Path'>" reached the user
+    from kvqae.pipeline import load_pipeline_config
+
+    with pytest.raises(InputError) as info:
+        load_pipeline_config(_pipeline(tmp_path, **{key: value}))
+    assert said in str(info.value) and "class" not in str(info.value)
+
+
+def test_a_web_address_as_the_photo_is_named(tmp_path, monkeypatch, capsys):
+    code, err = kvqae(monkeypatch, capsys, "ask", tmp_path, "-q", "Who is this?", "--image",
+                      "https://example.com/a.jpg")
+    assert code == 2 and "--image https://example.com/a.jpg: a web address; download the photo" in err
+
+
+def test_bm25_weighting_without_bm25_is_refused(tmp_path, monkeypatch, capsys):
+    # --k1 / --b were ignored without a word when building a vector index
+    code, err = kvqae(monkeypatch, capsys, "index", "build", tmp_path, "--out", tmp_path / "ix", "--k1", "2")
+    assert code == 2 and 'field "--k1": --k1 and --b set BM25\'s weighting: give --bm25 too' in err
+    code, err = kvqae(monkeypatch, capsys, "kb", "info", tmp_path, "--sample", "-1")
+    assert code == 2 and "'--sample'" in err
+
+
+@pytest.mark.parametrize(("fields", "said"), [
+    ({"confidence": "high"}, 'field "confidence": must be a probability between 0 and 1'),
+    ({"confidence": 2.0}, 'field "confidence": must be a probability between 0 and 1 (or null), got 2.0'),
+    ({"start": -3, "end": 2}, 'field "start": must be a character offset (an integer >= 0), got -3'),
+    ({"start": 9, "end": 2}, 'field "start": start 9 is after end 2'),
+])
+def test_prediction_fields_are_checked(tmp_path, fields, said):
+    from kvqae.evaluate.predictions import load_predictions
+
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps({"id": "q1", "answer": "Ada", **fields}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_predictions(path)
+    assert str(info.value).startswith(f"{path}: line 1: {said}")
+    path.write_text(json.dumps({"id": "q1", "answer": "", "confidence": None, "start": 0, "end": 0}) + "\n",
+                    encoding="utf-8")
+    assert load_predictions(path)["q1"]["answer"] == ""  # what `kvqae read` writes for no answer
+
+
+def test_a_kb_table_that_is_a_folder_is_called_that(tmp_path):
+    from kvqae.data.kb import KnowledgeBase
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "meta.json").write_text('{"kind": "kvqae-kb"}', encoding="utf-8")
+    (kb / "entities.parquet").mkdir()
+    with pytest.raises(InputError, match="entities.parquet is a folder, not a file"):
+        KnowledgeBase.load(kb)
+    (kb / "entities.parquet").rmdir()
+    with pytest.raises(InputError, match="entities.parquet is missing"):
+        KnowledgeBase.load(kb)

@@ -240,3 +240,13 @@ def test_a_cut_off_form_says_so_not_field_required(client, question):
     other = {"content-type": "multipart/form-data; boundary=x1"}
     resp = client.post("/api/ask", content=whole, headers=other)
     assert_error(resp, 400, "no part with the boundary its Content-Type declares")
+
+
+def test_head_on_entities_and_a_form_without_content_type(client, answerer):
+    # HEAD on an entity answered 405 though GET works; a body without a Content-Type said "Field required"
+    eid = answerer.kb.entity_ids[0]
+    assert client.head(f"/api/entities/{eid}").status_code == 200
+    assert client.get(f"/api/entities/{eid}").status_code == 200
+    assert client.head("/api/entities/no-such-entity").status_code == 404
+    resp = client.post("/api/ask", content=b"question=hi", headers={"content-type": ""})
+    assert_error(resp, 415, "the request has no Content-Type", "send a form")

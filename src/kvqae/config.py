@@ -193,7 +193,24 @@ def parse_config(
         if field is not None and names and (field in names or top in names):
             field, path = names.get(field) or names[top] + field[len(top):], None  # typed, not read from path
         message = err["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
+        if err["type"] in ("path_type", "path_parsing"):  # "Input is not a valid path for <class ...>"
+            message = f"must be a file or folder path (a string), got {json_kind(err.get('input'))}"
         raise InputError(message, path=path, field=field) from None
+
+
+def json_kind(value: Any) -> str:
+    """How a YAML / JSON value reads to its author: "a list", "a number", "null", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)[:60]
 
 
 def load_config(model: type[M], path: str | Path) -> M:

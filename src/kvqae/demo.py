@@ -483,7 +483,7 @@ def demo_command(
         help="torch CPU threads (0: torch's default; 1 is faster on a busy machine).",
     ),
     seed: int = typer.Option(0, "--seed"),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Write into an existing --out that is not an earlier demo output."
     ),

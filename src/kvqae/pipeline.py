@@ -383,9 +383,12 @@ def _check_inputs_exist(cfg: PipelineConfig) -> None:
 
 def _config_notes(cfg: PipelineConfig, splits: list[str]) -> list[str]:
     """Warnings about a config that runs but may not do what its author meant: fitting and evaluating on
-    one questions file (the report would then measure the fit), and KB build keys given for a KB that is
-    already built (its passages were cut when it was built; the keys change nothing)."""
+    one questions file (the report would then measure the fit), KB build keys given for a KB that is
+    already built (its passages were cut when it was built; the keys change nothing), and fusion settings
+    given for a single run."""
     notes = []
+    if "fusion" in cfg.model_fields_set and cfg.fusion is not None and len(run_names(cfg.retrieval)) == 1:
+        notes.append("[fusion] note: one run, nothing to fuse: the fusion settings are not used")
     files = {s: Path(cfg.questions[s]).resolve() for s in splits if s in cfg.questions}
     if len(files) == 2 and len(set(files.values())) == 1:
         a, b = files
@@ -871,7 +874,7 @@ def run_command(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Write into an existing `output` folder that is not a pipeline output."
     ),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """Run the whole pipeline described by PIPELINE.yaml and write the report under its `output` folder."""
     from kvqae.errors import InputError

@@ -94,7 +94,7 @@ def ask_command(
     # a str, not a Path: typer turns `--image ""` into Path("."), reported as "a folder"
     image: str = typer.Option(None, "--image", "-i", help="The question photo (optional: text-only)."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer and its evidence as JSON."),
-    device: str = typer.Option("cpu", "--device"),
+    device: str = typer.Option("cpu", "--device", help="Where the models run: cpu, cuda, cuda:N."),
     top_k: int = typer.Option(
         None, "--top-k", min=1, help="Passages the reader reads (default: the bundle's reader top_k)."
     ),
@@ -106,6 +106,10 @@ def ask_command(
     check_question(question)  # before loading any model
     if image is not None and not image.strip():
         raise InputError("--image is empty: give a photo's path, or leave --image out for a text question")
+    if image is not None and image.strip().lower().startswith(("http://", "https://", "ftp://")):
+        # Path() folds "//": the URL was shown mangled ("https:/example.com/a.jpg: image file not found")
+        raise InputError(f"--image {image}: a web address; download the photo and give its file "
+                         "(kvqae ask fetches nothing)")
     photo = load_image_file(Path(image)) if image is not None else None
     answerer = Answerer.load(out, device=device, top_k=top_k)
     result = answerer.ask(question, photo)

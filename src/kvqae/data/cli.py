@@ -112,7 +112,7 @@ def kb_build(
 @kb_app.command("info")
 def kb_info(
     kb_dir: Path = typer.Argument(..., help="KB directory."),
-    sample: int = typer.Option(2, "--sample", help="Number of sample passages to print."),
+    sample: int = typer.Option(2, "--sample", min=0, help="Number of sample passages to print."),
 ) -> None:
     """Print a KB's counts, meta and a few passages."""
     import json

@@ -310,7 +310,10 @@ def open_kb_dir(path: str | Path) -> tuple[Path, dict[str, Any]]:
     path = expect_folder(path, "knowledge base directory")
     for name in (ENTITIES_FILE, PASSAGES_FILE, META_FILE):
         if not (path / name).is_file():
-            raise InputError(f"not a knowledge base directory: {name} is missing", path=path)
+            # a folder, a pipe or a device of that name is not "missing": say what it is
+            what = ("is missing" if not (path / name).exists() else
+                    "is a folder, not a file" if (path / name).is_dir() else "is not a regular file")
+            raise InputError(f"not a knowledge base directory: {name} {what}", path=path)
     try:
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:

@@ -47,12 +47,31 @@ def load_predictions(path: str | Path) -> dict[str, dict[str, Any]]:
         score = row.get("score")
         if score is not None and not is_finite_number(score):
             raise InputError("must be a finite number", path=path, record=lineno, field="score")
+        _check_span_fields(row, path, lineno)
         if str(qid) in out:
             raise InputError(
                 f"duplicate prediction for question {qid!r}", path=path, record=lineno, field="id"
             )
         out[str(qid)] = row
     return out
+
+
+def _check_span_fields(row: dict[str, Any], path: str | Path, lineno: Any) -> None:
+    """The optional `confidence` (a probability in [0, 1]) and the answer's `start` / `end` offsets (integers,
+    0 <= start <= end) as `kvqae read` writes them: "high", 2.0 or an end before the start were kept as they
+    were and passed on."""
+    confidence = row.get("confidence")
+    if confidence is not None and not (is_finite_number(confidence) and 0 <= confidence <= 1):
+        raise InputError(f"must be a probability between 0 and 1 (or null), got {confidence!r:.40}",
+                         path=path, record=lineno, field="confidence")
+    offsets = {key: row.get(key) for key in ("start", "end") if row.get(key) is not None}
+    for key, value in offsets.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(f"must be a character offset (an integer >= 0), got {value!r:.40}", path=path,
+                             record=lineno, field=key)
+    if len(offsets) == 2 and offsets["start"] > offsets["end"]:
+        raise InputError(f"start {offsets['start']} is after end {offsets['end']}", path=path, record=lineno,
+                         field="start")
 
 
 def unanswerable_note(questions: Sequence[Any], label: str = "") -> str | None:

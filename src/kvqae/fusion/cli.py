@@ -130,7 +130,7 @@ def fuse_fit(
     rrf_k: float = typer.Option(60.0, "--rrf-k", help="k of reciprocal rank fusion."),
     plot: Path = typer.Option(None, "--plot", help="Also write the weight-grid heat map (PNG) here."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Grid-search fusion weights on a validation split and save them (with the settings) to a JSON file."""
     from kvqae.config import parse_config
@@ -212,7 +212,7 @@ def fuse_combine(
     ),
     default_minimum: str = typer.Option(None, "--default-minimum", help=DEFAULT_MINIMUM_HELP),
     no_default_minimum: bool = typer.Option(False, "--no-default-minimum", help=NO_DEFAULT_MINIMUM_HELP),
-    rrf_k: float = typer.Option(60.0, "--rrf-k"),
+    rrf_k: float = typer.Option(60.0, "--rrf-k", help="k of reciprocal rank fusion (--method rrf)."),
     k: int = typer.Option(None, "--k", help="Keep the best k candidates per query."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:

@@ -70,8 +70,10 @@ def build_cmd(
                                      "(default: 32 per IVF list, at least 65,536)."),
     chunk_rows: int = typer.Option(100_000, "--chunk-rows", help="Vectors read and added at a time."),
     bm25: bool = typer.Option(False, "--bm25", help="Build a BM25 index of the KB's passages instead."),
-    k1: float = typer.Option(1.5, "--k1", min=0.0, help="BM25 term-frequency saturation (with --bm25)."),
-    b: float = typer.Option(0.75, "--b", min=0.0, max=1.0, help="BM25 length normalisation (with --bm25)."),
+    k1: float | None = typer.Option(None, "--k1", min=0.0,
+                                    help="BM25 term-frequency saturation (with --bm25; default 1.5)."),
+    b: float | None = typer.Option(None, "--b", min=0.0, max=1.0,
+                                   help="BM25 length normalisation (with --bm25; default 0.75)."),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace an existing --out even when it is not an index folder."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -91,15 +93,19 @@ def build_cmd(
     check_range(refine_factor, "--refine-factor", low=1)
     check_range(train_sample, "--train-sample", low=1)
     check_range(chunk_rows, "--chunk-rows", low=1)
-    if shards is not None and bm25:
-        from kvqae.errors import InputError
+    from kvqae.errors import InputError
 
+    if shards is not None and bm25:
         raise InputError("--shards splits vector indexes; a BM25 index is not sharded", field="--shards")
+    if not bm25 and (k1 is not None or b is not None):  # they were ignored, silently
+        raise InputError("--k1 and --b set BM25's weighting: give --bm25 too, or leave them out",
+                         field="--k1" if k1 is not None else "--b")
     check_out(out, "index", {"SOURCE": source}, overwrite=overwrite)
     t0 = time.perf_counter()
     if bm25:
         from kvqae.index.bm25_index import Bm25Index
 
+        k1, b = 1.5 if k1 is None else k1, 0.75 if b is None else b
         lexical = Bm25Index.build(source, out, k1=k1, b=b)
         typer.echo(f"BM25-indexed {lexical.count} passages (k1 {k1:g}, b {b:g}) -> {out} "
                    f"in {time.perf_counter() - t0:.1f}s")

@@ -14,7 +14,7 @@ def rerank_command(
     run: Annotated[Path, typer.Option("--run", help="Passage-level run (kvqae search / fuse).")],
     kb: Annotated[Path, typer.Option("--kb", help="Knowledge base directory (kvqae kb build).")],
     questions: Annotated[Path, typer.Option("--questions", help="The run's questions (their texts).")],
-    out: Annotated[Path, typer.Option("--out", help="Output run (JSON).")],
+    out: Annotated[Path, typer.Option("--out", help="Output run: .json, or .trec / .txt / .run for TREC.")],
     weight: Annotated[
         float, typer.Option("--weight", help="Weight of the proximity share (0: only standardise).")
     ] = DEFAULT_WEIGHT,

@@ -128,11 +128,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     def on_validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if request.method == "POST" and media and media not in FORM_TYPES:
-            # a JSON (or text) body: its fields are never read, so "field required" would mislead
+        if request.method == "POST" and media not in FORM_TYPES:
+            # a JSON (or text) body, or one without a Content-Type: its fields are never read, so "field
+            # required" would mislead
+            body = f"the request body is {media[:100]}" if media else "the request has no Content-Type"
             return error_response(
                 415,
-                f"the request body is {media[:100]}; send a form (multipart/form-data, or "
+                f"{body}; send a form (multipart/form-data, or "
                 'application/x-www-form-urlencoded without an image) with a "question" field',
             )
         first = err.errors()[0] if err.errors() else {"loc": (), "msg": "invalid request"}
@@ -294,6 +296,7 @@ def add_routes(app: FastAPI) -> None:
             photo = decode_image(data, name=image.filename or "image")
         return guard_native_panics(lambda: answerer.ask(question, photo)).to_dict(entity_image_url)
 
+    @app.head("/api/entities/{entity_id:path}/image", include_in_schema=False)  # `curl -I`, link checkers
     @app.get("/api/entities/{entity_id:path}/image", responses=error_responses)
     def entity_image(entity_id: str, answerer: AnswererDep) -> FileResponse:
         kb = answerer.kb
@@ -304,6 +307,7 @@ def add_routes(app: FastAPI) -> None:
             raise HTTPException(404, f"entity {entity_id!r} has no image")
         return image_file(path, f"entity {entity_id!r}")
 
+    @app.head("/api/entities/{entity_id:path}", include_in_schema=False)
     @app.get("/api/entities/{entity_id:path}", response_model=schemas.EntityDetail, responses=error_responses)
     def entity(entity_id: str, answerer: AnswererDep) -> dict[str, Any]:
         kb = answerer.kb

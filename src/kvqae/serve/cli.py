@@ -35,8 +35,9 @@ def check_listen(host: str, port: int) -> None:
 def serve_command(
     out: Path = typer.Argument(..., help="Output folder of `kvqae run` or `kvqae demo` (has bundle.json)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535),  # 0 would print ":0" as the address
-    device: str = typer.Option("cpu", "--device"),
+    # 0 would print ":0" as the address
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    device: str = typer.Option("cpu", "--device", help="Where the models run: cpu, cuda, cuda:N."),
     top_k: int = typer.Option(
         None, "--top-k", min=1, help="Passages the reader reads (default: the bundle's reader top_k)."
     ),

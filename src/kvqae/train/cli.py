@@ -165,7 +165,7 @@ def train_retriever_command(
     threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's default)."),
     seed: int = typer.Option(0, "--seed"),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """Fine-tune the st: text encoder for question -> passage retrieval on questions generated from a KB
     (in-batch + BM25 hard negatives); `kvqae encode ... --encoder st:<out>` uses it."""
