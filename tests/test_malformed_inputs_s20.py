@@ -407,3 +407,18 @@ def test_a_kb_table_that_is_a_folder_is_called_that(tmp_path):
     (kb / "entities.parquet").rmdir()
     with pytest.raises(InputError, match="entities.parquet is missing"):
         KnowledgeBase.load(kb)
+
+
+def test_metric_names_and_empty_weights_are_explained(tmp_path, monkeypatch, capsys):
+    from kvqae.evaluate.metrics import parse_metric
+
+    with pytest.raises(InputError, match=r"metric 'mrr@0': the cutoff K of mrr@K must be >= 1"):
+        parse_metric("mrr@0")  # it was called an unknown metric
+    with pytest.raises(InputError, match=r"or the name alone for the whole run \(mrr, recall\)"):
+        parse_metric("map@10")  # the message said mrr@K only, and "mrr" alone is accepted
+    assert parse_metric("mrr") == ("mrr", None)
+    (tmp_path / "a.json").write_text('{"name": "a", "run": {"q": {"d": 1.0}}}', encoding="utf-8")
+    (tmp_path / "b.json").write_text('{"name": "b", "run": {"q": {"d": 1.0}}}', encoding="utf-8")
+    code, err = kvqae(monkeypatch, capsys, "fuse", "combine", "--run", tmp_path / "a.json", "--run",
+                      tmp_path / "b.json", "--weights", "", "--out", tmp_path / "f.json")
+    assert code == 2 and "--weights is empty" in err and not (tmp_path / "f.json").exists()

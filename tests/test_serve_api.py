@@ -250,3 +250,38 @@ def test_head_on_entities_and_a_form_without_content_type(client, answerer):
     assert client.head("/api/entities/no-such-entity").status_code == 404
     resp = client.post("/api/ask", content=b"question=hi", headers={"content-type": ""})
     assert_error(resp, 415, "the request has no Content-Type", "send a form")
+
+
+def test_a_stalled_upload_ends_with_408(answerer, monkeypatch):
+    """A client that sent part of its body and then nothing held the connection open for good."""
+    import asyncio
+
+    import kvqae.serve.app as serve_app
+
+    monkeypatch.setattr(serve_app, "BODY_STALL_SECONDS", 0.2)
+
+    boundary = b"stallBoundary"
+    head = b"--" + boundary + b'\r\nContent-Disposition: form-data; name="question"\r\n\r\nWho'
+    out, calls = [], [0]
+
+    async def receive():
+        calls[0] += 1
+        if calls[0] == 1:
+            return {"type": "http.request", "body": head, "more_body": True}
+        await asyncio.sleep(5)  # the rest never comes
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        out.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/api/ask", "raw_path": b"/api/ask", "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000),
+             "headers": [(b"host", b"x"), (b"content-length", b"500"),
+                         (b"content-type", b"multipart/form-data; boundary=" + boundary)]}
+    asyncio.run(asyncio.wait_for(create_app(answerer)(scope, receive, send), 3))
+    start = next(m for m in out if m["type"] == "http.response.start")
+    body = json.loads(b"".join(m.get("body", b"") for m in out if m["type"] == "http.response.body"))
+    assert start["status"] == 408, body
+    assert "the request body stalled: nothing arrived for 0.2 s" in (
+        body["error"]["message"])

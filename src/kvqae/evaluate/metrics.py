@@ -43,10 +43,11 @@ _METRIC = re.compile(r"^([a-z_]+)(?:@([0-9]+))?$")  # ASCII digits: "p@٣" is no
 def parse_metric(name: str) -> tuple[str, int | None]:
     """`"mrr@100"` -> ("mrr", 100); `"recall"` -> ("recall", None). Unknown names raise InputError."""
     m = _METRIC.match(name.strip().lower())
-    if not m or m.group(1) not in _KINDS or (m.group(2) is not None and int(m.group(2)) < 1):
-        raise InputError(
-            f"unknown metric {name!r}; use mrr@K, p@K, hit@K, recall@K or ndcg@K", field="metric"
-        )
+    if m and m.group(1) in _KINDS and m.group(2) is not None and int(m.group(2)) < 1:
+        raise InputError(f"metric {name!r}: the cutoff K of {m.group(1)}@K must be >= 1", field="metric")
+    if not m or m.group(1) not in _KINDS:
+        raise InputError(f"unknown metric {name!r}; use mrr@K, p@K, hit@K, recall@K or ndcg@K (K >= 1), or "
+                         "the name alone for the whole run (mrr, recall)", field="metric")
     return _KINDS[m.group(1)], None if m.group(2) is None else int(m.group(2))
 
 

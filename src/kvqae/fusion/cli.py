@@ -227,6 +227,9 @@ def fuse_combine(
     check_out(out, "run", {"--run": run}, overwrite=overwrite)
 
     w = None
+    if weights is not None and not weights.strip():  # an unset shell variable: it fused with equal weights
+        raise InputError("--weights is empty: give comma-separated weights, or leave --weights out for equal "
+                         "ones", field="weights")
     if weights:
         try:
             w = [float(x) for x in weights.split(",")]

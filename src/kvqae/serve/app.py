@@ -11,6 +11,7 @@ calls with one lock (see `Answerer`), while upload reading and image decoding ru
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +33,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 N_EXAMPLES = 8
 # multipart framing and the question field on top of the largest allowed image
 BODY_OVERHEAD = 64 * 1024
+# the longest wait for the next piece of a request body (a 10 MB photo on a slow line sends far faster)
+BODY_STALL_SECONDS = 60.0
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 ASK_FIELDS = ("question", "image")  # the fields of the `POST /api/ask` form
 
@@ -186,10 +189,13 @@ class StreamedBodyLimit:
 
     It also watches a multipart body for its closing delimiter ("--BOUNDARY--"): a body that ends without
     one was cut off (a client's wrong Content-Length, a proxy's truncation), and the form parser read the
-    parts it had, so a missing question was reported as "Field required"."""
+    parts it had, so a missing question was reported as "Field required". And a body that stops arriving
+    for `stall_seconds` ends with a 408: a client that sent part of its body and then nothing held the
+    connection open for good."""
 
-    def __init__(self, app: Any, limit: int) -> None:
+    def __init__(self, app: Any, limit: int, stall_seconds: float | None = None) -> None:
         self.app, self.limit = app, limit
+        self.stall_seconds = BODY_STALL_SECONDS if stall_seconds is None else stall_seconds
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -199,11 +205,18 @@ class StreamedBodyLimit:
         boundary = multipart_boundary(scope.get("headers", []))
         closing = b"--" + boundary + b"--" if boundary else None
         opening = b"--" + boundary if boundary else None
-        tail, opened, closed = b"", False, False
+        tail, opened, closed, done = b"", False, False, False
 
         async def counted() -> dict:
-            nonlocal received, tail, opened, closed
-            message = await receive()
+            nonlocal received, tail, opened, closed, done
+            if done:  # after the body, a response may wait for the client to disconnect: no limit then
+                return await receive()
+            try:  # a client that stops sending mid-body held its connection open for good
+                message = await asyncio.wait_for(receive(), self.stall_seconds)
+            except TimeoutError:
+                raise HTTPException(408, f"the request body stalled: nothing arrived for "
+                                         f"{self.stall_seconds:g} s; send it again") from None
+            done = message["type"] != "http.request" or not message.get("more_body", False)
             if message["type"] == "http.request":
                 body = message.get("body", b"")
                 received += len(body)
