@@ -59,22 +59,22 @@ def test_an_empty_output_is_refused(tmp_path, monkeypatch, capsys):
 
 
 def test_notes_on_a_config_that_runs_but_misleads(tmp_path):
-    from kvqae.pipeline import _config_notes, load_pipeline_config
+    from kvqae.pipeline import config_notes, load_pipeline_config
 
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "entities.parquet").write_bytes(b"")  # only its presence tells a built KB here
     path = _pipeline(tmp_path, kb={"source": "kb", "words": 50},
                      questions={"validation": "q.jsonl", "test": "q.jsonl"})
-    notes = _config_notes(load_pipeline_config(path), ["test", "validation"])
+    notes = config_notes(load_pipeline_config(path), ["test", "validation"])
     assert len(notes) == 2
     assert notes[0].startswith("[questions] warning: test and validation are the same file")
     assert notes[1].startswith("[kb] warning: kb.words ignored:") and "is a built KB" in notes[1]
     # unset keys (defaults) and distinct files give no note
     path = _pipeline(tmp_path, kb={"source": "kb"})
-    assert _config_notes(load_pipeline_config(path), ["test"]) == []
+    assert config_notes(load_pipeline_config(path), ["test"]) == []
     path = _pipeline(tmp_path, kb={"source": "kb"}, fusion={"step": 0.5})  # one retrieval entry
-    assert _config_notes(load_pipeline_config(path), ["test"]) == [
+    assert config_notes(load_pipeline_config(path), ["test"]) == [
         "[fusion] note: one run, nothing to fuse: the fusion settings are not used"]
 
 

@@ -190,9 +190,27 @@ def test_an_entity_image_that_is_no_image_is_not_served(client, answerer, monkey
     assert resp.status_code == 200 and resp.headers["content-type"] == "image/png"
 
 
+def asgi_post(app, receive, headers: list[tuple[bytes, bytes]]) -> tuple[dict, dict]:
+    """POST /api/ask to `app` at the ASGI level, its body from `receive` (what TestClient cannot send: a
+    chunked body, a stalled one) -> (the response start message, the JSON body); 30 s at most."""
+    import asyncio
+
+    out = []
+
+    async def send(message):
+        out.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/api/ask", "raw_path": b"/api/ask", "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000),
+             "headers": [(b"host", b"x"), *headers]}
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 30))
+    start = next(m for m in out if m["type"] == "http.response.start")
+    return start, json.loads(b"".join(m.get("body", b"") for m in out if m["type"] == "http.response.body"))
+
+
 def test_a_chunked_upload_is_cut_off_at_the_limit(answerer):
     """A chunked body declares no Content-Length: it was read whole (300 MB to disk) before the 413."""
-    import asyncio
 
     from kvqae.ask.images import MAX_UPLOAD_BYTES
 
@@ -202,24 +220,15 @@ def test_a_chunked_upload_is_cut_off_at_the_limit(answerer):
             + boundary + b'\r\nContent-Disposition: form-data; name="image"; filename="x.png"\r\n'
             b"Content-Type: image/png\r\n\r\n")
     chunks = iter([head] + [b"\0" * (1 << 20)] * (MAX_UPLOAD_BYTES // (1 << 20) + 20))
-    sent, out = [0], []
+    sent = [0]
 
     async def receive():
         chunk = next(chunks, None)
         sent[0] += len(chunk or b"")
         return {"type": "http.request", "body": chunk or b"", "more_body": chunk is not None}
 
-    async def send(message):
-        out.append(message)
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/api/ask", "raw_path": b"/api/ask", "query_string": b"",
-             "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000),
-             "headers": [(b"host", b"x"), (b"transfer-encoding", b"chunked"),
-                         (b"content-type", b"multipart/form-data; boundary=" + boundary)]}
-    asyncio.run(app(scope, receive, send))
-    start = next(m for m in out if m["type"] == "http.response.start")
-    body = json.loads(b"".join(m.get("body", b"") for m in out if m["type"] == "http.response.body"))
+    start, body = asgi_post(app, receive, [(b"transfer-encoding", b"chunked"),
+                                           (b"content-type", b"multipart/form-data; boundary=" + boundary)])
     assert start["status"] == 413 and "images up to 10 MB are accepted" in body["error"]["message"]
     assert sent[0] < MAX_UPLOAD_BYTES + 2 * (1 << 20)  # stopped reading right after the limit
 
@@ -262,7 +271,7 @@ def test_a_stalled_upload_ends_with_408(answerer, monkeypatch):
 
     boundary = b"stallBoundary"
     head = b"--" + boundary + b'\r\nContent-Disposition: form-data; name="question"\r\n\r\nWho'
-    out, calls = [], [0]
+    calls = [0]
 
     async def receive():
         calls[0] += 1
@@ -271,17 +280,8 @@ def test_a_stalled_upload_ends_with_408(answerer, monkeypatch):
         await asyncio.sleep(5)  # the rest never comes
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message):
-        out.append(message)
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/api/ask", "raw_path": b"/api/ask", "query_string": b"",
-             "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000),
-             "headers": [(b"host", b"x"), (b"content-length", b"500"),
-                         (b"content-type", b"multipart/form-data; boundary=" + boundary)]}
-    asyncio.run(asyncio.wait_for(create_app(answerer)(scope, receive, send), 3))
-    start = next(m for m in out if m["type"] == "http.response.start")
-    body = json.loads(b"".join(m.get("body", b"") for m in out if m["type"] == "http.response.body"))
+    start, body = asgi_post(create_app(answerer), receive, [
+        (b"content-length", b"500"), (b"content-type", b"multipart/form-data; boundary=" + boundary)])
     assert start["status"] == 408, body
     assert "the request body stalled: nothing arrived for 0.2 s" in (
         body["error"]["message"])

@@ -1,4 +1,5 @@
-"""`kvqae run PIPELINE.yaml`: KB -> encode -> index -> search -> fuse -> evaluate -> read, from one YAML file.
+"""`kvqae run PIPELINE.yaml`: KB -> encode -> index -> search -> fuse -> evaluate -> read, from one YAML file
+(its config and checks: `kvqae.pipeline_config`).
 
 Every stage writes its files under `output/` (the same files the stage-by-stage commands write), so a run
 can be inspected, resumed or continued by hand:
@@ -26,180 +27,44 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from kvqae.ask.bundle import (
-    Bundle,
-    BundleFusion,
-    BundleReader,
-    BundleRetrieval,
-    ModeName,
-    save_bundle,
-    spec_paths,
+from kvqae.ask.bundle import Bundle, BundleFusion, BundleReader, BundleRetrieval, save_bundle, spec_paths
+from kvqae.config import parse_config, parse_yaml
+from kvqae.io import read_json, write_json
+from kvqae.pipeline_config import (  # re-exported: `kvqae.pipeline` is where users import the config from
+    PIPELINE_WRITES,
+    FusionSection,
+    KBSection,
+    PipelineConfig,
+    ReaderSection,
+    RetrievalSection,
+    check_pipeline,
+    check_pipeline_output,
+    config_notes,
+    file_name,
+    fixed_weights,
+    fused_run_name,
+    load_pipeline_config,
+    load_pipeline_yaml,
+    pipeline_inputs,
+    reranked_run_name,
+    resolve_paths,
+    run_names,
 )
-from kvqae.config import ConfigModel, load_yaml, parse_config, parse_yaml
-from kvqae.fusion.modes import DefaultMinimumSetting
-from kvqae.io import not_found, read_json, write_json
-from kvqae.rerank.settings import RerankSettings
+
+__all__ = [
+    "PIPELINE_WRITES", "FusionSection", "KBSection", "PipelineConfig", "PipelineResult", "ReaderSection",
+    "RetrievalSection", "check_pipeline", "check_pipeline_output", "config_notes", "file_name",
+    "fixed_weights", "fused_run_name", "load_pipeline_config", "load_pipeline_yaml", "pipeline_bundle",
+    "pipeline_inputs", "remove_stale_outputs", "reranked_run_name", "rerank_pipeline_run", "resolve_paths",
+    "run_command", "run_names", "run_pipeline", "write_pipeline_report",
+]
 
 if TYPE_CHECKING:
     from kvqae.data.runs import Run
-
-
-class KBSection(ConfigModel):
-    source: Path  # articles JSONL, MediaWiki XML(.bz2) or ViQuAE KB, or an already built KB directory
-    format: str = "auto"
-    words: int = Field(default=100, ge=1)
-    sentence_aligned: bool = False
-    types_from: Path | None = None
-
-
-class RetrievalSection(ConfigModel):
-    mode: ModeName
-    # encoder spec, e.g. "clip:path/to/model", "st:minilm", "face:dlib"; "bm25": a BM25 index (text-passage)
-    encoder: str
-    factory: str = "Flat"  # Faiss factory string, or "auto" (kvqae.index.build.auto_factory)
-    # search settings overriding those saved with the index (None: the index's own)
-    nprobe: int | None = Field(default=None, ge=1)
-    ef_search: int | None = Field(default=None, ge=1)
-    refine_factor: int | None = Field(default=None, ge=0)
-    name: str | None = None  # run name (default: the mode)
-    # passage-level modes: also fuse the run's "entity context" (`<name>@entity`: every passage of a retrieved
-    # entity at the score of its best passage), so a description of the entity lifts its other passages
-    entity_context: bool = False
-
-    @field_validator("name")
-    @classmethod
-    def _name_is_a_file_name(cls, value: str | None) -> str | None:
-        return None if value is None else file_name(value)
-
-    @model_validator(mode="after")
-    def _bm25_is_text_passage(self) -> RetrievalSection:
-        if self.encoder == "bm25" and self.mode != "text-passage":
-            raise ValueError(f"encoder bm25 only serves mode text-passage, not {self.mode}")
-        if self.entity_context and self.mode not in ("text-passage", "image-passage"):
-            raise ValueError(f"entity_context applies to passage-level modes, not {self.mode}")
-        return self
-
-
-def file_name(value: str) -> str:
-    """A run or split name, which names files under `output/runs/`: no path separators, "." or "..", so a
-    name can never write outside the output folder."""
-    if not value.strip() or value in (".", "..") or any(c in value for c in "/\\\0"):
-        raise ValueError(f"{value!r} is not a plain name (it names files: no '/', '\\', '..' or empty names)")
-    if len(value.encode("utf-8")) > MAX_NAME_BYTES:  # "<name>@entity+proximity+reader.json" must fit
-        raise ValueError(f"is {len(value.encode('utf-8'))} bytes long; a name (it names files) is at most "
-                         f"{MAX_NAME_BYTES} bytes")
-    return value
-
-
-# a file name holds at most 255 bytes; run files add "@entity", "+proximity+reader" and ".json" to the name
-MAX_NAME_BYTES = 200
-
-
-def run_names(retrieval: list[RetrievalSection]) -> list[str]:
-    """Every run a pipeline fuses, in order: each entry's name, followed by `<name>@entity` when it has an
-    entity context."""
-    names = []
-    for r in retrieval:
-        name = r.name or r.mode
-        names += [name, f"{name}@entity"] if r.entity_context else [name]
-    return names
-
-
-class FusionSection(ConfigModel):
-    method: Literal["wsum", "rrf", "combsum", "combmnz"] = "wsum"
-    norm: Literal["zscore", "zscore-query", "minmax", "rank", "none"] = "zscore"
-    step: float = Field(default=0.1, gt=0, le=1)
-    metric: str = "mrr@100"
-    default_minimum: DefaultMinimumSetting = None  # "off" | "raw" | "normalized"; None: by norm
-    # a weights file (`kvqae fuse fit`, or a joint CLIP's fusion_weights.json) applied as it is instead of
-    # fitting on `fit_split`: its run names, method, norm and default-minimum replace the keys above
-    weights: Path | None = None
-
-
-def fixed_weights(cfg: PipelineConfig) -> Path | None:
-    """The weights file the pipeline applies without fitting, when there is one and more than one run."""
-    if cfg.fusion is None or cfg.fusion.weights is None or len(run_names(cfg.retrieval)) < 2:
-        return None
-    return Path(cfg.fusion.weights)
-
-
-class ReaderSection(ConfigModel):
-    model: str  # reader checkpoint: path or HF name
-    top_k: int = Field(default=24, ge=1)
-    run: str = "fusion"  # which run feeds the reader: "fusion" or a retrieval run name
-
-
-class PipelineConfig(ConfigModel):
-    """The whole pipeline, as written in PIPELINE.yaml."""
-
-    output: Path
-    kb: KBSection
-    questions: dict[str, Path]  # split name -> questions file
-    retrieval: list[RetrievalSection] = Field(min_length=1)
-    k: int = Field(default=100, ge=1)
-    eval_split: str = "test"
-    fit_split: str | None = "validation"  # split on which fusion weights are fitted (None: no fusion)
-    fusion: FusionSection | None = FusionSection()
-    reader: ReaderSection | None = None
-    # term-proximity re-ranking of the run that `kvqae ask` reads (the fused run, or the only run); the
-    # reader then reads the re-ranked passages when its `run` is that run
-    rerank: RerankSettings | None = None
-    metrics: list[str] = Field(default=["mrr@100", "p@1", "p@20", "hit@20", "recall@100", "ndcg@10"],
-                               min_length=1)  # none: a report without a column
-    passage_requires_entity: bool = False  # a relevant passage must also belong to the gold entity
-    dataset: str = ""
-    batch_size: int = Field(default=64, ge=1)
-    device: str = "cpu"
-
-    @field_validator("output", mode="before")
-    @classmethod
-    def _output_is_named(cls, value: Any) -> Any:
-        """`output: ""` was read as the YAML's own folder, which then received every stage's files."""
-        if isinstance(value, str) and not value.strip():
-            raise ValueError("is empty: name the folder the pipeline writes its files to")
-        return value
-
-    @field_validator("questions")
-    @classmethod
-    def _splits_are_file_names(cls, value: dict[str, Path]) -> dict[str, Path]:
-        for split in value:
-            file_name(split)
-        return value
-
-    @field_validator("eval_split", "fit_split")
-    @classmethod
-    def _names_a_split(cls, value: str | None, info: ValidationInfo) -> str | None:
-        """An eval_split / fit_split given in the YAML must be one of the `questions` splits (the default
-        fit_split "validation" is only required when fusion runs: see `run_pipeline`)."""
-        splits = info.data.get("questions")
-        if value is not None and splits is not None and value not in splits:
-            raise ValueError(f"{value!r} is not one of the question splits {sorted(splits)}")
-        return value
-
-
-def fused_run_name(cfg: PipelineConfig) -> str | None:
-    """The run a pipeline's answers come from: "fusion" when runs are fused, the run itself when there is
-    only one, None when several runs are not fused."""
-    names = run_names(cfg.retrieval)
-    fused = fixed_weights(cfg) is not None or (
-        cfg.fusion is not None and cfg.fit_split is not None and len(names) > 1
-    )
-    if fused:
-        return "fusion"
-    return names[0] if len(names) == 1 else None
-
-
-def reranked_run_name(cfg: PipelineConfig) -> str | None:
-    """Name of the re-ranked run (`<base>+proximity`), None without `rerank`."""
-    base = fused_run_name(cfg)
-    if cfg.rerank is None or base is None:
-        return None
-    return base + cfg.rerank.suffix()
 
 
 def _save_run(run: Run, path: Path) -> None:
@@ -220,49 +85,6 @@ def _slug(text: str) -> str:
         return slug
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
     return f"{slug[-(_SLUG_CHARS - 9):].lstrip('_-.')}-{digest}"
-
-
-def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
-    def fix(p: Path | None) -> Path | None:
-        return None if p is None or p.is_absolute() else base / p
-
-    def fix_spec(spec: str) -> str:
-        # encoder specs may hold a relative model path ("clip:models/x"): resolve it when it exists there
-        prefix, _, arg = spec.partition(":")
-        if arg and not Path(arg).is_absolute() and (base / arg).exists():
-            return f"{prefix}:{base / arg}"
-        return spec
-
-    data = cfg.model_dump(exclude_unset=True)  # defaults stay unset: validators see only what was given
-    data["output"] = fix(cfg.output) or cfg.output
-    data["kb"]["source"] = fix(cfg.kb.source) or cfg.kb.source
-    if cfg.kb.types_from:  # left unset when not given: `_config_notes` tells given keys from defaults
-        data["kb"]["types_from"] = fix(cfg.kb.types_from)
-    data["questions"] = {k: fix(v) or v for k, v in cfg.questions.items()}
-    for section in data["retrieval"]:
-        section["encoder"] = fix_spec(section["encoder"])
-    if cfg.fusion is not None and cfg.fusion.weights is not None:
-        data["fusion"]["weights"] = fix(cfg.fusion.weights) or cfg.fusion.weights
-    if cfg.reader is not None and (base / cfg.reader.model).exists():
-        data["reader"]["model"] = str(base / cfg.reader.model)
-    return PipelineConfig.model_validate(data)
-
-
-def load_pipeline_config(path: str | Path) -> PipelineConfig:
-    """Read PIPELINE.yaml and resolve its relative paths against the file's folder."""
-    path = Path(path)
-    cfg = parse_config(PipelineConfig, load_pipeline_yaml(path), path=path)
-    return _resolve_paths(cfg, path.resolve().parent)
-
-
-def load_pipeline_yaml(path: Path) -> dict:
-    """The mapping of PIPELINE.yaml; a blank file is an InputError ("file is empty"), not missing keys."""
-    from kvqae.errors import InputError
-    from kvqae.io import first_byte
-
-    if path.is_file() and not first_byte(path):
-        raise InputError("file is empty", path=path)
-    return load_yaml(path)
 
 
 _STAMPED_FILES = 2000  # the most files of one input folder (a KB, a model) whose size and time are recorded
@@ -294,154 +116,6 @@ def _input_state(cfg: PipelineConfig) -> dict:
         "config": cfg.model_dump(mode="json", exclude={"reader", "metrics", "dataset", "rerank"}),
         "inputs": {str(p): stamp(p) for p in paths},
     }
-
-
-def check_pipeline(cfg: PipelineConfig) -> None:
-    """Everything that can be checked before a stage runs: splits, metrics, the reader's run and model, and
-    that the input files and model folders exist (a typo fails now, not after an hour of encoding)."""
-    from kvqae.encode.registry import parse_spec
-    from kvqae.errors import InputError
-    from kvqae.evaluate.metrics import parse_metric
-    from kvqae.safety import check_device, check_model_dir
-
-    metrics = {"metrics": cfg.metrics, "fusion.metric": [cfg.fusion.metric] if cfg.fusion else []}
-    for key, names in metrics.items():
-        for name in names:
-            try:
-                parse_metric(name)
-            except InputError as e:
-                raise InputError(e.reason, field=key) from None
-    if "metrics" in cfg.model_fields_set:  # the defaults (mrr@100, ...) stay usable with a small k
-        deep = [m for m in cfg.metrics if (parse_metric(m)[1] or 0) > cfg.k]
-        if deep:  # it was labelled @1000 and computed from the top k
-            raise InputError(f"{', '.join(deep)} looks deeper than the {cfg.k} passages each run keeps (k: "
-                             f"{cfg.k}); raise k or use a cutoff of at most {cfg.k}", field="metrics")
-    # the default top_k (24) with a small k reads what the run holds; a top_k written in the YAML means it
-    if cfg.reader is not None and "top_k" in cfg.reader.model_fields_set and cfg.reader.top_k > cfg.k:
-        raise InputError(f"the reader reads the top {cfg.reader.top_k} but each run keeps {cfg.k} passages "
-                         f"(k: {cfg.k}); use a top_k of at most {cfg.k}", field="reader.top_k")
-    check_device(cfg.device, "device")  # the reader failed in torch after retrieval and fusion had run
-    _check_inputs_exist(cfg)
-    # Run names name files (runs/<split>/<name>.json) and report rows: a retrieval entry named "fusion"
-    # (or "x@entity" beside an "x" with entity_context) was overwritten by the fused run and lost, silently.
-    taken: dict[str, int] = {"fusion": -1} if fused_run_name(cfg) == "fusion" else {}
-    for i, section in enumerate(cfg.retrieval):
-        name = section.name or section.mode
-        for run in [name, f"{name}@entity"] if section.entity_context else [name]:
-            if run in taken:
-                other = "the fused run" if taken[run] < 0 else f"retrieval entry {taken[run]}"
-                raise InputError(f"run name {run!r} is taken by {other}; give this entry another `name`",
-                                 field=f"retrieval.{i}.name")
-            taken[run] = i
-    if cfg.fusion is not None and cfg.fusion.weights is None and len(run_names(cfg.retrieval)) >= 2:
-        from kvqae.fusion.search import check_grid
-
-        try:  # a step that does not divide 1 failed at the fusion stage, after every search
-            check_grid(len(run_names(cfg.retrieval)), cfg.fusion.step)
-        except InputError as e:
-            raise InputError(e.reason, field="fusion.step") from None
-    if fixed_weights(cfg) is not None:  # a file for other runs fails now, not after the searches
-        from kvqae.fusion.search import weights_for_runs
-
-        weights_for_runs(fixed_weights(cfg), run_names(cfg.retrieval))
-    for i, section in enumerate(cfg.retrieval):
-        if section.encoder != "bm25":
-            parse_spec(section.encoder)
-            for arg in filter(None, section.encoder.partition(":")[2].split(",")):
-                check_model_dir(arg, f"retrieval.{i}.encoder", packaged=("minilm", "dlib"))
-    if cfg.rerank is not None and fused_run_name(cfg) is None:
-        raise InputError("re-ranking needs one run to re-rank: fuse the runs (fusion, fit_split) or keep one "
-                         "retrieval entry", field="rerank")
-    if cfg.reader is not None:
-        runs = [n for n in dict.fromkeys([*run_names(cfg.retrieval), fused_run_name(cfg)]) if n]
-        runs += [reranked_run_name(cfg)] if cfg.rerank is not None else []
-        if cfg.reader.run not in runs:
-            # the user wrote no run: say where 'fusion' came from
-            hint = (" (reader.run is 'fusion' unless set, and nothing is fused here; set it to one of them)"
-                    if "run" not in cfg.reader.model_fields_set else "")
-            raise InputError(f"{cfg.reader.run!r} is not one of the runs {runs}{hint}", field="reader.run")
-        check_model_dir(cfg.reader.model, "reader.model")
-
-
-def _check_inputs_exist(cfg: PipelineConfig) -> None:
-    """The KB source, the types file and the question files of the evaluated and fitted splits exist."""
-    from kvqae.errors import InputError
-
-    paths = {"kb.source": cfg.kb.source, "kb.types_from": cfg.kb.types_from}
-    if cfg.fusion is not None:
-        paths["fusion.weights"] = cfg.fusion.weights
-    for split in (cfg.eval_split, cfg.fit_split):
-        if split in cfg.questions:
-            paths[f"questions.{split}"] = cfg.questions[split]
-    for key, path in paths.items():
-        if path is not None and not Path(path).exists():
-            raise InputError(not_found("file", path), path=path, field=key)
-    for split, path in cfg.questions.items():
-        if Path(path).is_dir():
-            raise InputError("expected a questions file, got a folder", path=path, field=f"questions.{split}")
-
-
-def _config_notes(cfg: PipelineConfig, splits: list[str]) -> list[str]:
-    """Warnings about a config that runs but may not do what its author meant: fitting and evaluating on
-    one questions file (the report would then measure the fit), KB build keys given for a KB that is
-    already built (its passages were cut when it was built; the keys change nothing), and fusion settings
-    given for a single run."""
-    notes = []
-    if "fusion" in cfg.model_fields_set and cfg.fusion is not None and len(run_names(cfg.retrieval)) == 1:
-        notes.append("[fusion] note: one run, nothing to fuse: the fusion settings are not used")
-    files = {s: Path(cfg.questions[s]).resolve() for s in splits if s in cfg.questions}
-    if len(files) == 2 and len(set(files.values())) == 1:
-        a, b = files
-        notes.append(f"[questions] warning: {a} and {b} are the same file ({files[a]}): fusion weights "
-                     "fitted on it are evaluated on it, so the report overstates them")
-    built = (Path(cfg.kb.source) / "entities.parquet").exists()
-    ignored = sorted(cfg.kb.model_fields_set & {"words", "sentence_aligned", "types_from", "format"})
-    if built and ignored:
-        keys = ", ".join(f"kb.{key}" for key in ignored)
-        notes.append(f"[kb] warning: {keys} ignored: {cfg.kb.source} is a built KB, whose passages were cut "
-                     "when it was built (rebuild it from its articles to change them)")
-    return notes
-
-
-# what `run_pipeline` writes under `output` (the rest of the folder is left alone)
-PIPELINE_WRITES = ("kb", "embeddings", "indexes", "runs", "predictions", "report", "fusion_weights.json",
-                   "inputs.json", "bundle.json")
-
-
-def pipeline_inputs(cfg: PipelineConfig) -> dict[str, list[Path]]:
-    """Every input path of a pipeline, by YAML key: KB source, types file, question files, local models."""
-    from kvqae.safety import local_path, spec_paths
-
-    inputs: dict[str, list[Path]] = {"kb.source": [cfg.kb.source], "kb.types_from": [cfg.kb.types_from]}
-    if cfg.fusion is not None:
-        inputs["fusion.weights"] = [cfg.fusion.weights]
-    inputs.update({f"questions.{s}": [p] for s, p in cfg.questions.items()})
-    for i, section in enumerate(cfg.retrieval):
-        inputs[f"retrieval.{i}.encoder"] = [Path(p) for p in spec_paths(section.encoder)]
-    if cfg.reader is not None:
-        inputs["reader.model"] = [local_path(cfg.reader.model)]
-    return {k: [Path(p) for p in v if p is not None] for k, v in inputs.items()}
-
-
-def check_pipeline_output(cfg: PipelineConfig, extra: dict[str, Path], *, overwrite: bool = False) -> None:
-    """`output` must not be or lie inside an input, no input may be or lie inside a path the pipeline writes,
-    the folder must be writable and new, empty or an earlier pipeline output (unless `overwrite`)."""
-    from kvqae.errors import InputError
-    from kvqae.safety import check_replaceable, check_writable, overlap
-
-    out = Path(cfg.output)
-    kb_is_built = (Path(cfg.kb.source) / "entities.parquet").exists()
-    written = [out / n for n in PIPELINE_WRITES if not (n == "kb" and kb_is_built)]
-    for key, paths in {**pipeline_inputs(cfg), **{k: [Path(v)] for k, v in extra.items()}}.items():
-        for path in paths:
-            clash = [(out, how) for how in [overlap(out, path)] if how in ("is", "lies inside")]
-            clash += [(w, how) for w in written for how in [overlap(w, path)] if how is not None]
-            if clash:
-                where, how = clash[0]
-                raise InputError(f"output {where} {how} the input {key} ({path}): the pipeline would write "
-                                 "over it; choose another output folder")
-    check_writable(out, "output")
-    check_replaceable(out, "pipeline", overwrite=overwrite, flag="output")
 
 
 class PipelineResult(dict):
@@ -506,7 +180,7 @@ def run_pipeline(
         log("[run] inputs changed since the last run: recomputing every stage")
         force = True
 
-    for note in _config_notes(cfg, wanted):
+    for note in config_notes(cfg, wanted):
         log(note)
     # the question files first: one of another kind (a run, articles) is refused before the KB is built
     questions = {s: load_questions(splits[s]) for s in wanted}
@@ -897,7 +571,7 @@ def run_command(
         data[key] = parse_yaml(value, field=f"--set {key}")
         names[key] = f"--set {key}"
     cfg = parse_config(PipelineConfig, data, path=config, names=names)
-    cfg = _resolve_paths(cfg, config.resolve().parent)
+    cfg = resolve_paths(cfg, config.resolve().parent)
     try:  # run_pipeline checks again; here a config error can name the YAML (or the --set) it came from
         check_pipeline(cfg)
     except InputError as e:
