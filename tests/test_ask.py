@@ -53,7 +53,8 @@ def test_check_question_limits():
             check_question(bad)
         assert err.value.field == "question"
     assert len(check_question("x" * 1000)) == 1000
-    assert check_question("\u200bWho?") == "\u200bWho?"  # something visible: kept as typed
+    # something visible: kept, without the invisible characters a tokenizer trips on (session 20)
+    assert check_question("\u200bWho?") == "Who?"
 
 
 def test_decode_image_accepts_and_refuses():

@@ -365,7 +365,9 @@ def test_a_path_key_given_something_else_says_so(tmp_path, key, value, said):
 def test_a_web_address_as_the_photo_is_named(tmp_path, monkeypatch, capsys):
     code, err = kvqae(monkeypatch, capsys, "ask", tmp_path, "-q", "Who is this?", "--image",
                       "https://example.com/a.jpg")
-    assert code == 2 and "--image https://example.com/a.jpg: a web address; download the photo" in err
+    assert code == 2 and "--image https://example.com/a.jpg: an address, not a file path" in err
+    code, err = kvqae(monkeypatch, capsys, "ask", tmp_path, "-q", "Who?", "--image", "file:///tmp/a.png")
+    assert code == 2 and "for file:///x.png give /x.png" in err
 
 
 def test_bm25_weighting_without_bm25_is_refused(tmp_path, monkeypatch, capsys):
@@ -422,3 +424,43 @@ def test_metric_names_and_empty_weights_are_explained(tmp_path, monkeypatch, cap
     code, err = kvqae(monkeypatch, capsys, "fuse", "combine", "--run", tmp_path / "a.json", "--run",
                       tmp_path / "b.json", "--weights", "", "--out", tmp_path / "f.json")
     assert code == 2 and "--weights is empty" in err and not (tmp_path / "f.json").exists()
+
+
+# ---------------------------------------------------------------- the second sweep (330 probes)
+
+@pytest.mark.parametrize("device", ["meta", "xpu"])
+def test_a_device_kvqae_cannot_run_on_is_refused(device):
+    # a traceback after loading (meta: "Tensor.item() cannot be called on meta tensors")
+    from kvqae.safety import check_device
+
+    with pytest.raises(InputError, match=f"--device {device}: kvqae runs on cpu, cuda or mps, not {device}"):
+        check_device(device)
+
+
+def test_questions_are_read_as_plain_text():
+    # a zero-width space ("w\u200brote") or full-width letters from an input method changed the answer
+    from kvqae.ask.answer import check_question, plain_text
+
+    assert check_question("Who w\u200brote Animal Farm?") == "Who wrote Animal Farm?"
+    assert check_question("What is the capital of \uff21\uff4c\uff47\uff45\uff52\uff49\uff41?") == (
+        "What is the capital of Algeria?")
+    assert plain_text("\u216b ﬁsh\u00ad") == "XII fish"
+    assert plain_text("می\u200cخواهم") == "می\u200cخواهم"  # the joiners scripts need stay
+
+
+def test_config_notes_and_checks_of_the_second_sweep(tmp_path):
+    from kvqae.pipeline import check_pipeline, config_notes, load_pipeline_config
+
+    two = [{"mode": "text-passage", "encoder": "bm25"},
+           {"mode": "text-passage", "encoder": "bm25", "name": "b"}]
+    path = _pipeline(tmp_path, retrieval=two, questions={"test": "q.jsonl"}, fit_split="test")
+    assert config_notes(load_pipeline_config(path), ["test"]) == [
+        "[fusion] warning: the weights are fitted on 'test', the split evaluated: the report overstates the "
+        "fusion (fit on another split)"]
+    path = _pipeline(tmp_path, retrieval=two, fusion={"metric": "p@1000"}, questions={"test": "q.jsonl"},
+                     fit_split="test")
+    with pytest.raises(InputError, match=r'field "fusion.metric": p@1000 looks deeper than the 10 passages'):
+        check_pipeline(load_pipeline_config(path))
+    cfg = load_pipeline_config(_pipeline(tmp_path, metrics=["mrr@10", "p@1", "mrr@10"]))
+    assert cfg.metrics == ["mrr@10", "p@1"]  # a duplicate column in the report before
+

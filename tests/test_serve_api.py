@@ -285,3 +285,12 @@ def test_a_stalled_upload_ends_with_408(answerer, monkeypatch):
     assert start["status"] == 408, body
     assert "the request body stalled: nothing arrived for 0.2 s" in (
         body["error"]["message"])
+
+
+def test_a_closing_boundary_inside_the_text_closes_nothing(client):
+    boundary = "abc"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="question"\r\n\r\n'
+            f"Who wrote --{boundary}-- Animal Farm?\r\n--{boundary}").encode()
+    resp = client.post("/api/ask", content=body,
+                       headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert resp.status_code == 400 and "the form is cut off" in resp.json()["error"]["message"]

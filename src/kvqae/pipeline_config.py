@@ -131,6 +131,12 @@ class PipelineConfig(ConfigModel):
             raise ValueError("is empty: name the folder the pipeline writes its files to")
         return value
 
+    @field_validator("metrics")
+    @classmethod
+    def _each_metric_once(cls, value: list[str]) -> list[str]:
+        """A metric written twice was a duplicate column in the report."""
+        return list(dict.fromkeys(value))
+
     @field_validator("questions")
     @classmethod
     def _splits_are_file_names(cls, value: dict[str, Path]) -> dict[str, Path]:
@@ -227,11 +233,14 @@ def check_pipeline(cfg: PipelineConfig) -> None:
                 parse_metric(name)
             except InputError as e:
                 raise InputError(e.reason, field=key) from None
-    if "metrics" in cfg.model_fields_set:  # the defaults (mrr@100, ...) stay usable with a small k
-        deep = [m for m in cfg.metrics if (parse_metric(m)[1] or 0) > cfg.k]
+    given = {"metrics": cfg.metrics if "metrics" in cfg.model_fields_set else [],
+             "fusion.metric": [cfg.fusion.metric] if cfg.fusion and "metric" in cfg.fusion.model_fields_set
+             else []}  # the defaults (mrr@100, ...) stay usable with a small k
+    for key, names in given.items():
+        deep = [m for m in names if (parse_metric(m)[1] or 0) > cfg.k]
         if deep:  # it was labelled @1000 and computed from the top k
             raise InputError(f"{', '.join(deep)} looks deeper than the {cfg.k} passages each run keeps (k: "
-                             f"{cfg.k}); raise k or use a cutoff of at most {cfg.k}", field="metrics")
+                             f"{cfg.k}); raise k or use a cutoff of at most {cfg.k}", field=key)
     # the default top_k (24) with a small k reads what the run holds; a top_k written in the YAML means it
     if cfg.reader is not None and "top_k" in cfg.reader.model_fields_set and cfg.reader.top_k > cfg.k:
         raise InputError(f"the reader reads the top {cfg.reader.top_k} but each run keeps {cfg.k} passages "
@@ -303,6 +312,10 @@ def config_notes(cfg: PipelineConfig, splits: list[str]) -> list[str]:
     already built (its passages were cut when it was built; the keys change nothing), and fusion settings
     given for a single run."""
     notes = []
+    fitting = fused_run_name(cfg) == "fusion" and fixed_weights(cfg) is None
+    if fitting and cfg.fit_split == cfg.eval_split:
+        notes.append(f"[fusion] warning: the weights are fitted on {cfg.fit_split!r}, the split evaluated: "
+                     "the report overstates the fusion (fit on another split)")
     if "fusion" in cfg.model_fields_set and cfg.fusion is not None and len(run_names(cfg.retrieval)) == 1:
         notes.append("[fusion] note: one run, nothing to fuse: the fusion settings are not used")
     files = {s: Path(cfg.questions[s]).resolve() for s in splits if s in cfg.questions}

@@ -295,6 +295,8 @@ def check_device(device: str, flag: str = "--device") -> None:
             raise InputError(f"{flag} {device}: this machine has {count} usable CUDA device(s); use cpu")
     elif dev.type == "mps" and not torch.backends.mps.is_available():
         raise InputError(f"{flag} {device}: MPS is not available on this machine; use cpu")
+    elif dev.type not in ("cpu", "cuda", "mps"):  # meta holds no data; xpu, hpu ... are not built in here
+        raise InputError(f"{flag} {device}: kvqae runs on cpu, cuda or mps, not {dev.type}")
 
 
 def check_distinct_files(paths: Iterable[PathLike], flag: str) -> None:

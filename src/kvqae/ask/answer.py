@@ -114,18 +114,33 @@ class AskResult:
         }
 
 
+# invisible format characters a copy-paste or an editor leaves inside words: zero-width space and no-break,
+# word joiner, byte-order mark, soft hyphen, direction marks (not the joiners U+200C / U+200D, which
+# scripts such as Persian and emoji sequences need)
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad\u200e\u200f\u180e"))
+
+
+def plain_text(text: str) -> str:
+    """`text` as the models read it: compatibility forms folded (NFKC: full-width "Ａｌｇｅｒｉａ" from an
+    input method -> "Algeria", "Ⅻ" -> "XII", "ﬁ" -> "fi") and invisible format characters removed
+    ("w\u200brote" -> "wrote"). Either had changed the answer: a word the tokenizer no longer knew."""
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+
+
 def check_question(question: Any) -> str:
-    """The question text stripped; InputError when empty (nothing but spaces, control or invisible
-    format characters such as NUL or a zero-width space), holding a control character other than tab, line
-    feed and carriage return (`check_question_chars`), holding U+FFFD (`check_not_replaced`), holding no
-    letter or digit in any script, or longer than MAX_QUESTION_CHARS."""
+    """The question text stripped and made plain (`plain_text`); InputError when empty (nothing but
+    spaces, control or invisible format characters such as NUL or a zero-width space), holding a control
+    character other than tab, line feed and carriage return (`check_question_chars`), holding U+FFFD
+    (`check_not_replaced`), holding no letter or digit in any script, or longer than MAX_QUESTION_CHARS."""
     if not isinstance(question, str) or not shows_text(question):
         raise InputError("the question is empty", field="question")
     check_question_chars(question, "question")
     check_not_replaced(question, "question")
     if not any(ch.isalnum() for ch in question):  # "?!?", "🦉 ❓": retrieval would still rank something
         raise InputError("the question holds no words (no letter or digit)", field="question")
-    question = question.strip()
+    question = plain_text(question).strip()
     if len(question) > MAX_QUESTION_CHARS:
         raise InputError(
             f"the question has {len(question)} characters, more than the {MAX_QUESTION_CHARS} allowed",
@@ -188,6 +203,9 @@ class Answerer:
         if top_k is not None:
             if top_k < 1:
                 raise InputError("must be >= 1", field="top_k")
+            if top_k > bundle.k:  # it said "the 1000000000 read passages" and read the k retrieval keeps
+                raise InputError(f"{top_k} is more than the {bundle.k} passages retrieval keeps (the "
+                                 f"bundle's k); give at most {bundle.k}", field="top_k")
             if bundle.reader is not None:
                 reader = bundle.reader.model_copy(update={"top_k": top_k})
                 bundle = bundle.model_copy(update={"reader": reader})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import typer
@@ -106,10 +107,10 @@ def ask_command(
     check_question(question)  # before loading any model
     if image is not None and not image.strip():
         raise InputError("--image is empty: give a photo's path, or leave --image out for a text question")
-    if image is not None and image.strip().lower().startswith(("http://", "https://", "ftp://")):
+    if image is not None and re.match(r"[a-z][a-z0-9+.-]*://", image.strip(), re.IGNORECASE):
         # Path() folds "//": the URL was shown mangled ("https:/example.com/a.jpg: image file not found")
-        raise InputError(f"--image {image}: a web address; download the photo and give its file "
-                         "(kvqae ask fetches nothing)")
+        raise InputError(f"--image {image}: an address, not a file path; give the photo's file (kvqae ask "
+                         "fetches nothing; for file:///x.png give /x.png)")
     photo = load_image_file(Path(image)) if image is not None else None
     answerer = Answerer.load(out, device=device, top_k=top_k)
     result = answerer.ask(question, photo)

@@ -224,10 +224,12 @@ class StreamedBodyLimit:
                     raise HTTPException(413, f"the request is over {self.limit / 2**20:.0f} MB; images up "
                                              f"to {MAX_UPLOAD_BYTES / 2**20:.0f} MB are accepted")
                 if closing is not None and opening is not None and not closed:
-                    seen = tail + body  # a delimiter may straddle two chunks
-                    opened = opened or opening in seen
-                    closed = closing in seen
-                    tail = seen[-len(closing):]
+                    # a delimiter opens a line (or the body) and may straddle two chunks; "--B--" inside a
+                    # question's text closes nothing
+                    seen = (tail or b"\n") + body
+                    opened = opened or b"\n" + opening in seen
+                    closed = b"\n" + closing in seen
+                    tail = seen[-len(closing) - 1:]
                     if not message.get("more_body", False) and not closed:
                         raise HTTPException(400, _unclosed_form_message(opened))
             return message
@@ -336,6 +338,7 @@ def add_routes(app: FastAPI) -> None:
             "passages": [{"id": p, "text": kb.passage_text(p)} for p in kb.passages_of(entity_id)],
         }
 
+    @app.head("/api/examples", include_in_schema=False)
     @app.get("/api/examples", response_model=list[schemas.Example])
     def examples(
         shown: Annotated[dict[str, Any], Depends(get_examples)], answerer: AnswererDep
@@ -352,6 +355,7 @@ def add_routes(app: FastAPI) -> None:
             for q in shown.values()
         ]
 
+    @app.head("/api/examples/{example_id:path}/image", include_in_schema=False)
     @app.get("/api/examples/{example_id:path}/image", responses=error_responses)
     def example_image(
         example_id: str, shown: Annotated[dict[str, Any], Depends(get_examples)]
