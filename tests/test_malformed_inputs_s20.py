@@ -464,3 +464,12 @@ def test_config_notes_and_checks_of_the_second_sweep(tmp_path):
     cfg = load_pipeline_config(_pipeline(tmp_path, metrics=["mrr@10", "p@1", "mrr@10"]))
     assert cfg.metrics == ["mrr@10", "p@1"]  # a duplicate column in the report before
 
+
+
+def test_pipeline_split_and_encoder_errors_name_the_yaml(tmp_path, monkeypatch, capsys):
+    # these were raised once the run had begun, without the YAML's name; "BM25" listed every prefix but bm25
+    code, err = kvqae(monkeypatch, capsys, "run", _pipeline(tmp_path, questions={}))
+    assert code == 2 and "pipeline.yaml: field \"eval_split\": eval_split 'test' is not one of the" in err
+    entry = [{"mode": "text-passage", "encoder": "BM25"}]
+    code, err = kvqae(monkeypatch, capsys, "run", _pipeline(tmp_path, retrieval=entry))
+    assert code == 2 and 'field "retrieval.0.encoder": unknown encoder spec' in err and "or bm25" in err

@@ -294,3 +294,15 @@ def test_a_closing_boundary_inside_the_text_closes_nothing(client):
     resp = client.post("/api/ask", content=body,
                        headers={"content-type": f"multipart/form-data; boundary={boundary}"})
     assert resp.status_code == 400 and "the form is cut off" in resp.json()["error"]["message"]
+
+
+def test_a_compressed_body_and_a_huge_urlencoded_one(client):
+    import gzip
+
+    body = gzip.compress(b"question=Who+wrote+it%3F")
+    resp = client.post("/api/ask", content=body, headers={
+        "content-type": "application/x-www-form-urlencoded", "content-encoding": "gzip"})
+    assert_error(resp, 415, "compressed with 'gzip' is not accepted")
+    resp = client.post("/api/ask", content=b"question=" + b"a" * (11 << 20),
+                       headers={"content-type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 413 and resp.json()["error"]["field"] is None  # no image to blame

@@ -156,22 +156,11 @@ def run_pipeline(
                          field="output") from None
     timings: dict[str, float] = {}
     splits = dict(cfg.questions)
-    if cfg.eval_split not in splits:
-        raise InputError(
-            f"eval_split {cfg.eval_split!r} is not one of the question splits {sorted(splits)}",
-            field="eval_split",
-        )
     fixed = fixed_weights(cfg)
     fusing = cfg.fusion is not None and len(run_names(cfg.retrieval)) > 1
-    fit_split = cfg.fit_split if fusing and fixed is None else None
-    if fit_split is not None and fit_split not in splits:
-        raise InputError(
-            f"fit_split {fit_split!r} is not one of the question splits {sorted(splits)}", field="fit_split"
-        )
+    fit_split = cfg.fit_split if fusing and fixed is None else None  # `check_pipeline` checked both splits
     wanted = [s for s in dict.fromkeys([cfg.eval_split, fit_split]) if s is not None]
     names = [r.name or r.mode for r in cfg.retrieval]
-    if len(set(names)) != len(names):
-        raise InputError("two retrieval entries share a name; give each a distinct `name`", field="retrieval")
 
     # Stage outputs are reused only while the inputs they came from are unchanged.
     state = _input_state(cfg)

@@ -245,6 +245,7 @@ def check_pipeline(cfg: PipelineConfig) -> None:
     if cfg.reader is not None and "top_k" in cfg.reader.model_fields_set and cfg.reader.top_k > cfg.k:
         raise InputError(f"the reader reads the top {cfg.reader.top_k} but each run keeps {cfg.k} passages "
                          f"(k: {cfg.k}); use a top_k of at most {cfg.k}", field="reader.top_k")
+    _check_splits(cfg)
     check_device(cfg.device, "device")  # the reader failed in torch after retrieval and fusion had run
     _check_inputs_exist(cfg)
     # Run names name files (runs/<split>/<name>.json) and report rows: a retrieval entry named "fusion"
@@ -271,7 +272,10 @@ def check_pipeline(cfg: PipelineConfig) -> None:
         weights_for_runs(fixed_weights(cfg), run_names(cfg.retrieval))
     for i, section in enumerate(cfg.retrieval):
         if section.encoder != "bm25":
-            parse_spec(section.encoder)
+            try:
+                parse_spec(section.encoder)
+            except InputError as e:  # named "encoder", and the lexical index (bm25) not among the choices
+                raise InputError(f"{e.reason}, or bm25 (lexical)", field=f"retrieval.{i}.encoder") from None
             for arg in filter(None, section.encoder.partition(":")[2].split(",")):
                 check_model_dir(arg, f"retrieval.{i}.encoder", packaged=("minilm", "dlib"))
     if cfg.rerank is not None and fused_run_name(cfg) is None:
@@ -286,6 +290,21 @@ def check_pipeline(cfg: PipelineConfig) -> None:
                     if "run" not in cfg.reader.model_fields_set else "")
             raise InputError(f"{cfg.reader.run!r} is not one of the runs {runs}{hint}", field="reader.run")
         check_model_dir(cfg.reader.model, "reader.model")
+
+
+def _check_splits(cfg: PipelineConfig) -> None:
+    """The evaluated split, and the fit split when weights are fitted, are question splits (entries sharing
+    a name are refused below, naming the entry)."""
+    from kvqae.errors import InputError
+
+    splits = sorted(cfg.questions)
+    if cfg.eval_split not in cfg.questions:
+        raise InputError(f"eval_split {cfg.eval_split!r} is not one of the question splits {splits}",
+                         field="eval_split")
+    fusing = cfg.fusion is not None and len(run_names(cfg.retrieval)) > 1 and fixed_weights(cfg) is None
+    if fusing and cfg.fit_split is not None and cfg.fit_split not in cfg.questions:
+        raise InputError(f"fit_split {cfg.fit_split!r} is not one of the question splits {splits}",
+                         field="fit_split")
 
 
 def _check_inputs_exist(cfg: PipelineConfig) -> None:

@@ -244,13 +244,20 @@ def limit_body_size(app: FastAPI) -> None:
 
     @app.middleware("http")
     async def check_length(request: Request, call_next):
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if request.method == "POST" and encoding not in ("", "identity"):
+            # the form parser read gzip bytes as text: "Field required", or "no part with the boundary"
+            return error_response(415, f"a request body compressed with {encoding[:40]!r} is not accepted; "
+                                       "send the form uncompressed")
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_UPLOAD_BYTES + BODY_OVERHEAD:
+            # only a multipart form carries an image; an urlencoded one is all question
+            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
             return error_response(
                 413,
                 f"the request is {int(length) / 2**20:.1f} MB; images up to "
                 f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB are accepted",
-                "image",
+                "image" if media == "multipart/form-data" else None,
             )
         return await call_next(request)
 
