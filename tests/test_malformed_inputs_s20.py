@@ -473,3 +473,21 @@ def test_pipeline_split_and_encoder_errors_name_the_yaml(tmp_path, monkeypatch, 
     entry = [{"mode": "text-passage", "encoder": "BM25"}]
     code, err = kvqae(monkeypatch, capsys, "run", _pipeline(tmp_path, retrieval=entry))
     assert code == 2 and 'field "retrieval.0.encoder": unknown encoder spec' in err and "or bm25" in err
+
+
+def test_one_message_for_an_image_too_large_and_a_missing_bundle(tmp_path, monkeypatch, capsys):
+    # past PIL's own bomb limit (~179 MP) the message was PIL's ("could be decompression bomb DOS attack")
+    import zlib
+
+    from kvqae.ask.images import decode_image
+    from kvqae.errors import TooLargeError
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0))
+           + chunk(b"IEND", b""))
+    with pytest.raises(TooLargeError, match="the image is 10000.0 megapixels, more than the 40 allowed"):
+        decode_image(png)
+    code, err = kvqae(monkeypatch, capsys, "ask", tmp_path / "nowhere", "-q", "Who?")
+    assert code == 2 and "nowhere: answering folder not found" in err  # it said "not a folder"

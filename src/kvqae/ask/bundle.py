@@ -32,7 +32,7 @@ from pydantic import Field, model_validator
 from kvqae.config import ConfigModel, parse_config
 from kvqae.errors import InputError
 from kvqae.fusion.modes import DefaultMinimumSetting
-from kvqae.io import read_json, write_json
+from kvqae.io import not_found, read_json, write_json
 from kvqae.rerank.settings import RerankSettings
 
 BUNDLE_FILE = "bundle.json"
@@ -163,6 +163,9 @@ def load_bundle(root: str | Path) -> Bundle:
     longer exists is an InputError naming the manifest and the field."""
     root = Path(root)
     manifest = root / BUNDLE_FILE
+    if not root.exists():  # it said "not a folder" for a folder that is not there at all
+        raise InputError(not_found("answering folder", root) + " (give the output folder of `kvqae run` or "
+                         "`kvqae demo`)", path=root)
     if not root.is_dir():
         raise InputError("not a folder (give the output folder of `kvqae run` or `kvqae demo`)", path=root)
     if not manifest.is_file():

@@ -13,6 +13,7 @@ greyscale keeps its tones (`kvqae.encode.loader.rgb_image`).
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from typing import TYPE_CHECKING
 
@@ -89,6 +90,9 @@ def decode_image(
                 path=name,
                 field="image",
             ) from None
+        if (pixels := re.search(r"\((\d+) pixels\)", str(e))) is not None:  # PIL's bomb check, ~179 MP
+            raise TooLargeError(f"the image is {int(pixels.group(1)) / 1e6:.1f} megapixels, more than the "
+                                f"{max_pixels / 1e6:g} allowed", path=name, field="image") from None
         raise TooLargeError(f"the image is too large to decode ({e})", path=name, field="image") from None
     except (OSError, SyntaxError, ValueError) as e:
         known = signature_format(data)
