@@ -168,7 +168,17 @@ def test_a_pointed_subject_gets_no_note_once_the_photo_is_searched(answerer, tes
     q = test_questions[0]
     assert answerer.ask("Which town did this person come from?", Image.open(q.image)).notes == []
     # a question that describes its subject needs no photo
-    assert answerer.ask("Which town did the painter of the Violet Spiral come from?", None).notes == []
+    notes = answerer.ask("Which town did the painter of the Violet Spiral come from?", None).notes
+    assert not any("points at its subject" in n for n in notes)
+
+
+def test_a_question_the_kb_does_not_cover_is_noted(answerer):
+    """Session 21: retrieval and the reader always answer; words in no passage read say it is a guess."""
+    result = answerer.ask("Who painted the qwertyuiop asdfghjkl?", None)
+    assert result.answer  # the reader still answers ...
+    (note,) = [n for n in result.notes if "none of the passages read" in n]  # ... but the asker is told
+    assert '"qwertyuiop", "asdfghjkl"' in note
+    assert result.to_dict()["notes"] == result.notes
 
 
 def test_ask_is_deterministic_across_threads(answerer, test_questions):

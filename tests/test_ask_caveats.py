@@ -42,3 +42,33 @@ def test_caveats_say_a_photo_was_not_used_by_a_text_bundle():
                          image_given=True)
     assert "the photo was not used" in pointed and "name or describe the subject" in pointed
     assert caveats(named, image_searched=True, image_modes=True, image_given=True) == []
+
+
+def test_unmatched_words_by_stem_in_the_questions_spelling():
+    from kvqae.ask.caveats import unmatched_words
+
+    passages = ["Albert Einstein was born in Ulm.", "He died in Princeton in 1955."]
+    # "Where", "was", "this", "man" say nothing about which entity; "born" is found, "Ulm" too
+    assert unmatched_words("Where was this man born?", passages) == (["born"], [])
+    # "died" and "dies" share the stem "die"; "Berlin" is in no passage; a repeated word counts once
+    assert unmatched_words("Did Einstein die in Berlin, Berlin?", passages) == (
+        ["Einstein", "die", "Berlin"], ["Berlin"])
+    # a hyphenated word contributes each part; the note shows the word once
+    assert unmatched_words("Was the sun-dried brick born?", passages) == (
+        ["sun-dried", "brick", "born"], ["sun-dried", "brick"])
+
+
+@pytest.mark.parametrize(("question", "noted"), [
+    ("asdfgh qwerty", True),  # 2 of 2 telling words missing
+    ("Who painted the Mona Lisa?", True),  # "painted" found, "Mona" and "Lisa" not: 1 of 3 < 1/2
+    ("Where did Einstein paint Lisa?", False),  # "Einstein", "paint" found, "Lisa" not: 2 of 3 >= 1/2
+    ("Who is this?", False),  # no telling word: nothing to compare (the pointing caveat covers it)
+])
+def test_weak_match_note_below_half_of_the_telling_words(question, noted):
+    from kvqae.ask.caveats import weak_match_note
+
+    passages = ["Albert Einstein painted in Ulm.", "He was born in Ulm."]
+    note = weak_match_note(question, passages)
+    assert (note is not None) is noted
+    if noted:
+        assert "none of the passages read mentions" in note and "likely a guess" in note

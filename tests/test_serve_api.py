@@ -107,8 +107,10 @@ def test_a_text_bundle_shows_examples_without_photos_and_says_a_photo_is_unused(
     examples = client.get("/api/examples").json()
     assert 1 <= len(examples) <= 8 and all(ex["image_url"] is None for ex in examples)
     data = ask(client, "Where was Albert Einstein born?", Path(question.image).read_bytes()).json()
-    assert data["notes"] == ["the photo was not used: this bundle retrieves by text only, so the answer "
-                             "comes from the question's words alone"]
+    assert data["notes"][0] == ("the photo was not used: this bundle retrieves by text only, so the answer "
+                                "comes from the question's words alone")
+    # and the tiny world never mentions Einstein: the words-alone answer is a guess (session 21)
+    assert data["notes"][1].startswith('none of the passages read mentions "Albert", "Einstein", "born"')
     assert data["skipped"] == {} and list(data["modes"]) == ["text-passage", "bm25"]
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kvqae.ask.bundle import Bundle, load_bundle
-from kvqae.ask.caveats import caveats
+from kvqae.ask.caveats import caveats, pointed_subject, weak_match_note
 from kvqae.errors import InputError
 from kvqae.io import check_not_replaced, check_question_chars, shows_text
 
@@ -352,6 +352,7 @@ class Answerer:
             notes=caveats(question, image_searched=image is not None and bool(self.image_modes),
                           image_modes=bool(self.image_modes), image_given=image is not None),
         )
+        read_ids = [i for i, _ in ranked[:SHOWN]]  # the passages the answer comes from, for weak_match_note
         if self.reader is not None and ranked:
             from kvqae.read.predict import article_lookup, read_and_rank
 
@@ -362,6 +363,7 @@ class Answerer:
             pred, by_reader = read_and_rank(self.reader, self.kb, question, ranked, top_k,
                                             looked_up=looked_up)
             timings["read"] = (time.perf_counter() - t0) * 1000
+            read_ids = [i for i, _ in ranked[:top_k]] + list(looked_up)
             weight = self.reader.settings.passage_weight
             if weight:  # the read passages as the reader orders them (kvqae.rerank.reader)
                 fusion["reader_rank"] = {"weight": weight, "top_k": top_k, "looked_up": len(looked_up)}
@@ -376,6 +378,12 @@ class Answerer:
                 conf = pred.confidence
                 result.confidence = float(conf) if conf is not None and np.isfinite(conf) else None
                 result.by_rule = bool(getattr(pred, "by_rule", False))
+        # retrieved by the words alone: do the passages read (or, with no reader, the top fused ones) hold
+        # them? (A searched photo finds the entity whatever the words; a pointed subject has its own note.)
+        searched = image is not None and bool(self.image_modes)
+        if not searched and not pointed_subject(question):
+            note = weak_match_note(question, [self.kb.passage_text(i) for i in read_ids])
+            result.notes.extend([note] if note else [])
         if result.passage_id is None and ranked:  # no reader: show the best fused passage as evidence
             result.passage_id = ranked[0][0]
         if result.passage_id is not None:
