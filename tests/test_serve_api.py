@@ -55,6 +55,16 @@ def test_health_and_openapi(client):
     spec = client.get("/openapi.json").json()
     assert {"/api/ask", "/api/entities/{entity_id}", "/api/examples", "/health"} <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
+    # /docs and /redoc load their scripts from the server itself, not a CDN (blank offline before session 21)
+    import re
+
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets and all(a.startswith("/") for a in assets), (page, assets)
+        for asset in assets:
+            got = client.get(asset)
+            assert got.status_code == 200 and len(got.content) > 1000, asset
     # uptime probes and `curl -I` use HEAD (405 before session 18)
     assert client.head("/health").status_code == 200 and client.head("/").status_code == 200
 

@@ -173,3 +173,14 @@ def test_a_text_bundle_page_takes_no_photo_and_shows_text_examples(tiny_text_bun
         assert not browser.find_element(By.ID, "error").is_displayed()
         assert browser.find_element(By.ID, "answer").text.strip()
         assert not browser.find_element(By.ID, "preview-wrap").is_displayed()
+
+
+def test_the_api_docs_render_without_internet(server, browser):
+    """/docs loaded Swagger UI from a CDN and stayed blank offline (this machine has no internet); its
+    scripts now come from the server (session 21)."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(server + "/docs")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .info .title"))
+    assert "kvqae" in browser.find_element(By.CSS_SELECTOR, ".swagger-ui .info .title").text
+    wait_for(browser, lambda d: "/api/ask" in d.find_element(By.CSS_SELECTOR, ".swagger-ui").text)

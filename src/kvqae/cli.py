@@ -55,6 +55,22 @@ def undecodable_argument(args: list[str]) -> str | None:
     return None
 
 
+def empty_argument(args: list[str]) -> str | None:
+    """A message for the first empty argument ("" from an unset shell variable: `--kb "$KB"`), or None.
+    The CLI framework reads an empty path as ".", so the error that followed blamed the current folder.
+    `["ask", "out", "--kb", ""]` -> "--kb is empty ..."; `["ask", ""]` -> "argument 2 is empty ...";
+    `["--out="]` -> "--out is empty ..."."""
+    for i, arg in enumerate(args):
+        option = arg[:-1] if arg.startswith("-") and arg.endswith("=") else None
+        if arg == "":
+            previous = args[i - 1] if i else ""
+            named = previous[:1] == "-" and len(previous) > 1 and "=" not in previous  # not "-" (stdin)
+            option = previous if named else f"argument {i + 1}"
+        if option is not None:
+            return f"{option} is empty (an unset shell variable?): give a value"
+    return None
+
+
 def main() -> None:
     """Entry point: input errors print one clear line and exit 2 instead of a traceback."""
     import errno
@@ -67,7 +83,7 @@ def main() -> None:
     # Typer raises click's UsageError (a bad option value, a missing option, an unknown command); this typer
     # vendors click, so the class is found through its public subclass BadParameter.
     usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
-    if (message := undecodable_argument(sys.argv[1:])) is not None:
+    if (message := undecodable_argument(sys.argv[1:]) or empty_argument(sys.argv[1:])) is not None:
         typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
         raise SystemExit(2)
     try:

@@ -132,19 +132,21 @@ def evaluate_answers(
     ),
     questions: Path = typer.Option(..., "--questions", help="Questions with their gold answers."),
     scorer: str = typer.Option("em-f1", "--scorer", help="em-f1 | infoseek | bem:PATH (local classifier)."),
-    infoseek_mode: str = typer.Option(
-        "official",
+    infoseek_mode: str | None = typer.Option(
+        None,
         "--infoseek-mode",
-        help="InfoSeek rules: official (the official script's, row by row) | lenient (not comparable).",
+        help="InfoSeek rules (with --scorer infoseek): official (the official script's, row by row; default) "
+             "| lenient (not comparable).",
     ),
     out: Path = typer.Option(None, "--out", "-o", help="Write {mean, per_query} JSON here."),
-    device: str = typer.Option("cpu", "--device", help="Device of the BEM classifier."),
+    device: str | None = typer.Option(None, "--device", help="Device of the BEM classifier (default cpu)."),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace an existing --out even when it is not an answer scores file."
     ),
 ) -> None:
     """Score reader predictions: EM/F1 (SQuAD), InfoSeek accuracy or BEM answer equivalence."""
     from kvqae.data.questions import load_questions
+    from kvqae.errors import InputError
     from kvqae.evaluate.predictions import (
         infoseek_breakdown,
         load_predictions,
@@ -154,6 +156,13 @@ def evaluate_answers(
     from kvqae.io import write_json
 
     _check_answers_options(predictions, questions, scorer, out, overwrite)
+    # options of one scorer given with another were ignored without a word
+    if infoseek_mode is not None and scorer != "infoseek":
+        raise InputError(f"--infoseek-mode applies to --scorer infoseek, not {scorer}",
+                         field="--infoseek-mode")
+    if device is not None and not scorer.startswith("bem:"):
+        raise InputError(f"--device applies to a bem:PATH scorer, not {scorer}", field="--device")
+    infoseek_mode, device = infoseek_mode or "official", device or "cpu"
 
     preds = load_predictions(predictions)
     qs = load_questions(questions)

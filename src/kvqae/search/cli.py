@@ -44,6 +44,9 @@ def run_search(cfg: SearchConfig, *, progress: bool = False):
 
     if cfg.name is not None and not cfg.name.strip():  # was replaced by the mode's name, silently
         raise InputError("an empty run name: give a name or leave --name out", field="--name")
+    if cfg.passages_k is not None and not cfg.to_passages:  # was ignored: the run kept its own k
+        raise InputError("--passages-k applies to --to-passages (entities mapped to their passages): add "
+                         "--to-passages or drop --passages-k", field="--passages-k")
     if cfg.out is not None and cfg.name is not None:  # a TREC run name has no space: say so before the search
         check_saveable(cfg.out, cfg.name, (), ())
     if is_bm25_index(cfg.index):
@@ -94,6 +97,13 @@ def search_bm25(cfg: SearchConfig, *, progress: bool = False):
 
     if cfg.questions is None:
         raise InputError("a BM25 index searches question texts: give --questions", field="questions")
+    # options of vector indexes would be ignored here: refuse them rather than let a user think they applied
+    vector_options = (("--queries", cfg.queries), ("--nprobe", cfg.nprobe), ("--ef-search", cfg.ef_search),
+                      ("--refine-factor", cfg.refine_factor), ("--ray", cfg.ray))
+    ignored = [flag for flag, value in vector_options if value is not None]
+    if ignored:
+        raise InputError(f"{', '.join(ignored)} apply to vector indexes; a BM25 index searches --questions' "
+                         "texts: drop them", field=ignored[0])
     if cfg.mode not in (None, "text-passage"):
         raise InputError(f"a BM25 index only serves mode text-passage, not {cfg.mode}", field="mode")
     questions = load_questions(cfg.questions)

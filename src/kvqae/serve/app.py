@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, Upload
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kvqae.ask.answer import MAX_QUESTION_CHARS, Answerer
@@ -264,7 +265,9 @@ def limit_body_size(app: FastAPI) -> None:
 
 def create_app(answerer: Answerer, *, examples: list | None = None) -> FastAPI:
     """The service over an already loaded `answerer` (models load once, before the app exists)."""
-    app = FastAPI(
+    # /docs and /redoc from assets installed with fastapi-offline: FastAPI's own pages load Swagger UI and
+    # ReDoc from a CDN, so they were blank where the service runs without internet
+    app = FastAPIOffline(
         title="kvqae",
         description="Ask a visual question about a named entity; see the evidence of every retrieval mode.",
         version="0.1.0",
