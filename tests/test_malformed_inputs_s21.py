@@ -76,3 +76,15 @@ def test_options_of_another_scorer_are_refused(questions, tmp_path, monkeypatch,
 def test_an_empty_argument_is_named_not_read_as_the_current_folder(monkeypatch, capsys, args, said):
     code, err = kvqae(monkeypatch, capsys, *args)
     assert code == 2 and said in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_trec_score_in_python_syntax_is_refused(tmp_path):
+    from kvqae.data.runs import Run
+    from kvqae.errors import InputError
+
+    path = tmp_path / "r.trec"
+    path.write_text("q1 Q0 d1 1 1_000 bm25\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"score '1_000' is not a number"):  # read as 1000.0 before
+        Run.load(path)
+    path.write_text("q1 Q0 d1 1 1e3 bm25\n", encoding="utf-8")
+    assert Run.load(path).scores == {"q1": {"d1": 1000.0}}

@@ -219,7 +219,7 @@ class Answerer:
         for entry in bundle.retrieval:
             if entry.encoder == BM25_SPEC:  # lexical index: searched with the question text itself
                 lexical = Bm25Index.load(entry.index)
-                self._check_index_ids(entry.index, lexical.ids, get_mode(entry.mode).level)
+                self._check_index_ids(entry.index, lexical.ids, get_mode(entry.mode).level, lexical.meta)
                 self.entries.append((entry, get_mode(entry.mode), lexical, None))
                 continue
             load_spec = bundle.encoder_load_spec(entry)
@@ -228,7 +228,7 @@ class Answerer:
                 encoders[load_spec].spec = entry.encoder  # the spec the index recorded
             index = VectorIndex.load(entry.index)
             index.check_query(entry.encoder, encoders[load_spec].dim)
-            self._check_index_ids(entry.index, index.ids, get_mode(entry.mode).level)
+            self._check_index_ids(entry.index, index.ids, get_mode(entry.mode).level, index.meta)
             self.entries.append((entry, get_mode(entry.mode), index, encoders[load_spec]))
         self.reader = None
         if bundle.reader is not None:
@@ -236,10 +236,20 @@ class Answerer:
 
             self.reader = Reader.load(bundle.reader.model, device=device)
 
-    def _check_index_ids(self, index_dir: str | Path, ids: Any, level: str) -> None:
+    def _check_index_ids(self, index_dir: str | Path, ids: Any, level: str, meta: dict[str, Any]) -> None:
         """Every row of an index is an entity (entity-level mode) or passage of the bundle's KB: an index
         built from another KB was a KeyError traceback (an HTTP 500) at the first question that retrieved the
-        stranger, not an error when the bundle loads."""
+        stranger, not an error when the bundle loads. A passage index records its KB's passage digest
+        (`kvqae.data.provenance`): one of another build of the KB, whose ids all exist but name other
+        passages, is refused too."""
+        from kvqae.data.provenance import KB_KEY, kb_digest
+
+        made, here = meta.get(KB_KEY), kb_digest(self.kb)
+        if level == "passage" and made and here and made != here:
+            raise InputError(
+                f"the index was built over another build of the KB than the bundle's ({self.kb.path}: "
+                f"passages {made[:12]} vs {here[:12]}); its passage ids name other passages there: rebuild "
+                "it (kvqae run) or point the bundle at its KB", path=index_dir)
         known = self.kb.has_passage if level == "passage" else self.kb.has_entity
         for row, item in enumerate(ids):
             if not known(item):

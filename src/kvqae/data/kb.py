@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kvqae.data.articles import Article, load_type_table, read_articles
+from kvqae.data.provenance import KB_META_KEY, PassageDigest
 from kvqae.errors import InputError
 from kvqae.io import json_error_reason, not_utf8
 
@@ -243,6 +244,7 @@ def build_kb(
     qids: dict[str, str] = {}  # Wikidata id -> the entity id that has it
     image_dirs: set[str] = set()  # folders of the entity images: the KB must not be written over them
     n_entities = n_passages = 0
+    digest = PassageDigest()  # of every passage's id and text, in order (kvqae.data.provenance)
     with atomic_dir(out_dir) as tmp:
         with (
             pq.ParquetWriter(tmp / ENTITIES_FILE, entity_schema) as ent_writer,
@@ -271,6 +273,7 @@ def build_kb(
                     ):
                         for column in PASSAGE_COLUMNS:
                             passage_rows[column].append(row[column])
+                        digest.add(row["passage_id"], row["text"])
                 n_entities += len(batch)
                 n_passages += len(passage_rows["passage_id"])
                 ent_writer.write_table(pa.table(entity_rows, schema=entity_schema))
@@ -288,6 +291,7 @@ def build_kb(
             "limit": limit,
             "entities": n_entities,
             "passages": n_passages,
+            KB_META_KEY: digest.hexdigest(),
             "kvqae_version": __version__,
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

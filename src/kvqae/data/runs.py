@@ -237,8 +237,8 @@ def _trec_line(parts: list[str], path: Path, lineno: int) -> tuple[str, str, flo
         raise InputError(
             f"rank {rank!r} is not a non-negative integer", path=path, record=lineno, field="rank"
         )
-    try:
-        value = float(score)
+    try:  # Python's float() also reads "1_000", which no TREC tool writes or reads: refused
+        value = float(score) if "_" not in score else math.nan
     except ValueError:
         value = math.nan
     if math.isnan(value):

@@ -418,8 +418,17 @@ def encode_kb(
     (kvqae.ray_cluster) to encode on a Ray cluster instead of in this process (`ray_actors` model copies,
     default one per GPU or CPU), with the same result. Returns `out_dir`.
     """
-    return _encode_items(encoder, kb_items(kb, field), field, out_dir, device=device, batch_size=batch_size,
-                         resume=resume, progress=progress, ray=ray, ray_actors=ray_actors)
+    out = _encode_items(encoder, kb_items(kb, field), field, out_dir, device=device, batch_size=batch_size,
+                        resume=resume, progress=progress, ray=ray, ray_actors=ray_actors)
+    if field == "passage":  # the KB its ids belong to, for the indexes and runs made from it
+        from kvqae.data.provenance import KB_KEY, kb_digest
+        from kvqae.io import read_json, write_json
+
+        digest = kb_digest(kb)
+        meta = read_json(Path(out) / "meta.json")
+        if digest and meta.get(KB_KEY) != digest:
+            write_json(Path(out) / "meta.json", {**meta, KB_KEY: digest})
+    return out
 
 
 def encode_questions(

@@ -191,9 +191,13 @@ def qrels_for_kb(
     passage_requires_entity: bool = False,
     sources: Sequence[str] | None = None,
 ) -> Qrels:
-    """Merged qrels of `runs` against a `kvqae.data.kb.KnowledgeBase` (passage or entity level per run)."""
+    """Merged qrels of `runs` against a `kvqae.data.kb.KnowledgeBase` (passage or entity level per run). A
+    passage run made over another build of the KB is an InputError (`kvqae.data.provenance`)."""
+    from kvqae.data.provenance import check_run_kb
+
     per = []
     for i, run in enumerate(runs):
+        check_run_kb(run, kb, run_source=None if sources is None else sources[i])
         text_of = kb.passage_text if run.level == "passage" else kb.text_of
         per.append(
             qrels_from_run(

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kvqae.data.provenance import common_digest, stamp
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.fusion.modes import (  # noqa: F401  (re-exported: the mode names belong to the fusion API)
@@ -476,6 +477,8 @@ def fuse(
             f"cannot fuse runs of different levels {sorted(levels)}: map entity runs to passages first",
             field="level",
         )
+    # passage runs of two KB builds name other passages by the same ids (kvqae.data.provenance)
+    digest = common_digest(runs, sources if sources is not None else [r.name for r in runs])
     matrix = build_matrix(runs, sources=sources, allow_missing_queries=allow_missing_queries)
     if weights is None:
         weights = default_weights(method, len(runs))
@@ -503,6 +506,7 @@ def fuse(
             "runs": [r.name for r in runs],
         }
     }
+    stamp(meta, digest)
     level = runs[0].level
     return matrix.to_run(
         fused, name=name or f"{method}({'+'.join(r.name for r in runs)})", level=level, k=k, meta=meta

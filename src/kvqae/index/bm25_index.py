@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from kvqae.data.provenance import KB_KEY, kb_digest, stamp
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.index.faiss_index import check_id_list
@@ -101,6 +102,7 @@ class Bm25Index:
         meta = {"kind": BM25_KIND, "encoder": BM25_SPEC, "field": "passage", "count": len(ids), "k1": k1,
                 "b": b, "method": method, "stemmer": stemmer, "stopwords": stopwords,
                 "source": str(getattr(kb, "path", ""))}
+        stamp(meta, kb_digest(kb))  # the KB its ids belong to (kvqae.data.provenance)
         with atomic_dir(out_dir) as tmp:
             model.save(str(tmp), show_progress=False)
             (tmp / "ids.json").write_text(json.dumps(ids, ensure_ascii=False), encoding="utf-8")
@@ -165,4 +167,4 @@ class Bm25Index:
                 scores[str(qid)] = dict(found)
         meta = {"k": int(k), "index": str(self.path) if self.path else None, "encoder": BM25_SPEC,
                 "index_field": "passage", "mode": "text-passage"}
-        return Run(scores, name, "passage", meta)
+        return Run(scores, name, "passage", stamp(meta, self.meta.get(KB_KEY)))

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from kvqae.data.provenance import KB_KEY, stamp
 from kvqae.errors import InputError
 from kvqae.index.stream import DEFAULT_CHUNK_ROWS, VectorFile, iter_chunks, open_vectors, read_sample
 from kvqae.index.training import train_index
@@ -250,6 +251,7 @@ def build_streaming(
         "factory": factory, "metric": "ip", "count": n, "normalized": True, "kind": src.meta.get("kind"),
         "source": str(src.path), "missing": len(src.meta.get("missing") or []),
     }
+    stamp(meta, src.meta.get(KB_KEY))  # the KB of the ids (kvqae.data.provenance)
     for key, value in (("nprobe", nprobe), ("ef_search", ef_search), ("refine_factor", refine_factor)):
         if value is not None:
             meta[key] = int(value)

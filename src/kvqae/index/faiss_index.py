@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from kvqae.data.provenance import KB_KEY, stamp
 from kvqae.errors import InputError
 from kvqae.index.embeddings import Embeddings, l2_normalize
 from kvqae.io import atomic_dir, not_utf8
@@ -325,7 +326,8 @@ class VectorIndex(IndexMeta):
             nprobe=nprobe,
             progress=progress,
             extra_meta={"kind": emb.meta.get("kind"), "source": str(emb.path) if emb.path else None,
-                        "missing": len(emb.missing)},
+                        "missing": len(emb.missing),
+                        **stamp({}, emb.meta.get(KB_KEY))},  # the KB of the ids (kvqae.data.provenance)
         )
 
     @classmethod

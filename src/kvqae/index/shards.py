@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from kvqae.data.provenance import KB_KEY, stamp
 from kvqae.errors import InputError
 from kvqae.index.faiss_index import IndexMeta
 
@@ -109,6 +110,7 @@ def build_sharded(
                 "dim": emb.dim, "factory": shard.factory, "metric": "ip", "count": len(emb.ids),
                 "normalized": True, "source": str(emb.path), "missing": len(emb.missing),
                 "embeddings_kind": emb.meta.get("kind"), "shards": entries}
+        stamp(meta, emb.meta.get(KB_KEY))  # the KB of the ids (kvqae.data.provenance)
         if shard.meta.get("nprobe") is not None:
             meta["nprobe"] = shard.meta["nprobe"]
         write_json(tmp / META_FILE, meta)

@@ -7,7 +7,7 @@ Heavy imports (torch, transformers, spacy) stay inside the command functions.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,9 +31,11 @@ def _set_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def _check_run(r: Run, path: Path, question_ids: set[str], *, user: str = "the reader") -> None:
+def _check_run(r: Run, path: Path, question_ids: set[str], *, user: str = "the reader", kb: Any = None,
+               kb_source: Any = None) -> None:
     """What `kvqae evaluate` also requires of a run: queries, all of them questions of the file; and, for the
-    reader (or `user`: the command that reads passages), passage-level ids."""
+    reader (or `user`: the command that reads passages), passage-level ids, made over `kb` when given (a
+    loaded KB or its folder; `kvqae.data.provenance`)."""
     if not r.scores:
         raise InputError("run is empty (no queries)", path=path)
     unknown = [q for q in r.scores if q not in question_ids]
@@ -50,6 +52,10 @@ def _check_run(r: Run, path: Path, question_ids: set[str], *, user: str = "the r
             path=path,
             field="level",
         )
+    if kb is not None:
+        from kvqae.data.provenance import check_run_kb
+
+        check_run_kb(r, kb, run_source=path, kb_source=kb_source)
 
 
 def read_command(
@@ -109,7 +115,7 @@ def read_command(
     kbase = KnowledgeBase.load(kb)
     qs = load_questions(questions)
     r = Run.load(run)
-    _check_run(r, run, {q.id for q in qs})
+    _check_run(r, run, {q.id for q in qs}, kb=kbase, kb_source=kb)
     if ranked_out is not None:  # refused now, not after the predictions are written
         from kvqae.data.runs import check_saveable
 
@@ -444,7 +450,7 @@ def _eval_examples(kb, questions: Path, run: Path | None, top_k: int) -> list:
     qs = load_questions(questions)
     if run is not None:
         ranked = Run.load(run)
-        _check_run(ranked, run, {q.id for q in qs})
+        _check_run(ranked, run, {q.id for q in qs}, kb=kb)
     else:
         from kvqae.index.bm25_index import Bm25Index
 

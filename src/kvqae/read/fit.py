@@ -147,7 +147,7 @@ def read_fit_command(
         raise InputError("question without answers: fitting needs gold answers", path=questions,
                          record=unanswered[0], field="answers")
     r = Run.load(run)
-    _check_run(r, run, {q.id for q in qs})
+    _check_run(r, run, {q.id for q in qs}, kb=kbase, kb_source=kb)
     qs = [q for q in qs if q.id in r.scores]
     result = fit_evidence(Reader.load(model), kbase, qs, r, top_k=top_k, l2=l2, progress=progress)
     if save and not result.with_correct_candidate:  # `fit_weights` then returns zeros: nothing was learnt

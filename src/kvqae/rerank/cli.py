@@ -48,7 +48,7 @@ def rerank_command(
     kbase = KnowledgeBase.load(kb)
     qs = load_questions(questions)
     r = Run.load(run)
-    _check_run(r, run, {q.id for q in qs}, user="re-ranking")
+    _check_run(r, run, {q.id for q in qs}, user="re-ranking", kb=kbase, kb_source=kb)
 
     for qid, scores in r.scores.items():  # every id, not only the re-scored top: the output must be usable
         for passage_id in scores:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from kvqae.data.provenance import KB_KEY, stamp
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.index.embeddings import Embeddings, read_embeddings
@@ -109,6 +110,7 @@ def search_store(
         out.setdefault(str(qid), {})
     run_meta = {"k": int(k), "index": str(index.path) if index.path else None, "encoder": index.encoder,
                 "index_field": index.field}
+    stamp(run_meta, (getattr(index, "meta", None) or {}).get(KB_KEY))  # its ids' KB (kvqae.data.provenance)
     run_meta.update(meta or {})
     return Run(out, name, level, run_meta)
 

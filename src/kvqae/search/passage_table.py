@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from kvqae.data.provenance import kb_digest
 from kvqae.errors import InputError
 
 _BATCH_ROWS = 1 << 16  # passages per Arrow batch while scanning passages.parquet
@@ -201,6 +202,7 @@ class PassageTable:
         if self.ids is not None and len(self.ids) != int(self.count.sum()):
             raise ValueError(f"{len(self.ids)} passage ids for {int(self.count.sum())} passages")
         self._entity_arrow = pa.array(self.entity_index.array, type=pa.large_string())
+        self.kb_digest: str | None = None  # the passages' digest of the KB read (kvqae.data.provenance)
 
     def __len__(self) -> int:
         return len(self.entity_index)
@@ -223,7 +225,7 @@ class PassageTable:
 
         from kvqae.data.kb import ENTITIES_FILE, PASSAGES_FILE, open_kb_dir, open_kb_parquet
 
-        path, _ = open_kb_dir(path)
+        path, meta = open_kb_dir(path)
         entities = open_kb_parquet(path / ENTITIES_FILE, ["entity_id"])
         passages_file = path / PASSAGES_FILE
         passages = open_kb_parquet(passages_file, _SCAN_COLUMNS)
@@ -238,7 +240,9 @@ class PassageTable:
         if not scan.derivable:  # rare (KBs not written by kvqae): read again, keeping the ids this time
             scan = _scan_file(passages_file, passages, index, collect=True, progress=progress)
             ids = _flat_ids(index, scan)
-        return cls(index, np.cumsum(scan.count) - scan.count, scan.count, ids)
+        table = cls(index, np.cumsum(scan.count) - scan.count, scan.count, ids)
+        table.kb_digest = kb_digest(meta)
+        return table
 
     @classmethod
     def from_kb(cls, kb: Any) -> PassageTable:
@@ -258,7 +262,9 @@ class PassageTable:
             scan = _Scan(index, collect=True, where=None)
             scan.add(*columns)
             ids = _flat_ids(index, scan)
-        return cls(index, np.cumsum(scan.count) - scan.count, scan.count, ids)
+        table = cls(index, np.cumsum(scan.count) - scan.count, scan.count, ids)
+        table.kb_digest = kb_digest(kb)
+        return table
 
     @classmethod
     def from_mapping(cls, kb: Any, entity_ids: Sequence[str] | None = None) -> PassageTable:

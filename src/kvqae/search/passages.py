@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from kvqae.data.provenance import kb_digest, stamp
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.search.passage_table import PassageTable  # noqa: F401  (part of this module's API)
@@ -135,6 +136,8 @@ def entity_run_to_passages(
                                              "(scores nudged <= 1e-6 relative)"}
     if k is not None:
         meta["passages_k"] = int(k)
+    # the ids are this KB's passages from here on (kvqae.data.provenance)
+    stamp(meta, kb.kb_digest if isinstance(kb, PassageTable) else kb_digest(kb))
     if not queries:
         return Run(out, name or run.name, "passage", meta)
 
