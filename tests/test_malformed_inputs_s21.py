@@ -88,3 +88,10 @@ def test_a_trec_score_in_python_syntax_is_refused(tmp_path):
         Run.load(path)
     path.write_text("q1 Q0 d1 1 1e3 bm25\n", encoding="utf-8")
     assert Run.load(path).scores == {"q1": {"d1": 1000.0}}
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_a_demo_clip_budget_must_be_a_finite_number(tmp_path, monkeypatch, capsys, value):
+    code, err = kvqae(monkeypatch, capsys, "demo", "--out", tmp_path / "d", "--clip-minutes", value)
+    assert code == 2 and "--clip-minutes must be a finite number >= 0" in err
+    assert not (tmp_path / "d").exists()

@@ -400,3 +400,21 @@ def test_train_clip_precision_option_sets_bf16_or_refuses_before_training(tmp_pa
     res = run("--precision", "bf16", "--device", "cuda")
     assert res.exit_code == 0, res.output
     assert ran[-1].bf16 is True and ran[-1].device == "cuda"
+
+
+# --- time budget (session 21) -----------------------------------------------------------------------------
+def test_a_time_budget_starts_no_epoch_that_would_end_past_it(tmp_path, tiny_clip):
+    """`max_minutes`: the first epoch always runs; a later one only when the mean epoch so far fits in the
+    time left. A budget of 6 ms ends the training after epoch 1 of 3; none runs all 3."""
+    import json
+
+    budget = trainer.train_clip(_config(tmp_path, tiny_clip, "budget", epochs=3, max_minutes=1e-4),
+                                train_pairs=_pairs(), val_pairs=[])
+    assert budget.stopped_by_time_budget and len(budget.history) == 1 and budget.best_epoch == 0
+    saved = json.loads((tmp_path / "budget" / "kvqae_train.json").read_text())
+    assert saved["stopped_by_time_budget"] is True and len(saved["history"]) == 1
+    free = trainer.train_clip(_config(tmp_path, tiny_clip, "free", epochs=3), train_pairs=_pairs(),
+                              val_pairs=[])
+    assert not free.stopped_by_time_budget and len(free.history) == 3
+    with pytest.raises(ValueError, match="max_minutes"):
+        _config(tmp_path, tiny_clip, "bad", max_minutes=float("nan"))

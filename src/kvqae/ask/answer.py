@@ -406,7 +406,7 @@ class Answerer:
 
     def _rerank(self, question: str, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
         """The fused ranking re-ranked by term proximity with the bundle's settings, best first."""
-        from kvqae.read.model import word_stems
+        from kvqae.read.words import word_stems
         from kvqae.rerank.proximity import rerank_query
 
         settings = self.bundle.rerank

@@ -70,7 +70,7 @@ def unmatched_words(question: str, passages: list[str]) -> tuple[list[str], list
     >>> unmatched_words("Where was this man born?", ["Albert Einstein was born in Ulm"])
     (['born'], [])
     """
-    from kvqae.read.model import content_stems, word_stems
+    from kvqae.read.words import content_stems, word_stems
 
     telling: dict[str, str] = {}  # stem -> first spelling in the question
     for word in _WORD.findall(question):

@@ -124,7 +124,7 @@ def snap_to_entity(
 
 
 def _stems(text: str) -> set[str]:
-    from kvqae.read.model import content_stems
+    from kvqae.read.words import content_stems
 
     return content_stems(text)
 

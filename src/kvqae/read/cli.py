@@ -330,7 +330,7 @@ def train_reader(
 
     from kvqae.config import parse_config
     from kvqae.data.kb import KnowledgeBase
-    from kvqae.read.model import ReaderSettings, window_stride
+    from kvqae.read.settings import ReaderSettings, window_stride
     from kvqae.read.train import (
         ReaderTrainConfig,
         cloze_examples,
@@ -466,7 +466,7 @@ def _eval_examples(kb, questions: Path, run: Path | None, top_k: int) -> list:
 def set_read_length(reader_dir: Path, length: int) -> None:
     """Make a saved reader read rows of `length` tokens (stride a third of it), recording the length it
     was trained with."""
-    from kvqae.read.model import window_stride
+    from kvqae.read.settings import window_stride
 
     _update_saved_settings(reader_dir, "max_length", max_length=length, stride=window_stride(length))
 

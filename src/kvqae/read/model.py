@@ -14,17 +14,13 @@ in the original passage text through the tokenizer's offset mapping.
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field
 
-from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.read.agent import prefer_agent
 from kvqae.read.answer_types import asks_measure, expected_kind, fits, has_unit, with_unit
@@ -45,88 +41,10 @@ from kvqae.read.phrase import (
     trim_to_phrase,
     year_of_date,
 )
+from kvqae.read.settings import SETTINGS_FILE, ReaderSettings, load_settings
+from kvqae.read.words import content_stems, whole_words
 
-SETTINGS_FILE = "kvqae_reader.json"
 TYPED_CANDIDATES = 20  # spans decoded before the answer-type preference picks one
-
-
-class ReaderSettings(ConfigModel):
-    """How passages are encoded and spans decoded; saved with the model in `kvqae_reader.json`."""
-
-    max_length: int = 256  # tokens per (question, passage window) row
-    stride: int = 64  # overlap between windows of a passage longer than one row
-    max_question_tokens: int = 64  # the question is cut to this many tokens first
-    max_answer_tokens: int = 30  # longest answer span, in tokens
-    retrieval_weight: float = 0.0  # weight of the retrieval log-probability added to the span log-probability
-    # Prefer spans of the kind the question asks for ("when" -> a date, "how many" -> a number, "who" -> a
-    # name; kvqae.read.answer_types) among the best TYPED_CANDIDATES spans.
-    answer_type_filter: bool = True
-    # Read only the N windows of each passage that share the most question words (None: every window).
-    # With a shorter max_length this reads the part of a passage around the question's words: fewer tokens.
-    windows_per_passage: int | None = None
-    # Snap candidate spans to spaCy entities of the label the question asks for ("which city" -> GPE) and
-    # prefer those (kvqae.read.answer_choice); needs answer_type_filter.
-    entity_spans: bool = True
-    # End each answer where its phrase ends: before a sentence break or a comma clause, and take in the noun
-    # the question asks for (kvqae.read.phrase: "Shiloh. Johnston" -> "Shiloh"; "which battle" -> "Battle of
-    # Shiloh"); a "when" question's bare year gives way to a fuller date of it among the next candidates.
-    # The candidates are scored and ranked on the spans as read.
-    phrase_spans: bool = True
-    # A question asking when someone was born or died takes the date of the lifespan parenthesis a read
-    # article lead opens with, "X (26 July 1894 – 22 November 1963) was ..." (kvqae.read.lifespan).
-    life_dates: bool = True
-    # "Where was this man born?" / "... die?": the place after "born" / "died" in a sentence about the
-    # article's subject comes first (kvqae.read.lifeplace; session 12)
-    life_places: bool = True
-    # "What is the nationality of this man?": the nationality right after "is a" / "was an" in the lead of
-    # the article read first comes first (kvqae.read.nationality; session 14)
-    nationality: bool = True
-    # "What is the capital of this state?": the value of the first "the capital of X is Y" / "its capital, Y"
-    # statement about the subject in the read passages of the article read first comes first
-    # (kvqae.read.attribute; session 15)
-    attributes: bool = True
-    # "Who was the first wife of this man?": the person of the first "his (first) wife, X" / "he married X" /
-    # "X, the son of <subject>" statement about the subject in the read passages of the article read first
-    # comes first (kvqae.read.family; session 15)
-    family: bool = True
-    # "Who wrote this essay?": the person after "written ... by" in a sentence about the subject (or after a
-    # work's lead "is a ... by") in the read passages of the article read first comes first
-    # (kvqae.read.agent; session 15)
-    agents: bool = True
-    # An answer that is a part of a name mentioned in full in the read passages of its article becomes the
-    # full name: "Douglas" -> "Stephen A. Douglas" (kvqae.read.names). Off: +2-4 EM on the dev set's
-    # validation half, -2 on its test half with each of three readers (README, sessions 10 and 15). Never
-    # applied to an answer a rule (an attribute, a birth place, ...) found whole.
-    full_names: bool = False
-    # Rank the candidates (the reader's spans + every entity of an asked-for label in the passages) by the
-    # span score and the evidence around them (kvqae.read.evidence); None: the answer_choice tiers alone.
-    evidence: EvidenceSettings | None = Field(default_factory=EvidenceSettings)
-    # Weight of the reader's evidence when it re-orders the passages it read (kvqae.rerank.reader: z-scored
-    # retrieval score + this x z-scored best candidate evidence); 0: the retrieval order stays.
-    passage_weight: float = Field(default=0.5, ge=0.0, allow_inf_nan=False)
-    # In that order, the passage the answer comes from goes first when the answer's confidence is at least
-    # this and it is of the article the order puts first (kvqae.read.predict.read_and_rank; None: never).
-    # 0.25 since session 12's evidence (flatter confidences): validation P@1 of the three seed readers
-    # 80.9 / 78.7 / 80.9 at 0.5, 83.1 each at 0.25, 85.4 / 83.1 / 83.1 at 0 (a tie: the gate stays)
-    answer_first: float | None = Field(default=0.25, ge=0.0, le=1.0)
-    # With the evidence ranking: among the answers of the asked kind, those of the first read passage's
-    # article (the retrieval's best guess at the entity asked about; told by `PassageInput.title`) come
-    # first, the other articles' after them (session 13: the demo world's reader answered about other
-    # entities, fusion top-5 EM 36.1 -> 48.1; the dev set's validation answers do not change)
-    first_article_answers: bool = True
-    # In the reader's order, the read passages of the first one's article go ahead of the others' when that
-    # article holds at least this share of the read passages (retrieval is sure of the entity; None: never;
-    # session 13: validation P@1 +1 question with each seed reader, the demo world unchanged)
-    first_article_share: float | None = Field(default=0.5, ge=0.0, le=1.0)
-    # Also read up to this many passages of the first read passage's article besides the retrieved ones:
-    # its lead, or for a question asking when or where someone was born or died its passages stating it
-    # (kvqae.read.lookup via kvqae.read.predict.read_and_rank; 0: only the retrieved passages; session 14)
-    article_lookup: int = Field(default=2, ge=0)
-
-
-def window_stride(length: int) -> int:
-    """Overlap of a passage's windows of `length` tokens: a third of a window, at most 64 tokens."""
-    return min(64, length // 3)
 
 
 @dataclass
@@ -652,46 +570,6 @@ def _split_by_kind(scored: list[Any], texts: list[str], kind: str | None, *, mea
             [f for f, ok in zip(scored, fit, strict=True) if not ok])
 
 
-def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen [start, end) to word boundaries: a span ending inside a word ("Mareido" of "Mareidor", a
-    word-piece boundary) takes the whole word."""
-    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
-        start -= 1
-    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
-        end += 1
-    return start, end
-
-
-_STOPWORDS = (
-    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "is",
-    "was", "were", "are", "be", "been", "being", "has", "have", "had", "do", "does", "did", "what",
-    "which", "who", "whom", "whose", "when", "where", "why", "how", "this", "that", "these", "those",
-    "it", "its", "his", "her", "their", "he", "she", "they", "as", "into", "than", "then", "there",
-    "also", "not", "no",
-)
-_STOPWORD_SET = frozenset(_STOPWORDS)
-
-
-def content_stems(text: str) -> set[str]:
-    """Stems of the words of `text` other than stopwords: "When did he die?" -> {"die"}, as "died" does."""
-    return {s for s in word_stems(text) if s is not None}
-
-
-def word_stems(text: str) -> list[str | None]:
-    """One entry per word of `text`, in order: its stem, or None for a stopword (positions kept)."""
-    words = re.findall(r"\w+", text.lower())
-    content = [w for w in words if w not in _STOPWORD_SET]
-    stems = iter(_stemmer().stemWords(content) if content else [])
-    return [None if w in _STOPWORD_SET else next(stems) for w in words]
-
-
-@functools.lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
 def _question_overlap(feats: Features, passages: list[str], question: set[str]) -> np.ndarray:
     """Per row: how many distinct question word stems its passage window holds."""
     out = np.zeros(feats.num_rows, dtype=np.int64)
@@ -766,27 +644,6 @@ def _span_targets(
                 starts[r, s_tok] = True
                 ends[r, e_tok] = True
     return starts, ends
-
-
-def load_settings(path: str | Path) -> ReaderSettings:
-    """Settings saved in a reader directory; defaults when the directory has no `kvqae_reader.json` (a plain
-    Hugging Face model). A folder `kvqae train reader` wrote (it has `training.json`) without that file was
-    copied in part: loading it with defaults would silently drop its fitted evidence weights, so that is an
-    InputError."""
-    from kvqae.config import parse_config
-
-    f = Path(path) / SETTINGS_FILE
-    if not f.exists():
-        if (Path(path) / "training.json").is_file():
-            raise InputError(f"{SETTINGS_FILE} is missing beside training.json: a reader `kvqae train "
-                             "reader` wrote, copied in part (its settings and fitted evidence weights are in "
-                             "that file); copy it back or train again", path=path)
-        return ReaderSettings()
-    try:
-        payload = json.loads(f.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON ({e.msg})", path=f) from None
-    return parse_config(ReaderSettings, payload.get("settings", {}), path=f)
 
 
 def build_tiny_reader(

@@ -28,7 +28,7 @@ from pydantic import ConfigDict, Field
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
-from kvqae.read.model import ReaderSettings
+from kvqae.read.settings import ReaderSettings
 
 
 @dataclass
@@ -380,7 +380,7 @@ def evaluate_reader(
 def _evaluate_at_length(reader: Any, examples: list[ReaderExample], length: int | None) -> dict[str, Any]:
     """`evaluate_reader` with rows of `length` tokens (None: the reader's own), the reader's settings
     restored afterwards (checkpoints keep the training length)."""
-    from kvqae.read.model import window_stride
+    from kvqae.read.settings import window_stride
 
     if not examples:
         return {"em": 0.0, "f1": 0.0, "n": 0}

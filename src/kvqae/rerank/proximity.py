@@ -97,7 +97,7 @@ def rerank_run(
         raise InputError(f"proximity re-ranking needs a passage-level run, got level {run.level!r}",
                          field="level")
     if stems is None:
-        from kvqae.read.model import word_stems
+        from kvqae.read.words import word_stems
 
         stems = word_stems
     scores = {}

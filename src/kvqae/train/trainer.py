@@ -16,6 +16,7 @@ import json
 import math
 import random
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -101,6 +102,9 @@ class TrainClipConfig(ConfigModel):
     schedule: Literal["linear", "constant"] = "linear"
     epochs: int = Field(default=1, ge=1)
     max_steps: int | None = Field(default=None, ge=1)
+    # a time budget: no epoch is started that the mean epoch so far says would end past it (the epochs run
+    # keep their learning-rate schedule; the best of them on validation is kept, as always)
+    max_minutes: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     batch_size: int = Field(default=32, ge=2)
     grad_cache_chunk: int | None = Field(default=None, ge=1)
     gradient_checkpointing: bool = False
@@ -131,6 +135,7 @@ class TrainResult:
     steps: int = 0
     joint_weights: list[float] | None = None
     resumed_after_epoch: int | None = None  # the checkpoint's epoch (0-based) when the run resumed one
+    stopped_by_time_budget: bool = False  # `max_minutes` ended it before `epochs`
 
     @property
     def fusion_weights(self) -> Path | None:
@@ -302,7 +307,7 @@ def _save_model(directory: Path, model: Any, tokenizer: Any, image_processor: An
 # go on (`epochs`, `max_steps`: the remaining steps follow the new length's learning-rate schedule)
 RESUME_FREE_KEYS = frozenset(
     {"progress", "threads", "device", "output_dir", "keep_checkpoints", "resume", "epochs", "max_steps",
-     "joint.run_names"}
+     "max_minutes", "joint.run_names"}
 )
 
 
@@ -560,9 +565,15 @@ def _train(
             _save_model(tmp, model, tokenizer, image_processor, heads)
 
     model.train()
-    for epoch in range(start_epoch, config.epochs):
+    started, stopped_by_time = time.perf_counter(), False
+    for epochs_timed, epoch in enumerate(range(start_epoch, config.epochs)):  # epochs_timed: run so far
         if config.max_steps is not None and step >= config.max_steps:
             break
+        if config.max_minutes is not None and epochs_timed:
+            elapsed = time.perf_counter() - started
+            if elapsed + elapsed / epochs_timed > config.max_minutes * 60:
+                stopped_by_time = True
+                break
         if sampler is not None:
             sampler.set_epoch(epoch)
             batches = sampler.batches()
@@ -635,6 +646,7 @@ def _train(
                 "best_epoch": best_epoch,
                 "best_val_mrr": best_val,
                 "steps": step,
+                "stopped_by_time_budget": stopped_by_time,
                 "history": history,
                 "joint_weights": joint_weights,
                 "type_source": type_source,
@@ -653,4 +665,5 @@ def _train(
     if not config.keep_checkpoints:
         with contextlib.suppress(OSError):
             shutil.rmtree(work)
-    return TrainResult(out_dir, best_epoch, best_val, history, step, joint_weights, resumed_after)
+    return TrainResult(out_dir, best_epoch, best_val, history, step, joint_weights, resumed_after,
+                       stopped_by_time)

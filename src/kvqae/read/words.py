@@ -1,0 +1,48 @@
+"""Words as the reader, the evidence features, the re-ranker and the answer caveats compare them: Snowball
+stems of the words that are not stopwords ("died" and "die" alike), and spans widened to whole words."""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen [start, end) to word boundaries: a span ending inside a word ("Mareido" of "Mareidor", a
+    word-piece boundary) takes the whole word."""
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    return start, end
+
+
+_STOPWORDS = (
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "is",
+    "was", "were", "are", "be", "been", "being", "has", "have", "had", "do", "does", "did", "what",
+    "which", "who", "whom", "whose", "when", "where", "why", "how", "this", "that", "these", "those",
+    "it", "its", "his", "her", "their", "he", "she", "they", "as", "into", "than", "then", "there",
+    "also", "not", "no",
+)
+_STOPWORD_SET = frozenset(_STOPWORDS)
+
+
+def content_stems(text: str) -> set[str]:
+    """Stems of the words of `text` other than stopwords: "When did he die?" -> {"die"}, as "died" does."""
+    return {s for s in word_stems(text) if s is not None}
+
+
+def word_stems(text: str) -> list[str | None]:
+    """One entry per word of `text`, in order: its stem, or None for a stopword (positions kept)."""
+    words = re.findall(r"\w+", text.lower())
+    content = [w for w in words if w not in _STOPWORD_SET]
+    stems = iter(_stemmer().stemWords(content) if content else [])
+    return [None if w in _STOPWORD_SET else next(stems) for w in words]
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
