@@ -95,3 +95,208 @@ def test_a_demo_clip_budget_must_be_a_finite_number(tmp_path, monkeypatch, capsy
     code, err = kvqae(monkeypatch, capsys, "demo", "--out", tmp_path / "d", "--clip-minutes", value)
     assert code == 2 and "--clip-minutes must be a finite number >= 0" in err
     assert not (tmp_path / "d").exists()
+
+
+def test_a_png_with_oversized_metadata_is_not_called_corrupt():
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    from kvqae.ask.images import decode_image
+    from kvqae.errors import TooLargeError
+
+    buf, info = io.BytesIO(), PngImagePlugin.PngInfo()
+    info.add_text("comment", "x" * (50 * 2**20), zip=True)  # 50 KB on disk, 50 MB once inflated
+    Image.new("RGB", (4, 4)).save(buf, "PNG", pnginfo=info)
+    with pytest.raises(TooLargeError, match="metadata is over the size PIL reads") as e:
+        decode_image(buf.getvalue(), name="meta.png")
+    assert "corrupt" not in str(e.value)  # the pixels are fine
+
+
+# ---------------------------------------------------------------- a helper's sweep (330 probes)
+
+def _wiki(pages: list[tuple[str, str, str | None]], siteinfo: str = "") -> str:
+    """A MediaWiki export of (title, text, ns or None) pages."""
+    body = "".join(f"<page><title>{t}</title>{'' if ns is None else f'<ns>{ns}</ns>'}<id>{i}</id><revision>"
+                   f"<text>{text}</text></revision></page>" for i, (t, text, ns) in enumerate(pages))
+    return f'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/">{siteinfo}{body}</mediawiki>'
+
+
+PROSE = "Paris is the capital of France and its largest city. " * 5
+
+
+def test_a_kb_build_that_fails_keeps_the_kb_it_would_replace(tmp_path, monkeypatch, capsys):
+    """A page title with a control character passed the MediaWiki reader; the KB was swapped in, then its
+    load check failed: the old KB was gone and the new one unreadable."""
+    good, bad = tmp_path / "good.xml", tmp_path / "bad.xml"
+    good.write_text(_wiki([("Paris", PROSE, "0")]), encoding="utf-8")
+    bad.write_text(_wiki([("A\x7fB", PROSE, "0")]), encoding="utf-8")
+    assert kvqae(monkeypatch, capsys, "kb", "build", good, "--out", tmp_path / "kb", "--no-progress")[0] == 0
+    before = (tmp_path / "kb" / "passages.parquet").read_bytes()
+    code, err = kvqae(monkeypatch, capsys, "kb", "build", bad, "--out", tmp_path / "kb", "--no-progress")
+    assert code == 2 and "bad.xml: article 'A\\x7fB': field \"id\"" in err  # the input named, not the output
+    assert (tmp_path / "kb" / "passages.parquet").read_bytes() == before
+
+
+def test_templates_nested_past_the_parser_are_dropped_not_a_traceback(tmp_path):
+    from kvqae.data.kb import build_kb
+
+    deep = "{{" * 3000 + "x" + "}}" * 3000
+    (tmp_path / "deep.xml").write_text(_wiki([("Paris", deep + " " + PROSE, "0")]), encoding="utf-8")
+    kb = build_kb(tmp_path / "deep.xml", tmp_path / "kb", progress=False)  # RecursionError before
+    text = kb.passage_text("Paris#0")
+    assert "capital of France" in text and "{" not in text
+
+
+def test_pages_of_other_namespaces_are_skipped_without_ns(tmp_path):
+    """An export without <ns> made Talk:, Category: and Template: pages entities; the wiki's own namespaces
+    (siteinfo) count too."""
+    from kvqae.data.kb import build_kb
+
+    siteinfo = ('<siteinfo><namespaces><namespace key="0" /><namespace key="100">Portail</namespace>'
+                "</namespaces></siteinfo>")
+    pages = [("Paris", PROSE, None), ("Talk:Paris", PROSE, None), ("Category:France", PROSE, None),
+             ("Template:Infobox", PROSE, None), ("Portail:France", PROSE, None),
+             ("Star Wars: A New Hope", PROSE, None)]  # a colon in an article's own title stays
+    (tmp_path / "old.xml").write_text(_wiki(pages, siteinfo), encoding="utf-8")
+    kb = build_kb(tmp_path / "old.xml", tmp_path / "kb", progress=False)
+    assert kb.entity_ids == ["Paris", "Star_Wars:_A_New_Hope"]
+
+
+@pytest.mark.parametrize(("csv_text", "said"), [
+    ('id,question,answer\n"a\tb",What?,x\n', "field \"id\": id 'a\\tb' holds the control character"),
+    ("id,question,answer,answer\n1,What?,x,y\n", 'field "answer": column given twice in the header'),
+])
+def test_evqa_ids_and_headers_are_checked(tmp_path, csv_text, said):
+    from kvqae.data.questions import load_questions
+    from kvqae.errors import InputError
+
+    path = tmp_path / "q.csv"
+    path.write_text(csv_text, encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_questions(path)
+    assert said in str(e.value)
+
+
+def test_evqa_titles_become_ids_by_the_kbs_rule(tmp_path):
+    from kvqae.data.questions import load_questions
+
+    path = tmp_path / "q.csv"
+    path.write_text('question,answer,wikipedia_title\nWhat?,x,Apollo  11\nWhat?,y,"Apollo\t11"\n')
+    assert [q.entity for q in load_questions(path)] == ["Apollo_11", "Apollo_11"]  # Apollo__11 before
+
+
+@pytest.mark.parametrize(("meta", "said"), [("[]", "got list"), ("false", "got boolean")])
+def test_a_question_meta_that_is_not_an_object_is_refused(tmp_path, meta, said):
+    from kvqae.data.questions import load_questions
+    from kvqae.errors import InputError
+
+    path = tmp_path / "q.jsonl"
+    path.write_text(f'{{"id": "q", "question": "Who?", "answers": ["x"], "meta": {meta}}}\n')
+    with pytest.raises(InputError, match=f'field "meta": must be an object, {said}'):
+        load_questions(path)
+
+
+@pytest.fixture(scope="module")
+def passage_embeddings(tmp_path_factory, prose_kb, tiny_clip):
+    from kvqae.encode.store import encode_kb
+
+    return encode_kb(prose_kb, f"clip:{tiny_clip}", "passage", tmp_path_factory.mktemp("emb") / "emb",
+                     progress=False)
+
+
+@pytest.mark.parametrize(("source", "extra", "said"), [
+    ("kb", ["--bm25", "--factory", "HNSW32"], "--factory build vector indexes; --bm25 indexes the KB's"),
+    ("kb", ["--bm25", "--chunk-rows", "5"], "--chunk-rows build vector indexes"),
+    ("kb", [], "this is a knowledge base, not an embeddings directory: give --bm25"),
+    ("emb", ["--refine-factor", "4"], "a refine factor re-ranks with the float16 copy --refine keeps"),
+    ("emb", ["--train-sample", "5"], "Flat needs no training"),
+    ("emb", ["--add-ef-search", "5"], 'field "--add-ef-search"'),
+])
+def test_index_build_options_that_would_be_ignored(prose_kb, passage_embeddings, tmp_path, monkeypatch,
+                                                   capsys, source, extra, said):
+    where = prose_kb.path if source == "kb" else passage_embeddings
+    code, err = kvqae(monkeypatch, capsys, "index", "build", where, "--out", tmp_path / "ix", *extra)
+    assert code == 2 and said in err and not (tmp_path / "ix").exists()
+
+
+def test_search_refine_factor_on_an_index_without_refine_is_one_line(passage_embeddings, tmp_path,
+                                                                    monkeypatch, capsys):
+    assert kvqae(monkeypatch, capsys, "index", "build", passage_embeddings, "--out", tmp_path / "ix")[0] == 0
+    # the passage embeddings serve as query vectors here (same encoder and dim)
+    code, err = kvqae(monkeypatch, capsys, "search", "--queries", passage_embeddings, "--index",
+                      tmp_path / "ix", "--out", tmp_path / "r.json", "--refine-factor", "4",
+                      "--mode", "text-passage")
+    assert code == 2 and "needs an index built with --refine" in err  # AttributeError traceback before
+
+
+def test_search_options_read_by_nothing_are_refused(bm25_index, questions, prose_kb, tmp_path, monkeypatch,
+                                                    capsys):
+    code, err = kvqae(monkeypatch, capsys, "search", "--questions", questions, "--index", bm25_index,
+                      "--kb", prose_kb.path, "--out", tmp_path / "r.json")
+    assert code == 2 and "--kb is read by --to-passages" in err
+
+
+def test_evaluate_options_qrels_make_moot_and_mixed_levels(questions, tmp_path, monkeypatch, capsys):
+    passages, entities = tmp_path / "p.json", tmp_path / "e.json"
+    Run_json = '{{"name": "{n}", "level": "{lvl}", "run": {{"q1": {{"{d}": 1.0}}}}}}'
+    passages.write_text(Run_json.format(n="p", lvl="passage", d="Paris#0"))
+    entities.write_text(Run_json.format(n="e", lvl="entity", d="Paris"))
+    qrels = tmp_path / "qrels.json"
+    qrels.write_text('{"q1": {"Paris#0": 1}}')
+    base = ["evaluate", "retrieval", "--questions", questions, "--out", tmp_path / "rep"]
+    code, err = kvqae(monkeypatch, capsys, *base, "--run", passages, "--qrels", qrels,
+                      "--passage-requires-entity")
+    assert code == 2 and "--passage-requires-entity applies to relevance judged from --kb" in err
+    code, err = kvqae(monkeypatch, capsys, *base, "--run", passages, "--qrels", qrels, "--per-run-qrels")
+    assert code == 2 and "--merge-qrels/--per-run-qrels applies" in err
+    code, err = kvqae(monkeypatch, capsys, *base, "--run", entities, "--run", passages, "--qrels", qrels)
+    assert code == 2 and "ranks entities and" in err and "evaluate them separately" in err
+    assert kvqae(monkeypatch, capsys, *base, "--run", passages, "--qrels", qrels)[0] == 0
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    (["--method", "rrf", "--norm", "minmax"], "--norm does not apply to --method rrf"),
+    (["--method", "rrf", "--default-minimum", "raw"], "--default-minimum does not apply to --method rrf"),
+    (["--method", "wsum", "--rrf-k", "10"], "--rrf-k applies to --method rrf, not wsum"),
+    (["--method", "wsum", "--default-minimum", "raw", "--no-default-minimum"], "contradict each other"),
+])
+def test_fusion_options_of_another_method_are_refused(tmp_path, monkeypatch, capsys, extra, said):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.json").write_text(f'{{"name": "{name}", "level": "passage", '
+                                               f'"run": {{"q": {{"d": 1.0, "e": 0.5}}}}}}')
+    runs = ["--run", tmp_path / "a.json", "--run", tmp_path / "b.json"]
+    code, err = kvqae(monkeypatch, capsys, "fuse", "combine", *runs, "--out", tmp_path / "f.json", *extra)
+    assert code == 2 and said in err and not (tmp_path / "f.json").exists()
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    (["--cloze", "c.jsonl", "--style", "cloze"], "--style applies to --generate-cloze N"),
+    (["--generate-cloze", "4", "--eval-top-k", "3"], "--eval-top-k applies to --eval-questions"),
+])
+def test_train_reader_options_of_another_data_source_are_refused(prose_kb, tmp_path, monkeypatch, capsys,
+                                                                  extra, said):
+    extra = [str(tmp_path / x) if x.endswith(".jsonl") else x for x in extra]
+    (tmp_path / "c.jsonl").write_text("")
+    code, err = kvqae(monkeypatch, capsys, "train", "reader", "--kb", prose_kb.path, "--out", tmp_path / "r",
+                      *extra)
+    assert code == 2 and said in err and not (tmp_path / "r").exists()
+
+
+def test_image_options_that_would_be_ignored(tmp_path, monkeypatch, capsys):
+    rows = tmp_path / "infoseek.jsonl"
+    rows.write_text('{"data_id": "d1", "question": "What?", "answer": ["x"], "image_id": "oven_1"}\n')
+    code, err = kvqae(monkeypatch, capsys, "questions", "convert", rows, "--out", tmp_path / "q.jsonl",
+                      "--check-images")
+    assert code == 2 and "infoseek rows name their images by id, found under --images-dir" in err
+    articles = tmp_path / "a.jsonl"
+    articles.write_text('{"id": "P", "title": "P", "text": "Some text here."}\n')
+    code, err = kvqae(monkeypatch, capsys, "kb", "build", articles, "--out", tmp_path / "kb", "--images-dir",
+                      tmp_path)
+    assert code == 2 and "--images-dir resolves the image names of ViQuAE KB rows" in err
+
+
+def test_a_world_without_training_questions_is_warned(tmp_path, monkeypatch, capsys):
+    code, err = kvqae(monkeypatch, capsys, "world", "--out", tmp_path / "w", "--depictions", "1",
+                      "--entities", "6", "--image-size", "32")
+    assert code == 0 and "warning: no train questions" in err

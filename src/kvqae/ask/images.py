@@ -96,6 +96,11 @@ def decode_image(
         raise TooLargeError(f"the image is too large to decode ({e})", path=name, field="image") from None
     except (OSError, SyntaxError, ValueError) as e:
         known = signature_format(data)
+        if re.search(r"text chunk|decompressed data too large|MAX_TEXT", str(e), re.IGNORECASE):
+            # PIL refuses PNG metadata (tEXt / zTXt / iTXt, an ICC profile) past its safety limits: the
+            # pixels may be fine, so "corrupt" misled
+            raise TooLargeError(f"the image's metadata is over the size PIL reads ({e}); save it without "
+                                "metadata (text chunks, ICC profile)", path=name, field="image") from None
         if known is not None:
             raise InputError(f"truncated or corrupt {known} image ({e})", path=name, field="image") from None
         raise UnsupportedInputError(f"unreadable image ({e})", path=name, field="image") from None

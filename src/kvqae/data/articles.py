@@ -234,7 +234,10 @@ def read_mediawiki_articles(path: str | Path) -> Iterator[Article]:
         if entity_id in seen:
             raise InputError("duplicate page title", path=path, record=f"page {page.title!r}", field="title")
         seen.add(entity_id)
-        text = wikitext_to_text(page.wikitext)
+        try:
+            text = wikitext_to_text(page.wikitext)
+        except ValueError as e:  # nested past what the parser can take, even without its templates
+            raise InputError(str(e), path=path, record=f"page {page.title!r}", field="text") from None
         if not text:
             continue
         yield Article(id=entity_id, title=page.title, text=text)

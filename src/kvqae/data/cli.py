@@ -84,6 +84,14 @@ def kb_build(
     check_not_file(images_dir, "--images-dir")
     check_out(out, "kb", {"SOURCE": source, "--types-from": types_from}, overwrite=overwrite,
               folders={"--images-dir": images_dir})
+    if images_dir is not None:  # only ViQuAE rows name images by file name; the others ignored the folder
+        from kvqae.data.articles import detect_article_format
+
+        fmt = detect_article_format(source) if format == "auto" else format
+        if fmt != "viquae":
+            raise InputError(f"--images-dir resolves the image names of ViQuAE KB rows; {fmt} articles give "
+                             "each image as a path of their own (relative to the file): drop it",
+                             field="--images-dir")
 
     cfg = parse_config(
         KBBuildConfig,
@@ -156,6 +164,13 @@ def questions_convert(
         # it writes JSON lines; a .csv (or .tsv, .parquet) name would later be read as that format and fail
         raise InputError(f"--out {out} would hold kvqae JSONL, not {out.suffix}: name it .jsonl", field="out")
     check_out(out, "questions", {"SOURCE": source}, overwrite=overwrite, folders={"--images-dir": images_dir})
+    if check_images and images_dir is None:
+        from kvqae.data.questions import detect_question_format
+
+        fmt = detect_question_format(source) if format == "auto" else format
+        if fmt in ("infoseek", "evqa"):  # image ids, resolved only under --images-dir: nothing was checked
+            raise InputError(f"{fmt} rows name their images by id, found under --images-dir: give it, or "
+                             "drop --check-images", field="--check-images")
 
     questions = load_questions(source, format, images_dir=images_dir, check_images=check_images)
     save_questions(out, questions)

@@ -219,7 +219,7 @@ def build_kb(
     import pyarrow.parquet as pq
 
     from kvqae import __version__
-    from kvqae.io import atomic_dir
+    from kvqae.io import atomic_dir, check_id_chars
     from kvqae.progress import track
     from kvqae.safety import check_out_not_input
 
@@ -258,6 +258,9 @@ def build_kb(
                         article = table.annotate(article)
                     if article.id in seen:  # readers check this too; a last guard for custom iterables
                         raise InputError(f"duplicate entity id {article.id!r}", path=source, field="id")
+                    # every reader's ids (a MediaWiki title with a control character too), before any is
+                    # written: the check on loading came after the swap, over the KB it replaced
+                    check_id_chars(article.id, "id", {"path": source, "record": f"article {article.title!r}"})
                     seen.add(article.id)
                     _check_look_alike(article, looks, qids, source)
                     if article.image:
@@ -295,7 +298,10 @@ def build_kb(
             "kvqae_version": __version__,
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return KnowledgeBase.load(out_dir)
+        # every check a reader makes, before the new KB replaces anything at out_dir
+        built = KnowledgeBase.load(tmp)
+    built.path = Path(out_dir)
+    return built
 
 
 def _entity_values(article: Article) -> tuple:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kvqae.data.articles import title_to_id
 from kvqae.errors import InputError
 from kvqae.io import (
     check_id_chars,
@@ -230,9 +231,10 @@ def _read_kvqae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Qu
         answer_eval = obj.get("answer_eval")
         if answer_eval is not None and not isinstance(answer_eval, list):
             raise InputError("must be a list or null", field="answer_eval", **where)
-        meta = obj.get("meta") or {}
+        meta = obj.get("meta")
+        meta = {} if meta is None else meta  # [] and false were read as {} too
         if not isinstance(meta, dict):
-            raise InputError("must be an object", field="meta", **where)
+            raise InputError(f"must be an object, got {json_type(meta)}", field="meta", **where)
         yield Question(
             id=qid,
             question=text,
@@ -338,6 +340,10 @@ def _evqa_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             for column in _EVQA_REQUIRED:
                 if column not in (reader.fieldnames or []):
                     raise InputError("missing column", path=path, record=1, field=column)
+            names = [name.strip() for name in reader.fieldnames or []]
+            twice = next((name for name in names if name and names.count(name) > 1), None)
+            if twice is not None:  # DictReader keeps the last column of a name: the first was dropped
+                raise InputError("column given twice in the header", path=path, record=1, field=twice)
             for row in reader:
                 # The row's last physical line: exact for the usual single-line rows.
                 yield reader.line_num, row
@@ -430,12 +436,14 @@ def _evqa_question(row: dict[str, Any], index: int, where: dict, images_dir: Pat
     for key in ("wikipedia_title", "wikipedia_url", "dataset_name", "encyclopedic_vqa_split"):
         if (row.get(key) or "").strip():
             meta[key] = row[key].strip()
+    qid = (row.get("id") or "").strip() or str(index)
+    check_id_chars(qid, "id", where)  # as the JSON readers do: a tab in an id cannot go into a run file
     return Question(
-        id=(row.get("id") or "").strip() or str(index),
+        id=qid,
         question=text,
         image=image,
         answers=answers,
-        entity=title.replace(" ", "_") if title else None,
+        entity=title_to_id(title) if title else None,  # the KB's rule: "Apollo  11" -> "Apollo_11"
         question_type=(row.get("question_type") or "").strip() or None,
         meta=meta,
     )

@@ -123,7 +123,11 @@ def iter_mediawiki_pages(path: str | Path) -> Iterator[WikiPage]:
         try:
             context = ElementTree.iterparse(f, events=("start", "end"))
             root = None
+            prefixes = set(DEFAULT_NAMESPACES)
             for event, elem in context:
+                if event == "end" and _local(elem.tag) == "namespace" and elem.get("key") != "0":
+                    prefixes.add((elem.text or "").strip().casefold())  # siteinfo: this wiki's own
+                    continue
                 if event == "start":
                     if root is None:
                         root = elem
@@ -134,7 +138,7 @@ def iter_mediawiki_pages(path: str | Path) -> Iterator[WikiPage]:
                     continue
                 if _local(elem.tag) != "page":
                     continue
-                page = _read_page(elem)
+                page = _read_page(elem, prefixes)
                 # Drop the finished page from the tree so memory does not grow with the dump.
                 elem.clear()
                 if root is not None:
@@ -150,8 +154,20 @@ def iter_mediawiki_pages(path: str | Path) -> Iterator[WikiPage]:
             raise InputError(f"cannot read export ({e})", path=path) from None
 
 
-def _read_page(elem: ElementTree.Element) -> WikiPage | None:
-    """The article in a `<page>` element, or None for redirects and other namespaces."""
+# namespace prefixes of the English Wikipedia, for exports that name no namespace of a page (no <ns>) and
+# list none in <siteinfo>
+DEFAULT_NAMESPACES = frozenset(
+    name.casefold() for base in ("User", "Wikipedia", "File", "MediaWiki", "Template", "Help", "Category",
+                                 "Portal", "Draft", "Module", "TimedText", "Book", "Image", "Project",
+                                 "Education Program", "Gadget", "Gadget definition")
+    for name in (base, f"{base} talk")
+) | {"talk", "special", "media", "wp", "wt"}
+
+
+def _read_page(elem: ElementTree.Element, namespaces: set[str] | frozenset[str] = DEFAULT_NAMESPACES
+               ) -> WikiPage | None:
+    """The article in a `<page>` element, or None for redirects and other namespaces (by its <ns>, or when
+    it has none, by a title prefix among `namespaces`, casefolded: "Talk:Paris", "Category:France")."""
     title = ns = page_id = None
     redirect = False
     text = ""
@@ -174,18 +190,41 @@ def _read_page(elem: ElementTree.Element) -> WikiPage | None:
     # Older exports have no <ns>: fall back on the title having no namespace prefix we know about.
     if ns is not None and ns != "0":
         return None
+    prefix, colon, _ = title.partition(":")
+    if ns is None and colon and prefix.strip().casefold() in namespaces:
+        return None
     if text.lstrip().lower().startswith("#redirect"):
         return None
     return WikiPage(title=title, page_id=page_id or "", wikitext=text)
 
 
 def wikitext_to_text(markup: str) -> str:
-    """Plain prose of a wikitext page: one paragraph per line (see the module docstring for what is kept)."""
+    """Plain prose of a wikitext page: one paragraph per line (see the module docstring for what is kept).
+    Templates nested past the parser's recursion ("{{" 500 deep) are dropped from the inside out first, as
+    the renderer would drop them; ValueError when the page is still too deep to parse."""
     import mwparserfromhell
 
-    code = mwparserfromhell.parse(_preclean(markup))
-    rendered = _render(code.nodes)
-    return _clean(rendered)
+    markup = _preclean(markup)
+    for attempt in range(2):
+        try:
+            return _clean(_render(mwparserfromhell.parse(markup).nodes))
+        except RecursionError:
+            if attempt:
+                raise ValueError("markup nested too deeply to parse") from None
+            markup = _drop_templates(markup)
+    raise AssertionError("unreachable")
+
+
+_INNER_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+
+
+def _drop_templates(markup: str) -> str:
+    """The markup without its templates (and template parameters), removed innermost first, no recursion."""
+    while True:
+        dropped = _INNER_TEMPLATE.sub("", markup)
+        if dropped == markup:
+            return dropped
+        markup = dropped
 
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)

@@ -17,6 +17,7 @@ evaluate_app = typer.Typer(
 
 @evaluate_app.command("retrieval")
 def evaluate_retrieval(
+    ctx: typer.Context,
     run: list[Path] = typer.Option(
         ..., "--run", help="Run to evaluate (.json/.trec); repeat for several systems."
     ),
@@ -33,7 +34,8 @@ def evaluate_retrieval(
     merge_qrels: bool = typer.Option(
         True,
         "--merge-qrels/--per-run-qrels",
-        help="Judge relevance on the union of all runs' candidates (default).",
+        help="Judge relevance on the union of all runs' candidates (default), or each run on its own (with "
+             "--kb).",
     ),
     passage_requires_entity: bool = typer.Option(
         False, "--passage-requires-entity", help="A relevant passage must belong to the gold entity."
@@ -64,10 +66,22 @@ def evaluate_retrieval(
         parse_metric(m)
     check_range(max_p, "--max-p", low=0, low_open=True, high=1)
     check_relevance_source(kb, qrels)
+    if qrels is not None:  # both judge relevance from a KB: with given qrels they were ignored, silently
+        given = [flag for flag, on in (("--passage-requires-entity", passage_requires_entity),
+                                       ("--merge-qrels/--per-run-qrels",
+                                        ctx.get_parameter_source("merge_qrels").name != "DEFAULT")) if on]
+        if given:
+            raise InputError(f"{given[0]} applies to relevance judged from --kb; --qrels gives it "
+                             "ready-made: drop it", field=given[0])
     inputs = {"--run": run, "--questions": questions, "--kb": kb, "--qrels": qrels, "--weights": weights}
     check_out(out, "report", inputs, overwrite=overwrite)
     runs = [Run.load(p) for p in run]  # first: each file is checked (a pipe, a folder) before the pair
     check_distinct_files(run, "--run")
+    levels = {r.level: p for r, p in zip(runs, run, strict=True)}
+    if len(levels) > 1:  # one table, bold "best" cells and significance tests across entities and passages
+        raise InputError(f"{levels['entity']} ranks entities and {levels['passage']} passages: their scores "
+                         "measure different things; evaluate them separately, or map the entity run to "
+                         "passages first (kvqae search --to-passages)", field="--run")
     names = [r.name or p.stem for r, p in zip(runs, run, strict=True)]
     if len(set(names)) != len(names):  # two runs with the same name: fall back to file names
         names = [str(p) for p in run]

@@ -111,6 +111,27 @@ fuse_app = typer.Typer(
 )
 
 
+def check_method_options(method: str, norm: str | None, rrf_k: float | None, default_minimum: str | None,
+                         no_default_minimum: bool) -> tuple[str, float]:
+    """The options of another fusion method than `method`, or two that contradict each other, are refused
+    (they were ignored, and still recorded in the weights file or run as if applied); returns (norm, rrf_k)
+    with their defaults."""
+    from kvqae.errors import InputError
+
+    if default_minimum is not None and no_default_minimum:
+        raise InputError(f"--default-minimum {default_minimum} and --no-default-minimum contradict each "
+                         "other: give one", field="--no-default-minimum")
+    if method == "rrf":
+        given = [flag for flag, on in (("--norm", norm is not None), ("--default-minimum", default_minimum),
+                                       ("--no-default-minimum", no_default_minimum)) if on]
+        if given:
+            raise InputError(f"{given[0]} does not apply to --method rrf, which fuses ranks, not scores: "
+                             "drop it", field=given[0])
+    elif rrf_k is not None:
+        raise InputError(f"--rrf-k applies to --method rrf, not {method}", field="--rrf-k")
+    return norm or "zscore", 60.0 if rrf_k is None else rrf_k
+
+
 @fuse_app.command("fit")
 def fuse_fit(
     run: list[Path] = typer.Option(
@@ -121,13 +142,15 @@ def fuse_fit(
     qrels: Path = typer.Option(None, "--qrels", help="Qrels JSON {qid: {docid: rel}} instead of --kb."),
     out: Path = typer.Option(..., "--out", "-o", help="Weights file (JSON) to write."),
     method: str = typer.Option("wsum", "--method", help="wsum | rrf | combsum | combmnz."),
-    norm: str = typer.Option("zscore", "--norm", help="zscore | zscore-query | minmax | rank | none."),
+    norm: str | None = typer.Option(
+        None, "--norm", help="zscore | zscore-query | minmax | rank | none (default zscore; not with rrf)."),
     step: float = typer.Option(0.1, "--step", help="Grid step of each weight."),
     metric: str = typer.Option("mrr@100", "--metric", help="Metric to maximise (mrr@K, p@K, hit@K, ...)."),
     sum_to_one: bool = typer.Option(True, "--sum-to-one/--free-weights", help="Only weights summing to 1."),
     default_minimum: str = typer.Option(None, "--default-minimum", help=DEFAULT_MINIMUM_HELP),
     no_default_minimum: bool = typer.Option(False, "--no-default-minimum", help=NO_DEFAULT_MINIMUM_HELP),
-    rrf_k: float = typer.Option(60.0, "--rrf-k", help="k of reciprocal rank fusion."),
+    rrf_k: float | None = typer.Option(
+        None, "--rrf-k", help="k of reciprocal rank fusion (--method rrf; default 60)."),
     plot: Path = typer.Option(None, "--plot", help="Also write the weight-grid heat map (PNG) here."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -140,6 +163,7 @@ def fuse_fit(
 
     check_range(step, "--step", low=0, low_open=True, high=1)
     check_range(rrf_k, "--rrf-k", low=0, finite=True)
+    norm, rrf_k = check_method_options(method, norm, rrf_k, default_minimum, no_default_minimum)
     parse_metric(metric)
     inputs = {"--run": run, "--questions": questions, "--kb": kb, "--qrels": qrels}
     check_out(out, "weights", inputs, overwrite=overwrite)
@@ -206,13 +230,15 @@ def fuse_combine(
     run: list[Path] = typer.Option(..., "--run", help="Run to fuse; repeat."),
     out: Path = typer.Option(..., "--out", "-o", help="Fused run to write (.json or .trec)."),
     method: str = typer.Option("rrf", "--method", help="wsum | rrf | combsum | combmnz."),
-    norm: str = typer.Option("zscore", "--norm", help="zscore | zscore-query | minmax | rank | none."),
+    norm: str | None = typer.Option(
+        None, "--norm", help="zscore | zscore-query | minmax | rank | none (default zscore; not with rrf)."),
     weights: str = typer.Option(
         None, "--weights", help="Comma-separated weights, one per run (default equal)."
     ),
     default_minimum: str = typer.Option(None, "--default-minimum", help=DEFAULT_MINIMUM_HELP),
     no_default_minimum: bool = typer.Option(False, "--no-default-minimum", help=NO_DEFAULT_MINIMUM_HELP),
-    rrf_k: float = typer.Option(60.0, "--rrf-k", help="k of reciprocal rank fusion (--method rrf)."),
+    rrf_k: float | None = typer.Option(
+        None, "--rrf-k", help="k of reciprocal rank fusion (--method rrf; default 60)."),
     k: int = typer.Option(None, "--k", help="Keep the best k candidates per query."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
@@ -224,6 +250,7 @@ def fuse_combine(
 
     check_range(k, "--k", low=1)
     check_range(rrf_k, "--rrf-k", low=0, finite=True)
+    norm, rrf_k = check_method_options(method, norm, rrf_k, default_minimum, no_default_minimum)
     check_out(out, "run", {"--run": run}, overwrite=overwrite)
 
     w = None

@@ -226,6 +226,9 @@ def build_streaming(
         ef_search = choice.ef_search if ef_search is None else ef_search
         refine = choice.refine if refine is None else refine
     refine = bool(refine)
+    if refine_factor and not refine:  # saved as null, silently: nothing to re-rank with
+        raise InputError(f"a refine factor re-ranks with the float16 copy --refine keeps; {factory} is built "
+                         "without it: add --refine (or leave --refine-factor out)", field="--refine-factor")
     if refine and refine_factor is None:
         refine_factor = choice.refine_factor if choice is not None and choice.refine_factor else None
         refine_factor = refine_factor or AUTO_REFINE_FACTOR
@@ -235,7 +238,13 @@ def build_streaming(
     # 256 instead of Faiss's 16 the add phase took several times longer). Applied on load instead.
     set_search_params(make_faiss_index(dim, factory), nprobe=nprobe, ef_search=ef_search)
     if add_ef_search is not None:  # refused here, before training, for an index without an HNSW graph
-        set_search_params(index, ef_search=add_ef_search)
+        try:
+            set_search_params(index, ef_search=add_ef_search)
+        except InputError as e:
+            raise InputError(e.reason, field="--add-ef-search") from None
+    if train_sample is not None and index.is_trained:  # nothing to train: the sample was ignored
+        raise InputError(f"{factory} needs no training (only IVF and PQ indexes train): leave --train-sample "
+                         "out", field="--train-sample")
     timings: dict[str, float] = {}
     used = 0
     if not index.is_trained:

@@ -51,9 +51,10 @@ def build_cmd(
         ..., help="Embeddings directory (vectors.npy, ids.json, meta.json), or a KB directory with --bm25."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Index directory to write."),
-    factory: str = typer.Option(
-        "Flat", help='Faiss factory string, e.g. "Flat" (exact), "IVF256,Flat", "HNSW32", or "auto" (exact '
-                     'below 200k vectors, else a compressed OPQ/IVF-HNSW/PQ index with --refine).'),
+    factory: str | None = typer.Option(
+        None, help='Faiss factory string, e.g. "Flat" (exact), "IVF256,Flat", "HNSW32", or "auto" (exact '
+                     'below 200k vectors, else a compressed OPQ/IVF-HNSW/PQ index with --refine). Default: '
+                     'Flat.'),
     nprobe: int | None = typer.Option(None, help="Default lists visited per query (IVF indexes only)."),
     ef_search: int | None = typer.Option(
         None, "--ef-search", help="Default HNSW search breadth (HNSW indexes, IVF with an HNSW quantizer)."),
@@ -64,11 +65,12 @@ def build_cmd(
         None, "--refine/--no-refine", help="Keep float16 vectors (refine.f16.npy) and re-rank candidates "
                                            "exactly (default: on when --factory auto compresses)."),
     refine_factor: int | None = typer.Option(
-        None, "--refine-factor", help="Default candidates per result re-ranked with --refine (8)."),
+        None, "--refine-factor", help="Default candidates per result re-ranked with --refine (16)."),
     train_sample: int | None = typer.Option(
         None, "--train-sample", help="Vectors sampled (seeded) to train indexes that need training "
                                      "(default: 32 per IVF list, at least 65,536)."),
-    chunk_rows: int = typer.Option(100_000, "--chunk-rows", help="Vectors read and added at a time."),
+    chunk_rows: int | None = typer.Option(
+        None, "--chunk-rows", help="Vectors read and added at a time (default 100,000)."),
     bm25: bool = typer.Option(False, "--bm25", help="Build a BM25 index of the KB's passages instead."),
     k1: float | None = typer.Option(None, "--k1", min=0.0,
                                     help="BM25 term-frequency saturation (with --bm25; default 1.5)."),
@@ -100,6 +102,20 @@ def build_cmd(
     if not bm25 and (k1 is not None or b is not None):  # they were ignored, silently
         raise InputError("--k1 and --b set BM25's weighting: give --bm25 too, or leave them out",
                          field="--k1" if k1 is not None else "--b")
+    vector_options = (("--factory", factory), ("--nprobe", nprobe), ("--ef-search", ef_search),
+                      ("--add-ef-search", add_ef_search), ("--refine/--no-refine", refine),
+                      ("--refine-factor", refine_factor), ("--train-sample", train_sample),
+                      ("--chunk-rows", chunk_rows))
+    ignored = [flag for flag, value in vector_options if value is not None]
+    if bm25 and ignored:  # they were ignored, silently
+        raise InputError(f"{', '.join(ignored)} build vector indexes; --bm25 indexes the KB's words: drop "
+                         "them", field=ignored[0])
+    if not bm25:
+        from kvqae.index.faiss_index import folder_kind
+
+        if (folder_kind(source) or "").startswith("a knowledge base"):  # was "field "encoder": missing key"
+            raise InputError("this is a knowledge base, not an embeddings directory: give --bm25 to index "
+                             "its passages' words, or encode it first (kvqae encode kb)", path=source)
     check_out(out, "index", {"SOURCE": source}, overwrite=overwrite)
     t0 = time.perf_counter()
     if bm25:
@@ -110,6 +126,7 @@ def build_cmd(
         typer.echo(f"BM25-indexed {lexical.count} passages (k1 {k1:g}, b {b:g}) -> {out} "
                    f"in {time.perf_counter() - t0:.1f}s")
         return
+    factory, chunk_rows = factory or "Flat", chunk_rows or 100_000
     index = build_index(IndexBuildConfig(embeddings=source, out=out, factory=factory, nprobe=nprobe,
                                          shards=shards, ef_search=ef_search, add_ef_search=add_ef_search,
                                          refine=refine,

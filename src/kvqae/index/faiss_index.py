@@ -485,6 +485,9 @@ class VectorIndex(IndexMeta):
         params = self.search_params(nprobe=nprobe, ef_search=ef_search, refine_factor=refine_factor)
         if refine_factor is not None and refine_factor < 0:
             raise InputError("must be >= 0", field="refine_factor")
+        if refine_factor and self.refine is None:  # was an AttributeError traceback
+            raise InputError(f"a refine factor ({refine_factor}) needs an index built with --refine (it "
+                             "holds no refine file)", path=self.path, field="refine_factor")
         if (params["nprobe"], params["ef_search"]) != self._applied:  # Faiss settings persist on the index
             set_search_params(self.index, nprobe=params["nprobe"], ef_search=params["ef_search"])
             self._applied = (params["nprobe"], params["ef_search"])

@@ -184,16 +184,17 @@ def train_reader(
             "--generate-cloze", min=0, help="Generate this many questions from the KB to train on."
         ),
     ] = 0,
-    style: Annotated[str, typer.Option("--style", help=STYLE_HELP)] = "natural",
+    style: Annotated[str | None, typer.Option("--style", help=STYLE_HELP + " With --generate-cloze.")] = None,
     hard_negatives: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--hard-negatives",
             min=0.0,
             max=1.0,
-            help="Share of irrelevant passages taken from the question's own article (without the answer).",
+            help="Share of irrelevant passages taken from the question's own article (without the answer; "
+                 "cloze training data; default 0.5).",
         ),
-    ] = 0.5,
+    ] = None,
     cloze: Annotated[
         Path | None, typer.Option("--cloze", help="Cloze questions made before (kvqae reader-data).")
     ] = None,
@@ -285,8 +286,9 @@ def train_reader(
         typer.Option("--eval-run", help="Passage-level run for --eval-questions (default: BM25 over --kb)."),
     ] = None,
     eval_top_k: Annotated[
-        int, typer.Option("--eval-top-k", min=1, help="Passages read per --eval-questions question.")
-    ] = 8,
+        int | None,
+        typer.Option("--eval-top-k", min=1, help="Passages read per --eval-questions question (default 8)."),
+    ] = None,
     max_minutes: Annotated[
         float | None,
         typer.Option(
@@ -343,6 +345,18 @@ def train_reader(
     t0 = time.monotonic()
     if eval_run is not None and eval_questions is None:
         raise InputError("--eval-run needs --eval-questions", field="eval_run")
+    # options of another source of training data were ignored, silently (--style not even checked)
+    for flag, given, applies in (("--style", style is not None, generate_cloze > 0),
+                                 ("--hard-negatives", hard_negatives is not None, questions is None),
+                                 ("--eval-top-k", eval_top_k is not None, eval_questions is not None)):
+        if given and not applies:
+            needs = {"--style": "--generate-cloze N (it styles the questions generated)",
+                     "--hard-negatives": "cloze questions (--generate-cloze or --cloze), not --questions",
+                     "--eval-top-k": "--eval-questions"}[flag]
+            raise InputError(f"{flag} applies to {needs}: drop it", field=flag)
+    style = style or "natural"
+    hard_negatives = 0.5 if hard_negatives is None else hard_negatives
+    eval_top_k = 8 if eval_top_k is None else eval_top_k
     # the numbers first, named as typed: `--lr -1` / `--warmup nan` failed in torch after the data was made
     options = {"init_model": init, "relevant": relevant, "irrelevant": irrelevant, "epochs": epochs, "lr": lr,
                "warmup": warmup, "batch_questions": batch_questions, "eval_every": eval_every,

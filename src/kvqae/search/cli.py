@@ -44,6 +44,9 @@ def run_search(cfg: SearchConfig, *, progress: bool = False):
 
     if cfg.name is not None and not cfg.name.strip():  # was replaced by the mode's name, silently
         raise InputError("an empty run name: give a name or leave --name out", field="--name")
+    if cfg.kb is not None and not cfg.to_passages:  # read by nothing else
+        raise InputError("--kb is read by --to-passages (entities mapped to their passages): add "
+                         "--to-passages or drop --kb", field="--kb")
     if cfg.passages_k is not None and not cfg.to_passages:  # was ignored: the run kept its own k
         raise InputError("--passages-k applies to --to-passages (entities mapped to their passages): add "
                          "--to-passages or drop --passages-k", field="--passages-k")
@@ -61,6 +64,9 @@ def run_search(cfg: SearchConfig, *, progress: bool = False):
         if (other := folder_kind(Path(cfg.index))) is not None:  # a KB given as --index
             raise InputError(f"not an index folder: it is {other}", path=cfg.index, field="index")
         raise InputError("a vector index needs --queries (an embeddings directory)", field="queries")
+    elif cfg.questions is not None:  # a vector index searches --queries' vectors; the texts were ignored
+        raise InputError("--questions are searched by a BM25 index; a vector index searches --queries (their "
+                         "embeddings, kvqae encode questions): drop --questions", field="--questions")
     elif cfg.ray is not None:  # a sharded index, one Ray actor per shard (kvqae.search.ray_search)
         from kvqae.search.ray_search import search_embeddings_ray
 

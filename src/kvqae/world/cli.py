@@ -81,6 +81,11 @@ def world(
         f"world written to {path}: {counts['entities']} entities, questions "
         f"train {q['train']} / validation {q['validation']} / test {q['test']}"
     )
+    empty = [split for split in ("train", "validation", "test") if not q[split]]
+    if empty:  # a world the pipeline cannot fit or evaluate on, written without a word
+        typer.secho(f"warning: no {' / '.join(empty)} questions: with --depictions {depictions} and "
+                    f"--held-out {held_out} every depiction goes to the other splits; raise --depictions",
+                    err=True, fg=typer.colors.YELLOW)
 
 
 def register(app: typer.Typer) -> None:
