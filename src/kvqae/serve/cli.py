@@ -47,6 +47,7 @@ def serve_command(
 
     from kvqae.ask.answer import Answerer
     from kvqae.serve.app import create_app
+    from kvqae.serve.protocol import HeaderDeadlineH11Protocol
 
     check_listen(host, port)
     if host not in LOOPBACK:
@@ -58,7 +59,8 @@ def serve_command(
     app = create_app(answerer)
     typer.echo(f"modes: {', '.join(answerer.mode_names)}; reader: {'yes' if answerer.reader else 'no'}")
     typer.echo(f"serving http://{host}:{port}/  (API docs at /docs; Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # headers must arrive within HEADER_SECONDS (kvqae.serve.protocol): a stalled client held its connection
+    uvicorn.run(app, host=host, port=port, log_level="warning", http=HeaderDeadlineH11Protocol)
 
 
 def register(app: typer.Typer) -> None:
