@@ -300,3 +300,69 @@ def test_a_world_without_training_questions_is_warned(tmp_path, monkeypatch, cap
     code, err = kvqae(monkeypatch, capsys, "world", "--out", tmp_path / "w", "--depictions", "1",
                       "--entities", "6", "--image-size", "32")
     assert code == 0 and "warning: no train questions" in err
+
+
+# ---------------------------------------------------------------- a second sweep (ask, serve, run)
+
+def _config(tmp_path, **extra):
+    """A pipeline config whose inputs exist, loaded (the checks run before any stage)."""
+    import yaml
+
+    from kvqae.pipeline import load_pipeline_config
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": "Who?", "answers": ["Ada"]}) + "\n")
+    spec = {"output": "out", "kb": {"source": str(questions)},
+            "questions": {"test": "q.jsonl", "validation": "q.jsonl"}, "k": 10, **extra}
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return load_pipeline_config(path)
+
+
+@pytest.mark.parametrize(("names", "extra", "said"), [
+    (["a", "fusion+proximity"], {"rerank": {"method": "proximity"}}, "taken by the re-ranked run"),
+    (["a", "a+reader"], {"reader": {"model": "READER", "run": "a"}}, "taken by the reader's order"),
+])
+def test_a_run_named_like_a_derived_run_is_refused(tmp_path, tiny_reader_dir, names, extra, said):
+    """Its file was overwritten by the re-ranked run or the reader's order, and the report had two rows of
+    one name."""
+    from kvqae.errors import InputError
+    from kvqae.pipeline_config import check_pipeline
+
+    if "reader" in extra:
+        extra = {"reader": {**extra["reader"], "model": str(tiny_reader_dir)}}
+    retrieval = [{"mode": "text-passage", "encoder": "bm25", "name": n} for n in names]
+    cfg = _config(tmp_path, retrieval=retrieval, fusion={"method": "rrf", "norm": "none"}, **extra)
+    with pytest.raises(InputError, match=said) as e:
+        check_pipeline(cfg)
+    assert e.value.field == "retrieval.1.name"
+
+
+def test_fusion_given_but_not_run_is_warned(tmp_path):
+    from kvqae.pipeline_config import config_notes
+
+    retrieval = [{"mode": "text-passage", "encoder": "bm25", "name": n} for n in ("a", "b")]
+    cfg = _config(tmp_path, retrieval=retrieval, fusion={"method": "rrf", "norm": "none"}, fit_split=None)
+    assert any("fit_split is null and fusion.weights not given: the runs are not fused" in n
+               for n in config_notes(cfg, ["test"]))
+
+
+def test_one_metric_written_two_ways_is_one_column(tmp_path):
+    from kvqae.evaluate.metrics import unique_metrics
+
+    assert unique_metrics(["mrr@10", "MRR@10", "mrr@010", "p@1", "P@1 "]) == ["mrr@10", "p@1"]
+    cfg = _config(tmp_path, retrieval=[{"mode": "text-passage", "encoder": "bm25"}],
+                  metrics=["mrr@10", "MRR@10", "mrr@010"])
+    assert cfg.metrics == ["mrr@10"]
+
+
+def test_top_k_without_a_reader_is_refused(tmp_path, tiny_world_dir, tiny_clip, monkeypatch, capsys):
+    from conftest import write_tiny_pipeline
+    from kvqae.pipeline import load_pipeline_config, run_pipeline
+
+    config = write_tiny_pipeline(tmp_path, tiny_world_dir, tiny_clip, None,
+                                 retrieval=[{"mode": "text-passage", "encoder": "bm25"}])
+    cfg = load_pipeline_config(config)
+    run_pipeline(cfg, progress=False, log=lambda _: None)
+    code, err = kvqae(monkeypatch, capsys, "ask", cfg.output, "-q", "Who?", "--top-k", "5")
+    assert code == 2 and 'field "--top-k": this bundle has no reader' in err  # ignored before

@@ -137,3 +137,28 @@ def test_a_bundle_whose_index_is_of_another_kb_build_does_not_load(tiny_text_bun
     meta_path.write_text(json.dumps({**meta, KB_KEY: "0" * 40}))
     with pytest.raises(InputError, match="built over another build of the KB than the bundle's"):
         Answerer.load(copy)
+    meta_path.write_text(json.dumps({**meta, KB_KEY: 12345}))  # a TypeError traceback in `ask` before
+    with pytest.raises(InputError, match="must be the 40 lower-case hex digits") as e:
+        Answerer.load(copy)
+    assert str(meta_path) in str(e.value)
+
+
+@pytest.mark.parametrize("value", [12345, ["a" * 40], {"a": 1}, "", "A" * 40, "abc"])
+def test_a_digest_that_is_not_one_is_refused_not_ignored(two_builds, value):
+    """A hand-edited stamp of another type switched the check off (or crashed `ask` with a TypeError)."""
+    kb, short = two_builds
+    run = Run({"q": {"Marie_Curie#0": 1.0}}, "r", "passage", {KB_KEY: value})
+    with pytest.raises(InputError, match="must be the 40 lower-case hex digits") as e:
+        check_run_kb(run, short, run_source="r.json")
+    assert e.value.field == f"meta.{KB_KEY}" and "r.json" in str(e.value)
+    with pytest.raises(InputError, match="must be the 40 lower-case hex digits"):
+        kb_digest({"passages_sha1": value})
+
+
+def test_a_fusion_with_an_unstamped_run_carries_no_stamp(two_builds):
+    from kvqae.fusion.core import fuse
+
+    kb, _ = two_builds
+    stamped = Run({"q": {"Marie_Curie#0": 1.0}}, "s", "passage", {KB_KEY: kb_digest(kb)})
+    old = Run({"q": {"Marie_Curie#1": 1.0}}, "o", "passage")  # nothing vouches for its ids
+    assert KB_KEY not in fuse([stamped, old], sources=["s", "o"], method="rrf").meta

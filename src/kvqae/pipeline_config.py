@@ -134,8 +134,10 @@ class PipelineConfig(ConfigModel):
     @field_validator("metrics")
     @classmethod
     def _each_metric_once(cls, value: list[str]) -> list[str]:
-        """A metric written twice was a duplicate column in the report."""
-        return list(dict.fromkeys(value))
+        """A metric written twice ("mrr@10", "MRR@10") was a duplicate column in the report."""
+        from kvqae.evaluate.metrics import unique_metrics
+
+        return unique_metrics(value)
 
     @field_validator("questions")
     @classmethod
@@ -250,12 +252,20 @@ def check_pipeline(cfg: PipelineConfig) -> None:
     _check_inputs_exist(cfg)
     # Run names name files (runs/<split>/<name>.json) and report rows: a retrieval entry named "fusion"
     # (or "x@entity" beside an "x" with entity_context) was overwritten by the fused run and lost, silently.
-    taken: dict[str, int] = {"fusion": -1} if fused_run_name(cfg) == "fusion" else {}
+    # ... and so was one named like the re-ranked run ("fusion+proximity") or the reader's ("a+reader")
+    derived = {"fusion": "the fused run"} if fused_run_name(cfg) == "fusion" else {}
+    if reranked_run_name(cfg) is not None:
+        derived[reranked_run_name(cfg)] = "the re-ranked run"
+    if cfg.reader is not None:  # with `rerank`, the reader reads the re-ranked run (`run_pipeline`)
+        read = cfg.reader.run
+        read = reranked_run_name(cfg) if read == fused_run_name(cfg) and cfg.rerank is not None else read
+        derived[f"{read}+reader"] = "the reader's order of the run it reads"
+    taken: dict[str, int | str] = dict(derived)
     for i, section in enumerate(cfg.retrieval):
         name = section.name or section.mode
         for run in [name, f"{name}@entity"] if section.entity_context else [name]:
             if run in taken:
-                other = "the fused run" if taken[run] < 0 else f"retrieval entry {taken[run]}"
+                other = taken[run] if isinstance(taken[run], str) else f"retrieval entry {taken[run]}"
                 raise InputError(f"run name {run!r} is taken by {other}; give this entry another `name`",
                                  field=f"retrieval.{i}.name")
             taken[run] = i
@@ -337,6 +347,9 @@ def config_notes(cfg: PipelineConfig, splits: list[str]) -> list[str]:
                      "the report overstates the fusion (fit on another split)")
     if "fusion" in cfg.model_fields_set and cfg.fusion is not None and len(run_names(cfg.retrieval)) == 1:
         notes.append("[fusion] note: one run, nothing to fuse: the fusion settings are not used")
+    elif "fusion" in cfg.model_fields_set and fused_run_name(cfg) is None:  # several runs, fusion given
+        notes.append("[fusion] warning: fit_split is null and fusion.weights not given: the runs are not "
+                     "fused (set fit_split to fit the weights, or give fusion.weights)")
     files = {s: Path(cfg.questions[s]).resolve() for s in splits if s in cfg.questions}
     if len(files) == 2 and len(set(files.values())) == 1:
         a, b = files

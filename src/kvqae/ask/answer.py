@@ -200,15 +200,17 @@ class Answerer:
         from kvqae.search.modes import get_mode
         from kvqae.search.passages import PassageTable
 
-        if top_k is not None:
+        if top_k is not None:  # `--top-k` of `ask` and `serve`
             if top_k < 1:
-                raise InputError("must be >= 1", field="top_k")
+                raise InputError("must be >= 1", field="--top-k")
             if top_k > bundle.k:  # it said "the 1000000000 read passages" and read the k retrieval keeps
                 raise InputError(f"{top_k} is more than the {bundle.k} passages retrieval keeps (the "
-                                 f"bundle's k); give at most {bundle.k}", field="top_k")
-            if bundle.reader is not None:
-                reader = bundle.reader.model_copy(update={"top_k": top_k})
-                bundle = bundle.model_copy(update={"reader": reader})
+                                 f"bundle's k); give at most {bundle.k}", field="--top-k")
+            if bundle.reader is None:  # it was accepted and changed nothing
+                raise InputError("this bundle has no reader, so nothing reads the top passages: drop it",
+                                 field="--top-k")
+            reader = bundle.reader.model_copy(update={"top_k": top_k})
+            bundle = bundle.model_copy(update={"reader": reader})
         self.bundle = bundle
         self.root = Path(root) if root is not None else None
         self.kb = KnowledgeBase.load(bundle.kb)
@@ -242,9 +244,9 @@ class Answerer:
         stranger, not an error when the bundle loads. A passage index records its KB's passage digest
         (`kvqae.data.provenance`): one of another build of the KB, whose ids all exist but name other
         passages, is refused too."""
-        from kvqae.data.provenance import KB_KEY, kb_digest
+        from kvqae.data.provenance import KB_KEY, checked_digest, kb_digest
 
-        made, here = meta.get(KB_KEY), kb_digest(self.kb)
+        made, here = checked_digest(meta, KB_KEY, Path(index_dir) / "meta.json"), kb_digest(self.kb)
         if level == "passage" and made and here and made != here:
             raise InputError(
                 f"the index was built over another build of the KB than the bundle's ({self.kb.path}: "
@@ -392,7 +394,8 @@ class Answerer:
         # them? (A searched photo finds the entity whatever the words; a pointed subject has its own note.)
         searched = image is not None and bool(self.image_modes)
         if not searched and not pointed_subject(question):
-            note = weak_match_note(question, [self.kb.passage_text(i) for i in read_ids])
+            note = weak_match_note(question, [self.kb.passage_text(i) for i in read_ids],
+                                   answered=bool(result.answer))
             result.notes.extend([note] if note else [])
         if result.passage_id is None and ranked:  # no reader: show the best fused passage as evidence
             result.passage_id = ranked[0][0]

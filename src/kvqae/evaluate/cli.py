@@ -55,7 +55,7 @@ def evaluate_retrieval(
     from kvqae.data.questions import load_questions
     from kvqae.data.runs import Run
     from kvqae.errors import InputError
-    from kvqae.evaluate.metrics import evaluate_run, parse_metric
+    from kvqae.evaluate.metrics import evaluate_run, parse_metric, unique_metrics
     from kvqae.evaluate.relevance import check_relevance_source, load_qrels, merge_qrels, qrels_for_kb
     from kvqae.evaluate.relevance import save_qrels as write_qrels
     from kvqae.evaluate.report import SystemScores, write_report
@@ -113,7 +113,7 @@ def evaluate_retrieval(
         systems.append(SystemScores(name, dataset, mean, per))
     grid = load_weights(weights) if weights is not None else None
     # the metrics asked for are the table's columns (they were MRR@100 and P@1 whatever was asked)
-    table = TABLE_METRICS if list(metric) == list(DEFAULT_METRICS) else tuple(dict.fromkeys(metric))
+    table = TABLE_METRICS if list(metric) == list(DEFAULT_METRICS) else tuple(unique_metrics(metric))
     paths = write_report(out, systems, table_metrics=table,
                          significance_test=None if test == "none" else test, max_p=max_p, weight_grid=grid)
     if not save_qrels:  # an earlier evaluation's qrels in this folder would read as this one's

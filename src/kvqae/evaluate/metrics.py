@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,19 @@ def parse_metric(name: str) -> tuple[str, int | None]:
         raise InputError(f"unknown metric {name!r}; use mrr@K, p@K, hit@K, recall@K or ndcg@K (K >= 1), or "
                          "the name alone for the whole run (mrr, recall)", field="metric")
     return _KINDS[m.group(1)], None if m.group(2) is None else int(m.group(2))
+
+
+def unique_metrics(names: Sequence[str]) -> list[str]:
+    """`names` without repeats of one metric, however written ("mrr@10", "MRR@10", "mrr@010" are one): the
+    first spelling of each is kept. Unknown names are kept as they are, for `parse_metric` to refuse."""
+    seen: dict[Any, str] = {}
+    for name in names:
+        try:
+            key: Any = parse_metric(name)
+        except InputError:
+            key = name
+        seen.setdefault(key, name)
+    return list(seen.values())
 
 
 @dataclass
