@@ -366,3 +366,114 @@ def test_top_k_without_a_reader_is_refused(tmp_path, tiny_world_dir, tiny_clip, 
     run_pipeline(cfg, progress=False, log=lambda _: None)
     code, err = kvqae(monkeypatch, capsys, "ask", cfg.output, "-q", "Who?", "--top-k", "5")
     assert code == 2 and 'field "--top-k": this bundle has no reader' in err  # ignored before
+
+
+# ---------------------------------------------------------------- a third sweep (training configs, readers)
+
+@pytest.mark.parametrize(("extra", "said"), [
+    ({"train": {"output_dir": "KB"}}, "output_dir is set by the ablation for each variant"),
+    ({"train": {"mode": "entity", "epochs": 1}}, "mode is set by the ablation"),
+    ({"train": {"bogus": 3}}, "unknown training key 'bogus'"),
+    ({"model": "preset:huge"}, "unknown CLIP preset 'huge'; choose from preset:demo"),
+    ({"threads": 100000}, "less than or equal to 256"),
+])
+def test_ablation_keys_it_sets_itself_are_refused(prose_kb, tmp_path, monkeypatch, capsys, extra, said):
+    """`train: {output_dir: KB}` replaced an input KB with a CLIP checkpoint (and put every variant in one
+    folder); an unknown key or preset failed after the KB and start model were built; 100,000 threads
+    segfaulted."""
+    import shutil
+
+    import yaml
+
+    kb = tmp_path / "kb"
+    shutil.copytree(prose_kb.path, kb)
+    before = sorted(p.name for p in kb.iterdir())
+    cfg = {"model": "preset:tiny", "kb": str(kb), "output_dir": str(tmp_path / "abl"),
+           "train_questions": "q.jsonl", **extra}
+    if "train" in extra:
+        cfg["train"] = {k: (str(kb) if v == "KB" else v) for k, v in extra["train"].items()}
+    (tmp_path / "abl.yaml").write_text(yaml.safe_dump(cfg))
+    code, err = kvqae(monkeypatch, capsys, "train", "ablation", tmp_path / "abl.yaml", "--no-progress")
+    assert code == 2 and said in err and "abl.yaml" in err
+    assert sorted(p.name for p in kb.iterdir()) == before and not (tmp_path / "abl").exists()
+
+
+def test_a_work_folder_that_is_not_the_trainings_is_kept(tmp_path, tiny_clip):
+    """`<output_dir>.work` is removed at the end of training: a folder of that name holding something else
+    (an input KB, a user's notes) was deleted."""
+    from kvqae.errors import InputError
+    from kvqae.train.trainer import check_work_folder
+
+    work = tmp_path / "clip.work"
+    check_work_folder(work)  # missing: fine
+    (work / "checkpoint").mkdir(parents=True)
+    check_work_folder(work)  # an earlier run's: fine (resumed, then removed)
+    (work / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="holds notes.txt, not only this training's checkpoint/ and best/"):
+        check_work_folder(work)
+    assert (work / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(("joint", "said"), [
+    ({"learn_weights": True, "weights": [0, 1]}, "learned weights start from positive values"),
+    ({"weights": [0, 0]}, "leave nothing to train"),
+])
+def test_joint_weights_that_train_nothing_are_refused(joint, said):
+    from pydantic import ValidationError
+
+    from kvqae.train.trainer import JointOptions
+
+    with pytest.raises(ValidationError, match=said):  # a ValueError traceback once the model had loaded
+        JointOptions(**joint)
+
+
+def test_a_clip_given_as_a_reader_is_one_line(tiny_clip):
+    from kvqae.errors import InputError
+    from kvqae.read.model import Reader
+
+    with pytest.raises(InputError, match="not a reader model"):  # "Unrecognized configuration class"
+        Reader.load(tiny_clip)
+
+
+@pytest.mark.parametrize(("value", "said"), [("[1, null]", "item 1 must be a string"),
+                                             ('[["a"]]', "item 0 must be a string")])
+def test_infoseek_answer_eval_items_are_checked(tmp_path, value, said):
+    """A null alias was matched as "None": the prediction "None" scored as right."""
+    from kvqae.data.questions import load_questions
+    from kvqae.errors import InputError
+
+    path = tmp_path / "infoseek.jsonl"
+    path.write_text(f'{{"data_id": "d1", "question": "What?", "answer": ["x"], "question_type": "String", '
+                    f'"answer_eval": {value}}}\n')
+    with pytest.raises(InputError, match=said):
+        load_questions(path)
+
+
+def test_a_viquae_wikidata_info_that_is_not_an_object_is_refused(tmp_path):
+    from kvqae.data.articles import read_articles
+    from kvqae.errors import InputError
+
+    path = tmp_path / "kb.jsonl"
+    path.write_text('{"wikipedia_title": "Paris", "text": "Paris is a city.", "wikidata_info": []}\n')
+    with pytest.raises(InputError, match='field "wikidata_info": must be an object'):  # the QID was lost
+        list(read_articles(path, "viquae"))
+
+
+@pytest.mark.parametrize(("splits", "said"), [
+    ({"train_split": "train", "validation_split": "nosuch"}, "no question has meta.split 'nosuch'"),
+    ({"train_split": "train", "validation_split": "train"}, "trains and validates on the same split"),
+])
+def test_question_splits_for_clip_training_must_exist_and_differ(prose_kb, tiny_clip, tmp_path, splits, said):
+    """A validation split no question has fell back to a random split silently; the training split
+    given as the validation split validated on the training questions."""
+    from kvqae.errors import InputError
+    from kvqae.train.trainer import TrainClipConfig, load_pairs
+
+    questions = tmp_path / "q.jsonl"
+    row = {"id": "q1", "question": "Who?", "answers": ["x"], "entity": "Marie_Curie",
+           "meta": {"split": "train"}}
+    questions.write_text(json.dumps(row) + "\n")
+    cfg = TrainClipConfig(mode="cross", model=str(tiny_clip), kb=str(prose_kb.path), questions=str(questions),
+                          output_dir=str(tmp_path / "out"), **splits)
+    with pytest.raises(InputError, match=said):
+        load_pairs(cfg)

@@ -26,6 +26,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,6 +123,56 @@ class PipelineResult(dict):
     """What a pipeline run produced: paths by kind, the evaluated systems and stage timings (seconds)."""
 
 
+@dataclass
+class _Stages:
+    """What the stages of one `run_pipeline` call share: the config, the output folder, the questions of the
+    splits it needs, the KB once built, the runs made so far and the per-stage timings."""
+
+    cfg: PipelineConfig
+    out: Path
+    questions: dict[str, list]
+    force: bool
+    progress: bool
+    log: Callable[[str], None]
+    timings: dict[str, float] = field(default_factory=dict)
+    kb: Any = None
+    runs: dict[str, dict[str, Run]] = field(default_factory=dict)
+    index_dirs: dict[str, Path] = field(default_factory=dict)
+    made: set[Path] = field(default_factory=set)  # outputs this call produced: `force` redoes each once
+    encoders: dict[str, Any] = field(default_factory=dict)  # one loaded model per spec
+    passage_table: Any = None
+
+    @property
+    def wanted(self) -> list[str]:
+        return list(self.questions)
+
+    def needs(self, path: Path) -> bool:
+        """Whether the stage output at `path` is to be (re)computed: missing, or `force` and not yet made."""
+        todo = path not in self.made and (self.force or not (path / "meta.json").exists())
+        self.made.add(path)
+        return todo
+
+    def encoder(self, spec: str) -> Any:
+        if spec not in self.encoders:
+            from kvqae.encode.registry import load_encoder
+
+            self.encoders[spec] = load_encoder(spec, device=self.cfg.device)
+        return self.encoders[spec]
+
+    def table(self) -> Any:
+        """The KB's passage table, built once and shared by every entity-level mode and entity context."""
+        if self.passage_table is None:
+            from kvqae.search.passages import PassageTable
+
+            self.passage_table = PassageTable.from_kb(self.kb)
+        return self.passage_table
+
+    def keep(self, split: str, run: Run) -> None:
+        """Save `run` as `runs/<split>/<name>.json` and keep it for the later stages."""
+        _save_run(run, self.out / "runs" / split / f"{run.name}.json")
+        self.runs.setdefault(split, {})[run.name] = run
+
+
 def run_pipeline(
     cfg: PipelineConfig,
     *,
@@ -133,16 +184,9 @@ def run_pipeline(
 
     Returns a PipelineResult with the evaluated systems, the fusion grid, the runs and per-stage timings.
     """
-    from kvqae.data.kb import KnowledgeBase, build_kb
     from kvqae.data.questions import load_questions
-    from kvqae.data.runs import Run
-    from kvqae.encode.store import encode_kb, encode_questions
     from kvqae.errors import InputError
     from kvqae.evaluate.predictions import unanswerable_note
-    from kvqae.index.bm25_index import BM25_SPEC, Bm25Index
-    from kvqae.index.faiss_index import VectorIndex
-    from kvqae.search.modes import get_mode, search_embeddings
-    from kvqae.search.passages import PassageTable, entity_context_run, entity_run_to_passages
 
     check_pipeline(cfg)
     # outputs older than this were written for another config (`remove_stale_outputs`); 2 s early, since
@@ -154,13 +198,10 @@ def run_pipeline(
     except OSError as e:  # /proc, /sys, a name the file system refuses: one line, not a traceback
         raise InputError(f"cannot create the output folder ({e.strerror})", path=out,
                          field="output") from None
-    timings: dict[str, float] = {}
-    splits = dict(cfg.questions)
     fixed = fixed_weights(cfg)
     fusing = cfg.fusion is not None and len(run_names(cfg.retrieval)) > 1
     fit_split = cfg.fit_split if fusing and fixed is None else None  # `check_pipeline` checked both splits
     wanted = [s for s in dict.fromkeys([cfg.eval_split, fit_split]) if s is not None]
-    names = [r.name or r.mode for r in cfg.retrieval]
 
     # Stage outputs are reused only while the inputs they came from are unchanged.
     state = _input_state(cfg)
@@ -172,255 +213,219 @@ def run_pipeline(
     for note in config_notes(cfg, wanted):
         log(note)
     # the question files first: one of another kind (a run, articles) is refused before the KB is built
-    questions = {s: load_questions(splits[s]) for s in wanted}
+    questions = {s: load_questions(cfg.questions[s]) for s in wanted}
     for split, qs in questions.items():
         if note := unanswerable_note(qs, split):
             log(f"[questions] {note}")
+    st = _Stages(cfg, out, questions, force, progress, log, runs={s: {} for s in wanted})
 
-    # 1. knowledge base
-    t0 = time.perf_counter()
-    source = Path(cfg.kb.source)
-    if (source / "entities.parquet").exists():
-        kb = KnowledgeBase.load(source)
-    else:
-        kb_dir = out / "kb"
-        if force or not (kb_dir / "entities.parquet").exists():
-            log(f"[kb] building {kb_dir} from {source}")
-            build_kb(
-                source,
-                kb_dir,
-                fmt=cfg.kb.format,
-                words=cfg.kb.words,
-                sentence_aligned=cfg.kb.sentence_aligned,
-                types_from=cfg.kb.types_from,
-                progress=progress,
-            )
-        kb = KnowledgeBase.load(kb_dir)
-    timings["kb"] = time.perf_counter() - t0
-
-    # 2-4. encode, index, search (each mode -> a passage-level run per split)
-    runs: dict[str, dict[str, Run]] = {s: {} for s in wanted}
-    index_dirs: dict[str, Path] = {}
-    passage_table = None
-    made: set[Path] = set()  # outputs produced by this call: `force` recomputes each only once
-
-    def needs(path: Path) -> bool:
-        todo = path not in made and (force or not (path / "meta.json").exists())
-        made.add(path)
-        return todo
-
-    encoders: dict[str, object] = {}  # one loaded model per spec, shared by the modes that use it
-
-    def encoder(spec: str):
-        if spec not in encoders:
-            from kvqae.encode.registry import load_encoder
-
-            encoders[spec] = load_encoder(spec, device=cfg.device)
-        return encoders[spec]
-
-    for section, name in zip(cfg.retrieval, names, strict=True):
+    _knowledge_base(st)  # 1
+    _retrieve(st)  # 2-4: encode, index, search; entity contexts
+    grid = _fuse(st, fixed, fit_split)  # 5
+    if cfg.rerank is not None:  # 5b. term-proximity re-ranking of the run answers come from
         t0 = time.perf_counter()
-        mode = get_mode(section.mode)
-        if section.encoder == BM25_SPEC:  # lexical: no embeddings, the question texts are the queries
-            index_dir = out / "indexes" / "passage-bm25"
-            if needs(index_dir):
-                log(f"[index] {index_dir.name} (BM25)")
-                Bm25Index.build(kb, index_dir)
-            index_dirs[name] = index_dir
-            lexical = Bm25Index.load(index_dir)
-            for split in wanted:
-                qs = questions[split]
-                run = lexical.search_run([q.id for q in qs], [q.question for q in qs], cfg.k, name=name)
-                _save_run(run, out / "runs" / split / f"{name}.json")
-                runs[split][name] = run
-            timings[f"retrieval:{name}"] = time.perf_counter() - t0
-            continue
-        enc = _slug(section.encoder)
-        kb_emb = out / "embeddings" / f"kb-{mode.kb_field}-{enc}"
-        index_dir = out / "indexes" / f"{mode.kb_field}-{enc}-{_slug(section.factory)}"
-        if needs(kb_emb):
-            log(f"[encode] KB {mode.kb_field} with {section.encoder}")
-            encode_kb(
-                kb,
-                encoder(section.encoder),
-                mode.kb_field,
-                kb_emb,
-                device=cfg.device,
-                batch_size=cfg.batch_size,
-                progress=progress,
-            )
-        if needs(index_dir):
-            log(f"[index] {index_dir.name} ({section.factory})")
-            VectorIndex.build(kb_emb, index_dir, section.factory)
-        index = VectorIndex.load(index_dir)
-        index_dirs[name] = index_dir
-        q_field = "image" if mode.query_kind == "image" else "question"
-        for split in wanted:
-            q_emb = out / "embeddings" / f"{split}-{q_field}-{enc}"
-            if needs(q_emb):
-                log(f"[encode] {split} questions ({q_field}) with {section.encoder}")
-                encode_questions(
-                    questions[split],
-                    encoder(section.encoder),
-                    q_field,
-                    q_emb,
-                    device=cfg.device,
-                    batch_size=cfg.batch_size,
-                    progress=progress,
-                )
-            run = search_embeddings(q_emb, index, mode.name, cfg.k, name=name, progress=progress,
-                                    nprobe=section.nprobe, ef_search=section.ef_search,
-                                    refine_factor=section.refine_factor)
-            if run.level == "entity":
-                if passage_table is None:  # built once, shared by every entity-level mode
-                    passage_table = PassageTable.from_kb(kb)
-                run = entity_run_to_passages(run, passage_table, cfg.k, name=name)
-            _save_run(run, out / "runs" / split / f"{name}.json")
-            runs[split][name] = run
-        timings[f"retrieval:{name}"] = time.perf_counter() - t0
-
-    # entity contexts of passage-level runs (derived runs, fused like the others)
-    for section, name in zip(cfg.retrieval, names, strict=True):
-        if section.entity_context:
-            if passage_table is None:
-                passage_table = PassageTable.from_kb(kb)
-            for split in wanted:
-                derived = entity_context_run(runs[split][name], None, passage_table, cfg.k)
-                _save_run(derived, out / "runs" / split / f"{derived.name}.json")
-                runs[split][derived.name] = derived
-    names = run_names(cfg.retrieval)
-
-    # 5. fusion: fit on the fit split (or read `fusion.weights`), apply to the eval split
-    result = PipelineResult(output=out, timings=timings)
-    grid = None
-    if fixed is not None:
-        from kvqae.fusion.search import apply_weights, weights_for_runs
-
-        t0 = time.perf_counter()
-        grid = weights_for_runs(fixed, names)
-        grid.save(out / "fusion_weights.json")
-        log(
-            "[fusion] weights "
-            + ", ".join(f"{n}={w:g}" for n, w in zip(names, grid.weights, strict=True))
-            + f" (from {fixed}, {grid.method}, norm {grid.norm}, default-minimum {grid.default_minimum})"
-        )
-        fused = apply_weights(
-            grid.to_dict(), [runs[cfg.eval_split][n] for n in names], k=cfg.k, name="fusion"
-        )
-        _save_run(fused, out / "runs" / cfg.eval_split / "fusion.json")
-        runs[cfg.eval_split]["fusion"] = fused
-        timings["fusion"] = time.perf_counter() - t0
-    if fit_split is not None:
-        from kvqae.evaluate.relevance import qrels_for_kb
-        from kvqae.fusion.search import apply_weights, grid_search
-
-        t0 = time.perf_counter()
-        fit_runs = [runs[fit_split][n] for n in names]
-        fit_qrels = qrels_for_kb(
-            fit_runs, questions[fit_split], kb, passage_requires_entity=cfg.passage_requires_entity
-        )
-        grid = grid_search(
-            fit_runs,
-            fit_qrels,
-            method=cfg.fusion.method,
-            norm=cfg.fusion.norm,
-            metric=cfg.fusion.metric,
-            step=cfg.fusion.step,
-            default_minimum=cfg.fusion.default_minimum,
-            query_ids=[q.id for q in questions[fit_split]],
-        )
-        grid.extra = {"fit_split": fit_split}
-        grid.save(out / "fusion_weights.json")
-        log(
-            "[fusion] weights "
-            + ", ".join(f"{n}={w:g}" for n, w in zip(names, grid.weights, strict=True))
-            + f" ({cfg.fusion.metric} {grid.best_score:.3f} on {fit_split})"
-        )
-        fused = apply_weights(
-            grid.to_dict(), [runs[cfg.eval_split][n] for n in names], k=cfg.k, name="fusion"
-        )
-        _save_run(fused, out / "runs" / cfg.eval_split / "fusion.json")
-        runs[cfg.eval_split]["fusion"] = fused
-        timings["fusion"] = time.perf_counter() - t0
-
-    # 5b. term-proximity re-ranking of the run answers come from
-    if cfg.rerank is not None:
-        t0 = time.perf_counter()
-        reranked = rerank_pipeline_run(cfg, runs[cfg.eval_split], questions[cfg.eval_split], kb)
-        _save_run(reranked, out / "runs" / cfg.eval_split / f"{reranked.name}.json")
-        runs[cfg.eval_split][reranked.name] = reranked
-        timings["rerank"] = time.perf_counter() - t0
-
-    # 6. evaluation of every run of the eval split (relevance merged across runs, as the seeds do)
-    from kvqae.evaluate.metrics import evaluate_run
-    from kvqae.evaluate.relevance import qrels_for_kb, save_qrels
-    from kvqae.evaluate.report import SystemScores
-
-    t0 = time.perf_counter()
-    eval_qs = questions[cfg.eval_split]
-    eval_runs = runs[cfg.eval_split]
-    qrels = qrels_for_kb(
-        list(eval_runs.values()), eval_qs, kb, passage_requires_entity=cfg.passage_requires_entity
-    )
-    save_qrels(out / "report" / "qrels.json", qrels)
-    systems = []
-    for name, run in eval_runs.items():
-        mean, per = evaluate_run(run, qrels, cfg.metrics, query_ids=[q.id for q in eval_qs], source=name)
-        systems.append(SystemScores(name, cfg.dataset, mean, per))
-    timings["evaluate"] = time.perf_counter() - t0
-
-    # 7. reader
-    if cfg.reader is not None:
-        from kvqae.evaluate.predictions import load_predictions, score_answers
-        from kvqae.read.predict import read_questions
-
-        t0 = time.perf_counter()
-        read_run = cfg.reader.run
-        if read_run == fused_run_name(cfg) and reranked_run_name(cfg) in eval_runs:
-            read_run = reranked_run_name(cfg)  # with `rerank`, the reader reads the re-ranked passages
-        if read_run not in eval_runs:
-            raise InputError(
-                f"reader.run {cfg.reader.run!r} is not one of the runs {sorted(eval_runs)}",
-                field="reader.run",
-            )
-        pred_path = out / "predictions" / f"{cfg.eval_split}.jsonl"
-        ranked_path = out / "runs" / cfg.eval_split / f"{read_run}+reader.json"
-        read_questions(
-            cfg.reader.model,
-            kb,
-            eval_qs,
-            eval_runs[read_run],
-            pred_path,
-            top_k=cfg.reader.top_k,
-            device=cfg.device,
-            progress=progress,
-            ranked_out=ranked_path,
-        )
-        # the read passages as the reader orders them (kvqae.rerank.reader): its own line of the report
-        reader_ranked = Run.load(ranked_path)
-        rmean, rper = evaluate_run(reader_ranked, qrels, cfg.metrics, query_ids=[q.id for q in eval_qs],
-                                   source=reader_ranked.name)
-        systems.append(SystemScores(reader_ranked.name, cfg.dataset, rmean, rper))
-        result["reader_ranked"] = ranked_path
-        mean, per = score_answers(load_predictions(pred_path), eval_qs)
-        for s in systems:
-            if s.name in (read_run, reader_ranked.name):
-                s.mean.update(mean)
-                s.per_query.update(per)
-        result["predictions"] = pred_path
-        timings["read"] = time.perf_counter() - t0
+        st.keep(cfg.eval_split, rerank_pipeline_run(cfg, st.runs[cfg.eval_split], questions[cfg.eval_split],
+                                                    st.kb))
+        st.timings["rerank"] = time.perf_counter() - t0
+    result = PipelineResult(output=out, timings=st.timings)
+    systems, qrels = _evaluate(st)  # 6
+    if cfg.reader is not None:  # 7
+        _read(st, systems, qrels, result)
 
     write_json(state_path, state)
     remove_stale_outputs(out, started, log)
     # z-score statistics for the bundle: from the runs the weights were fitted on (given weights: the eval
     # split's runs, which `apply_weights` normalised with their own statistics above)
-    stats_runs = runs[cfg.eval_split] if fixed is not None else runs.get(fit_split or "", {})
-    save_bundle(pipeline_bundle(cfg, kb.path, index_dirs, grid, stats_runs), out)
+    stats_runs = st.runs[cfg.eval_split] if fixed is not None else st.runs.get(fit_split or "", {})
+    save_bundle(pipeline_bundle(cfg, st.kb.path, st.index_dirs, grid, stats_runs), out)
     result["systems"] = systems
     result["weights"] = grid
-    result["kb"] = kb
-    result["runs"] = runs
+    result["kb"] = st.kb
+    result["runs"] = st.runs
     return result
+
+
+def _knowledge_base(st: _Stages) -> None:
+    """1. The KB: the built one `kb.source` names, or one built from its articles into `out/kb`."""
+    from kvqae.data.kb import KnowledgeBase, build_kb
+
+    t0 = time.perf_counter()
+    cfg, source = st.cfg, Path(st.cfg.kb.source)
+    if (source / "entities.parquet").exists():
+        st.kb = KnowledgeBase.load(source)
+    else:
+        kb_dir = st.out / "kb"
+        if st.force or not (kb_dir / "entities.parquet").exists():
+            st.log(f"[kb] building {kb_dir} from {source}")
+            build_kb(source, kb_dir, fmt=cfg.kb.format, words=cfg.kb.words,
+                     sentence_aligned=cfg.kb.sentence_aligned, types_from=cfg.kb.types_from,
+                     progress=st.progress)
+        st.kb = KnowledgeBase.load(kb_dir)
+    st.timings["kb"] = time.perf_counter() - t0
+
+
+def _retrieve(st: _Stages) -> None:
+    """2-4. Each retrieval entry's passage-level run of every split (BM25, or encode + index + search), then
+    the entity contexts of the entries that ask for them (derived runs, fused like the others)."""
+    from kvqae.index.bm25_index import BM25_SPEC
+    from kvqae.search.passages import entity_context_run
+
+    for section in st.cfg.retrieval:
+        t0 = time.perf_counter()
+        name = section.name or section.mode
+        if section.encoder == BM25_SPEC:
+            _bm25_runs(st, name)
+        else:
+            _dense_runs(st, section, name)
+        st.timings[f"retrieval:{name}"] = time.perf_counter() - t0
+    for section in st.cfg.retrieval:
+        if section.entity_context:
+            for split in st.wanted:
+                run = st.runs[split][section.name or section.mode]
+                st.keep(split, entity_context_run(run, None, st.table(), st.cfg.k))
+
+
+def _bm25_runs(st: _Stages, name: str) -> None:
+    """A lexical entry: the KB's BM25 index (built once), searched with the question texts."""
+    from kvqae.index.bm25_index import Bm25Index
+
+    index_dir = st.out / "indexes" / "passage-bm25"
+    if st.needs(index_dir):
+        st.log(f"[index] {index_dir.name} (BM25)")
+        Bm25Index.build(st.kb, index_dir)
+    st.index_dirs[name] = index_dir
+    lexical = Bm25Index.load(index_dir)
+    for split in st.wanted:
+        qs = st.questions[split]
+        st.keep(split, lexical.search_run([q.id for q in qs], [q.question for q in qs], st.cfg.k, name=name))
+
+
+def _dense_runs(st: _Stages, section: Any, name: str) -> None:
+    """A dense entry: the KB field encoded and indexed (each cached under `out`), the questions encoded and
+    searched; an entity-level mode's runs mapped to the entities' passages."""
+    from kvqae.encode.store import encode_kb, encode_questions
+    from kvqae.index.faiss_index import VectorIndex
+    from kvqae.search.modes import get_mode, search_embeddings
+    from kvqae.search.passages import entity_run_to_passages
+
+    cfg, mode, enc = st.cfg, get_mode(section.mode), _slug(section.encoder)
+    kb_emb = st.out / "embeddings" / f"kb-{mode.kb_field}-{enc}"
+    index_dir = st.out / "indexes" / f"{mode.kb_field}-{enc}-{_slug(section.factory)}"
+    if st.needs(kb_emb):
+        st.log(f"[encode] KB {mode.kb_field} with {section.encoder}")
+        encode_kb(st.kb, st.encoder(section.encoder), mode.kb_field, kb_emb, device=cfg.device,
+                  batch_size=cfg.batch_size, progress=st.progress)
+    if st.needs(index_dir):
+        st.log(f"[index] {index_dir.name} ({section.factory})")
+        VectorIndex.build(kb_emb, index_dir, section.factory)
+    index = VectorIndex.load(index_dir)
+    st.index_dirs[name] = index_dir
+    q_field = "image" if mode.query_kind == "image" else "question"
+    for split in st.wanted:
+        q_emb = st.out / "embeddings" / f"{split}-{q_field}-{enc}"
+        if st.needs(q_emb):
+            st.log(f"[encode] {split} questions ({q_field}) with {section.encoder}")
+            encode_questions(st.questions[split], st.encoder(section.encoder), q_field, q_emb,
+                             device=cfg.device, batch_size=cfg.batch_size, progress=st.progress)
+        run = search_embeddings(q_emb, index, mode.name, cfg.k, name=name, progress=st.progress,
+                                nprobe=section.nprobe, ef_search=section.ef_search,
+                                refine_factor=section.refine_factor)
+        if run.level == "entity":
+            run = entity_run_to_passages(run, st.table(), cfg.k, name=name)
+        st.keep(split, run)
+
+
+def _fuse(st: _Stages, fixed: Any, fit_split: str | None) -> Any:
+    """5. Fusion weights read from `fusion.weights` or fitted on `fit_split`, applied to the evaluated
+    split's runs (the fused run "fusion"); returns the weight grid (None when nothing is fused)."""
+    from kvqae.fusion.search import apply_weights
+
+    cfg, names = st.cfg, run_names(st.cfg.retrieval)
+    if fixed is None and fit_split is None:
+        return None
+    t0 = time.perf_counter()
+    if fixed is not None:
+        from kvqae.fusion.search import weights_for_runs
+
+        grid = weights_for_runs(fixed, names)
+        how = f"from {fixed}, {grid.method}, norm {grid.norm}, default-minimum {grid.default_minimum}"
+    else:
+        from kvqae.evaluate.relevance import qrels_for_kb
+        from kvqae.fusion.search import grid_search
+
+        fit_runs = [st.runs[fit_split][n] for n in names]
+        fit_qrels = qrels_for_kb(fit_runs, st.questions[fit_split], st.kb,
+                                 passage_requires_entity=cfg.passage_requires_entity)
+        grid = grid_search(fit_runs, fit_qrels, method=cfg.fusion.method, norm=cfg.fusion.norm,
+                           metric=cfg.fusion.metric, step=cfg.fusion.step,
+                           default_minimum=cfg.fusion.default_minimum,
+                           query_ids=[q.id for q in st.questions[fit_split]])
+        grid.extra = {"fit_split": fit_split}
+        how = f"{cfg.fusion.metric} {grid.best_score:.3f} on {fit_split}"
+    grid.save(st.out / "fusion_weights.json")
+    st.log("[fusion] weights " + ", ".join(f"{n}={w:g}" for n, w in zip(names, grid.weights, strict=True))
+           + f" ({how})")
+    st.keep(cfg.eval_split, apply_weights(grid.to_dict(), [st.runs[cfg.eval_split][n] for n in names],
+                                          k=cfg.k, name="fusion"))
+    st.timings["fusion"] = time.perf_counter() - t0
+    return grid
+
+
+def _evaluate(st: _Stages) -> tuple[list, Any]:
+    """6. Every run of the evaluated split against qrels judged over all of them (merged, as the seeds do);
+    returns the systems and the qrels (saved as `report/qrels.json`)."""
+    from kvqae.evaluate.metrics import evaluate_run
+    from kvqae.evaluate.relevance import qrels_for_kb, save_qrels
+    from kvqae.evaluate.report import SystemScores
+
+    t0 = time.perf_counter()
+    cfg, eval_qs, eval_runs = st.cfg, st.questions[st.cfg.eval_split], st.runs[st.cfg.eval_split]
+    qrels = qrels_for_kb(list(eval_runs.values()), eval_qs, st.kb,
+                         passage_requires_entity=cfg.passage_requires_entity)
+    save_qrels(st.out / "report" / "qrels.json", qrels)
+    systems = []
+    for name, run in eval_runs.items():
+        mean, per = evaluate_run(run, qrels, cfg.metrics, query_ids=[q.id for q in eval_qs], source=name)
+        systems.append(SystemScores(name, cfg.dataset, mean, per))
+    st.timings["evaluate"] = time.perf_counter() - t0
+    return systems, qrels
+
+
+def _read(st: _Stages, systems: list, qrels: Any, result: PipelineResult) -> None:
+    """7. The reader over its run (the re-ranked one when there is one): predictions, EM / F1 on that run's
+    row, and the read passages in the reader's order as a row of their own."""
+    from kvqae.data.runs import Run
+    from kvqae.errors import InputError
+    from kvqae.evaluate.metrics import evaluate_run
+    from kvqae.evaluate.predictions import load_predictions, score_answers
+    from kvqae.evaluate.report import SystemScores
+    from kvqae.read.predict import read_questions
+
+    t0 = time.perf_counter()
+    cfg, eval_qs, eval_runs = st.cfg, st.questions[st.cfg.eval_split], st.runs[st.cfg.eval_split]
+    read_run = cfg.reader.run
+    if read_run == fused_run_name(cfg) and reranked_run_name(cfg) in eval_runs:
+        read_run = reranked_run_name(cfg)  # with `rerank`, the reader reads the re-ranked passages
+    if read_run not in eval_runs:
+        raise InputError(f"reader.run {cfg.reader.run!r} is not one of the runs {sorted(eval_runs)}",
+                         field="reader.run")
+    pred_path = st.out / "predictions" / f"{cfg.eval_split}.jsonl"
+    ranked_path = st.out / "runs" / cfg.eval_split / f"{read_run}+reader.json"
+    read_questions(cfg.reader.model, st.kb, eval_qs, eval_runs[read_run], pred_path, top_k=cfg.reader.top_k,
+                   device=cfg.device, progress=st.progress, ranked_out=ranked_path)
+    # the read passages as the reader orders them (kvqae.rerank.reader): its own line of the report
+    reader_ranked = Run.load(ranked_path)
+    rmean, rper = evaluate_run(reader_ranked, qrels, cfg.metrics, query_ids=[q.id for q in eval_qs],
+                               source=reader_ranked.name)
+    systems.append(SystemScores(reader_ranked.name, cfg.dataset, rmean, rper))
+    result["reader_ranked"] = ranked_path
+    mean, per = score_answers(load_predictions(pred_path), eval_qs)
+    for system in systems:
+        if system.name in (read_run, reader_ranked.name):
+            system.mean.update(mean)
+            system.per_query.update(per)
+    result["predictions"] = pred_path
+    st.timings["read"] = time.perf_counter() - t0
 
 
 def remove_stale_outputs(out: Path, started: float, log: Callable[[str], None]) -> list[Path]:

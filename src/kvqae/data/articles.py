@@ -277,7 +277,8 @@ def read_viquae_articles(
         text = _kilt_text(obj, where)
         image_value = _optional_str(obj, "image", where)
         image = None if image_value is None else _resolve_image(image_value, base, where, check=check_images)
-        info = obj.get("wikidata_info") or {}
+        info = obj.get("wikidata_info")
+        info = {} if info is None else info  # [] and 0 were read as {}: the entity lost its QID silently
         if not isinstance(info, dict):
             raise InputError("must be an object", field="wikidata_info", **where)
         qid = _optional_str(info, "wikidata_id", {**where})

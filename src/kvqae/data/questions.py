@@ -305,6 +305,7 @@ def _read_infoseek(path: Path, images_dir: Path | None, check: bool) -> Iterator
         answer_eval = obj.get("answer_eval")
         if answer_eval is not None and not isinstance(answer_eval, list):
             raise InputError("must be a list", field="answer_eval", **where)
+        _check_infoseek_eval(answer_eval or [], where)
         image_id = _get_str(obj, "image_id", where, required=False)
         image = None
         if image_id is not None and images_dir is not None:
@@ -321,6 +322,18 @@ def _read_infoseek(path: Path, images_dir: Path | None, check: bool) -> Iterator
             answer_eval=answer_eval,
             meta=meta,
         )
+
+
+def _check_infoseek_eval(values: list, where: dict) -> None:
+    """InfoSeek's `answer_eval` holds strings (aliases, numbers, years as written), numbers, or Numerical
+    `{"wikidata", "range"}` objects; anything else (null, a nested list) was matched as its `str()`: "None"
+    scored as a right answer."""
+    for i, value in enumerate(values):
+        ok = (isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))
+              or (isinstance(value, dict) and set(value) <= {"wikidata", "range"} and value))
+        if not ok:
+            raise InputError(f"item {i} must be a string, a number or a {{\"wikidata\", \"range\"}} object, "
+                             f"got {json_type(value)}", field="answer_eval", **where)
 
 
 _EVQA_REQUIRED = ("question", "answer")

@@ -40,7 +40,7 @@ def _check_run(r: Run, path: Path, question_ids: set[str], *, user: str = "the r
         raise InputError("run is empty (no queries)", path=path)
     unknown = [q for q in r.scores if q not in question_ids]
     if unknown:
-        more = f"; {len(unknown)} of the run's queries are not" if len(unknown) > 1 else ""
+        more = f"; {len(unknown)} of the run's queries are not in it" if len(unknown) > 1 else ""
         raise InputError(
             f"query not in the questions file (mismatched splits?){more}",
             path=path,

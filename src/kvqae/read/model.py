@@ -169,6 +169,10 @@ class Reader:
             model = AutoModelForQuestionAnswering.from_pretrained(str(name_or_path))
         except OSError as e:
             raise InputError(f"cannot load reader model: {e}", path=str(name_or_path)) from None
+        except ValueError as e:  # "Unrecognized configuration class CLIPConfig ..." (a CLIP given as reader)
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise InputError(f"not a reader model (an encoder with a question-answering head): {first[:160]}",
+                             path=str(name_or_path)) from None
         finally:
             hf_logging.set_verbosity(verbosity)
             if bars:

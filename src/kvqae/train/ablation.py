@@ -15,12 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 
 VARIANTS = ("mono", "cross", "joint", "ea", "ea+mlm", "ea+type", "ea+mlm+type")
+
+
+# what `variant_config` sets for every variant
+_SET_BY_ABLATION = frozenset({"model", "kb", "output_dir", "device", "progress", "mode", "questions",
+                              "validation_questions"})
 
 
 class AblationConfig(ConfigModel):
@@ -43,9 +48,37 @@ class AblationConfig(ConfigModel):
     train: dict[str, Any] = Field(default_factory=dict)
     entity_train: dict[str, Any] = Field(default_factory=dict)
     seed: int = 0
-    threads: int | None = Field(default=1, ge=1, description="torch CPU threads (None: torch's default)")
+    threads: int | None = Field(default=1, ge=1, le=256,
+                                description="torch CPU threads (None: torch's default)")
     device: str = "cpu"
     progress: bool = True
+
+    @field_validator("train", "entity_train")
+    @classmethod
+    def _no_keys_the_ablation_sets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Keys each variant's training gets from the ablation (its own folder, mode, start model, inputs):
+        given under `train:` they overrode it silently (every variant written into one `output_dir`, over an
+        input; `mode: entity` for the mono row; a `device` never checked)."""
+        taken = sorted(set(value) & _SET_BY_ABLATION)
+        if taken:
+            raise ValueError(f"{', '.join(taken)} {'is' if len(taken) == 1 else 'are'} set by the ablation "
+                             "for each variant: give model / device at the top level, or drop them")
+        from kvqae.train.trainer import TrainClipConfig
+
+        unknown = sorted(set(value) - set(TrainClipConfig.model_fields))
+        if unknown:  # refused after the KB and start model were built, naming neither the file nor key
+            raise ValueError(f"unknown training key {unknown[0]!r}")
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        from kvqae.encode.small_clip import CLIP_PRESETS as PRESETS
+
+        if value.startswith("preset:") and value[len("preset:"):] not in PRESETS:
+            raise ValueError(f"unknown CLIP preset {value[len('preset:'):]!r}; choose from "
+                             f"{', '.join('preset:' + p for p in sorted(PRESETS))}")
+        return value
 
 
 def resolve_inputs(cfg: AblationConfig) -> AblationConfig:

@@ -50,6 +50,10 @@ class JointOptions(ConfigModel):
             raise ValueError("learn_weights needs fusion: score (learned loss weights would shrink to zero)")
         if self.run_names[0] == self.run_names[1]:
             raise ValueError("run_names must name two different runs")
+        if self.learn_weights and min(self.weights) <= 0:  # was a ValueError traceback once the model loaded
+            raise ValueError(f"learned weights start from positive values, got {self.weights}")
+        if not self.learn_weights and max(self.weights) <= 0:  # nothing trained, weights [0, 0] saved
+            raise ValueError(f"weights {self.weights} leave nothing to train: give a positive one")
         return self
 
 
@@ -115,7 +119,7 @@ class TrainClipConfig(ConfigModel):
     entity: EntityOptions = EntityOptions()
     device: str = "cpu"
     threads: int | None = Field(
-        default=None, ge=1, description="torch CPU threads while training (None: torch's default)"
+        default=None, ge=1, le=256, description="torch CPU threads while training (None: torch's default)"
     )
     bf16: bool = True
     seed: int = 0
@@ -210,6 +214,16 @@ def load_pairs(config: TrainClipConfig) -> tuple[list[TrainPair], list[TrainPair
         val_q = [q for q in questions if q.meta.get("split") == config.validation_split]
     else:
         val_q = []
+    for key in ("train_split", "validation_split"):  # a split no question has fell back silently
+        split = getattr(config, key)
+        if split and not (key == "validation_split" and config.validation_questions) and not any(
+                q.meta.get("split") == split for q in questions):
+            found = sorted({str(q.meta.get("split")) for q in questions if q.meta.get("split")})
+            raise InputError(f"no question has meta.split {split!r} (the splits there: {found or 'none'})",
+                             path=config.questions, field=key)
+    if config.train_split and config.train_split == config.validation_split:
+        raise InputError(f"trains and validates on the same split {config.train_split!r}",
+                         field="validation_split")
     if config.train_split:
         questions = [q for q in questions if q.meta.get("split") == config.train_split]
     elif config.validation_split and not config.validation_questions:
@@ -299,6 +313,22 @@ def _save_model(directory: Path, model: Any, tokenizer: Any, image_processor: An
     image_processor.save_pretrained(directory)
     if heads is not None:
         heads.save(directory)
+
+
+def check_work_folder(work: Path) -> None:
+    """`<output_dir>.work` holds this training's checkpoint and best model, and is removed at the end: an
+    existing folder of that name that holds anything else (a KB given as input, a user's files) was deleted.
+    InputError unless it is missing, empty, or holds only `checkpoint/` and `best/`."""
+    if not work.exists() and not work.is_symlink():
+        return
+    if work.is_symlink() or not work.is_dir():
+        raise InputError("exists and is not a folder this training made (its work folder, removed at the "
+                         "end): move it, or choose another output_dir", path=work)
+    other = sorted(p.name for p in work.iterdir() if p.name not in ("checkpoint", "best"))
+    if other:
+        raise InputError(f"holds {', '.join(other[:3])}{', ...' if len(other) > 3 else ''}, not only this "
+                         "training's checkpoint/ and best/: it is removed at the end of training; move it, "
+                         "or choose another output_dir", path=work)
 
 
 # --- resume ------------------------------------------------------------------------------------------------
@@ -523,6 +553,7 @@ def _train(
 
     out_dir = Path(config.output_dir)
     work = out_dir.with_name(out_dir.name + ".work")
+    check_work_folder(work)
     ckpt, best_dir = work / "checkpoint", work / "best"
     state_file = ckpt / "state.pt"
     start_epoch, step, best_mrr, best_epoch = 0, 0, -math.inf, -1
