@@ -477,3 +477,28 @@ def test_question_splits_for_clip_training_must_exist_and_differ(prose_kb, tiny_
                           output_dir=str(tmp_path / "out"), **splits)
     with pytest.raises(InputError, match=said):
         load_pairs(cfg)
+
+
+def test_an_image_path_that_is_a_folder_is_called_a_folder(tmp_path):
+    from kvqae.data.articles import read_articles
+    from kvqae.errors import InputError
+
+    (tmp_path / "img.png").mkdir()
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": "P", "title": "P", "text": "Some text.", "image": "img.png"}\n')
+    with pytest.raises(InputError, match="is a folder, not an image file"):  # "image not found" before
+        list(read_articles(path, "jsonl"))
+
+
+def test_an_image_error_is_not_wrapped_twice(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from kvqae.encode.loader import open_image
+    from kvqae.errors import InputError
+
+    path = tmp_path / "f.tif"
+    Image.fromarray(np.zeros((4, 4), dtype=np.float32), mode="F").save(path)
+    with pytest.raises(InputError) as e:
+        open_image(path, item_id="q9", field="image")
+    assert str(e.value).count("f.tif") == 1 and "unreadable image" not in str(e.value)

@@ -197,6 +197,14 @@ def is_file(path: str | Path) -> bool:
         return False
 
 
+def is_folder(path: str | Path) -> bool:
+    """`Path.is_dir`, but False (not an exception) for a name the OS refuses: too long, a NUL byte."""
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def first_byte(path: str | Path) -> bytes:
     """The first byte of a file that is not whitespace (a UTF-8 BOM skipped); b"" for a blank file.
 

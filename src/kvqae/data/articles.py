@@ -33,6 +33,7 @@ from kvqae.io import (
     first_byte,
     first_json_row,
     is_file,
+    is_folder,
     json_type,
     not_found,
     read_json,
@@ -158,6 +159,8 @@ def check_image(image: Path, *, where: dict, key: str = "image") -> None:
     """Open and fully decode `image`; a missing, unreadable or truncated file is an InputError at `where`."""
     from PIL import Image, ImageFile
 
+    if is_folder(image):  # was "not found"
+        raise InputError(f"image {image} is a folder, not an image file", field=key, **where)
     if not is_file(image):
         raise InputError(f"image not found: {image}", field=key, **where)
     # A truncated file must fail here, not produce a half-grey picture later.

@@ -39,6 +39,7 @@ from kvqae.io import (
     first_byte,
     first_json_row,
     is_file,
+    is_folder,
     json_type,
     read_json_rows,
     shows_text,
@@ -152,6 +153,8 @@ def _check_unique(qid: str, seen: dict[Any, Any], where: dict, key: str) -> None
 
 
 def _check_question_image(image: str | None, where: dict, key: str, check: bool) -> None:
+    if check and image is not None and is_folder(image):  # was "not found"
+        raise InputError(f"image {image} is a folder, not an image file", field=key, **where)
     if check and image is not None and not is_file(image):
         raise InputError(f"image not found: {image}", field=key, **where)
 

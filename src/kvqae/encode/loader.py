@@ -122,6 +122,8 @@ def open_image(path: str | Path, *, item_id: str | None = None, field: str | Non
                 return rgb_image(im, path=path, record=record, field=field)
     except FileNotFoundError:
         raise InputError(not_found("image file", path), path=path, record=record, field=field) from None
+    except InputError:  # `rgb_image`'s own, already naming the file: not wrapped in "unreadable image (...)"
+        raise
     except Image.DecompressionBombError as e:
         raise InputError(f"image too large to decode ({e})", path=path, record=record, field=field) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
