@@ -166,3 +166,21 @@ def test_reader_returns_the_snapped_entity(tmp_path):
     assert (best.answer, text[best.start:best.end]) == ("George Orwell", "George Orwell")
     plain = reader.decode(feats, start, end, passages, kind="name")[0]
     assert plain.answer == "Animal"
+
+
+def test_first_article_span_looks_in_article_order_when_positions_are_given():
+    # session 22: the answer rules look through the first read article's passages lead first
+    from kvqae.read.answer_choice import first_article_span
+
+    texts = ["A later passage: X here.", "Another article: X.", "The lead: X."]
+    titles = ["Alpha", "Beta", "Alpha"]
+
+    def find(text, title):
+        at = text.find("X")
+        return (at, at + 1) if at >= 0 else None
+
+    assert first_article_span(texts, titles, find) == (0, 17, 18)  # reading order
+    assert first_article_span(texts, titles, find, [12, 0, 0]) == (2, 10, 11)  # the lead first
+    # a passage of unknown place comes after the known ones; another article's never
+    assert first_article_span(texts, titles, find, [None, 0, 3]) == (2, 10, 11)
+    assert first_article_span(texts, ["Alpha", "Beta", "Beta"], lambda t, _: None, [1, 0, 0]) is None

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from kvqae.read.answer_choice import Candidate
-from kvqae.read.lifeplace import asked_life_place, life_place, prefer_life_place
+from kvqae.read.lifeplace import asked_life_place, life_place, prefer_life_place, subject_before_verb
 from reader_logits import best_with_peak
 
 EINSTEIN = ("Albert Einstein. Einstein was born in Ulm, in the Kingdom of Württemberg in the German Empire, "
@@ -114,3 +114,49 @@ def test_a_birth_place_the_rule_puts_first_carries_no_ranking_confidence(tmp_pat
     ruled = best()
     assert ruled.answer == "Ulm" and ruled.confidence is None
 
+
+
+@pytest.mark.parametrize(("question", "event"), [
+    # a clause about the person after the verb (session 22)
+    ("Where was this physicist born, who developed general relativity?", "birth"),
+    ("Where did this writer die, the author of Brave New World?", "death"),
+])
+def test_asked_life_place_with_a_clause_after_the_verb(question, event):
+    assert asked_life_place(question) == event
+
+
+@pytest.mark.parametrize(("before", "about"), [
+    ("Einstein was ", True),
+    ("In 1955, he later ", True),
+    ("", True),  # "Born in Hodgenville, Kentucky, Lincoln grew up"
+    ("Aristotle, whose name means \"the best purpose\", was ", True),  # a comma clause passed over
+    ("Aristotle (384–322 BC) was a Greek philosopher and scientist ", True),  # the lead's description
+    ("Lincoln asserted the nation was ", False),  # another subject of the verb
+    ("Einstein's father was ", False),
+    ("The city was ", False),
+])
+def test_subject_before_verb(before, about):
+    title = "Albert Einstein" if "Einstein" in before else ("Aristotle" if "Aristotle" in before
+                                                            else "Abraham Lincoln")
+    assert subject_before_verb(before, title) is about
+
+
+def test_the_place_of_the_subjects_own_birth_only():
+    # session 22: a speech's "the nation was born ... in Liberty" was Lincoln's birth place
+    speech = "Abraham Lincoln. Lincoln asserted the nation was born not in 1789, but in 1776, in Liberty."
+    assert life_place(speech, "Abraham Lincoln", "birth", []) is None
+    lead = "Abraham Lincoln. Born in Hodgenville, Kentucky, Lincoln grew up on the frontier."
+    start, end = life_place(lead, "Abraham Lincoln", "birth", [])
+    assert lead[start:end] == "Hodgenville"
+    # "Russian-born" states no birth, and a bracket "born" opens ends before the next sentence part
+    rand = "Ayn Rand. Ayn Rand (born Alisa Rosenbaum; – 1982) was a Russian-born writer in New York."
+    new_york = (rand.index("New York"), rand.index("New York") + 8, "GPE")
+    assert life_place(rand, "Ayn Rand", "birth", [new_york]) is None
+
+
+@pytest.mark.parametrize("question", [
+    "Where was this German philosopher born, author of The World as Will and Representation?",
+    "Where was this theoretical physicist born who won the Nobel Prize in 1921?",
+])
+def test_asked_birth_place_with_an_apposition_or_a_relative_clause_after_born(question):
+    assert asked_life_place(question) == "birth"

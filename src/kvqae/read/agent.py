@@ -123,15 +123,16 @@ def stated_agent(
 
 def prefer_agent(
     candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str,
-    entities_of: Callable[[str], Sequence[Entity]],
+    entities_of: Callable[[str], Sequence[Entity]], positions: Sequence[int | None] | None = None,
 ) -> list[Any]:
     """`candidates` (ranked `Candidate`s into `texts`, the read passages in reading order, of articles
-    `titles`) with, when `question` asks who did something to the subject, the one `stated_agent` finds in
-    the passages of the first read passage's article first. A candidate already on that span moves up;
-    else a new one joins, scored below every other (probability 0). Unchanged when none states it."""
+    `titles`, at `positions` in their articles) with, when `question` asks who did something to the subject,
+    the one `stated_agent` finds in the passages of the first read passage's article first. A candidate
+    already on that span moves up; else a new one joins, scored below every other (probability 0). Unchanged
+    when none states it."""
     participles = asked_agent(question)
     if participles is None:
         return list(candidates)
     return rule_answer_first(
         candidates, texts, titles,
-        lambda text, title: stated_agent(text, title, participles, entities_of(text)))
+        lambda text, title: stated_agent(text, title, participles, entities_of(text)), positions)

@@ -74,11 +74,18 @@ def put_first(candidates: Sequence[Candidate], passage: int, start: int, end: in
 def first_article_span(
     texts: Sequence[str], titles: Sequence[str | None],
     find: Callable[[str, str | None], tuple[int, int] | None],
+    positions: Sequence[int | None] | None = None,
 ) -> tuple[int, int, int] | None:
     """(passage, start, end) of the first span `find(text, title)` gives in the read passages (`texts`, of
-    articles `titles`, in reading order) of the first passage's article; None when none gives one."""
-    for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
-        if title == titles[0] and (span := find(text, title)) is not None:
+    articles `titles`, in reading order) of the first passage's article; None when none gives one. With
+    `positions` (each passage's place in its article), that article's passages are looked through in
+    article order, its lead first: where a statement about the subject is most likely the subject's own
+    ("Born in Hodgenville, Kentucky" in the lead, not "the nation was born ... in Liberty" in a speech)."""
+    ours = [i for i, title in enumerate(titles) if title == titles[0]] if texts else []
+    if positions is not None:
+        ours.sort(key=lambda i: (positions[i] is None, positions[i] or 0))
+    for i in ours:
+        if (span := find(texts[i], titles[i])) is not None:
             return i, *span
     return None
 
@@ -86,11 +93,13 @@ def first_article_span(
 def rule_answer_first(
     candidates: Sequence[Candidate], texts: Sequence[str], titles: Sequence[str | None],
     find: Callable[[str, str | None], tuple[int, int] | None],
+    positions: Sequence[int | None] | None = None,
 ) -> list[Candidate]:
     """`candidates` with the span `find(text, title)` gives in the read passages of the first passage's
-    article (`first_article_span`) first (`put_first`); unchanged when none gives one or nothing was read.
-    The shared last step of the answer rules (`kvqae.read.attribute`, `family`, `agent`)."""
-    found = first_article_span(texts, titles, find) if texts else None
+    article (`first_article_span`, in article order with `positions`) first (`put_first`); unchanged when
+    none gives one or nothing was read. The shared last step of the answer rules (`kvqae.read.attribute`,
+    `family`, `agent`, `birthname`)."""
+    found = first_article_span(texts, titles, find, positions) if texts else None
     return list(candidates) if found is None else put_first(candidates, *found)
 
 

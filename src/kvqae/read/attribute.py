@@ -202,16 +202,18 @@ def _reverse(text: str, start: int, of: str | None, title: str | None) -> tuple[
 
 
 def prefer_attribute(
-    candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str
+    candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str,
+    positions: Sequence[int | None] | None = None,
 ) -> list[Any]:
     """`candidates` (ranked `Candidate`s into `texts`, the read passages in reading order, of articles
-    `titles`) with, when `question` asks for an attribute, the value `stated_attribute` finds in the
-    passages of the first read passage's article first. A candidate already on that span moves up; else a
-    new one joins, scored below every other (probability 0). Unchanged when none states it."""
+    `titles`) with, when `question` asks for an attribute, the value `stated_attribute` finds in the passages
+    of the first read passage's article (in article order with `positions`) first. A candidate already on that
+    span moves up; else a new one joins, scored below every other (probability 0). Unchanged when none states
+    it."""
     attribute = asked_attribute(question)
     if attribute is None:
         return list(candidates)
     names_only = expected_kind(question) == "name"
     return rule_answer_first(
         candidates, texts, titles,
-        lambda text, title: stated_attribute(text, title, attribute, names_only=names_only))
+        lambda text, title: stated_attribute(text, title, attribute, names_only=names_only), positions)

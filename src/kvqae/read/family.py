@@ -65,6 +65,15 @@ class Relation:
     kind: str
     ordinal: str | None = None
     year: str | None = None
+    # the asked noun when it tells the relative's sex ("wife", "husband"): "her husband" never states a wife,
+    # and "his wife" in Ayn Rand's article is her mother, not her husband
+    noun: str | None = None
+
+    def stated(self) -> str:
+        """The nouns a statement of this relative uses, as a regex alternation."""
+        if self.kind == "spouse" and self.noun in ("wife", "husband"):
+            return f"{self.noun}|spouse"
+        return _STATED[self.kind]
 
 
 def asked_relation(question: str) -> Relation | None:
@@ -79,7 +88,8 @@ def asked_relation(question: str) -> Relation | None:
         word = re.sub(r"\s+", " ", m.group(2).lower())
         kind = "twin" if word.startswith("twin") else _ASKED.get(word, word)
         ordinal = _ORDINALS[m.group(1).lower()] if m.group(1) else None
-        return Relation(kind, ordinal, year.group(0) if year and kind == "spouse" else None)
+        noun = word if word in ("wife", "husband") else None
+        return Relation(kind, ordinal, year.group(0) if year and kind == "spouse" else None, noun)
     if _ASKS_MARRY.search(question):
         return Relation("spouse", None, year.group(0) if year else None)
     return None
@@ -128,21 +138,45 @@ def _sentence(text: str, at: int) -> tuple[int, int]:
     return begin, len(text) if stop < 0 else stop
 
 
+def subject_pronoun(texts: Sequence[str]) -> str | None:
+    """"he" or "she" when the texts (an article's passages) speak of someone mostly so - at least 3 times
+    and twice as often as of the other - else None (a place, a group, a mixed text)."""
+    joined = " ".join(texts)
+    he = len(re.findall(r"\b(?:he|his|him|himself)\b", joined, re.IGNORECASE))
+    she = len(re.findall(r"\b(?:she|her|hers|herself)\b", joined, re.IGNORECASE))
+    if he >= 3 and he >= 2 * she:
+        return "he"
+    if she >= 3 and she >= 2 * he:
+        return "she"
+    return None
+
+
 def stated_relative(
-    text: str, title: str | None, relation: Relation, entities: Sequence[Entity] | None = None
+    text: str, title: str | None, relation: Relation, entities: Sequence[Entity] | None = None,
+    pronoun: str | None = None,
 ) -> tuple[int, int] | None:
     """(start, end) in `text` of the relative of the article's subject (`title`) the first statement of
     `relation` names (see the module doc), None when `text` states none. `entities`: spaCy entities of
-    `text` (a PERSON there is the name; without them a capitalised name is taken)."""
-    words = _STATED[relation.kind]
+    `text` (a PERSON there is the name; without them a capitalised name is taken). `pronoun`: the
+    subject's ("he" / "she", `subject_pronoun`): "her father" is not a man's."""
+    words = relation.stated()
     title_words = [re.escape(w) for w in re.findall(r"\w+", title or "") if len(w) > 2]
     owners = "his|her|their" + "".join(f"|{w}['’]s" for w in title_words)
     # (priority, position, span): 0 the asked ordinal stated, 1 none stated, 2 one stated when none was asked
     found: list[tuple[int, int, tuple[int, int]]] = []
-    for m in re.finditer(rf"\b(?:{owners})\s+((?:[\w-]+\s+){{0,2}}?)(?:{words})\b[,:]?\s+", text,
+    # the words between are the relative's ("elder", "late"), not another owner's ("her and his sister")
+    between = r"(?:(?!(?:his|her|their|and|or)\b)[\w-]+\s+)"
+    for m in re.finditer(rf"\b(?:{owners})\s+({between}{{0,2}}?)(?:{words})\b[,:]?\s+", text,
                          re.IGNORECASE):
         fits = _ordinal_fits(m.group(1), relation.ordinal)
         if fits is False and relation.ordinal is not None:
+            continue
+        if fits is None and relation.kind == "spouse" and relation.ordinal not in (None, "first"):
+            continue  # "Einstein's future wife, Mileva" says nothing of a second wife
+        if not _owned_by_subject(text, m.start(), m.group(0), title):
+            continue
+        owner = m.group(0).split()[0].lower()
+        if (owner, pronoun) in (("his", "she"), ("her", "he")):
             continue
         if relation.year and relation.year not in text[slice(*_sentence(text, m.start()))]:
             continue
@@ -182,6 +216,41 @@ def stated_relative(
     return min(found)[2] if found else None
 
 
+_MONTH_WORDS = frozenset(["January", "February", "March", "April", "May", "June", "July", "August",
+                          "September", "October", "November", "December"])
+
+
+def _owned_by_subject(text: str, at: int, statement: str, title: str | None) -> bool:
+    """Whether the "his / her / their" of the possessive statement at `at` of `text` is the subject's.
+
+    The sentence's words before it must be about the subject and name no other relative than the
+    subject's own ("His mother was the nymph Thetis, and his father, Peleus" is; "... the third son of
+    Leonard Huxley, ... and his first wife, Julia Arnold" is Leonard's wife). When they name nobody (the
+    possessive opens the sentence, or "In May 1904, their first son, ..."), the sentence before must name
+    the subject or say "he" / "she" (not "... a woman named Chryseis as his slave. Her father Chryses").
+    "<Title>'s wife" is always the subject's."""
+    if not re.match(r"(?:his|her|their)\b", statement, re.IGNORECASE):
+        return True
+    begin, _ = _sentence(text, at)
+    before = text[begin:at]
+    possessed = re.compile(rf"\b(?:his|her|their)\s+(?:[\w-]+\s+)?(?:{_RELATION_WORDS})\b", re.IGNORECASE)
+    rest = possessed.sub(" ", before)
+    if about_subject(rest, title):
+        return True
+    other_relative = re.search(rf"\b(?:{_RELATION_WORDS}|parents|sons|daughters)\b", rest, re.IGNORECASE)
+    if other_relative is not None:
+        return False
+    if rest != before:
+        return True  # only the subject's own relatives before it
+    names = [w for w in re.findall(r"[A-Za-z][\w'’-]*", before)[1:] if w[0].isupper()]
+    if any(w not in _MONTH_WORDS for w in names):
+        return False  # someone or something else the sentence is about
+    previous, _ = _sentence(text, max(0, begin - 2))
+    own = [re.escape(w) for w in re.findall(r"\w+", title or "") if len(w) > 2]
+    subject = "|".join([*own, "he", "she"])
+    return re.search(rf"\b(?:{subject})\b", text[previous:begin], re.IGNORECASE) is not None
+
+
 def _priority(fits: bool | None) -> int:
     """Rank of a statement by its ordinal: the asked one stated (0), none stated (1), one stated where the
     question asked none (2: "his elder brother" for "Who was his brother?", when no other is named)."""
@@ -190,15 +259,17 @@ def _priority(fits: bool | None) -> int:
 
 def prefer_relative(
     candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str,
-    entities_of: Callable[[str], Sequence[Entity]],
+    entities_of: Callable[[str], Sequence[Entity]], positions: Sequence[int | None] | None = None,
 ) -> list[Any]:
     """`candidates` (ranked `Candidate`s into `texts`, the read passages in reading order, of articles
-    `titles`) with, when `question` asks for a relative, the person `stated_relative` finds in the passages
-    of the first read passage's article first. A candidate already on that span moves up; else a new one
-    joins, scored below every other (probability 0). Unchanged when none states it."""
+    `titles`, at `positions` in their articles) with, when `question` asks for a relative, the person
+    `stated_relative` finds in the passages of the first read passage's article first. A candidate already on
+    that span moves up; else a new one joins, scored below every other (probability 0). Unchanged when none
+    states it."""
     relation = asked_relation(question)
-    if relation is None:
+    if relation is None or not texts:
         return list(candidates)
+    pronoun = subject_pronoun([text for text, title in zip(texts, titles, strict=True) if title == titles[0]])
     return rule_answer_first(
         candidates, texts, titles,
-        lambda text, title: stated_relative(text, title, relation, entities_of(text)))
+        lambda text, title: stated_relative(text, title, relation, entities_of(text), pronoun), positions)

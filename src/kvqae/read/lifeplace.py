@@ -25,8 +25,11 @@ _DEATH = re.compile(r"\b(?:died|dies)\b", re.IGNORECASE)
 # ... or its preposition does: "Which city was this physicist born in?"
 # ... or the wh-phrase follows it: "This physicist was born in which city?"
 _IN_WHICH = r"(?:\s+(?:in|at))?(?:\s+(?:which|what)\s+(?:city|town|village|place|country))?\W*$"
-_ASKS_BIRTH = re.compile(rf"\bborn{_IN_WHICH}|\b(?:birthplace|place of birth)\b", re.IGNORECASE)
-_ASKS_DEATH = re.compile(rf"\b(?:die|died|pass away|passed away){_IN_WHICH}|\bplace of death\b",
+# ... or a clause about the person follows it: "Where was this physicist born, who developed relativity?"
+# "Where was this philosopher born, author of ...?", "Where was this physicist born who won ...?"
+_CLAUSE = r"(?:\s+(?:in|at))?\s*,|\s+(?:who|whose|which|that)\b"
+_ASKS_BIRTH = re.compile(rf"\bborn(?:{_IN_WHICH}|{_CLAUSE})|\b(?:birthplace|place of birth)\b", re.IGNORECASE)
+_ASKS_DEATH = re.compile(rf"\b(?:die|died|pass away|passed away)(?:{_IN_WHICH}|{_CLAUSE})|\bplace of death\b",
                          re.IGNORECASE)
 _ASKS_PLACE = re.compile(r"^\s*where\b|\b(?:in |at )?(?:which|what) (?:city|town|village|place|country)\b|"
                          r"\bplace of (?:birth|death)\b|\bbirthplace\b", re.IGNORECASE)
@@ -34,6 +37,7 @@ _PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 # the place follows the verb closely: "born in Ulm", "born on 22 February 1788, in Danzig", "died of a
 # heart attack in Paris" - not a place of the next clause
 _AFTER_CHARS = 60
+_STRETCH_END = re.compile(r"\.\s|[;)]")
 _SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 _PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
 _NOT_PLACE_START = ("January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -69,6 +73,40 @@ def about_subject(before: str, title: str | None) -> bool:
     return named or _PRONOUN.search(before) is not None
 
 
+# words that may stand between the subject and the verb: "Einstein was born", "he later died"
+_LINKING = frozenset(["was", "is", "were", "has", "had", "been", "later", "reportedly", "probably",
+                      "possibly", "actually", "also", "then", "eventually", "finally", "himself", "herself"])
+# "Aristotle was a Greek philosopher and scientist born in ...": the lead's description, at most so many words
+_DESCRIPTION_WORDS = 9
+_RELATIVES = re.compile(r"\b(?:father|mother|wife|husband|son|daughter|brother|sister|parents|children)\b",
+                        re.IGNORECASE)
+
+
+def subject_before_verb(before: str, title: str | None, *, max_linking: int = 3) -> bool:
+    """Whether the sentence's words before a verb ("born", "died") make the article's subject its subject:
+    the subject's name (a word of `title`) or "he" / "she" followed by at most `max_linking` linking words
+    ("Einstein was born", "He later died"), or by "was a <description>" ("Aristotle (384-322 BC) was a Greek
+    philosopher and scientist born in ..."), or no words at all ("Born in Hodgenville, Kentucky, Lincoln grew
+    up ..."). Brackets and comma clauses are passed over ("Aristotle, whose name means ..., was born").
+    Not "Lincoln asserted the nation was born" nor "Schopenhauer's father died"."""
+    if _RELATIVES.search(before):
+        return False
+    plain = re.sub(r"\([^()]*\)", " ", before)
+    plain = re.sub(r",[^,]*,", " ", plain)
+    words = re.findall(r"\w+", plain)
+    if not words:
+        return True
+    own = {w.lower() for w in re.findall(r"\w+", title or "") if len(w) > 2} | {"he", "she"}
+    last = max((i for i, w in enumerate(words) if w.lower() in own), default=None)
+    if last is None:
+        return False
+    after = [w.lower() for w in words[last + 1:]]
+    if len(after) <= max_linking and all(w in _LINKING for w in after):
+        return True
+    described = after[:1] in (["was"], ["is"]) and after[1:2] in (["a"], ["an"])
+    return described and len(after) <= _DESCRIPTION_WORDS
+
+
 def life_place(
     text: str, title: str | None, event: str, entities: Sequence[Entity]
 ) -> tuple[int, int] | None:
@@ -96,27 +134,32 @@ def life_verbs(text: str, title: str | None, event: str) -> list[tuple[int, int]
     starts = [m.end() for m in _SENTENCE_START.finditer(text)]
     out = []
     for m in verb.finditer(text):
+        if text[m.start() - 1 : m.start()] in ("-", "‐"):
+            continue  # "a Russian-born American novelist": an adjective, no statement of a birth
         sentence = max((s for s in starts if s <= m.start()), default=0)
-        if not about_subject(text[sentence : m.start()], title):
+        if not subject_before_verb(text[sentence : m.start()], title):
             continue
-        stop = text.find(". ", m.end())
-        out.append((m.end(), min(m.end() + _AFTER_CHARS, len(text) if stop < 0 else stop)))
+        # the sentence, or the bracket or clause "born" opens, ends the stretch: "Ayn Rand (born Alisa
+        # Rosenbaum; - 1982) was a Russian-born ..." names no place of birth
+        stop = _STRETCH_END.search(text, m.end())
+        out.append((m.end(), min(m.end() + _AFTER_CHARS, len(text) if stop is None else stop.start())))
     return out
 
 
 def prefer_life_place(
     candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str,
-    entities_of: Callable[[str], Sequence[Entity]],
+    entities_of: Callable[[str], Sequence[Entity]], positions: Sequence[int | None] | None = None,
 ) -> list[Any]:
     """`candidates` (ranked `Candidate`s into `texts`, the read passages in reading order, of articles
-    `titles`) with, when `question` asks where someone was born or died, the place found by `life_place`
-    in the passages of the first read passage's article (in reading order) first. A candidate already on
-    that span moves up; else a new one joins, scored below every other (probability 0). Unchanged when no
-    such passage gives a place."""
+    `titles`, at `positions` in their articles) with, when `question` asks where someone was born or died, the
+    place found by `life_place` in the passages of the first read passage's article (in reading order) first.
+    A candidate already on that span moves up; else a new one joins, scored below every other (probability 0).
+    Unchanged when no such passage gives a place."""
     out = list(candidates)
     event = asked_life_place(question)
     if event is None or not texts:
         return out
     found = first_article_span(texts, titles,
-                               lambda text, title: life_place(text, title, event, entities_of(text)))
+                               lambda text, title: life_place(text, title, event, entities_of(text)),
+                               positions)
     return out if found is None else put_first(out, *found)

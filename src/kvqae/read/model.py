@@ -25,6 +25,7 @@ from kvqae.errors import InputError
 from kvqae.read.agent import prefer_agent
 from kvqae.read.answer_types import asks_measure, expected_kind, fits, has_unit, with_unit
 from kvqae.read.attribute import prefer_attribute
+from kvqae.read.birthname import prefer_birth_name
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.family import prefer_relative
 from kvqae.read.lifeplace import prefer_life_place
@@ -55,6 +56,9 @@ class PassageInput:
     text: str
     retrieval_score: float = 0.0
     title: str | None = None  # the passage's entity title: an answer repeating it is ranked last
+    # the passage's place in its article (0: the lead), when the KB tells: the answer rules look through an
+    # article's passages in this order, where a biography states birth, family and work before later events
+    position: int | None = None
 
 
 @dataclass
@@ -394,7 +398,8 @@ class Reader:
                 confidence[_span_key(cands)] = confidence.get(ranked_first)
         dated_first = _span_key(cands)
         if question is not None:
-            cands = self._answer_rules(cands, texts, [p.title for p in passages], question)
+            cands = self._answer_rules(cands, texts, [p.title for p in passages], question,
+                                       [p.position for p in passages])
         if confidence and _span_key(cands) != dated_first:
             # a rule's answer (a lifespan date, a birth place), not the ranking's: it gave it no probability
             confidence[_span_key(cands)] = None
@@ -403,19 +408,23 @@ class Reader:
         return Reading(predictions or [Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)
 
     def _answer_rules(
-        self, cands: list[Any], texts: list[str], titles: list[str | None], question: str
+        self, cands: list[Any], texts: list[str], titles: list[str | None], question: str,
+        positions: list[int | None] | None = None,
     ) -> list[Any]:
         """`cands` after the answer rules the settings turn on, in this order (each puts the span it finds
-        in the first read article first; `kvqae.read.lifespan`, `lifeplace`, `nationality`, `attribute`,
+        in the first read article first, looking through that article's read passages in article order when
+        `positions` tells it; `kvqae.read.lifespan`, `lifeplace`, `birthname`, `nationality`, `attribute`,
         `family`, `agent`)."""
         ner = self.entities_of
+        at = positions if self.settings.rules_in_article_order else None
         rules = (
             (self.settings.life_dates, lambda c: prefer_life_date(c, texts, titles, question)),
-            (self.settings.life_places, lambda c: prefer_life_place(c, texts, titles, question, ner)),
-            (self.settings.nationality, lambda c: prefer_nationality(c, texts, titles, question, ner)),
-            (self.settings.attributes, lambda c: prefer_attribute(c, texts, titles, question)),
-            (self.settings.family, lambda c: prefer_relative(c, texts, titles, question, ner)),
-            (self.settings.agents, lambda c: prefer_agent(c, texts, titles, question, ner)),
+            (self.settings.life_places, lambda c: prefer_life_place(c, texts, titles, question, ner, at)),
+            (self.settings.birth_names, lambda c: prefer_birth_name(c, texts, titles, question, ner, at)),
+            (self.settings.nationality, lambda c: prefer_nationality(c, texts, titles, question, ner, at)),
+            (self.settings.attributes, lambda c: prefer_attribute(c, texts, titles, question, at)),
+            (self.settings.family, lambda c: prefer_relative(c, texts, titles, question, ner, at)),
+            (self.settings.agents, lambda c: prefer_agent(c, texts, titles, question, ner, at)),
         )
         for enabled, rule in rules:
             if enabled:

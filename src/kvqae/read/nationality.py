@@ -53,15 +53,17 @@ def lead_nationality(text: str, title: str | None, entities: Sequence[Entity]) -
 
 def prefer_nationality(
     candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str,
-    entities_of: Callable[[str], Sequence[Entity]],
+    entities_of: Callable[[str], Sequence[Entity]], positions: Sequence[int | None] | None = None,
 ) -> list[Any]:
     """`candidates` (ranked `Candidate`s into `texts`, the read passages in reading order, of articles
-    `titles`) with, when `question` asks for a nationality, the one `lead_nationality` finds in the lead of
-    the first read passage's article first. A candidate already on that span moves up; else a new one
-    joins, scored below every other (probability 0). Unchanged when that lead was not read or names none."""
+    `titles`, at `positions` in their articles) with, when `question` asks for a nationality, the one
+    `lead_nationality` finds in the lead of the first read passage's article first. A candidate already on
+    that span moves up; else a new one joins, scored below every other (probability 0). Unchanged when that
+    lead was not read or names none."""
     out = list(candidates)
     if not texts or not asks_nationality(question):
         return out
     found = first_article_span(texts, titles,
-                               lambda text, title: lead_nationality(text, title, entities_of(text)))
+                               lambda text, title: lead_nationality(text, title, entities_of(text)),
+                               positions)
     return out if found is None else put_first(out, *found)

@@ -175,8 +175,16 @@ def ranked_passages(kb: Any, ranked: list[tuple[str, float]], *, query: str, sou
             text = kb.passage_text(pid)
         except (KeyError, InputError):
             raise unknown_passage(source, query, pid) from None
-        passages.append(PassageInput(pid, text, score, _title(kb, pid)))
+        passages.append(PassageInput(pid, text, score, _title(kb, pid), _position(kb, pid)))
     return passages
+
+
+def _position(kb: Any, passage_id: str) -> int | None:
+    """The passage's place in its article (0: the lead), when the KB can tell."""
+    try:
+        return kb.position_of(passage_id)
+    except (AttributeError, KeyError, InputError):
+        return None
 
 
 def _title(kb: Any, passage_id: str) -> str | None:

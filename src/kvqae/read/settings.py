@@ -43,6 +43,14 @@ class ReaderSettings(ConfigModel):
     # "Where was this man born?" / "... die?": the place after "born" / "died" in a sentence about the
     # article's subject comes first (kvqae.read.lifeplace; session 12)
     life_places: bool = True
+    # "What was the birth name of this novelist?": the name after "born" in a sentence about the article's
+    # subject or its lead's parenthesis, "Ayn Rand (born Alisa Zinov'yevna Rosenbaum; ...)"
+    # (kvqae.read.birthname; session 22)
+    birth_names: bool = True
+    # The answer rules look through the first read article's passages in article order, its lead first,
+    # not in reading order: a biography states birth, family and works early, and a later passage's "born"
+    # or "by" is often about something else ("the nation was born ... in Liberty"; session 22)
+    rules_in_article_order: bool = True
     # "What is the nationality of this man?": the nationality right after "is a" / "was an" in the lead of
     # the article read first comes first (kvqae.read.nationality; session 14)
     nationality: bool = True
