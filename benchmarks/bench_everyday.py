@@ -1,7 +1,7 @@
 """Everyday questions through `kvqae ask`: how many of the plain questions people ask about a person, a
 place or a work an answering bundle gets right, side by side for several bundles or readers.
 
-`data/devset/everyday_questions.tsv` holds 123 such questions (question TAB answers separated by "|")
+`data/devset/everyday_questions.tsv` holds 126 such questions (question TAB answers separated by "|")
 written in session 22 over the real Wikipedia sample's articles ("Where was Abraham Lincoln born?", "Who
 was the first wife of Aldous Huxley?", "What was the birth name of Ayn Rand?"); their failures were read
 to find the answer rules' gaps, so they are a regression check, not an unbiased measure. A question is

@@ -94,3 +94,38 @@ def test_the_reader_answers_an_agent_from_its_statement(tmp_path):
     assert best(agents=False).answer == "Charles"
     ruled = best()
     assert ruled.answer == "Jonathan Swift" and ruled.by_rule and ruled.confidence is None
+
+
+HUXLEY = ["Aldous Huxley. Huxley wrote the novel Brave New World in 1931. He lived in California.",
+          "Aldous Huxley. His essay Heaven and Hell was illustrated by Ralph Steadman. He moved in 1937."]
+
+
+def test_the_subject_made_a_work_without_an_article_of_its_own():
+    # session 22: "Who wrote Brave New World?" read from the Aldous Huxley article: its subject is the answer
+    from kvqae.read.agent import subject_as_agent
+
+    titles = ["Aldous Huxley", "Aldous Huxley"]
+    assert subject_as_agent(HUXLEY, titles, "Who wrote Brave New World?") == (0, 0, len("Aldous Huxley"))
+    # the question names the article, points at "this" one, or names a work the article never reads
+    assert subject_as_agent(HUXLEY, titles, "Who wrote Huxley's Brave New World?") is None
+    assert subject_as_agent(HUXLEY, titles, "Who wrote this novel, Brave New World?") is None
+    assert subject_as_agent(HUXLEY, titles, "Who wrote Animal Farm?") is None
+    # no "he" / "she" in the article: no person made it
+    place = ["Angola. The song Kuduro Dance was recorded in 1996 in Luanda."]
+    assert subject_as_agent(place, ["Angola"], "Who recorded Kuduro Dance?") is None
+
+
+def test_another_works_by_statement_is_not_the_answer():
+    other = Candidate(1, 0, 5, -1.0)
+    titles = ["Aldous Huxley", "Aldous Huxley"]
+    out = prefer_agent([other], HUXLEY, titles, "Who illustrated Brave New World?", lambda text: [])
+    # "illustrated by Ralph Steadman" is about another work of the subject's: the subject made this one
+    assert (out[0].passage, HUXLEY[0][out[0].start:out[0].end], out[0].rule) == (0, "Aldous Huxley", True)
+
+
+def test_a_works_whole_title_makes_the_sentence_about_it():
+    # "Children" in the essay's full title is no relative of someone else's
+    text = ("A Modest Proposal. A Modest Proposal For preventing the Children of Poor People From being a "
+            "Burthen, is a satirical essay written and published anonymously by Jonathan Swift in 1729.")
+    span = stated_agent(text, "A Modest Proposal", "written")
+    assert text[span[0]:span[1]] == "Jonathan Swift"

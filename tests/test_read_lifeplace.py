@@ -160,3 +160,20 @@ def test_the_place_of_the_subjects_own_birth_only():
 ])
 def test_asked_birth_place_with_an_apposition_or_a_relative_clause_after_born(question):
     assert asked_life_place(question) == "birth"
+
+
+def test_a_country_question_takes_the_end_of_the_place_chain():
+    ents = entities(EINSTEIN)
+    start, end = life_place(EINSTEIN, "Albert Einstein", "birth", ents, wide=True)
+    assert EINSTEIN[start:end] == "the German Empire"  # Ulm, in the Kingdom of ... in the German Empire
+    lincoln = "Abraham Lincoln. Born in Hodgenville, Kentucky, Lincoln grew up on the frontier of Indiana."
+    spots = [(lincoln.index(w), lincoln.index(w) + len(w), "GPE") for w in ("Hodgenville", "Kentucky")]
+    start, end = life_place(lincoln, "Abraham Lincoln", "birth", spots, wide=True)
+    assert lincoln[start:end] == "Kentucky"
+    start, end = life_place(lincoln, "Abraham Lincoln", "birth", spots)
+    assert lincoln[start:end] == "Hodgenville"  # a town question keeps the town
+    from kvqae.read.lifeplace import asks_wide_place
+
+    assert asks_wide_place("In which country was this physicist born?")
+    assert asks_wide_place("In what state was Lincoln born?")
+    assert not asks_wide_place("In which city was this physicist born?")

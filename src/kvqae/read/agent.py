@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kvqae.read.answer_choice import Entity, rule_answer_first
+from kvqae.read.answer_choice import Entity, put_first, rule_answer_first
 from kvqae.read.family import person_at
 from kvqae.read.lifeplace import about_subject
 
@@ -65,6 +65,13 @@ _OTHER_OBJECT = re.compile(r"\s+(?:the|a|an|his|her|its|their)\s+[^?]*?\b"
                            r"(?:this|these|that|those)\b",
                            re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
+# verbs that make a work the question may name: "Who wrote Brave New World?", "Who directed Solaris?"
+_WORK_VERBS = frozenset(_MAKER_TEXT.split()) | {"directed", "designed", "produced", "composed"}
+# the object: an optional "the film" / "the novel", then a capitalised name that ends the question
+_WORK_NAME = re.compile(r"\s+(?:the\s+(?:[a-z]+\s+){1,2})?([A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+|and\s+|as\s+)?"
+                        r"[A-Z][\w'’-]*)*)\s*\?*\s*$")
+# the question points at the pictured entity: "Who wrote this novel?"
+_POINTS = re.compile(r"\b(?:this|these|that|those)\b", re.IGNORECASE)
 # "written and published anonymously by", "founded in 1960 by", "designed jointly by"
 _BETWEEN = r"(?:\s+and\s+[a-z]+)?(?:\s+[a-z]+ly)?(?:\s+(?:in|on|at)\s+[^,.;]{1,25}?)?"
 # not NORP: "coined by the Swiss psychiatrist Eugen Bleuler" (a nationality before the person)
@@ -94,6 +101,8 @@ def _sentence_start(text: str, at: int) -> int:
 def _about(before: str, title: str | None) -> bool:
     """Whether the sentence's words before the verb are about the subject: its name, "he" / "she" (not
     "his father"), or "it"."""
+    if title and title.split(" (")[0] in before:
+        return True  # the whole title: "A Modest Proposal For preventing the Children of ... is an essay"
     return about_subject(before, title) or re.search(r"\bit\b", before, re.IGNORECASE) is not None
 
 
@@ -133,6 +142,62 @@ def prefer_agent(
     participles = asked_agent(question)
     if participles is None:
         return list(candidates)
-    return rule_answer_first(
-        candidates, texts, titles,
-        lambda text, title: stated_agent(text, title, participles, entities_of(text)), positions)
+    if not texts:
+        return list(candidates)
+    out = list(candidates)
+    if not _about_another_work(question, titles[0], _named_work(question)):
+        out = rule_answer_first(
+            candidates, texts, titles,
+            lambda text, title: stated_agent(text, title, participles, entities_of(text)), positions)
+        if out and out[0].rule:
+            return out
+    lead = subject_as_agent(texts, titles, question)
+    return out if lead is None else put_first(out, *lead)
+
+
+def subject_as_agent(
+    texts: Sequence[str], titles: Sequence[str | None], question: str
+) -> tuple[int, int, int] | None:
+    """(passage, start, end) of the first read article's title heading one of its read passages, when
+    `question` asks who made a work it names that has no article of its own but the person of that article
+    ("Who wrote Brave New World?" read from the Aldous Huxley article: the answer is its subject, which the
+    reader ranks last as an echo of the title). Only when the question names neither that title nor points
+    at "this" one, the work's name is read in the article's passages, and they speak of a "he" or "she"
+    (`family.subject_pronoun`); else None."""
+    from kvqae.read.family import subject_pronoun
+
+    title = titles[0]
+    if not title or _POINTS.search(question):
+        return None
+    work = _named_work(question)
+    if not _about_another_work(question, title, work):
+        return None
+    ours = [i for i, t in enumerate(titles) if t == title]
+    if work is None or not any(work in texts[i] for i in ours):
+        return None
+    if subject_pronoun([texts[i] for i in ours]) is None:
+        return None
+    heading = next((i for i in ours if texts[i].startswith(title)), None)
+    return None if heading is None else (heading, 0, len(title))
+
+
+def _about_another_work(question: str, title: str | None, work: str | None) -> bool:
+    """Whether `question` names a work (`work`, `_named_work`) and neither names the article `title` nor
+    points at "this" entity: then the article's "<verb> by X" statements are about its subject's other
+    works ("directed by Donatella Baglivo", a documentary about Tarkovsky, is not who directed Solaris)."""
+    if work is None or not title or _POINTS.search(question):
+        return False
+    own = {w.lower() for w in re.findall(r"\w+", title) if len(w) > 2}
+    return not own & {w.lower() for w in re.findall(r"\w+", question)}
+
+
+def _named_work(question: str) -> str | None:
+    """The work's name that is the whole object of a making verb, up to the question mark ("Who wrote
+    Brave New World?" -> "Brave New World", "Who directed the film Solaris?" -> "Solaris"); None otherwise
+    ("Who created the Japanese martial art whose ...?", "Who assassinated the 16th President of the United
+    States?": a description, or no work)."""
+    m = _ASKS_VERB.search(question)
+    if m is None or _IRREGULAR.get(m.group(1).lower(), m.group(1).lower()) not in _WORK_VERBS:
+        return None
+    name = _WORK_NAME.match(question, m.end())
+    return name.group(1) if name else None

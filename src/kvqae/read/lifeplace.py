@@ -5,9 +5,11 @@ one phrasing: "Einstein was born in Ulm, in the Kingdom of Württemberg", "Schop
 February 1788, in Danzig", "He died in Paris". The small reader and the evidence ranking pick another place
 of that sentence ("Württemberg", the region around the town), a nationality or a person instead (2 right of
 14 such questions over the sample's biographies). So when a question asks where someone was born or died,
-the first place entity (spaCy GPE / LOC / FAC) within a few words after "born" / "died" in a sentence about
-the article's subject (its name or "he" / "she" before the verb), in the read passages of the article read
-first, is the answer (`prefer_life_place`), ahead of the ranked candidates.
+the first place entity (spaCy GPE / LOC / FAC) within a few words after "born" / "died" in a sentence whose
+subject is the article's (`subject_before_verb`: its name or "he" / "she" right before the verb, "<name>
+was a <description> born in", or a sentence opening with "Born in"), in the read passages of the article
+read first (in article order when their places are known: the lead first), is the answer
+(`prefer_life_place`), ahead of the ranked candidates.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ _ASKS_DEATH = re.compile(rf"\b(?:die|died|pass away|passed away)(?:{_IN_WHICH}|{
 _ASKS_PLACE = re.compile(r"^\s*where\b|\b(?:in |at )?(?:which|what) (?:city|town|village|place|country)\b|"
                          r"\bplace of (?:birth|death)\b|\bbirthplace\b", re.IGNORECASE)
 _PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+_ASKS_WIDE = re.compile(r"\b(?:which|what)\s+(?:country|nation|state|province)\b|"
+                        r"\bcountry\s+(?:of|was)\b", re.IGNORECASE)
+# what joins a town to its region or country: "Ulm, in the Kingdom of ...", "Hodgenville, Kentucky"
+_CHAIN_GAP = re.compile(r"\s*,?\s*(?:in\s+)?")
 # the place follows the verb closely: "born in Ulm", "born on 22 February 1788, in Danzig", "died of a
 # heart attack in Paris" - not a place of the next clause
 _AFTER_CHARS = 60
@@ -107,17 +113,26 @@ def subject_before_verb(before: str, title: str | None, *, max_linking: int = 3)
     return described and len(after) <= _DESCRIPTION_WORDS
 
 
+def asks_wide_place(question: str) -> bool:
+    """Whether `question` asks for the country or state of a birth or death ("In which country was this
+    man born?"), not the town."""
+    return _ASKS_WIDE.search(question) is not None
+
+
 def life_place(
-    text: str, title: str | None, event: str, entities: Sequence[Entity]
+    text: str, title: str | None, event: str, entities: Sequence[Entity], *, wide: bool = False
 ) -> tuple[int, int] | None:
     """(start, end) in `text` of the first place entity within `_AFTER_CHARS` after "born" (event "birth")
-    or "died" ("death") in a sentence about the article's subject; None when there is none."""
+    or "died" ("death") in a sentence about the article's subject; None when there is none. `wide` (the
+    question asks a country or state): the last place of the chain the first one opens, "Ulm, in the
+    Kingdom of Württemberg in the German Empire" -> "the German Empire", "Hodgenville, Kentucky" ->
+    "Kentucky"."""
     places = sorted((a, b) for a, b, label in entities if label in _PLACE_LABELS)
     others = [(a, b) for a, b, label in entities if label in _NOT_PLACE_LABELS]
     for start, limit in life_verbs(text, title, event):
-        for a, b in places:
-            if start <= a < limit:
-                return a, b
+        inside = [(a, b) for a, b in places if start <= a < limit]
+        if inside:
+            return _chain_end(text, inside) if wide else inside[0]
         # the small NER labels no entity in "He died in Euboea of natural causes": a capitalised name after
         # "in" / "at" that no entity of another kind covers
         for m in PLACE_AFTER.finditer(text, start, limit):
@@ -125,6 +140,16 @@ def life_place(
             if not any(x < b and a < y for x, y in others):
                 return a, b
     return None
+
+
+def _chain_end(text: str, places: list[tuple[int, int]]) -> tuple[int, int]:
+    """The last of `places` (in text order) joined to the first by ", " / " in " / ", in the " only."""
+    end = places[0]
+    for place in places[1:]:
+        if not _CHAIN_GAP.fullmatch(text[end[1] : place[0]]):
+            break
+        end = place
+    return end
 
 
 def life_verbs(text: str, title: str | None, event: str) -> list[tuple[int, int]]:
@@ -159,7 +184,10 @@ def prefer_life_place(
     event = asked_life_place(question)
     if event is None or not texts:
         return out
-    found = first_article_span(texts, titles,
-                               lambda text, title: life_place(text, title, event, entities_of(text)),
-                               positions)
+    wide = asks_wide_place(question)
+
+    def find(text: str, title: str | None) -> tuple[int, int] | None:
+        return life_place(text, title, event, entities_of(text), wide=wide)
+
+    found = first_article_span(texts, titles, find, positions)
     return out if found is None else put_first(out, *found)
