@@ -129,3 +129,21 @@ def test_a_works_whole_title_makes_the_sentence_about_it():
             "Burthen, is a satirical essay written and published anonymously by Jonathan Swift in 1729.")
     span = stated_agent(text, "A Modest Proposal", "written")
     assert text[span[0]:span[1]] == "Jonathan Swift"
+
+
+def test_a_work_is_the_subjects_when_a_possessive_or_the_subject_making_it_comes_before_it():
+    from kvqae.read.agent import owns_work
+
+    assert owns_work("Aldous Huxley. He is known for his novels including Brave New World.", "Aldous Huxley",
+                     "Brave New World")
+    tarkovsky = "Andrei Tarkovsky"
+    assert owns_work("Andrei Tarkovsky. Tarkovsky's films include Solaris (1972).", tarkovsky, "Solaris")
+    assert owns_work("Andrei Tarkovsky. He then directed Mirror in 1975 and Stalker in 1979.", tarkovsky,
+                     "Stalker")
+    # named, not made: the subject spoke of it
+    lincoln = "Abraham Lincoln. Lincoln redirected emphasis to the Declaration of Independence."
+    assert not owns_work(lincoln, "Abraham Lincoln", "Declaration of Independence")
+    from kvqae.read.agent import subject_as_agent
+
+    question = "Who wrote Declaration of Independence?"
+    assert subject_as_agent([lincoln], ["Abraham Lincoln"], question) is None

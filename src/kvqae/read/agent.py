@@ -12,6 +12,10 @@ reader took a surname of a later sentence ("Swift", "Gershwin") or another name 
 person (or organisation) after "<V-ed> by" in a sentence about the subject, or after "is a ... by" in a
 sentence opening with the subject when the verb makes works, in the read passages of the first read
 passage's article comes first (`prefer_agent`).
+
+A work with no article of its own ("Who wrote Brave New World?") is found in its maker's article, and the
+answer is that article's subject (`subject_as_agent`, session 22); that article's "<V-ed> by" statements
+are then about the subject's other works and are not taken.
 """
 
 from __future__ import annotations
@@ -70,6 +74,10 @@ _WORK_VERBS = frozenset(_MAKER_TEXT.split()) | {"directed", "designed", "produce
 # the object: an optional "the film" / "the novel", then a capitalised name that ends the question
 _WORK_NAME = re.compile(r"\s+(?:the\s+(?:[a-z]+\s+){1,2})?([A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+|and\s+|as\s+)?"
                         r"[A-Z][\w'’-]*)*)\s*\?*\s*$")
+# how close before a work's name its owner stands, and the verbs that say the subject made it
+_OWNER_CHARS = 100
+_MAKING = ("wrote|written|directed|published|composed|painted|completed|made|created|began|finished|"
+           "produced|designed|filmed|released|authored|recorded|sang|drew|sculpted")
 # the question points at the pictured entity: "Who wrote this novel?"
 _POINTS = re.compile(r"\b(?:this|these|that|those)\b", re.IGNORECASE)
 # "written and published anonymously by", "founded in 1960 by", "designed jointly by"
@@ -162,8 +170,8 @@ def subject_as_agent(
     `question` asks who made a work it names that has no article of its own but the person of that article
     ("Who wrote Brave New World?" read from the Aldous Huxley article: the answer is its subject, which the
     reader ranks last as an echo of the title). Only when the question names neither that title nor points
-    at "this" one, the work's name is read in the article's passages, and they speak of a "he" or "she"
-    (`family.subject_pronoun`); else None."""
+    at "this" one, the article's passages name the work as the subject's (`owns_work`), and they speak of a
+    "he" or "she" (`family.subject_pronoun`); else None."""
     from kvqae.read.family import subject_pronoun
 
     title = titles[0]
@@ -173,12 +181,29 @@ def subject_as_agent(
     if not _about_another_work(question, title, work):
         return None
     ours = [i for i, t in enumerate(titles) if t == title]
-    if work is None or not any(work in texts[i] for i in ours):
+    if work is None or not any(owns_work(texts[i], title, work) for i in ours):
         return None
     if subject_pronoun([texts[i] for i in ours]) is None:
         return None
     heading = next((i for i in ours if texts[i].startswith(title)), None)
     return None if heading is None else (heading, 0, len(title))
+
+
+def owns_work(text: str, title: str, work: str) -> bool:
+    """Whether `text` names `work` as the subject's: a possessive ("his novels including Brave New World",
+    "Tarkovsky's films include ... Solaris") or the subject making it ("He then directed Andrei Rublev in
+    1966, Solaris in 1972", "she published ... the novel Atlas Shrugged") within the sentence's
+    `_OWNER_CHARS` characters before it; not "Lincoln redirected emphasis to the Declaration of
+    Independence"."""
+    own = [re.escape(w) for w in re.findall(r"\w+", title) if len(w) > 2]
+    who = "|".join([*own, "he", "she"])
+    owner = re.compile(rf"\b(?:his|her|their|(?:{'|'.join(own) or 'x^'})['’]s)\b|"
+                       rf"\b(?:{who})\s+(?:[a-z]+\s+){{0,2}}?(?:{_MAKING})\b", re.IGNORECASE)
+    for m in re.finditer(re.escape(work), text):
+        start = max(_sentence_start(text, m.start()), m.start() - _OWNER_CHARS)
+        if owner.search(text, start, m.start()):
+            return True
+    return False
 
 
 def _about_another_work(question: str, title: str | None, work: str | None) -> bool:
