@@ -180,3 +180,52 @@ def test_a_second_wife_is_not_a_wife_of_no_stated_ordinal():
     assert stated_relative(text, "Albert Einstein", Relation("spouse", "second")) is None
     span = stated_relative(text, "Albert Einstein", Relation("spouse", "first"))
     assert text[span[0]:span[1]] == "Mileva Maric"
+
+
+@pytest.mark.parametrize(("text", "father", "mother"), [
+    # session 23: the parents as a pair, after "born ... to" and "the son of"; the father named first ...
+    ("Jan Vos. Jan Vos was born in Delft to the painter and poet Karel Vos and Anna Mertens.",
+     "Karel Vos", "Anna Mertens"),
+    ('Jan Vos. Vos was born in Delft, the second child of Karel "Kees" Vos and Anna Vos.',
+     'Karel "Kees" Vos', "Anna Vos"),
+    ("Jan Vos. He was the eldest of the three sons of Karel Vos, who sold maps, and his wife, Anna Mertens.",
+     "Karel Vos", "Anna Mertens"),
+    # ... unless a maiden name or "her husband" says the mother comes first
+    ("Jan Vos. Vos was born in Delft (Rijn St. 4), the son of Anna Vos (née Mertens) and Karel Vos.",
+     "Karel Vos", "Anna Vos"),
+    ("Jan Vos. Vos was the son of Anna Mertens and her husband, Karel Vos.", "Karel Vos", "Anna Mertens"),
+    # "the Nereid Thetis": a description before the name
+    ("Jan Vos. Vos was the son of Karel Vos and the Nereid Thetis.", "Karel Vos", "Thetis"),
+])
+def test_stated_parents_by_hand(text, father, mother):
+    from kvqae.read.family import stated_parents
+
+    found = stated_parents(text, "Jan Vos")
+    assert (text[slice(*found[1])], text[slice(*found[2])]) == (father, mother)
+    for relation, person in ((Relation("father"), father), (Relation("mother"), mother)):
+        span = stated_relative(text, "Jan Vos", relation)
+        assert text[span[0]:span[1]] == person
+
+
+@pytest.mark.parametrize("text", [
+    "Jan Vos. Vos married Eva, the daughter of Karel Smit and Anna Smit.",  # his wife's parents
+    "Jan Vos. Lena Vos, the daughter of Piet Vos and Eva Smit, painted.",  # another's
+    "Jan Vos. Vos was born in 1850 to a Dutch family and grew up in Delft.",  # no names
+    "Jan Vos. His father was born in Delft to Karel Vos and Anna Mertens.",  # his father's parents
+])
+def test_parents_of_someone_else_are_not_the_subjects(text):
+    from kvqae.read.family import stated_parents
+
+    assert stated_parents(text, "Jan Vos", [(text.find("Dutch"), text.find("Dutch") + 5, "NORP")]) is None
+
+
+def test_which_of_the_pair_is_the_mother_from_the_articles_other_sentences():
+    from kvqae.read.family import parents_named, stated_parents
+
+    known = parents_named(["Vos hated his mother Anna.", "His father was the sailor Karel Smit."])
+    assert known == {"Anna": "mother", "Karel": "father", "Smit": "father"}
+    text = "Jan Vos. Vos was the son of Anna Vos and Karel Smit."
+    found = stated_parents(text, "Jan Vos", known=known)
+    assert (text[slice(*found[1])], text[slice(*found[2])]) == ("Karel Smit", "Anna Vos")
+    assert text[slice(*stated_parents(text, "Jan Vos")[1])] == "Anna Vos"  # unknown: the first named
+    assert parents_named(["his mother Eva Vos", "her father Eva Vos"]) == {}  # stated both ways

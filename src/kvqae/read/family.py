@@ -9,7 +9,10 @@ Wikipedia states it in a few shapes about the article's subject:
 * a marriage: "In 1956, Huxley married Laura Archera", "he quickly married the Belgian refugee Maria Nys"
   (in a sentence about the subject: its name or "he" / "she" before the verb, no other relative);
 * the relative's apposition: "Neoptolemus, the son of Achilles"; "Aldous was the grandson of Thomas Henry
-  Huxley".
+  Huxley";
+* the parents as a pair (`stated_parents`, session 23): "Agassi was born in Las Vegas to Emmanuel Agassi and
+  Elizabeth Agassi", "... was born in 1788, the son of Johanna Schopenhauer (née Trosiener) and Heinrich
+  Floris Schopenhauer", "She was the eldest of the three daughters of Zinovy Rosenbaum and his wife, Anna".
 
 So when a question asks for a relative (`asked_relation`: the relation, an ordinal such as "first" or
 "eldest", a year), the person of the first such statement in the read passages of the first read passage's
@@ -20,13 +23,13 @@ his first wife?") or, for a marriage, a sentence without the asked year is passe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kvqae.read.answer_choice import Entity, rule_answer_first
 from kvqae.read.answer_types import expected_kind
-from kvqae.read.lifeplace import about_subject
+from kvqae.read.lifeplace import about_subject, subject_before_verb
 
 # a relation the question asks -> the words an article states it with
 _STATED = {
@@ -153,12 +156,13 @@ def subject_pronoun(texts: Sequence[str]) -> str | None:
 
 def stated_relative(
     text: str, title: str | None, relation: Relation, entities: Sequence[Entity] | None = None,
-    pronoun: str | None = None,
+    pronoun: str | None = None, known: Mapping[str, str] | None = None,
 ) -> tuple[int, int] | None:
     """(start, end) in `text` of the relative of the article's subject (`title`) the first statement of
     `relation` names (see the module doc), None when `text` states none. `entities`: spaCy entities of
     `text` (a PERSON there is the name; without them a capitalised name is taken). `pronoun`: the
-    subject's ("he" / "she", `subject_pronoun`): "her father" is not a man's."""
+    subject's ("he" / "she", `subject_pronoun`): "her father" is not a man's. `known`: the parents other
+    sentences name (`parents_named`)."""
     words = relation.stated()
     title_words = [re.escape(w) for w in re.findall(r"\w+", title or "") if len(w) > 2]
     owners = "his|her|their" + "".join(f"|{w}['’]s" for w in title_words)
@@ -207,6 +211,10 @@ def stated_relative(
                 span = person_at(text, m.end(), m.end() + 3, entities, title)
                 if span is not None:
                     found.append((1, m.start(), span))
+    if relation.kind in ("father", "mother"):
+        parents = stated_parents(text, title, entities, known)
+        if parents is not None:
+            found.append((1, parents[0], parents[1] if relation.kind == "father" else parents[2]))
     if title_words:
         # "Neoptolemus, the son of Achilles"
         subject = "|".join(title_words)
@@ -214,6 +222,116 @@ def stated_relative(
             if not _echoes(m.group(1), {w.lower() for w in re.findall(r"\w+", title or "")}):
                 found.append((1, m.start(), m.span(1)))
     return min(found)[2] if found else None
+
+
+# "born ... to X and Y", "..., the second child of X and Y", "She was the eldest of the three daughters of X"
+_PARENTS_OF = re.compile(r"\b(?:born\b[^.;]{0,120}?\s+to|(?:son|daughter|child|sons|daughters|children)\s+of)"
+                         r"\s+(?=\S)")
+_WAS_THE = re.compile(r"\b(?:was|is)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,5}?$", re.IGNORECASE)
+_BORN = re.compile(r"\bborn\b")
+# what ties the second parent to the first: "and", "and his first wife,", "and her husband"
+_AND_PARENT = re.compile(r"\s*(?:[;,]\s*)?\band\s+(?:(his|her)\s+(?:[\w-]+\s+)?(wife|husband)\s*,?\s*)?")
+# a woman's maiden name right after her name: "Johanna Schopenhauer (née Trosiener)"
+_MAIDEN = re.compile(r"\s*[(,]?\s*(?:née|nee|born)\b", re.IGNORECASE)
+_PARENT_CHARS = 60
+
+
+def stated_parents(
+    text: str, title: str | None, entities: Sequence[Entity] | None = None,
+    known: Mapping[str, str] | None = None,
+) -> tuple[int, tuple[int, int], tuple[int, int]] | None:
+    """(position, father's span, mother's span) of the first statement of the subject's parents as a pair
+    in `text`, None when it states none: "<subject> was born ... to X and Y", "<subject> was born ..., the
+    son of X and Y", "<subject> was the eldest of the daughters of X and his wife, Y" (the module doc).
+
+    The father is the first named unless the text says otherwise: "and his wife, Y" makes Y the mother,
+    "and her husband, Y" the father, and a maiden name ("X (née T)") makes X the mother - Wikipedia names
+    the mother first often enough ("the son of Johanna Schopenhauer (née Trosiener) and Heinrich Floris
+    Schopenhauer"); so does `known` (`parents_named`: a name word -> "mother" / "father" another sentence
+    states, "his mother Johanna") when it names the first "mother" or the second "father"."""
+    for m in _PARENTS_OF.finditer(text):
+        begin, finish = _sentence_outside_brackets(text, m.start())
+        if not _about_child(text, begin, m, title):
+            continue
+        first = _parent_name(text, m.end(), entities, title)
+        if first is None:
+            continue
+        tie = _AND_PARENT.search(text, first[1], finish)
+        if tie is None or tie.start() - first[1] > _PARENT_CHARS:
+            continue
+        second = _parent_name(text, tie.end(), entities, title)
+        if second is None:
+            continue
+        said = known or {}
+        mother_first = (tie.group(2) or "").lower() == "husband" or (tie.group(2) is None and (
+            (_MAIDEN.match(text, first[1]) is not None and _MAIDEN.match(text, second[1]) is None)
+            or any(said.get(w) == "mother" for w in text[first[0]:first[1]].split())
+            or any(said.get(w) == "father" for w in text[second[0]:second[1]].split())))
+        return (m.start(), second, first) if mother_first else (m.start(), first, second)
+    return None
+
+
+# a parent's name after a few lower-case words ("poet and translator Arseny Tarkovsky"), a nickname kept
+# ('Emmanuel "Mike" Agassi')
+_PARENT_NAME = re.compile(r"(?:[a-z][\w-]*\s+){0,4}?([A-Z][\w'’-]*(?:\s+(?:\"[A-Z][^\"]{0,20}\"|"
+                          r"(?:de|van|von|da|di|del)\s+[A-Z][\w'’-]*|[A-Z][\w'’-]*))*)")
+# what a name the small NER tags so is not: a people, a date, a number
+_NOT_PERSON = frozenset({"NORP", "DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"})
+
+
+_NAMED_PARENT = re.compile(r"\b(?:[Hh]is|[Hh]er|[Tt]heir|[\w-]+['’]s)\s+(mother|father)"
+                           r"(?:\s*,|\s+(?:was|is))?\s+(?:the\s+(?:[a-z]+\s+)?)?([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
+
+
+def parents_named(texts: Sequence[str]) -> dict[str, str]:
+    """Each word of a name the texts state as someone's mother or father ("his mother Johanna", "His
+    mother was the nymph Thetis") -> "mother" / "father"; a word stated as both is left out.
+    Used by `stated_parents` to tell which of a pair is the mother."""
+    said: dict[str, set[str]] = {}
+    for text in texts:
+        for m in _NAMED_PARENT.finditer(text):
+            for word in m.group(2).split():
+                said.setdefault(word, set()).add(m.group(1).lower())
+    return {word: next(iter(kinds)) for word, kinds in said.items() if len(kinds) == 1}
+
+
+def _parent_name(text: str, start: int, entities: Sequence[Entity] | None,
+                 title: str | None) -> tuple[int, int] | None:
+    """The name right after `start` (after at most four lower-case words; a capitalised word right after
+    "the" is a description: "the Nereid Thetis"), None when there is none, it is the subject's own or the
+    NER tags it a people, a date or a number ("to a Russian Jewish family")."""
+    m = _PARENT_NAME.match(text, start)
+    if m is None:
+        return None
+    at, end = m.span(1)
+    title_word = re.match(r"[A-Z][\w'’-]*\s+(?=[A-Z])", text[at:end])
+    if title_word and re.search(r"\bthe\s+$", text[max(0, at - 4):at]):
+        at += title_word.end()  # "the Nereid Thetis": a description before the name
+    own = {w.lower() for w in re.findall(r"\w+", title or "")}
+    if _echoes(text[at:end], own):
+        return None
+    if any(label in _NOT_PERSON and a < end and b > at for a, b, label in entities or []):
+        return None
+    return at, end
+
+
+def _sentence_outside_brackets(text: str, at: int) -> tuple[int, int]:
+    """`_sentence` with full stops inside brackets passed over: "(known today as Św. Ducha 47)" ends none."""
+    begin, finish = _sentence(text, at)
+    while begin > 0 and text.count("(", 0, begin) > text.count(")", 0, begin):
+        begin, _ = _sentence(text, begin - 2)
+    return begin, finish
+
+
+def _about_child(text: str, begin: int, match: re.Match[str], title: str | None) -> bool:
+    """Whether the parents statement `match` (in the sentence from `begin`) is about the subject as the
+    child: the subject right before "born" ("Agassi was born in Las Vegas to ...", "... was born in 1809,
+    the second child of ..."), or "<subject> was the (eldest of the three) daughter(s) of"."""
+    born = [b for b in _BORN.finditer(text, begin, match.end())]
+    if born:
+        return subject_before_verb(text[begin:born[0].start()], title)
+    was = _WAS_THE.search(text, begin, match.start())
+    return was is not None and subject_before_verb(text[begin:was.start()], title)
 
 
 _MONTH_WORDS = frozenset(["January", "February", "March", "April", "May", "June", "July", "August",
@@ -269,7 +387,10 @@ def prefer_relative(
     relation = asked_relation(question)
     if relation is None or not texts:
         return list(candidates)
-    pronoun = subject_pronoun([text for text, title in zip(texts, titles, strict=True) if title == titles[0]])
+    own = [text for text, title in zip(texts, titles, strict=True) if title == titles[0]]
+    pronoun = subject_pronoun(own)
+    known = parents_named(own)
     return rule_answer_first(
         candidates, texts, titles,
-        lambda text, title: stated_relative(text, title, relation, entities_of(text), pronoun), positions)
+        lambda text, title: stated_relative(text, title, relation, entities_of(text), pronoun, known),
+        positions)

@@ -32,6 +32,7 @@ from kvqae.read.lifeplace import prefer_life_place
 from kvqae.read.lifespan import avoid_life_dates, prefer_life_date
 from kvqae.read.names import full_name
 from kvqae.read.nationality import prefer_nationality
+from kvqae.read.occupation import prefer_occupation
 from kvqae.read.phrase import (
     asked_common_nouns,
     asked_nouns,
@@ -413,8 +414,8 @@ class Reader:
     ) -> list[Any]:
         """`cands` after the answer rules the settings turn on, in this order (each puts the span it finds
         in the first read article first, looking through that article's read passages in article order when
-        `positions` tells it; `kvqae.read.lifespan`, `lifeplace`, `birthname`, `nationality`, `attribute`,
-        `family`, `agent`)."""
+        `positions` tells it; `kvqae.read.lifespan`, `lifeplace`, `birthname`, `nationality`, `occupation`,
+        `attribute`, `family`, `agent`)."""
         ner = self.entities_of
         at = positions if self.settings.rules_in_article_order else None
         rules = (
@@ -422,6 +423,7 @@ class Reader:
             (self.settings.life_places, lambda c: prefer_life_place(c, texts, titles, question, ner, at)),
             (self.settings.birth_names, lambda c: prefer_birth_name(c, texts, titles, question, ner, at)),
             (self.settings.nationality, lambda c: prefer_nationality(c, texts, titles, question, ner, at)),
+            (self.settings.occupations, lambda c: prefer_occupation(c, texts, titles, question, ner, at)),
             (self.settings.attributes, lambda c: prefer_attribute(c, texts, titles, question, at)),
             (self.settings.family, lambda c: prefer_relative(c, texts, titles, question, ner, at)),
             (self.settings.agents, lambda c: prefer_agent(c, texts, titles, question, ner, at)),

@@ -28,18 +28,24 @@ def asks_nationality(question: str) -> bool:
     return _ASKS.search(question) is not None
 
 
-def lead_nationality(text: str, title: str | None, entities: Sequence[Entity]) -> tuple[int, int] | None:
-    """(start, end) in `text` of the first NORP entity within `_AFTER_CHARS` after the first "is a" / "was
-    an" of `text` (the next one when it is "X-born" and another follows: "a Russian-born American
-    novelist" -> "American") when `text` is an article's lead - it opens, after the KB's "Title. ", with a
-    word of the title (the subject's name); None otherwise."""
+def lead_copula(text: str, title: str | None) -> re.Match[str] | None:
+    """The first "is a" / "was an" / "is the" of `text` when `text` is the lead of `title`'s article - it
+    opens, after the KB's "Title. ", with a word of the title (the subject's name) - and the copula comes
+    within `_COPULA_CHARS`; None otherwise. Also used by `kvqae.read.occupation`."""
     if not title or not text.startswith(f"{title}. "):
         return None
     body = len(title) + 2
     first = re.match(r"\W*(\w+)", text[body:])
     if first is None or first.group(1).lower() not in {w.lower() for w in re.findall(r"\w+", title)}:
         return None
-    copula = _COPULA.search(text, body, body + _COPULA_CHARS)
+    return _COPULA.search(text, body, body + _COPULA_CHARS)
+
+
+def lead_nationality(text: str, title: str | None, entities: Sequence[Entity]) -> tuple[int, int] | None:
+    """(start, end) in `text` of the first NORP entity within `_AFTER_CHARS` after the first "is a" / "was
+    an" of `text` (the next one when it is "X-born" and another follows: "a Russian-born American
+    novelist" -> "American") when `text` is an article's lead (`lead_copula`); None otherwise."""
+    copula = lead_copula(text, title)
     if copula is None:
         return None
     stop = text.find(". ", copula.end())

@@ -54,6 +54,11 @@ class ReaderSettings(ConfigModel):
     # "What is the nationality of this man?": the nationality right after "is a" / "was an" in the lead of
     # the article read first comes first (kvqae.read.nationality; session 14)
     nationality: bool = True
+    # "What was the profession of this man?" / "What sport does he play?": the lead's "is a / was an
+    # <description>" without its nationalities and praise ("a pioneering Canadian-born American motion
+    # picture director, producer" -> "motion picture director"; "tennis player" -> "tennis"), for a person
+    # (kvqae.read.occupation; session 23)
+    occupations: bool = True
     # "What is the capital of this state?": the value of the first "the capital of X is Y" / "its capital, Y"
     # statement about the subject in the read passages of the article read first comes first
     # (kvqae.read.attribute; session 15)
