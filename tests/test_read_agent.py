@@ -14,7 +14,9 @@ from reader_logits import best_with_peak
     ("Who wrote this satirical essay?", "written"),
     ("Which American composer wrote this symphonic poem?", "written"),
     ("Who first isolated this metal?", None),  # a verb the rule does not know
-    ("Who assassinated this president?", "assassinated"),
+    # a killing is stated with any of its verbs (session 23)
+    ("Who assassinated this president?", "killed|assassinated|murdered|shot|slain"),
+    ("Who shot this president?", "killed|assassinated|murdered|shot|slain"),
     ("By whom was this novella written?", "written"),
     ("Who was this bridge designed by?", "designed"),
     ("Who is the founder of this league?", "founded|established"),
@@ -28,7 +30,7 @@ from reader_logits import best_with_peak
     ("Who killed the mother of this hero?", None),
     ("Who founded the league that this team plays in?", None),
     ("Who designed this building in Paris?", "designed"),
-    ("Who assassinated the 16th President of the United States?", "assassinated"),
+    ("Who assassinated the 16th President of the United States?", "killed|assassinated|murdered|shot|slain"),
 ])
 def test_asked_agent(question, participles):
     assert asked_agent(question) == participles
@@ -45,6 +47,11 @@ ESSAY = ("A Modest Proposal. A Modest Proposal is a satirical essay written and 
     (ESSAY, "A Modest Proposal", "killed", None),  # about the subject's father
     ("Abraham Lincoln. Lincoln was assassinated by John Wilkes Booth, an actor.", "Abraham Lincoln",
      "assassinated", "John Wilkes Booth"),
+    # session 23: "Who shot Lincoln?" asks the killing; a time between the verb and "by"
+    ("Abraham Lincoln. Lincoln was assassinated by John Wilkes Booth, an actor.", "Abraham Lincoln",
+     asked_agent("Who shot Abraham Lincoln?"), "John Wilkes Booth"),
+    ("Achilles. He was killed near the end of the Trojan War by Paris, who shot him.", "Achilles",
+     asked_agent("Who killed Achilles?"), "Paris"),
     ("Aikido. It was founded in 1942 by the Aikikai Foundation.", "Aikido", "founded|established",
      "Aikikai Foundation"),  # "it", a year between, an organisation after "the"
     # a work's lead "is a ... by X" for a verb that makes works, not for one that does not

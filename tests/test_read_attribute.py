@@ -58,6 +58,13 @@ ALABAMA = ("Alabama. The oldest city is Mobile, founded by French colonists in 1
     ("Alaska. Juneau is the capital of Alaska.", "Alaska", "capital", True, "Juneau"),
     ("Angola. Portuguese is the official language of the country.", "Angola", "official language", True,
      "Portuguese"),
+    # session 23: no "of" phrase when the attribute ends its clause; a common noun after "the"; not "It"
+    ("Andorra. It is not in the EU, but the euro is the official currency. It has a bank.", "Andorra",
+     "currency", False, "euro"),
+    ("Algeria. Modern Standard Arabic is the official language.", "Algeria", "official language", True,
+     "Modern Standard Arabic"),
+    ("Andorra. It is the capital.", "Andorra", "capital", True, None),
+    ("Andorra. The euro is the currency used in Spain.", "Andorra", "currency", False, None),
     # not the subject's: a preposition before "the" (a place), an adjective owner, another "of" phrase
     ("Alberta. About south of the capital is Calgary, the largest city.", "Alberta", "capital", True, None),
     ("Afghanistan. He led the army to the Persian capital of Isfahan.", "Afghanistan", "capital", True, None),

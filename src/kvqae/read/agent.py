@@ -80,8 +80,12 @@ _MAKING = ("wrote|written|directed|published|composed|painted|completed|made|cre
            "produced|designed|filmed|released|authored|recorded|sang|drew|sculpted")
 # the question points at the pictured entity: "Who wrote this novel?"
 _POINTS = re.compile(r"\b(?:this|these|that|those)\b", re.IGNORECASE)
-# "written and published anonymously by", "founded in 1960 by", "designed jointly by"
-_BETWEEN = r"(?:\s+and\s+[a-z]+)?(?:\s+[a-z]+ly)?(?:\s+(?:in|on|at)\s+[^,.;]{1,25}?)?"
+# "written and published anonymously by", "founded in 1960 by", "killed near the end of the Trojan War by"
+_BETWEEN = (r"(?:\s+and\s+[a-z]+)?(?:\s+[a-z]+ly)?"
+            r"(?:\s+(?:in|on|at|near|during|after|before)\s+[^,.;]{1,35}?)?")
+# verbs whose statements answer one another: "Who shot Lincoln?" - "Lincoln was assassinated by Booth"
+_KILLING = "killed|assassinated|murdered|shot|slain"
+_SAME_DEED = {verb: _KILLING for verb in _KILLING.split("|")}
 # not NORP: "coined by the Swiss psychiatrist Eugen Bleuler" (a nationality before the person)
 _WHO_LABELS = frozenset({"PERSON", "ORG"})
 _AFTER_CHARS = 45
@@ -90,14 +94,15 @@ _AFTER_CHARS = 45
 def asked_agent(question: str) -> str | None:
     """The participles that state who did what `question` asks about, as a regex alternation ("Who wrote
     this essay?" -> "written", "Who is the founder of ...?" -> "founded|established"); None when it asks
-    no such thing."""
+    no such thing; a killing is stated by any of its verbs ("Who shot ...?" -> "killed|assassinated|...")."""
     for pattern in (_ASKS_VERB, _ASKS_BY_WHOM, _ASKS_BY):
         m = pattern.search(question)
         if m is not None:
             if pattern is _ASKS_VERB and _OTHER_OBJECT.match(question, m.end()):
                 return None  # "Who created the lyre for this god?": the god made nothing
             verb = m.group(1).lower()
-            return _IRREGULAR.get(verb, verb)
+            participle = _IRREGULAR.get(verb, verb)
+            return _SAME_DEED.get(participle, participle)
     m = _ASKS_NOUN.search(question)
     return _NOUNS[m.group(1).lower()] if m else None
 

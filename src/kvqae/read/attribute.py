@@ -8,7 +8,8 @@ Wikipedia states it about the article's subject in a few fixed shapes:
   state flower is the camellia";
 * an apposition: "The country's capital, Tirana, represents ...", "Angola's capital, Luanda, lies ...",
   "Alberta's capital Edmonton is near ...";
-* the reverse copula: "Juneau is the capital of Alaska".
+* the reverse copula: "Juneau is the capital of Alaska", "the euro is the official currency." (session 23:
+  no "of" phrase when the attribute ends its clause).
 
 The small reader and the evidence ranking read such a sentence and still answer with another name of the
 passage: the small NER labels "Montgomery" a person, so "French" (of "the capital of French Louisiana",
@@ -178,25 +179,37 @@ def stated_attribute(
             link = _LINK.match(text, m.end())
             if link is not None and (link.group(0).strip() or of is None):
                 article = re.search(r"\b(?:the|an?)\s+$", link.group(0)) is not None
-                span = _answer_at(text, link.end(), names_only, noun_phrase=article)
+                # a bare space links only a name ("Alberta's capital Edmonton"), not "the currency used"
+                bare = re.search(r",|\b(?:is|was|are|were|remains|became)\b", link.group(0)) is None
+                span = _answer_at(text, link.end(), names_only or bare, noun_phrase=article)
                 if span is not None and not _echoes_title(text[slice(*span)], title):
                     return span
-        span = _reverse(text, m.start(), of, title)
+        clause_ends = re.match(r"\s*(?:[.;,]|$)", text[m.end():]) is not None
+        span = _reverse(text, m.start(), of, title, names_only=names_only, clause_ends=clause_ends)
         if span is not None:
             return span
     return None
 
 
-def _reverse(text: str, start: int, of: str | None, title: str | None) -> tuple[int, int] | None:
-    """"Juneau is the capital of Alaska": the name right before "is the" when the attribute's "of" phrase
-    names the subject `title`."""
-    if not _names_subject(of, title):
-        return None
-    m = re.search(r"([A-Z][\w'’-]*(?:\s+(?:(?:la|le|de|of)\s+)?[A-Z][\w'’-]*)*)\s+(?:is|was)\s+the\s+$",
-                  text[max(0, start - 80) : start])
-    if m is None:
+_PRONOUNS = frozenset({"It", "This", "That", "He", "She", "They", "There", "Which", "What", "Who"})
+
+
+def _reverse(text: str, start: int, of: str | None, title: str | None, *,
+             names_only: bool = True, clause_ends: bool = False) -> tuple[int, int] | None:
+    """"Juneau is the capital of Alaska": the name right before "is the" (a qualifier may follow: "is the
+    official language") when the attribute's "of" phrase names the subject `title`, or - in a subject's
+    article - when the attribute ends its clause (`clause_ends`: "the euro is the official currency."; a
+    common noun after "the" when not `names_only`)."""
+    if not (_names_subject(of, title) or (of is None and clause_ends)):
         return None
     base = max(0, start - 80)
+    value = r"[A-Z][\w'’-]*(?:\s+(?:(?:la|le|de|of)\s+)?[A-Z][\w'’-]*)*"
+    if not names_only:
+        value += r"|(?<=\bthe\s)[a-z][\w-]*"
+    qualifiers = "|".join(sorted(_QUALIFIERS))
+    m = re.search(rf"({value})\s+(?:is|was)\s+the\s+(?:(?:{qualifiers})\s+)?$", text[base:start])
+    if m is None or m.group(1) in _PRONOUNS:
+        return None
     a, b = base + m.start(1), base + m.end(1)
     return None if _echoes_title(text[a:b], title) else (a, b)
 
