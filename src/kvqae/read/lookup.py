@@ -21,7 +21,9 @@ a month, in a sentence about the subject (`kvqae.read.lifeplace`, which then pic
 "What is the capital of this state?", "Who was his first wife?", "Who wrote this essay?" alike: the lead,
 then the passages stating the attribute, naming the relative or saying who did it about the subject ("The
 capital of Alabama is Montgomery", passage 3 of 110; `kvqae.read.attribute`, `family`, `agent`, which then
-pick the answer). The article's passages are scanned only until enough unread ones are found.
+pick the answer); likewise "Which university did he attend?" and "What award did he win?"
+(`kvqae.read.education`, `award`, session 23). The article's passages are scanned only until enough unread
+ones are found.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from collections.abc import Callable, Iterable, Sequence
 from kvqae.read.agent import asked_agent, stated_agent
 from kvqae.read.answer_types import expected_kind
 from kvqae.read.attribute import asked_attribute, stated_attribute
+from kvqae.read.award import asked_award, stated_award
+from kvqae.read.education import asked_school, stated_school
+from kvqae.read.eventdate import asked_event, stated_event_date
 from kvqae.read.family import asked_relation, stated_relative
 from kvqae.read.lifeplace import PLACE_AFTER, asked_life_place, life_verbs
 from kvqae.read.lifespan import asked_life_event, life_dates, verb_date
@@ -48,8 +53,11 @@ def lookup_passages(
     article's subject (`title`), for an attribute ("What is the capital of ...?") the lead and the passages
     stating it (`kvqae.read.attribute.stated_attribute`), for a relative ("Who was his first wife?") the lead
     and the passages naming one (`kvqae.read.family.stated_relative`), for who did something to the subject
-    ("Who wrote this essay?") the lead and the passages saying "written by" (`kvqae.read.agent`), for any
-    other question the lead."""
+    ("Who wrote this essay?") the lead and the passages saying "written by" (`kvqae.read.agent`), for where
+    someone studied the lead and the passages naming a school after a study verb (`kvqae.read.education`),
+    for an award the lead and the passages naming one after "won" / "received" (`kvqae.read.award`), for
+    when the subject did something the lead and the passages dating the question's verb
+    (`kvqae.read.eventdate`), for any other question the lead."""
     if limit <= 0 or not article:
         return []
     lead = article[0]
@@ -66,6 +74,12 @@ def lookup_passages(
         later = (pid for pid in article if stated_relative(text_of(pid), title, relation))
     elif (participles := asked_agent(question)) is not None:
         later = (pid for pid in article if stated_agent(text_of(pid), title, participles))
+    elif (kind := asked_school(question)) is not None:
+        later = (pid for pid in article if stated_school(text_of(pid), title, kind))
+    elif (event_asked := asked_event(question)) is not None:
+        later = (pid for pid in article if stated_event_date(text_of(pid), title, *event_asked))
+    elif (award := asked_award(question))[0]:
+        later = (pid for pid in article if stated_award(text_of(pid), title, award[1]))
     elif (attribute := asked_attribute(question)) is not None:
         names_only = expected_kind(question) == "name"
         later = (pid for pid in article

@@ -25,7 +25,10 @@ from kvqae.errors import InputError
 from kvqae.read.agent import prefer_agent
 from kvqae.read.answer_types import asks_measure, expected_kind, fits, has_unit, with_unit
 from kvqae.read.attribute import prefer_attribute
+from kvqae.read.award import prefer_award
 from kvqae.read.birthname import prefer_birth_name
+from kvqae.read.education import prefer_school
+from kvqae.read.eventdate import prefer_event_date
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.family import prefer_relative
 from kvqae.read.lifeplace import prefer_life_place
@@ -414,16 +417,19 @@ class Reader:
     ) -> list[Any]:
         """`cands` after the answer rules the settings turn on, in this order (each puts the span it finds
         in the first read article first, looking through that article's read passages in article order when
-        `positions` tells it; `kvqae.read.lifespan`, `lifeplace`, `birthname`, `nationality`, `occupation`,
-        `attribute`, `family`, `agent`)."""
+        `positions` tells it; `kvqae.read.lifespan`, `eventdate`, `lifeplace`, `birthname`, `nationality`,
+        `occupation`, `education`, `award`, `attribute`, `family`, `agent`)."""
         ner = self.entities_of
         at = positions if self.settings.rules_in_article_order else None
         rules = (
             (self.settings.life_dates, lambda c: prefer_life_date(c, texts, titles, question)),
+            (self.settings.event_dates, lambda c: prefer_event_date(c, texts, titles, question, at)),
             (self.settings.life_places, lambda c: prefer_life_place(c, texts, titles, question, ner, at)),
             (self.settings.birth_names, lambda c: prefer_birth_name(c, texts, titles, question, ner, at)),
             (self.settings.nationality, lambda c: prefer_nationality(c, texts, titles, question, ner, at)),
             (self.settings.occupations, lambda c: prefer_occupation(c, texts, titles, question, ner, at)),
+            (self.settings.education, lambda c: prefer_school(c, texts, titles, question, at)),
+            (self.settings.awards, lambda c: prefer_award(c, texts, titles, question, at)),
             (self.settings.attributes, lambda c: prefer_attribute(c, texts, titles, question, at)),
             (self.settings.family, lambda c: prefer_relative(c, texts, titles, question, ner, at)),
             (self.settings.agents, lambda c: prefer_agent(c, texts, titles, question, ner, at)),

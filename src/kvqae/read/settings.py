@@ -40,6 +40,10 @@ class ReaderSettings(ConfigModel):
     # A question asking when someone was born or died takes the date of the lifespan parenthesis a read
     # article lead opens with, "X (26 July 1894 – 22 November 1963) was ..." (kvqae.read.lifespan).
     life_dates: bool = True
+    # "In which year did this tennis player retire?", "When was this bridge opened?": the date in the first
+    # sentence about the subject holding the question's verb ("retired ... on September 3, 2006"), in the
+    # first read article's passages (kvqae.read.eventdate; session 23)
+    event_dates: bool = True
     # "Where was this man born?" / "... die?": the place after "born" / "died" in a sentence about the
     # article's subject comes first (kvqae.read.lifeplace; session 12)
     life_places: bool = True
@@ -59,6 +63,14 @@ class ReaderSettings(ConfigModel):
     # picture director, producer" -> "motion picture director"; "tennis player" -> "tennis"), for a person
     # (kvqae.read.occupation; session 23)
     occupations: bool = True
+    # "Which university did this man attend?" / "Where did she study?": the institution named after
+    # "graduated from" / "studied at" / "enrolled at" ... in a sentence about the subject, in the first read
+    # article's passages (kvqae.read.education; session 23)
+    education: bool = True
+    # "What award did this physicist win?": the award named right after "won" / "received" / "was awarded"
+    # in a sentence about the subject (with the question's year, when it names one), in the first read
+    # article's passages (kvqae.read.award; session 23)
+    awards: bool = True
     # "What is the capital of this state?": the value of the first "the capital of X is Y" / "its capital, Y"
     # statement about the subject in the read passages of the article read first comes first
     # (kvqae.read.attribute; session 15)
