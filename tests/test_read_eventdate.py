@@ -1,0 +1,92 @@
+"""When the subject did something (kvqae.read.eventdate): the verb a question asks about and its forms,
+which sentences date it, on hand-made text; the rule moving the answer first; the look-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from kvqae.read.answer_choice import Candidate
+from kvqae.read.eventdate import asked_event, prefer_event_date, stated_event_date, verb_forms
+
+
+@pytest.mark.parametrize(("word", "forms"), [
+    ("retire", {"retire", "retired"}),
+    ("marry", {"marry", "married"}),
+    ("join", {"join", "joined"}),
+    ("stop", {"stop", "stoped", "stopped"}),
+    ("become", {"become", "became"}),
+    ("write", {"write", "wrote", "written"}),
+    ("founded", {"founded"}),
+])
+def test_verb_forms(word, forms):
+    assert verb_forms(word) == forms
+
+
+@pytest.mark.parametrize(("question", "asked"), [
+    ("In which year did Jan Vos retire?", ({"retire", "retired"}, True)),
+    ("When did this painter retire from painting?", ({"retire", "retired"}, False)),
+    ("When did this country join the European Union?", ({"join", "joined"}, False)),
+    ("When was this bridge opened?", ({"opened"}, False)),
+    ("What year was this church founded?", ({"founded"}, True)),
+    # birth and death have their own rules; not a time question; no verb
+    ("When was this painter born?", None),
+    ("In which year did he die?", None),
+    ("Where did this painter retire?", None),
+    ("When was this?", None),
+    # a relative clause: which verb is asked is not clear
+    ("On what date did the president who led the Union give his address?", None),
+])
+def test_asked_event(question, asked):
+    assert asked_event(question) == asked
+
+
+VOS = ("Jan Vos. His brother retired in 1870. In 1880 Vos married Anna Mertens. Vos retired from painting on "
+       "3 May 1901, after an illness. The Vos Museum was opened in 1950.")
+
+
+@pytest.mark.parametrize(("forms", "year_only", "date"), [
+    ({"retire", "retired"}, False, "3 May 1901"),  # not his brother's; the date after the verb
+    ({"retire", "retired"}, True, "1901"),  # the year alone
+    ({"marry", "married"}, False, "1880"),  # the date before the verb, in its sentence
+    ({"join", "joined"}, False, None),
+])
+def test_stated_event_date_by_hand(forms, year_only, date):
+    span = stated_event_date(VOS, "Jan Vos", forms, year_only)
+    assert (VOS[span[0]:span[1]] if span else None) == date
+
+
+def test_a_passive_about_the_subjects_noun_counts():
+    text = "Delft Bridge. The old bridge was opened on 1 June 1937 by the mayor. It was painted in 1950."
+    assert text[slice(*stated_event_date(text, "Delft Bridge", {"opened"}, False))] == "1 June 1937"
+    assert text[slice(*stated_event_date(text, "Delft Bridge", {"painted"}, True))] == "1950"  # "It was"
+
+
+def test_a_leads_participle_counts_and_a_subordinate_it_does_not():
+    text = ("Animal Farm. Animal Farm is an allegorical novella by George Orwell, first published in England "
+            "on 17 August 1945. U.S. publishers dropped the subtitle when it was published in 1946.")
+    assert text[slice(*stated_event_date(text, "Animal Farm", {"published"}, False))] == "17 August 1945"
+    later = "Animal Farm. U.S. publishers dropped the subtitle when it was published in 1946."
+    assert stated_event_date(later, "Animal Farm", {"published"}, False) is None
+
+
+def test_prefer_event_date_and_the_lookup():
+    from kvqae.read.lookup import lookup_passages
+
+    lead = "Jan Vos. Jan Vos (1850-1920) was a Dutch painter who turned professional in 1868."
+    texts, titles = [lead, VOS], ["Jan Vos", "Jan Vos"]
+    wrong = Candidate(0, lead.index("1868"), lead.index("1868") + 4, -1.0, 0.7)
+    out = prefer_event_date([wrong], texts, titles, "In which year did Jan Vos retire?")
+    assert (out[0].passage, VOS[out[0].start:out[0].end], out[0].rule) == (1, "1901", True)
+    assert prefer_event_date([wrong], texts, titles, "When was Jan Vos born?") == [wrong]
+    article = {"Vos#0": lead, "Vos#1": "Jan Vos. He painted boats.", "Vos#2": VOS}
+    assert lookup_passages("When did this painter retire?", list(article), article.__getitem__, "Jan Vos",
+                           {"Vos#0"}, 2) == ["Vos#2"]
+
+
+def test_he_or_she_is_the_subject_only_in_an_article_about_such_a_person():
+    # session 23: "when she became John McCain's running mate" in the Alaska article is Sarah Palin's
+    text = "Alaska. In 2008, Governor Sarah Palin ran on a national ticket when she became a running mate."
+    assert stated_event_date(text, "Alaska", {"become", "became"}, False) is None
+    assert stated_event_date(text, "Alaska", {"become", "became"}, False, pronoun="he") is None
+    span = stated_event_date(text, "Alaska", {"become", "became"}, False, pronoun="she")
+    assert text[span[0]:span[1]] == "2008"
