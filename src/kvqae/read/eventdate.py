@@ -127,9 +127,9 @@ def stated_event_date(
     """(start, end) in `text` of the date of the first sentence about the subject (`title`) holding one of
     `forms` as a verb (not "a retired player"): the date within `_AFTER_CHARS` after the verb, else one
     opening the sentence ("In 1880 Vos married ..."); only its year when `year_only`. A sentence whose
-    subject is "he" / "she" counts only when that is the article's `pronoun` (`family.subject_pronoun`):
-    "when she became John McCain's running mate" in the Alaska article is Sarah Palin's. None when `text`
-    states none."""
+    subject is "he" / "she" does not count when the article's `pronoun` (`family.subject_pronoun`) is the
+    other one: "when she became his running mate" in a man's article is another person's. None when
+    `text` states none."""
     verbs = re.compile(rf"\b(?:{'|'.join(sorted(map(re.escape, forms)))})\b", re.IGNORECASE)
     for m in verbs.finditer(text):
         begin = max((s.end() for s in _SENTENCE_START.finditer(text) if s.end() <= m.start()), default=0)
@@ -157,12 +157,13 @@ def stated_event_date(
 
 
 def _subject(before: str, title: str | None, pronoun: str | None) -> bool:
-    """`lifeplace.subject_before_verb`, with "he" / "she" only when it is the article's `pronoun`."""
+    """`lifeplace.subject_before_verb`, with "he" / "she" not the other one than the article's `pronoun`."""
     if not subject_before_verb(before, title):
         return False
     own = {w.lower() for w in re.findall(r"\w+", title or "") if len(w) > 2}
     words = {w.lower() for w in re.findall(r"\w+", before)}
-    return bool(words & own) or (pronoun is not None and pronoun in words)
+    other = {"he": "she", "she": "he"}.get(pronoun or "")
+    return bool(words & own) or other is None or other not in words
 
 
 def _lead_participle(before: str, title: str | None) -> bool:
