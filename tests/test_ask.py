@@ -252,21 +252,28 @@ def test_text_only_pipeline_bundle(tmp_path, tiny_world_dir, tiny_clip):
     assert result.passage_id == result.fused[0].id and result.passage_text
 
 
-@pytest.mark.parametrize(("confidence", "probability", "by_rule", "shown"), [
-    (0.83, 0.2, False, "(confidence 0.83)"),
-    (None, 0.2, False, "(p=0.200)"),  # a reader without the evidence ranking: its span probability
-    (None, 0.0, False, "(by an answer rule, no confidence)"),  # not "p=0.000" for the rule's birth place
-    (None, 0.2, True, "(by an answer rule, no confidence)"),  # a rule took a span the reader also proposed
+@pytest.mark.parametrize(("confidence", "probability", "by_rule", "rule", "shown"), [
+    (0.83, 0.2, False, None, "(confidence 0.83)"),
+    (None, 0.2, False, None, "(p=0.200)"),  # a reader without the evidence ranking: its span probability
+    (None, 0.0, True, None, "(by an answer rule, no confidence)"),  # not "p=0.000" for the rule's place
+    (None, 0.2, True, None, "(by an answer rule, no confidence)"),  # a span the reader also proposed
+    # session 23: which rule, and what it reads
+    (None, 0.0, True, "life_places",
+     '(by an answer rule, no confidence: the place after "born" / "died" in a sentence about the subject)'),
+    (None, 0.0, False, None, "(no probability: an entity the reader did not propose)"),
 ])
-def test_ask_shows_what_the_answers_number_is(confidence, probability, by_rule, shown):
+def test_ask_shows_what_the_answers_number_is(confidence, probability, by_rule, rule, shown):
     from kvqae.ask.answer import AskResult
     from kvqae.ask.cli import format_result
 
     result = AskResult("Where was he born?", "Ulm", -1.0, probability, "E", "Albert Einstein", "E#0",
                        "Albert Einstein. born in Ulm.", 25, 28, {}, {}, {}, [],
                        {"method": "wsum", "norm": "zscore", "weights": {"bm25": 1.0}}, {},
-                       confidence=confidence, by_rule=by_rule)
+                       confidence=confidence, by_rule=by_rule, rule=rule)
     assert format_result(result).splitlines()[1] == f"answer:   Ulm {shown}"
+    said = result.to_dict()
+    assert (said["by_rule"], said["rule"]) == (by_rule, rule)
+    assert said["rule_says"] == (None if rule is None else shown.split(": ", 1)[1][:-1])
 
 
 def test_a_bundle_reads_the_run_its_pipeline_read(tmp_path, tiny_world_dir, tiny_clip, tiny_reader_dir,

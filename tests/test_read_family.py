@@ -112,9 +112,11 @@ def test_the_reader_answers_a_relative_from_its_statement(tmp_path):
     def best(**settings):  # the span model's answer: the city of the first sentence
         return best_with_peak(reader, question, VOS, "Jan Vos", "Delft", **settings)
 
-    assert best(family=False).answer == "Delft"
+    unruled = best(family=False)
+    assert (unruled.answer, unruled.by_rule, unruled.rule) == ("Delft", False, None)
     ruled = best()
     assert ruled.answer == "Piet Vos" and ruled.by_rule and ruled.confidence is None
+    assert ruled.rule == "family"  # which rule chose it (session 23), for the page and `kvqae ask`
 
 
 def test_a_husband_is_never_stated_as_his_wife():

@@ -23,6 +23,7 @@ from kvqae.ask.bundle import Bundle, load_bundle
 from kvqae.ask.caveats import caveats, pointed_subject, weak_match_note
 from kvqae.errors import InputError
 from kvqae.io import check_not_replaced, check_question_chars, shows_text
+from kvqae.read.settings import RULE_SAYS
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -81,6 +82,7 @@ class AskResult:
     confidence: float | None = None
     # an answer rule (a lifespan date, an attribute, a relative, ...) chose the answer (`Prediction.by_rule`)
     by_rule: bool = False
+    rule: str | None = None  # which rule (`Prediction.rule`: its setting's name, "family")
     # what the asker should know before trusting the answer (`kvqae.ask.caveats`): "this man" and no photo
     notes: list[str] = field(default_factory=list)
 
@@ -101,6 +103,8 @@ class AskResult:
             "probability": self.probability,
             "confidence": self.confidence,
             "by_rule": self.by_rule,
+            "rule": self.rule,
+            "rule_says": RULE_SAYS.get(self.rule) if self.rule else None,
             "notes": list(self.notes),
             "entity": entity,
             "passage": passage,
@@ -390,6 +394,7 @@ class Answerer:
                 conf = pred.confidence
                 result.confidence = float(conf) if conf is not None and np.isfinite(conf) else None
                 result.by_rule = bool(getattr(pred, "by_rule", False))
+                result.rule = getattr(pred, "rule", None) if result.by_rule else None
         # retrieved by the words alone: do the passages read (or, with no reader, the top fused ones) hold
         # them? (A searched photo finds the entity whatever the words; a pointed subject has its own note.)
         searched = image is not None and bool(self.image_modes)

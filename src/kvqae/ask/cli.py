@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from kvqae.ask.answer import AskResult
+from kvqae.read.settings import RULE_SAYS
 
 
 def load_image_file(path: Path):
@@ -47,8 +48,11 @@ def format_result(result: AskResult) -> str:
             prob = f" (confidence {result.confidence:.2f})"
         elif result.probability and not result.by_rule:
             prob = f" (p={result.probability:.3f})"
-        else:  # an answer rule put it first (a date from the lead, a capital): its span score says nothing
-            prob = " (by an answer rule, no confidence)"
+        elif result.by_rule:  # an answer rule put it first (a date from the lead): its span score is no guide
+            says = f": {RULE_SAYS[result.rule]}" if result.rule in RULE_SAYS else ""
+            prob = f" (by an answer rule, no confidence{says})"
+        else:  # an entity of the asked kind the span model did not propose
+            prob = " (no probability: an entity the reader did not propose)"
         lines.append(f"answer:   {result.answer}{prob}")
     else:
         lines.append("answer:   (none: no reader in this bundle, or nothing was read)")

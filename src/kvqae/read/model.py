@@ -88,6 +88,7 @@ class Prediction:
     confidence: float | None = None
     by_rule: bool = False  # an answer rule (a lifespan date, a life place, a nationality, an attribute, a
     # relative) put this answer first
+    rule: str | None = None  # which: its setting's name ("family"; `RULE_SAYS` says what it reads)
 
     def to_json(self, qid: str) -> dict[str, Any]:
         return {
@@ -401,43 +402,51 @@ class Reader:
             if confidence and _span_key(cands) != ranked_first:  # the ranked answer's date, written in full
                 confidence[_span_key(cands)] = confidence.get(ranked_first)
         dated_first = _span_key(cands)
+        rule = None
         if question is not None:
-            cands = self._answer_rules(cands, texts, [p.title for p in passages], question,
-                                       [p.position for p in passages])
+            cands, rule = self._answer_rules(cands, texts, [p.title for p in passages], question,
+                                             [p.position for p in passages])
         if confidence and _span_key(cands) != dated_first:
             # a rule's answer (a lifespan date, a birth place), not the ranking's: it gave it no probability
             confidence[_span_key(cands)] = None
         predictions = [replace(self._prediction(c, passages, question),
                                confidence=confidence.get((c.passage, c.start, c.end))) for c in cands[:top_n]]
+        if predictions and predictions[0].by_rule:
+            predictions[0] = replace(predictions[0], rule=rule)
         return Reading(predictions or [Prediction("", None, float("-inf"), 0, 0, 0.0)], evidence_by_passage)
 
     def _answer_rules(
         self, cands: list[Any], texts: list[str], titles: list[str | None], question: str,
         positions: list[int | None] | None = None,
-    ) -> list[Any]:
-        """`cands` after the answer rules the settings turn on, in this order (each puts the span it finds
-        in the first read article first, looking through that article's read passages in article order when
-        `positions` tells it; `kvqae.read.lifespan`, `eventdate`, `lifeplace`, `birthname`, `nationality`,
-        `occupation`, `education`, `award`, `attribute`, `family`, `agent`)."""
+    ) -> tuple[list[Any], str | None]:
+        """`cands` after the answer rules the settings turn on, and the name of the rule (its setting, a key
+        of `settings.RULE_SAYS`) that put the first one first, None when none did. In this order (each puts
+        the span it finds in the first read article first, looking through that article's read passages in
+        article order when `positions` tells it; `kvqae.read.lifespan`, `eventdate`, `lifeplace`, `birthname`,
+        `nationality`, `occupation`, `education`, `award`, `attribute`, `family`, `agent`)."""
         ner = self.entities_of
         at = positions if self.settings.rules_in_article_order else None
         rules = (
-            (self.settings.life_dates, lambda c: prefer_life_date(c, texts, titles, question)),
-            (self.settings.event_dates, lambda c: prefer_event_date(c, texts, titles, question, at)),
-            (self.settings.life_places, lambda c: prefer_life_place(c, texts, titles, question, ner, at)),
-            (self.settings.birth_names, lambda c: prefer_birth_name(c, texts, titles, question, ner, at)),
-            (self.settings.nationality, lambda c: prefer_nationality(c, texts, titles, question, ner, at)),
-            (self.settings.occupations, lambda c: prefer_occupation(c, texts, titles, question, ner, at)),
-            (self.settings.education, lambda c: prefer_school(c, texts, titles, question, at)),
-            (self.settings.awards, lambda c: prefer_award(c, texts, titles, question, at)),
-            (self.settings.attributes, lambda c: prefer_attribute(c, texts, titles, question, at)),
-            (self.settings.family, lambda c: prefer_relative(c, texts, titles, question, ner, at)),
-            (self.settings.agents, lambda c: prefer_agent(c, texts, titles, question, ner, at)),
+            ("life_dates", lambda c: prefer_life_date(c, texts, titles, question)),
+            ("event_dates", lambda c: prefer_event_date(c, texts, titles, question, at)),
+            ("life_places", lambda c: prefer_life_place(c, texts, titles, question, ner, at)),
+            ("birth_names", lambda c: prefer_birth_name(c, texts, titles, question, ner, at)),
+            ("nationality", lambda c: prefer_nationality(c, texts, titles, question, ner, at)),
+            ("occupations", lambda c: prefer_occupation(c, texts, titles, question, ner, at)),
+            ("education", lambda c: prefer_school(c, texts, titles, question, at)),
+            ("awards", lambda c: prefer_award(c, texts, titles, question, at)),
+            ("attributes", lambda c: prefer_attribute(c, texts, titles, question, at)),
+            ("family", lambda c: prefer_relative(c, texts, titles, question, ner, at)),
+            ("agents", lambda c: prefer_agent(c, texts, titles, question, ner, at)),
         )
-        for enabled, rule in rules:
-            if enabled:
+        chosen = None
+        for name, rule in rules:
+            if getattr(self.settings, name):
+                before = (_span_key(cands), bool(cands) and cands[0].rule)
                 cands = rule(cands)
-        return cands
+                if cands and cands[0].rule and (_span_key(cands), True) != before:
+                    chosen = name  # this rule put (or confirmed) the first answer
+        return cands, chosen
 
     def _prediction(self, c: Any, passages: list[PassageInput], question: str | None) -> Prediction:
         """Candidate `c` as a prediction; with `settings.phrase_spans` its span ends where its phrase ends

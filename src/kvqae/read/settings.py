@@ -15,6 +15,22 @@ from kvqae.read.evidence import EvidenceSettings
 SETTINGS_FILE = "kvqae_reader.json"
 
 
+# what each answer rule (its setting's name) reads, as the page and `kvqae ask` say it under a rule's answer
+RULE_SAYS = {
+    "life_dates": "the date of the lifespan the article's lead opens with",
+    "event_dates": "the date of a sentence about the subject with the question's verb",
+    "life_places": "the place after \"born\" / \"died\" in a sentence about the subject",
+    "birth_names": "the name after \"born\" / \"née\" in a sentence about the subject",
+    "nationality": "the nationality in the first sentence of the article's lead",
+    "occupations": "the description in the first sentence of the article's lead",
+    "education": "the school named after \"studied at\" / \"graduated from\" in a sentence about the subject",
+    "awards": "the award named after \"won\" / \"received\" in a sentence about the subject",
+    "attributes": "a statement of the asked attribute about the subject (\"its capital is ...\")",
+    "family": "a statement of the asked relative about the subject (\"his wife, ...\", \"born to ...\")",
+    "agents": "who did it, after \"<verb> by\" in a sentence about the subject",
+}
+
+
 class ReaderSettings(ConfigModel):
     """How passages are encoded and spans decoded; saved with the model in `kvqae_reader.json`."""
 

@@ -63,6 +63,9 @@ class AskResponse(BaseModel):
     # the evidence ranking's probability of the answer among the candidates (None without the ranking)
     confidence: float | None = None
     by_rule: bool = False  # an answer rule (a lifespan date, an attribute, a relative, ...) chose the answer
+    # which rule (its setting's name, "family") and what it reads ("a relative stated about the subject ...")
+    rule: str | None = None
+    rule_says: str | None = None
     notes: list[str] = []  # what to know before trusting the answer ("this man" asked with no photo searched)
     entity: EntityRef | None
     passage: Evidence | None

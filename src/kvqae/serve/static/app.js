@@ -213,11 +213,16 @@
     const has = typeof r.answer === "string" && r.answer.trim() !== "";
     els.answer.textContent = has ? r.answer : "No answer";
     els.answer.classList.toggle("no-answer", !has);
+    // what the answer rule that chose the answer reads (a date from the lead, a relative's statement)
+    const says = has && r.by_rule && typeof r.rule_says === "string" && r.rule_says ? r.rule_says : "";
     if (has && typeof r.confidence === "number") {
-      els.probability.textContent = `Confidence ${Math.round(100 * r.confidence)}% (the evidence ranking's probability of this answer)`;
+      const rule = says ? `; an answer rule agrees: ${says}` : "";
+      els.probability.textContent = `Confidence ${Math.round(100 * r.confidence)}% (the evidence ranking's probability of this answer)${rule}`;
+    } else if (has && r.by_rule) {
+      // a rule's answer has no probability to show; what the rule reads says why it was chosen
+      els.probability.textContent = `Chosen by an answer rule (no confidence)${says ? `: ${says}` : ""}`;
     } else if (has && r.probability > 0) els.probability.textContent = `Probability ${fmt(r.probability, 3)}`;
-    // an answer an answer rule put first (a date from the lead, a birth place) has no probability to show
-    else if (has) els.probability.textContent = "Chosen by an answer rule (no confidence)";
+    else if (has) els.probability.textContent = "No probability (an entity the reader did not propose)";
     else if (state.reader === false) els.probability.textContent = "No reader is loaded: only the retrieval results are shown.";
     else els.probability.textContent = "The reader found no answer in the retrieved passages.";
     // what to know before trusting the answer ("this man" asked without a photo that was searched)
