@@ -40,6 +40,7 @@ from kvqae.read.eventdate import asked_event, stated_event_date
 from kvqae.read.family import asked_relation, stated_relative
 from kvqae.read.lifeplace import PLACE_AFTER, asked_life_place, life_verbs
 from kvqae.read.lifespan import asked_life_event, life_dates, verb_date
+from kvqae.read.party import asks_party, subject_parties
 
 
 def lookup_passages(
@@ -57,7 +58,8 @@ def lookup_passages(
     someone studied the lead and the passages naming a school after a study verb (`kvqae.read.education`),
     for an award the lead and the passages naming one after "won" / "received" (`kvqae.read.award`), for
     when the subject did something the lead and the passages dating the question's verb
-    (`kvqae.read.eventdate`), for any other question the lead."""
+    (`kvqae.read.eventdate`), for a party the lead and the passages naming one in a sentence about the
+    subject (`kvqae.read.party`), for any other question the lead."""
     if limit <= 0 or not article:
         return []
     lead = article[0]
@@ -78,6 +80,8 @@ def lookup_passages(
         later = (pid for pid in article if stated_school(text_of(pid), title, kind))
     elif (event_asked := asked_event(question)) is not None:
         later = (pid for pid in article if stated_event_date(text_of(pid), title, *event_asked))
+    elif asks_party(question):
+        later = (pid for pid in article if subject_parties(text_of(pid), title))
     elif (award := asked_award(question))[0]:
         later = (pid for pid in article if stated_award(text_of(pid), title, award[1]))
     elif (attribute := asked_attribute(question)) is not None:

@@ -36,6 +36,7 @@ from kvqae.read.lifespan import avoid_life_dates, prefer_life_date
 from kvqae.read.names import full_name
 from kvqae.read.nationality import prefer_nationality
 from kvqae.read.occupation import prefer_occupation
+from kvqae.read.party import prefer_party
 from kvqae.read.phrase import (
     asked_common_nouns,
     asked_nouns,
@@ -423,7 +424,7 @@ class Reader:
         of `settings.RULE_SAYS`) that put the first one first, None when none did. In this order (each puts
         the span it finds in the first read article first, looking through that article's read passages in
         article order when `positions` tells it; `kvqae.read.lifespan`, `eventdate`, `lifeplace`, `birthname`,
-        `nationality`, `occupation`, `education`, `award`, `attribute`, `family`, `agent`)."""
+        `nationality`, `occupation`, `education`, `award`, `party`, `attribute`, `family`, `agent`)."""
         ner = self.entities_of
         at = positions if self.settings.rules_in_article_order else None
         rules = (
@@ -435,6 +436,7 @@ class Reader:
             ("occupations", lambda c: prefer_occupation(c, texts, titles, question, ner, at)),
             ("education", lambda c: prefer_school(c, texts, titles, question, at)),
             ("awards", lambda c: prefer_award(c, texts, titles, question, at)),
+            ("parties", lambda c: prefer_party(c, texts, titles, question, at)),
             ("attributes", lambda c: prefer_attribute(c, texts, titles, question, at)),
             ("family", lambda c: prefer_relative(c, texts, titles, question, ner, at)),
             ("agents", lambda c: prefer_agent(c, texts, titles, question, ner, at)),

@@ -28,6 +28,7 @@ RULE_SAYS = {
     "attributes": "a statement of the asked attribute about the subject (\"its capital is ...\")",
     "family": "a statement of the asked relative about the subject (\"his wife, ...\", \"born to ...\")",
     "agents": "who did it, after \"<verb> by\" in a sentence about the subject",
+    "parties": "the party the article's read passages name most",
 }
 
 
@@ -87,6 +88,9 @@ class ReaderSettings(ConfigModel):
     # in a sentence about the subject (with the question's year, when it names one), in the first read
     # article's passages (kvqae.read.award; session 23)
     awards: bool = True
+    # "Which party did this president belong to?": the "<Name> Party" the first read article's read passages
+    # name most (kvqae.read.party; session 23)
+    parties: bool = True
     # "What is the capital of this state?": the value of the first "the capital of X is Y" / "its capital, Y"
     # statement about the subject in the read passages of the article read first comes first
     # (kvqae.read.attribute; session 15)
