@@ -231,3 +231,21 @@ def test_which_of_the_pair_is_the_mother_from_the_articles_other_sentences():
     assert (text[slice(*found[1])], text[slice(*found[2])]) == ("Karel Smit", "Anna Vos")
     assert text[slice(*stated_parents(text, "Jan Vos")[1])] == "Anna Vos"  # unknown: the first named
     assert parents_named(["his mother Eva Vos", "her father Eva Vos"]) == {}  # stated both ways
+
+
+@pytest.mark.parametrize(("text", "relation", "person"), [
+    # session 23: the spouse stated as a couple, or - below any marriage - as an engagement
+    ("Ayn Rand. In 1926 Rand met an aspiring young actor, Frank O'Connor; the two were married in 1929.",
+     Relation("spouse", noun="husband"), "Frank O'Connor"),
+    ("Jan Vos. In 1840, Vos became engaged to Anna Mertens, who was from Leiden. They married in 1842.",
+     Relation("spouse"), "Anna Mertens"),
+    ("Jan Vos. In 1840, Vos became engaged to Anna Mertens. In 1842 Vos married Eva Smit.",
+     Relation("spouse"), "Eva Smit"),  # a marriage goes before an engagement
+    # not the subject's couple; no second spouse from it
+    ("Jan Vos. His brother met Eva Smit; the two were married in 1900.", Relation("spouse"), None),
+    ("Jan Vos. In 1840, Vos became engaged to Anna Mertens.", Relation("spouse", "second"), None),
+])
+def test_a_couple_or_an_engagement_states_the_spouse(text, relation, person):
+    title = text.split(".")[0]
+    span = stated_relative(text, title, relation)
+    assert (text[span[0]:span[1]] if span else None) == person

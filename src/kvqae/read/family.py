@@ -204,6 +204,8 @@ def stated_relative(
             span = person_at(text, m.end() + 1, min(m.end() + _AFTER_CHARS, finish), entities, title)
             if span is not None:
                 found.append((_priority(fits), m.start(), span))
+    if relation.kind == "spouse" and relation.year is None:
+        found.extend(_couple_statements(text, title, relation, entities))
     for m in re.finditer(r"\b(?:grand)?(?:son|daughter|child)\s+of\s+", text):
         if relation.kind in ("grandfather", "grandmother") and m.group(0).startswith("grand"):
             begin, _ = _sentence(text, m.start())
@@ -222,6 +224,38 @@ def stated_relative(
             if not _echoes(m.group(1), {w.lower() for w in re.findall(r"\w+", title or "")}):
                 found.append((1, m.start(), m.span(1)))
     return min(found)[2] if found else None
+
+
+# "<subject> met ... X; the two were married", "... X, and they married"
+_THE_TWO_MARRIED = re.compile(r"\s*[;,]?\s+(?:and\s+)?(?:the\s+two|they|the\s+couple)\s+"
+                              r"(?:were\s+|got\s+|later\s+)?married\b")
+_ENGAGED = re.compile(r"\b(?:became|was|got)\s+engaged\s+to\s+")
+
+
+def _couple_statements(
+    text: str, title: str | None, relation: Relation, entities: Sequence[Entity] | None,
+) -> list[tuple[int, int, tuple[int, int]]]:
+    """The subject's spouse stated as a couple (session 23): the name right before "; the two were
+    married" in a sentence naming the subject ("Rand ... met an aspiring young actor, Frank O'Connor; the
+    two were married on April 15, 1929"), and - ranked below any marriage - the person after "<subject>
+    became engaged to" ("In 1840, Lincoln became engaged to Mary Todd"). Not for a second spouse."""
+    if relation.ordinal not in (None, "first"):
+        return []
+    found = []
+    own = {w.lower() for w in re.findall(r"\w+", title or "")}
+    for m in _THE_TWO_MARRIED.finditer(text):
+        begin, _ = _sentence(text, m.start())
+        name = re.search(rf"({_NAME.pattern})$", text[begin : m.start()])
+        if name is None or _echoes(name.group(1), own) or not about_subject(text[begin : m.start()], title):
+            continue
+        found.append((1, m.start(), (begin + name.start(1), begin + name.end(1))))
+    for m in _ENGAGED.finditer(text):
+        begin, finish = _sentence(text, m.start())
+        if subject_before_verb(text[begin : m.start()], title):
+            span = person_at(text, m.end(), min(m.end() + 3, finish), entities, title)
+            if span is not None:
+                found.append((2, m.start(), span))
+    return found
 
 
 # "born ... to X and Y", "..., the second child of X and Y", "She was the eldest of the three daughters of X"
