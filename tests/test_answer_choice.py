@@ -184,3 +184,15 @@ def test_first_article_span_looks_in_article_order_when_positions_are_given():
     # a passage of unknown place comes after the known ones; another article's never
     assert first_article_span(texts, titles, find, [None, 0, 3]) == (2, 10, 11)
     assert first_article_span(texts, ["Alpha", "Beta", "Beta"], lambda t, _: None, [1, 0, 0]) is None
+
+
+def test_sentence_starts_and_the_sentence_holding_a_position():
+    from kvqae.read.words import sentence_start, sentence_starts
+
+    text = 'Born in Ulm. He moved. "Yes," he said. (Later) he died in St. Louis. ok. Done'
+    # a quote and a bracket open one; so does "Louis" after "St." (an abbreviation is not told apart); ". ok"
+    # (lower case) does not
+    assert sentence_starts(text) == [0, 13, 23, 39, 62, 73]
+    assert sentence_start(text, text.index("moved")) == 13
+    assert sentence_start(text, 0) == 0 and sentence_start(text, len(text)) == 73
+    assert sentence_start(text, text.index("ok"), [0, 13]) == 13  # given starts are used

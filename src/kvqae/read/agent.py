@@ -27,6 +27,7 @@ from typing import Any
 from kvqae.read.answer_choice import Entity, put_first, rule_answer_first
 from kvqae.read.family import person_at
 from kvqae.read.lifeplace import about_subject
+from kvqae.read.words import sentence_start
 
 # the question's verb (past tense) -> its past participle, where they differ
 _IRREGULAR = {"wrote": "written", "write": "written", "built": "built", "led": "led", "sang": "sung",
@@ -68,7 +69,6 @@ _OTHER_OBJECT = re.compile(r"\s+(?:the|a|an|his|her|its|their)\s+[^?]*?\b"
                            r"(?:for|to|of|with|about|from|against|on|in|at|by|that|which|whose|where)\s+"
                            r"(?:this|these|that|those)\b",
                            re.IGNORECASE)
-_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 # verbs that make a work the question may name: "Who wrote Brave New World?", "Who directed Solaris?"
 _WORK_VERBS = frozenset(_MAKER_TEXT.split()) | {"directed", "designed", "produced", "composed"}
 # the object: an optional "the film" / "the novel", then a capitalised name that ends the question
@@ -108,7 +108,7 @@ def asked_agent(question: str) -> str | None:
 
 
 def _sentence_start(text: str, at: int) -> int:
-    return max((m.end() for m in _SENTENCE_START.finditer(text) if m.end() <= at), default=0)
+    return sentence_start(text, at)
 
 
 def _about(before: str, title: str | None) -> bool:

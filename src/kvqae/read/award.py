@@ -20,6 +20,7 @@ from typing import Any
 
 from kvqae.read.answer_choice import rule_answer_first
 from kvqae.read.lifeplace import about_subject
+from kvqae.read.words import sentence_start
 
 _AWARD_NOUNS = ("award|awards|prize|prizes|medal|medals|honou?r|honou?rs|trophy|trophies|distinction|"
                 "decoration|title|titles")
@@ -38,7 +39,6 @@ _WORD = r"[A-Z][\w'’-]*(?:\.(?=[A-Z]))?"
 _CATEGORY = (r"for\s+(?=(?:Best|Outstanding|Excellence|Lifetime|Fiction|Literature|Peace|Physics|Chemistry|"
              r"Medicine)\b)")
 _NAME = re.compile(rf"{_WORD}(?:(?:\s+(?:(?:of|in|the|de|du)\s+|{_CATEGORY})*|\s+d['’]){_WORD})*")
-_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 
 
 def asked_award(question: str) -> tuple[bool, str | None]:
@@ -55,7 +55,7 @@ def stated_award(text: str, title: str | None, year: str | None = None) -> tuple
     in a sentence about the article's subject (`title`: its name or "he" / "she" before the verb) that
     holds `year` when given; None when `text` states none."""
     for m in _STATED.finditer(text):
-        begin = max((s.end() for s in _SENTENCE_START.finditer(text) if s.end() <= m.start()), default=0)
+        begin = sentence_start(text, m.start())
         if not _about(text[begin : m.start()], title):
             continue
         stop = text.find(". ", m.end())

@@ -18,6 +18,7 @@ from typing import Any
 
 from kvqae.read.answer_choice import Entity, rule_answer_first
 from kvqae.read.lifeplace import subject_before_verb
+from kvqae.read.words import sentence_starts
 
 _ASKS = re.compile(
     r"\b(?:birth|real|original|maiden|given)\s+name\b|\bname\s+(?:at|given\s+at)\s+birth\b"
@@ -30,7 +31,6 @@ _WORD = r"[A-Z][\w'’.-]*"
 # "born Alisa Zinov'yevna Rosenbaum", "née Kaplan": capitalised words (with particles) after the verb
 _STATEMENT = re.compile(rf"\b([Bb]orn|[Nn]ée|[Nn]ee)\s+(?!(?:{_MONTHS})\b)"
                         rf"({_WORD}(?:\s+(?:{_PARTICLE}\s+)?{_WORD})*)")
-_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 # labels a birth name is not: "born Catholic" (NORP), "born Rome" (GPE) are no names
 _NOT_NAME_LABELS = frozenset({"NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "CARDINAL", "ORDINAL", "ORG"})
 
@@ -52,7 +52,7 @@ def stated_birth_name(
     `maiden` name) in a statement about the article's subject (`title`): its lead's "<title> (born X" or a
     sentence whose subject it is ("Rand was born X", "Born X in Toronto, ..."); None when there is none, or
     the name is one word after "born", or the NER labels it a place, a people or a date."""
-    starts = [m.end() for m in _SENTENCE_START.finditer(text)]
+    starts = sentence_starts(text)
     others = [(a, b) for a, b, label in entities or [] if label in _NOT_NAME_LABELS]
     own_words = [re.escape(w) for w in re.findall(r"\w+", title or "") if len(w) > 2]
     for m in _STATEMENT.finditer(text):

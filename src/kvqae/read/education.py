@@ -21,6 +21,7 @@ from typing import Any
 
 from kvqae.read.answer_choice import rule_answer_first
 from kvqae.read.lifeplace import about_subject
+from kvqae.read.words import sentence_start
 
 # the institution words of each asked kind; None (a "where" question) takes any
 _KINDS = {
@@ -55,7 +56,6 @@ _STATED = re.compile(r"\b(?:(studied|educated|enrolled|matriculated)|"
 _INSTITUTION_CHARS = 90
 _WORD = r"[A-Z][\w'’-]*(?:\.(?=[A-Z]))?"
 _NAME = re.compile(rf"{_WORD}(?:\s+(?:(?:of|de|du|des|la|für|the)\s+)*(?:{_WORD}|№\s*\d+))*")
-_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 
 
 def asked_school(question: str) -> str | None:
@@ -79,7 +79,7 @@ def stated_school(text: str, title: str | None, kind: str) -> tuple[int, int] | 
     words = _ANY if kind == "any" else _KINDS[kind]
     institution = re.compile(rf"\b(?:{words})\b")
     for m in _STATED.finditer(text):
-        begin = max((s.end() for s in _SENTENCE_START.finditer(text) if s.end() <= m.start()), default=0)
+        begin = sentence_start(text, m.start())
         if not about_subject(text[begin : m.start()], title):
             continue
         stop = text.find(". ", m.end())

@@ -29,6 +29,7 @@ from kvqae.read.family import subject_pronoun
 from kvqae.read.lifeplace import subject_before_verb
 from kvqae.read.lifespan import asked_life_event
 from kvqae.read.phrase import ASKS_YEAR
+from kvqae.read.words import sentence_start
 
 _IRREGULAR = {"become": "became", "begin": "began", "build": "built", "buy": "bought", "come": "came",
               "do": "did", "fall": "fell", "find": "found", "fight": "fought", "get": "got", "give": "gave",
@@ -56,7 +57,6 @@ _AFTER_CHARS = 60
 _OPENING_DATE = re.compile(rf"\s*(?:In|On|By|From|After|Until|During)\s+((?:\d{{1,2}}\s+)?(?:{_MONTH}\s+)?"
                            rf"(?:\d{{1,2}},?\s+)?(?:1\d{{3}}|20\d{{2}}))\b")
 _YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b")
-_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 _PASSIVE_SUBJECT = re.compile(r"^\s*(?:The|This)\s+(?:[a-z][\w-]*\s+){1,2}"
                               r"(?:was|were|is|has\s+been|had\s+been)\s+(?:[a-z]+ly\s+)?$")
 
@@ -132,7 +132,7 @@ def stated_event_date(
     `text` states none."""
     verbs = re.compile(rf"\b(?:{'|'.join(sorted(map(re.escape, forms)))})\b", re.IGNORECASE)
     for m in verbs.finditer(text):
-        begin = max((s.end() for s in _SENTENCE_START.finditer(text) if s.end() <= m.start()), default=0)
+        begin = sentence_start(text, m.start())
         before = text[begin : m.start()]
         if re.search(r"\b(?:a|an|the|his|her|its|their)\s+$", before, re.IGNORECASE):
             continue  # an adjective: "an American retired professional tennis player"

@@ -30,6 +30,7 @@ from typing import Any
 from kvqae.read.answer_choice import Entity, rule_answer_first
 from kvqae.read.answer_types import expected_kind
 from kvqae.read.lifeplace import about_subject, subject_before_verb
+from kvqae.read.words import sentence_start
 
 # a relation the question asks -> the words an article states it with
 _STATED = {
@@ -55,7 +56,6 @@ _ASKS_PERSON = re.compile(r"^\s*(?:who|whom|which|what)\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b1\d{3}\b|\b20\d{2}\b")
 _MARRIED = re.compile(r"\bmarried\b", re.IGNORECASE)
 _NAME = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:(?:de|van|von|da|di|del|of)\s+)?[A-Z][\w'’-]*)*")
-_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 # the person follows the verb or the noun closely: "married the Belgian refugee Maria Nys"
 _AFTER_CHARS = 40
 
@@ -135,8 +135,7 @@ def _ordinal_fits(words: str, ordinal: str | None) -> bool | None:
 
 
 def _sentence(text: str, at: int) -> tuple[int, int]:
-    starts = [m.end() for m in _SENTENCE_START.finditer(text)]
-    begin = max((s for s in starts if s <= at), default=0)
+    begin = sentence_start(text, at)
     stop = text.find(". ", at)
     return begin, len(text) if stop < 0 else stop
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kvqae.read.answer_choice import Entity, first_article_span, put_first
+from kvqae.read.words import sentence_starts
 
 _BIRTH = re.compile(r"\bborn\b", re.IGNORECASE)
 _DEATH = re.compile(r"\b(?:died|dies)\b", re.IGNORECASE)
@@ -44,7 +45,6 @@ _CHAIN_GAP = re.compile(r"\s*,?\s*(?:in\s+)?")
 # heart attack in Paris" - not a place of the next clause
 _AFTER_CHARS = 60
 _STRETCH_END = re.compile(r"\.\s|[;)]")
-_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 _PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
 _NOT_PLACE_START = ("January|February|March|April|May|June|July|August|September|October|November|December|"
                     "Spring|Summer|Autumn|Winter|The|His|Her|Their")
@@ -156,7 +156,7 @@ def life_verbs(text: str, title: str | None, event: str) -> list[tuple[int, int]
     """(end of the verb, end of the stretch a place may follow in) of each "born" (event "birth") or
     "died" ("death") of `text` in a sentence about the article's subject `title`, in text order."""
     verb = _BIRTH if event == "birth" else _DEATH
-    starts = [m.end() for m in _SENTENCE_START.finditer(text)]
+    starts = sentence_starts(text)
     out = []
     for m in verb.finditer(text):
         if text[m.start() - 1 : m.start()] in ("-", "‐"):

@@ -19,6 +19,7 @@ from typing import Any
 
 from kvqae.read.answer_choice import rule_answer_first
 from kvqae.read.lifeplace import about_subject
+from kvqae.read.words import sentence_starts
 
 _ASKS = re.compile(r"\b(?:which|what)\s+(?:political\s+)?part(?:y|ies)\b|\bparty\s+affiliation\b",
                    re.IGNORECASE)
@@ -26,7 +27,6 @@ _ASKS = re.compile(r"\b(?:which|what)\s+(?:political\s+)?part(?:y|ies)\b|\bparty
 # party's name is followed by no lower-case noun it modifies, see `_NOT_AFTER`)
 _PARTY = re.compile(r"\b((?:[A-Z][\w'’-]*\s+){1,4}Party)\b")
 _NOT_AFTER = re.compile(r"\s+(?:protests?|movement|rall(?:y|ies)|game|games|pooper|animal|favou?rs?)\b")
-_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
 _NOT_FIRST = frozenset({"The", "A", "An", "His", "Her", "Their", "Its", "In", "On", "At", "By", "For", "Of"})
 
 
@@ -56,7 +56,7 @@ def subject_parties(text: str, title: str | None) -> list[tuple[str, tuple[int, 
     """`party_names` of `text` in a sentence about the subject (`title`): its name or "he" / "she" before
     the party ("he became a leader in building the new Republican Party"), not "Douglas ... the Democratic
     Party" nor "Democratic Party members, he ..."."""
-    starts = [m.end() for m in _SENTENCE_START.finditer(text)]
+    starts = sentence_starts(text)
     kept = []
     for name, (start, end) in party_names(text):
         begin = max((s for s in starts if s <= start), default=0)

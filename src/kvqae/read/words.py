@@ -1,11 +1,26 @@
 """Words as the reader, the evidence features, the re-ranker and the answer caveats compare them: Snowball
-stems of the words that are not stopwords ("died" and "die" alike), and spans widened to whole words."""
+stems of the words that are not stopwords ("died" and "die" alike), spans widened to whole words, and where
+the sentences the answer rules read begin."""
 
 from __future__ import annotations
 
 import functools
 import re
 from typing import Any
+
+# a sentence begins at the text's start or after ". " / "! " / "? " before a capital, a quote or a bracket
+_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])\s+)(?=[A-Z\"(])")
+
+
+def sentence_starts(text: str) -> list[int]:
+    """Where each sentence of `text` begins, in order (the answer rules' sentences: "Born in Ulm. He ..."
+    -> [0, 13])."""
+    return [m.end() for m in _SENTENCE_START.finditer(text)]
+
+
+def sentence_start(text: str, at: int, starts: list[int] | None = None) -> int:
+    """Where the sentence holding `at` begins (`starts`: `sentence_starts(text)` when already known)."""
+    return max((s for s in (sentence_starts(text) if starts is None else starts) if s <= at), default=0)
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
