@@ -177,3 +177,31 @@ def test_a_country_question_takes_the_end_of_the_place_chain():
     assert asks_wide_place("In which country was this physicist born?")
     assert asks_wide_place("In what state was Lincoln born?")
     assert not asks_wide_place("In which city was this physicist born?")
+
+
+def test_born_to_a_family_living_in_a_place_is_born_there():
+    rand = ("Ayn Rand. Rand was born Alisa Zinov'yevna Rosenbaum on February 2, 1905, to a Russian Jewish "
+            "bourgeois family living in Saint Petersburg. She was the eldest of three daughters.")
+    place = (rand.index("Saint Petersburg"), rand.index("Saint Petersburg") + len("Saint Petersburg"), "GPE")
+    start, end = life_place(rand, "Ayn Rand", "birth", [place])
+    assert rand[start:end] == "Saint Petersburg"  # 92 characters after "born": only the family joins it
+    moved = rand.replace("to a Russian Jewish bourgeois family living in", "and moved with her family to")
+    spot = (moved.index("Saint"), moved.index("Saint") + len("Saint Petersburg"), "GPE")
+    assert life_place(moved, "Ayn Rand", "birth", [spot]) is None  # a move is not a birth place
+
+
+def test_a_place_the_question_names_is_passed_over_for_the_next_statement():
+    from kvqae.read.lifeplace import named_by
+
+    given = named_by("Where was this Russian-American novelist born?")
+    assert given("Russia") and not given("Saint Petersburg") and not given("Rus")
+    assert named_by("Where was this German-born physicist born?")("Germany")
+    assert not named_by("Where was this French writer born?")("Frankfurt")
+    text = ("Ayn Rand. Born and educated in Russia, Rand moved to the United States in 1926. Rand was born "
+            "in Saint Petersburg on February 2, 1905.")
+    spots = [(text.index(w), text.index(w) + len(w), "GPE")
+             for w in ("Russia", "the United States", "Saint Petersburg")]
+    start, end = life_place(text, "Ayn Rand", "birth", spots, given=given)
+    assert text[start:end] == "Saint Petersburg"
+    start, end = life_place(text, "Ayn Rand", "birth", spots)
+    assert text[start:end] == "Russia"  # a question naming no place takes the first statement

@@ -200,3 +200,12 @@ def test_names_with_the_asked_noun_by_hand():
     assert asked_common_nouns("Which American composer wrote it?") == frozenset({"composer", "wrote"})
     assert names("Which sea is it?", "The Sea was calm.") == []
     assert names("Who wrote it?", "The Sargasso Sea.") == []
+
+
+def test_drop_hedge_drops_a_focus_word_before_a_figure():
+    from kvqae.read.phrase import drop_hedge
+
+    question = "How many students came to his lectures?"
+    assert reshaped(drop_hedge, "only five", question) == "five"
+    assert reshaped(drop_hedge, "exactly 36", "How many seconds ahead is it?") == "36"
+    assert reshaped(drop_hedge, "only the best", question) == "only the best"  # no figure follows

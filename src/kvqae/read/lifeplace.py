@@ -45,6 +45,9 @@ _CHAIN_GAP = re.compile(r"\s*,?\s*(?:in\s+)?")
 # heart attack in Paris" - not a place of the next clause
 _AFTER_CHARS = 60
 _STRETCH_END = re.compile(r"\.\s|[;)]")
+# "born ... to a ... family living in X", "into a family in X"
+_FAMILY_IN = re.compile(r"\b(?:to|into)\s+(?:an?|the)\s+(?:[\w'-]+\s+){0,5}?family\s+"
+                        r"(?:(?:then\s+)?(?:living|residing|settled|based)\s+)?in\s+(?:the\s+(?:city|town)\s+of\s+)?")
 _PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
 _NOT_PLACE_START = ("January|February|March|April|May|June|July|August|September|October|November|December|"
                     "Spring|Summer|Autumn|Winter|The|His|Her|Their")
@@ -119,27 +122,70 @@ def asks_wide_place(question: str) -> bool:
     return _ASKS_WIDE.search(question) is not None
 
 
+def named_by(question: str) -> Callable[[str], bool]:
+    """Whether a one-word place is one `question` already names, itself or by its adjective ("Russia" for
+    "this Russian-American novelist", "Germany" for "this German-born physicist"): a question does not ask
+    for what it says, so "Born and educated in Russia" does not answer it while another statement names
+    the town."""
+    words = {w.lower() for w in re.findall(r"[^\W\d_]+", question) if len(w) >= 4}
+
+    def given(place: str) -> bool:
+        if " " in place.strip() or len(place) < 4:
+            return False
+        place = place.lower()
+        return any(_shared_prefix(place, w) >= max(4, min(len(place), len(w)) - 1) for w in words)
+
+    return given
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def life_place(
-    text: str, title: str | None, event: str, entities: Sequence[Entity], *, wide: bool = False
+    text: str, title: str | None, event: str, entities: Sequence[Entity], *, wide: bool = False,
+    given: Callable[[str], bool] | None = None,
 ) -> tuple[int, int] | None:
     """(start, end) in `text` of the first place entity within `_AFTER_CHARS` after "born" (event "birth")
     or "died" ("death") in a sentence about the article's subject; None when there is none. `wide` (the
     question asks a country or state): the last place of the chain the first one opens, "Ulm, in the
     Kingdom of Württemberg in the German Empire" -> "the German Empire", "Hodgenville, Kentucky" ->
-    "Kentucky"."""
+    "Kentucky". A town or country `given` says the question names already is passed over."""
     places = sorted((a, b) for a, b, label in entities if label in _PLACE_LABELS)
     others = [(a, b) for a, b, label in entities if label in _NOT_PLACE_LABELS]
     for start, limit in life_verbs(text, title, event):
         inside = [(a, b) for a, b in places if start <= a < limit]
         if inside:
-            return _chain_end(text, inside) if wide else inside[0]
+            found = _chain_end(text, inside) if wide else inside[0]
+            if given is not None and given(text[found[0] : found[1]]):
+                continue
+            return found
         # the small NER labels no entity in "He died in Euboea of natural causes": a capitalised name after
         # "in" / "at" that no entity of another kind covers
         for m in PLACE_AFTER.finditer(text, start, limit):
             a, b = m.span(1)
             if not any(x < b and a < y for x, y in others):
                 return a, b
+        if event == "birth" and (home := _family_home(text, start, places)) is not None:
+            return home
     return None
+
+
+def _family_home(text: str, start: int, places: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The place of "born ... to a Russian Jewish family living in Saint Petersburg" in the rest of the
+    sentence or clause after "born" at `start` (further than `_AFTER_CHARS`): being born to a family in a
+    place is being born there."""
+    stop = _STRETCH_END.search(text, start)
+    end = len(text) if stop is None else stop.start()
+    family = _FAMILY_IN.search(text, start, end)
+    if family is None:
+        return None
+    return next(((a, b) for a, b in places if a == family.end()), None)
 
 
 def _chain_end(text: str, places: list[tuple[int, int]]) -> tuple[int, int]:
@@ -185,9 +231,10 @@ def prefer_life_place(
     if event is None or not texts:
         return out
     wide = asks_wide_place(question)
+    given = None if wide else named_by(question)
 
     def find(text: str, title: str | None) -> tuple[int, int] | None:
-        return life_place(text, title, event, entities_of(text), wide=wide)
+        return life_place(text, title, event, entities_of(text), wide=wide, given=given)
 
     found = first_article_span(texts, titles, find, positions)
     return out if found is None else put_first(out, *found)

@@ -193,14 +193,18 @@ def year_of_date(text: str, start: int, end: int, question: str) -> tuple[int, i
 _HEDGE = re.compile(r"(?:about|around|approximately|roughly|nearly|almost|some|circa|c\.|an estimated|"
                     r"(?:more|fewer|less) than|over|under|up to|at least|at most|"
                     r"as (?:many|much|few|little|long|high|far|large|early|late) as|in excess of|upwards of|"
-                    r"just (?:over|under)|(?:early|late) as)\s+(?=[\d$\u20ac\u00a3])",
+                    r"just (?:over|under)|(?:early|late) as)\s+(?=[\d$\u20ac\u00a3])|"
+                    # a focus word before any figure: "only five", "exactly 36"
+                    r"(?:exactly|precisely|only|just)\s+"
+                    r"(?=[\d$\u20ac\u00a3]|(?:one|two|three|four|five|six|seven|eight|nine|ten)\b)",
                     re.IGNORECASE)
 
 
 def drop_hedge(text: str, start: int, end: int, question: str) -> tuple[int, int]:
     """[start, end) without a leading hedge word when `question` asks for a date or a number and a figure
     follows it ("about 250,000" -> "250,000"): the asked number is the figure, and that is what people and
-    datasets write as the answer. Unchanged otherwise, and never trimmed to nothing."""
+    datasets write as the answer; so does a focus word before any figure ("only five" -> "five").
+    Unchanged otherwise, and never trimmed to nothing."""
     m = _HEDGE.match(text, start, end)
     if m is None or m.end() >= end or expected_kind(question) not in ("time", "number"):
         return start, end

@@ -54,6 +54,10 @@ class ReaderSettings(ConfigModel):
     # Shiloh"); a "when" question's bare year gives way to a fuller date of it among the next candidates.
     # The candidates are scored and ranked on the spans as read.
     phrase_spans: bool = True
+    # Mend an answer's edges (kvqae.read.edges): the words after a copula inside it ("adobe is the Bam
+    # Citadel" -> "the Bam Citadel"), a date's year after its month and day ("July 16" -> "July 16, 1969"),
+    # a date or a number without the phrase after it ("2005 in Aichi Prefecture" -> "2005"; session 24)
+    answer_edges: bool = True
     # A question asking when someone was born or died takes the date of the lifespan parenthesis a read
     # article lead opens with, "X (26 July 1894 – 22 November 1963) was ..." (kvqae.read.lifespan).
     life_dates: bool = True

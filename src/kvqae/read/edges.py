@@ -1,0 +1,82 @@
+"""An answer's edges: words a reader's span takes in, or leaves out, that a person would not answer with.
+
+The small reader and the NER that cuts its candidates end a span in the wrong place in a few recurring
+ways, each visible in the span and its passage alone:
+
+* a clause before a copula: "adobe is the Bam Citadel" answers "What is the largest structure built of
+  adobe?" with the words after "is" (`drop_copula_clause`); a title's capitalised "Is" ("Paris Is
+  Burning") is left alone;
+* a date without its year: "On what date was Apollo 11 launched?" -> "July 16" when the passage says
+  "July 16, 1969" (`complete_date`); a question asking the day or month keeps it;
+* a date or a number with what follows it: "2005 in Aichi Prefecture", "eighteen, Aristotle", "36 seconds
+  after ..." keep the figure and its unit (`drop_quantity_tail`) when the question asks for a date or a
+  number.
+
+Each returns the (start, end) of the answer in the same text, never an empty span.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kvqae.read.answer_types import expected_kind
+from kvqae.read.phrase import ASKS_YEAR
+
+# a lower-case copula inside a span opens its predicate; at most this many words stand before it
+_COPULA = re.compile(r"\s(?:is|was|are|were)\s+(?=\S)")
+_MAX_WORDS_BEFORE_COPULA = 4
+
+_MONTH_NAMES = "January|February|March|April|May|June|July|August|September|October|November|December"
+# a span ending with a month and day and no year: "July 16", "16 July"
+_MONTH_DAY_END = re.compile(rf"(?:\b(?:{_MONTH_NAMES})\s+\d{{1,2}}|\b\d{{1,2}}\s+(?:{_MONTH_NAMES}))$")
+_YEAR_IN = re.compile(r"\b\d{3,4}\b")
+_YEAR_AFTER = re.compile(r",?\s+(\d{3,4})(?![\w'])")
+_ASKS_DAY_OR_MONTH = re.compile(r"\b(?:which|what) (?:day|month)\b|\bday of the\b", re.IGNORECASE)
+
+_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+                 "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+                 "hundred|thousand|million|billion|dozen")
+_FIGURE = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
+# what ends a figure's phrase: a comma before a capitalised word ("eighteen, Aristotle"; not "July 20,
+# 1969"), or a preposition or conjunction opening a phrase about something else ("2005 in Aichi Prefecture")
+_QUANTITY_TAIL = re.compile(r",\s+(?=[A-Z])|\s+(?:in|at|on|for|during|when|while|after|before|by|from|with|"
+                            r"as|under|because|since|until|which|who|where)\s")
+
+
+def drop_copula_clause(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) from the words after a lower-case "is" / "was" / "are" / "were" inside it, when at most
+    `_MAX_WORDS_BEFORE_COPULA` words stand before it ("adobe is the Bam Citadel" -> "the Bam Citadel");
+    unchanged without one."""
+    m = _COPULA.search(text, start, end)
+    if m is None or m.end() >= end:
+        return start, end
+    if len(text[start : m.start()].split()) > _MAX_WORDS_BEFORE_COPULA:
+        return start, end
+    return m.end(), end
+
+
+def complete_date(text: str, start: int, end: int, question: str) -> tuple[int, int]:
+    """[start, end) with the year that follows a month and day ("July 16" + ", 1969") when `question`
+    asks when or for a date, and not for the day, month or year alone; unchanged otherwise."""
+    if expected_kind(question) != "time" or _ASKS_DAY_OR_MONTH.search(question) or ASKS_YEAR.search(question):
+        return start, end
+    span = text[start:end]
+    if _YEAR_IN.search(span) or not _MONTH_DAY_END.search(span):
+        return start, end
+    year = _YEAR_AFTER.match(text, end)
+    return (start, year.end(1)) if year else (start, end)
+
+
+def drop_quantity_tail(text: str, start: int, end: int, question: str) -> tuple[int, int]:
+    """[start, end) cut where a phrase after its first figure begins ("2005 in Aichi Prefecture" ->
+    "2005", "eighteen, Aristotle" -> "eighteen") when `question` asks for a date or a number; unchanged
+    otherwise, or when nothing follows the figure's phrase."""
+    if expected_kind(question) not in ("time", "number"):
+        return start, end
+    figure = _FIGURE.search(text, start, end)
+    if figure is None:
+        return start, end
+    tail = _QUANTITY_TAIL.search(text, figure.end(), end)
+    if tail is None:
+        return start, end
+    return start, tail.start()

@@ -1,0 +1,52 @@
+"""An answer's edges (kvqae.read.edges): a copula clause dropped, a date completed with its year, a figure
+without the phrase after it; spans by hand."""
+
+from __future__ import annotations
+
+from kvqae.read.edges import complete_date, drop_copula_clause, drop_quantity_tail
+
+
+def edged(fn, text: str, span: str, *args: str) -> str:
+    start = text.index(span)
+    a, b = fn(text, start, start + len(span), *args)
+    return text[a:b]
+
+
+def test_drop_copula_clause_by_hand():
+    text = "The largest structure ever built of adobe is the Bam Citadel, in Iran."
+    assert edged(drop_copula_clause, text, "adobe is the Bam Citadel") == "the Bam Citadel"
+    tai = "TAI is exactly 36 seconds ahead of UTC."
+    assert edged(drop_copula_clause, tai, "TAI is exactly 36") == "exactly 36"
+    film = "He starred in Paris Is Burning in 1990."
+    assert edged(drop_copula_clause, film, "Paris Is Burning") == "Paris Is Burning"  # a title's "Is"
+    long = "the only fruit that the animal eats in the wild is the aardvark cucumber"
+    assert edged(drop_copula_clause, long, long) == long  # a whole clause before it: not an answer's edge
+    assert edged(drop_copula_clause, "it is", "it is") == "it is"  # nothing after the copula
+
+
+def test_complete_date_by_hand():
+    text = "Apollo 11 was launched on July 16, 1969, from the Kennedy Space Center."
+    question = "On what date was Apollo 11 launched?"
+    assert edged(complete_date, text, "July 16", question) == "July 16, 1969"
+    assert edged(complete_date, text, "July 16", "When was Apollo 11 launched?") == "July 16, 1969"
+    assert edged(complete_date, text, "July 16", "On which day of July was it launched?") == "July 16"
+    assert edged(complete_date, text, "July 16", "Who launched it?") == "July 16"  # not a date question
+    assert edged(complete_date, text, "July 16, 1969", question) == "July 16, 1969"
+    british = "It landed on 20 July 1969 in the Sea of Tranquility."
+    assert edged(complete_date, british, "20 July", "When did it land?") == "20 July 1969"
+    no_year = "It landed on 20 July after four days."
+    assert edged(complete_date, no_year, "20 July", "When did it land?") == "20 July"
+
+
+def test_drop_quantity_tail_by_hand():
+    text = "It was shown in 2005 in Aichi Prefecture at the Expo."
+    assert edged(drop_quantity_tail, text, "2005 in Aichi Prefecture", "In what year was it shown?") == "2005"
+    age = "At eighteen, Aristotle joined Plato's Academy."
+    assert edged(drop_quantity_tail, age, "eighteen, Aristotle", "At what age did he join?") == "eighteen"
+    date = "It launched on July 16, 1969, from Florida."
+    assert edged(drop_quantity_tail, date, "July 16, 1969", "When did it launch?") == "July 16, 1969"
+    assert edged(drop_quantity_tail, date, "on July 16, 1969", "When did it launch?") == "on July 16, 1969"
+    assert edged(drop_quantity_tail, text, "2005 in Aichi Prefecture", "Where was it shown?") == (
+        "2005 in Aichi Prefecture")  # a place question: not a figure's tail
+    span = "18 years and 11 months"
+    assert edged(drop_quantity_tail, span, span, "How old was it?") == span
