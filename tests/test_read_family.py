@@ -16,6 +16,7 @@ from reader_logits import best_with_peak
     ("Who was the first wife of this Dutch painter?", Relation("spouse", "first", noun="wife")),
     ("Whom did this painter marry in 1890?", Relation("spouse", None, "1890")),
     ("Which singer did this painter marry?", Relation("spouse")),
+    ("To whom was this actress married?", Relation("spouse")),  # session 24
     ("What was the name of the eldest son of this painter?", Relation("son", "first")),
     ("Which poet was the father of this painter?", Relation("father")),
     ("What was the name of Jan Vos's younger sister?", Relation("sister", "younger")),

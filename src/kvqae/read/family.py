@@ -50,9 +50,9 @@ _ASKS_OF = re.compile(rf"\b(?:({_ORDINAL_WORDS})\s+)?(twin(?:\s+(?:sister|brothe
                       rf"\s+of\b", re.IGNORECASE)
 _ASKS_POSSESSIVE = re.compile(rf"['’]s\s+(?:({_ORDINAL_WORDS})\s+)?(twin(?:\s+(?:sister|brother))?|"
                               rf"{_RELATION_WORDS})\b", re.IGNORECASE)
-_ASKS_MARRY = re.compile(r"^\s*(?:whom|who|which\s+[\w-]+(?:\s+[\w-]+)?)\b.*\bmarr(?:y|ied)\b",
+_ASKS_MARRY = re.compile(r"^\s*(?:(?:to\s+)?whom|who|which\s+[\w-]+(?:\s+[\w-]+)?)\b.*\bmarr(?:y|ied)\b",
                          re.IGNORECASE)
-_ASKS_PERSON = re.compile(r"^\s*(?:who|whom|which|what)\b", re.IGNORECASE)
+_ASKS_PERSON = re.compile(r"^\s*(?:to\s+whom|who|whom|which|what)\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b1\d{3}\b|\b20\d{2}\b")
 _MARRIED = re.compile(r"\bmarried\b", re.IGNORECASE)
 _NAME = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:(?:de|van|von|da|di|del|of)\s+)?[A-Z][\w'’-]*)*")
