@@ -84,3 +84,36 @@ def test_weak_match_note_for_no_telling_word_and_no_answer():
     note = weak_match_note("asdfgh " + "q" * 500, ["text"], answered=False)
     assert note.endswith("so the passages shown may be about something else")
     assert '"qqqqqqqqqqqqqqqqqqqqqqqqqqq..."' in note  # a long word is cut in the note
+
+
+@pytest.mark.parametrize(("question", "subject"), [
+    ("Who was the wife of Napoleon?", "Napoleon"),
+    ("What is the capital of the United States?", "United States"),
+    ("Who was Napoleon's first wife?", "Napoleon"),
+    ("Where was Barack Obama born?", "Barack Obama"),
+    ("When did Elvis Presley die?", "Elvis Presley"),
+    ("Who was Napoleon?", "Napoleon"),
+    # names that are not what the question asks about
+    ("Who was the tutor of Alexander the Great?", None),  # "tutor" is no relation of the list
+    ("What is the highest point of Africa's largest country?", None),
+    ("In what year did Soviet troops withdraw from this country?", None),
+    ("Who won the Battle of Hastings?", None),
+    ("Where was this man born?", None),
+])
+def test_named_subject_by_hand(question, subject):
+    from kvqae.ask.caveats import named_subject
+
+    assert named_subject(question) == subject
+
+
+def test_other_subject_note_when_the_answers_article_is_about_something_else():
+    from kvqae.ask.caveats import other_subject_note
+
+    lead = "Apollo 11. Apollo 11 was the spaceflight that landed the first two people on the Moon."
+    note = other_subject_note("Where was Barack Obama born?", "Apollo 11", lead)
+    assert note is not None and '"Barack Obama"' in note and '"Apollo 11"' in note
+    # a word of the name in the title, or the name in the lead (an alias), is the same subject
+    assert other_subject_note("Where was Lincoln born?", "Abraham Lincoln", "Abraham Lincoln. ...") is None
+    aka = "Napoleon Bonaparte. Napoleon Bonaparte, known as Napoleon I, was a French emperor."
+    assert other_subject_note("Who was the wife of Napoleon I?", "Bonaparte family", aka) is None
+    assert other_subject_note("Where was this man born?", "Apollo 11", lead) is None  # names no one

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kvqae.ask.bundle import Bundle, load_bundle
-from kvqae.ask.caveats import caveats, pointed_subject, weak_match_note
+from kvqae.ask.caveats import caveats, other_subject_note, pointed_subject, weak_match_note
 from kvqae.errors import InputError
 from kvqae.io import check_not_replaced, check_question_chars, shows_text
 from kvqae.read.settings import RULE_SAYS
@@ -398,10 +398,12 @@ class Answerer:
         # retrieved by the words alone: do the passages read (or, with no reader, the top fused ones) hold
         # them? (A searched photo finds the entity whatever the words; a pointed subject has its own note.)
         searched = image is not None and bool(self.image_modes)
+        weak = False
         if not searched and not pointed_subject(question):
             note = weak_match_note(question, [self.kb.passage_text(i) for i in read_ids],
                                    answered=bool(result.answer))
             result.notes.extend([note] if note else [])
+            weak = note is not None
         if result.passage_id is None and ranked:  # no reader: show the best fused passage as evidence
             result.passage_id = ranked[0][0]
         if result.passage_id is not None:
@@ -409,6 +411,10 @@ class Answerer:
             result.entity_id = self.kb.entity_of(result.passage_id)
             result.entity_title = self.kb.title_of(result.entity_id)
             result.entity_has_image = self.kb.image_of(result.entity_id) is not None
+            if result.answer and not weak:  # a question naming another entity than the answer's article
+                lead = self.kb.passage_text(self.kb.passages_of(result.entity_id)[0])
+                note = other_subject_note(question, result.entity_title, lead)
+                result.notes.extend([note] if note else [])
         timings["total"] = (time.perf_counter() - t_start) * 1000
         return result
 

@@ -113,6 +113,65 @@ def weak_match_note(question: str, passages: list[str], *, answered: bool = True
             f"about, so {what}")
 
 
+# a proper name: capitalised words, maybe joined by "of" / "the" / a particle, a number after ("Apollo 11")
+_NAME = r"[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|de|da|del|von|van|la|le)\s+)?(?:[A-Z][\w'’.-]*|\d+\b))*"
+# nouns of what a named entity has or is to others: "the wife of Napoleon", "Lincoln's birthplace"
+_RELATION_TEXT = """
+wife husband spouse widow father mother son sons daughter daughters brother brothers sister sisters child
+children parent parents grandfather grandmother grandson granddaughter uncle aunt nephew niece cousin twin
+capital president leader king queen ruler emperor currency anthem flag motto birthplace hometown
+founder author creator designer architect inventor composer owner
+"""
+_RELATIONS = "|".join(sorted(set(_RELATION_TEXT.split())))
+# the shapes in which a question names the entity it asks about (and no other entity the answer may be of)
+_SUBJECT_SHAPES = (
+    # "Who was the wife of Napoleon?", "What is the capital of Azerbaijan?"
+    re.compile(rf"\b(?:{_RELATIONS})\s+of\s+(?:the\s+)?({_NAME})\s*[?.!]*\s*$"),
+    # "Who was Napoleon's wife?", "Where is Lincoln's birthplace?"
+    re.compile(rf"(?<![\w'’])({_NAME})['’]s\s+(?:(?:first|second|third|last|eldest|youngest|only)\s+)?"
+               rf"(?:{_RELATIONS})\b"),
+    # "Where was Barack Obama born?", "When did Elvis Presley die?"
+    re.compile(rf"^\s*(?i:when|where|in\s+(?:which|what)\s+[a-z]+)\s+(?:was|is|did|does)\s+({_NAME})\s+"
+               r"(?:born|die|died|buried)\b"),
+    # "Who was Napoleon?"
+    re.compile(rf"^\s*(?i:who|what)\s+(?:was|is|were|are)\s+({_NAME})\s*\?*\s*$"),
+)
+_WH_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "in", "the"})
+
+
+def named_subject(question: str) -> str | None:
+    """The proper name `question` asks about, in a shape that makes it the subject ("Who was the wife of
+    Napoleon?", "What is Lincoln's birthplace?", "When did Elvis Presley die?"); None when it names none so.
+
+    >>> named_subject("Who was the wife of Napoleon?"), named_subject("When did Elvis Presley die?")
+    ('Napoleon', 'Elvis Presley')
+    >>> named_subject("Who won the Battle of Hastings?"), named_subject("Where was this man born?")
+    (None, None)
+    >>> named_subject("What is the highest point of Africa's largest country?")
+    """
+    for shape in _SUBJECT_SHAPES:
+        m = shape.search(question)
+        if m is not None and m.group(1).split()[0].lower() not in _WH_WORDS:
+            return m.group(1)
+    return None
+
+
+def other_subject_note(question: str, title: str, lead: str) -> str | None:
+    """A note when `question` names its subject (`named_subject`) and the article the answer comes from
+    (`title`, its first passage `lead`) is not about it: no word of the name is in the title, and the lead
+    does not mention the name ("Where was Barack Obama born?" answered from "Apollo 11", which mentions
+    Obama in a later passage). None otherwise."""
+    name = named_subject(question)
+    if name is None:
+        return None
+    words = {w.lower() for w in _WORD.findall(name) if (len(w) > 2 or w[0].isdigit()) and w.lower() != "the"}
+    if words & {w.lower() for w in _WORD.findall(title)} or name.lower() in lead.lower():
+        return None
+    return (f'the question asks about "{name}", but the answer comes from the article "{title}", which is '
+            f"not about it: the knowledge base may hold no article about {name}, so the answer is likely a "
+            "guess")
+
+
 def caveats(question: str, *, image_searched: bool, image_modes: bool,
             image_given: bool = False) -> list[str]:
     """Notes for the asker about how far the answer to `question` can be trusted (empty: none).
