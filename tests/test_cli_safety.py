@@ -449,3 +449,62 @@ def test_ask_and_read_refuse_a_bad_device_before_loading(monkeypatch, capsys, tm
                       "--device", "cuda:99")
     assert_one_line(code, err, "--device cuda:99: this machine has")
     assert not out.exists()
+
+
+def _unprivileged() -> list[str] | None:
+    """A command prefix that runs without root's right to read any file (None when there is no way)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        return None
+    drop = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", "--"]
+
+
+def test_an_unreadable_file_or_folder_is_one_line(built, tmp_path):
+    """Session 24: a photo without read permission, a folder without search permission were tracebacks."""
+    import subprocess
+    import sys
+
+    prefix = _unprivileged()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: every file is readable")
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n")
+    photo.chmod(0)
+    shut = tmp_path / "shut"
+    shut.mkdir()
+    shutil.copy(built["questions"], shut / "q.jsonl")
+    shut.chmod(0o600)
+    try:
+        for args, needle in [(["ask", str(tmp_path), "-q", "Who?", "-i", str(photo)], str(photo)),
+                             (["questions", "info", str(shut / "q.jsonl")], str(shut / "q.jsonl"))]:
+            done = subprocess.run([*prefix, sys.executable, "-m", "kvqae.cli", *args], capture_output=True,
+                                  text=True, timeout=120)
+            assert_one_line(done.returncode, done.stderr, needle, "permission denied")
+    finally:
+        shut.chmod(0o755)
+
+
+def test_os_error_message_by_hand():
+    import errno
+
+    from kvqae.cli import os_error_message
+
+    denied = PermissionError(errno.EACCES, "Permission denied", "photo.png")
+    assert os_error_message(denied) == "photo.png: permission denied (check its permissions and its folders')"
+    assert os_error_message(OSError(errno.EIO, "Input/output error", "/dev/sdz")) == (
+        "/dev/sdz: input/output error")
+    long = OSError(errno.ENAMETOOLONG, "File name too long", "a" * 300)
+    assert os_error_message(long) == f"{'a' * 60}...{'a' * 15}: file name too long (300 characters)"
+
+
+def test_an_image_that_cannot_be_read_names_it(tmp_path):
+    from kvqae.ask.cli import load_image_file
+    from kvqae.errors import InputError
+
+    mem = Path("/proc/self/mem")  # a file whose reading fails with an I/O error
+    if not mem.is_file():
+        pytest.skip("no /proc/self/mem here")
+    with pytest.raises(InputError, match=r'mem: field "image": cannot be read \(input/output error\)'):
+        load_image_file(mem)

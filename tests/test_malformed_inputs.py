@@ -368,6 +368,11 @@ def test_question_photos_keep_16_bit_tones_stand_upright_and_never_reach_ghostsc
 
     grey16 = Image.fromarray(np.full((10, 10), 30000, dtype=np.uint16))
     assert np.asarray(decode_image(_encoded(grey16, "PNG"))).mean() == 117  # 30000 >> 8, not 255
+    # session 24: its transparent grey value (a tRNS chunk) is laid on white too, not drawn in that grey
+    keyed = np.full((2, 2), 0x1234, dtype=np.uint16)
+    keyed[0, 0] = 60000
+    png = decode_image(_encoded(Image.fromarray(keyed), "PNG", transparency=0x1234))
+    assert np.asarray(png)[0, 0].tolist() == [234, 234, 234] and np.asarray(png)[1, 1].tolist() == [255] * 3
     photo = Image.new("RGB", (64, 48), (200, 30, 30))
     exif = photo.getexif()
     exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to view
@@ -441,3 +446,30 @@ def test_pipeline_run_names_must_not_collide(tmp_path, tiny_world_dir, tiny_clip
     err = _invoke("run", spec, "--no-progress")
     # named in the YAML it came from (session 20)
     assert str(err).startswith(f"{spec}: {message}") and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("article", "message"), [
+    ({"id": "A\u200b", "title": "Alpha", "text": "x y"}, 'field "id": id \'A\\u200b\' holds the invisible '
+                                                         "character U+200B (at character 2)"),
+    ({"id": "\u202eA", "title": "Alpha", "text": "x y"}, "invisible character U+202E"),
+    ({"id": "A", "title": "Al\x00pha", "text": "x y"}, "field \"title\": must not hold the control character "
+                                                      "'\\x00' (at character 3"),
+    ({"id": "A", "title": "Alpha", "text": "x\x07 y"}, "field \"text\": must not hold the control character"),
+])
+def test_a_kb_refuses_invisible_ids_and_control_characters_in_its_text(tmp_path, article, message):
+    """Session 24: "A" and "A" + a zero-width space were two entities that print alike; a NUL in a title
+    reached `kvqae kb info`'s output."""
+    source = tmp_path / "a.jsonl"
+    source.write_text(json.dumps(article) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        build_kb(source, tmp_path / "kb", progress=False)
+    assert message in str(err.value) and not (tmp_path / "kb").exists()
+
+
+def test_a_question_id_with_an_invisible_character_is_refused(tmp_path):
+    from kvqae.data.questions import load_questions
+
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"id": "q\u200b1", "question": "Who?"}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r'line 1: field "id": .* invisible character U\+200B'):
+        load_questions(path)

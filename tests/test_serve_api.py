@@ -318,3 +318,32 @@ def test_a_compressed_body_and_a_huge_urlencoded_one(client):
     resp = client.post("/api/ask", content=b"question=" + b"a" * (11 << 20),
                        headers={"content-type": "application/x-www-form-urlencoded"})
     assert resp.status_code == 413 and resp.json()["error"]["field"] is None  # no image to blame
+
+
+@pytest.mark.parametrize("header", ["bytes=5-1", "bytes=abc", "items=0-1", "bytes=999999999-", "bytes=-0",
+                                    "bytes=0-1, 3-4"])
+def test_a_bad_range_header_gets_the_whole_image(client, answerer, header):
+    """Session 24: Starlette answered these with a plain-text 400 / 416, outside the JSON errors."""
+    eid = next(e for e in answerer.kb.entity_ids if answerer.kb.image_of(e))
+    whole = client.get(f"/api/entities/{eid}/image")
+    resp = client.get(f"/api/entities/{eid}/image", headers={"Range": header})
+    assert resp.status_code == 200 and resp.content == whole.content
+    assert resp.headers["content-type"] == "image/png"
+
+
+def test_a_good_range_header_gets_its_bytes(client, answerer):
+    eid = next(e for e in answerer.kb.entity_ids if answerer.kb.image_of(e))
+    whole = client.get(f"/api/entities/{eid}/image").content
+    resp = client.get(f"/api/entities/{eid}/image", headers={"Range": "bytes=0-9"})
+    assert resp.status_code == 206 and resp.content == whole[:10]
+    resp = client.get(f"/api/entities/{eid}/image", headers={"Range": "bytes=-5"})
+    assert resp.status_code == 206 and resp.content == whole[-5:]
+
+
+def test_satisfiable_range_by_hand():
+    from kvqae.serve.app import satisfiable_range
+
+    assert satisfiable_range("bytes=0-99", 100) and satisfiable_range("bytes=99-", 100)
+    assert satisfiable_range("bytes=-50", 100) and satisfiable_range("bytes=0-500", 100)  # the end is clipped
+    assert not satisfiable_range("bytes=100-", 100) and not satisfiable_range("bytes=5-1", 100)
+    assert not satisfiable_range("bytes=-0", 100) and not satisfiable_range("items=0-1", 100)

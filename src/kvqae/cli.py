@@ -6,6 +6,7 @@ stays fast.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -71,9 +72,27 @@ def empty_argument(args: list[str]) -> str | None:
     return None
 
 
+# the OS errors that say the path given is at fault (exit 2, as for other input errors); others - a disk
+# error, a full disk - exit 1
+_INPUT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP,
+                           errno.ENAMETOOLONG, errno.EROFS})
+
+
+def os_error_message(e: OSError) -> str:
+    """One line for an OS error on a path: "photo.png: permission denied (check its permissions and its
+    folders')"; a name over 80 characters shortened in the middle."""
+    name = str(e.filename)
+    shown = name if len(name) <= 80 else f"{name[:60]}...{name[-15:]}"
+    if e.errno == errno.ENAMETOOLONG:
+        return f"{shown}: file name too long ({len(name)} characters)"
+    reason = (e.strerror or type(e).__name__).lower()
+    if e.errno in (errno.EACCES, errno.EPERM):
+        reason += " (check its permissions and its folders')"
+    return f"{shown}: {reason}"
+
+
 def main() -> None:
     """Entry point: input errors print one clear line and exit 2 instead of a traceback."""
-    import errno
     import os
 
     from kvqae.errors import InputError
@@ -101,14 +120,12 @@ def main() -> None:
         typer.secho("Aborted.", err=True)
         raise SystemExit(1) from None
     except OSError as e:
-        if e.errno != errno.ENAMETOOLONG:
+        if not e.filename:
             raise
-        # a path the OS refuses, wherever it is first touched: one line, not a traceback
-        name = str(e.filename or "")
-        shown = name if len(name) <= 80 else f"{name[:60]}...{name[-15:]}"
-        typer.secho(f"error: {shown}: file name too long ({len(name)} characters)", fg=typer.colors.RED,
-                    err=True)
-        raise SystemExit(2) from None
+        # a path the OS refuses, wherever it is first touched (an unreadable photo, a folder without
+        # search permission, a too long name): one line naming it, not a traceback
+        typer.secho(f"error: {os_error_message(e)}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2 if e.errno in _INPUT_ERRNOS else 1) from None
     raise SystemExit(code if isinstance(code, int) else 0)
 
 

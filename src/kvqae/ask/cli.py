@@ -29,7 +29,12 @@ def load_image_file(path: Path):
         limit = MAX_UPLOAD_BYTES / 2**20
         raise TooLargeError(f"the image is {size / 2**20:.1f} MB, more than the {limit:.0f} MB allowed",
                             path=path, field="image")
-    return decode_image(path.read_bytes(), name=str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as e:  # unreadable: no permission, a disk or /proc error
+        reason = (e.strerror or type(e).__name__).lower()
+        raise InputError(f"cannot be read ({reason})", path=path, field="image") from None
+    return decode_image(data, name=str(path))
 
 
 def marked_passage(result: AskResult) -> str:

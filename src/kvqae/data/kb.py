@@ -219,7 +219,7 @@ def build_kb(
     import pyarrow.parquet as pq
 
     from kvqae import __version__
-    from kvqae.io import atomic_dir, check_id_chars
+    from kvqae.io import atomic_dir, check_id_chars, check_question_chars, check_visible_id
     from kvqae.progress import track
     from kvqae.safety import check_out_not_input
 
@@ -260,7 +260,11 @@ def build_kb(
                         raise InputError(f"duplicate entity id {article.id!r}", path=source, field="id")
                     # every reader's ids (a MediaWiki title with a control character too), before any is
                     # written: the check on loading came after the swap, over the KB it replaced
-                    check_id_chars(article.id, "id", {"path": source, "record": f"article {article.title!r}"})
+                    where = {"path": source, "record": f"article {article.title!r}"}
+                    check_id_chars(article.id, "id", where)
+                    check_visible_id(article.id, "id", where)
+                    check_question_chars(article.title, "title", where)  # a NUL reached `kb info`'s output
+                    check_question_chars(article.text, "text", where)
                     seen.add(article.id)
                     _check_look_alike(article, looks, qids, source)
                     if article.image:

@@ -34,6 +34,7 @@ from kvqae.errors import InputError
 from kvqae.io import (
     check_id_chars,
     check_question_chars,
+    check_visible_id,
     decode_utf8,
     existing_file,
     first_byte,
@@ -116,6 +117,7 @@ def _get_id(obj: dict, key: str, where: dict) -> str:
     if not value:
         raise InputError("must not be empty", field=key, **where)
     check_id_chars(value, key, where)
+    check_visible_id(value, key, where)
     return value
 
 
@@ -454,6 +456,7 @@ def _evqa_question(row: dict[str, Any], index: int, where: dict, images_dir: Pat
             meta[key] = row[key].strip()
     qid = (row.get("id") or "").strip() or str(index)
     check_id_chars(qid, "id", where)  # as the JSON readers do: a tab in an id cannot go into a run file
+    check_visible_id(qid, "id", where)
     return Question(
         id=qid,
         question=text,

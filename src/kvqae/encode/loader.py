@@ -65,7 +65,12 @@ def rgb_image(im: Any, *, path: str | Path | None = None, record: str | None = N
         if im.mode == "I" and pixels.size and (int(pixels.min()) < 0 or int(pixels.max()) > 65535):
             raise InputError("32-bit integer pixels outside 0..65535 are not supported; save the image with "
                              "8 or 16 bits per channel", path=path, record=record, field=field)
-        im = Image.fromarray((pixels >> 8).astype(np.uint8))  # 16 -> 8 bits: 65535 -> 255
+        grey = Image.fromarray((pixels >> 8).astype(np.uint8))  # 16 -> 8 bits: 65535 -> 255
+        key = im.info.get("transparency")  # a tRNS grey value: its pixels are transparent
+        if isinstance(key, int):
+            alpha = Image.fromarray(np.where(pixels == key, 0, 255).astype(np.uint8))
+            grey = Image.merge("LA", (grey, alpha))
+        im = grey
     elif im.mode == "F":
         raise InputError("floating-point pixels are not supported; save the image with 8 or 16 bits per "
                          "channel", path=path, record=record, field=field)

@@ -12,6 +12,8 @@ calls with one lock (see `Answerer`), while upload reading and image decoding ru
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -390,10 +392,38 @@ def image_media_type(path: str) -> str | None:
         return None
 
 
+_ONE_RANGE = re.compile(r"bytes=(\d{1,18})-(\d{1,18})?|bytes=-(\d{1,18})")
+
+
+def satisfiable_range(header: str, size: int) -> bool:
+    """Whether a Range header asks one byte range inside a file of `size` bytes ("bytes=0-99", "bytes=100-",
+    "bytes=-50"); anything else is sent whole, as RFC 9110 lets a server do."""
+    m = _ONE_RANGE.fullmatch(header.strip())
+    if m is None:
+        return False
+    first, last, suffix = m.groups()
+    if suffix is not None:
+        return int(suffix) > 0 and size > 0
+    return int(first) < size and (last is None or int(first) <= int(last))
+
+
+class ImageFileResponse(FileResponse):
+    """A picture file whose Range header is honoured only when it asks one range inside the file: Starlette
+    answered a malformed or unsatisfiable one ("bytes=5-1", "items=0-1", "bytes=999999-") with a plain-text
+    400 / 416 outside the API's JSON errors (session 24); now the whole picture comes back."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        ranges = [v for k, v in scope.get("headers", []) if k.lower() == b"range"]
+        if ranges and not (len(ranges) == 1 and satisfiable_range(ranges[0].decode("latin-1"),
+                                                                  os.stat(self.path).st_size)):
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]}
+        await super().__call__(scope, receive, send)
+
+
 def image_file(path: str, owner: str) -> FileResponse:
     """`path` as a response when it holds an image: a KB or a question file names any path it likes, and the
     service must not hand out a file that is not a picture (a KB naming /etc/passwd as an image)."""
     media_type = image_media_type(path)
     if media_type is None:
         raise HTTPException(404, f"{owner} has no image: its image file is not one")
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "max-age=3600"})
+    return ImageFileResponse(path, media_type=media_type, headers={"Cache-Control": "max-age=3600"})
