@@ -48,7 +48,9 @@ def test_fusion_weights_for_rescales_remaining_weights():
 def test_check_question_limits():
     assert check_question("  Where is it?  ") == "Where is it?"
     # nothing visible: NUL, a zero-width space, a byte-order mark, a right-to-left mark, only controls
-    for bad in ("", "   ", None, "x" * 1001, "\x00", "\u200b \ufeff", "\u200f\t\x1b"):
+    # (session 24) Hangul fillers and the blank Braille pattern: letters drawn as nothing
+    for bad in ("", "   ", None, "x" * 1001, "\x00", "\u200b \ufeff", "\u200f\t\x1b", "\u3164\u115f",
+                "\u2800"):
         with pytest.raises(InputError) as err:
             check_question(bad)
         assert err.value.field == "question"
@@ -95,6 +97,21 @@ def test_load_bundle_names_what_is_missing(tmp_path, tiny_bundle):
     with pytest.raises(InputError) as err:
         load_bundle(copy)
     assert err.value.field == "kb" and "bundle.json" in str(err.value)
+
+
+def test_a_bundle_without_its_examples_file_still_answers(tmp_path, tiny_bundle):
+    """Session 24: a bundle copied without the questions file its page's examples come from was refused by
+    `ask`, which never reads it."""
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_bundle, copy)
+    manifest = json.loads((copy / BUNDLE_FILE).read_text())
+    manifest["examples"] = "../gone/questions_test.jsonl"
+    (copy / BUNDLE_FILE).write_text(json.dumps(manifest))
+    bundle = load_bundle(copy)
+    assert bundle.examples is None and bundle.missing_examples == "../gone/questions_test.jsonl"
+    assert "missing_examples" not in bundle.model_dump()  # never written back
+    assert Answerer.load(copy).ask("Which town did the painter of the Violet Spiral come from?").answer
+
 
 
 # ------------------------------------------------------------------------------------------ answering

@@ -373,10 +373,17 @@ def check_visible_id(value: str, field: str, where: dict[str, Any]) -> None:
 
 def shows_text(text: str) -> bool:
     """Whether `text` has a character that shows: not a space, a control character (Cc: NUL) or a format one
-    (Cf: a zero-width space, a byte-order mark). A question without one is empty."""
+    (Cf: a zero-width space, a byte-order mark) or a blank letter (a Hangul filler). A question without one
+    is empty."""
     import unicodedata
 
-    return any(not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf") for c in text)
+    return any(not c.isspace() and c not in _BLANK_LETTERS and unicodedata.category(c) not in ("Cc", "Cf")
+               for c in text)
+
+
+# letters and symbols drawn as nothing: the Hangul fillers and the blank Braille pattern (a question of them
+# alone showed as empty and was answered; session 24)
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 # Every control character (Unicode category Cc) but tab, line feed and carriage return.

@@ -97,6 +97,9 @@ class Bundle(ConfigModel):
     reader: BundleReader | None = None
     examples: str | None = None
     eval_split: str | None = None
+    # the `examples` path as written when it no longer exists (a bundle copied without its data): `ask` needs
+    # no examples, and `serve` says the page has none; never written to bundle.json
+    missing_examples: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _reads_what_it_retrieves(self) -> Bundle:
@@ -200,7 +203,11 @@ def load_bundle(root: str | Path) -> Bundle:
             raise InputError(f"{bundle.reader.model} is not a model folder (expected config.json and "
                              "model.safetensors or pytorch_model.bin)", path=manifest, field="reader.model")
     if bundle.examples is not None:
-        data["examples"] = resolve(bundle.examples, "examples")
+        found = (root / bundle.examples).resolve()
+        if found.exists():
+            data["examples"] = str(found)
+        else:  # only the page's example questions come from it: not a reason to refuse the bundle
+            data["examples"], data["missing_examples"] = None, bundle.examples
     names = bundle.run_names()
     if len(set(names)) != len(names):
         raise InputError("two retrieval entries share a name", path=manifest, field="retrieval")

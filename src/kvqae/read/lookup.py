@@ -41,6 +41,7 @@ from kvqae.read.family import asked_relation, stated_relative
 from kvqae.read.lifeplace import PLACE_AFTER, asked_life_place, life_verbs
 from kvqae.read.lifespan import asked_life_event, life_dates, verb_date
 from kvqae.read.party import asks_party, subject_parties
+from kvqae.read.teacher import asks_teacher, stated_teacher
 
 
 def lookup_passages(
@@ -59,7 +60,8 @@ def lookup_passages(
     for an award the lead and the passages naming one after "won" / "received" (`kvqae.read.award`), for
     when the subject did something the lead and the passages dating the question's verb
     (`kvqae.read.eventdate`), for a party the lead and the passages naming one in a sentence about the
-    subject (`kvqae.read.party`), for any other question the lead."""
+    subject (`kvqae.read.party`), for a teacher the lead and the passages naming one after "a pupil of"
+    (`kvqae.read.teacher`), for any other question the lead."""
     if limit <= 0 or not article:
         return []
     lead = article[0]
@@ -82,6 +84,8 @@ def lookup_passages(
         later = (pid for pid in article if stated_event_date(text_of(pid), title, *event_asked))
     elif asks_party(question):
         later = (pid for pid in article if subject_parties(text_of(pid), title))
+    elif asks_teacher(question):
+        later = (pid for pid in article if stated_teacher(text_of(pid), title))
     elif (award := asked_award(question))[0]:
         later = (pid for pid in article if stated_award(text_of(pid), title, award[1]))
     elif (attribute := asked_attribute(question)) is not None:

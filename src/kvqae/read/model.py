@@ -49,6 +49,7 @@ from kvqae.read.phrase import (
     year_of_date,
 )
 from kvqae.read.settings import SETTINGS_FILE, ReaderSettings, load_settings
+from kvqae.read.teacher import prefer_teacher
 from kvqae.read.words import content_stems, whole_words
 
 TYPED_CANDIDATES = 20  # spans decoded before the answer-type preference picks one
@@ -440,6 +441,7 @@ class Reader:
             ("parties", lambda c: prefer_party(c, texts, titles, question, at)),
             ("attributes", lambda c: prefer_attribute(c, texts, titles, question, at)),
             ("family", lambda c: prefer_relative(c, texts, titles, question, ner, at)),
+            ("teachers", lambda c: prefer_teacher(c, texts, titles, question, at)),
             ("agents", lambda c: prefer_agent(c, texts, titles, question, ner, at)),
         )
         chosen = None

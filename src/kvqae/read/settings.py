@@ -29,6 +29,7 @@ RULE_SAYS = {
     "family": "a statement of the asked relative about the subject (\"his wife, ...\", \"born to ...\")",
     "agents": "who did it, after \"<verb> by\" in a sentence about the subject",
     "parties": "the party the article's read passages name most",
+    "teachers": "the person after \"a pupil of\" / \"studied under\" in a sentence about the subject",
 }
 
 
@@ -103,6 +104,10 @@ class ReaderSettings(ConfigModel):
     # "X, the son of <subject>" statement about the subject in the read passages of the article read first
     # comes first (kvqae.read.family; session 15)
     family: bool = True
+    # "Who was the teacher of this philosopher?": the person after "a pupil of" / "studied under" / "was
+    # taught by" in a sentence about the subject, in the first read article's passages (kvqae.read.teacher;
+    # session 24)
+    teachers: bool = True
     # "Who wrote this essay?": the person after "written ... by" in a sentence about the subject (or after a
     # work's lead "is a ... by") in the read passages of the article read first comes first
     # (kvqae.read.agent; session 15)

@@ -55,6 +55,9 @@ def serve_command(
                     fg=typer.colors.YELLOW, err=True)
     typer.echo(f"loading {out} ...")
     answerer = Answerer.load(out, device=device, top_k=top_k)
+    if (missing := answerer.bundle.missing_examples) is not None:
+        typer.secho(f"warning: {Path(out) / 'bundle.json'}: examples {missing} does not exist: the page "
+                    "shows no example questions", fg=typer.colors.YELLOW, err=True)
     answerer.warm_up()
     app = create_app(answerer)
     typer.echo(f"modes: {', '.join(answerer.mode_names)}; reader: {'yes' if answerer.reader else 'no'}")
