@@ -40,6 +40,7 @@ from kvqae.read.eventdate import asked_event, stated_event_date
 from kvqae.read.family import asked_relation, stated_relative
 from kvqae.read.lifeplace import PLACE_AFTER, asked_life_place, life_verbs
 from kvqae.read.lifespan import asked_life_event, life_dates, verb_date
+from kvqae.read.office import asked_office, stated_office
 from kvqae.read.party import asks_party, subject_parties
 from kvqae.read.teacher import asks_teacher, stated_teacher
 
@@ -60,7 +61,8 @@ def lookup_passages(
     for an award the lead and the passages naming one after "won" / "received" (`kvqae.read.award`), for
     when the subject did something the lead and the passages dating the question's verb
     (`kvqae.read.eventdate`), for a party the lead and the passages naming one in a sentence about the
-    subject (`kvqae.read.party`), for a teacher the lead and the passages naming one after "a pupil of"
+    subject (`kvqae.read.party`), for an office's holder the lead and the passages naming a present one
+    (`kvqae.read.office`), for a teacher the lead and the passages naming one after "a pupil of"
     (`kvqae.read.teacher`), for any other question the lead."""
     if limit <= 0 or not article:
         return []
@@ -84,6 +86,8 @@ def lookup_passages(
         later = (pid for pid in article if stated_event_date(text_of(pid), title, *event_asked))
     elif asks_party(question):
         later = (pid for pid in article if subject_parties(text_of(pid), title))
+    elif (office := asked_office(question)) is not None:
+        later = (pid for pid in article if stated_office(text_of(pid), office))
     elif asks_teacher(question):
         later = (pid for pid in article if stated_teacher(text_of(pid), title))
     elif (award := asked_award(question))[0]:

@@ -37,6 +37,7 @@ from kvqae.read.lifespan import avoid_life_dates, prefer_life_date
 from kvqae.read.names import full_name
 from kvqae.read.nationality import prefer_nationality
 from kvqae.read.occupation import prefer_occupation
+from kvqae.read.office import prefer_office
 from kvqae.read.party import prefer_party
 from kvqae.read.phrase import (
     asked_common_nouns,
@@ -440,6 +441,7 @@ class Reader:
             ("awards", lambda c: prefer_award(c, texts, titles, question, at)),
             ("parties", lambda c: prefer_party(c, texts, titles, question, at)),
             ("attributes", lambda c: prefer_attribute(c, texts, titles, question, at)),
+            ("offices", lambda c: prefer_office(c, texts, titles, question, at)),
             ("family", lambda c: prefer_relative(c, texts, titles, question, ner, at)),
             ("teachers", lambda c: prefer_teacher(c, texts, titles, question, at)),
             ("agents", lambda c: prefer_agent(c, texts, titles, question, ner, at)),

@@ -29,6 +29,7 @@ RULE_SAYS = {
     "family": "a statement of the asked relative about the subject (\"his wife, ...\", \"born to ...\")",
     "agents": "who did it, after \"<verb> by\" in a sentence about the subject",
     "parties": "the party the article's read passages name most",
+    "offices": "the present holder of the asked office (\"the current President ... is\")",
     "teachers": "the person after \"a pupil of\" / \"studied under\" in a sentence about the subject",
 }
 
@@ -103,6 +104,10 @@ class ReaderSettings(ConfigModel):
     # "Who was the first wife of this man?": the person of the first "his (first) wife, X" / "he married X" /
     # "X, the son of <subject>" statement about the subject in the read passages of the article read first
     # comes first (kvqae.read.family; session 15)
+    # "Who is the president of this country?": the holder of the office in "The current President of the
+    # Republic is X" / "X has been President since 1999", in the first read article's passages
+    # (kvqae.read.office; session 24)
+    offices: bool = True
     family: bool = True
     # "Who was the teacher of this philosopher?": the person after "a pupil of" / "studied under" / "was
     # taught by" in a sentence about the subject, in the first read article's passages (kvqae.read.teacher;
