@@ -143,3 +143,21 @@ def test_a_rules_answer_keeps_its_form_with_full_names(tmp_path):
     spanned = best_with_peak(reader, "Which general visited?", text, "Alabama", "Montgomery,",
                              full_names=True, attributes=False)
     assert spanned.answer == "Richard Montgomery"
+
+
+SYMBOLS = ('Alaska. State motto: North to the Future Nicknames: "The Last Frontier" or "Land of the Midnight '
+           'Sun" State bird: willow ptarmigan, adopted by the Territorial Legislature in 1955. It is a small '
+           'grouse. State fish: king salmon. State flower: Alaska.')
+
+
+@pytest.mark.parametrize(("attribute", "value"), [
+    ("state motto", "North to the Future"),  # up to the next label, not "... Future Nicknames"
+    ("state bird", "willow ptarmigan"),  # up to the comma
+    ("state fish", "king salmon"),  # up to the sentence's end
+    ("state flower", None),  # the subject's own name is no value
+    ("state tree", None),  # not listed
+])
+def test_a_labelled_list_states_attributes(attribute, value):
+    """Session 24: "State bird: willow ptarmigan, ..." in a list of state symbols."""
+    span = stated_attribute(SYMBOLS, "Alaska", attribute, names_only=False)
+    assert (None if span is None else SYMBOLS[span[0] : span[1]]) == value

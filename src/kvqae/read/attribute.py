@@ -172,6 +172,8 @@ def stated_attribute(
         rf"\b{rel}(?:\s+city)?(?:\s+by\s+(?:population|area|size))?(?:\s+and\s+(?:[a-z][\w-]*\s+){{0,2}}[a-z][\w-]*)?(?:\s+of\s+((?:the\s+)?[^\s,.;]+))?",
         re.IGNORECASE)
     for m in pattern.finditer(text):
+        if m.group(1) is None and (listed := _listed_value(text, m.end(), title)) is not None:
+            return listed  # "State bird: willow ptarmigan, adopted ..."
         of = m.group(1)
         if of is not None and not _names_subject(of, title):
             continue  # "the capital of French Louisiana": another place's
@@ -189,6 +191,29 @@ def stated_attribute(
         if span is not None:
             return span
     return None
+
+
+# a list of labelled values, as an article's summary of state symbols gives them: "State motto: North to the
+# Future Nicknames: "The Last Frontier" ... State bird: willow ptarmigan, adopted by ..."; the value ends at
+# a comma, a semicolon, a sentence's end or the next label ("Nicknames:")
+_LABEL_COLON = re.compile(r"[ \t]*:[ \t]*")
+_LISTED_END = re.compile(r"[,;]|\.(?:\s|$)|\s+[A-Z][\w'’-]*(?:\s+[a-z][\w'’-]*){0,2}:|$")
+_MAX_LISTED_WORDS = 8
+
+
+def _listed_value(text: str, end: int, title: str | None) -> tuple[int, int] | None:
+    """The value after the label that ends at `end` when a colon follows it ("State bird: willow
+    ptarmigan"); None when no colon does, or the value is empty, long or the subject's own name."""
+    colon = _LABEL_COLON.match(text, end)
+    if colon is None:
+        return None
+    start = colon.end()
+    stop = _LISTED_END.search(text, start)
+    value = text[start : stop.start()].strip(" \"“”") if stop else ""
+    if not value or len(value.split()) > _MAX_LISTED_WORDS or _echoes_title(value, title):
+        return None
+    first = text.index(value, start)
+    return first, first + len(value)
 
 
 _PRONOUNS = frozenset({"It", "This", "That", "He", "She", "They", "There", "Which", "What", "Who"})
