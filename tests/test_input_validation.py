@@ -371,3 +371,22 @@ def test_pipeline_yaml_errors_are_one_line(tmp_path, text):
 def test_input_error_is_always_one_line():
     e = InputError("bad value\n  second line\r\nthird", path="f.json", record=3, field="x")
     assert str(e) == 'f.json: line 3: field "x": bad value second line third'
+
+
+def test_set_paths_are_relative_to_the_current_folder(tmp_path):
+    """Session 24: `kvqae run conf/p.yaml --set output=runs/x` wrote into conf/runs/x, beside the YAML file;
+    a path typed on the command line is the shell's, relative to where the user stands."""
+    from kvqae.config import parse_config
+    from kvqae.pipeline import PipelineConfig, load_pipeline_yaml, resolve_set_paths
+
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    config = _pipeline(conf)
+    data = load_pipeline_yaml(config)
+    data["output"] = "runs/x"  # as --set output=runs/x leaves it
+    cfg = parse_config(PipelineConfig, data, path=config)
+    here = tmp_path / "elsewhere"
+    resolved = resolve_set_paths(cfg, conf, {"output"}, here)
+    assert Path(resolved.output) == here / "runs" / "x"
+    assert Path(resolved.kb.source) == conf / "articles.jsonl"  # the YAML's own paths: beside it
+    assert Path(resolve_set_paths(cfg, conf, set(), here).output) == conf / "runs" / "x"

@@ -61,7 +61,7 @@ __all__ = [
     "RetrievalSection", "check_pipeline", "check_pipeline_output", "config_notes", "file_name",
     "fixed_weights", "fused_run_name", "load_pipeline_config", "load_pipeline_yaml", "pipeline_bundle",
     "pipeline_inputs", "remove_stale_outputs", "reranked_run_name", "rerank_pipeline_run", "resolve_paths",
-    "run_command", "run_names", "run_pipeline", "write_pipeline_report",
+    "resolve_set_paths", "run_command", "run_names", "run_pipeline", "write_pipeline_report",
 ]
 
 if TYPE_CHECKING:
@@ -533,6 +533,17 @@ def write_pipeline_report(
     )
 
 
+def resolve_set_paths(cfg: PipelineConfig, yaml_dir: Path, given: set[str], cwd: Path) -> PipelineConfig:
+    """`cfg` with its relative paths resolved: those of the YAML file against its folder `yaml_dir`, those of
+    the top-level keys `given` on the command line (`--set output=runs/x`) against the current folder `cwd`,
+    as any path typed in a shell is (they landed beside the YAML file, far from where the user stood)."""
+    from_yaml = resolve_paths(cfg, yaml_dir)
+    if not given:
+        return from_yaml
+    typed = resolve_paths(cfg, cwd)
+    return from_yaml.model_copy(update={key: getattr(typed, key) for key in given})
+
+
 def run_command(
     config: Path = typer.Argument(
         ..., help="PIPELINE.yaml describing KB, questions, retrieval modes, fusion, reader."
@@ -564,8 +575,8 @@ def run_command(
                                      f"{', '.join(PipelineConfig.model_fields)}", param_hint="--set")
         data[key] = parse_yaml(value, field=f"--set {key}")
         names[key] = f"--set {key}"
-    cfg = parse_config(PipelineConfig, data, path=config, names=names)
-    cfg = resolve_paths(cfg, config.resolve().parent)
+    cfg = resolve_set_paths(parse_config(PipelineConfig, data, path=config, names=names),
+                            config.resolve().parent, set(names), Path.cwd())
     try:  # run_pipeline checks again; here a config error can name the YAML (or the --set) it came from
         check_pipeline(cfg)
     except InputError as e:
