@@ -26,6 +26,7 @@ _NUMBER_TEXT = (
     "million billion trillion dozen dozens hundreds thousands millions billions half"
 )
 _NUMBER_WORDS = frozenset(_NUMBER_TEXT.split())
+NUMBER_WORDS = _NUMBER_WORDS  # the words of a figure, shared with kvqae.read.edges
 _NOT_NAME_TEXT = (
     "a an the of in on at to for from by with and or is was were are be been has have had do does did can "
     "could will would this that these those his her its their he she it they we you i about after before "

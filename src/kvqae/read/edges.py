@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from kvqae.read.answer_types import expected_kind
+from kvqae.read.answer_types import NUMBER_WORDS, expected_kind
 from kvqae.read.phrase import ASKS_YEAR
 
 # a lower-case copula inside a span opens its predicate; at most this many words stand before it
@@ -33,10 +33,7 @@ _YEAR_IN = re.compile(r"\b\d{3,4}\b")
 _YEAR_AFTER = re.compile(r",?\s+(\d{3,4})(?![\w'])")
 _ASKS_DAY_OR_MONTH = re.compile(r"\b(?:which|what) (?:day|month)\b|\bday of the\b", re.IGNORECASE)
 
-_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-                 "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
-                 "hundred|thousand|million|billion|dozen")
-_FIGURE = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
+_FIGURE = re.compile(rf"\d|\b(?:{'|'.join(sorted(NUMBER_WORDS))})\b", re.IGNORECASE)
 # what ends a figure's phrase: a comma before a capitalised word ("eighteen, Aristotle"; not "July 20,
 # 1969"), or a preposition or conjunction opening a phrase about something else ("2005 in Aichi Prefecture")
 _QUANTITY_TAIL = re.compile(r",\s+(?=[A-Z])|\s+(?:in|at|on|for|during|when|while|after|before|by|from|with|"
