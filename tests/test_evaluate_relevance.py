@@ -75,3 +75,15 @@ def test_errors_and_merge(tmp_path):
     (tmp_path / "bad.json").write_text('{"q1": {"a": "yes"}}')
     with pytest.raises(InputError, match="query q1"):
         load_qrels(tmp_path / "bad.json")
+
+
+def test_qrels_calling_nothing_relevant_are_refused(tmp_path):
+    """A qrels file of only 0s (or -1s) made every metric 0 with no hint; some relevant judgement is
+    enough, and a query with no judgements at all is still allowed."""
+    zeros = (("zero.json", '{"q1": {"d1": 0}, "q2": {}}'), ("zero.trec", "q1 0 d1 0\nq2 0 d2 -1\n"))
+    for name, text in zeros:
+        (tmp_path / name).write_text(text)
+        with pytest.raises(InputError, match=f"{name}: no document is judged relevant"):
+            load_qrels(tmp_path / name)
+    (tmp_path / "one.trec").write_text("q1 0 d1 0\nq2 0 d2 1\n")
+    assert load_qrels(tmp_path / "one.trec") == {"q1": {"d1": 0}, "q2": {"d2": 1}}

@@ -1,9 +1,9 @@
 """An answer's edges (kvqae.read.edges): a copula clause dropped, a date completed with its year, a figure
-without the phrase after it; spans by hand."""
+without the phrase after it, a name with its designation or building; spans by hand."""
 
 from __future__ import annotations
 
-from kvqae.read.edges import complete_date, drop_copula_clause, drop_quantity_tail
+from kvqae.read.edges import complete_date, complete_name, drop_copula_clause, drop_quantity_tail
 
 
 def edged(fn, text: str, span: str, *args: str) -> str:
@@ -50,3 +50,22 @@ def test_drop_quantity_tail_by_hand():
         "2005 in Aichi Prefecture")  # a place question: not a figure's tail
     span = "18 years and 11 months"
     assert edged(drop_quantity_tail, span, span, "How old was it?") == span
+
+
+def test_complete_name_by_hand():
+    rocket = "Apollo 8 was the third flight of the Saturn V rocket and its first crewed launch."
+    assert edged(complete_name, rocket, "Saturn", "Which rocket launched this mission?") == "Saturn V"
+    jets = "Its equipment includes six Russian-manufactured Sukhoi Su-27 fighter aircraft."
+    assert edged(complete_name, jets, "Sukhoi", "Which fighter aircraft does it fly?") == "Sukhoi Su-27"
+    king = "Louis XIV of France built it."
+    assert edged(complete_name, king, "Louis", "Which king built it?") == "Louis XIV"
+    theatre = "It was screened in 2001 at the Grauman's Egyptian Theatre in Hollywood."
+    assert edged(complete_name, theatre, "Grauman", "At which theatre was it screened?") == (
+        "Grauman's Egyptian Theatre")
+    assert edged(complete_name, theatre, "Grauman", "Who owned the theatre?") == "Grauman"  # a person asked
+    speech = "Lincoln's Gettysburg Address was short."
+    assert edged(complete_name, speech, "Lincoln", "Which speech?") == "Lincoln"  # no building after it
+    years = "It was rebuilt in Warsaw 1944 to 1950, after Apollo 11, 12 and 747-400 models."
+    assert edged(complete_name, years, "Warsaw", "Where was it rebuilt?") == "Warsaw"  # a year, not a number
+    assert edged(complete_name, rocket, "Saturn", "In what year was the Saturn launched?") == "Saturn"
+    assert edged(complete_name, rocket, "third flight", "Which flight?") == "third flight"  # no name

@@ -246,7 +246,17 @@ def load_qrels(path: str | Path) -> Qrels:
         ):
             raise InputError("expected {docid: int relevance}", path=path, record=f"query {q}")
         out[str(q)] = {str(d): int(v) for d, v in docs.items()}
-    return out
+    return _check_some_relevant(out, path)
+
+
+def _check_some_relevant(qrels: Qrels, path: Path) -> Qrels:
+    """Judgements that call nothing relevant make every metric 0 with no hint why (a file of only 0s,
+    or relevance written as 0/-1 where 1 was meant)."""
+    judged = [v for docs in qrels.values() for v in docs.values()]
+    if judged and not any(v > 0 for v in judged):
+        raise InputError("no document is judged relevant (relevance > 0) for any query, so every metric "
+                         "would be 0", path=path)
+    return qrels
 
 
 def _load_trec_qrels(path: Path) -> Qrels:
@@ -266,4 +276,4 @@ def _load_trec_qrels(path: Path) -> Qrels:
             raise InputError(f"document {fields[2]!r} judged twice for query {fields[0]!r}", path=path,
                              record=lineno)
         docs[fields[2]] = int(fields[3])
-    return out
+    return _check_some_relevant(out, path)

@@ -12,6 +12,10 @@ ways, each visible in the span and its passage alone:
   after ..." keep the figure and its unit (`drop_quantity_tail`) when the question asks for a date or a
   number.
 
+* a name without the designation or the building that completes it: "Saturn" of "the Saturn V rocket",
+  "Sukhoi" of "Sukhoi Su-27 fighter aircraft", "Grauman" of "the Grauman's Egyptian Theatre"
+  (`complete_name`): the small NER cuts such names at a roman numeral, a model number or a possessive.
+
 Each returns the (start, end) of the answer in the same text, never an empty span.
 """
 
@@ -38,6 +42,35 @@ _FIGURE = re.compile(rf"\d|\b(?:{'|'.join(sorted(NUMBER_WORDS))})\b", re.IGNOREC
 # 1969"), or a preposition or conjunction opening a phrase about something else ("2005 in Aichi Prefecture")
 _QUANTITY_TAIL = re.compile(r",\s+(?=[A-Z])|\s+(?:in|at|on|for|during|when|while|after|before|by|from|with|"
                             r"as|under|because|since|until|which|who|where)\s")
+
+
+# what completes a name right after it: a roman numeral or letter ("Saturn V", "Louis XIV"), a model number
+# ("Su-27", "B-52", "Apollo 11"), not a year ("Warsaw 1944") nor a figure that goes on ("Apollo 11, 12")
+_DESIGNATION = re.compile(r" (?:[IVX]{1,4}|[B-HJ-UWYZ]|[A-Z][A-Za-z]{0,2}-?\d{1,4}[A-Za-z]?|\d{1,3}[A-Za-z]?)"
+                          r"(?![\w'’-]|[.,]\d| ?[-–]\s*\d)")
+# a possessive name of a building or an institution: "Grauman's Egyptian Theatre", "Guy's Hospital"
+_BUILDINGS = ("Theatre|Theater|Hotel|Hall|Church|Cathedral|Chapel|Abbey|College|University|School|Museum|"
+              "Gallery|Library|Institute|Hospital|Park|Garden|Gardens|Bridge|Tower|Palace|Castle|Square|"
+              "Stadium|Arena|Temple|Mosque|Inn|House")
+_POSSESSIVE_BUILDING = re.compile(rf"['’]s(?: [A-Z][\w'’-]*){{0,3}} (?:{_BUILDINGS})\b")
+_LAST_WORD_CAPITALISED = re.compile(r"(?:^|\s)[A-Z][\w'’-]*$")
+
+
+def complete_name(text: str, start: int, end: int, question: str) -> tuple[int, int]:
+    """[start, end) taking in what completes a capitalised name right after it - a designation ("Saturn" +
+    " V", "Sukhoi" + " Su-27") or a possessive's building ("Grauman" + "'s Egyptian Theatre") - when
+    `question` asks for a name (not a person for the building: "Lincoln's Gettysburg Address"); unchanged
+    otherwise."""
+    kind = expected_kind(question)
+    if kind in ("time", "number") or not _LAST_WORD_CAPITALISED.search(text[start:end]):
+        return start, end
+    designation = _DESIGNATION.match(text, end)
+    if designation is not None:
+        return start, designation.end()
+    building = _POSSESSIVE_BUILDING.match(text, end)
+    if building is not None and not re.match(r"\s*(?:who|whom|whose)\b", question, re.IGNORECASE):
+        return start, building.end()
+    return start, end
 
 
 def drop_copula_clause(text: str, start: int, end: int) -> tuple[int, int]:

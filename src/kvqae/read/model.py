@@ -27,7 +27,7 @@ from kvqae.read.answer_types import asks_measure, expected_kind, fits, has_unit,
 from kvqae.read.attribute import prefer_attribute
 from kvqae.read.award import prefer_award
 from kvqae.read.birthname import prefer_birth_name
-from kvqae.read.edges import complete_date, drop_copula_clause, drop_quantity_tail
+from kvqae.read.edges import complete_date, complete_name, drop_copula_clause, drop_quantity_tail
 from kvqae.read.education import prefer_school
 from kvqae.read.eventdate import prefer_event_date
 from kvqae.read.evidence import EvidenceSettings
@@ -471,6 +471,8 @@ class Reader:
             a, b = drop_copula_clause(text, a, b)
             a, b = complete_date(text, a, b, question)
             a, b = drop_quantity_tail(text, a, b, question)
+            if not c.rule:  # an answer rule's name is whole
+                a, b = complete_name(text, a, b, question)
         if self.settings.phrase_spans and question is not None:
             a, b = extend_to_asked_noun(text, a, b, asked_nouns(question))
             a, b = year_of_date(text, a, b, question)
