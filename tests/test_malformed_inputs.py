@@ -87,7 +87,8 @@ def test_negative_or_all_zero_weights_and_bad_rrf_k_are_refused(tmp_path):
     assert fuse([A, B], method="rrf", rrf_k=0).scores["q1"] == pytest.approx({"y": 1.5, "x": 1.0, "z": 0.5})
     args = ["fuse", "combine", "--run", tmp_path / "a.json", "--run", tmp_path / "b.json", "--out",
             tmp_path / "f.json"]
-    assert str(_invoke(*args, "--rrf-k", "inf")) == "--rrf-k must be a finite number >= 0, got inf"
+    assert str(_invoke(*args, "--rrf-k", "inf")) == (
+        "--rrf-k must be a finite number >= 0 and <= 1e+06, got inf")
 
 
 @pytest.mark.parametrize("change,message", [

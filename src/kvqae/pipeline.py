@@ -55,6 +55,7 @@ from kvqae.pipeline_config import (  # re-exported: `kvqae.pipeline` is where us
     resolve_paths,
     run_names,
 )
+from kvqae.safety import PIPELINE_MARKER, is_output_of_kind
 
 __all__ = [
     "PIPELINE_WRITES", "FusionSection", "KBSection", "PipelineConfig", "PipelineResult", "ReaderSection",
@@ -193,8 +194,10 @@ def run_pipeline(
     # file systems stamp files with a coarser clock (some to the second): no file of this run is older
     started = time.time() - 2.0
     out = Path(cfg.output)
+    earlier = earlier_outputs(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
+        _write_marker(out, earlier)
     except OSError as e:  # /proc, /sys, a name the file system refuses: one line, not a traceback
         raise InputError(f"cannot create the output folder ({e.strerror})", path=out,
                          field="output") from None
@@ -233,7 +236,9 @@ def run_pipeline(
         _read(st, systems, qrels, result)
 
     write_json(state_path, state)
-    remove_stale_outputs(out, started, log)
+    remove_stale_outputs(out, started, log, earlier=earlier)
+    written = {p.relative_to(out).as_posix() for p in _output_files(out) if p.stat().st_mtime >= started}
+    _write_marker(out, written)
     # z-score statistics for the bundle: from the runs the weights were fitted on (given weights: the eval
     # split's runs, which `apply_weights` normalised with their own statistics above)
     stats_runs = st.runs[cfg.eval_split] if fixed is not None else st.runs.get(fit_split or "", {})
@@ -428,14 +433,45 @@ def _read(st: _Stages, systems: list, qrels: Any, result: PipelineResult) -> Non
     st.timings["read"] = time.perf_counter() - t0
 
 
-def remove_stale_outputs(out: Path, started: float, log: Callable[[str], None]) -> list[Path]:
-    """Remove the run files, fusion weights and predictions under `out` that this run (begun at `started`,
-    `time.time()`) did not write: an earlier config's runs (a fused run after fusion was taken out, a renamed
-    entry) lay beside a bundle that no longer used them, and read as this config's. Embeddings and indexes
-    stay: they are caches, reused when a config needs them again. Returns the removed paths."""
+def _output_files(out: Path) -> list[Path]:
+    """The run files, fusion weights and predictions under `out` (what an earlier config may leave)."""
     candidates = [*sorted((out / "runs").glob("*/*.json")), out / "fusion_weights.json",
                   *sorted((out / "predictions").glob("*.jsonl"))]
-    stale = [p for p in candidates if p.is_file() and p.stat().st_mtime < started]
+    return [p for p in candidates if p.is_file()]
+
+
+def earlier_outputs(out: Path) -> set[str] | None:
+    """The outputs (paths relative to `out`) an earlier run wrote into `out`, from its marker: an empty set
+    for a folder no run wrote (a folder given with --overwrite holds the user's own files), None (all of
+    them) for a folder of a run from before the marker listed them."""
+    from kvqae.errors import InputError
+
+    if not is_output_of_kind(out, "pipeline"):
+        return set()
+    try:
+        listed = read_json(out / PIPELINE_MARKER).get("outputs")
+    except (InputError, AttributeError):  # no marker, an old plain-text one, or not an object
+        return None
+    return {str(p) for p in listed} if isinstance(listed, list) else None
+
+
+def _write_marker(out: Path, outputs: set[str] | None) -> None:
+    """Mark `out` as a `kvqae run` output folder, with the outputs a run wrote (None: not known)."""
+    write_json(out / PIPELINE_MARKER, {"format": "kvqae-pipeline-output",
+                                       "outputs": None if outputs is None else sorted(outputs)})
+
+
+def remove_stale_outputs(
+    out: Path, started: float, log: Callable[[str], None], *, earlier: set[str] | None = None
+) -> list[Path]:
+    """Remove the run files, fusion weights and predictions under `out` that this run (begun at `started`,
+    `time.time()`) did not write and an earlier run did (`earlier`, paths relative to `out`; None: every
+    older one): an earlier config's runs (a fused run after fusion was taken out, a renamed entry) lay beside
+    a bundle that no longer used them, and read as this config's. Files no run wrote stay, and so do
+    embeddings and indexes: they are caches, reused when a config needs them again. Returns the removed
+    paths."""
+    stale = [p for p in _output_files(out) if p.stat().st_mtime < started
+             and (earlier is None or p.relative_to(out).as_posix() in earlier)]
     for path in stale:
         path.unlink()
     for folder in {p.parent for p in stale}:

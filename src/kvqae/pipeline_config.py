@@ -14,6 +14,7 @@ from kvqae.config import ConfigModel, load_yaml, parse_config
 from kvqae.fusion.modes import DefaultMinimumSetting
 from kvqae.io import not_found
 from kvqae.rerank.settings import RerankSettings
+from kvqae.safety import MAX_SEARCH_BREADTH
 
 
 class KBSection(ConfigModel):
@@ -30,9 +31,9 @@ class RetrievalSection(ConfigModel):
     encoder: str
     factory: str = "Flat"  # Faiss factory string, or "auto" (kvqae.index.build.auto_factory)
     # search settings overriding those saved with the index (None: the index's own)
-    nprobe: int | None = Field(default=None, ge=1)
-    ef_search: int | None = Field(default=None, ge=1)
-    refine_factor: int | None = Field(default=None, ge=0)
+    nprobe: int | None = Field(default=None, ge=1, le=MAX_SEARCH_BREADTH)
+    ef_search: int | None = Field(default=None, ge=1, le=MAX_SEARCH_BREADTH)
+    refine_factor: int | None = Field(default=None, ge=0, le=MAX_SEARCH_BREADTH)
     name: str | None = None  # run name (default: the mode)
     # passage-level modes: also fuse the run's "entity context" (`<name>@entity`: every passage of a retrieved
     # entity at the score of its best passage), so a description of the entity lifts its other passages
@@ -49,7 +50,30 @@ class RetrievalSection(ConfigModel):
             raise ValueError(f"encoder bm25 only serves mode text-passage, not {self.mode}")
         if self.entity_context and self.mode not in ("text-passage", "image-passage"):
             raise ValueError(f"entity_context applies to passage-level modes, not {self.mode}")
+        self._check_index_settings()
         return self
+
+    def _check_index_settings(self) -> None:
+        """Settings the entry's index cannot use are refused before any stage runs (a BM25 entry ignored
+        them silently; a Flat index's nprobe failed after the KB was encoded and indexed)."""
+        given = [k for k in ("factory", "nprobe", "ef_search", "refine_factor") if k in self.model_fields_set
+                 and getattr(self, k) is not None]
+        if self.encoder == "bm25":
+            if given:
+                raise ValueError(f"{', '.join(given)}: a bm25 entry searches the question texts with a BM25 "
+                                 "index, which has no such setting; drop them")
+            return
+        factory = self.factory.upper()
+        if factory == "AUTO":  # the index is chosen by the KB's size: the search settings are checked then
+            return
+        if self.nprobe is not None and "IVF" not in factory:
+            raise ValueError(f"nprobe applies to IVF indexes, not factory {self.factory!r}")
+        if self.ef_search is not None and "HNSW" not in factory:
+            raise ValueError("ef_search applies to HNSW indexes (and IVF with an HNSW quantizer), not "
+                             f"factory {self.factory!r}")
+        if self.refine_factor:
+            raise ValueError("refine_factor needs an index built with a refine file (`kvqae index build "
+                             "--refine`), which the pipeline does not build; drop it")
 
 
 def file_name(value: str) -> str:
@@ -86,6 +110,17 @@ class FusionSection(ConfigModel):
     # a weights file (`kvqae fuse fit`, or a joint CLIP's fusion_weights.json) applied as it is instead of
     # fitting on `fit_split`: its run names, method, norm and default-minimum replace the keys above
     weights: Path | None = None
+
+    @model_validator(mode="after")
+    def _rrf_takes_no_score_settings(self) -> FusionSection:
+        # recorded in the bundle as if applied; `kvqae fuse` refuses them too
+        if self.method == "rrf":
+            given = [k for k in ("norm", "default_minimum") if k in self.model_fields_set
+                     and getattr(self, k) not in (None, "none")]  # "none" claims nothing untrue
+            if given:
+                raise ValueError(f"{given[0]} does not apply to method rrf, which fuses ranks, not scores: "
+                                 "drop it")
+        return self
 
 
 def fixed_weights(cfg: PipelineConfig) -> Path | None:
@@ -366,7 +401,7 @@ def config_notes(cfg: PipelineConfig, splits: list[str]) -> list[str]:
 
 # what `run_pipeline` writes under `output` (the rest of the folder is left alone)
 PIPELINE_WRITES = ("kb", "embeddings", "indexes", "runs", "predictions", "report", "fusion_weights.json",
-                   "inputs.json", "bundle.json")
+                   "inputs.json", "bundle.json", ".kvqae-pipeline")
 
 
 def pipeline_inputs(cfg: PipelineConfig) -> dict[str, list[Path]]:

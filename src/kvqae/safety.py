@@ -106,11 +106,18 @@ FOLDER_KINDS: dict[str, Callable[[Path], bool]] = {
 }
 
 
+# the largest search breadth (nprobe, ef_search) Faiss takes, a C int: a larger one was an OverflowError
+MAX_SEARCH_BREADTH = 2**31 - 1
+
+# written into a `kvqae run` output folder before any stage, so an interrupted first run is known as one
+PIPELINE_MARKER = ".kvqae-pipeline"
+
+
 def _pipeline_like(folder: Path) -> bool:
-    """A `kvqae run` output folder, also one whose first run was interrupted (stage outputs, no manifest)."""
-    stages = [folder / "kb", *(folder / "embeddings").glob("*"), *(folder / "indexes").glob("*")]
-    return _has("inputs.json", "bundle.json")(folder) or any(
-        FOLDER_KINDS[k](d) for d in stages for k in ("kb", "embeddings", "index"))
+    """A `kvqae run` output folder, also one whose first run was interrupted: it holds the run's marker or
+    manifests. Stage outputs alone do not make one: a project folder with its KB in `kb/` looked like an
+    earlier output, and the run then removed the user's own run files there as an earlier config's."""
+    return _has(PIPELINE_MARKER, "inputs.json", "bundle.json")(folder)
 
 
 def _ablation_like(folder: Path) -> bool:
@@ -274,10 +281,16 @@ def check_range(value: float | None, flag: str, *, low: float | None = None, hig
     too_low = low is not None and (value <= low if low_open else value < low)
     infinite = finite and value in (float("inf"), float("-inf"))
     if too_low or (high is not None and value > high) or value != value or infinite:  # value != value: NaN
-        lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
-        hi = "" if high is None else f"<= {high:g}"
+        lo = "" if low is None else f"{'>' if low_open else '>='} {_number(low)}"
+        hi = "" if high is None else f"<= {_number(high)}"
         bounds = " and ".join(x for x in (lo, hi) if x)
-        raise InputError(f"{flag} must be {'a finite number ' if finite else ''}{bounds}, got {value:g}")
+        kind = "a finite number " if finite else ""
+        raise InputError(f"{flag} must be {kind}{bounds}, got {_number(value)}")
+
+
+def _number(value: float) -> str:
+    """An integer as one ("2147483647", "99999999999"; `:g` wrote "2.14748e+09"), a float as `:g`."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def check_device(device: str, flag: str = "--device") -> None:

@@ -64,7 +64,7 @@ def decode_image(
     """Bytes -> a fully decoded RGB PIL image; `name` (file name or "image") goes into every error."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from kvqae.encode.loader import rgb_image
+    from kvqae.encode.loader import declared_bits_of, rgb_image
 
     if not data:
         raise InputError("the image is empty (0 bytes)", path=name, field="image")
@@ -114,6 +114,7 @@ def decode_image(
         )
     if width < 1 or height < 1:
         raise InputError(f"the image has no pixels ({width}x{height})", path=name, field="image")
+    bits = declared_bits_of(im)  # before the turn upright, whose copy drops the TIFF tags
     try:
         im.load()  # decode now: truncated and corrupt files fail here
         with warnings.catch_warnings():
@@ -121,4 +122,4 @@ def decode_image(
             im = ImageOps.exif_transpose(im)  # upright, as a browser shows it (no-op without an orientation)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise InputError(f"truncated or corrupt image ({e})", path=name, field="image") from None
-    return rgb_image(im, path=name, field="image")
+    return rgb_image(im, path=name, field="image", declared_bits=bits)

@@ -51,20 +51,33 @@ def draft_size(size: tuple[int, int], min_size: int) -> tuple[int, int] | None:
     return max(1, int(w / scale)), max(1, int(h / scale))
 
 
+def declared_bits_of(im: Any) -> int:
+    """The bits per sample a TIFF declares (its BitsPerSample tag), 0 when it declares none: a 32-bit
+    TIFF whose values stay under 256 was read as 16-bit and became an all-black picture."""
+    tags = getattr(im, "tag_v2", None)
+    bits = tags.get(258) if tags is not None else None
+    if isinstance(bits, tuple | list):
+        bits = max(bits, default=0)
+    return bits if isinstance(bits, int) else 0
+
+
 def rgb_image(im: Any, *, path: str | Path | None = None, record: str | None = None,
-              field: str | None = None) -> Any:
+              field: str | None = None, declared_bits: int | None = None) -> Any:
     """A decoded PIL image as RGB. 16-bit greyscale (`I;16*`, and `I` within 0..65535: 16-bit PNG, TIFF,
     PGM) keeps its tones, mapped to 8 bits: `convert("RGB")` clips every value over 255, which made a 16-bit
     photo an all-white picture, silently. Pixels of unknown range (floating point, 32-bit integers beyond
-    16 bits) are an InputError rather than a guess. Transparent pixels are laid on white."""
+    16 bits or declared 32-bit: `declared_bits`, else the TIFF tag of `im`) are an InputError rather than a
+    guess. Transparent pixels are laid on white."""
     if im.mode.startswith("I;16") or im.mode == "I":
         import numpy as np
         from PIL import Image
 
         pixels = np.asarray(im)
-        if im.mode == "I" and pixels.size and (int(pixels.min()) < 0 or int(pixels.max()) > 65535):
-            raise InputError("32-bit integer pixels outside 0..65535 are not supported; save the image with "
-                             "8 or 16 bits per channel", path=path, record=record, field=field)
+        bits = declared_bits_of(im) if declared_bits is None else declared_bits
+        if im.mode == "I" and (bits > 16 or pixels.size and (
+                int(pixels.min()) < 0 or int(pixels.max()) > 65535)):
+            raise InputError("32-bit integer pixels are not supported; save the image with 8 or 16 bits per "
+                             "channel", path=path, record=record, field=field)
         grey = Image.fromarray((pixels >> 8).astype(np.uint8))  # 16 -> 8 bits: 65535 -> 255
         key = im.info.get("transparency")  # a tRNS grey value: its pixels are transparent
         if isinstance(key, int):

@@ -162,7 +162,7 @@ def fuse_fit(
     from kvqae.safety import check_out, check_range
 
     check_range(step, "--step", low=0, low_open=True, high=1)
-    check_range(rrf_k, "--rrf-k", low=0, finite=True)
+    check_range(rrf_k, "--rrf-k", low=0, high=1e6, finite=True)  # larger: rounding ties every score
     norm, rrf_k = check_method_options(method, norm, rrf_k, default_minimum, no_default_minimum)
     parse_metric(metric)
     inputs = {"--run": run, "--questions": questions, "--kb": kb, "--qrels": qrels}
@@ -249,7 +249,7 @@ def fuse_combine(
     from kvqae.safety import check_distinct_files, check_out, check_range
 
     check_range(k, "--k", low=1)
-    check_range(rrf_k, "--rrf-k", low=0, finite=True)
+    check_range(rrf_k, "--rrf-k", low=0, high=1e6, finite=True)  # larger: rounding ties every score
     norm, rrf_k = check_method_options(method, norm, rrf_k, default_minimum, no_default_minimum)
     check_out(out, "run", {"--run": run}, overwrite=overwrite)
 

@@ -206,7 +206,7 @@ def build_streaming(
     """
     import time
 
-    from kvqae.index.faiss_index import VectorIndex, make_faiss_index, set_search_params
+    from kvqae.index.faiss_index import VectorIndex, add_vectors, make_faiss_index, set_search_params
     from kvqae.index.refine import REFINE_FILE, RefineWriter
     from kvqae.io import atomic_dir
     from kvqae.progress import track
@@ -275,12 +275,7 @@ def build_streaming(
         chunks = iter_chunks(src.vectors, chunk_rows, normalize=True)
         for first, chunk in track(chunks, "indexing", total=-(-n // chunk_rows), enabled=progress):
             _check_finite(chunk, first, src)
-            try:
-                index.add(chunk)
-            except RuntimeError as e:  # e.g. "IDMap,Flat": Faiss wants ids this build does not give
-                raise InputError(f"Faiss cannot add vectors to {factory!r}: "
-                                 f"{(str(e).strip().splitlines() or ['unknown error'])[-1]}",
-                                 field="factory") from None
+            add_vectors(index, chunk, factory)
             if writer is not None:
                 writer.write(chunk)
         timings["add_s"] = round(time.perf_counter() - t0, 3)

@@ -86,13 +86,13 @@ def build_cmd(
     """Index an embeddings directory (inner product on L2-normalised vectors), or a KB's passages (--bm25)."""
     import time
 
-    from kvqae.safety import check_out, check_range
+    from kvqae.safety import MAX_SEARCH_BREADTH, check_out, check_range
 
-    check_range(nprobe, "--nprobe", low=1)
+    check_range(nprobe, "--nprobe", low=1, high=MAX_SEARCH_BREADTH)
     check_range(shards, "--shards", low=1)
-    check_range(ef_search, "--ef-search", low=1)
-    check_range(add_ef_search, "--add-ef-search", low=1)
-    check_range(refine_factor, "--refine-factor", low=1)
+    check_range(ef_search, "--ef-search", low=1, high=MAX_SEARCH_BREADTH)
+    check_range(add_ef_search, "--add-ef-search", low=1, high=MAX_SEARCH_BREADTH)
+    check_range(refine_factor, "--refine-factor", low=1, high=MAX_SEARCH_BREADTH)
     check_range(train_sample, "--train-sample", low=1)
     check_range(chunk_rows, "--chunk-rows", low=1)
     from kvqae.errors import InputError
@@ -185,13 +185,14 @@ def recall_cmd(
     With INDEX_DIR the exact top-k comes from a streaming scan of --embeddings (any size)."""
     from kvqae.errors import InputError
     from kvqae.index.recall import measure_index_recall, measure_recall_dirs
-    from kvqae.safety import check_range
+    from kvqae.safety import MAX_SEARCH_BREADTH, check_range
 
     check_range(k, "--k", low=1)
-    check_range(nprobe, "--nprobe", low=1)
-    check_range(ef_search, "--ef-search", low=1)
-    check_range(refine_factor, "--refine-factor", low=0)
+    check_range(nprobe, "--nprobe", low=1, high=MAX_SEARCH_BREADTH)
+    check_range(ef_search, "--ef-search", low=1, high=MAX_SEARCH_BREADTH)
+    check_range(refine_factor, "--refine-factor", low=0, high=MAX_SEARCH_BREADTH)
     check_range(sample, "--sample", low=1)
+    check_range(seed, "--seed", low=0)
     if (index_dir is None) == (factory is None):
         raise InputError("give either INDEX_DIR (a built index) or --factory (built in memory)",
                          field="factory")

@@ -82,11 +82,28 @@ def make_faiss_index(dim: int, factory: str = "Flat"):
         raise InputError(f"Faiss cannot build {factory!r}: {first}", field="factory") from None
 
 
+def add_vectors(index: Any, vectors: np.ndarray, factory: str) -> None:
+    """`index.add(vectors)`, with Faiss's refusal as an InputError naming the factory ("IDMap,Flat" wants
+    ids this code does not give; NSG needs 100 vectors or more), not a RuntimeError traceback."""
+    try:
+        index.add(vectors)
+    except RuntimeError as e:
+        last = (str(e).strip().splitlines() or ["unknown error"])[-1]
+        raise InputError(f"Faiss cannot add vectors to {factory!r}: {last}", field="factory") from None
+
+
+def _check_breadth(value: int, field: str) -> None:
+    """A search breadth Faiss can hold (a C int), >= 1; a larger one overflowed in Faiss."""
+    from kvqae.safety import MAX_SEARCH_BREADTH
+
+    if not 1 <= value <= MAX_SEARCH_BREADTH:
+        raise InputError(f"must be between 1 and {MAX_SEARCH_BREADTH}, got {value}", field=field)
+
+
 def set_nprobe(index: Any, nprobe: int) -> None:
     """Set the number of inverted lists visited per query (IVF indexes, also inside pre-transforms)."""
     faiss = _faiss()
-    if nprobe < 1:
-        raise InputError("must be >= 1", field="nprobe")
+    _check_breadth(nprobe, "nprobe")
     try:
         ivf = faiss.extract_index_ivf(index)
     except RuntimeError:
@@ -98,8 +115,7 @@ def set_ef_search(index: Any, ef_search: int) -> None:
     """Set HNSW's search breadth: of an HNSW index, or of the HNSW graph over an IVF index's list centres
     (where it must be >= nprobe for the lists found to be the nearest ones)."""
     faiss = _faiss()
-    if ef_search < 1:
-        raise InputError("must be >= 1", field="ef_search")
+    _check_breadth(ef_search, "ef_search")
     inner = faiss.downcast_index(index)
     if isinstance(inner, faiss.IndexPreTransform):
         inner = faiss.downcast_index(inner.index)
@@ -294,7 +310,7 @@ class VectorIndex(IndexMeta):
 
             starts = range(0, len(vectors), ADD_BATCH)
             for start in track(starts, "indexing", total=len(starts), enabled=progress):
-                index.add(vectors[start:start + ADD_BATCH])
+                add_vectors(index, vectors[start:start + ADD_BATCH], factory)
         if nprobe is not None:
             set_nprobe(index, nprobe)
         meta: dict[str, Any] = {

@@ -228,7 +228,10 @@ class Reader:
                 field="max_length",
             )
         limit = min(s.max_question_tokens, room)
-        enc = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+        # truncated one past the limit: enough to tell whether to cut, without the tokenizer's warning that a
+        # long question "will result in indexing errors" (it is cut here)
+        enc = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True, truncation=True,
+                             max_length=limit + 1)
         offs = enc["offset_mapping"]
         if len(offs) <= limit:
             return question

@@ -47,6 +47,8 @@ def run_search(cfg: SearchConfig, *, progress: bool = False):
     if cfg.kb is not None and not cfg.to_passages:  # read by nothing else
         raise InputError("--kb is read by --to-passages (entities mapped to their passages): add "
                          "--to-passages or drop --kb", field="--kb")
+    if cfg.to_passages and cfg.kb is None:  # found after the whole search before
+        raise InputError("--to-passages needs --kb", field="kb")
     if cfg.passages_k is not None and not cfg.to_passages:  # was ignored: the run kept its own k
         raise InputError("--passages-k applies to --to-passages (entities mapped to their passages): add "
                          "--to-passages or drop --passages-k", field="--passages-k")
@@ -150,13 +152,13 @@ def search_cmd(
                                       "--refine; default: the index's)."),
 ) -> None:
     """Retrieve for every query; the query encoder spec and dim must match the index."""
-    from kvqae.safety import check_out, check_range
+    from kvqae.safety import MAX_SEARCH_BREADTH, check_out, check_range
 
     check_range(k, "--k", low=1)
     check_range(passages_k, "--passages-k", low=1)
-    check_range(nprobe, "--nprobe", low=1)
-    check_range(ef_search, "--ef-search", low=1)
-    check_range(refine_factor, "--refine-factor", low=0)
+    check_range(nprobe, "--nprobe", low=1, high=MAX_SEARCH_BREADTH)
+    check_range(ef_search, "--ef-search", low=1, high=MAX_SEARCH_BREADTH)
+    check_range(refine_factor, "--refine-factor", low=0, high=MAX_SEARCH_BREADTH)
     check_out(out, "run", {"--queries": queries, "--questions": questions, "--index": index, "--kb": kb},
               overwrite=overwrite)
     if ray is not None:

@@ -1,0 +1,192 @@
+"""Inputs session 25's sweep found mishandled: `kvqae run` into a project folder holding a KB (it removed the
+user's own run files as an earlier config's), pipeline settings its index cannot use (ignored, or refused
+after the encode and index stages), search breadths Faiss overflows on, a huge RRF k, `index recall` without
+`index build`'s guards, a 32-bit TIFF read as 16-bit (an all-black picture), a long question's tokenizer
+warning."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from cli_run import kvqae
+from kvqae.errors import InputError
+from test_index_cli import write_embeddings
+
+
+def _write_pipeline(path: Path, world: Path, output: Path, kb: Path, **retrieval) -> Path:
+    spec = {"output": str(output), "kb": {"source": str(kb)},
+            "questions": {"validation": str(world / "questions_validation.jsonl"),
+                          "test": str(world / "questions_test.jsonl")},
+            "retrieval": [{"mode": "text-passage", "encoder": "bm25", **retrieval}]}
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def _age(*paths: Path) -> None:
+    old = time.time() - 3600
+    for p in paths:
+        os.utime(p, (old, old))
+
+
+def test_run_never_removes_files_it_did_not_write(tiny_world_dir, tmp_path, monkeypatch, capsys):
+    # a project folder with its KB in kb/ passed for an earlier pipeline output, and the run removed the
+    # user's run, weights and predictions there as "outputs of an earlier config"
+    proj = tmp_path / "proj"
+    code, err = kvqae(monkeypatch, capsys, "kb", "build", tiny_world_dir / "articles.jsonl", "--out",
+                      proj / "kb", "--no-progress")
+    assert code == 0, err
+    mine = [proj / "runs/test/my-best-run.json", proj / "predictions/my-reader.jsonl",
+            proj / "fusion_weights.json"]
+    for path in mine:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('{"mine": true}\n', encoding="utf-8")
+    _age(*mine)
+    config = _write_pipeline(tmp_path / "p.yaml", tiny_world_dir, proj, proj / "kb")
+    code, err = kvqae(monkeypatch, capsys, "run", config)
+    assert code == 2 and "is not a pipeline output folder (kvqae run); pass --overwrite" in err
+    code, err = kvqae(monkeypatch, capsys, "run", config, "--overwrite")
+    assert code == 0, err
+    assert all(p.read_text(encoding="utf-8") == '{"mine": true}\n' for p in mine)
+    marker = json.loads((proj / ".kvqae-pipeline").read_text(encoding="utf-8"))
+    assert marker["outputs"] == ["runs/test/text-passage.json"]  # what this run wrote, not the user's files
+    # the next config's run removes what the earlier run wrote, and only that
+    _age(proj / "runs/test/text-passage.json")
+    renamed = _write_pipeline(tmp_path / "p2.yaml", tiny_world_dir, proj, proj / "kb", name="b2")
+    code, err = kvqae(monkeypatch, capsys, "run", renamed)
+    assert code == 0, err
+    assert not (proj / "runs/test/text-passage.json").exists()
+    assert (proj / "runs/test/b2.json").is_file() and all(p.is_file() for p in mine)
+
+
+def test_earlier_outputs_by_marker(tmp_path):
+    from kvqae.pipeline import earlier_outputs
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert earlier_outputs(folder) == set()  # no run wrote it
+    (folder / "inputs.json").write_text("{}", encoding="utf-8")
+    assert earlier_outputs(folder) is None  # a run from before the marker: all its older outputs
+    (folder / ".kvqae-pipeline").write_text('{"outputs": ["runs/test/a.json"]}', encoding="utf-8")
+    assert earlier_outputs(folder) == {"runs/test/a.json"}
+
+
+@pytest.mark.parametrize(
+    ("retrieval", "fusion", "needle"),
+    [
+        ({"encoder": "bm25", "factory": "IVF100,PQ8", "nprobe": 5}, None,
+         'field "retrieval.0": factory, nprobe: a bm25 entry searches the question texts'),
+        ({"encoder": "st:model", "nprobe": 5}, None, "nprobe applies to IVF indexes, not factory 'Flat'"),
+        ({"encoder": "st:model", "factory": "IVF4,Flat", "ef_search": 16}, None,
+         "ef_search applies to HNSW indexes"),
+        ({"encoder": "st:model", "refine_factor": 5}, None,
+         "refine_factor needs an index built with a refine"),
+        ({"encoder": "st:model", "factory": "HNSW8", "ef_search": 3_000_000_000}, None,
+         'field "retrieval.0.ef_search": Input should be less than or equal to 2147483647'),
+        ({"encoder": "bm25"}, {"method": "rrf", "norm": "minmax"},
+         'field "fusion": norm does not apply to method rrf'),
+    ],
+)
+def test_pipeline_settings_its_index_cannot_use_are_refused_first(tiny_world_dir, tmp_path, monkeypatch,
+                                                                 capsys, retrieval, fusion, needle):
+    spec = {"output": str(tmp_path / "out"), "kb": {"source": str(tiny_world_dir / "articles.jsonl")},
+            "questions": {"validation": str(tiny_world_dir / "questions_validation.jsonl"),
+                          "test": str(tiny_world_dir / "questions_test.jsonl")},
+            "retrieval": [{"mode": "text-passage", **retrieval},
+                          {"mode": "text-passage", "encoder": "bm25", "name": "b2"}]}
+    if fusion is not None:
+        spec["fusion"] = fusion
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    code, err = kvqae(monkeypatch, capsys, "run", tmp_path / "p.yaml")
+    assert code == 2 and "p.yaml: " in err and needle in err, err
+    assert not (tmp_path / "out").exists()  # before any stage
+
+
+@pytest.fixture()
+def dirs(tmp_path):
+    rng = np.random.default_rng(0)
+    emb = write_embeddings(tmp_path / "emb", rng.normal(size=(60, 8)), [f"E{i}" for i in range(60)])
+    qemb = write_embeddings(tmp_path / "q", rng.normal(size=(5, 8)), [f"q{i}" for i in range(5)])
+    return tmp_path, emb, qemb
+
+
+def test_search_breadths_faiss_overflows_on_are_refused(dirs, monkeypatch, capsys):
+    tmp, emb, qemb = dirs
+    code, err = kvqae(monkeypatch, capsys, "index", "build", emb, "--out", tmp / "ix", "--factory", "HNSW8")
+    assert code == 0, err
+    code, err = kvqae(monkeypatch, capsys, "search", "--queries", qemb, "--index", tmp / "ix",
+                      "--ef-search", "3000000000", "-o", tmp / "r.json")
+    assert (code, err) == (2, "error: --ef-search must be >= 1 and <= 2147483647, got 3000000000\n")
+    code, err = kvqae(monkeypatch, capsys, "index", "recall", tmp / "ix", "--embeddings", emb, "--queries",
+                      qemb, "--ef-search", "99999999999")
+    assert (code, err) == (2, "error: --ef-search must be >= 1 and <= 2147483647, got 99999999999\n")
+    code, err = kvqae(monkeypatch, capsys, "index", "recall", tmp / "ix", "--embeddings", emb, "--queries",
+                      qemb, "--sample", "3", "--seed", "-1")
+    assert (code, err) == (2, "error: --seed must be >= 0, got -1\n")
+    assert not (tmp / "r.json").exists()
+
+
+def test_a_saved_breadth_faiss_cannot_hold_is_refused():
+    from kvqae.index.faiss_index import VectorIndex, set_search_params
+
+    index = VectorIndex.from_vectors(np.eye(4, dtype=np.float32), list("abcd"), factory="HNSW8")
+    with pytest.raises(InputError, match="ef_search.*between 1 and 2147483647, got 3000000000"):
+        set_search_params(index.index, ef_search=3_000_000_000)
+
+
+@pytest.mark.parametrize("factory", ["IDMap,Flat", "NSG32"])
+def test_recall_in_memory_refuses_factories_faiss_cannot_add_to(dirs, monkeypatch, capsys, factory):
+    # `index build` named them; `index recall --factory` was a RuntimeError traceback
+    _, emb, qemb = dirs
+    code, err = kvqae(monkeypatch, capsys, "index", "recall", "--embeddings", emb, "--queries", qemb,
+                      "--factory", factory)
+    assert code == 2 and f"Faiss cannot add vectors to {factory!r}" in err and len(err.splitlines()) == 1
+
+
+def test_a_huge_rrf_k_is_refused(tmp_path, monkeypatch, capsys):
+    # 1e17 left 7 distinct scores per query (ties in passage-id order), 1e308 with tiny weights all 0.0
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(
+            {"name": name, "level": "passage", "run": {"q": {"d1": 1.0, "d2": 0.5}}}), encoding="utf-8")
+    code, err = kvqae(monkeypatch, capsys, "fuse", "combine", "--run", tmp_path / "a.json", "--run",
+                      tmp_path / "b.json", "--method", "rrf", "--rrf-k", "1e17", "-o", tmp_path / "f.json")
+    assert (code, err) == (2, "error: --rrf-k must be a finite number >= 0 and <= 1e+06, got 1e+17\n")
+
+
+def test_a_32_bit_tiff_is_refused_and_a_16_bit_one_read():
+    from PIL import Image
+
+    from kvqae.ask.images import decode_image
+
+    pixels = np.tile(np.arange(0, 256, 4, dtype=np.int32), (8, 1))  # 8-bit values in a 32-bit image
+    data = io.BytesIO()
+    Image.fromarray(pixels, mode="I").save(data, format="TIFF")
+    with pytest.raises(InputError, match='photo.tif: field "image": 32-bit integer pixels are not supported'):
+        decode_image(data.getvalue(), name="photo.tif")
+    data16 = io.BytesIO()
+    Image.fromarray((pixels * 256).astype(np.uint16)).save(data16, format="TIFF")
+    grey = np.asarray(decode_image(data16.getvalue(), name="photo16.tif"))[..., 0]
+    assert grey.max() == 252 and grey.min() == 0  # tones kept, mapped to 8 bits
+
+
+def test_a_long_question_is_cut_without_the_tokenizers_warning(tiny_reader_dir):
+    # the tokenizer warned that a 1,000-token question "will result in indexing errors"; it is cut first
+    code = (
+        "from kvqae.read.model import Reader\n"
+        f"reader = Reader.load({str(tiny_reader_dir)!r})\n"
+        "cut = reader._cut_question('word ' * 1000)\n"
+        "print(len(cut.split()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert 0 < int(done.stdout.strip()) < 1000
+    assert "Token indices sequence length" not in done.stderr
