@@ -296,3 +296,23 @@ def test_jpeg_draft_decoding_keeps_enough_pixels(tmp_path):
     Image.new("L", (640, 480), 7).save(png)
     im = open_image(png, min_size=64)
     assert im.size == (640, 480) and im.mode == "RGB"  # draft is JPEG-only; grey converted to RGB
+
+
+def test_a_model_changed_in_place_starts_over(clip_enc, tmp_path):
+    # the manifest named the encoder only: batches of a model retrained at the same path were kept, and the
+    # store held two models' vectors
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"old")
+    ids, texts = [f"p{i}" for i in range(6)], [f"passage {i}" for i in range(6)]
+    out = tmp_path / "emb"
+    crashing = Counting(clip_enc, fail_after=1)
+    crashing.spec = f"clip:{model}"
+    with pytest.raises(KeyboardInterrupt):
+        encode_to_dir(crashing, ids, texts, kind="text", field="passage", out_dir=out, batch_size=2,
+                      progress=False)
+    (model / "weights.bin").write_bytes(b"retrained")
+    enc = Counting(clip_enc)
+    enc.spec = f"clip:{model}"
+    encode_to_dir(enc, ids, texts, kind="text", field="passage", out_dir=out, batch_size=2, progress=False)
+    assert enc.calls == 3  # every batch again

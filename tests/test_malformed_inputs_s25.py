@@ -190,3 +190,52 @@ def test_a_long_question_is_cut_without_the_tokenizers_warning(tiny_reader_dir):
     assert done.returncode == 0, done.stderr
     assert 0 < int(done.stdout.strip()) < 1000
     assert "Token indices sequence length" not in done.stderr
+
+
+def test_encode_names_the_fields_of_its_source(tmp_path, monkeypatch, capsys):
+    # the option's message listed image, title, passage and question for either command
+    row = '{"id": "q1", "question": "Who?", "answers": ["a"]}\n'
+    (tmp_path / "q.jsonl").write_text(row, encoding="utf-8")
+    code, err = kvqae(monkeypatch, capsys, "encode", "questions", tmp_path / "q.jsonl", "-e", "st:x", "-f",
+                      "passage", "-o", tmp_path / "e")
+    assert (code, err) == (
+        2, "error: field \"--field\": --field must be image or question here, got 'passage'\n")
+    code, err = kvqae(monkeypatch, capsys, "encode", "kb", tmp_path, "-e", "st:x", "-f", "question", "-o",
+                      tmp_path / "e")
+    assert code == 2 and "--field must be image, title or passage here, got 'question'" in err
+    assert not (tmp_path / "e").exists()
+
+
+def test_fuse_fit_plot_and_out_on_one_path_say_so(tmp_path, monkeypatch, capsys):
+    # "--plot fw.png is the input --out": --out is an output
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(
+            {"name": name, "level": "passage", "run": {"q": {"d1": 1.0}}}), encoding="utf-8")
+    row = '{"id": "q", "question": "Who?", "answers": ["a"]}\n'
+    (tmp_path / "q.jsonl").write_text(row, encoding="utf-8")
+    code, err = kvqae(monkeypatch, capsys, "fuse", "fit", "--run", tmp_path / "a.json", "--run",
+                      tmp_path / "b.json", "--questions", tmp_path / "q.jsonl", "--qrels",
+                      tmp_path / "a.json", "-o", tmp_path / "fw.png", "--plot", tmp_path / "fw.png")
+    assert code == 2 and "name the same path: the weights file and the heat map need two" in err
+
+
+def test_sigterm_removes_temporary_outputs_like_ctrl_c(tmp_path):
+    # `timeout`, `docker stop` and Slurm send SIGTERM: a killed `kb build` left .kbi.*.tmp behind each time
+    code = (
+        "import os, signal, sys, time\n"
+        "from pathlib import Path\n"
+        "from kvqae.cli import stop_on_sigterm\n"
+        "from kvqae.io import atomic_dir\n"
+        "stop_on_sigterm()\n"
+        "try:\n"
+        "    with atomic_dir(Path(sys.argv[1])) as tmp:\n"
+        "        (tmp / 'half.txt').write_text('half')\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        time.sleep(30)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip() == "interrupted", done.stderr
+    assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary

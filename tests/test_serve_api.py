@@ -347,3 +347,29 @@ def test_satisfiable_range_by_hand():
     assert satisfiable_range("bytes=-50", 100) and satisfiable_range("bytes=0-500", 100)  # the end is clipped
     assert not satisfiable_range("bytes=100-", 100) and not satisfiable_range("bytes=5-1", 100)
     assert not satisfiable_range("bytes=-0", 100) and not satisfiable_range("items=0-1", 100)
+
+
+def test_responses_carry_security_headers_and_images_are_revalidated(client, answerer):
+    # no framing, no type sniffing, the page's own content policy; an image cached for an hour by id showed
+    # another bundle's picture of the same id
+    page = client.get("/")
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"] == "nosniff"
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    eid = answerer.kb.entity_ids[0]
+    image = client.get(f"/api/entities/{eid}/image")
+    assert image.status_code == 200 and image.headers["cache-control"] == "no-cache"
+    assert image.headers["x-content-type-options"] == "nosniff" and "etag" in image.headers
+    assert "content-security-policy" not in client.get("/health").headers  # /docs' own scripts stay free
+
+
+def test_a_loopback_service_refuses_another_host(answerer):
+    # a page on another site could read the API of a service on 127.0.0.1 through DNS rebinding
+    local = TestClient(create_app(answerer, loopback_only=True), base_url="http://127.0.0.1:8765")
+    assert local.get("/health").status_code == 200
+    for host in ("localhost:8765", "[::1]:8765"):
+        assert local.get("/health", headers={"host": host}).status_code == 200
+    refused = local.get("/health", headers={"host": "attacker.example:8765"})
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["field"] == "host" and "attacker.example" in error["message"]

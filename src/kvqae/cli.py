@@ -91,6 +91,22 @@ def os_error_message(e: OSError) -> str:
     return f"{shown}: {reason}"
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (what `timeout`, `docker stop`, systemd and Slurm send) stops a command as Ctrl-C does: its
+    temporary outputs are removed on the way out (they stayed, one more per killed run). A handler set by
+    whoever embeds kvqae is kept; `kvqae serve`'s server sets its own."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (
+            signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
 def main() -> None:
     """Entry point: input errors print one clear line and exit 2 instead of a traceback."""
     import os
@@ -105,6 +121,7 @@ def main() -> None:
     if (message := undecodable_argument(sys.argv[1:]) or empty_argument(sys.argv[1:])) is not None:
         typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
         raise SystemExit(2)
+    stop_on_sigterm()
     try:
         code = app(standalone_mode=False)
     except InputError as e:

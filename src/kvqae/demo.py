@@ -45,7 +45,7 @@ class DemoConfig(ConfigModel):
     # training questions only. No validation or test image is used by any of them.
     clip_training: Literal["cross", "cross-kb", "joint"] = "cross"
     clip_augment: bool = False  # cross-kb only: also grey and edge-drawn copies of each KB image
-    clip_epochs: int = 20
+    clip_epochs: int = Field(default=20, ge=1)
     # a time budget for the CLIP (None: all epochs): 20 epochs take ~143 s on an idle 2-core machine; on a
     # slower one the budget ends the training early so that the demo stays within its 5 minutes
     clip_minutes: float | None = Field(default=2.5, gt=0, allow_inf_nan=False)
@@ -70,7 +70,7 @@ class DemoConfig(ConfigModel):
     seed: int = 0
     # torch CPU threads; None: torch's default (all cores: 2 threads took 211 s vs 279 s for 1 on an idle
     # 2-core machine; on an oversubscribed one, 1 thread is faster)
-    threads: int | None = None
+    threads: int | None = Field(default=None, ge=1)
 
 
 def clip_pairs(world_dir: Path, kb, cfg: DemoConfig) -> tuple[list, list]:
@@ -499,10 +499,13 @@ def demo_command(
     ),
 ) -> None:
     """Run the whole system offline on a synthetic entity world and write a report (<= 5 min on 2 cores)."""
-    from kvqae.safety import check_out, check_range
+    from kvqae.safety import check_out, check_range, check_reader_dir
 
     check_range(clip_minutes, "--clip-minutes", low=0, finite=True)
+    check_range(clip_epochs, "--clip-epochs", low=1)  # a traceback after the world and KB were built
     check_out(out, "demo", {"--reader": reader}, overwrite=overwrite)
+    if reader is not None:  # found after the world was built and the CLIP trained
+        check_reader_dir(reader, "--reader")
     world = DemoConfig().world.model_copy(
         update={"n_entities": entities, "style_shift": style_shift, "cue_name_share": cue_share, "seed": seed}
     )

@@ -549,3 +549,19 @@ def first_json_row(path: str | Path) -> dict[str, Any] | None:
         return next((row for row, _ in rows), None)
     finally:
         rows.close()
+
+
+# the most files of one folder (a KB, a model) whose size and time `path_stamp` records
+STAMPED_FILES = 2000
+
+
+def path_stamp(path: Path) -> list | None:
+    """What tells an edited input from the one seen before: a file's size and modification time, a folder's
+    files' (relative path, size, time) - a model's weights are rewritten in place and the folder's own time
+    stays the same; None when `path` does not exist."""
+    if not path.exists():
+        return None
+    if path.is_dir():
+        files = sorted(f for f in path.rglob("*") if f.is_file())[:STAMPED_FILES]
+        return [[str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+    return [path.stat().st_size, path.stat().st_mtime_ns]

@@ -34,7 +34,7 @@ import typer
 
 from kvqae.ask.bundle import Bundle, BundleFusion, BundleReader, BundleRetrieval, save_bundle, spec_paths
 from kvqae.config import parse_config, parse_yaml
-from kvqae.io import read_json, write_json
+from kvqae.io import path_stamp, read_json, write_json
 from kvqae.pipeline_config import (  # re-exported: `kvqae.pipeline` is where users import the config from
     PIPELINE_WRITES,
     FusionSection,
@@ -89,22 +89,10 @@ def _slug(text: str) -> str:
     return f"{slug[-(_SLUG_CHARS - 9):].lstrip('_-.')}-{digest}"
 
 
-_STAMPED_FILES = 2000  # the most files of one input folder (a KB, a model) whose size and time are recorded
-
-
 def _input_state(cfg: PipelineConfig) -> dict:
     """What the stage outputs depend on: the config and the size and time of every input file and of every
     file in an input folder (a KB, a model), so an edited input (or a model retrained at the same path) never
     reuses stale outputs. Image files a KB or a question file names are not recorded."""
-
-    def stamp(path: Path) -> list | None:
-        if not path.exists():
-            return None
-        if path.is_dir():  # a model's weights are rewritten in place: the folder's own time stays the same
-            files = sorted(f for f in path.rglob("*") if f.is_file())[:_STAMPED_FILES]
-            return [[str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
-        return [path.stat().st_size, path.stat().st_mtime_ns]
-
     paths = [Path(cfg.kb.source), *cfg.questions.values()]
     if cfg.kb.types_from is not None:
         paths.append(Path(cfg.kb.types_from))
@@ -116,7 +104,7 @@ def _input_state(cfg: PipelineConfig) -> dict:
     return {
         # the reader, the metrics and the re-ranking are recomputed on every run: they invalidate nothing
         "config": cfg.model_dump(mode="json", exclude={"reader", "metrics", "dataset", "rerank"}),
-        "inputs": {str(p): stamp(p) for p in paths},
+        "inputs": {str(p): path_stamp(p) for p in paths},
     }
 
 

@@ -261,7 +261,7 @@ def check_pipeline(cfg: PipelineConfig) -> None:
     from kvqae.encode.registry import parse_spec
     from kvqae.errors import InputError
     from kvqae.evaluate.metrics import parse_metric
-    from kvqae.safety import check_device, check_model_dir
+    from kvqae.safety import check_device, check_model_dir, check_reader_dir
 
     metrics = {"metrics": cfg.metrics, "fusion.metric": [cfg.fusion.metric] if cfg.fusion else []}
     for key, names in metrics.items():
@@ -334,7 +334,7 @@ def check_pipeline(cfg: PipelineConfig) -> None:
             hint = (" (reader.run is 'fusion' unless set, and nothing is fused here; set it to one of them)"
                     if "run" not in cfg.reader.model_fields_set else "")
             raise InputError(f"{cfg.reader.run!r} is not one of the runs {runs}{hint}", field="reader.run")
-        check_model_dir(cfg.reader.model, "reader.model")
+        check_reader_dir(cfg.reader.model, "reader.model")
 
 
 def _check_splits(cfg: PipelineConfig) -> None:

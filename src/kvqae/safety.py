@@ -351,6 +351,25 @@ def check_model_dir(name: str, flag: str, packaged: Iterable[str] = ()) -> None:
                          "model.safetensors or pytorch_model.bin)")
 
 
+def check_reader_dir(path: PathLike, flag: str) -> None:
+    """A local reader folder holds model files and a question-answering head (`kvqae_reader.json`, or an
+    architecture "...ForQuestionAnswering" in config.json): a retriever or a CLIP given as the reader was
+    found only when the reader loaded, after the work before it."""
+    check_model_dir(str(path), flag)
+    folder = Path(path).expanduser()
+    if not folder.is_dir() or (folder / "kvqae_reader.json").is_file():
+        return
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # left to the loader, which names what is wrong
+    architectures = config.get("architectures") if isinstance(config, dict) else None
+    if isinstance(architectures, list) and architectures and not any(
+            str(a).endswith("ForQuestionAnswering") for a in architectures):
+        raise InputError(f"{flag} {path}: not a reader model (config.json's architectures {architectures} "
+                         "have no question-answering head)")
+
+
 def expect_folder(path: PathLike, what: str) -> Path:
     """`path` as a Path when it is an existing folder; InputError "not found" or "is a file" otherwise."""
     path = Path(path)

@@ -29,15 +29,24 @@ def _done(out: Path) -> None:
                f"{meta['field']}), {len(meta['missing'])} missing")
 
 
+# the fields each source has (a KB's questions field or a question's passage would be refused later, after
+# the model loaded, and the option's message listed all four for either command)
+KB_FIELDS = ("image", "title", "passage")
+QUESTION_FIELDS = ("image", "question")
+
+
 def _encode(encode, source: Path, encoder: str, field: str, out: Path, batch_size: int, resume: bool,
             device: str, progress: bool, overwrite: bool, ray: str | None = None,
-            ray_actors: int | None = None) -> None:
+            ray_actors: int | None = None, *, fields: tuple[str, ...] = KB_FIELDS) -> None:
     """Validate the options (EncodeConfig), encode (which refuses a field the source lacks) and report."""
     from kvqae.config import parse_config
     from kvqae.encode.store import EncodeConfig
     from kvqae.errors import InputError
     from kvqae.safety import check_device, check_out, check_range, spec_paths
 
+    if field not in fields:
+        raise InputError(f"--field must be {', '.join(fields[:-1])} or {fields[-1]} here, got {field!r}",
+                         field="--field")
     check_range(batch_size, "--batch-size", low=1)
     if ray is None:
         check_device(device)
@@ -94,7 +103,7 @@ def encode_questions_cmd(
     from kvqae.encode.store import encode_questions
 
     _encode(encode_questions, questions, encoder, field, out, batch_size, resume, device, progress, overwrite,
-            ray, ray_actors)
+            ray, ray_actors, fields=QUESTION_FIELDS)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,7 +24,8 @@ import numpy as np
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
 from kvqae.index.embeddings import Embeddings, read_embeddings
-from kvqae.io import atomic_dir, atomic_path, write_json
+from kvqae.io import atomic_dir, atomic_path, path_stamp, write_json
+from kvqae.safety import spec_paths
 
 if TYPE_CHECKING:
     from kvqae.encode.base import Encoder
@@ -202,9 +203,12 @@ def plan_encoding(
     dim = int(encoder.dim)
 
     work = partial_dir(out_dir)
+    # a local model's files too: one retrained or replaced in place between the runs made a store of two
+    # models' vectors
     manifest = {"encoder": encoder.spec, "field": field, "kind": kind, "role": role, "dim": dim,
                 "batch_size": batch_size, "count": len(present),
-                "ids_sha1": _fingerprint(todo_ids), "items_sha1": _fingerprint(todo_items)}
+                "ids_sha1": _fingerprint(todo_ids), "items_sha1": _fingerprint(todo_items),
+                "model_files": [path_stamp(Path(p)) for p in spec_paths(encoder.spec)]}
     if work.exists():
         try:
             old = json.loads((work / MANIFEST).read_text(encoding="utf-8"))

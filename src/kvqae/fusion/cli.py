@@ -159,7 +159,7 @@ def fuse_fit(
     from kvqae.config import parse_config
     from kvqae.errors import InputError
     from kvqae.evaluate.metrics import parse_metric
-    from kvqae.safety import check_out, check_range
+    from kvqae.safety import check_out, check_range, overlap
 
     check_range(step, "--step", low=0, low_open=True, high=1)
     check_range(rrf_k, "--rrf-k", low=0, high=1e6, finite=True)  # larger: rounding ties every score
@@ -170,7 +170,10 @@ def fuse_fit(
     if plot is not None:
         if plot.suffix.lower() != ".png":  # it wrote PNG bytes to x.pdf / x.svg
             raise InputError(f"the heat map is a PNG image: name it *.png, not {plot.name!r}", field="--plot")
-        check_out(plot, "png", {**inputs, "--out": out}, overwrite=overwrite, flag="--plot")
+        if overlap(plot, out) is not None:  # two outputs in one place; "--out" is no input
+            raise InputError(f"--plot {plot} and --out {out} name the same path: the weights file and the "
+                             "heat map need two", field="--plot")
+        check_out(plot, "png", inputs, overwrite=overwrite, flag="--plot")
 
     cfg = parse_config(
         FuseFitConfig,

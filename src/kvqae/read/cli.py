@@ -101,11 +101,11 @@ def read_command(
     from kvqae.data.questions import load_questions
     from kvqae.data.runs import Run
     from kvqae.read.predict import read_questions
-    from kvqae.safety import check_device, check_model_dir, check_out, check_range, local_path
+    from kvqae.safety import check_device, check_out, check_range, check_reader_dir, local_path
 
     # NaN, +-inf or a weight that overflows the scores wrote null scores and confidences for every question
     check_range(retrieval_weight, "--retrieval-weight", low=0, high=MAX_RETRIEVAL_WEIGHT, finite=True)
-    check_model_dir(model, "--model")
+    check_reader_dir(model, "--model")
     check_device(device)
     inputs = {"--run": run, "--kb": kb, "--questions": questions, "--model": local_path(model)}
     check_out(out, "predictions", inputs, overwrite=overwrite)
@@ -157,6 +157,9 @@ def reader_data_command(
     from kvqae.read.cloze import generate_cloze, save_cloze
     from kvqae.safety import check_out
 
+    if out.suffix.lower() not in (".jsonl", ".json", ".txt", ""):
+        # it writes JSON lines; a .csv name would later be read as CSV and fail (as `questions convert` says)
+        raise InputError(f"--out {out} would hold kvqae JSONL, not {out.suffix}: name it .jsonl", field="out")
     check_out(out, "cloze", {"--kb": kb}, overwrite=overwrite)
 
     qs = generate_cloze(
@@ -166,7 +169,9 @@ def reader_data_command(
         raise InputError("no question could be generated: the KB's passages hold no named entity to ask "
                          "about (spaCy NER)", path=kb, field="kb")
     save_cloze(out, qs)
-    typer.echo(f"wrote {len(qs)} {style} questions to {out}")
+    short = (f" (of {n} asked: no more named entities to ask about, at most --per-passage {per_passage} per "
+             "passage)") if len(qs) < n else ""
+    typer.echo(f"wrote {len(qs)} {style} questions to {out}{short}")
 
 
 STYLE_HELP = (

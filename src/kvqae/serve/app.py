@@ -265,8 +265,38 @@ def limit_body_size(app: FastAPI) -> None:
         return await call_next(request)
 
 
-def create_app(answerer: Answerer, *, examples: list | None = None) -> FastAPI:
-    """The service over an already loaded `answerer` (models load once, before the app exists)."""
+# the page loads its script, style and pictures from this service only (blob: the preview of a chosen
+# photo); no page may frame it (clickjacking)
+PAGE_POLICY = ("default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
+               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def secure_responses(app: FastAPI, *, loopback_only: bool = False) -> None:
+    """Headers every response carries (no type sniffing, no framing; the page's content policy), and - for a
+    service bound to this machine only (`loopback_only`) - a refusal of requests naming another host, which
+    a web page could send through DNS rebinding to read the service's API."""
+    from urllib.parse import urlsplit
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):
+        if loopback_only:
+            host = urlsplit("//" + request.headers.get("host", "")).hostname or ""
+            if host not in LOOPBACK_NAMES:
+                return error_response(400, f"the Host header names {host[:60]!r}; this service was started "
+                                           "for 127.0.0.1 / localhost only (behind a proxy that renames the "
+                                           "host, start it with --host 0.0.0.0)", "host")
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.path == "/":
+            response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+        return response
+
+
+def create_app(answerer: Answerer, *, examples: list | None = None, loopback_only: bool = False) -> FastAPI:
+    """The service over an already loaded `answerer` (models load once, before the app exists);
+    `loopback_only`: it listens on this machine only, and refuses requests naming another host."""
     # /docs and /redoc from assets installed with fastapi-offline: FastAPI's own pages load Swagger UI and
     # ReDoc from a CDN, so they were blank where the service runs without internet
     app = FastAPIOffline(
@@ -279,6 +309,7 @@ def create_app(answerer: Answerer, *, examples: list | None = None) -> FastAPI:
     app.state.examples = {q.id: q for q in shown}
     install_error_handlers(app)
     limit_body_size(app)
+    secure_responses(app, loopback_only=loopback_only)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     add_routes(app)
     return app
@@ -426,4 +457,6 @@ def image_file(path: str, owner: str) -> FileResponse:
     media_type = image_media_type(path)
     if media_type is None:
         raise HTTPException(404, f"{owner} has no image: its image file is not one")
-    return ImageFileResponse(path, media_type=media_type, headers={"Cache-Control": "max-age=3600"})
+    # revalidated by its ETag on every use: ids such as e00000 name other pictures in another bundle or a
+    # rebuilt KB served at the same address, and an hour's cache showed the old ones
+    return ImageFileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})

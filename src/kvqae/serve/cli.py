@@ -59,7 +59,7 @@ def serve_command(
         typer.secho(f"warning: {Path(out) / 'bundle.json'}: examples {missing} does not exist: the page "
                     "shows no example questions", fg=typer.colors.YELLOW, err=True)
     answerer.warm_up()
-    app = create_app(answerer)
+    app = create_app(answerer, loopback_only=host in LOOPBACK)
     typer.echo(f"modes: {', '.join(answerer.mode_names)}; reader: {'yes' if answerer.reader else 'no'}")
     typer.echo(f"serving http://{host}:{port}/  (API docs at /docs; Ctrl-C stops)")
     # headers must arrive within HEADER_SECONDS (kvqae.serve.protocol): a stalled client held its connection

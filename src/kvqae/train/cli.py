@@ -157,7 +157,8 @@ def train_retriever_command(
     epochs: int = typer.Option(2, "--epochs", min=1),
     batch_size: int = typer.Option(32, "--batch-size", min=2),
     lr: float = typer.Option(3e-5, "--lr"),
-    hard_negatives: int = typer.Option(1, "--hard-negatives", min=0, help="BM25 negatives per question."),
+    hard_negatives: int = typer.Option(1, "--hard-negatives", min=0,
+                                      help="BM25 negatives per question (at most 10)."),
     same_entity_negatives: int = typer.Option(
         0, "--same-entity-negatives", min=0,
         help="BM25 negatives per question from the question's own entity (passages without the answer)."),
@@ -172,9 +173,11 @@ def train_retriever_command(
     from kvqae.errors import InputError
     from kvqae.read.cloze import STYLES
     from kvqae.safety import check_range
-    from kvqae.train.retriever import TrainRetrieverConfig, train_retriever
+    from kvqae.train.retriever import MAX_NEGATIVES, TrainRetrieverConfig, train_retriever
 
     check_range(lr, "--lr", low=0, low_open=True)
+    check_range(hard_negatives, "--hard-negatives", low=0, high=MAX_NEGATIVES)
+    check_range(same_entity_negatives, "--same-entity-negatives", low=0, high=MAX_NEGATIVES)
     check_range(max_minutes, "--max-minutes", low=0, low_open=True)
     check_range(threads, "--threads", low=0, high=256)  # 100,000 segfaulted
     check_range(seed, "--seed", low=0)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
@@ -30,6 +31,12 @@ from kvqae.errors import InputError
 _COPULA = re.compile(r"\b(?:is|was|are|were)\s+(?:an?|the|one of the)\s+", re.IGNORECASE)
 _DANGLING = {"of", "on", "in", "by", "the", "for", "a", "an", "to", "at", "with", "as", "or", "american"}
 _STOP = re.compile(r"[,;:(]|\.\s|\s(?:who|which|that|whose|and|born|best|known|from)\s")
+
+
+# BM25 negatives per question are drawn from its top 20 (50 with same-entity negatives) and each is one more
+# passage encoded per question and step: more were silently fewer, and a step of thousands of passages ran
+# past the time budget into gigabytes of memory
+MAX_NEGATIVES = 10
 
 
 class TrainRetrieverConfig(ConfigModel):
@@ -41,10 +48,11 @@ class TrainRetrieverConfig(ConfigModel):
     style: str = "cloze"
     described_share: float = 0.5  # share of questions rewritten to describe their entity
     val_fraction: float = 0.1
-    hard_negatives: int = 1  # BM25 negatives of other entities per question (0: in-batch negatives only)
+    # BM25 negatives of other entities per question (0: in-batch negatives only)
+    hard_negatives: int = Field(default=1, ge=0, le=MAX_NEGATIVES)
     # BM25-best passages of the question's own entity that do not hold the answer: teach the passage, not
     # only the entity (people's questions find the article but miss the passage holding the fact)
-    same_entity_negatives: int = 0
+    same_entity_negatives: int = Field(default=0, ge=0, le=MAX_NEGATIVES)
     epochs: int = 2
     batch_size: int = 32
     lr: float = 3e-5

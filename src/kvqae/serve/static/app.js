@@ -229,6 +229,14 @@
     els.notes.replaceChildren(...(r.notes || []).map((note) => el("p", { class: "note caveat", text: `Note: ${note}` })));
   }
 
+  // A title cut to MAX_TITLE characters (a KB's 5,000-character title pushed the answer off the screen);
+  // the whole one stays in the element's tooltip.
+  const MAX_TITLE = 160;
+  function shortTitle(text) {
+    const chars = Array.from(String(text ?? ""));
+    return chars.length > MAX_TITLE ? `${chars.slice(0, MAX_TITLE - 1).join("")}…` : chars.join("");
+  }
+
   // A KB thumbnail, or a neutral placeholder box when there is none (or it fails to load).
   function thumb(url, title) {
     const box = el("span", { class: "thumb-placeholder", "aria-hidden": "true" });
@@ -241,7 +249,8 @@
   function renderEntity(entity) {
     els.entity.replaceChildren();
     if (!entity) return;
-    const name = el("div", {}, [el("span", { class: "label", text: "Entity" }), el("strong", { text: entity.title || entity.id || "" })]);
+    const title = entity.title || entity.id || "";
+    const name = el("div", {}, [el("span", { class: "label", text: "Entity" }), el("strong", { text: shortTitle(title), title })]);
     els.entity.append(thumb(entity.image_url, entity.title), name);
   }
 
@@ -282,8 +291,8 @@
     return el("li", { class: "item" }, [
       el("span", { class: "rank", text: String(item.rank ?? "") }),
       thumb(item.image_url, item.title),
-      el("span", { class: "title", title: String(item.id ?? "") }, [
-        item.title || item.id || "",
+      el("span", { class: "title", title: `${item.title || ""} (${String(item.id ?? "")})` }, [
+        shortTitle(item.title || item.id || ""),
         passage ? el("span", { class: "pid", text: ` ${passage}` }) : null,
       ]),
       el("span", { class: "score", text: fmt(item.score, 3) }),
