@@ -239,3 +239,102 @@ def test_sigterm_removes_temporary_outputs_like_ctrl_c(tmp_path):
                           timeout=60)
     assert done.stdout.strip() == "interrupted", done.stderr
     assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary
+
+
+# ------------------------------------------------------------------ evaluation, reports, dataset rows
+
+
+def _runs_and_questions(tmp_path) -> tuple[Path, Path]:
+    run = tmp_path / "r.json"
+    scores = {"q1": {"d1": 2.0, "d2": 1.0}, "q2": {"d3": 1.0}}
+    run.write_text(json.dumps({"name": "r", "level": "passage", "run": scores}), encoding="utf-8")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps({"id": q, "question": "Who?", "answers": ["x"]}) + "\n"
+                                 for q in ("q1", "q2")), encoding="utf-8")
+    return run, questions
+
+
+def test_weights_without_a_grid_are_refused_before_any_report_file(tmp_path, monkeypatch, capsys):
+    # a joint CLIP's fusion_weights.json has no grid: a KeyError traceback after report.md was written
+    run, questions = _runs_and_questions(tmp_path)
+    (tmp_path / "qrels.json").write_text('{"q1": {"d2": 1}, "q2": {"d3": 1}}', encoding="utf-8")
+    weights = {"format": "kvqae-fusion-weights/1", "weights": [0.5, 0.5], "method": "wsum",
+               "norm": "zscore", "default_minimum": None, "rrf_k": 60.0, "run_names": ["a", "b"]}
+    (tmp_path / "fw.json").write_text(json.dumps(weights), encoding="utf-8")
+    code, err = kvqae(monkeypatch, capsys, "evaluate", "retrieval", "--run", run, "--questions", questions,
+                      "--qrels", tmp_path / "qrels.json", "-o", tmp_path / "rep", "--weights",
+                      tmp_path / "fw.json")
+    assert code == 2 and 'fw.json: field "grid": this weights file has no weight grid' in err, err
+    assert not (tmp_path / "rep").exists()
+
+
+def test_unjudged_questions_are_named(tmp_path, monkeypatch, capsys):
+    # trec_eval leaves them out; here they score 0: MRR (1/2 + 0) / 2 is said to include q2
+    run, questions = _runs_and_questions(tmp_path)
+    (tmp_path / "qrels.json").write_text('{"q1": {"d2": 1}}', encoding="utf-8")
+    code, err = kvqae(monkeypatch, capsys, "evaluate", "retrieval", "--run", run, "--questions", questions,
+                      "--qrels", tmp_path / "qrels.json", "-o", tmp_path / "rep", "--metric", "mrr@100")
+    assert code == 0
+    assert "qrels.json: 1 of 2 questions have no relevant document in these judgements ('q2')" in err
+    assert json.loads((tmp_path / "rep/report.json").read_text())["systems"][0]["mean"]["mrr@100"] == 0.25
+
+
+def test_a_run_name_with_a_line_break_is_refused(tmp_path, monkeypatch, capsys):
+    # it split the report's Markdown rows; a NUL went raw into report.md and report.tex
+    run, questions = _runs_and_questions(tmp_path)
+    data = json.loads(run.read_text())
+    data["name"] = "line1\nline2"
+    run.write_text(json.dumps(data), encoding="utf-8")
+    from kvqae.data.runs import Run
+
+    with pytest.raises(InputError, match=r"field \"name\": run name 'line1\\nline2' holds the character"):
+        Run.load(run)
+
+
+def test_answer_eval_is_checked_in_every_layout(tmp_path):
+    # [null] in the kvqae layout scored the prediction "None" as right; NaN scored "nan"
+    from kvqae.data.questions import load_questions
+
+    for value, shown in (("[null]", "got null"), ('[["Roma"]]', "got list"), ("[NaN]", "got nan")):
+        path = tmp_path / "q.jsonl"
+        row = '{"id": "n1", "question": "City?", "answers": ["Paris"], "answer_eval": ' + value + "}\n"
+        path.write_text(row, encoding="utf-8")
+        with pytest.raises(InputError, match=f'line 1: field "answer_eval": item 0 must be .*{shown}'):
+            load_questions(path)
+
+
+def test_a_reader_given_as_the_bem_scorer_is_refused(tiny_reader_dir):
+    # its classifier was initialised at random: BEM 1.0 on one run, 0.0 on the next
+    from kvqae.evaluate.bem import BemScorer
+
+    with pytest.raises(InputError, match="not a sequence classifier"):
+        BemScorer(tiny_reader_dir)
+
+
+def test_kilt_paragraphs_must_be_strings(tmp_path):
+    # the 324 of "The tower is ", 324, " metres tall." was dropped and the text read wrong
+    from kvqae.data.articles import read_articles
+
+    path = tmp_path / "kb.jsonl"
+    path.write_text(json.dumps({"wikipedia_title": "Eiffel Tower",
+                                "text": {"paragraph": ["The tower is ", 324, " metres tall."]}}) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r'field "text.paragraph": item 1 must be a string, got'):
+        list(read_articles(path, fmt="viquae", check_images=False))
+
+
+def test_standardise_keeps_the_order_of_huge_and_tiny_scores():
+    from kvqae.rerank.scores import standardise
+
+    for scale in (1e200, 1e-310):
+        z = standardise(np.array([4.0, 3.0, 2.0, 1.0]) * scale)
+        assert list(np.argsort(-z)) == [0, 1, 2, 3] and np.isfinite(z).all()
+    np.testing.assert_allclose(standardise(np.array([4.0, 3.0, 2.0, 1.0]) * 1e200),
+                               standardise(np.array([4.0, 3.0, 2.0, 1.0])))
+
+
+def test_an_answer_of_one_article_matches_with_its_punctuation():
+    from kvqae.evaluate.answers import exact_match, f1_score
+
+    assert exact_match("A.", ["A"]) == 1.0 and f1_score("A.", ["A"]) == 1.0  # blood group A
+    assert exact_match("", ["A"]) == 0.0 and exact_match("B", ["A"]) == 0.0

@@ -351,13 +351,14 @@ def check_model_dir(name: str, flag: str, packaged: Iterable[str] = ()) -> None:
                          "model.safetensors or pytorch_model.bin)")
 
 
-def check_reader_dir(path: PathLike, flag: str) -> None:
-    """A local reader folder holds model files and a question-answering head (`kvqae_reader.json`, or an
-    architecture "...ForQuestionAnswering" in config.json): a retriever or a CLIP given as the reader was
-    found only when the reader loaded, after the work before it."""
+def check_model_head(path: PathLike, flag: str, head: str, what: str, marker: str | None = None) -> None:
+    """A local model folder holds model files and the `head` its use needs (config.json's architectures
+    hold one ending with it, e.g. "ForQuestionAnswering", or `marker` is there): a retriever given as the
+    reader was found only when the reader loaded, after the work before it, and a reader given as the BEM
+    scorer scored with a randomly initialised classifier. Hub ids and folders without architectures pass."""
     check_model_dir(str(path), flag)
     folder = Path(path).expanduser()
-    if not folder.is_dir() or (folder / "kvqae_reader.json").is_file():
+    if not folder.is_dir() or (marker is not None and (folder / marker).is_file()):
         return
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
@@ -365,9 +366,14 @@ def check_reader_dir(path: PathLike, flag: str) -> None:
         return  # left to the loader, which names what is wrong
     architectures = config.get("architectures") if isinstance(config, dict) else None
     if isinstance(architectures, list) and architectures and not any(
-            str(a).endswith("ForQuestionAnswering") for a in architectures):
-        raise InputError(f"{flag} {path}: not a reader model (config.json's architectures {architectures} "
-                         "have no question-answering head)")
+            str(a).endswith(head) for a in architectures):
+        raise InputError(f"{flag} {path}: not {what} (config.json's architectures {architectures} have no "
+                         f"{head[3:]} head)")
+
+
+def check_reader_dir(path: PathLike, flag: str) -> None:
+    """A reader: a question-answering head (or a kvqae reader's `kvqae_reader.json`)."""
+    check_model_head(path, flag, "ForQuestionAnswering", "a reader model", marker="kvqae_reader.json")
 
 
 def expect_folder(path: PathLike, what: str) -> Path:

@@ -251,7 +251,11 @@ def _kilt_text(obj: dict, where: dict) -> str:
         raise InputError("missing field", field="text", **where)
     value = obj["text"]
     if isinstance(value, dict) and isinstance(value.get("paragraph"), list):
-        value = "\n".join(p.strip() for p in value["paragraph"] if isinstance(p, str) and p.strip())
+        for i, paragraph in enumerate(value["paragraph"]):
+            if not isinstance(paragraph, str):  # a number in it was dropped, its text lost silently
+                raise InputError(f"item {i} must be a string, got {json_type(paragraph)}",
+                                 field="text.paragraph", **where)
+        value = "\n".join(p.strip() for p in value["paragraph"] if p.strip())
     if not isinstance(value, str):
         raise InputError('must be a string or {"paragraph": [str]}', field="text", **where)
     if not value.strip():

@@ -23,6 +23,7 @@ Entity references are the dataset's own (QID or title); `KnowledgeBase.resolve` 
 from __future__ import annotations
 
 import csv
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -236,6 +237,7 @@ def _read_kvqae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Qu
         answer_eval = obj.get("answer_eval")
         if answer_eval is not None and not isinstance(answer_eval, list):
             raise InputError("must be a list or null", field="answer_eval", **where)
+        _check_infoseek_eval(answer_eval or [], where)  # the layout `questions convert` writes, too
         meta = obj.get("meta")
         meta = {} if meta is None else meta  # [] and false were read as {} too
         if not isinstance(meta, dict):
@@ -334,11 +336,14 @@ def _check_infoseek_eval(values: list, where: dict) -> None:
     `{"wikidata", "range"}` objects; anything else (null, a nested list) was matched as its `str()`: "None"
     scored as a right answer."""
     for i, value in enumerate(values):
-        ok = (isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        # a NaN or infinite number was read from a bare NaN / Infinity and matched the prediction "nan"
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        ok = (isinstance(value, str) or number
               or (isinstance(value, dict) and set(value) <= {"wikidata", "range"} and value))
         if not ok:
-            raise InputError(f"item {i} must be a string, a number or a {{\"wikidata\", \"range\"}} object, "
-                             f"got {json_type(value)}", field="answer_eval", **where)
+            raise InputError(f"item {i} must be a string, a finite number or a {{\"wikidata\", \"range\"}} "
+                             f"object, got {value if isinstance(value, float) else json_type(value)}",
+                             field="answer_eval", **where)
 
 
 _EVQA_REQUIRED = ("question", "answer")

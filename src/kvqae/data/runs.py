@@ -20,6 +20,7 @@ from typing import Any
 
 from kvqae.errors import InputError
 from kvqae.io import (
+    CONTROL_CHARS,
     atomic_path,
     binary_lines,
     check_id_chars,
@@ -214,7 +215,15 @@ def _load_json(path: Path, level: str | None) -> Run:
     name = top.get("name", path.stem)
     if not isinstance(name, str):
         raise InputError(f"must be a string, got {json_type(name)}", path=path, field="name")
+    if found := CONTROL_CHARS.search(name) or _INVISIBLE_NAME_CHARS.search(name):
+        # a line break split the report's table rows; a NUL went raw into report.md and report.tex
+        raise InputError(f"run name {name[:60]!r} holds the character {found.group()!r}, which the report's "
+                         "tables cannot show; rename the run", path=path, field="name")
     return Run(scores, name, _check_level(level or top.get("level", "passage"), path), _meta(top, path))
+
+
+# a direction control turns the rest of a report's row round
+_INVISIBLE_NAME_CHARS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def _meta(top: dict[str, Any], path: Path) -> dict[str, Any]:

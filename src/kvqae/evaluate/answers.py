@@ -44,11 +44,20 @@ def normalize_answer(s: str) -> str:
 
 def _normalized_pair(prediction: str, gold: str) -> tuple[str, str]:
     """Both normalised (`normalize_answer`), or, when the gold answer normalises to nothing ("A", "The"),
-    both only lower-cased with single spaces: there the SQuAD rules would let an empty prediction match."""
+    both lower-cased with single spaces and no punctuation, articles kept: there the SQuAD rules would let
+    an empty prediction match."""
     normal = normalize_answer(gold)
     if normal:
         return normalize_answer(prediction), normal
-    return " ".join(prediction.lower().split()), " ".join(gold.lower().split())
+    return _without_punctuation(prediction), _without_punctuation(gold)
+
+
+def _without_punctuation(text: str) -> str:
+    """Lower case, single spaces and no punctuation, unless that leaves nothing ("A." -> "a" like "A"; a
+    gold "." stays "."): the fallback of an answer that is only an article."""
+    lower = " ".join(text.lower().split())
+    bare = " ".join("".join(ch for ch in lower if ch not in _PUNCT).split())
+    return bare or lower
 
 
 def _exact(prediction: str, gold: str) -> float:

@@ -32,11 +32,19 @@ class BemScorer:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from kvqae.safety import check_model_head
+
         path = Path(model)
         if not path.exists():
             raise InputError("BEM classifier not found (give a local directory)", path=path)
+        check_model_head(path, "--scorer bem:", "ForSequenceClassification", "a sequence classifier")
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        self.model = AutoModelForSequenceClassification.from_pretrained(str(path)).to(device).eval()
+        loaded, info = AutoModelForSequenceClassification.from_pretrained(str(path), output_loading_info=True)
+        if missing := [k for k in info.get("missing_keys", []) if "classifier" in k or "score" in k]:
+            # a randomly initialised head scored 1.0 on one run and 0.0 on the next
+            raise InputError(f"not a trained classifier: its weights lack {missing[0]!r}", path=path,
+                             field="scorer")
+        self.model = loaded.to(device).eval()
         if self.model.config.num_labels != 2:
             raise InputError(
                 f"expected a 2-label classifier, got {self.model.config.num_labels} labels", path=path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -56,9 +55,10 @@ def evaluate_retrieval(
     from kvqae.data.runs import Run
     from kvqae.errors import InputError
     from kvqae.evaluate.metrics import evaluate_run, parse_metric, unique_metrics
+    from kvqae.evaluate.predictions import unjudged_note, unranked_note
     from kvqae.evaluate.relevance import check_relevance_source, load_qrels, merge_qrels, qrels_for_kb
     from kvqae.evaluate.relevance import save_qrels as write_qrels
-    from kvqae.evaluate.report import SystemScores, write_report
+    from kvqae.evaluate.report import SystemScores, check_weight_grid, write_report
     from kvqae.fusion.search import load_weights
     from kvqae.safety import check_distinct_files, check_out, check_range
 
@@ -89,6 +89,8 @@ def evaluate_retrieval(
     qids = [q.id for q in qs]
     if qrels is not None:
         per_run = [load_qrels(qrels)] * len(runs)
+        if note := unjudged_note(per_run[0], qids, str(qrels)):  # trec_eval would leave them out
+            typer.echo(f"note: {note}", err=True)
     elif kb is not None:
         from kvqae.data.kb_subset import kb_for_runs
         from kvqae.evaluate.predictions import unanswerable_note
@@ -112,6 +114,8 @@ def evaluate_retrieval(
         mean, per = evaluate_run(r, q, metric, query_ids=qids, source=str(p))
         systems.append(SystemScores(name, dataset, mean, per))
     grid = load_weights(weights) if weights is not None else None
+    if grid is not None:
+        check_weight_grid(grid, weights)  # before any report file is written
     # the metrics asked for are the table's columns (they were MRR@100 and P@1 whatever was asked)
     table = TABLE_METRICS if list(metric) == list(DEFAULT_METRICS) else tuple(unique_metrics(metric))
     paths = write_report(out, systems, table_metrics=table,
@@ -124,19 +128,6 @@ def evaluate_retrieval(
         )
     typer.echo(paths["markdown"].read_text(encoding="utf-8"))
     typer.echo(f"report -> {out}")
-
-
-def unranked_note(run: Any, qids: list[str], source: str) -> str | None:
-    """A note naming the questions `run` ranks nothing for (they score 0 on every measure), or None; None
-    too when it ranks none of them (an empty run, another set's ids): the evaluation then stops with an error
-    saying so, and a note promising scores would be false."""
-    ranked = set(run.query_ids())
-    missing = [q for q in qids if q not in ranked]
-    if not missing or len(missing) == len(qids):
-        return None
-    shown = ", ".join(repr(q) for q in missing[:3]) + (", ..." if len(missing) > 3 else "")
-    return (f"{source}: {len(missing)} of {len(qids)} questions have no ranking in this run ({shown}): they "
-            "score 0 on every measure")
 
 
 @evaluate_app.command("answers")

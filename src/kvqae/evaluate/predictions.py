@@ -204,3 +204,27 @@ def infoseek_breakdown(accuracy: Mapping[str, float], questions: Sequence[Any]) 
         parts = [max(result[f"{n}_score"]["score"], 1e-12) for n in ("unseen_question", "unseen_entity")]
         result["final_score"] = round(2 / sum(1 / p for p in parts), 2)
     return result
+
+
+def unjudged_note(qrels: dict, qids: list[str], source: str) -> str | None:
+    """A note naming the questions `qrels` judges no document relevant for (they score 0 on every measure,
+    where trec_eval and ranx leave them out), or None."""
+    missing = [q for q in qids if not any(v > 0 for v in qrels.get(q, {}).values())]
+    if not missing or len(missing) == len(qids):
+        return None
+    shown = ", ".join(repr(q) for q in missing[:3]) + (", ..." if len(missing) > 3 else "")
+    return (f"{source}: {len(missing)} of {len(qids)} questions have no relevant document in these "
+            f"judgements ({shown}): they score 0 on every measure")
+
+
+def unranked_note(run: Any, qids: list[str], source: str) -> str | None:
+    """A note naming the questions `run` ranks nothing for (they score 0 on every measure), or None; None
+    too when it ranks none of them (an empty run, another set's ids): the evaluation then stops with an error
+    saying so, and a note promising scores would be false."""
+    ranked = set(run.query_ids())
+    missing = [q for q in qids if q not in ranked]
+    if not missing or len(missing) == len(qids):
+        return None
+    shown = ", ".join(repr(q) for q in missing[:3]) + (", ..." if len(missing) > 3 else "")
+    return (f"{source}: {len(missing)} of {len(qids)} questions have no ranking in this run ({shown}): they "
+            "score 0 on every measure")

@@ -19,7 +19,7 @@ import numpy as np
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
 from kvqae.evaluate.metrics import evaluate_run
-from kvqae.io import atomic_path, write_json
+from kvqae.io import atomic_path, is_finite_number, write_json
 
 DEFAULT_METRICS = ("mrr@100", "p@1", "p@20", "hit@20", "recall@100", "ndcg@10")
 TABLE_METRICS = ("mrr@100", "p@1")
@@ -238,6 +238,30 @@ def best_by_weight(grid: np.ndarray, scores: np.ndarray, run: int) -> tuple[np.n
     return weights, top
 
 
+def check_weight_grid(d: Mapping, source: str | Path | None = None) -> None:
+    """A weights file's grid can be drawn: `grid` (one row of >= 2 finite weights per point, as many as
+    `weights`), `scores` (one finite number per row) and weights summing to 1; InputError naming the file
+    otherwise. Checked before a report is written (a joint CLIP's weights file has no grid, and the report
+    files were left without their qrels after a KeyError)."""
+    grid, scores = d.get("grid"), d.get("scores")
+    if grid is None or scores is None:
+        raise InputError("this weights file has no weight grid (given weights, e.g. a joint CLIP's, are not "
+                         "searched): there is no heat map to draw; drop --weights", path=source, field="grid")
+    width = len(d.get("weights") or [])
+    rows_ok = isinstance(grid, list) and grid and all(
+        isinstance(row, list) and len(row) == width and all(is_finite_number(x) for x in row) for row in grid)
+    if not rows_ok:
+        raise InputError(f"must be a non-empty list of rows of {width} finite weights (one per run)",
+                         path=source, field="grid")
+    if not isinstance(scores, list) or len(scores) != len(grid) or not all(
+            is_finite_number(x) for x in scores):
+        raise InputError(f"must be a list of {len(grid)} finite numbers, one per grid row", path=source,
+                         field="scores")
+    if not d.get("sum_to_one", True) or width < 2:
+        raise InputError("the weight plot needs 2 or more runs with weights summing to 1", path=source,
+                         field="grid")
+
+
 def plot_weight_grid(result: Mapping | object, path: str | Path) -> Path:
     """PNG of a fusion-weight search (a `GridSearchResult` or its saved dict): validation score per
     grid point.
@@ -253,12 +277,11 @@ def plot_weight_grid(result: Mapping | object, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     d = result if isinstance(result, Mapping) else result.to_dict()
+    check_weight_grid(d)
     grid = np.asarray(d["grid"], dtype=np.float64)
     scores = np.asarray(d["scores"], dtype=np.float64)
     names = d.get("run_names") or [f"run{i}" for i in range(grid.shape[1])]
     metric = metric_label(d.get("metric", "score"))
-    if not d.get("sum_to_one", True) or grid.ndim != 2 or grid.shape[1] < 2:
-        raise InputError("the weight plot needs 2 or more runs with weights summing to 1", field="grid")
     best = np.asarray(d["weights"])
     fig, ax = plt.subplots(figsize=(5.2, 4.2), dpi=120)
     if grid.shape[1] > 3:

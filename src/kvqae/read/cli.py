@@ -100,6 +100,7 @@ def read_command(
     from kvqae.data.kb import KnowledgeBase
     from kvqae.data.questions import load_questions
     from kvqae.data.runs import Run
+    from kvqae.evaluate.predictions import unranked_note
     from kvqae.read.predict import read_questions
     from kvqae.safety import check_device, check_out, check_range, check_reader_dir, local_path
 
@@ -116,6 +117,8 @@ def read_command(
     qs = load_questions(questions)
     r = Run.load(run)
     _check_run(r, run, {q.id for q in qs}, kb=kbase, kb_source=kb)
+    if note := unranked_note(r, [q.id for q in qs], str(run)):  # their predictions are empty
+        typer.echo(f"note: {note}", err=True)
     if ranked_out is not None:  # refused now, not after the predictions are written
         from kvqae.data.runs import check_saveable
 

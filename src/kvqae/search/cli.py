@@ -40,10 +40,13 @@ def run_search(cfg: SearchConfig, *, progress: bool = False):
     from kvqae.data.runs import check_saveable
     from kvqae.errors import InputError
     from kvqae.index.bm25_index import is_bm25_index
+    from kvqae.io import CONTROL_CHARS
     from kvqae.search.modes import search_embeddings
 
     if cfg.name is not None and not cfg.name.strip():  # was replaced by the mode's name, silently
         raise InputError("an empty run name: give a name or leave --name out", field="--name")
+    if cfg.name is not None and (found := CONTROL_CHARS.search(cfg.name)):  # a run file no reader takes
+        raise InputError(f"the run name holds the control character {found.group()!r}", field="--name")
     if cfg.kb is not None and not cfg.to_passages:  # read by nothing else
         raise InputError("--kb is read by --to-passages (entities mapped to their passages): add "
                          "--to-passages or drop --kb", field="--kb")
