@@ -49,6 +49,8 @@ def test_markdown_and_latex_layout():
     assert r"\cmidrule(lr){2-3} \cmidrule(lr){4-4}" in tex
     assert r"text & 25.0 & \textbf{12.5} & -- \\" in tex
     assert r"\caption{Results\_1}" in tex
+    # OT1 prints |, < and > as other glyphs
+    assert r"\caption{a\textbar{}b \textless{}c\textgreater{}}" in latex_table(SYSTEMS, caption="a|b <c>")
 
 
 def test_significance_uses_paired_t_test():

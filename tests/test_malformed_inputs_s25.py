@@ -338,3 +338,42 @@ def test_an_answer_of_one_article_matches_with_its_punctuation():
 
     assert exact_match("A.", ["A"]) == 1.0 and f1_score("A.", ["A"]) == 1.0  # blood group A
     assert exact_match("", ["A"]) == 0.0 and exact_match("B", ["A"]) == 0.0
+
+
+def test_a_dataset_name_with_a_line_break_and_two_runs_of_one_name(tmp_path, monkeypatch, capsys):
+    run, questions = _runs_and_questions(tmp_path)
+    (tmp_path / "qrels.json").write_text('{"q1": {"d2": 1}, "q2": {"d3": 1}}', encoding="utf-8")
+    base = ["evaluate", "retrieval", "--questions", questions, "--qrels", tmp_path / "qrels.json"]
+    code, err = kvqae(monkeypatch, capsys, *base, "--run", run, "-o", tmp_path / "a", "--dataset", "a\nb")
+    assert (code, err) == (
+        2, "error: field \"--dataset\": the dataset name holds the control character '\\n'\n")
+    twin = tmp_path / "twin.json"
+    twin.write_text(run.read_text(), encoding="utf-8")
+    code, err = kvqae(monkeypatch, capsys, *base, "--run", run, "--run", twin, "-o", tmp_path / "b")
+    assert code == 0 and "note: two runs are named 'r': the report names every run by its file" in err
+
+
+def test_fit_questions_shared_with_the_evaluated_ones_are_warned_about():
+    from dataclasses import dataclass
+
+    from kvqae.pipeline import shared_ids_note
+
+    @dataclass
+    class Q:
+        id: str
+
+    questions = {"validation": [Q("a"), Q("b"), Q("c")], "test": [Q("c"), Q("d"), Q("b")]}
+    note = shared_ids_note(questions, "validation", "test")
+    assert note == ("[questions] warning: 2 of the 3 test questions are also in validation ('b', 'c'): "
+                    "fusion weights fitted on them are evaluated on them")
+    assert shared_ids_note({"validation": [Q("a")], "test": [Q("d")]}, "validation", "test") is None
+    assert shared_ids_note(questions, None, "test") is None
+
+
+def test_an_infoseek_prediction_is_named_by_its_own_field(tmp_path):
+    from kvqae.evaluate.predictions import load_predictions
+
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"data_id": "q1", "prediction": 5}\n', encoding="utf-8")
+    with pytest.raises(InputError, match='line 1: field "prediction": must be a string'):
+        load_predictions(path)

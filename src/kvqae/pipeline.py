@@ -205,6 +205,10 @@ def run_pipeline(
         log(note)
     # the question files first: one of another kind (a run, articles) is refused before the KB is built
     questions = {s: load_questions(cfg.questions[s]) for s in wanted}
+    same_file = fit_split is not None and Path(cfg.questions[fit_split]).resolve() == Path(
+        cfg.questions[cfg.eval_split]).resolve()
+    if not same_file and (note := shared_ids_note(questions, fit_split, cfg.eval_split)):
+        log(note)
     for split, qs in questions.items():
         if note := unanswerable_note(qs, split):
             log(f"[questions] {note}")
@@ -419,6 +423,20 @@ def _read(st: _Stages, systems: list, qrels: Any, result: PipelineResult) -> Non
             system.per_query.update(per)
     result["predictions"] = pred_path
     st.timings["read"] = time.perf_counter() - t0
+
+
+def shared_ids_note(questions: dict[str, list], fit_split: str | None, eval_split: str) -> str | None:
+    """A warning when the fit split's questions include some of the evaluated split's (by id): fusion weights
+    fitted on them overstate the evaluation. (One file given for both is warned about from the config.)"""
+    if fit_split is None or fit_split == eval_split or fit_split not in questions:
+        return None
+    evaluated = {q.id for q in questions[eval_split]}
+    shared = [q.id for q in questions[fit_split] if q.id in evaluated]
+    if not shared:
+        return None
+    shown = ", ".join(repr(q) for q in shared[:3]) + (", ..." if len(shared) > 3 else "")
+    return (f"[questions] warning: {len(shared)} of the {len(evaluated)} {eval_split} questions are also in "
+            f"{fit_split} ({shown}): fusion weights fitted on them are evaluated on them")
 
 
 def _output_files(out: Path) -> list[Path]:

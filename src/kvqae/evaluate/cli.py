@@ -60,11 +60,14 @@ def evaluate_retrieval(
     from kvqae.evaluate.relevance import save_qrels as write_qrels
     from kvqae.evaluate.report import SystemScores, check_weight_grid, write_report
     from kvqae.fusion.search import load_weights
+    from kvqae.io import CONTROL_CHARS
     from kvqae.safety import check_distinct_files, check_out, check_range
 
     for m in metric:
         parse_metric(m)
     check_range(max_p, "--max-p", low=0, low_open=True, high=1)
+    if found := CONTROL_CHARS.search(dataset):  # the table's header row split, as a run name's did
+        raise InputError(f"the dataset name holds the control character {found.group()!r}", field="--dataset")
     check_relevance_source(kb, qrels)
     if qrels is not None:  # both judge relevance from a KB: with given qrels they were ignored, silently
         given = [flag for flag, on in (("--passage-requires-entity", passage_requires_entity),
@@ -84,6 +87,8 @@ def evaluate_retrieval(
                          "passages first (kvqae search --to-passages)", field="--run")
     names = [r.name or p.stem for r, p in zip(runs, run, strict=True)]
     if len(set(names)) != len(names):  # two runs with the same name: fall back to file names
+        twice = next(n for n in names if names.count(n) > 1)
+        typer.echo(f"note: two runs are named {twice!r}: the report names every run by its file", err=True)
         names = [str(p) for p in run]
     qs = load_questions(questions)
     qids = [q.id for q in qs]

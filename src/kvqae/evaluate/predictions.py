@@ -33,7 +33,9 @@ def load_predictions(path: str | Path) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for row, where in read_json_rows(path):
         lineno = where["record"]
+        answer_field = "answer"
         if "id" not in row and "data_id" in row:  # InfoSeek's own prediction files
+            answer_field = "prediction" if "prediction" in row else "answer"  # named as the file has it
             row = {**row, "id": row["data_id"], "answer": row.get("prediction", row.get("answer"))}
         if "id" not in row and "answer" not in row and row and all(isinstance(v, str) for v in row.values()):
             raise InputError("looks like one {question id: answer} object; write one JSON object per line "
@@ -43,7 +45,8 @@ def load_predictions(path: str | Path) -> dict[str, dict[str, Any]]:
             raise InputError("must be a non-empty string", path=path, record=lineno, field="id")
         answer = row.get("answer")
         if not isinstance(answer, str):
-            raise InputError('must be a string ("" for no answer)', path=path, record=lineno, field="answer")
+            raise InputError('must be a string ("" for no answer)', path=path, record=lineno,
+                             field=answer_field)
         score = row.get("score")
         if score is not None and not is_finite_number(score):
             raise InputError("must be a finite number", path=path, record=lineno, field="score")
