@@ -377,3 +377,92 @@ def test_an_infoseek_prediction_is_named_by_its_own_field(tmp_path):
     path.write_text('{"data_id": "q1", "prediction": 5}\n', encoding="utf-8")
     with pytest.raises(InputError, match='line 1: field "prediction": must be a string'):
         load_predictions(path)
+
+
+# ------------------------------------------------------------------ model folders copied or edited by hand
+
+
+def _reader_copy(tiny_reader_dir, tmp_path) -> Path:
+    import shutil
+
+    folder = tmp_path / "reader"
+    shutil.copytree(tiny_reader_dir, folder)
+    return folder
+
+
+def test_a_reader_without_its_tokenizer_files_is_refused(tiny_reader_dir, tmp_path):
+    # a 5-token vocabulary: every word became [UNK] and the answers went on, silently
+    from kvqae.read.model import Reader
+
+    folder = _reader_copy(tiny_reader_dir, tmp_path)
+    for name in ("tokenizer.json", "vocab.txt"):
+        (folder / name).unlink(missing_ok=True)
+    with pytest.raises(InputError, match="tokens and the model a vocabulary of .*tokenizer files"):
+        Reader.load(folder)
+
+
+def test_a_truncated_reader_weights_file_is_one_line(tiny_reader_dir, tmp_path):
+    # a SafetensorError traceback in `ask` and at `serve`'s start
+    from kvqae.read.model import Reader
+
+    folder = _reader_copy(tiny_reader_dir, tmp_path)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(InputError, match="unreadable model weights"):
+        Reader.load(folder)
+
+
+def test_a_bundle_reader_that_is_no_reader_is_refused(tmp_path):
+    from kvqae.safety import check_reader_dir
+
+    folder = tmp_path / "retriever"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"architectures": ["BertModel"]}', encoding="utf-8")
+    (folder / "model.safetensors").write_bytes(b"x")
+    with pytest.raises(InputError, match=r"reader.model .*retriever: not a reader model \(config.json's "
+                                         r"architectures \['BertModel'\] have no QuestionAnswering head\)"):
+        check_reader_dir(folder, "reader.model")
+    (folder / "kvqae_reader.json").write_text("{}", encoding="utf-8")
+    check_reader_dir(folder, "reader.model")  # a kvqae reader, whatever its config says
+
+
+@pytest.mark.parametrize(
+    ("keys", "needle"),
+    [
+        ({"joint": {"weights": [-1, 2]}}, "joint.weights.0"),
+        ({"joint": {"weights": [1e308, 1e308]}}, "less than or equal to 1000000"),
+        ({"entity": {"contrastive_weight": 0, "mlm_weight": 0, "type_weight": 0}},
+         "nothing would be trained"),
+        ({"seed": -3}, "seed"),
+        ({"seed": 5_000_000_000}, "less than or equal to 4294967295"),
+    ],
+)
+def test_clip_training_settings_that_train_nothing_or_overflow_are_refused(keys, needle):
+    from kvqae.config import parse_config
+    from kvqae.train.trainer import TrainClipConfig
+
+    with pytest.raises(InputError, match=needle):
+        parse_config(TrainClipConfig, {"model": "m", "output_dir": "o", **keys})
+
+
+def test_an_ablation_folder_reuses_only_its_own_world_and_start_model(tiny_world_dir, tmp_path):
+    # an earlier config's KB (another world, the same entity ids) and start model (another preset) were
+    # reused: wrong figures, exit 0
+    import shutil
+
+    from kvqae.data.kb import KnowledgeBase
+    from kvqae.train.ablation import AblationConfig, resolve_inputs
+
+    other = tmp_path / "other"
+    shutil.copytree(tiny_world_dir, other)
+    articles = [json.loads(line) for line in (other / "articles.jsonl").read_text().splitlines()][:4]
+    (other / "articles.jsonl").write_text("".join(json.dumps(a) + "\n" for a in articles))
+    out = tmp_path / "abl"
+    first = resolve_inputs(AblationConfig(model="preset:tiny", world=str(tiny_world_dir),
+                                          output_dir=str(out)))
+    assert len(KnowledgeBase.load(first.kb).entity_ids) == 12
+    again = resolve_inputs(AblationConfig(model="preset:tiny", world=str(other), output_dir=str(out),
+                                          seed=7))
+    assert len(KnowledgeBase.load(again.kb).entity_ids) == 4  # rebuilt from the other world
+    stamp = json.loads((out / "start-model/kvqae_start.json").read_text())
+    assert stamp == {"model": "preset:tiny", "seed": 7}

@@ -371,6 +371,15 @@ def check_model_head(path: PathLike, flag: str, head: str, what: str, marker: st
                          f"{head[3:]} head)")
 
 
+def check_tokenizer_size(tokens: int, vocab_size: int | None, path: PathLike) -> None:
+    """A tokenizer far smaller than its model's vocabulary lost its files: a folder copied without
+    tokenizer.json loads a 5-token vocabulary, every word becomes [UNK], and retrieval and reading go on
+    with meaningless inputs, silently."""
+    if vocab_size and tokens < vocab_size // 10:
+        raise InputError(f"the tokenizer has {tokens} tokens and the model a vocabulary of {vocab_size}: its "
+                         "tokenizer files (tokenizer.json, vocab.txt) are missing or wrong", path=path)
+
+
 def check_reader_dir(path: PathLike, flag: str) -> None:
     """A reader: a question-answering head (or a kvqae reader's `kvqae_reader.json`)."""
     check_model_head(path, flag, "ForQuestionAnswering", "a reader model", marker="kvqae_reader.json")

@@ -239,7 +239,10 @@ class Answerer:
         self.reader = None
         if bundle.reader is not None:
             from kvqae.read.model import Reader
+            from kvqae.safety import check_reader_dir
 
+            # a retriever's folder got a new, random span head and answered with confidence
+            check_reader_dir(bundle.reader.model, "reader.model")
             self.reader = Reader.load(bundle.reader.model, device=device)
 
     def _check_index_ids(self, index_dir: str | Path, ids: Any, level: str, meta: dict[str, Any]) -> None:

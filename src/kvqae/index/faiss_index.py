@@ -24,7 +24,7 @@ import numpy as np
 from kvqae.data.provenance import KB_KEY, stamp
 from kvqae.errors import InputError
 from kvqae.index.embeddings import Embeddings, l2_normalize
-from kvqae.io import atomic_dir, not_utf8
+from kvqae.io import atomic_dir, read_json
 
 INDEX_FILE = "index.faiss"
 IDS_FILE = "ids.json"
@@ -405,14 +405,10 @@ class VectorIndex(IndexMeta):
         for name in (INDEX_FILE, ids_name, META_FILE):
             if not (directory / name).exists():
                 raise InputError("file not found", path=directory / name)
-        try:
-            meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-            ids = (_load_id_bytes(directory / IDS_NPY_FILE) if ids_name == IDS_NPY_FILE
-                   else json.loads((directory / IDS_FILE).read_text(encoding="utf-8")))
-        except json.JSONDecodeError as e:
-            raise InputError(f"invalid JSON ({e.msg})", path=directory) from None
-        except UnicodeDecodeError as e:
-            raise InputError(not_utf8(e), path=directory) from None
+        # read_json names the file and the position (a truncated ids.json named the folder, no position)
+        meta = read_json(directory / META_FILE, "index metadata")
+        ids = (_load_id_bytes(directory / IDS_NPY_FILE) if ids_name == IDS_NPY_FILE
+               else read_json(directory / IDS_FILE, "index ids"))
         if not isinstance(meta, dict):
             raise InputError("expected a JSON object", path=directory / META_FILE)
         for key in ("encoder", "dim", "factory", "count"):

@@ -177,6 +177,10 @@ class Reader:
         if quiet:  # the "newly initialised head" load report is expected when starting from an encoder
             hf_logging.set_verbosity_error()
             hf_logging.disable_progress_bar()
+        from safetensors import SafetensorError
+
+        from kvqae.safety import check_tokenizer_size
+
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
             model = AutoModelForQuestionAnswering.from_pretrained(str(name_or_path))
@@ -186,10 +190,14 @@ class Reader:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise InputError(f"not a reader model (an encoder with a question-answering head): {first[:160]}",
                              path=str(name_or_path)) from None
+        except SafetensorError as e:  # a truncated or corrupt weights file: a traceback in ask and serve
+            first = (str(e).strip().splitlines() or ["corrupt file"])[0]
+            raise InputError(f"unreadable model weights ({first[:160]})", path=str(name_or_path)) from None
         finally:
             hf_logging.set_verbosity(verbosity)
             if bars:
                 hf_logging.enable_progress_bar()
+        check_tokenizer_size(len(tokenizer), model.config.vocab_size, path)
         model.to(device)
         model.eval()
         return cls(model, tokenizer, settings, device)

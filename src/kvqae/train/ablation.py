@@ -10,6 +10,7 @@ scores summed with weights (1 - w, w).
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from pydantic import Field, field_validator
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
+from kvqae.io import read_json, write_json
 
 VARIANTS = ("mono", "cross", "joint", "ea", "ea+mlm", "ea+type", "ea+mlm+type")
 
@@ -47,7 +49,7 @@ class AblationConfig(ConfigModel):
     k: int = Field(default=100, ge=1)
     train: dict[str, Any] = Field(default_factory=dict)
     entity_train: dict[str, Any] = Field(default_factory=dict)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
     threads: int | None = Field(default=1, ge=1, le=256,
                                 description="torch CPU threads (None: torch's default)")
     device: str = "cpu"
@@ -81,6 +83,16 @@ class AblationConfig(ConfigModel):
         return value
 
 
+# what a preset start model was built from, beside it: only the same preset and seed reuse it
+START_STAMP = "kvqae_start.json"
+
+
+def _built_from(kb: Any, articles: Path) -> bool:
+    """Whether a loaded KB was built from `articles` (its meta.json's source)."""
+    source = (getattr(kb, "meta", None) or {}).get("source")
+    return source is not None and Path(str(source)).resolve() == articles.resolve()
+
+
 def resolve_inputs(cfg: AblationConfig) -> AblationConfig:
     """Fill kb / question paths from `world` (building the KB once) and build a preset start model."""
     out = Path(cfg.output_dir)
@@ -94,8 +106,10 @@ def resolve_inputs(cfg: AblationConfig) -> AblationConfig:
 
             kb_dir = out / "kb"
             try:
-                KnowledgeBase.load(kb_dir)
+                reusable = _built_from(KnowledgeBase.load(kb_dir), world / "articles.jsonl")
             except InputError:
+                reusable = False
+            if not reusable:  # an earlier config's KB of another world was reused: wrong figures, exit 0
                 build_kb(world / "articles.jsonl", kb_dir, progress=cfg.progress)
             updates["kb"] = str(kb_dir)
         for split in ("train", "validation", "test"):
@@ -106,8 +120,14 @@ def resolve_inputs(cfg: AblationConfig) -> AblationConfig:
         from kvqae.encode.small_clip import build_small_clip
 
         start = out / "start-model"
-        if not (start / "config.json").exists():
+        stamp = {"model": cfg.model, "seed": cfg.seed}
+        made = start / START_STAMP
+        if not ((start / "config.json").exists() and made.exists() and read_json(made) == stamp):
+            # another preset or seed of an earlier config was reused as this one's start model
+            if start.exists():
+                shutil.rmtree(start)
             build_small_clip(start, cfg.model[len("preset:"):], seed=cfg.seed)
+            write_json(made, stamp)
         updates["model"] = str(start)
     cfg = cfg.model_copy(update=updates)
     for key in ("kb", "train_questions", "test_questions"):

@@ -19,7 +19,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -37,7 +37,10 @@ class JointOptions(ConfigModel):
     model_config = FINITE
 
     fusion: Literal["score", "loss"] = "score"
-    weights: list[float] = Field(default=[1.0, 1.0], min_length=2, max_length=2)
+    # >= 0 (a negative one maximised its loss, and `fuse apply` refused the saved weights) and <= 1e6
+    # (1e308 overflowed into a model of NaN and Infinity weights), as `kvqae fuse` takes them
+    weights: list[Annotated[float, Field(ge=0, le=1e6)]] = Field(default=[1.0, 1.0], min_length=2,
+                                                                 max_length=2)
     learn_weights: bool = False
     weights_lr: float = Field(default=1e-2, gt=0)
     # names of the (mono-modal, cross-modal) runs the saved `fusion_weights.json` fuses: the run names
@@ -80,6 +83,13 @@ class EntityOptions(ConfigModel):
     def _one_loss(self) -> EntityOptions:
         if not (self.contrastive or self.mlm or self.entity_type):
             raise ValueError("at least one of contrastive, mlm, entity_type must be on")
+        losses = (("contrastive_weight", self.contrastive, self.contrastive_weight),
+                  ("mlm_weight", self.mlm, self.mlm_weight),
+                  ("type_weight", self.entity_type, self.type_weight))
+        on = [(name, w) for name, flag, w in losses if flag]
+        if all(w == 0 for _, w in on):  # trained nothing and saved the start model as "epoch 1"
+            names = ", ".join(n for n, _ in on)
+            raise ValueError(f"{names}: 0 for every loss that is on, so nothing would be trained")
         return self
 
 
@@ -122,7 +132,7 @@ class TrainClipConfig(ConfigModel):
         default=None, ge=1, le=256, description="torch CPU threads while training (None: torch's default)"
     )
     bf16: bool = True
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)  # numpy's range: a traceback outside it
     resume: bool = True
     keep_checkpoints: bool = False
     progress: bool = True
