@@ -434,9 +434,10 @@ def shared_ids_note(questions: dict[str, list], fit_split: str | None, eval_spli
     shared = [q.id for q in questions[fit_split] if q.id in evaluated]
     if not shared:
         return None
-    shown = ", ".join(repr(q) for q in shared[:3]) + (", ..." if len(shared) > 3 else "")
+    from kvqae.evaluate.predictions import first_ids
+
     return (f"[questions] warning: {len(shared)} of the {len(evaluated)} {eval_split} questions are also in "
-            f"{fit_split} ({shown}): fusion weights fitted on them are evaluated on them")
+            f"{fit_split} ({first_ids(shared)}): fusion weights fitted on them are evaluated on them")
 
 
 def _output_files(out: Path) -> list[Path]:

@@ -77,13 +77,18 @@ def _check_span_fields(row: dict[str, Any], path: str | Path, lineno: Any) -> No
                          field="start")
 
 
+def first_ids(ids: Sequence[str], n: int = 3) -> str:
+    """The first `n` ids, quoted, and "..." when there are more: how a note names the questions it means."""
+    return ", ".join(repr(i) for i in ids[:n]) + (", ..." if len(ids) > n else "")
+
+
 def unanswerable_note(questions: Sequence[Any], label: str = "") -> str | None:
     """A note naming the questions without a gold answer (`answers: []`): nothing can match them, so they
     score 0 on every answer and retrieval measure and lower the means. None when every question has one."""
     empty = [q.id for q in questions if not q.answers]
     if not empty:
         return None
-    shown = ", ".join(repr(i) for i in empty[:3]) + (", ..." if len(empty) > 3 else "")
+    shown = first_ids(empty)
     what = f"{label} questions" if label else "questions"
     return (f"{len(empty)} of {len(questions)} {what} have no gold answer ({shown}): they score 0 on every "
             "measure")
@@ -215,7 +220,7 @@ def unjudged_note(qrels: dict, qids: list[str], source: str) -> str | None:
     missing = [q for q in qids if not any(v > 0 for v in qrels.get(q, {}).values())]
     if not missing or len(missing) == len(qids):
         return None
-    shown = ", ".join(repr(q) for q in missing[:3]) + (", ..." if len(missing) > 3 else "")
+    shown = first_ids(missing)
     return (f"{source}: {len(missing)} of {len(qids)} questions have no relevant document in these "
             f"judgements ({shown}): they score 0 on every measure")
 
@@ -228,6 +233,6 @@ def unranked_note(run: Any, qids: list[str], source: str) -> str | None:
     missing = [q for q in qids if q not in ranked]
     if not missing or len(missing) == len(qids):
         return None
-    shown = ", ".join(repr(q) for q in missing[:3]) + (", ..." if len(missing) > 3 else "")
+    shown = first_ids(missing)
     return (f"{source}: {len(missing)} of {len(qids)} questions have no ranking in this run ({shown}): they "
             "score 0 on every measure")
