@@ -279,7 +279,7 @@ def test_viquae_kb_rows_json_list_and_lines(tmp_path: Path):
         assert articles[0] == Article(
             id="Eiffel_Tower",
             title="Eiffel Tower",
-            text="Eiffel Tower\nIt is in Paris.",
+            text="It is in Paris.",  # the first paragraph only repeats the title
             image=str((tmp_path / "images" / "eiffel.jpg").resolve()),
             types=["tower"],
             wikidata_id="Q243",

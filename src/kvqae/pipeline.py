@@ -194,12 +194,20 @@ def run_pipeline(
     fit_split = cfg.fit_split if fusing and fixed is None else None  # `check_pipeline` checked both splits
     wanted = [s for s in dict.fromkeys([cfg.eval_split, fit_split]) if s is not None]
 
-    # Stage outputs are reused only while the inputs they came from are unchanged.
+    # Stage outputs are reused only while the inputs they came from are unchanged. The state is written
+    # before any stage runs: a run that fails or is interrupted half-way leaves the state its outputs were
+    # made for (written at the end, a failed run's KB was reused by the next run with other inputs, or by
+    # a rerun of the config before it). A folder with outputs but no state is recomputed.
     state = _input_state(cfg)
     state_path = out / "inputs.json"
-    if not force and state_path.exists() and read_json(state_path) != state:
-        log("[run] inputs changed since the last run: recomputing every stage")
-        force = True
+    if not force:
+        known = read_json(state_path) if state_path.exists() else None
+        if known is not None and known != state:
+            log("[run] inputs changed since the last run: recomputing every stage")
+        elif known is None and (out / "kb" / "meta.json").exists():
+            log("[run] no record of the inputs the outputs here were made from: recomputing every stage")
+        force = known != state
+    write_json(state_path, state)
 
     for note in config_notes(cfg, wanted):
         log(note)
@@ -227,7 +235,6 @@ def run_pipeline(
     if cfg.reader is not None:  # 7
         _read(st, systems, qrels, result)
 
-    write_json(state_path, state)
     remove_stale_outputs(out, started, log, earlier=earlier)
     written = {p.relative_to(out).as_posix() for p in _output_files(out) if p.stat().st_mtime >= started}
     _write_marker(out, written)

@@ -3,14 +3,15 @@
 Formats (`fmt`):
 - `"jsonl"`: kvqae articles, one JSON object a line (or one JSON list of them):
   `{"id", "title", "text", "image"?: path relative to the file, "types"?: [str], "wikidata_id"?: str}`.
-- `"mediawiki"`: a MediaWiki XML export (`.xml` / `.xml.bz2`); wikitext is turned into prose by
+- `"mediawiki"`: a MediaWiki XML export (`.xml`, `.xml.bz2` or `.xml.gz`); wikitext is turned into prose by
   `kvqae.data.wikitext`. Entity id = page title with whitespace replaced by `_` (`Albert_Einstein`).
 - `"viquae"`: the ViQuAE / KILT knowledge-base layout, JSON lines or one JSON list, each row with
   `wikipedia_title`, `text` (a string or KILT's `{"paragraph": [...]}`), `image` (file name, relative to
   `images_dir` or the file's folder), `wikidata_info` (`{"wikidata_id", "types"?}`). Entity id = title with
   `_` as for MediaWiki.
-- `"auto"`: `.xml`/`.xml.bz2` or a file starting with `<` -> mediawiki; JSON rows with `wikipedia_title`
-  -> viquae; other JSON -> jsonl. The first record is read whole (any line length); a UTF-8 BOM is allowed.
+- `"auto"`: `.xml`/`.xml.bz2`/`.xml.gz` or a file starting with `<` -> mediawiki; JSON rows with
+  `wikipedia_title` -> viquae; other JSON -> jsonl. The first record is read whole (any line length); a
+  UTF-8 BOM is allowed.
 
 Every problem raises one `InputError` naming the file, the line (or row / page title) and the field.
 """
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kvqae.data.wikitext import DROP_SECTIONS, GZIP_MAGIC, iter_mediawiki_pages, repair_c1, wikitext_to_text
 from kvqae.errors import InputError
 from kvqae.io import (
     UTF16_BOMS,
@@ -68,6 +70,10 @@ def title_to_id(title: str) -> str:
 # --------------------------------------------------------------------------------------- detection
 
 
+# Encyclopedic-VQA's encyclopedic_kb_wiki.json: {"https://en.wikipedia.org/wiki/...": {"title": ...}, ...}
+_EVQA_KB = re.compile(rb'\{\s*"https?://[^"]*"\s*:\s*\{')
+
+
 def detect_article_format(path: str | Path) -> str:
     """Pick the reader for `path` from its extension, then from its first byte: `<` -> mediawiki, JSON
     (`{` or `[`, a UTF-8 BOM allowed) -> viquae when the first record has `wikipedia_title`, else jsonl.
@@ -78,12 +84,22 @@ def detect_article_format(path: str | Path) -> str:
     first = first_byte(path)
     if not first:
         raise InputError("file is empty", path=path)
-    if path.name.lower().endswith((".xml", ".xml.bz2")) or first == b"<":
+    if path.name.lower().endswith((".xml", ".xml.bz2", ".xml.gz")) or first == b"<":
         return "mediawiki"
+    with path.open("rb") as f:
+        if f.read(2) == GZIP_MAGIC:  # said "cannot tell the articles format"
+            raise InputError("gzip-compressed: decompress it first (gunzip); only a MediaWiki XML export is "
+                             "read compressed (.xml.gz / .xml.bz2)", path=path)
     with path.open("rb") as f:
         if f.read(2) in UTF16_BOMS:  # said "cannot tell the articles format"
             raise InputError(UTF16_MESSAGE, path=path)
     if first in (b"{", b"["):
+        with path.open("rb") as f:
+            head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if _EVQA_KB.match(head):  # its one line was read whole (4x its size) to say "missing field id"
+            raise InputError("this is Encyclopedic-VQA's KB (one JSON object keyed by Wikipedia URL), which "
+                             "kb build does not read; convert it to kvqae article rows (id, title, text) "
+                             "first", path=path)
         row = first_json_row(path)
         return "viquae" if row is not None and "wikipedia_title" in row else "jsonl"
     raise InputError(
@@ -156,23 +172,19 @@ def _str_list(value: Any, key: str, where: dict) -> list[str]:
 
 
 def check_image(image: Path, *, where: dict, key: str = "image") -> None:
-    """Open and fully decode `image`; a missing, unreadable or truncated file is an InputError at `where`."""
-    from PIL import Image, ImageFile
+    """Open and fully decode `image` as the encoders will (`kvqae.encode.loader.open_image`); a missing,
+    unreadable or truncated file, or pixels the encoders refuse (floating-point, 32-bit), is an InputError
+    at `where`: found by `kb build`, not hours later by `encode`."""
+    from kvqae.encode.loader import open_image
 
     if is_folder(image):  # was "not found"
         raise InputError(f"image {image} is a folder, not an image file", field=key, **where)
     if not is_file(image):
         raise InputError(f"image not found: {image}", field=key, **where)
-    # A truncated file must fail here, not produce a half-grey picture later.
-    previous = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
-        with Image.open(image) as img:
-            img.load()
-    except Exception as e:  # PIL raises OSError, SyntaxError, ValueError... for bad files
-        raise InputError(f"unreadable image {image} ({e})", field=key, **where) from None
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+        open_image(image)
+    except InputError as e:
+        raise InputError(f"unreadable image {image} ({e.reason})", field=key, **where) from None
 
 
 def _resolve_image(value: str, base: Path, where: dict, *, check: bool) -> str:
@@ -228,8 +240,6 @@ def read_jsonl_articles(path: str | Path, *, check_images: bool = True) -> Itera
 
 def read_mediawiki_articles(path: str | Path) -> Iterator[Article]:
     """Articles of a MediaWiki XML export; pages whose prose is empty after cleaning are skipped."""
-    from kvqae.data.wikitext import iter_mediawiki_pages, wikitext_to_text
-
     path = Path(path)
     seen: set[str] = set()
     for page in iter_mediawiki_pages(path):
@@ -238,7 +248,7 @@ def read_mediawiki_articles(path: str | Path) -> Iterator[Article]:
             raise InputError("duplicate page title", path=path, record=f"page {page.title!r}", field="title")
         seen.add(entity_id)
         try:
-            text = wikitext_to_text(page.wikitext)
+            text = wikitext_to_text(repair_c1(page.wikitext))
         except ValueError as e:  # nested past what the parser can take, even without its templates
             raise InputError(str(e), path=path, record=f"page {page.title!r}", field="text") from None
         if not text:
@@ -246,21 +256,56 @@ def read_mediawiki_articles(path: str | Path) -> Iterator[Article]:
         yield Article(id=entity_id, title=page.title, text=text)
 
 
-def _kilt_text(obj: dict, where: dict) -> str:
+# KILT's markup in its paragraphs: "Section::::History:::Early life." heads a (sub)section, "BULLET::::- "
+# starts a list item.
+_KILT_SECTION = "Section::::"
+_KILT_BULLET = re.compile(r"^BULLET::::\s*-?\s*")
+
+
+def kilt_prose(paragraphs: list[str], title: str) -> str:
+    """KILT / ViQuAE article paragraphs -> prose, one paragraph a line, cleaned as MediaWiki pages are: a
+    first paragraph that only repeats the title is dropped (the passages carry it already), section lines
+    ("Section::::History.") are removed, and so are reference-like sections with their content ("See also",
+    "References", ...: `wikitext.DROP_SECTIONS`); list items lose their "BULLET::::- " mark."""
+    lines = [p.strip() for p in paragraphs if p.strip()]
+    if lines and lines[0] == title.strip():
+        lines = lines[1:]
+    out: list[str] = []
+    skip_level: int | None = None  # depth of a dropped section while inside it
+    for line in lines:
+        if line.startswith(_KILT_SECTION):
+            heads = line[len(_KILT_SECTION):].split(":::")
+            level = len(heads)
+            if skip_level is not None and level <= skip_level:
+                skip_level = None
+            if skip_level is None and heads[-1].strip().rstrip(".").strip().lower() in DROP_SECTIONS:
+                skip_level = level
+            continue
+        if skip_level is None and (line := _KILT_BULLET.sub("", line)):
+            out.append(line)
+    return "\n".join(out)
+
+
+def _kilt_text(obj: dict, title: str, where: dict) -> str:
     if "text" not in obj:
         raise InputError("missing field", field="text", **where)
-    value = obj["text"]
+    value, name = obj["text"], "text"
     if isinstance(value, dict) and isinstance(value.get("paragraph"), list):
-        for i, paragraph in enumerate(value["paragraph"]):
+        value, name = value["paragraph"], "text.paragraph"
+    if isinstance(value, list):  # KILT's own knowledge source: `text` is the list of paragraphs
+        for i, paragraph in enumerate(value):
             if not isinstance(paragraph, str):  # a number in it was dropped, its text lost silently
-                raise InputError(f"item {i} must be a string, got {json_type(paragraph)}",
-                                 field="text.paragraph", **where)
-        value = "\n".join(p.strip() for p in value["paragraph"] if p.strip())
-    if not isinstance(value, str):
-        raise InputError('must be a string or {"paragraph": [str]}', field="text", **where)
-    if not value.strip():
+                raise InputError(f"item {i} must be a string, got {json_type(paragraph)}", field=name,
+                                 **where)
+    elif isinstance(value, str):
+        value = value.split("\n")
+    else:
+        raise InputError('must be a string, a list of strings or {"paragraph": [str]}', field="text", **where)
+    if not any(p.strip() for p in value):
         raise InputError("must not be empty", field="text", **where)
-    return value.strip()
+    # a stub of only its title and reference sections keeps its title as text: dropping it would drop the
+    # entity that questions name
+    return kilt_prose([repair_c1(p) for p in value], title) or title.strip()
 
 
 def read_viquae_articles(
@@ -281,7 +326,7 @@ def read_viquae_articles(
                 f"duplicate title {title!r} (first at {seen[entity_id]})", field="wikipedia_title", **where
             )
         seen[entity_id] = _place(where["record"])
-        text = _kilt_text(obj, where)
+        text = _kilt_text(obj, title, where)
         image_value = _optional_str(obj, "image", where)
         image = None if image_value is None else _resolve_image(image_value, base, where, check=check_images)
         info = obj.get("wikidata_info")

@@ -360,10 +360,12 @@ def _evqa_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         # a later field's opening quote)
         reader = csv.DictReader(f, strict=True)
         try:
-            for column in _EVQA_REQUIRED:
-                if column not in (reader.fieldnames or []):
-                    raise InputError("missing column", path=path, record=1, field=column)
+            # "question, answer": the columns are named without the spaces around them ("answer" was missing)
             names = [name.strip() for name in reader.fieldnames or []]
+            reader.fieldnames = names
+            for column in _EVQA_REQUIRED:
+                if column not in names:
+                    raise InputError("missing column", path=path, record=1, field=column)
             twice = next((name for name in names if name and names.count(name) > 1), None)
             if twice is not None:  # DictReader keeps the last column of a name: the first was dropped
                 raise InputError("column given twice in the header", path=path, record=1, field=twice)

@@ -1,6 +1,6 @@
 """MediaWiki XML exports -> plain-prose articles.
 
-`iter_mediawiki_pages(path)` streams `<page>` elements (`.xml` or `.xml.bz2`) with
+`iter_mediawiki_pages(path)` streams `<page>` elements (`.xml`, `.xml.bz2` or `.xml.gz`) with
 `xml.etree.ElementTree.iterparse`, ignoring the export's XML namespace (every schema version works), and
 yields only real articles: namespace 0 and not a redirect. `wikitext_to_text(markup)` turns one page's
 wikitext into prose with mwparserfromhell:
@@ -17,6 +17,7 @@ wikitext into prose with mwparserfromhell:
 from __future__ import annotations
 
 import bz2
+import gzip
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from kvqae.errors import InputError
 from kvqae.io import not_found
 
 # Tags whose content is never prose.
+GZIP_MAGIC = b"\x1f\x8b"
+
 _DROP_TAGS = {
     "ref",
     "references",
@@ -56,7 +59,7 @@ _DROP_TAGS = {
 # Namespaces of links that render as media or metadata, not text.
 _DROP_LINK_NAMESPACES = {"file", "image", "media", "category"}
 # Sections holding lists of links and citations rather than prose about the entity.
-_DROP_SECTIONS = {
+DROP_SECTIONS = {
     "see also",
     "references",
     "notes",
@@ -98,12 +101,14 @@ def _local(tag: str) -> str:
 
 
 def _open_export(path: Path) -> IO[bytes]:
-    """The export's XML bytes: bzip2 is told by the file's own signature, not its name (`.BZ2` was read as
-    raw XML; a plain `.xml` named `.bz2` said "Invalid data stream")."""
+    """The export's XML bytes: bzip2 and gzip (Fandom's exports) are told by the file's own signature, not
+    its name (`.BZ2` was read as raw XML; a plain `.xml` named `.bz2` said "Invalid data stream")."""
     with path.open("rb") as f:
-        compressed = f.read(3) == b"BZh"
-    if compressed:
+        head = f.read(3)
+    if head == b"BZh":
         return bz2.open(path, "rb")
+    if head[:2] == GZIP_MAGIC:
+        return gzip.open(path, "rb")
     if path.name.lower().endswith(".bz2"):
         raise InputError("named .bz2 but not bzip2-compressed (it does not start with 'BZh'); rename it "
                          "to .xml if it is plain XML", path=path)
@@ -196,6 +201,27 @@ def _read_page(elem: ElementTree.Element, namespaces: set[str] | frozenset[str] 
     if text.lstrip().lower().startswith("#redirect"):
         return None
     return WikiPage(title=title, page_id=page_id or "", wikitext=text)
+
+
+def _c1_table() -> dict[int, str]:
+    table = {}
+    for code in range(0x80, 0xA0):
+        try:
+            table[code] = bytes([code]).decode("cp1252")
+        except UnicodeDecodeError:  # 5 codes Windows-1252 leaves undefined
+            table[code] = ""
+    return table
+
+
+_C1_AS_CP1252 = _c1_table()
+
+
+def repair_c1(text: str) -> str:
+    """`text` with each C1 control character (U+0080-U+009F) read as the Windows-1252 character of that code
+    (U+0096 -> an en dash, U+0092 -> a right quote) or dropped where that code page has none. Real dumps hold
+    such mojibake ("October\x96" in the 2016 sample); one of them used to stop a whole KB build, since KB
+    text may not hold control characters."""
+    return text.translate(_C1_AS_CP1252)
 
 
 def wikitext_to_text(markup: str) -> str:
@@ -398,7 +424,7 @@ def _clean(text: str) -> str:
             level = int(level_str)
             if skip_level is not None and level <= skip_level:
                 skip_level = None
-            if skip_level is None and title.strip().lower() in _DROP_SECTIONS:
+            if skip_level is None and title.strip().lower() in DROP_SECTIONS:
                 skip_level = level
             continue
         if skip_level is not None or _MEDIA_LINE.match(raw):

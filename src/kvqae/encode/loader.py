@@ -130,6 +130,9 @@ def open_image(path: str | Path, *, item_id: str | None = None, field: str | Non
     try:
         with warnings.catch_warnings():  # a corrupt EXIF block: PIL warns, and decodes all the same
             warnings.filterwarnings("ignore", "Corrupt EXIF data", UserWarning)
+            # a photo over ~89 megapixels (Commons has many) is decoded all the same: PIL's two-line warning
+            # about a "decompression bomb DOS attack" is noise here (the service's uploads refuse them)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:  # leaving the block closes the file, the decoded pixels stay
                 if min_size and im.format == "JPEG":
                     full, request = im.size, draft_size(im.size, min_size)

@@ -7,7 +7,8 @@ maximum over the gold answers (aliases). (SQuAD v2.0 differs only when both side
 string: v2.0 gives F1 = 1 there, v1.1 and we give 0.) One departure from the script: a gold answer that
 normalises to nothing ("A" for a blood group, "The" for a band, "!!!") is compared without dropping
 articles and punctuation (lower case, single spaces), so that an empty prediction does not match it with EM 1
-(the script's result) and the right one gets F1 1, not 0.
+(the script's result) and the right one gets F1 1, not 0. A gold answer holding "&&" is a list
+(Encyclopedic-VQA's multi_answer questions): it is matched item by item (`list_match`).
 
 InfoSeek accuracy has two modes (`INFOSEEK_MODES`):
 - `"official"` (default): equal, row by row, to the official InfoSeek evaluation script
@@ -60,12 +61,32 @@ def _without_punctuation(text: str) -> str:
     return bare or lower
 
 
+# Encyclopedic-VQA writes the answer of a multi_answer question as one gold "yellow&&white".
+LIST_MARK = "&&"
+_LIST_SPLIT = re.compile(r"&&|,|;|&|\band\b", re.IGNORECASE)
+LIST_IOU = 0.5
+
+
+def list_match(prediction: str, gold: str) -> float:
+    """A list answer (`gold` "a&&b&&c", E-VQA's multi_answer): 1.0 when the set of the prediction's items
+    (split at commas, semicolons, "&" and "and") and the gold's items, each normalised, overlap by
+    intersection over union at least `LIST_IOU` (E-VQA's rule); "yellow and white" matches "yellow&&white",
+    "yellow" alone does too (1 of 2), "yellow, red and blue" does not (1 of 4)."""
+    golds = {normalize_answer(g) for g in gold.split(LIST_MARK)} - {""}
+    items = {normalize_answer(x) for x in _LIST_SPLIT.split(prediction)} - {""}
+    return float(bool(golds) and len(golds & items) / len(golds | items) >= LIST_IOU)
+
+
 def _exact(prediction: str, gold: str) -> float:
+    if LIST_MARK in gold:
+        return list_match(prediction, gold)
     pred, ref = _normalized_pair(prediction, gold)
     return float(bool(ref) and pred == ref)
 
 
 def _f1(prediction: str, gold: str) -> float:
+    if LIST_MARK in gold:  # a list's tokens are its items' on both sides ("yellow and white": 2 tokens)
+        prediction, gold = " ".join(_LIST_SPLIT.split(prediction)), gold.replace(LIST_MARK, " ")
     pred, ref = _normalized_pair(prediction, gold)
     pred_tokens, gold_tokens = pred.split(), ref.split()
     common = Counter(pred_tokens) & Counter(gold_tokens)
