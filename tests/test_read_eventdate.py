@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from kvqae.read.answer_choice import Candidate
-from kvqae.read.eventdate import asked_event, prefer_event_date, stated_event_date, verb_forms
+from kvqae.read.eventdate import (
+    asked_event,
+    asked_event_names,
+    prefer_event_date,
+    stated_event_date,
+    verb_forms,
+)
 
 
 @pytest.mark.parametrize(("word", "forms"), [
@@ -38,6 +44,31 @@ def test_verb_forms(word, forms):
 ])
 def test_asked_event(question, asked):
     assert asked_event(question) == asked
+
+
+@pytest.mark.parametrize(("question", "names"), [
+    ("In which year did Ayn Rand publish The Fountainhead?", ["Ayn", "Rand", "Fountainhead"]),
+    ("In which year was Mobile, the oldest city of this state, founded?", ["Mobile"]),  # not the appositive
+    ("When did this country join the European Union?", ["European", "Union"]),
+    ("In which year did Andre Agassi first reach the World No. 1 ranking?", ["Andre", "Agassi", "World"]),
+    # the subject described: its words say which entity, not what happened
+    ("In which year was this children's book by Graeme Base first published?", []),
+    ("When did this tennis player retire?", []),
+    ("Where was this painter born?", []),
+])
+def test_asked_event_names(question, names):
+    assert asked_event_names(question) == names
+
+
+def test_the_sentence_must_name_what_the_event_is_about():
+    # "published" about another of the author's novels dated "publish The Fountainhead" (1957, not 1943)
+    text = ("Ayn Rand. In 1957 she published Atlas Shrugged. She published The Fountainhead in 1943, after "
+            "twelve rejections.")
+    forms = verb_forms("publish")
+    assert text[slice(*stated_event_date(text, "Ayn Rand", forms, True))] == "1957"
+    names = asked_event_names("In which year did Ayn Rand publish The Fountainhead?")
+    assert text[slice(*stated_event_date(text, "Ayn Rand", forms, True, names=names))] == "1943"
+    assert stated_event_date(text, "Ayn Rand", forms, True, names=["Anthem"]) is None
 
 
 VOS = ("Jan Vos. His brother retired in 1870. In 1880 Vos married Anna Mertens. Vos retired from painting on "

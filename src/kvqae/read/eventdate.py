@@ -100,6 +100,34 @@ def asked_event(question: str) -> tuple[set[str], bool] | None:
     return verb_forms(verb), ASKS_YEAR.search(question) is not None
 
 
+_APPOSITIVE = re.compile(r",[^,]*(?:,|$)")
+_NAME_WORD = re.compile(r"[A-Z][\w'’-]+")
+
+
+def asked_event_names(question: str) -> list[str]:
+    """The capitalised words (of 3 letters or more) naming what the asked event is about besides the
+    pictured subject: "In which year did Ayn Rand publish The Fountainhead?" -> [Ayn, Rand, Fountainhead];
+    "In which year was Mobile, the oldest city of this state, founded?" -> [Mobile]. A subject described
+    ("this children's book by Graeme Base", "his novel") and an appositive between commas say which
+    entity is meant, not what happened: their words are not kept. [] when the question does not ask when
+    (`_ASKS_WHEN`) or no verb is found."""
+    m = _ASKS_WHEN.match(question)
+    if m is None:
+        return []
+    rest = _APPOSITIVE.sub(" ", m.group(2))
+    words = re.findall(r"[A-Za-z][\w'’-]*", rest)
+    passive = m.group(1).lower() not in ("did", "does", "do")
+    verb = (_participle_of(words) if passive else None) or _verb_of(words)
+    if verb is None or verb not in words:
+        return []
+    at = words.index(verb)
+    subject, after = words[:at], words[at + 1:]
+    described = bool(subject) and subject[0].lower() in {"this", "these", "that", "those", "his", "her", "its",
+                                                         "their"}
+    kept = after if described else subject + after
+    return [w for w in kept if len(w) > 2 and _NAME_WORD.fullmatch(w) and w.lower() not in _NOT_VERBS]
+
+
 def _participle_of(words: list[str]) -> str | None:
     """A passive question's participle: its last word ending in "-ed" or an irregular participle ("When was
     this essay published?", "When was this state, once a Russian colony, admitted to the Union?")."""
@@ -122,18 +150,27 @@ def _verb_of(words: list[str]) -> str | None:
 
 
 def stated_event_date(
-    text: str, title: str | None, forms: set[str], year_only: bool, pronoun: str | None = None
+    text: str, title: str | None, forms: set[str], year_only: bool, pronoun: str | None = None,
+    names: Sequence[str] = (),
 ) -> tuple[int, int] | None:
     """(start, end) in `text` of the date of the first sentence about the subject (`title`) holding one of
     `forms` as a verb (not "a retired player"): the date within `_AFTER_CHARS` after the verb, else one
     opening the sentence ("In 1880 Vos married ..."); only its year when `year_only`. A sentence whose
     subject is "he" / "she" does not count when the article's `pronoun` (`family.subject_pronoun`) is the
-    other one: "when she became his running mate" in a man's article is another person's. None when
-    `text` states none."""
+    other one: "when she became his running mate" in a man's article is another person's. The sentence
+    must hold each of `names` (`asked_event_names`) not in `title`: "published" about another of the
+    author's novels dates no "publish The Fountainhead". None when `text` states none."""
     verbs = re.compile(rf"\b(?:{'|'.join(sorted(map(re.escape, forms)))})\b", re.IGNORECASE)
+    own = {w.lower() for w in re.findall(r"\w+", title or "")}
+    needed = {n.lower() for n in names} - own
     for m in verbs.finditer(text):
         begin = sentence_start(text, m.start())
         before = text[begin : m.start()]
+        if needed:
+            stop = text.find(". ", m.end())
+            said = {w.lower() for w in re.findall(r"[\w'’-]+", text[begin: len(text) if stop < 0 else stop])}
+            if not needed <= said:
+                continue
         if re.search(r"\b(?:a|an|the|his|her|its|their)\s+$", before, re.IGNORECASE):
             continue  # an adjective: "an American retired professional tennis player"
         # "It was painted in 1950", "In 1950, it was painted" - not "when it was published in 1946"
@@ -189,6 +226,7 @@ def prefer_event_date(
         return list(candidates)
     forms, year_only = asked
     pronoun = subject_pronoun([text for text, title in zip(texts, titles, strict=True) if title == titles[0]])
+    names = asked_event_names(question)
     return rule_answer_first(
         candidates, texts, titles,
-        lambda text, title: stated_event_date(text, title, forms, year_only, pronoun), positions)
+        lambda text, title: stated_event_date(text, title, forms, year_only, pronoun, names), positions)

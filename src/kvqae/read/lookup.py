@@ -36,7 +36,7 @@ from kvqae.read.answer_types import expected_kind
 from kvqae.read.attribute import asked_attribute, stated_attribute
 from kvqae.read.award import asked_award, stated_award
 from kvqae.read.education import asked_school, stated_school
-from kvqae.read.eventdate import asked_event, stated_event_date
+from kvqae.read.eventdate import asked_event, asked_event_names, stated_event_date
 from kvqae.read.family import asked_relation, stated_relative
 from kvqae.read.lifeplace import PLACE_AFTER, asked_life_place, life_verbs
 from kvqae.read.lifespan import asked_life_event, life_dates, verb_date
@@ -83,7 +83,9 @@ def lookup_passages(
     elif (kind := asked_school(question)) is not None:
         later = (pid for pid in article if stated_school(text_of(pid), title, kind))
     elif (event_asked := asked_event(question)) is not None:
-        later = (pid for pid in article if stated_event_date(text_of(pid), title, *event_asked))
+        names = asked_event_names(question)
+        later = (pid for pid in article
+                 if stated_event_date(text_of(pid), title, *event_asked, names=names))
     elif asks_party(question):
         later = (pid for pid in article if subject_parties(text_of(pid), title))
     elif (office := asked_office(question)) is not None:
