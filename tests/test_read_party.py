@@ -42,6 +42,10 @@ def test_prefer_party_takes_the_party_the_article_names_most_about_the_subject()
     assert prefer_party([wrong], texts, titles, "Where was this man born?", [5, 0, 0]) == [wrong]
     silent = ["Jan Vos. No party.", "Jan Vos. His rival led the Whig Party."]
     assert prefer_party([wrong], silent, titles[:2], question) == [wrong]
+    # a party the question names is not the one it asks for
+    before = "Which party was this man a leader of before he helped build the Republican Party?"
+    out = prefer_party([wrong], texts, titles, before, [5, 0, 0])
+    assert (out[0].passage, lead[out[0].start:out[0].end]) == (1, "Whig Party")
 
 
 def test_every_answer_rule_says_what_it_reads_and_is_a_reader_setting():

@@ -73,7 +73,8 @@ def prefer_party(
     `titles`, at `positions` in their articles) with, when `question` asks for a party, the party the
     first read passage's article's read passages name most in sentences about the subject
     (`subject_parties`; on a tie, most in all their sentences) first, at its first mention in article order
-    (the earliest on a further tie). Unchanged when they name none."""
+    (the earliest on a further tie); a party the question names is not the one it asks for. Unchanged when
+    they name none."""
     if not texts or not asks_party(question):
         return list(candidates)
     about: Counter[str] = Counter()
@@ -82,6 +83,8 @@ def prefer_party(
         if title == titles[0]:
             about.update(name for name, _ in subject_parties(text, title))
             anywhere.update(name for name, _ in party_names(text))
+    for name, _ in party_names(question):  # "... before he helped build the Republican Party?" asks another
+        about.pop(name, None)
     if not about:
         return list(candidates)
     # most often about the subject; on a tie, most often at all ("a Whig Party leader" once, the
