@@ -22,6 +22,10 @@ from kvqae.read.occupation import asked_occupation, lead_description, lead_sport
     ("How many jobs did he have?", None),
     ("What did this man write in 1920?", None),
     ("Where was this man born?", None),
+    # a name other than an occupation, asked about a job
+    ("Which studio offered this director a job as a scriptwriter?", None),
+    ("Who gave him his first job?", None),
+    ("Which profession did he take up?", "occupation"),
 ])
 def test_asked_occupation(question, asked):
     assert asked_occupation(question) == asked

@@ -102,6 +102,7 @@ def asked_event(question: str) -> tuple[set[str], bool] | None:
 
 _APPOSITIVE = re.compile(r",[^,]*(?:,|$)")
 _NAME_WORD = re.compile(r"[A-Z][\w'’-]+")
+_DETERMINERS = frozenset({"this", "these", "that", "those", "his", "her", "its", "their"})
 
 
 def asked_event_names(question: str) -> list[str]:
@@ -122,8 +123,7 @@ def asked_event_names(question: str) -> list[str]:
         return []
     at = words.index(verb)
     subject, after = words[:at], words[at + 1:]
-    described = bool(subject) and subject[0].lower() in {"this", "these", "that", "those", "his", "her", "its",
-                                                         "their"}
+    described = bool(subject) and subject[0].lower() in _DETERMINERS
     kept = after if described else subject + after
     return [w for w in kept if len(w) > 2 and _NAME_WORD.fullmatch(w) and w.lower() not in _NOT_VERBS]
 

@@ -31,6 +31,10 @@ _ASKS_OCCUPATION = re.compile(
     r"\b(?:profession|occupation|job|line\s+of\s+work|vocation)\b"
     r"|^\s*what\s+(?:did|does|do)\b.*\bdo(?:\s+for\s+(?:a\s+)?(?:living|work))?\s*\??\s*$",
     re.IGNORECASE)
+# a name question asks an occupation only with the word behind its wh-word: "Which profession did he take
+# up?"
+_WH_OCCUPATION = re.compile(r"\b(?:which|what)\s+(?:[\w-]+\s+)?(?:professions?|occupations?|jobs?|"
+                            r"line\s+of\s+work|vocations?|sports?)\b", re.IGNORECASE)
 _ASKS_SPORT = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|type\s+of\s+)?sports?\b", re.IGNORECASE)
 # where the description ends: a clause, a bracket, "who", "born", "known", a place or a time
 _PHRASE_END = re.compile(r"[,;:.()]|\s+(?:who|which|that|whose|born|best|known|from|in|at|for|with|"
@@ -53,9 +57,13 @@ _DESCRIPTION_CHARS = 120
 def asked_occupation(question: str) -> str | None:
     """"sport" when `question` asks what sport someone plays ("What sport did this man play?"),
     "occupation" when it asks their profession ("What was the profession of this man?", "What did she do
-    for a living?"), None otherwise - or when it asks a time or a number ("When did his career end?")."""
-    if expected_kind(question) in ("time", "number"):
+    for a living?"), None otherwise - or when it asks a time or a number ("When did his career end?"), or a
+    name other than an occupation ("Which studio offered him a job as a scriptwriter?")."""
+    kind = expected_kind(question)
+    if kind in ("time", "number"):
         return None
+    if kind == "name" and not _WH_OCCUPATION.search(question):
+        return None  # "Which studio offered him a job as a scriptwriter?" asks a studio
     if _ASKS_SPORT.search(question):
         return "sport"
     if _ASKS_OCCUPATION.search(question):
