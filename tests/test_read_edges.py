@@ -69,3 +69,10 @@ def test_complete_name_by_hand():
     assert edged(complete_name, years, "Warsaw", "Where was it rebuilt?") == "Warsaw"  # a year, not a number
     assert edged(complete_name, rocket, "Saturn", "In what year was the Saturn launched?") == "Saturn"
     assert edged(complete_name, rocket, "third flight", "Which flight?") == "third flight"  # no name
+    # a surname's particle and its words; not "of" (the king's country goes past his name)
+    angola = "In the first round José Eduardo dos Santos won 49.6% of the vote."
+    assert edged(complete_name, angola, "José Eduardo", "Who won the first round?") == (
+        "José Eduardo dos Santos")
+    painter = "He admired Vincent van Gogh and Paul Gauguin."
+    assert edged(complete_name, painter, "Vincent", "Which painter did he admire?") == "Vincent van Gogh"
+    assert edged(complete_name, "Paris de facto was the capital.", "Paris", "Which city?") == "Paris"

@@ -54,17 +54,22 @@ _BUILDINGS = ("Theatre|Theater|Hotel|Hall|Church|Cathedral|Chapel|Abbey|College|
               "Stadium|Arena|Temple|Mosque|Inn|House")
 _POSSESSIVE_BUILDING = re.compile(rf"['’]s(?: [A-Z][\w'’-]*){{0,3}} (?:{_BUILDINGS})\b")
 _LAST_WORD_CAPITALISED = re.compile(r"(?:^|\s)[A-Z][\w'’-]*$")
+# a surname's particle and the capitalised words after it: "José Eduardo" + " dos Santos", "Vincent" + " van
+# Gogh" (not "of", "in": "Louis XIV of France", "Paris in 1900" go on past the name)
+_SURNAME_PARTICLE = re.compile(r" (?:dos|das|da|do|de|del|della|di|du|des|van|von|der|den|ten|ter|zu|bin|ibn|"
+                               r"y)(?: [A-Z][\w'’-]*)+")
 
 
 def complete_name(text: str, start: int, end: int, question: str) -> tuple[int, int]:
     """[start, end) taking in what completes a capitalised name right after it - a designation ("Saturn" +
-    " V", "Sukhoi" + " Su-27") or a possessive's building ("Grauman" + "'s Egyptian Theatre") - when
+    " V", "Sukhoi" + " Su-27"), a surname's particle and its words ("José Eduardo" + " dos Santos") or a
+    possessive's building ("Grauman" + "'s Egyptian Theatre") - when
     `question` asks for a name (not a person for the building: "Lincoln's Gettysburg Address"); unchanged
     otherwise."""
     kind = expected_kind(question)
     if kind in ("time", "number") or not _LAST_WORD_CAPITALISED.search(text[start:end]):
         return start, end
-    designation = _DESIGNATION.match(text, end)
+    designation = _DESIGNATION.match(text, end) or _SURNAME_PARTICLE.match(text, end)
     if designation is not None:
         return start, designation.end()
     building = _POSSESSIVE_BUILDING.match(text, end)
