@@ -209,3 +209,26 @@ def test_drop_hedge_drops_a_focus_word_before_a_figure():
     assert reshaped(drop_hedge, "only five", question) == "five"
     assert reshaped(drop_hedge, "exactly 36", "How many seconds ahead is it?") == "36"
     assert reshaped(drop_hedge, "only the best", question) == "only the best"  # no figure follows
+
+
+def test_a_name_holding_the_asked_name_noun_goes_first():
+    # "Which institute / award / farm ...?" is answered by a name holding the noun ("Frankfurt Zoo" for
+    # "which zoo"); not "which state / island" (Virginia, Lesbos)
+    from types import SimpleNamespace
+
+    from kvqae.read.model import _split_by_noun
+    from kvqae.read.phrase import NAME_HEAD_NOUNS, asked_common_nouns, holds_noun
+
+    assert holds_noun("Institute for Advanced Study", frozenset({"institute"}))
+    assert holds_noun("the La Brea Tar Pits", frozenset({"pit"}))
+    assert not holds_noun("New Jersey", frozenset({"institute"}))
+    assert asked_common_nouns("In which German zoo did it live?") & NAME_HEAD_NOUNS == {"zoo"}
+    assert not asked_common_nouns("Which state was the first to ratify it?") & NAME_HEAD_NOUNS
+    text = "It lived in Germany, at the Frankfurt Zoo, for 17 years."
+    feats = [SimpleNamespace(candidate=SimpleNamespace(passage=0, start=text.index(w),
+                                                       end=text.index(w) + len(w)))
+             for w in ("Germany", "Frankfurt Zoo")]
+    held, other = _split_by_noun(feats, [text], frozenset({"zoo"}))
+    assert [text[f.candidate.start:f.candidate.end] for f in held + other] == ["Frankfurt Zoo", "Germany"]
+    assert _split_by_noun(feats, [text], frozenset({"farm"})) == (feats, [])  # none holds it: unchanged
+    assert _split_by_noun(feats, [text], frozenset()) == (feats, [])

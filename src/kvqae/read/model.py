@@ -40,10 +40,12 @@ from kvqae.read.occupation import prefer_occupation
 from kvqae.read.office import prefer_office
 from kvqae.read.party import prefer_party
 from kvqae.read.phrase import (
+    NAME_HEAD_NOUNS,
     asked_common_nouns,
     asked_nouns,
     drop_hedge,
     extend_to_asked_noun,
+    holds_noun,
     names_with_noun,
     prefer_full_date,
     trim_to_phrase,
@@ -403,7 +405,10 @@ class Reader:
                 scored_pairs = [(f.candidate.passage, float(np.dot(f.values, weights))) for f in pool]
                 confidence = answer_confidence(pool, texts, weights)
                 lead = [p.title for p in passages] if self.settings.first_article_answers else None
-                cands = _rank_by_article(pool, evidence, lead) + _rank_by_article(rest, evidence, lead)
+                nouns = asked_common_nouns(question) & NAME_HEAD_NOUNS if kind == "name" else frozenset()
+                held, other = _split_by_noun(pool, texts, nouns)
+                cands = (_rank_by_article(held, evidence, lead) + _rank_by_article(other, evidence, lead)
+                         + _rank_by_article(rest, evidence, lead))
         elif kind is not None:  # stable: fitting spans first, each group still best score first
             cands.sort(key=lambda c: not fits(texts[c.passage][c.start : c.end], kind))
         for i, value in scored_pairs:
@@ -622,6 +627,22 @@ def _split_by_kind(scored: list[Any], texts: list[str], kind: str | None, *, mea
         return list(scored), []
     return ([f for f, ok in zip(scored, fit, strict=True) if ok],
             [f for f, ok in zip(scored, fit, strict=True) if not ok])
+
+
+def _split_by_noun(scored: list[Any], texts: list[str], nouns: frozenset[str]) -> tuple[list[Any], list[Any]]:
+    """(candidates whose answer holds one of the question's asked common `nouns` - "Institute for Advanced
+    Study" for "which institute", "Baum-Connes conjecture" for "which conjecture" -, the others); (all, [])
+    when none does or there are no nouns."""
+    if not nouns:
+        return list(scored), []
+
+    def holds(f: Any) -> bool:
+        text = texts[f.candidate.passage]
+        a, b = trim_to_phrase(text, f.candidate.start, f.candidate.end)
+        return holds_noun(text[a:b], nouns)
+
+    held = [f for f in scored if holds(f)]
+    return (held, [f for f in scored if not holds(f)]) if held else (list(scored), [])
 
 
 def _question_overlap(feats: Features, passages: list[str], question: set[str]) -> np.ndarray:

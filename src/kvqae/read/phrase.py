@@ -140,6 +140,24 @@ def asked_common_nouns(question: str) -> frozenset[str]:
     return frozenset(n for n in asked_nouns(question) if n in {_singular(w) for w in written})
 
 
+# nouns that are part of the names they head ("Treaty of Paris", "Frankfurt Zoo", "Institute for Advanced
+# Study"): a question asking "which treaty / zoo / institute" is answered by a name holding the noun. Not the
+# nouns of classes whose members' names seldom hold them ("which state / island / moon / magazine": Virginia,
+# Lesbos, Enceladus, Oxford Poetry).
+_NAME_HEAD_TEXT = (
+    "treaty battle zoo university college institute academy award prize medal trophy farm strait conjecture "
+    "theorem cemetery palace castle museum church cathedral abbey temple bridge airport stadium library "
+    "hospital studio canal pit dam festival championship expedition"
+)
+NAME_HEAD_NOUNS = frozenset(_NAME_HEAD_TEXT.split())
+
+
+def holds_noun(answer: str, nouns: frozenset[str]) -> bool:
+    """Whether a word of `answer`, singular and in lower case, is one of `nouns` ("Institute for Advanced
+    Study" holds "institute", "Baum-Connes conjecture" holds "conjecture")."""
+    return bool({_singular(w) for w in re.findall(r"[\w'’-]+", answer)} & nouns)
+
+
 def names_with_noun(text: str, nouns: frozenset[str]) -> list[tuple[int, int]]:
     """(start, end) in `text` of each name that ends with a capitalised asked noun ("the Sargasso Sea",
     "La Brea Tar Pits", "Grauman's Egyptian Theatre" for "which sea / tar pits / theatre") or opens with
