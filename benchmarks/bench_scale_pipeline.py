@@ -16,9 +16,11 @@ Each step runs in its own subprocess, which reports its wall and CPU time and it
 - map:      new `kvqae.search.cli.map_to_passages` (what `kvqae search --to-passages` calls, table load
             included) | old `entity_run_to_passages(run, KnowledgeBase.load(kb))` (the command's code before);
 - fuse:     `kvqae fuse apply` (its command function, run files in and out): unchanged by this work, run once;
-- evaluate: `kvqae evaluate retrieval --kb` (its command function) on the fused and the text-passage runs |
-            the same with the KB loaded whole (`KnowledgeBase.load`, as before) instead of `kb_for_runs`.
-Old and new outputs are compared (run and qrels digests) and must be identical.
+- evaluate: `kvqae evaluate retrieval --kb` (the command, through typer's CliRunner in the step's process) on
+            the fused and the text-passage runs | the same with the KB loaded whole (`KnowledgeBase.load`, as
+            before) instead of `kb_for_runs`.
+Old and new outputs are compared (run and qrels digests) and must be identical. A step that fails is shown
+in the table as its error and makes the script exit with code 1.
 
 Usage: .venv/bin/python benchmarks/bench_scale_pipeline.py [--entities 1500000] [--passages 11900000]
        [--queries 1000] [--top 100] [--work DIR] [--keep] [--no-old] [--steps idle,load,map,fuse,evaluate]
@@ -208,18 +210,29 @@ def run_step(step: str, side: str, work: Path) -> dict:
 
 
 def _evaluate(side: str, work: Path) -> None:
-    from kvqae.evaluate.cli import evaluate_retrieval
+    """`kvqae evaluate retrieval` on the fused and text runs, in this process (CliRunner), so that the old
+    side's stand-in for `kb_for_runs` applies; a non-zero exit raises (the step then fails)."""
+    from typer.testing import CliRunner
+
+    from kvqae.cli import app
 
     if side == "old":  # the command as it was: the whole KB loaded to judge relevance
         import kvqae.data.kb_subset as subset
         from kvqae.data.kb import KnowledgeBase
 
         subset.kb_for_runs = lambda path, runs, questions, **_: KnowledgeBase.load(path)
-    evaluate_retrieval(run=[work / "fused.json", work / "text_passage.json"],
-                       questions=work / "questions.jsonl", kb=work / "kb", qrels=None,
-                       out=work / f"report_{side}", metric=["mrr@100", "p@1"], dataset="", merge_qrels=True,
-                       passage_requires_entity=False, test="none", max_p=0.05, weights=None, save_qrels=True,
-                       overwrite=True)
+    # the command, not its function: called directly, a Typer command lacks its context (`ctx`) and the
+    # defaults its options declare
+    args = ["evaluate", "retrieval", "--run", str(work / "fused.json"), "--run",
+            str(work / "text_passage.json"), "--questions", str(work / "questions.jsonl"),
+            "--kb", str(work / "kb"), "--out", str(work / f"report_{side}"),
+            "--metric", "mrr@100", "--metric", "p@1", "--test", "none", "--overwrite"]
+    result = CliRunner().invoke(app, args)
+    if result.exit_code != 0:
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        tail = result.output.strip()[-300:]
+        raise RuntimeError(f"kvqae evaluate retrieval exited {result.exit_code}: {tail}")
 
 
 def _status_kb(key: str) -> int:
@@ -258,7 +271,8 @@ def _cell(r: dict | None, key: str, fmt: str) -> str:
     return format(r[key], fmt)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run the steps (each in a child process) and print the table; exit 1 when a step failed."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--entities", type=int, default=1_500_000)
     ap.add_argument("--passages", type=int, default=11_900_000)
@@ -273,15 +287,15 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per step")
     ap.add_argument("--step", choices=STEPS[1:], help=argparse.SUPPRESS)
     ap.add_argument("--side", choices=("new", "old"), default="new", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.step:
         print(json.dumps(run_step(args.step, args.side, args.work)))
         return
 
     work = args.work or Path(tempfile.mkdtemp(prefix="kvqae-scale-"))
+    results: dict = {}
     try:
         prepare(work, args)
-        results = {}
         for step in [s for s in STEPS if s in args.steps.split(",")]:
             sides = ("new",) if step in ("idle", "fuse") or args.no_old else ("new", "old")
             for side in sides:
@@ -292,6 +306,10 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    failed = [f"{step} ({side}): {r['error']}" for (step, side), r in results.items() if "error" in r]
+    if failed:  # a table of errors is not a measurement: say so to whatever ran the script
+        print("failed steps: " + "; ".join(failed), file=sys.stderr)
+        raise SystemExit(1)
 
 
 def idle(work: Path) -> dict:

@@ -201,12 +201,17 @@ SPECTRUM_SHARES = (1 / 24, 1 / 12, 1 / 6, 1 / 3, 2 / 3)
 
 def spectrum(passages: np.ndarray) -> dict[str, list[float]]:
     """Share of the passages' variance in their first principal components, for the first 1/24, 1/12, 1/6,
-    1/3 and 2/3 of the dimensions (comparable between 384-d and 768-d vectors)."""
+    1/3 and 2/3 of the dimensions (comparable between 384-d and 768-d vectors).
+
+    n passages have at most min(n, dim) components (the SVD returns no more): a share reaching past them
+    holds all of the variance (1.0), as does any share of passages without variance (one passage)."""
     centred = passages - passages.mean(axis=0)
-    var = np.linalg.svd(centred.astype(np.float64), compute_uv=False) ** 2
-    cumulative = np.cumsum(var) / var.sum()
+    var = np.linalg.svd(centred.astype(np.float64), compute_uv=False) ** 2  # min(n, dim) values
+    total = var.sum()
+    cumulative = np.cumsum(var) / total if total > 0 else np.ones(max(1, len(var)))
     dim = passages.shape[1]
-    return {"pca": [round(float(cumulative[max(1, round(dim * s)) - 1]), 3) for s in SPECTRUM_SHARES]}
+    return {"pca": [round(float(cumulative[min(max(1, round(dim * s)), len(cumulative)) - 1]), 3)
+                    for s in SPECTRUM_SHARES]}
 
 
 def profile(queries: np.ndarray, passages: np.ndarray, owner: np.ndarray, about: np.ndarray,
@@ -217,7 +222,8 @@ def profile(queries: np.ndarray, passages: np.ndarray, owner: np.ndarray, about:
     order = np.random.default_rng(seed).permutation(len(passages))
     out = {"all": describe(top_similarities(queries, passages))}
     for name, share in (("half", 2), ("quarter", 4)):
-        out[name] = describe(top_similarities(queries, passages[order[: len(passages) // share]], RANKS[:3]))
+        part = order[: max(1, len(passages) // share)]  # at least one passage (a quarter of 3 is none)
+        out[name] = describe(top_similarities(queries, passages[part], RANKS[:3]))
     out["own"] = own_share(queries, passages, owner, about)
     out["spectrum"] = spectrum(passages)
     return out

@@ -72,8 +72,14 @@ def test_image_dir_rows_aligned_and_meta(clip_enc, images, tmp_path):
     for i in (0, 4, 9):
         single = clip_enc.encode_images([Image.open(paths[i])])[0]
         np.testing.assert_allclose(store.vector(ids[i]), single, atol=1e-5)
+    from kvqae.encode.registry import model_fingerprint
+
+    # the weights the vectors came from (a local model): an index built from them checks its queries'
+    fingerprint = model_fingerprint(clip_enc.spec)
+    assert fingerprint is not None and len(fingerprint) == 40
     assert store.meta == {"encoder": clip_enc.spec, "field": "image", "kind": "image", "role": "passage",
-                          "dim": 32, "dtype": "float32", "normalized": True, "count": 10, "missing": []}
+                          "dim": 32, "dtype": "float32", "normalized": True, "count": 10, "missing": [],
+                          "model_fingerprint": fingerprint}
     assert not partial_dir(out).exists()
 
 

@@ -198,7 +198,7 @@ class Answerer:
     ) -> None:
         """Load everything `bundle` names; `top_k` overrides the number of passages the reader reads."""
         from kvqae.data.kb import KnowledgeBase
-        from kvqae.encode.registry import load_encoder
+        from kvqae.encode.registry import load_encoder, model_fingerprint
         from kvqae.index.bm25_index import BM25_SPEC, Bm25Index
         from kvqae.index.faiss_index import VectorIndex
         from kvqae.search.modes import get_mode
@@ -233,7 +233,9 @@ class Answerer:
                 encoders[load_spec] = load_encoder(load_spec, device=device)
                 encoders[load_spec].spec = entry.encoder  # the spec the index recorded
             index = VectorIndex.load(entry.index)
-            index.check_query(entry.encoder, encoders[load_spec].dim)
+            # the model files as they are now: retrained in place after `kvqae run`, its queries would
+            # search the old model's vectors
+            index.check_query(entry.encoder, encoders[load_spec].dim, model_fingerprint(load_spec))
             self._check_index_ids(entry.index, index.ids, get_mode(entry.mode).level, index.meta)
             self.entries.append((entry, get_mode(entry.mode), index, encoders[load_spec]))
         self.reader = None

@@ -86,3 +86,17 @@ def load_encoder(spec: str, device: str = "cpu") -> Encoder:
     encoder = ENCODERS[prefix](arg, device)
     encoder.spec = spec.strip()
     return encoder
+
+
+def model_fingerprint(spec: str) -> str | None:
+    """`kvqae.io.weights_digest` of the local model files an encoder spec names (`st:DIR`, `dpr:Q,C`), or
+    None for a hub name, a packaged model or BM25. Embedding stores and indexes record it, so queries
+    encoded after the model was retrained in place are not searched against an index of the old model's
+    vectors."""
+    from pathlib import Path
+
+    from kvqae.io import weights_digest
+    from kvqae.safety import spec_paths
+
+    paths = spec_paths(spec)
+    return weights_digest([Path(p) for p in paths]) if paths else None

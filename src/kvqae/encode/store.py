@@ -23,7 +23,7 @@ import numpy as np
 
 from kvqae.config import ConfigModel
 from kvqae.errors import InputError
-from kvqae.index.embeddings import Embeddings, read_embeddings
+from kvqae.index.embeddings import MODEL_FINGERPRINT, Embeddings, read_embeddings
 from kvqae.io import atomic_dir, atomic_path, path_stamp, write_json
 from kvqae.safety import spec_paths
 
@@ -172,6 +172,15 @@ class EncodePlan:
         return self.out_dir
 
 
+def fingerprint_of(spec: str) -> dict[str, str]:
+    """`{"model_fingerprint": ...}` for a spec naming local model files (`registry.model_fingerprint`), {}
+    for a hub name or a packaged model: the store's meta records the weights its vectors came from."""
+    from kvqae.encode.registry import model_fingerprint
+
+    found = model_fingerprint(spec)
+    return {MODEL_FINGERPRINT: found} if found else {}
+
+
 def plan_encoding(
     encoder: Any,
     ids: Sequence[str],
@@ -220,7 +229,8 @@ def plan_encoding(
     write_json(work / MANIFEST, manifest)
     plan = EncodePlan(work, out_dir, batch_size, dim, todo_ids, todo_items, [],
                       meta={"encoder": encoder.spec, "field": field, "kind": kind, "role": role, "dim": dim,
-                            "dtype": "float32", "normalized": bool(encoder.normalized)},
+                            "dtype": "float32", "normalized": bool(encoder.normalized),
+                            **fingerprint_of(encoder.spec)},
                       missing_items=[ids[i] for i in range(len(ids)) if items[i] is None])
     plan.todo = [b for b in range(plan.n_batches)
                  if not _shard_done(_shard_path(work, b), plan.rows(b), dim)]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ import numpy as np
 
 from kvqae.data.provenance import KB_KEY, stamp
 from kvqae.errors import InputError
+from kvqae.index.embeddings import MODEL_FINGERPRINT, zero_rows
 from kvqae.index.stream import DEFAULT_CHUNK_ROWS, VectorFile, iter_chunks, open_vectors, read_sample
 from kvqae.index.training import train_index
 
@@ -89,7 +91,8 @@ def default_train_sample(index: Any, n: int) -> int:
 
 @dataclass
 class EmbeddingsSource:
-    """An embeddings directory opened for streaming: the vectors file, ids and meta (vectors not loaded)."""
+    """An embeddings directory opened for streaming: the vectors file (held open), ids and meta (vectors not
+    loaded)."""
 
     vectors: VectorFile
     ids: list[str]
@@ -100,14 +103,47 @@ class EmbeddingsSource:
     def vec_path(self) -> Path:
         return self.vectors.path
 
+    def slice(self, start: int, stop: int) -> EmbeddingsSource:
+        """Rows `[start, stop)` as a source of their own (a shard): same descriptor, their ids, nothing read;
+        meta says their count and no missing items (those belong to the whole store)."""
+        vectors = self.vectors.slice(start, stop)
+        return EmbeddingsSource(vectors, self.ids[start:start + vectors.rows],
+                                {**self.meta, "count": vectors.rows, "missing": []}, self.path)
+
+    def close(self) -> None:
+        """Close the vectors file (and every slice's, which share it)."""
+        self.vectors.close()
+
+
+_OPEN_TRIES = 3  # a store replaced while being opened is opened again, this many times at most
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
 
 def open_embeddings(directory: str | Path) -> EmbeddingsSource:
-    """Open and check an embeddings directory without reading its vectors (InputError naming the file)."""
-    from kvqae.index.embeddings import _meta_int, read_meta_and_ids
+    """Open and check an embeddings directory without reading its vectors (InputError naming the file).
 
-    directory, meta, ids = read_meta_and_ids(directory)
+    `vectors.npy` stays open (one descriptor for the whole build: a store replaced by a rename meanwhile, an
+    `encode` finishing, cannot mix its rows in); a folder swapped while meta.json, ids.json and the vectors
+    were being opened is opened again, so the three come from one folder."""
+    from kvqae.index.embeddings import _meta_int, read_meta_and_ids
+    from kvqae.safety import expect_folder
+
+    directory = expect_folder(directory, "embeddings directory")
+    for _ in range(_OPEN_TRIES):
+        before = _identity(directory)
+        directory, meta, ids = read_meta_and_ids(directory)
+        vf = open_vectors(directory / "vectors.npy")
+        if _identity(directory) == before:
+            break
+        vf.close()
+    else:
+        raise InputError(f"replaced {_OPEN_TRIES} times while being opened: run the command again once it "
+                         "is written", path=directory)
     meta_path, ids_path = directory / "meta.json", directory / "ids.json"
-    vf = open_vectors(directory / "vectors.npy")
     if len(ids) != vf.rows:
         raise InputError(f"{len(ids)} ids for {vf.rows} vectors", path=ids_path)
     if _meta_int(meta, "dim", meta_path) != vf.dim:
@@ -120,6 +156,8 @@ def open_embeddings(directory: str | Path) -> EmbeddingsSource:
         seen: set[str] = set()
         dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
         raise InputError(f"duplicate id {dup!r}", path=ids_path, record=dup)
+    if not isinstance(meta.get("missing") or [], list):  # as read_embeddings: len(5) was a TypeError
+        raise InputError("expected a list of ids", path=meta_path, field="missing")
     return EmbeddingsSource(vf, ids, meta, directory)
 
 
@@ -179,7 +217,7 @@ def check_some_vectors(count: int, missing: int, path: Path) -> None:
 
 
 def build_streaming(
-    embeddings_dir: str | Path,
+    embeddings_dir: str | Path | EmbeddingsSource,
     out_dir: str | Path,
     factory: str = "Flat",
     *,
@@ -194,7 +232,8 @@ def build_streaming(
     ids_format: str = "auto",
     progress: bool = False,
 ):
-    """Build the index directory `out_dir` from the embeddings directory `embeddings_dir`, streaming.
+    """Build the index directory `out_dir` from the embeddings directory `embeddings_dir` (or an
+    `EmbeddingsSource` already open, e.g. a shard's slice, left open), streaming.
 
     `factory`: a Faiss factory string or "auto". `nprobe` / `ef_search` / `refine_factor`: default search
     settings saved in meta.json (auto picks them when None). `refine`: keep float16 vectors for exact
@@ -202,8 +241,30 @@ def build_streaming(
     (default: auto's, or `default_train_sample`). `add_ef_search`: HNSW search breadth used while adding, to
     find each vector's list in an IVF index with an HNSW quantizer (None: Faiss's 16, cheap but inexact: at
     11.9M vectors and 65,536 lists only 18.5 % of the vectors sampled sat in their nearest list).
-    Returns the saved `VectorIndex` (its `path` is `out_dir`).
+    All-zero vectors are indexed (they score 0.0 against every query) and counted in meta.json
+    (`zero_vectors`), which `kvqae index build` notes. Returns the saved `VectorIndex` (its `path` is
+    `out_dir`).
     """
+    for name, value in (("chunk_rows", chunk_rows), ("train_sample", train_sample), ("nprobe", nprobe),
+                        ("ef_search", ef_search), ("add_ef_search", add_ef_search),
+                        ("refine_factor", refine_factor)):
+        if value is not None and value < (0 if name == "refine_factor" else 1):
+            raise InputError(f"must be >= {0 if name == 'refine_factor' else 1}, got {value}", field=name)
+    opened = not isinstance(embeddings_dir, EmbeddingsSource)
+    src = open_embeddings(embeddings_dir) if opened else embeddings_dir
+    try:  # one descriptor for the whole build, closed at its end (a source given stays the caller's)
+        return _build(src, out_dir, factory, nprobe=nprobe, ef_search=ef_search, add_ef_search=add_ef_search,
+                      refine=refine, refine_factor=refine_factor, train_sample=train_sample,
+                      chunk_rows=chunk_rows, seed=seed, ids_format=ids_format, progress=progress)
+    finally:
+        if opened:
+            src.close()
+
+
+def _build(src: EmbeddingsSource, out_dir: str | Path, factory: str, *, nprobe: int | None,
+           ef_search: int | None, add_ef_search: int | None, refine: bool | None, refine_factor: int | None,
+           train_sample: int | None, chunk_rows: int, seed: int, ids_format: str, progress: bool):
+    """`build_streaming` on an open source (arguments as there, already range-checked)."""
     import time
 
     from kvqae.index.faiss_index import VectorIndex, add_vectors, make_faiss_index, set_search_params
@@ -211,12 +272,6 @@ def build_streaming(
     from kvqae.io import atomic_dir
     from kvqae.progress import track
 
-    for name, value in (("chunk_rows", chunk_rows), ("train_sample", train_sample), ("nprobe", nprobe),
-                        ("ef_search", ef_search), ("add_ef_search", add_ef_search),
-                        ("refine_factor", refine_factor)):
-        if value is not None and value < (0 if name == "refine_factor" else 1):
-            raise InputError(f"must be >= {0 if name == 'refine_factor' else 1}, got {value}", field=name)
-    src = open_embeddings(embeddings_dir)
     n, dim = src.vectors.shape
     check_some_vectors(n, len(src.meta.get("missing") or []), src.path)
     choice = auto_factory(n, dim) if factory == "auto" else None
@@ -261,6 +316,8 @@ def build_streaming(
         "source": str(src.path), "missing": len(src.meta.get("missing") or []),
     }
     stamp(meta, src.meta.get(KB_KEY))  # the KB of the ids (kvqae.data.provenance)
+    if src.meta.get(MODEL_FINGERPRINT):  # the weights that made the vectors: queries are checked against them
+        meta[MODEL_FINGERPRINT] = src.meta[MODEL_FINGERPRINT]
     for key, value in (("nprobe", nprobe), ("ef_search", ef_search), ("refine_factor", refine_factor)):
         if value is not None:
             meta[key] = int(value)
@@ -273,12 +330,16 @@ def build_streaming(
         writer = RefineWriter(tmp / REFINE_FILE, n, dim) if refine else None
         t0 = time.perf_counter()
         chunks = iter_chunks(src.vectors, chunk_rows, normalize=True)
+        zero = 0
         for first, chunk in track(chunks, "indexing", total=-(-n // chunk_rows), enabled=progress):
             _check_finite(chunk, first, src)
+            zero += int(zero_rows(chunk).sum())  # noted, not refused: an item may truly embed to nothing
             add_vectors(index, chunk, factory)
             if writer is not None:
                 writer.write(chunk)
         timings["add_s"] = round(time.perf_counter() - t0, 3)
+        if zero:
+            meta["zero_vectors"] = zero
         if writer is not None:
             writer.close()
             meta["refine"] = REFINE_FILE

@@ -142,6 +142,9 @@ def build_cmd(
     if shards is not None:
         typer.echo(f"  {index.n_shards} shards of {min(e['count'] for e in index.meta['shards'])} to "
                    f"{max(e['count'] for e in index.meta['shards'])} vectors")
+    if zero := index.meta.get("zero_vectors"):  # indexed, not refused: but likely an encoder's failure
+        typer.echo(f"note: {zero} of {index.count} vectors are all zero (an item the encoder gave nothing "
+                   "for?): they score 0.0 against every query", err=True)
 
 
 @index_app.command("info")

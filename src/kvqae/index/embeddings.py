@@ -16,6 +16,10 @@ import numpy as np
 from kvqae.errors import InputError
 from kvqae.io import read_json
 
+# meta key of an embeddings store and of an index built from it: `kvqae.encode.registry.model_fingerprint` of
+# the local model that made the vectors (absent for hub names and packaged models)
+MODEL_FINGERPRINT = "model_fingerprint"
+
 
 @dataclass
 class Embeddings:
@@ -52,7 +56,36 @@ def read_meta_and_ids(directory: str | Path) -> tuple[Path, dict[str, Any], list
     ids = read_json(ids_path)
     if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
         raise InputError("expected a list of non-empty string ids", path=ids_path)
+    check_id_list_chars(ids, ids_path)
     return directory, meta, ids
+
+
+_ID_BLOCK = 100_000  # ids joined per regex scan: one C-level scan instead of a Python call per id
+
+
+def check_id_list_chars(ids: list[str], path: Path) -> None:
+    """No id holds a control character (`kvqae.io.check_id_chars`, as for KB and question ids): an index or a
+    search took 'end\\x7f' and wrote a run that `fuse combine` then refused. InputError naming `path` and the
+    id's position (counted from 1)."""
+    from kvqae.io import CONTROL_CHARS, check_id_chars
+
+    for start in range(0, len(ids), _ID_BLOCK):
+        block = ids[start:start + _ID_BLOCK]
+        if CONTROL_CHARS.search("".join(block)):  # rare: only then look for the id, one by one
+            at = next(i for i, value in enumerate(block) if CONTROL_CHARS.search(value))
+            check_id_chars(block[at], "id", {"path": path, "record": f"position {start + at + 1}"})
+
+
+def zero_rows(vectors: np.ndarray) -> np.ndarray:
+    """Bool per row of `vectors` `(n, dim)`: every value is 0 (no direction: cosine 0 with anything)."""
+    return ~(np.asarray(vectors) != 0).any(axis=1)
+
+
+def searchable_rows(vectors: np.ndarray) -> np.ndarray:
+    """Bool per query row: finite and not all zero. A NaN row has no embedding and an all-zero row no
+    direction (every passage would score 0.0, k of them returned in arbitrary order): neither is searched."""
+    vectors = np.asarray(vectors)
+    return np.isfinite(vectors).all(axis=1) & ~zero_rows(vectors)
 
 
 def read_embeddings(directory: str | Path, *, allow_nan: bool = False, mmap: bool = False) -> Embeddings:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from kvqae.errors import InputError
-from kvqae.index.embeddings import read_embeddings
+from kvqae.index.embeddings import read_embeddings, searchable_rows
 from kvqae.index.faiss_index import VectorIndex
 
 
@@ -60,14 +60,14 @@ def measure_recall(
 ) -> RecallResult:
     """Build exact (`Flat`) and approximate (`factory`) indexes on `vectors`; search `queries` in both.
 
-    Both indexes see the same L2-normalised vectors; NaN query rows are ignored.
+    Both indexes see the same L2-normalised vectors; NaN and all-zero query rows are ignored.
     """
     ids = ids if ids is not None else [str(i) for i in range(len(vectors))]
     exact = VectorIndex.from_vectors(vectors, ids, factory="Flat")
     t0 = time.perf_counter()
     approx = VectorIndex.from_vectors(vectors, ids, factory=factory, nprobe=nprobe)
     build_s = time.perf_counter() - t0
-    valid = np.isfinite(np.asarray(queries, dtype=np.float32)).all(axis=1)
+    valid = searchable_rows(np.asarray(queries, dtype=np.float32))
     if not valid.any():
         raise InputError("no query has an embedding", field="queries")
     q = np.asarray(queries, dtype=np.float32)[valid]
@@ -148,6 +148,7 @@ def measure_index_recall(
         raise InputError(f"the index holds {idx.count} x {idx.dim} vectors, the embeddings "
                          f"{src.vectors.rows} x {src.vectors.dim}: not built from them", path=src.path,
                          field="count")
+    check_built_from(idx, src.meta, src.path)
     q = _query_matrix(queries, idx)
     if sample is not None and sample < len(q):
         q = q[np.sort(np.random.default_rng(seed).choice(len(q), size=sample, replace=False))]
@@ -164,8 +165,20 @@ def measure_index_recall(
                              len(q) / max(search_s, 1e-9), exact_s)
 
 
+def check_built_from(index: VectorIndex, meta: dict[str, Any], path: Path) -> None:
+    """The embeddings (their meta.json) must be of the field and encoder the index was built from: the same
+    count and dim from another encoder or field gave a recall figure of nothing in particular."""
+    for key in ("field", "encoder"):
+        have, built = str(meta.get(key, "")), str(index.meta.get(key, ""))
+        if have != built:
+            raise InputError(f"the embeddings are {key} {have!r}, the index was built from {key} {built!r} "
+                             f"({index.meta.get('source') or index.path}): give the embeddings it indexed",
+                             path=path / "meta.json", field=key)
+
+
 def _query_matrix(queries: np.ndarray | str | Path, index: VectorIndex) -> np.ndarray:
-    """The valid (finite) query rows as float32 `(n, dim)`; a directory must match the index's encoder."""
+    """The searchable (finite, not all zero) query rows as float32 `(n, dim)`; a directory must match the
+    index's encoder."""
     if isinstance(queries, (str, Path)):
         qemb = read_embeddings(queries, allow_nan=True)
         if qemb.encoder != index.encoder:
@@ -176,7 +189,7 @@ def _query_matrix(queries: np.ndarray | str | Path, index: VectorIndex) -> np.nd
         q, where = np.asarray(queries, dtype=np.float32), None
     if q.ndim != 2 or q.shape[1] != index.dim:
         raise InputError(f"queries have shape {q.shape}, expected (n, {index.dim})", path=where, field="dim")
-    q = q[np.isfinite(q).all(axis=1)]
+    q = q[searchable_rows(q)]  # what a search leaves empty (NaN, all zero) says nothing of recall
     if len(q) == 0:
         raise InputError("no query has an embedding", path=where, field="queries")
     return q

@@ -5,12 +5,15 @@
 At search time the compressed index proposes `k * refine_factor` candidates per query; `RefineStore.rerank`
 reads only those rows (sorted, consecutive rows in one read, into a small buffer: the process never maps the
 file, so its resident memory does not grow towards the file's size) and keeps the `k` best by exact inner
-product (float32 arithmetic on the float16 values).
+product (float32 arithmetic on the float16 values). The file is opened once, when the index is loaded, and
+read through that descriptor for the object's life: an index folder rebuilt in place while a process (kvqae
+serve) holds the loaded index cannot pair the old index with the new refine file.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -56,11 +59,19 @@ class RefineStore:
     """Read-only float16 vectors of an index directory, used to re-rank candidates exactly."""
 
     def __init__(self, path: str | Path, count: int, dim: int) -> None:
-        self.file = open_vectors(path)
+        self.file = open_vectors(path)  # held open: every rerank reads this file, whatever the path becomes
         if self.file.dtype != np.float16 or self.file.shape != (int(count), int(dim)):
             raise InputError(f"expected float16 ({count}, {dim}), got {self.file.dtype} {self.file.shape}",
                              path=path)
+        if hasattr(os, "posix_fadvise"):  # rows are read at random: no read-ahead of the pages after them
+            os.posix_fadvise(self.file.descriptor(), 0, 0, os.POSIX_FADV_RANDOM)
         self._fp16 = None  # a Faiss fp16 decoder, made on first use
+
+    def copy_to(self, target: str | Path) -> None:
+        """Write the held file (not whatever its path now holds) to `target`."""
+        with os.fdopen(os.dup(self.file.descriptor()), "rb") as src, open(target, "wb") as out:
+            src.seek(0)
+            shutil.copyfileobj(src, out, 16 << 20)
 
     def _decode(self, half: np.ndarray) -> np.ndarray:
         """float16 -> float32, exactly; Faiss's fp16 decoder is vectorised (5 ns a value on the 2-core
@@ -80,16 +91,11 @@ class RefineStore:
         k_eff = min(int(k), m)
         scores = np.full((n, k_eff), -np.inf, dtype=np.float32)
         labels = np.full((n, k_eff), -1, dtype=np.int64)
-        fd = os.open(self.file.path, os.O_RDONLY)
-        if hasattr(os, "posix_fadvise"):  # rows are read at random: no read-ahead of the pages after them
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
-        try:
-            for start in range(0, n, RERANK_BATCH):
-                stop = min(n, start + RERANK_BATCH)
-                s, lab = self._rerank_batch(fd, queries[start:stop], candidates[start:stop], k_eff)
-                scores[start:stop], labels[start:stop] = s, lab
-        finally:
-            os.close(fd)
+        fd = self.file.descriptor()  # the file opened at load, not the path (see the module docstring)
+        for start in range(0, n, RERANK_BATCH):
+            stop = min(n, start + RERANK_BATCH)
+            s, lab = self._rerank_batch(fd, queries[start:stop], candidates[start:stop], k_eff)
+            scores[start:stop], labels[start:stop] = s, lab
         return scores, labels
 
     def _rerank_batch(self, fd: int, q: np.ndarray, cand: np.ndarray,

@@ -2,12 +2,14 @@
 
 Nothing here holds all vectors in memory: rows are read with plain positional reads (`os.preadv`) after the
 `.npy` header into fresh buffers, so memory is one chunk at a time (a whole-file `np.memmap` would let the
-process's resident set grow to the file's size as pages are touched).
+process's resident set grow to the file's size as pages are touched). The file is opened once, by
+`open_vectors`, and every read goes through that descriptor: a file replaced at its path afterwards (an
+`encode` or `index build` finishing with a rename) cannot mix its rows into what is being read.
 
 Reusable pieces (also called by benchmarks/bench_scale_p4.py):
 
-- `open_vectors(path)` -> `VectorFile` (header checked, truncation detected), `.read(start, stop)`,
-  `.read_rows(rows)`;
+- `open_vectors(path)` -> `VectorFile` (header checked, truncation detected, the file held open),
+  `.read(start, stop)`, `.read_rows(rows)`, `.slice(start, stop)`;
 - `iter_chunks(vf, chunk_rows, normalize=...)` -> `(start, float32 chunk)` pairs;
 - `sample_rows(n, size, seed)`, `read_sample(vf, size, seed)`: a seeded training sample read in row order;
 - `exact_search_stream(vf, queries, k)`: exact inner-product top-k over every row, chunk by chunk, with a
@@ -18,27 +20,50 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from kvqae.errors import InputError
-from kvqae.index.embeddings import l2_normalize
+from kvqae.index.embeddings import l2_normalize, searchable_rows
 
 DEFAULT_CHUNK_ROWS = 100_000  # 100k x 768 float32 = 307 MB per chunk: big enough for BLAS, small next to RAM
 _MAX_READ = 1 << 30  # bytes per preadv call (Linux caps one call at ~2 GiB)
 
 
+class FileHandle:
+    """One read-only OS file descriptor, closed by `close()` or when the last object holding it is collected.
+
+    Shared by a `VectorFile` and its slices, so every read of them sees the same file (inode), whatever
+    happens to its path afterwards."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = -1  # set first: __del__ runs even when the open fails
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+
 @dataclass(frozen=True)
 class VectorFile:
-    """A 2-D float `.npy` file opened for positional reads: `rows` x `dim` values of `dtype` at `offset`."""
+    """A 2-D float `.npy` file opened for positional reads: `rows` x `dim` values of `dtype` at `offset`.
+
+    `handle`: the descriptor `open_vectors` opened, used by every read (a VectorFile made by hand, without
+    one, opens its path at its first read and keeps that)."""
 
     path: Path
     rows: int
     dim: int
     dtype: np.dtype
     offset: int  # bytes before row 0 (magic + header)
+    handle: FileHandle | None = field(default=None, compare=False, repr=False)
 
     @property
     def row_bytes(self) -> int:
@@ -48,16 +73,30 @@ class VectorFile:
     def shape(self) -> tuple[int, int]:
         return (self.rows, self.dim)
 
+    def descriptor(self) -> int:
+        """The held descriptor; a VectorFile made by hand (no handle) opens its path now and keeps it."""
+        if self.handle is None:
+            object.__setattr__(self, "handle", FileHandle(self.path))  # frozen: set once, like a cache
+        if self.handle.fd < 0:
+            raise ValueError(f"{self.path}: read after close")
+        return self.handle.fd
+
+    def close(self) -> None:
+        """Close the descriptor (shared with every slice of this file)."""
+        if self.handle is not None:
+            self.handle.close()
+
+    def slice(self, start: int, stop: int) -> VectorFile:
+        """Rows `[start, stop)` as a VectorFile of their own (same descriptor; nothing is read)."""
+        start, stop = max(0, int(start)), min(self.rows, int(stop))
+        return replace(self, rows=max(0, stop - start), offset=self.offset + start * self.row_bytes)
+
     def read(self, start: int, stop: int) -> np.ndarray:
         """Rows `[start, stop)` as a new float32 array `(stop - start, dim)` (one positional read)."""
         start, stop = max(0, int(start)), min(self.rows, int(stop))
         buf = np.empty((max(0, stop - start), self.dim), dtype=self.dtype)
         if buf.size:
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                _pread_into(fd, buf, self.offset + start * self.row_bytes, self.path)
-            finally:
-                os.close(fd)
+            _pread_into(self.descriptor(), buf, self.offset + start * self.row_bytes, self.path)
         return buf.astype(np.float32, copy=False)
 
     def read_rows(self, rows: np.ndarray) -> np.ndarray:
@@ -70,11 +109,7 @@ class VectorFile:
         ordered = rows.size < 2 or bool((np.diff(rows) > 0).all())  # a sorted sample: no reordering copy
         uniq, inverse = (rows, None) if ordered else np.unique(rows, return_inverse=True)
         buf = np.empty((uniq.size, self.dim), dtype=self.dtype)
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            read_runs(fd, buf, uniq, self.offset, self.row_bytes, self.path)
-        finally:
-            os.close(fd)
+        read_runs(self.descriptor(), buf, uniq, self.offset, self.row_bytes, self.path)
         out = buf.astype(np.float32, copy=False)
         return out if inverse is None else out[inverse]
 
@@ -125,15 +160,19 @@ def read_runs(fd: int, buf: np.ndarray, rows: np.ndarray, offset: int, row_bytes
 
 
 def open_vectors(path: str | Path) -> VectorFile:
-    """Parse the header of a 2-D float `.npy` file (float16/32/64, C order) and check its size.
+    """Open a 2-D float `.npy` file (float16/32/64, C order), parse its header and check its size; the file
+    stays open (`VectorFile.handle`) and every later read goes through that descriptor.
 
     Raises InputError naming the file for a corrupt header, a wrong shape or dtype, Fortran order, or a
     file shorter (truncated) or longer than its header says."""
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found", path=path)
+    # header and size from the descriptor, not the path: all of it describes the file the reads will see
     try:
-        with open(path, "rb") as f:
+        handle = FileHandle(path)
+        with os.fdopen(os.dup(handle.fd), "rb") as f:
+            f.seek(0)
             version = np.lib.format.read_magic(f)
             if version == (1, 0):
                 shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
@@ -153,12 +192,12 @@ def open_vectors(path: str | Path) -> VectorFile:
     if dim == 0:
         raise InputError(f"vectors have dimension 0 (shape {shape}): nothing to index or search", path=path)
     expected = offset + rows * dim * dtype.itemsize
-    size = path.stat().st_size
+    size = os.fstat(handle.fd).st_size
     if size != expected:
         state = "truncated" if size < expected else "longer than its header says"
         raise InputError(f"{state}: {rows} x {dim} {dtype} needs {expected} bytes, the file has {size}",
                          path=path)
-    return VectorFile(path, rows, dim, dtype, offset)
+    return VectorFile(path, rows, dim, dtype, offset, handle)
 
 
 def iter_chunks(
@@ -237,7 +276,8 @@ def exact_search_stream(
     """Exact inner-product top-`k` of every query over all rows of `vf`, one chunk in memory at a time.
 
     `normalize`: L2-normalise both rows and queries (cosine, as the indexes do). Returns scores
-    `(nq, min(k, rows))` float32, best first, and row labels int64; NaN query rows get -inf / -1."""
+    `(nq, min(k, rows))` float32, best first, and row labels int64; NaN and all-zero query rows get -inf / -1
+    (as `VectorIndex.search_labels` gives them, so recall compares like with like)."""
     import faiss
 
     from kvqae.progress import track
@@ -250,7 +290,7 @@ def exact_search_stream(
     k_eff = min(int(k), vf.rows)
     scores = np.full((len(queries), k_eff), -np.inf, dtype=np.float32)
     labels = np.full((len(queries), k_eff), -1, dtype=np.int64)
-    valid = np.flatnonzero(np.isfinite(queries).all(axis=1))
+    valid = np.flatnonzero(searchable_rows(queries))
     if valid.size == 0 or k_eff == 0:
         return scores, labels
     q = queries[valid]

@@ -172,6 +172,9 @@ def search_cmd(
                        to_passages=to_passages, passages_k=passages_k, out=out, name=name, ray=ray,
                        nprobe=nprobe, ef_search=ef_search, refine_factor=refine_factor)
     run = run_search(cfg, progress=progress)
+    if zero := run.meta.get("zero_queries"):  # they used to get k arbitrary passages at score 0.0
+        typer.echo(f"note: {zero} of {len(run)} queries have an all-zero vector (no direction to search): "
+                   "they get no results, like queries without an embedding", err=True)
     n_results = sum(len(v) for v in run.scores.values())
     empty = sum(1 for v in run.scores.values() if not v)
     typer.echo(f"{len(run)} queries ({empty} without results), {n_results} {run.level} results -> {out}")

@@ -20,7 +20,7 @@ import numpy as np
 from kvqae.data.provenance import KB_KEY, stamp
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
-from kvqae.index.embeddings import Embeddings, read_embeddings
+from kvqae.index.embeddings import MODEL_FINGERPRINT, Embeddings, read_embeddings, zero_rows
 from kvqae.index.faiss_index import VectorIndex
 from kvqae.index.shards import load_index
 
@@ -82,8 +82,9 @@ def search_store(
 ) -> Run:
     """Search every query vector in `index` and return a Run with the raw scores of the top `k` ids.
 
-    `query_vectors` `(n, dim)` rows match `query_ids`; a NaN row, and every id in `missing` (queries that
-    got no embedding), get an empty result rather than an error. Scores are the index's inner products
+    `query_vectors` `(n, dim)` rows match `query_ids`; a NaN row, an all-zero row (no direction to search:
+    every passage scored 0.0; counted in the run's meta as `zero_queries`) and every id in `missing` (queries
+    that got no embedding) get an empty result rather than an error. Scores are the index's inner products
     (cosine when normalised), as Python floats. `nprobe` / `ef_search` / `refine_factor` override the
     index's saved search settings (None: keep them).
     """
@@ -111,6 +112,9 @@ def search_store(
     run_meta = {"k": int(k), "index": str(index.path) if index.path else None, "encoder": index.encoder,
                 "index_field": index.field}
     stamp(run_meta, (getattr(index, "meta", None) or {}).get(KB_KEY))  # its ids' KB (kvqae.data.provenance)
+    zero = int(zero_rows(query_vectors).sum())  # a NaN row is not zero: it has no embedding
+    if zero:  # searched as nothing (VectorIndex.search_labels); `kvqae search` notes it
+        run_meta["zero_queries"] = zero
     run_meta.update(meta or {})
     return Run(out, name, level, run_meta)
 
@@ -148,7 +152,7 @@ def search_embeddings(
     # A path may hold a sharded index (kvqae.index.shards), searched shard by shard in this process; an index
     # object (VectorIndex, ShardedIndex, RayShardedIndex) is used as it is.
     idx = load_index(index) if isinstance(index, (str, Path)) else index
-    idx.check_query(qemb.encoder, qemb.dim)
+    idx.check_query(qemb.encoder, qemb.dim, qemb.meta.get(MODEL_FINGERPRINT))
     if mode is None:
         kind = qemb.meta.get("kind")
         if kind is None or not idx.field:
