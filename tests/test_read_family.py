@@ -199,6 +199,9 @@ def test_a_second_wife_is_not_a_wife_of_no_stated_ordinal():
     ("Jan Vos. Vos was the son of Anna Mertens and her husband, Karel Vos.", "Karel Vos", "Anna Mertens"),
     # "the Nereid Thetis": a description before the name
     ("Jan Vos. Vos was the son of Karel Vos and the Nereid Thetis.", "Karel Vos", "Thetis"),
+    # session 26: "His parents were ...", an "and" inside the father's description passed over
+    ("Jan Vos. Vos was born in Delft. His parents were Karel Vos, a salesman and engineer, and Anna Mertens.",
+     "Karel Vos", "Anna Mertens"),
 ])
 def test_stated_parents_by_hand(text, father, mother):
     from kvqae.read.family import stated_parents
@@ -220,6 +223,14 @@ def test_parents_of_someone_else_are_not_the_subjects(text):
     from kvqae.read.family import stated_parents
 
     assert stated_parents(text, "Jan Vos", [(text.find("Dutch"), text.find("Dutch") + 5, "NORP")]) is None
+
+
+def test_her_parents_in_a_mans_article_are_not_his():
+    from kvqae.read.family import stated_parents
+
+    text = "Jan Vos. Vos married Eva Smit. Her parents were Karel Smit and Anna Smit."
+    assert stated_parents(text, "Jan Vos", pronoun="he") is None
+    assert stated_parents(text.replace("Her", "His"), "Jan Vos", pronoun="he") is not None
 
 
 def test_which_of_the_pair_is_the_mother_from_the_articles_other_sentences():

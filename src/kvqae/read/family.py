@@ -213,7 +213,7 @@ def stated_relative(
                 if span is not None:
                     found.append((1, m.start(), span))
     if relation.kind in ("father", "mother"):
-        parents = stated_parents(text, title, entities, known)
+        parents = stated_parents(text, title, entities, known, pronoun)
         if parents is not None:
             found.append((1, parents[0], parents[1] if relation.kind == "father" else parents[2]))
     if title_words:
@@ -258,8 +258,8 @@ def _couple_statements(
 
 
 # "born ... to X and Y", "..., the second child of X and Y", "She was the eldest of the three daughters of X"
-_PARENTS_OF = re.compile(r"\b(?:born\b[^.;]{0,120}?\s+to|(?:son|daughter|child|sons|daughters|children)\s+of)"
-                         r"\s+(?=\S)")
+_PARENTS_OF = re.compile(r"\b(?:born\b[^.;]{0,120}?\s+to|(?:son|daughter|child|sons|daughters|children)\s+of|"
+                         r"(?:[Hh]is|[Hh]er|[Tt]heir)\s+parents\s+(?:were|are))\s+(?=\S)")
 _WAS_THE = re.compile(r"\b(?:was|is)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,5}?$", re.IGNORECASE)
 _BORN = re.compile(r"\bborn\b")
 # what ties the second parent to the first: "and", "and his first wife,", "and her husband"
@@ -271,7 +271,7 @@ _PARENT_CHARS = 60
 
 def stated_parents(
     text: str, title: str | None, entities: Sequence[Entity] | None = None,
-    known: Mapping[str, str] | None = None,
+    known: Mapping[str, str] | None = None, pronoun: str | None = None,
 ) -> tuple[int, tuple[int, int], tuple[int, int]] | None:
     """(position, father's span, mother's span) of the first statement of the subject's parents as a pair
     in `text`, None when it states none: "<subject> was born ... to X and Y", "<subject> was born ..., the
@@ -281,19 +281,25 @@ def stated_parents(
     "and her husband, Y" the father, and a maiden name ("X (née T)") makes X the mother - Wikipedia names
     the mother first often enough ("the son of Johanna Schopenhauer (née Trosiener) and Heinrich Floris
     Schopenhauer"); so does `known` (`parents_named`: a name word -> "mother" / "father" another sentence
-    states, "his mother Johanna") when it names the first "mother" or the second "father"."""
+    states, "his mother Johanna") when it names the first "mother" or the second "father". "His / her parents
+    were X and Y" counts when the possessive is the subject's (not "her" when the subject's `pronoun` is
+    "he")."""
     for m in _PARENTS_OF.finditer(text):
         begin, finish = _sentence_outside_brackets(text, m.start())
-        if not _about_child(text, begin, m, title):
+        if not _about_child(text, begin, m, title, pronoun):
             continue
         first = _parent_name(text, m.end(), entities, title)
         if first is None:
             continue
-        tie = _AND_PARENT.search(text, first[1], finish)
-        if tie is None or tie.start() - first[1] > _PARENT_CHARS:
-            continue
-        second = _parent_name(text, tie.end(), entities, title)
-        if second is None:
+        # the "and" before the second parent's name: "Hermann Einstein, a salesman and engineer, and Pauline
+        # Koch" (the first "and" joins two words of the father's description)
+        tie = second = None
+        for tie in _AND_PARENT.finditer(text, first[1], finish):
+            if tie.start() - first[1] > _PARENT_CHARS:
+                break
+            if (second := _parent_name(text, tie.end(), entities, title)) is not None:
+                break
+        if tie is None or second is None:
             continue
         said = known or {}
         mother_first = (tie.group(2) or "").lower() == "husband" or (tie.group(2) is None and (
@@ -356,10 +362,16 @@ def _sentence_outside_brackets(text: str, at: int) -> tuple[int, int]:
     return begin, finish
 
 
-def _about_child(text: str, begin: int, match: re.Match[str], title: str | None) -> bool:
+def _about_child(text: str, begin: int, match: re.Match[str], title: str | None, pronoun: str | None = None
+                 ) -> bool:
     """Whether the parents statement `match` (in the sentence from `begin`) is about the subject as the
     child: the subject right before "born" ("Agassi was born in Las Vegas to ...", "... was born in 1809,
     the second child of ..."), or "<subject> was the (eldest of the three) daughter(s) of"."""
+    owner = re.match(r"(his|her|their)\s+parents\b", match.group(0), re.IGNORECASE)  # "His parents were"
+    if owner is not None:
+        if (owner.group(1).lower(), pronoun) in (("his", "she"), ("her", "he")):
+            return False  # "Her parents were ..." in a man's article: his wife's
+        return _owned_by_subject(text, match.start(), match.group(0), title)
     born = [b for b in _BORN.finditer(text, begin, match.end())]
     if born:
         return subject_before_verb(text[begin:born[0].start()], title)
