@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -259,3 +260,59 @@ def test_a_model_retrained_in_place_is_not_searched_against_its_old_index(tiny_w
     assert code == 2 and "changed since the index was built" in err and not (tmp_path / "run.json").exists()
     with pytest.raises(InputError, match="the model files of .* changed since the index was built"):
         Answerer.load(out)
+
+
+def test_fit_and_apply_keep_the_same_ties(tmp_path):
+    # a BLAS product rounded "d" and "e" (equal in both runs) one unit apart in the fused run `apply` wrote,
+    # and it evaluated MRR 100 where the weights were fitted at 50
+    from kvqae.data.runs import Run
+    from kvqae.evaluate.metrics import evaluate_run
+    from kvqae.fusion.core import build_matrix, combine, prepare
+    from kvqae.fusion.search import grid_search
+
+    a = Run({"q": {"a": 0.0, "b": 0.0, "c": 2.0, "d": 1.0, "e": 1.0}}, "A")
+    b = Run({"q": {"a": 1.0, "b": 1.0, "c": 1.0, "d": 2.0, "e": 2.0}}, "B")
+    qrels = {"q": {"e": 1}}
+    fit = grid_search([a, b], qrels)
+    fused = combine(prepare(build_matrix([a, b])), np.array(fit.weights))
+    assert fused[0, 3] == fused[0, 4]  # d and e: one score
+    matrix = build_matrix([a, b])
+    run = Run({"q": {d: float(s) for d, s in zip(matrix.cand_ids[0], fused[0], strict=True) if d}}, "f")
+    assert evaluate_run(run, qrels, ["mrr@100"])[0]["mrr@100"] == pytest.approx(fit.best_score) == 0.5
+    # five candidates equal in both runs, weights whose products round differently: still one score
+    same = [Run({"q": {d: 1.0 for d in "abcde"}}, n) for n in ("A", "B")]
+    assert len(set(combine(prepare(build_matrix(same), norm="none"), np.array([0.3, 0.7]))[0])) == 1
+
+
+def test_ndcg_without_cutoff_and_empty_qrels_ids(tmp_path):
+    # the whole list's ideal DCG was cut to the widest run's length: q1's nDCG depended on q2's run
+    from kvqae.evaluate.metrics import evaluate_run
+    from kvqae.evaluate.relevance import load_qrels
+
+    qrels = {"q1": {"d1": 1, "d2": 1}, "q2": {"x": 1}}
+    short = {"q1": {"d1": 1.0}, "q2": {"x": 1.0}}
+    long = {"q1": {"d1": 1.0}, "q2": {"x": 1.0, "y": 0.5, "z": 0.2}}
+    expected = 1.0 / (1.0 + 1.0 / np.log2(3))  # d1 found at rank 1 of two relevant documents
+    for run in (short, long):
+        assert evaluate_run(run, qrels, ["ndcg"])[1]["ndcg"]["q1"] == pytest.approx(expected)
+    # an empty document id matched the padding of shorter runs (R@5 150.0)
+    path = tmp_path / "qrels.json"
+    path.write_text('{"q1": {"": 1}}', encoding="utf-8")
+    with pytest.raises(InputError, match='qrels.json: query q1: a document id is empty'):
+        load_qrels(path)
+
+
+def test_the_randomisation_test_counts_equal_means_and_is_reproducible():
+    # 68 queries, one differing: every sign flip gives the observed |mean| (exact p = 1); ranx said p = 0,
+    # "significant", and its p-values moved between identical runs
+    from kvqae.evaluate.report import randomization_p
+
+    x, y = np.zeros(68), np.zeros(68)
+    x[5] = 0.25
+    assert randomization_p(x, y) == 1.0
+    # by hand: 3 queries, differences (1, 1, 1): |sum| 3 is reached by 2 of the 8 sign patterns
+    d = np.ones(3)
+    p = randomization_p(d, np.zeros(3), n_permutations=20_000, seed=0)
+    assert p == pytest.approx(0.25, abs=0.01)
+    assert randomization_p(d, np.zeros(3), seed=1) == randomization_p(d, np.zeros(3), seed=1)
+    assert randomization_p(np.zeros(4), np.zeros(4)) == 1.0

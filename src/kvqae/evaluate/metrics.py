@@ -176,7 +176,9 @@ def compute_metrics(
         elif kind == "ndcg":
             top = sorted_gains[..., :kk]
             dcg = (top * _discounts(top.shape[-1])).sum(axis=-1)
-            ideal = aligned.ideal[:, :kk]
+            # the whole list (no cut-off): every relevant document of the query, not as many as the widest
+            # run has candidates (a query's value depended on the other queries' run lengths)
+            ideal = aligned.ideal if k is None else aligned.ideal[:, :kk]
             idcg = (ideal * _discounts(ideal.shape[-1])).sum(axis=-1)
             out[name] = dcg / np.where(idcg == 0, 1.0, idcg)
     return out

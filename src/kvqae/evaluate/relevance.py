@@ -245,6 +245,8 @@ def load_qrels(path: str | Path) -> Qrels:
             isinstance(v, int) and not isinstance(v, bool) for v in docs.values()
         ):
             raise InputError("expected {docid: int relevance}", path=path, record=f"query {q}")
+        if any(not str(d).strip() for d in docs):  # matched the run matrix's padding: R@5 150.0
+            raise InputError("a document id is empty", path=path, record=f"query {q}")
         out[str(q)] = {str(d): int(v) for d, v in docs.items()}
     return _check_some_relevant(out, path)
 
