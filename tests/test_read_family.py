@@ -26,6 +26,8 @@ from reader_logits import best_with_peak
     ("On what date did this painter marry his second wife?", None),
     ("How many children did this painter have?", None),
     ("Where was this painter born?", None),
+    # a thing asked about a relative (session 26)
+    ("Which instrument did the mother of this painter want him to learn?", None),
 ])
 def test_asked_relation(question, relation):
     assert asked_relation(question) == relation

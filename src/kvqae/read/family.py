@@ -81,9 +81,10 @@ class Relation:
 
 def asked_relation(question: str) -> Relation | None:
     """The relative `question` asks for ("Who was the first wife of this physicist?" -> spouse, "first";
-    "Whom did this novelist marry in 1929?" -> spouse, year 1929), None when it asks none - or asks when
-    or how many ("On what date did he marry?")."""
-    if not _ASKS_PERSON.search(question) or expected_kind(question) in ("time", "number"):
+    "Whom did this novelist marry in 1929?" -> spouse, year 1929), None when it asks none - or asks when,
+    how many or a thing ("On what date did he marry?", "Which instrument did the mother of this physicist
+    want him to learn?")."""
+    if not _ASKS_PERSON.search(question) or expected_kind(question) in ("time", "number", "thing"):
         return None
     year = _YEAR.search(question)
     m = _ASKS_OF.search(question) or _ASKS_POSSESSIVE.search(question)
