@@ -113,6 +113,17 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture
+def one_faiss_thread():
+    """One Faiss thread: OpenMP threads spinning on a shared 2-core machine make tiny trainings crawl."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(before)
+
+
 def write_tiny_pipeline(folder: Path, world: Path, clip: Path, reader: Path | None, **extra) -> Path:
     """A PIPELINE.yaml over a tiny world with the tiny CLIP for every mode (and `reader` when given)."""
     import yaml

@@ -28,13 +28,7 @@ from kvqae.index.stream import (
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def one_faiss_thread():
-    """One Faiss thread: OpenMP threads spinning on a shared 2-core machine make tiny trainings crawl."""
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_faiss_thread")  # conftest: tiny Faiss trainings on 2 cores
 
 
 def write_embeddings(directory: Path, vectors: np.ndarray, ids: list[str] | None = None,

@@ -14,7 +14,6 @@ import sys
 from argparse import Namespace
 from pathlib import Path
 
-import faiss
 import numpy as np
 import pytest
 
@@ -32,13 +31,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 
-@pytest.fixture(autouse=True)
-def one_faiss_thread():
-    """One Faiss thread: OpenMP threads spinning on a shared 2-core machine make tiny trainings crawl."""
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_faiss_thread")  # conftest: tiny Faiss trainings on 2 cores
 
 
 def store(directory: Path, vectors: np.ndarray, ids: list[str] | None = None, *, encoder: str = "test:enc",
