@@ -316,3 +316,14 @@ def test_the_randomisation_test_counts_equal_means_and_is_reproducible():
     assert p == pytest.approx(0.25, abs=0.01)
     assert randomization_p(d, np.zeros(3), seed=1) == randomization_p(d, np.zeros(3), seed=1)
     assert randomization_p(np.zeros(4), np.zeros(4)) == 1.0
+
+
+def test_whole_list_precision_counts_real_scores_at_minus_1e300():
+    # the whole list's denominator counted scores above -1e299 as candidates: real ones below were padding
+    from kvqae.evaluate.metrics import evaluate_run
+
+    assert evaluate_run({"q": {"a": -1e300, "b": -1e300, "c": -1e300}}, {"q": {"a": 1}}, ["p"])[0]["p"] == (
+        pytest.approx(1 / 3))
+    per = evaluate_run({"q": {"a": 1.0, "b": 0.5}, "r": {"a": 1.0, "x": 0.3, "y": 0.1}},
+                       {"q": {"a": 1}, "r": {"x": 1}}, ["p"])[1]["p"]
+    assert per == {"q": pytest.approx(1 / 2), "r": pytest.approx(1 / 3)}  # padding of q's row not counted

@@ -75,6 +75,8 @@ class AlignedQrels:
     ideal: np.ndarray
     n_rel: np.ndarray
     columns: tuple[np.ndarray, np.ndarray] | None = None  # cached `relevant_columns(gains)`
+    # (Q,) candidates each query really has (not padding): the whole list's `p` denominator
+    n_candidates: np.ndarray | None = None
 
 
 def align_qrels(
@@ -95,7 +97,8 @@ def align_qrels(
     for i, r in enumerate(rel_lists):
         ideal[i, : len(r)] = r
     n_rel = np.array([len(r) for r in rel_lists], dtype=np.float64)
-    return AlignedQrels(gains, ideal, n_rel, relevant_columns(gains))
+    n_candidates = (cand_ids != "").sum(axis=-1).astype(np.float64)  # "" pads the shorter runs' rows
+    return AlignedQrels(gains, ideal, n_rel, relevant_columns(gains), n_candidates)
 
 
 def _discounts(n: int) -> np.ndarray:
@@ -168,7 +171,10 @@ def compute_metrics(
         elif kind == "p" and k == 1:
             out[name] = (fr == 0).astype(np.float64)
         elif kind == "p":
-            denom = kk if k is not None else np.maximum((scores > PADDING_BELOW).sum(axis=-1), 1)
+            # the whole list: its real candidates (a real score of -1e300 is one; padding is not)
+            counted = aligned.n_candidates if aligned.n_candidates is not None else (
+                scores > PADDING_BELOW).sum(axis=-1)
+            denom = kk if k is not None else np.maximum(counted, 1)
             out[name] = (sorted_gains[..., :kk] > 0).sum(axis=-1) / denom
         elif kind == "recall":
             hits = (sorted_gains[..., :kk] > 0).sum(axis=-1)
