@@ -327,3 +327,15 @@ def test_whole_list_precision_counts_real_scores_at_minus_1e300():
     per = evaluate_run({"q": {"a": 1.0, "b": 0.5}, "r": {"a": 1.0, "x": 0.3, "y": 0.1}},
                        {"q": {"a": 1}, "r": {"x": 1}}, ["p"])[1]["p"]
     assert per == {"q": pytest.approx(1 / 2), "r": pytest.approx(1 / 3)}  # padding of q's row not counted
+
+
+def test_train_retriever_refuses_a_clip_start_model(tiny_world_dir, tiny_clip, tmp_path, monkeypatch, capsys):
+    # a CLIP folder loaded as a sentence-transformers model and failed deep in training with a traceback
+    from cli_run import kvqae
+
+    code, err = kvqae(monkeypatch, capsys, "kb", "build", tiny_world_dir / "articles.jsonl", "--out",
+                      tmp_path / "kb", "--no-progress")
+    assert code == 0, err
+    code, err = kvqae(monkeypatch, capsys, "train", "retriever", "--kb", tmp_path / "kb", "--init", tiny_clip,
+                      "--out", tmp_path / "r", "--questions", "10", "--epochs", "1")
+    assert code == 2 and "a CLIP model, not a sentence-transformers one" in err and "Traceback" not in err

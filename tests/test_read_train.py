@@ -254,3 +254,56 @@ def test_training_with_ema_saves_the_averaged_weights(kb, tmp_path):
     more = ReaderTrainConfig(ema=0.9, **{**base, "epochs": 2})
     again = train_reader_model(examples, [], tmp_path / "ema", more, resume=True, progress=False)
     assert again.steps == 6
+
+
+def test_resume_refuses_another_run_and_a_shorter_schedule(kb, tmp_path):
+    # `--resume` went on with whatever new settings it was given (a 1-layer checkpoint saved as 3 layers, a
+    # new seed's split at the old position), or past a shorter schedule; a rerun without it removed the
+    # checkpoint without a word
+    from kvqae.read.cloze import generate_cloze
+
+    examples = cloze_examples(kb, generate_cloze(kb, 6, seed=0, progress=False), relevant=1, irrelevant=1)
+    init = build_tiny_reader(tmp_path / "init", seed=0)
+    base = dict(init_model=str(init), batch_questions=2, eval_every=0, seed=0,
+                settings=ReaderSettings(max_length=64, stride=16))
+    out = tmp_path / "r"
+    train_reader_model(examples, examples[:2], out, ReaderTrainConfig(epochs=2, **base), keep_work=True,
+                       progress=False)
+    last = tmp_path / "r.work" / "last"
+    with pytest.raises(InputError, match=r"other settings \(lr, seed\)"):
+        other = ReaderTrainConfig(epochs=3, lr=1e-4, **{**base, "seed": 5})
+        train_reader_model(examples, examples[:2], out, other, resume=True, progress=False)
+    with pytest.raises(InputError, match="other training or validation questions"):
+        train_reader_model(examples[:5], examples[:2], out, ReaderTrainConfig(epochs=3, **base), resume=True,
+                           progress=False)
+    with pytest.raises(InputError, match="the checkpoint is at step 6, past the 3 steps now asked"):
+        train_reader_model(examples, examples[:2], out, ReaderTrainConfig(epochs=1, **base), resume=True,
+                           progress=False)
+    assert (last / "state.json").exists()  # refused before anything was removed
+    said: list[str] = []
+    again = train_reader_model(examples, examples[:2], out, ReaderTrainConfig(epochs=3, **base), resume=True,
+                               keep_work=True, progress=False, log=said.append)
+    assert again.steps == 9 and said[0].startswith("resumed at step 6")
+    said.clear()
+    train_reader_model(examples, examples[:2], out, ReaderTrainConfig(epochs=1, **base), progress=False,
+                       log=said.append)
+    assert "starting over: the checkpoint of an earlier run" in said[0] and "step 9" in said[0]
+
+
+def test_the_work_folder_holds_only_checkpoints(kb, tmp_path):
+    from kvqae.read.cloze import generate_cloze
+
+    examples = cloze_examples(kb, generate_cloze(kb, 4, seed=0, progress=False), relevant=1, irrelevant=1)
+    init = build_tiny_reader(tmp_path / "init", seed=0)
+    cfg = ReaderTrainConfig(init_model=str(init), epochs=1, eval_every=0,
+                            settings=ReaderSettings(max_length=64, stride=16))
+    (tmp_path / "r.work").mkdir()
+    (tmp_path / "r.work" / "notes.txt").write_text("keep", encoding="utf-8")
+    with pytest.raises(InputError, match="holds notes.txt, not only this training's last/ and best/"):
+        train_reader_model(examples, examples, tmp_path / "r", cfg, progress=False)
+    assert (tmp_path / "r.work" / "notes.txt").read_text(encoding="utf-8") == "keep"
+    (tmp_path / "r.work" / "notes.txt").unlink()
+    (tmp_path / "r.work" / "best").mkdir()
+    inside = ReaderTrainConfig(**{**cfg.model_dump(), "init_model": str(tmp_path / "r.work" / "best")})
+    with pytest.raises(InputError, match="is inside the work folder"):
+        train_reader_model(examples, examples, tmp_path / "r", inside, progress=False)

@@ -393,6 +393,69 @@ def _evaluate_at_length(reader: Any, examples: list[ReaderExample], length: int 
         reader.settings = settings
 
 
+# ---------------------------------------------------------------------------------------------- resuming
+# settings a resumed run may change: how long to go on, how often to validate, where it runs
+RESUME_FREE = frozenset({"epochs", "max_steps", "max_minutes", "eval_every", "device"})
+
+
+def run_identity(cfg: ReaderTrainConfig, train: list[ReaderExample], val: list[ReaderExample]
+                 ) -> dict[str, Any]:
+    """What a checkpoint was made from: the settings that change what is trained (all but `RESUME_FREE`) and a
+    digest of the training and validation questions and passages, in order."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for split in (train, val):
+        for e in split:
+            digest.update("\0".join([e.qid, *e.passage_ids]).encode("utf-8") + b"\1")
+        digest.update(b"\2")
+    settings = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in RESUME_FREE}
+    return {"settings": settings, "data": digest.hexdigest()}
+
+
+def check_resume(saved: dict[str, Any], now: dict[str, Any], total_steps: int, where: Path) -> None:
+    """Refuse to resume the checkpoint state `saved` with another run (`run_identity`): it continued with the
+    new settings on the old model (a 1-layer model saved as 3 layers), or on other questions at the old
+    position; or past the steps now asked (an over-trained model saved under the shorter schedule). Older
+    checkpoints without a record are not checked."""
+    then = saved.get("run")
+    if then is not None:
+        differ = sorted(k for k in then["settings"].keys() | now["settings"].keys()
+                        if then["settings"].get(k) != now["settings"].get(k))
+        if differ:
+            raise InputError(f"the checkpoint was made with other settings ({', '.join(differ)}); restore "
+                             "them, or leave out --resume to start over", path=where, field=differ[0])
+        if then["data"] != now["data"]:
+            raise InputError("the checkpoint was made from other training or validation questions (or "
+                             "passages); give the same ones, or leave out --resume to start over", path=where)
+    if int(saved.get("step", 0)) > total_steps:
+        raise InputError(f"the checkpoint is at step {saved['step']}, past the {total_steps} steps now "
+                         "asked (--epochs / --max-steps); ask for at least as many, or leave out --resume to "
+                         "start over", path=where, field="max_steps")
+
+
+def check_reader_work(work: Path, init_model: str) -> None:
+    """`<out>.work` holds this training's `last/` and `best/` checkpoints and is removed at the end: a
+    folder of that name holding anything else (a user's files), or a start model inside it (`--init
+    OUT.work/best`), was deleted with it. InputError otherwise."""
+    if not work.exists() and not work.is_symlink():
+        return
+    if work.is_symlink() or not work.is_dir():
+        raise InputError("exists and is not a folder this training made (its work folder, removed at the "
+                         "end): move it, or choose another --out", path=work)
+    # a name starting with "." is a checkpoint being written (`atomic_dir`)
+    other = sorted(p.name for p in work.iterdir()
+                   if p.name not in ("last", "best") and not p.name.startswith("."))
+    if other:
+        raise InputError(f"holds {', '.join(other[:3])}{', ...' if len(other) > 3 else ''}, not only this "
+                         "training's last/ and best/: it is removed at the end of training; move it, or "
+                         "choose another --out", path=work)
+    init = Path(init_model)
+    if init.exists() and init.resolve().is_relative_to(work.resolve()):
+        raise InputError(f"the start model {init_model} is inside the work folder {work}, which is removed "
+                         "when training starts over or ends: copy it elsewhere first", field="--init")
+
+
 # ---------------------------------------------------------------------------------------------- training loop
 def train_reader_model(
     train: list[ReaderExample],
@@ -426,7 +489,9 @@ def train_reader_model(
     eval_set = val[: cfg.max_eval_questions]
     say = log or (lambda msg: None)
 
-    state: dict[str, Any] = {"step": 0, "epoch": 0, "pos": 0, "best": None, "history": [], "elapsed": 0.0}
+    state: dict[str, Any] = {"step": 0, "epoch": 0, "pos": 0, "best": None, "history": [], "elapsed": 0.0,
+                             "run": run_identity(cfg, train, val)}
+    check_reader_work(work, cfg.init_model)
     resuming = resume and (last_dir / "state.json").exists()
     init = str(last_dir) if resuming else resolve_init(cfg.init_model)
     torch.manual_seed(cfg.seed)
@@ -463,13 +528,19 @@ def train_reader_model(
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
     if resuming:
-        state = json.loads((last_dir / "state.json").read_text(encoding="utf-8"))
+        saved = json.loads((last_dir / "state.json").read_text(encoding="utf-8"))
+        check_resume(saved, state["run"], total_steps, last_dir)
+        state = {**saved, "run": state["run"]}
         opt = torch.load(last_dir / "optimizer.pt", weights_only=False)
         optimizer.load_state_dict(opt["optimizer"])
         scheduler.load_state_dict(opt["scheduler"])
         torch.set_rng_state(opt["torch_rng"])
         say(f"resumed at step {state['step']} (epoch {state['epoch']}, position {state['pos']})")
     elif work.exists():
+        if (last_dir / "state.json").exists():  # it was removed without a word
+            step = json.loads((last_dir / "state.json").read_text(encoding="utf-8")).get("step")
+            say(f"starting over: the checkpoint of an earlier run ({last_dir}, step {step}) is removed; pass "
+                "--resume to continue one")
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
 

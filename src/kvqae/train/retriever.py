@@ -193,7 +193,9 @@ def train_retriever(cfg: TrainRetrieverConfig, *, progress: bool = True, log=pri
 
         init = str(minilm_path())
     from kvqae.encode.clip import load_errors
+    from kvqae.encode.sentence import refuse_other_kinds
 
+    refuse_other_kinds(init)  # a CLIP folder loaded, then failed deep in training (a traceback)
     try:
         model = SentenceTransformer(init, device="cpu")
     except load_errors() as e:
