@@ -139,3 +139,18 @@ def test_resume_refuses_a_run_changing_config(tmp_path, tiny_clip):
         _config(tmp_path, tiny_clip, "run", epochs=5, device="cpu", threads=2), saved, tmp_path
     )
     assert {"epochs", "device", "progress"} <= RESUME_FREE_KEYS and "batch_size" not in RESUME_FREE_KEYS
+
+
+def test_resume_refuses_fewer_epochs_or_other_pairs(tmp_path, tiny_clip):
+    # a checkpoint after epoch 2 resumed with `epochs: 1` came back as the longer-trained model recorded as
+    # 1 epoch; one resumed on a question file cut at the same path trained its last epochs on other pairs
+    from kvqae.train.trainer import train_clip
+
+    pairs = _pairs()
+    train_clip(_config(tmp_path, tiny_clip, "run", epochs=2), train_pairs=pairs, val_pairs=pairs)
+    with pytest.raises(InputError, match="the checkpoint is after epoch 2, past the 1 epochs now asked"):
+        train_clip(_config(tmp_path, tiny_clip, "run", epochs=1), train_pairs=pairs, val_pairs=pairs)
+    with pytest.raises(InputError, match="the checkpoint was trained on other pairs"):
+        train_clip(_config(tmp_path, tiny_clip, "run", epochs=3), train_pairs=pairs[:-1], val_pairs=pairs)
+    result = train_clip(_config(tmp_path, tiny_clip, "run", epochs=3), train_pairs=pairs, val_pairs=pairs)
+    assert result.resumed_after_epoch == 1

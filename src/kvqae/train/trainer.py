@@ -382,6 +382,36 @@ def check_resume_config(config: TrainClipConfig, saved: dict[str, Any] | None, p
         )
 
 
+def pairs_digest(train_pairs: list[TrainPair], val_pairs: list[TrainPair]) -> str:
+    """A digest of the training and validation pairs (entity, id, image path, text), in order: what a
+    checkpoint was trained on."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for split in (train_pairs, val_pairs):
+        for pair in split:
+            image = pair.image if isinstance(pair.image, str) else type(pair.image).__name__
+            digest.update("\0".join([pair.entity, pair.id, image, pair.text or ""]).encode("utf-8") + b"\1")
+        digest.update(b"\2")
+    return digest.hexdigest()
+
+
+def check_resume_progress(config: TrainClipConfig, state: dict[str, Any], data: str, path: Path) -> None:
+    """Refuse to resume a checkpoint past the epochs now asked (it came back as a model trained 189 epochs,
+    recorded as 2), or made from other pairs (a question file cut or edited at the same path: epochs 1-2
+    on 32 questions, epoch 3 on 4). Checkpoints without a data record (older ones) are checked for epochs
+    only."""
+    done = int(state["epoch"]) + 1
+    if done > config.epochs:
+        raise InputError(f"the checkpoint is after epoch {done}, past the {config.epochs} epochs now asked; "
+                         "ask for at least as many, or set resume: false (or delete the checkpoint) to start "
+                         "over", path=path, field="epochs")
+    if state.get("data") not in (None, data):
+        raise InputError("the checkpoint was trained on other pairs (the question or KB files changed "
+                         "since); give the same ones, or set resume: false (or delete the checkpoint) to "
+                         "start over", path=path, field="questions")
+
+
 def rng_state() -> dict[str, Any]:
     """Every random state training may draw from: torch (CPU and, when present, CUDA), numpy, python."""
     import numpy as np
@@ -569,10 +599,12 @@ def _train(
     start_epoch, step, best_mrr, best_epoch = 0, 0, -math.inf, -1
     history: list[dict[str, Any]] = []
     resumed_after: int | None = None
+    data = pairs_digest(train_pairs, val_pairs)
     if config.resume and state_file.exists():
         # on the CPU: the RNG states must stay there; the optimizer moves its state to each parameter's device
         state = torch.load(state_file, map_location="cpu", weights_only=False)
         check_resume_config(config, state.get("config"), state_file)
+        check_resume_progress(config, state, data, state_file)
         model.load_state_dict(state["model"])
         if heads is not None:
             heads.load_state_dict(state["heads"], strict=False)
@@ -666,6 +698,7 @@ def _train(
                     "best_epoch": best_epoch,
                     "history": history,
                     "config": config.model_dump(mode="json"),
+                    "data": data,
                     **rng_state(),
                 },
                 tmp / "state.pt",
