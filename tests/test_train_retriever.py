@@ -101,3 +101,17 @@ def test_pick_negatives_by_hand(prose_kb):
     # a passage holding the answer is never a negative, even of another entity
     got = pick_negatives(kb, [curie[1], curie[0]], "Marie_Curie", curie[1], "Warsaw", other=1, same=1)
     assert got == curie[2:3]
+
+
+def test_validation_holds_out_whole_passages():
+    # split question by question, most validation questions' passages were training positives too
+    from kvqae.train.retriever import RetrievalExample, split_by_passage
+
+    examples = [RetrievalExample(f"q{i}", f"p{i % 7}", "E", []) for i in range(40)]
+    train, val = split_by_passage(examples, 0.1, seed=0)
+    assert len(train) + len(val) == 40 and len(val) >= 4
+    assert not {e.passage_id for e in train} & {e.passage_id for e in val}
+    assert [e.question for e in train] == [e.question for e in examples if e in train]  # order kept
+    one = [RetrievalExample(f"q{i}", "p0", "E", []) for i in range(3)]
+    train, val = split_by_passage(one, 0.1, seed=0)
+    assert (len(train), len(val)) == (2, 1)  # one passage: one question held out all the same
