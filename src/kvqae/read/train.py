@@ -436,20 +436,11 @@ def check_resume(saved: dict[str, Any], now: dict[str, Any], total_steps: int, w
 
 def check_reader_work(work: Path, init_model: str) -> None:
     """`<out>.work` holds this training's `last/` and `best/` checkpoints and is removed at the end: a
-    folder of that name holding anything else (a user's files), or a start model inside it (`--init
-    OUT.work/best`), was deleted with it. InputError otherwise."""
-    if not work.exists() and not work.is_symlink():
-        return
-    if work.is_symlink() or not work.is_dir():
-        raise InputError("exists and is not a folder this training made (its work folder, removed at the "
-                         "end): move it, or choose another --out", path=work)
-    # a name starting with "." is a checkpoint being written (`atomic_dir`)
-    other = sorted(p.name for p in work.iterdir()
-                   if p.name not in ("last", "best") and not p.name.startswith("."))
-    if other:
-        raise InputError(f"holds {', '.join(other[:3])}{', ...' if len(other) > 3 else ''}, not only this "
-                         "training's last/ and best/: it is removed at the end of training; move it, or "
-                         "choose another --out", path=work)
+    folder of that name holding anything else (a user's files, `kvqae.train.trainer.check_work_folder`), or
+    a start model inside it (`--init OUT.work/best`), was deleted with it. InputError otherwise."""
+    from kvqae.train.trainer import check_work_folder
+
+    check_work_folder(work, ("last", "best"), "--out")
     init = Path(init_model)
     if init.exists() and init.resolve().is_relative_to(work.resolve()):
         raise InputError(f"the start model {init_model} is inside the work folder {work}, which is removed "

@@ -325,20 +325,24 @@ def _save_model(directory: Path, model: Any, tokenizer: Any, image_processor: An
         heads.save(directory)
 
 
-def check_work_folder(work: Path) -> None:
-    """`<output_dir>.work` holds this training's checkpoint and best model, and is removed at the end: an
-    existing folder of that name that holds anything else (a KB given as input, a user's files) was deleted.
-    InputError unless it is missing, empty, or holds only `checkpoint/` and `best/`."""
+def check_work_folder(work: Path, kept: tuple[str, ...] = ("checkpoint", "best"), out_flag: str = "output_dir"
+                      ) -> None:
+    """`<output_dir>.work` holds this training's checkpoints (`kept`: `checkpoint/` and `best/` for CLIP
+    training, `last/` and `best/` for the reader's) and is removed at the end: an existing folder of that
+    name that holds anything else (a KB given as input, a user's files) was deleted. InputError unless it is
+    missing, empty, or holds only those (and a checkpoint being written: a name starting with ".",
+    `atomic_dir`); `out_flag` is the option to change in the message."""
     if not work.exists() and not work.is_symlink():
         return
     if work.is_symlink() or not work.is_dir():
         raise InputError("exists and is not a folder this training made (its work folder, removed at the "
-                         "end): move it, or choose another output_dir", path=work)
-    other = sorted(p.name for p in work.iterdir() if p.name not in ("checkpoint", "best"))
+                         f"end): move it, or choose another {out_flag}", path=work)
+    other = sorted(p.name for p in work.iterdir() if p.name not in kept and not p.name.startswith("."))
     if other:
+        names = " and ".join(f"{k}/" for k in kept)
         raise InputError(f"holds {', '.join(other[:3])}{', ...' if len(other) > 3 else ''}, not only this "
-                         "training's checkpoint/ and best/: it is removed at the end of training; move it, "
-                         "or choose another output_dir", path=work)
+                         f"training's {names}: it is removed at the end of training; move it, or choose "
+                         f"another {out_flag}", path=work)
 
 
 # --- resume ------------------------------------------------------------------------------------------------
