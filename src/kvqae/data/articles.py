@@ -87,16 +87,15 @@ def detect_article_format(path: str | Path) -> str:
     if path.name.lower().endswith((".xml", ".xml.bz2", ".xml.gz")) or first == b"<":
         return "mediawiki"
     with path.open("rb") as f:
-        if f.read(2) == GZIP_MAGIC:  # said "cannot tell the articles format"
-            raise InputError("gzip-compressed: decompress it first (gunzip); only a MediaWiki XML export is "
-                             "read compressed (.xml.gz / .xml.bz2)", path=path)
-    with path.open("rb") as f:
-        if f.read(2) in UTF16_BOMS:  # said "cannot tell the articles format"
-            raise InputError(UTF16_MESSAGE, path=path)
+        head = f.read(4096)
+    if head[:2] == GZIP_MAGIC:  # said "cannot tell the articles format"
+        raise InputError("gzip-compressed: decompress it first (gunzip); only a MediaWiki XML export is "
+                         "read compressed (.xml.gz / .xml.bz2)", path=path)
+    if head[:2] in UTF16_BOMS:  # said "cannot tell the articles format"
+        raise InputError(UTF16_MESSAGE, path=path)
     if first in (b"{", b"["):
-        with path.open("rb") as f:
-            head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-        if _EVQA_KB.match(head):  # its one line was read whole (4x its size) to say "missing field id"
+        # its one line was read whole (4x its size) to say "missing field id"
+        if _EVQA_KB.match(head.lstrip(b"\xef\xbb\xbf \t\r\n")):
             raise InputError("this is Encyclopedic-VQA's KB (one JSON object keyed by Wikipedia URL), which "
                              "kb build does not read; convert it to kvqae article rows (id, title, text) "
                              "first", path=path)
