@@ -102,15 +102,20 @@ def prose_kb(tmp_path_factory):
     return build_kb(d / "articles.jsonl", d / "kb", words=40, sentence_aligned=True, progress=False)
 
 
+def _one_thread(get, set_):
+    """Run the test with `set_(1)`, then restore what `get()` said."""
+    before = get()
+    set_(1)
+    yield
+    set_(before)
+
+
 @pytest.fixture
 def one_torch_thread():
     """One torch thread: on a shared 2-core machine, two threads per process oversubscribe badly."""
     import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    yield from _one_thread(torch.get_num_threads, torch.set_num_threads)
 
 
 @pytest.fixture
@@ -118,10 +123,7 @@ def one_faiss_thread():
     """One Faiss thread: OpenMP threads spinning on a shared 2-core machine make tiny trainings crawl."""
     import faiss
 
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
+    yield from _one_thread(faiss.omp_get_max_threads, faiss.omp_set_num_threads)
 
 
 def write_tiny_pipeline(folder: Path, world: Path, clip: Path, reader: Path | None, **extra) -> Path:
