@@ -339,3 +339,27 @@ def test_train_retriever_refuses_a_clip_start_model(tiny_world_dir, tiny_clip, t
     code, err = kvqae(monkeypatch, capsys, "train", "retriever", "--kb", tmp_path / "kb", "--init", tiny_clip,
                       "--out", tmp_path / "r", "--questions", "10", "--epochs", "1")
     assert code == 2 and "a CLIP model, not a sentence-transformers one" in err and "Traceback" not in err
+
+
+def test_clip_training_notes_unknown_entities_and_validating_on_training(tiny_world_dir, tmp_path):
+    # 28 of 32 training questions naming entities the KB lacks were dropped without a word, and a validation
+    # file equal to the training file picked the epoch on training data
+    from kvqae.data.kb import build_kb
+    from kvqae.train.trainer import TrainClipConfig, question_notes
+
+    build_kb(tiny_world_dir / "articles.jsonl", tmp_path / "kb", progress=False)
+    rows = [json.loads(line) for line in
+            (tiny_world_dir / "questions_test.jsonl").read_text(encoding="utf-8").splitlines()]
+    for row in rows[1:]:
+        row["entity"] = "Qnowhere"
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cfg = TrainClipConfig(mode="cross", model="m", kb=str(tmp_path / "kb"), questions=str(questions),
+                          validation_questions=str(questions), output_dir=str(tmp_path / "out"))
+    notes = question_notes(cfg)
+    assert notes[0] == (f"{len(rows) - 1} of {len(rows)} training questions ({questions}) name an entity the "
+                        "KB lacks (the first: 'Qnowhere'); they are skipped")
+    assert any("the validation questions are the training questions" in n for n in notes)
+    good = cfg.model_copy(update={"questions": str(tiny_world_dir / "questions_test.jsonl"),
+                                  "validation_questions": str(tiny_world_dir / "questions_validation.jsonl")})
+    assert question_notes(good) == []

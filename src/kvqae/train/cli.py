@@ -93,6 +93,10 @@ def train_clip_command(
     _check_out(cfg.output_dir, "clip", {"kb": cfg.kb, "questions": cfg.questions,
                                         "validation_questions": cfg.validation_questions},
                ("model", cfg.model), overwrite, flag="--out (output_dir)")
+    from kvqae.train.trainer import question_notes
+
+    for note in question_notes(cfg):
+        typer.echo(f"note: {note}", err=True)
     result = train_clip(cfg)
     best = "n/a" if result.best_val_mrr is None else f"{result.best_val_mrr:.4f}"
     typer.echo(
