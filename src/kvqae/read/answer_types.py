@@ -249,7 +249,12 @@ _LABELS_BY_KIND = {
 _NOUN_LABELS: tuple[tuple[str, frozenset[str]], ...] = (
     ("person|man|woman|men|women|people|architect|artist|author|writer|painter|composer|poet|king|queen|"
      "president|emperor|actor|actress|singer|player|scientist|physicist|philosopher|leader|founder|father|"
-     "mother|wife|husband|son|daughter|director|inventor|explorer|general|officer|commander|astronaut",
+     "mother|wife|husband|son|daughter|director|inventor|explorer|general|officer|commander|astronaut|"
+     # relatives and roles ("Which brother of this king ...?"); not titles ("the Bishop of Urgell")
+     "stepmother|stepfather|brother|sister|child|children|grandson|granddaughter|grandfather|grandmother|"
+     "uncle|aunt|nephew|niece|cousin|companion|friend|lover|spouse|teacher|pupil|student|tutor|mentor|"
+     "coach|heir|successor|predecessor|novelist|playwright|screenwriter|sculptor|musician|astronomer|"
+     "historian|politician|statesman|admiral|monarch|ruler|dictator",
      frozenset({"PERSON"})),
     ("city|town|village|country|state|province|region|nation|capital|county|empire|kingdom|republic",
      frozenset({"GPE", "LOC", "NORP"})),
@@ -290,12 +295,23 @@ def _wh_words(q: str) -> tuple[list[str], list[str]]:
     first function word: its wh-phrase); ([], []) without either wh-word."""
     wh = re.search(r"\b(which|what)\b((?: [\w-]+){0,4})", q)
     words = wh.group(2).split() if wh else []
-    phrase = []
-    for word in words:
-        if word in _PHRASE_ENDS:
+    phrase: list[str] = []
+    for at, word in enumerate(words):
+        if word in _PHRASE_ENDS or _verb_after_noun(phrase, words[at + 1:at + 2]):
             break
         phrase.append(word)
     return words, phrase
+
+
+_OBJECT_OPENERS = frozenset(["the", "a", "an", "this", "that", "these", "those", "his", "her", "its",
+                             "their"])
+
+
+def _verb_after_noun(phrase: list[str], following: list[str]) -> bool:
+    """Whether the next word of a wh-phrase is its verb: it follows a category noun and an article or a
+    possessive follows it ("which actress plays the ..." asks for an actress, not a play)."""
+    return bool(phrase) and _category_labels(phrase[-1]) is not None and bool(following) \
+        and following[0] in _OBJECT_OPENERS
 
 
 def _number_labels(q: str) -> frozenset[str]:
