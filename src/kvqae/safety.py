@@ -120,10 +120,16 @@ def _pipeline_like(folder: Path) -> bool:
     return _has(PIPELINE_MARKER, "inputs.json", "bundle.json")(folder)
 
 
+# written into a `kvqae train ablation` output folder before it trains, so an interrupted run (whose earlier
+# table was removed at its start) is still known as one
+ABLATION_MARKER = ".kvqae-ablation"
+
+
 def _ablation_like(folder: Path) -> bool:
-    """A `kvqae train ablation` output folder, also an interrupted one (its KB or start model is there)."""
-    return (folder / "ablation.json").is_file() or (folder / "start-model").is_dir() or FOLDER_KINDS["kb"](
-        folder / "kb")
+    """A `kvqae train ablation` output folder, also an interrupted one (its marker, KB or start model is
+    there)."""
+    return (_has("ablation.json", ABLATION_MARKER)(folder) or (folder / "start-model").is_dir()
+            or FOLDER_KINDS["kb"](folder / "kb"))
 
 
 def _demo_like(folder: Path) -> bool:

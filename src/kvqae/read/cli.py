@@ -390,6 +390,8 @@ def train_reader(
             "give exactly one of --generate-cloze N, --cloze FILE, --questions FILE (with --run)",
             field="training data",
         )
+    if note := _validates_on_training(eval_questions, {"--questions": questions, "--cloze": cloze}):
+        typer.echo(f"note: {note}", err=True)
     meta: dict = {"kb": str(kb)}
     if questions is not None:
         from kvqae.data.questions import load_questions
@@ -397,9 +399,11 @@ def train_reader(
 
         if run is None:
             raise InputError("--questions needs --run (a passage-level run)", field="run")
-        examples = run_examples(
-            kbase, load_questions(questions), Run.load(run), relevant=relevant, irrelevant=irrelevant
-        )
+        train_qs, ranked = load_questions(questions), Run.load(run)
+        # checked as --eval-run is: a run of another split, an entity run or one over another KB trained on
+        # whatever its ids happened to match
+        _check_run(ranked, run, {q.id for q in train_qs}, kb=kbase, kb_source=kb)
+        examples = run_examples(kbase, train_qs, ranked, relevant=relevant, irrelevant=irrelevant)
         group = None
         meta["questions"] = str(questions)
     else:
@@ -458,6 +462,28 @@ def train_reader(
         f"(start: EM {start.get('em', 0):.1f} F1 {start.get('f1', 0):.1f}); {result.steps} steps in "
         f"{result.wall_seconds / 60:.1f} min; reader written to {out}"
     )
+
+
+def _validates_on_training(eval_questions: Path | None, training: dict[str, Path | None]) -> str | None:
+    """A note when --eval-questions is a training file (the same path, or another name of the same file):
+    the checkpoint kept is then picked on the questions it was trained on."""
+    if eval_questions is None:
+        return None
+    for flag, path in training.items():
+        if path is not None and _same_file(eval_questions, path):
+            return (f"--eval-questions {eval_questions} is the {flag} file: the validation EM/F1, which "
+                    "picks the checkpoint kept, measures questions it was trained on")
+    return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: equal once resolved, or a hard link (or bind mount) of each other."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them missing: refused later, when it is read
+        return False
 
 
 def _eval_examples(kb, questions: Path, run: Path | None, top_k: int) -> list:

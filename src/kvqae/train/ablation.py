@@ -11,6 +11,7 @@ scores summed with weights (1 - w, w).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,7 @@ class Scores:
     image_title_p1: float
     fused_mrr: float
     fused_p1: float
+    questions: int = 0  # the test questions scored (those with an image and a KB entity that has one)
 
 
 def mrr_p1(scores: np.ndarray, gold: np.ndarray, k: int) -> tuple[float, float]:
@@ -219,7 +221,43 @@ def evaluate_models(
     from kvqae.fusion.core import norm_zscore_query
 
     fused = (1 - fusion_weight) * norm_zscore_query(ii) + fusion_weight * norm_zscore_query(it)
-    return Scores(name, *mrr_p1(ii, gold, k), *mrr_p1(it, gold, k), *mrr_p1(fused, gold, k))
+    return Scores(name, *mrr_p1(ii, gold, k), *mrr_p1(it, gold, k), *mrr_p1(fused, gold, k), len(qs))
+
+
+LACKS = "name an entity the KB lacks"
+NO_REFERENCE = "name an entity without a reference image"
+
+
+def _left_out(question: Any, kb: Any) -> str | None:
+    """Why the table cannot score a test question, None when it can."""
+    if not question.image:
+        return "have no image"
+    if not question.entity:
+        return "have no gold entity"
+    eid = kb.resolve(question.entity)
+    if eid is None:
+        return LACKS
+    return NO_REFERENCE if kb.image_of(eid) is None else None
+
+
+def scored_questions(questions: list[Any], kb: Any, source: str | Path) -> tuple[list[Any], str | None]:
+    """The test questions the table scores (an image, and a KB entity with a reference image), and a note
+    on the others, None when there are none (`evaluate_models` left them out without a word: the table was
+    over fewer questions than ablation.json said)."""
+    used, why = [], {}
+    for q in questions:
+        reason = _left_out(q, kb)
+        if reason is None:
+            used.append(q)
+        else:
+            why.setdefault(reason, []).append(q)
+    if not why:
+        return used, None
+    parts = [f"{len(qs)} {reason}" + (f" (the first: {qs[0].entity!r})" if reason in (LACKS, NO_REFERENCE)
+                                      else "") for reason, qs in why.items()]
+    dropped = len(questions) - len(used)
+    return used, (f"{dropped} of {len(questions)} test questions ({source}) are left out of the table: "
+                  f"{', '.join(parts)}; it scores the other {len(used)}")
 
 
 def variant_config(name: str, cfg: AblationConfig, out: Path) -> dict[str, Any]:
@@ -236,8 +274,28 @@ def variant_config(name: str, cfg: AblationConfig, out: Path) -> dict[str, Any]:
     return {**base, "mode": "entity"}
 
 
-def run_ablation(cfg: AblationConfig) -> list[Scores]:
-    """Train each variant, evaluate all on the test split, write `ablation.json` and `ablation.md`.
+TABLE_FILES = ("ablation.md", "ablation.json")
+
+
+def remove_earlier_table(out: Path) -> str | None:
+    """Before a run trains or scores: mark `out` as an ablation folder, then remove an earlier run's table, so
+    that an interrupted run leaves no table beside models it did not score. A note when one was removed."""
+    from kvqae.safety import ABLATION_MARKER
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / ABLATION_MARKER).touch()  # first: the folder stays known as an ablation's without ablation.json
+    stale = [out / name for name in TABLE_FILES if (out / name).exists()]
+    for path in stale:
+        path.unlink()
+    if not stale:
+        return None
+    return (f"removed the earlier run's table ({', '.join(p.name for p in stale)}) in {out}: this run writes "
+            "its own when every variant is trained and scored")
+
+
+def run_ablation(cfg: AblationConfig, note: Callable[[str], None] | None = None) -> list[Scores]:
+    """Train each variant, evaluate all on the test split, write `ablation.json` and `ablation.md`; `note`
+    gets what the run should say before it trains (an earlier table removed, questions left out).
 
     Returns the table rows (the start model first, `mono|cross` last)."""
     import torch
@@ -246,12 +304,21 @@ def run_ablation(cfg: AblationConfig) -> list[Scores]:
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     try:
-        return _run(cfg)
+        return _run(cfg, note or (lambda _: None))
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _run(cfg: AblationConfig) -> list[Scores]:
+def _training_notes(cfg: AblationConfig, out: Path) -> list[str]:
+    """`train clip`'s notes on the training / validation questions, for the first question-based variant."""
+    from kvqae.config import parse_config
+    from kvqae.train.trainer import TrainClipConfig, question_notes
+
+    named = [v for v in cfg.variants if v in ("mono", "cross", "joint")]
+    return question_notes(parse_config(TrainClipConfig, variant_config(named[0], cfg, out))) if named else []
+
+
+def _run(cfg: AblationConfig, note: Callable[[str], None]) -> list[Scores]:
     import time
 
     from kvqae.config import parse_config
@@ -264,10 +331,18 @@ def _run(cfg: AblationConfig) -> list[Scores]:
     unknown = [v for v in cfg.variants if v not in VARIANTS]
     if unknown:
         raise InputError(f"unknown variant {unknown[0]!r}; choose from {list(VARIANTS)}", field="variants")
-    cfg = resolve_inputs(cfg)
     out = Path(cfg.output_dir)
+    cfg = resolve_inputs(cfg)
     kb = KnowledgeBase.load(cfg.kb)
-    test = load_questions(cfg.test_questions)
+    file_questions = load_questions(cfg.test_questions)
+    test, left_out = scored_questions(file_questions, kb, cfg.test_questions)
+    if not test:  # refused before the earlier table is removed
+        raise InputError("no test question with an image and a KB entity that has an image",
+                         path=cfg.test_questions, field="test_questions")
+    # the inputs read: nothing is trained or scored before an earlier run's table is gone
+    for message in [remove_earlier_table(out), left_out, *_training_notes(cfg, out / "models")]:
+        if message:
+            note(message)
     start = strip_spec(cfg.model)
     rows = [
         evaluate_models(
@@ -310,7 +385,8 @@ def _run(cfg: AblationConfig) -> list[Scores]:
     write_json(
         out / "ablation.json",
         {
-            "test_questions": len(test),
+            "test_questions": len(test),  # those the table scores
+            "test_questions_left_out": len(file_questions) - len(test),
             "k": cfg.k,
             "fusion_weight": cfg.fusion_weight,
             "rows": [r.__dict__ for r in rows],
@@ -328,8 +404,11 @@ def markdown_table(rows: list[Scores], k: int = 100) -> str:
         f"| model | image->image MRR@{k} | P@1 | image->title MRR@{k} | P@1 | fused MRR@{k} | P@1 |\n"
         "|---|---:|---:|---:|---:|---:|---:|\n"
     )
-    return head + "".join(
+    body = "".join(
         f"| {r.name} | {r.image_image_mrr:.3f} | {r.image_image_p1:.3f} | {r.image_title_mrr:.3f} | "
         f"{r.image_title_p1:.3f} | {r.fused_mrr:.3f} | {r.fused_p1:.3f} |\n"
         for r in rows
     )
+    counts = sorted({r.questions for r in rows if r.questions})
+    # the number the figures are over, below the table (a blank line ends it)
+    return head + body + (f"\nover {counts[0]} test questions\n" if len(counts) == 1 else "")

@@ -146,7 +146,7 @@ def train_ablation_command(
     check_device(cfg.device, "--device" if device is not None else f"{config}: device")
     model = None if cfg.model.startswith("preset:") else ("model", cfg.model)
     _check_out(cfg.output_dir, "ablation", inputs, model, overwrite, flag="--out (output_dir)")
-    rows = run_ablation(cfg)
+    rows = run_ablation(cfg, note=lambda text: typer.echo(f"note: {text}", err=True))
     typer.echo(markdown_table(rows, cfg.k))
 
 

@@ -24,6 +24,8 @@ import numpy as np
 from kvqae.errors import InputError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from PIL import Image
 
     from kvqae.data.kb import KnowledgeBase
@@ -52,12 +54,14 @@ class TrainPair:
 
 
 # --- pairs from questions -------------------------------------------------------------------------------
-def question_pairs(questions: Sequence[Any], kb: KnowledgeBase, mode: str) -> list[TrainPair]:
+def question_pairs(questions: Sequence[Any], kb: KnowledgeBase, mode: str, *, key: str = "questions",
+                   path: str | Path | None = None) -> list[TrainPair]:
     """Fine-tuning pairs (mono / cross / joint) from `kvqae.data.questions.Question`s and a KnowledgeBase.
 
     Questions without an image, without a gold entity, whose entity is not in the KB (resolved by id, QID or
     title), or whose entity lacks what the mode needs (reference image, title) are skipped. Raises InputError
-    when nothing is left.
+    when nothing is left, naming the config `key` and `path` (the file the questions came from: a validation
+    file with only unknown entities was blamed on the training questions).
     """
     if mode not in ("mono", "cross", "joint"):
         raise InputError(f"question pairs are for mono/cross/joint, not {mode!r}", field="mode")
@@ -82,10 +86,12 @@ def question_pairs(questions: Sequence[Any], kb: KnowledgeBase, mode: str) -> li
             )
         )
     if not pairs:
+        role = "training" if key == "questions" else "validation"
         raise InputError(
-            f"no usable training question for mode {mode!r} (need an image and a KB entity"
+            f"no usable {role} question for mode {mode!r} (need an image and a KB entity"
             + (" with a reference image)" if mode != "cross" else ")"),
-            field="questions",
+            path=path,
+            field=key,
         )
     return pairs
 

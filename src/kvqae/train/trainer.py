@@ -238,9 +238,11 @@ def load_pairs(config: TrainClipConfig) -> tuple[list[TrainPair], list[TrainPair
         questions = [q for q in questions if q.meta.get("split") == config.train_split]
     elif config.validation_split and not config.validation_questions:
         questions = [q for q in questions if q.meta.get("split") != config.validation_split]
-    train = question_pairs(questions, kb, config.mode)
-    if val_q:
-        return train, question_pairs(val_q, kb, config.mode), None
+    train = question_pairs(questions, kb, config.mode, path=config.questions)
+    if val_q:  # the validation file, or the training file's validation split, is blamed for its questions
+        key, path = (("validation_questions", config.validation_questions) if config.validation_questions
+                     else ("validation_split", config.questions))
+        return train, question_pairs(val_q, kb, config.mode, key=key, path=path), None
     return (*_split_random(train, config.validation_fraction, config.seed), None)
 
 
