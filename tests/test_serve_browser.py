@@ -2,7 +2,9 @@
 
 Starts uvicorn on 127.0.0.1 in a thread over the tiny bundle, uploads a world photo, asks, and checks that
 the answer and at least 3 thumbnails per image mode appear; saves a screenshot (to $KVQAE_SCREENSHOT when
-set, else the test's temporary folder). Skips with a reason where Chromium or its driver is missing.
+set, else the test's temporary folder); checks that an old answer never stays under a new question, that a
+refused file is not silently dropped, and that the console stays clean on load. Skips with a reason where
+Chromium or its driver is missing.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ def browser(tmp_path_factory):
                  "--no-first-run", "--window-size=1280,1600",
                  f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for get_log("browser")
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     yield driver
     driver.quit()
@@ -154,6 +157,93 @@ def test_page_shows_server_errors_and_examples_work(server, browser):
     time.sleep(0.3)
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
     browser.set_window_size(1280, 1600)
+
+
+def test_an_old_answer_is_hidden_when_a_new_question_is_refused_or_asked(server, browser):
+    """The previous answer stayed on screen under a refused empty question, and under a new question while
+    it was being answered (the page hid it on server errors only)."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(server + "/")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#examples button.example"))
+    browser.find_elements(By.CSS_SELECTOR, "#examples button.example")[0].click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
+    assert browser.find_element(By.ID, "status").text.startswith("Answered")
+    box = browser.find_element(By.ID, "question")
+    box.clear()
+    browser.find_element(By.ID, "ask-button").click()  # refused: "Type a question first."
+    assert "question" in wait_for(browser, lambda d: d.find_element(By.ID, "error").text.strip()).lower()
+    assert not browser.find_element(By.ID, "result").is_displayed()
+    assert not browser.find_element(By.ID, "status").text  # no "Answered in ... ms" left beside it
+    box.send_keys("Where was this person born?")
+    browser.find_element(By.ID, "ask-button").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
+    # a new question: the submit handler runs up to its request at once, so this sees the page mid-request
+    hidden, busy = browser.execute_script(
+        "document.getElementById('ask-button').click();"
+        "return [document.getElementById('result').hidden,"
+        " document.getElementById('ask-form').getAttribute('aria-busy')];")
+    assert busy == "true" and hidden is True
+    wait_for(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
+
+
+def test_a_refused_file_is_not_silently_dropped_when_asking(server, browser, tiny_world_dir, tmp_path):
+    """A refused file (not an image, too large) with no earlier photo: Ask refused the file's message away
+    and answered from the text alone. Now the file stays listed as refused and Ask says so until it is
+    removed or replaced; with an earlier photo, that photo is kept and the message says so."""
+    from selenium.webdriver.common.by import By
+
+    from kvqae.data.questions import load_questions
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo\n")
+    browser.get(server + "/")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#examples button.example"))
+    error = browser.find_element(By.ID, "error")
+    browser.find_element(By.ID, "image-input").send_keys(str(notes))
+    wait_for(browser, lambda d: error.is_displayed())
+    assert '"notes.txt" is not an image' in error.text and "from the question alone" in error.text
+    assert browser.find_element(By.ID, "preview-name").text == "notes.txt (refused)"
+    assert not browser.find_element(By.ID, "preview").is_displayed()
+    box = browser.find_element(By.ID, "question")
+    box.clear()
+    box.send_keys("Where was this person born?")
+    browser.find_element(By.ID, "ask-button").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "result").is_displayed()
+             or "chosen file was refused" in d.find_element(By.ID, "error").text, timeout=30)
+    assert "chosen file was refused" in error.text and '"notes.txt" is not an image' in error.text
+    assert not browser.find_element(By.ID, "result").is_displayed()
+    remove = browser.find_element(By.ID, "remove-image")
+    assert remove.text == "Remove file"
+    remove.click()  # settled: the question alone is asked
+    assert not error.is_displayed() and not browser.find_element(By.ID, "preview-wrap").is_displayed()
+    browser.find_element(By.ID, "ask-button").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
+    assert not error.is_displayed()
+    # with a photo chosen first, a refused file leaves that photo in place, and says so
+    photo = Path(load_questions(tiny_world_dir / "questions_test.jsonl")[0].image).resolve()
+    browser.find_element(By.ID, "image-input").send_keys(str(photo))
+    wait_for(browser, lambda d: d.find_element(By.ID, "preview").is_displayed())
+    browser.find_element(By.ID, "image-input").send_keys(str(notes))
+    wait_for(browser, lambda d: error.is_displayed())
+    assert "previous photo is kept" in error.text
+    assert browser.find_element(By.ID, "preview-name").text == photo.name
+    assert browser.find_element(By.ID, "remove-image").text == "Remove photo"
+
+
+def test_the_page_loads_with_a_clean_console(server, browser):
+    """Every load of the page logged a 404 for /favicon.ico; the icon is now inline in the page."""
+    from selenium.webdriver.common.by import By
+
+    browser.get("about:blank")
+    browser.get_log("browser")  # drop what earlier tests logged
+    browser.get(server + "/")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#examples button.example"))
+    wait_for(browser, lambda d: "Bundle" in d.find_element(By.ID, "health").text)
+    time.sleep(1)  # the browser asks for an icon after the load
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert not errors, errors
+    assert browser.find_element(By.CSS_SELECTOR, 'link[rel="icon"]').get_attribute("href").startswith("data:")
 
 
 def test_a_text_bundle_page_takes_no_photo_and_shows_text_examples(tiny_text_bundle, browser):

@@ -20,8 +20,9 @@
     fusionInfo: byId("fusion-info"), timings: byId("timings"), textOnly: byId("text-only"),
     tagline: document.querySelector(".tagline"),
   };
-  // textOnly: the bundle retrieves by text alone (/health lists no image modes), so no photo is taken
-  const state = { file: null, previewUrl: null, busy: false, reader: null, textOnly: false };
+  // textOnly: the bundle retrieves by text alone (/health lists no image modes), so no photo is taken;
+  // refused: why the last file chosen was refused, while no photo is chosen (Ask refuses until it is cleared)
+  const state = { file: null, refused: null, previewUrl: null, busy: false, reader: null, textOnly: false };
 
   // ---------------------------------------------------------------- helpers
   // el("span", {class: "x", text: "hi", title: "t"}, [children]) -> element.
@@ -77,12 +78,12 @@
   }
 
   // ------------------------------------------------------------ photo input
+  // Why `file` cannot be the photo, or null.
   function checkFile(file) {
-    if (!file.type || !file.type.startsWith("image/")) {
-      return `"${file.name || "That file"}" is not an image; choose a JPEG, PNG or other image file.`;
-    }
+    const name = file.name ? `"${file.name}"` : "The pasted file";
+    if (!file.type || !file.type.startsWith("image/")) return `${name} is not an image (JPEG, PNG, ...)`;
     if (file.size > limits.maxMb * 1024 * 1024) {
-      return `The photo is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${limits.maxMb} MB.`;
+      return `${name} is ${(file.size / 1048576).toFixed(1)} MB, over the ${limits.maxMb} MB limit`;
     }
     return null;
   }
@@ -96,23 +97,39 @@
     } catch (_) { if (!file) els.input.value = ""; }
   }
 
-  // Show `file` (or nothing) as the chosen photo, keeping the file input in step.
-  function showPhoto(file) {
+  // Show `file` (or nothing) as the chosen photo, keeping the file input in step. `refused` ({name, problem}):
+  // no photo, but the refused file is listed, without a preview, until it is removed or replaced.
+  function showPhoto(file, refused = null) {
     state.file = file;
+    state.refused = refused;
     syncInput(file);
     if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
     state.previewUrl = file ? URL.createObjectURL(file) : null;
     if (file) els.preview.src = state.previewUrl; else els.preview.removeAttribute("src");
-    els.previewName.textContent = file ? file.name || "Pasted image" : "";
-    els.previewWrap.hidden = !file;
+    els.preview.hidden = !file;
+    els.previewName.textContent = file ? file.name || "Pasted image" : refused ? `${refused.name} (refused)` : "";
+    els.remove.textContent = refused ? "Remove file" : "Remove photo";
+    els.previewWrap.hidden = !file && !refused;
   }
 
-  // Use `file` as the photo; if it fails the checks, keep the previous one and say why.
+  // Use `file` as the photo. A refused one keeps the previous photo; with none, it stays listed as refused.
   function setFile(file) {
-    const problem = state.textOnly
-      ? "This knowledge base is searched by text only, so a photo would not be used; describe the subject in the question instead."
-      : checkFile(file);
-    if (problem) { syncInput(state.file); showError(problem); return false; }
+    if (state.textOnly) {
+      syncInput(null);
+      showError("This knowledge base is searched by text only, so a photo would not be used; describe the subject in the question instead.");
+      return false;
+    }
+    const problem = checkFile(file);
+    if (problem && state.file) {
+      syncInput(state.file);
+      showError(`Refused: ${problem}. The previous photo is kept.`);
+      return false;
+    }
+    if (problem) {
+      showPhoto(null, { name: file.name || "Pasted file", problem });
+      showError(`Refused: ${problem}. Choose another photo, or remove the file to ask from the question alone.`);
+      return false;
+    }
     clearError();
     showPhoto(file);
     return true;
@@ -151,7 +168,11 @@
     window.addEventListener("dragover", (e) => { if (hasFiles(e)) e.preventDefault(); });
     window.addEventListener("drop", (e) => { if (hasFiles(e)) e.preventDefault(); });
     document.addEventListener("paste", onPaste);
-    els.remove.addEventListener("click", () => { showPhoto(null); els.drop.focus(); });
+    els.remove.addEventListener("click", () => {
+      if (state.refused) clearError();   // the refusal is settled: the question alone will be asked
+      showPhoto(null);
+      els.drop.focus();
+    });
   }
 
   // -------------------------------------------------------------------- ask
@@ -167,6 +188,9 @@
   async function ask(expected) {
     if (state.busy) return false;
     clearError();
+    // never leave an old answer under a new question: not while it is asked, not when it is refused
+    els.result.hidden = true;
+    setStatus("");
     const question = els.question.value.trim();
     const problem = checkQuestion(question);
     if (problem) {
@@ -176,6 +200,11 @@
       return false;
     }
     els.question.removeAttribute("aria-invalid");
+    if (state.refused) {
+      showError(`The chosen file was refused (${state.refused.problem}): choose another photo, or remove the file to ask from the question alone.`);
+      els.remove.focus();
+      return false;
+    }
     const data = new FormData();
     data.append("question", question);
     if (state.file) data.append("image", state.file, state.file.name || "image");
@@ -187,7 +216,6 @@
       setStatus(typeof total === "number" ? `Answered in ${fmt(total, 1)} ms.` : "Answered.");
       return true;
     } catch (err) {
-      els.result.hidden = true;      // never leave an old answer under a new question
       showError(err.message || String(err));
       setStatus("");
       return false;
@@ -375,6 +403,7 @@
   async function runExample(example) {
     if (state.busy) return;
     clearError();
+    els.result.hidden = true;
     els.question.value = example.question || "";
     const url = safeUrl(example.image_url);
     setBusy(true, url ? "Loading the example photo…" : "");
@@ -383,7 +412,6 @@
       if (url) ok = setFile(await fetchImageFile(url, example.id));
       else showPhoto(null);
     } catch (err) {
-      els.result.hidden = true;
       showError(`Could not load the example photo: ${err.message}`);
       ok = false;
     }
