@@ -189,6 +189,15 @@ def test_a_pointed_subject_gets_no_note_once_the_photo_is_searched(answerer, tes
     assert not any("points at its subject" in n for n in notes)
 
 
+def test_a_blank_photo_is_noted(answerer, test_questions):
+    """Session 27: a black or 1x1 photo got an answer at 92% confidence with no note."""
+    blank = answerer.ask("Which town did this person come from?", Image.new("RGB", (640, 480)))
+    assert any("one flat colour" in n for n in blank.notes) and blank.to_dict()["notes"] == blank.notes
+    assert any("1x1 pixels" in n for n in answerer.ask("Which town?", Image.new("RGB", (1, 1))).notes)
+    real = answerer.ask("Which town did this person come from?", Image.open(test_questions[0].image))
+    assert real.notes == []
+
+
 def test_a_question_the_kb_does_not_cover_is_noted(answerer):
     """Session 21: retrieval and the reader always answer; words in no passage read say it is a guess."""
     result = answerer.ask("Who painted the qwertyuiop asdfghjkl?", None)

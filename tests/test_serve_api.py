@@ -76,6 +76,11 @@ def test_ask_with_a_photo_equals_the_library(client, answerer, question):
     expected = answerer.ask(question.question, Image.open(question.image))
     assert data["answer"] == expected.answer and data["confidence"] == pytest.approx(expected.confidence)
     assert [h["id"] for h in data["fused"]] == expected.fused_ids[:5]
+    # `kvqae ask --json` prints the library's dict: the same keys as the API's (it lacked "text", session 27)
+    library = expected.to_dict()
+    assert set(library) == set(data)
+    for part in ("fused", "read"):
+        assert [set(h) for h in library[part]] == [set(h) for h in data[part]]
     assert list(data["modes"]) == ["image-title", "image-image", "text-passage"]
     for mode in ("image-title", "image-image"):
         hits = data["modes"][mode]
@@ -133,6 +138,38 @@ def test_pick_examples_spreads_over_the_split():
     picked = pick_examples(qs, 4)
     assert [q.id for q in picked] == ["1", "11", "21", "31"]
     assert [q.id for q in pick_examples(qs, 4, with_image=False)] == ["0", "10", "20", "30"]
+
+
+def test_top_k_per_request_and_unknown_fields(client, answerer, question):
+    """Session 27: `top_k` (a form field, as `kvqae ask --top-k`) reads that many passages for one request;
+    an unknown form field or any query parameter was ignored without a word (`?top_k=-1` gave a 200)."""
+    text = question.question
+    one = client.post("/api/ask", data={"question": text, "top_k": "1"})
+    assert one.status_code == 200, one.text
+    expected = answerer.ask(text, top_k=1)
+    assert one.json()["answer"] == expected.answer
+    assert one.json()["fusion"]["reader_rank"]["top_k"] == 1
+    assert answerer.ask(text).fusion["reader_rank"]["top_k"] == answerer.bundle.reader.top_k > 1
+    k = answerer.bundle.k
+    for value, words in (("0", ">= 1"), (str(k + 1), f"more than the {k} passages"), ("many", "integer")):
+        err = assert_error(client.post("/api/ask", data={"question": text, "top_k": value}), 422, words)
+        assert err["field"] == "top_k"
+    err = assert_error(client.post("/api/ask", data={"questoin": text}), 422, "unknown form field 'questoin'")
+    assert err["field"] == "questoin"
+    err = assert_error(client.post("/api/ask?top_k=-1", data={"question": text}), 422, "no query parameters")
+    assert err["field"] == "top_k"
+
+
+def test_any_question_of_the_split_has_its_example_photo(client, tiny_world_dir):
+    """docs/serve.md: an example photo is found through the bundle's question list by id; only the 8 shown
+    were (session 27)."""
+    from kvqae.data.questions import load_questions
+
+    shown = {ex["id"] for ex in client.get("/api/examples").json()}
+    others = [q for q in load_questions(tiny_world_dir / "questions_test.jsonl") if q.id not in shown]
+    assert others
+    img = client.get(f"/api/examples/{others[0].id}/image")
+    assert img.status_code == 200 and img.content == Path(others[0].image).read_bytes()
 
 
 def test_bad_inputs_get_json_errors_and_the_server_keeps_serving(client, question):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kvqae.ask.bundle import Bundle, load_bundle
-from kvqae.ask.caveats import caveats, other_subject_note, pointed_subject, weak_match_note
+from kvqae.ask.caveats import caveats, other_subject_note, photo_note, pointed_subject, weak_match_note
 from kvqae.errors import InputError
 from kvqae.io import check_not_replaced, check_question_chars, shows_text
 from kvqae.read.settings import RULE_SAYS
@@ -48,9 +48,7 @@ class Hit:
     def to_dict(self, image_url: Any = None) -> dict[str, Any]:
         url = image_url(self.entity_id) if image_url and self.has_image else None
         out = {"rank": self.rank, "id": self.id, "entity_id": self.entity_id, "title": self.title,
-               "score": self.score, "image_url": url}
-        if self.text is not None:
-            out["text"] = self.text
+               "score": self.score, "image_url": url, "text": self.text}
         return out
 
 
@@ -153,6 +151,18 @@ def check_question(question: Any) -> str:
     return question
 
 
+def check_top_k(top_k: int, bundle: Bundle, field: str) -> None:
+    """Refuse a number of passages to read that `bundle` cannot honour (`field` names the option or form
+    field in the error): under 1, over the k passages retrieval keeps, or for a bundle without a reader."""
+    if top_k < 1:
+        raise InputError("must be >= 1", field=field)
+    if top_k > bundle.k:  # it said "the 1000000000 read passages" and read the k retrieval keeps
+        raise InputError(f"{top_k} is more than the {bundle.k} passages retrieval keeps (the "
+                         f"bundle's k); give at most {bundle.k}", field=field)
+    if bundle.reader is None:  # it was accepted and changed nothing
+        raise InputError("this bundle has no reader, so nothing reads the top passages: drop it", field=field)
+
+
 def fusion_weights_for(
     weights: dict[str, float], ran: list[str], skipped: list[str]
 ) -> tuple[list[float], str | None]:
@@ -205,14 +215,8 @@ class Answerer:
         from kvqae.search.passages import PassageTable
 
         if top_k is not None:  # `--top-k` of `ask` and `serve`
-            if top_k < 1:
-                raise InputError("must be >= 1", field="--top-k")
-            if top_k > bundle.k:  # it said "the 1000000000 read passages" and read the k retrieval keeps
-                raise InputError(f"{top_k} is more than the {bundle.k} passages retrieval keeps (the "
-                                 f"bundle's k); give at most {bundle.k}", field="--top-k")
-            if bundle.reader is None:  # it was accepted and changed nothing
-                raise InputError("this bundle has no reader, so nothing reads the top passages: drop it",
-                                 field="--top-k")
+            check_top_k(top_k, bundle, "--top-k")
+            assert bundle.reader is not None  # checked
             reader = bundle.reader.model_copy(update={"top_k": top_k})
             bundle = bundle.model_copy(update={"reader": reader})
         self.bundle = bundle
@@ -299,13 +303,16 @@ class Answerer:
         return Hit(rank, item_id, entity, self.kb.title_of(entity), float(score),
                    self.kb.image_of(entity) is not None)
 
-    def ask(self, question: str, image: Image.Image | None = None) -> AskResult:
-        """Answer `question` about `image` (a decoded PIL image, or None for a text-only question)."""
+    def ask(self, question: str, image: Image.Image | None = None, *, top_k: int | None = None) -> AskResult:
+        """Answer `question` about `image` (a decoded PIL image, or None for a text-only question);
+        `top_k`: the passages the reader reads for this question (default: the bundle's or `--top-k`)."""
         question = check_question(question)
+        if top_k is not None:
+            check_top_k(top_k, self.bundle, "top_k")
         with self.lock:
-            return self._ask(question, image)
+            return self._ask(question, image, top_k)
 
-    def _ask(self, question: str, image: Image.Image | None) -> AskResult:
+    def _ask(self, question: str, image: Image.Image | None, top_k: int | None = None) -> AskResult:
         import numpy as np
 
         from kvqae.search.modes import search_store
@@ -373,11 +380,13 @@ class Answerer:
             notes=caveats(question, image_searched=image is not None and bool(self.image_modes),
                           image_modes=bool(self.image_modes), image_given=image is not None),
         )
+        if image is not None and self.image_modes and (blank := photo_note(image)) is not None:
+            result.notes.append(blank)
         read_ids = [i for i, _ in ranked[:SHOWN]]  # the passages the answer comes from, for weak_match_note
         if self.reader is not None and ranked:
             from kvqae.read.predict import article_lookup, read_and_rank
 
-            top_k = self.bundle.reader.top_k
+            top_k = top_k or self.bundle.reader.top_k
             t0 = time.perf_counter()
             # the retrieved top_k and those looked up in the first one's article (kvqae.read.lookup)
             looked_up = article_lookup(self.reader, self.kb, question, ranked[:top_k])

@@ -125,13 +125,15 @@ def main_clause(question: str) -> str:
 
 
 def expected_kind(question: str) -> str | None:
-    """"time", "number", "name" or None for a question, from the wh-phrase of its main clause.
+    """"time", "number", "name", "thing" (any other "what" / "which") or None for a question, from the
+    wh-phrase of its main clause.
 
     >>> expected_kind("When was this physicist born?"), expected_kind("How many termites can it eat?")
     ('time', 'number')
     >>> expected_kind("Who wrote this novel?"), expected_kind("What is the capital of Alaska?")
     ('name', 'name')
-    >>> expected_kind("What did Aristotle study?")
+    >>> expected_kind("What did Aristotle study?"), expected_kind("Why did he leave?")
+    ('thing', None)
     >>> expected_kind("At which college was she a professor when she made the trip?")
     'name'
     """

@@ -39,7 +39,7 @@ BODY_OVERHEAD = 64 * 1024
 # the longest wait for the next piece of a request body (a 10 MB photo on a slow line sends far faster)
 BODY_STALL_SECONDS = 60.0
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-ASK_FIELDS = ("question", "image")  # the fields of the `POST /api/ask` form
+ASK_FIELDS = ("question", "image", "top_k")  # the fields of the `POST /api/ask` form
 
 
 def entity_image_url(entity_id: str) -> str:
@@ -57,18 +57,23 @@ def input_error_status(err: InputError) -> int:
         return 415
     if isinstance(err, RepeatedFieldError):
         return 422
-    return 422 if err.field == "question" else 400
+    # a photo's problems are a bad request; a form field's value (question, top_k, an unknown field) 422
+    return 400 if err.field in (None, "image", "host") else 422
 
 
-def load_examples(answerer: Answerer) -> list:
-    """The example questions of the bundle's evaluation split (none when the bundle names no split): with
-    their photos when the bundle searches photos, else any of them (a text bundle's questions have none)."""
+def bundle_questions(answerer: Answerer) -> list:
+    """The questions of the bundle's evaluation split (none when the bundle names no split)."""
     if answerer.bundle.examples is None:
         return []
     from kvqae.data.questions import load_questions
 
-    return pick_examples(load_questions(answerer.bundle.examples), N_EXAMPLES,
-                         with_image=bool(answerer.image_modes))
+    return list(load_questions(answerer.bundle.examples))
+
+
+def load_examples(questions: list, answerer: Answerer) -> list:
+    """The example questions shown on the page, from `questions`: with their photos when the bundle
+    searches photos, else any of them (a text bundle's questions have none)."""
+    return pick_examples(questions, N_EXAMPLES, with_image=bool(answerer.image_modes))
 
 
 def get_answerer(request: Request) -> Answerer:
@@ -79,13 +84,26 @@ def get_examples(request: Request) -> dict[str, Any]:
     return request.app.state.examples
 
 
+def get_questions(request: Request) -> dict[str, Any]:
+    """Every question of the bundle's evaluation split by id (the examples' photos are looked up here)."""
+    return request.app.state.questions
+
+
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 
 
 async def single_ask_fields(request: Request) -> None:
     """Each field of the ask form at most once: of a repeated one FastAPI keeps one value and drops the
     others without a word. Reads the form FastAPI has already parsed (Starlette keeps it on the request)."""
+    if request.query_params:  # `?top_k=-1` was ignored without a word
+        name = next(iter(request.query_params.keys()))
+        raise InputError(f"the ask reads no query parameters ({name[:40]!r} was given); send "
+                         f"{', '.join(ASK_FIELDS)} as form fields", field=name[:40])
     form = await request.form()
+    unknown = [name for name in form if name not in ASK_FIELDS]
+    if unknown:  # a misspelt or unsupported field was ignored without a word
+        raise InputError(f"unknown form field {unknown[0][:40]!r}; the ask form takes \"question\", an "
+                         f"optional \"image\" file and an optional \"top_k\"", field=unknown[0][:40])
     for name in ASK_FIELDS:
         count = len(form.getlist(name))
         if count > 1:
@@ -305,8 +323,10 @@ def create_app(answerer: Answerer, *, examples: list | None = None, loopback_onl
         version="0.1.0",
     )
     app.state.answerer = answerer
-    shown = load_examples(answerer) if examples is None else examples
+    questions = bundle_questions(answerer) if examples is None else list(examples)
+    shown = load_examples(questions, answerer) if examples is None else questions
     app.state.examples = {q.id: q for q in shown}
+    app.state.questions = {q.id: q for q in questions}
     install_error_handlers(app)
     limit_body_size(app)
     secure_responses(app, loopback_only=loopback_only)
@@ -347,12 +367,15 @@ def add_routes(app: FastAPI) -> None:
         answerer: AnswererDep,
         question: Annotated[str, Form(description="The question, 1-1000 characters.")],
         image: Annotated[UploadFile | None, File(description="The question photo (optional).")] = None,
+        top_k: Annotated[int | None, Form(description="Passages the reader reads for this question "
+                                                       "(default: the server's).")] = None,
     ) -> dict[str, Any]:
         photo = None
         if image is not None and (image.filename or image.size):
             data = read_upload(image)
             photo = decode_image(data, name=image.filename or "image")
-        return guard_native_panics(lambda: answerer.ask(question, photo)).to_dict(entity_image_url)
+        result = guard_native_panics(lambda: answerer.ask(question, photo, top_k=top_k))
+        return result.to_dict(entity_image_url)
 
     @app.head("/api/entities/{entity_id:path}/image", include_in_schema=False)  # `curl -I`, link checkers
     @app.get("/api/entities/{entity_id:path}/image", responses=error_responses)
@@ -401,9 +424,9 @@ def add_routes(app: FastAPI) -> None:
     @app.head("/api/examples/{example_id:path}/image", include_in_schema=False)
     @app.get("/api/examples/{example_id:path}/image", responses=error_responses)
     def example_image(
-        example_id: str, shown: Annotated[dict[str, Any], Depends(get_examples)]
+        example_id: str, questions: Annotated[dict[str, Any], Depends(get_questions)]
     ) -> FileResponse:
-        q = shown.get(example_id)
+        q = questions.get(example_id)  # any question of the split, not only the 8 the page shows
         if q is None:
             raise HTTPException(404, f"unknown example id {example_id!r}")
         if not q.image or not Path(q.image).is_file():  # a text-only example (a text bundle's questions)
