@@ -276,6 +276,25 @@ def test_a_measure_prefers_numbers_with_a_unit():
     assert only == ([three], [])
 
 
+def test_a_year_question_prefers_answers_that_write_a_year():
+    """Session 27: "In what year did aikido become the official name ...?" was answered "twentieth
+    century", "In which year did Ward write the tune?" "Fourth of July": dates, but no year."""
+    from types import SimpleNamespace
+
+    from kvqae.read.answer_choice import Candidate
+    from kvqae.read.answer_types import asks_year
+    from kvqae.read.model import _split_by_kind
+
+    text = "Sung on the Fourth of July, the tune, written in 1882, is more than 100 years old."
+    def feat(words: str) -> SimpleNamespace:
+        return SimpleNamespace(candidate=Candidate(0, text.index(words), text.index(words) + len(words), 0.0))
+    july, year, age = feat("Fourth of July"), feat("1882"), feat("100 years")
+    assert asks_year("In which year did Ward write the tune?") and not asks_year("When did Ward write it?")
+    assert _split_by_kind([july, age, year], [text], "time", year=True) == ([year], [july, age])
+    assert _split_by_kind([july, age, year], [text], "time") == ([july, age, year], [])  # "when": all dates
+    assert _split_by_kind([july], [text], "time", year=True) == ([july], [])  # no year at all: dates stay
+
+
 def test_the_main_clause_decides_the_kind():
     from kvqae.read.answer_types import expected_kind, expected_labels, main_clause
 

@@ -230,6 +230,32 @@ def asks_measure(question: str) -> bool:
     return _MEASURE.search(main_clause(question).lower()) is not None
 
 
+_ASKS_YEAR = re.compile(r"\b(?:which|what)\s+year\b")
+# a year as written: "1882", "343 BC", "March 30, 1867" (not "2nd century", "Fourth of July", "100 years")
+_YEAR = re.compile(r"(?<![\d,.])\d{1,4}(?![\d,]|\.\d|[^\W\d_]|\s*(?:years?|months?|weeks?|days?|hours?|"
+                   r"minutes?|times|people|percent|%)\b)")
+
+
+def asks_year(question: str) -> bool:
+    """Whether the question asks for a year ("In which year did ...?", "What year ...?").
+
+    >>> asks_year("In what year did aikido get its name?"), asks_year("When did he die?")
+    (True, False)
+    """
+    return _ASKS_YEAR.search(main_clause(question).lower()) is not None
+
+
+def holds_year(answer: str) -> bool:
+    """Whether `answer` writes a year's number.
+
+    >>> holds_year("1882"), holds_year("343 BC"), holds_year("March 30, 1867")
+    (True, True, True)
+    >>> holds_year("Fourth of July"), holds_year("the 2nd century"), holds_year("more than 100 years")
+    (False, False, False)
+    """
+    return _YEAR.search(answer) is not None
+
+
 def with_unit(text: str, start: int, end: int) -> int:
     """The end of the number `text[start:end]` with the unit written right after it ("468" + " km2",
     "two and a quarter" + " hours"); `end` when the span does not end with a number or no unit follows."""

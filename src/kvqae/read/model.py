@@ -23,7 +23,15 @@ import numpy as np
 
 from kvqae.errors import InputError
 from kvqae.read.agent import prefer_agent
-from kvqae.read.answer_types import asks_measure, expected_kind, fits, has_unit, with_unit
+from kvqae.read.answer_types import (
+    asks_measure,
+    asks_year,
+    expected_kind,
+    fits,
+    has_unit,
+    holds_year,
+    with_unit,
+)
 from kvqae.read.attribute import prefer_attribute
 from kvqae.read.award import prefer_award
 from kvqae.read.birthname import prefer_birth_name
@@ -400,7 +408,8 @@ class Reader:
                 scored = self._features(cands, passages, question, labels, evidence)
                 # an answer of the asked kind first, as without evidence: a date never answers "who"
                 # while a name of the asked kind is there; the others follow (and count) only when none is
-                pool, rest = _split_by_kind(scored, texts, kind, measure=asks_measure(question))
+                pool, rest = _split_by_kind(scored, texts, kind, measure=asks_measure(question),
+                                            year=asks_year(question))
                 weights = evidence.weights()
                 scored_pairs = [(f.candidate.passage, float(np.dot(f.values, weights))) for f in pool]
                 confidence = answer_confidence(pool, texts, weights)
@@ -514,7 +523,9 @@ class Reader:
         cands, labels = self._choose(cands, passages, question, kind, all_entities=True)
         evidence = self.settings.evidence or EvidenceSettings()
         scored = self._features(cands, passages, question, labels, evidence, all_others=True)
-        return _split_by_kind(scored, [p.text for p in passages], kind)[0]  # the ones `decode` ranks first
+        # the ones `decode` ranks first
+        return _split_by_kind(scored, [p.text for p in passages], kind, measure=asks_measure(question),
+                              year=asks_year(question))[0]
 
     def _choose(
         self, cands: list[Any], passages: list[PassageInput], question: str, kind: str | None, *,
@@ -606,12 +617,14 @@ def _rank_by_article(features: list[Any], evidence: EvidenceSettings, titles: li
     return rank(ours, evidence) + rank(others, evidence)
 
 
-def _split_by_kind(scored: list[Any], texts: list[str], kind: str | None, *, measure: bool = False
-                   ) -> tuple[list[Any], list[Any]]:
+def _split_by_kind(scored: list[Any], texts: list[str], kind: str | None, *, measure: bool = False,
+                   year: bool = False) -> tuple[list[Any], list[Any]]:
     """(candidates whose answer fits `kind`, the others); (all, []) when none fits or `kind` is None. The
     answer is the candidate cut to its phrase, as it is shown ("Brave New World, set in ..." is a name).
     `measure` (the question asks one: "How long is its gestation period?"): of those, the numbers shown with
-    a unit ("seven months") first, when there are any; a bare count ("three") answers no such question."""
+    a unit ("seven months") first, when there are any; a bare count ("three") answers no such question.
+    `year` (the question asks "which year"): of those, the ones that write a year's number first, when there
+    are any ("Fourth of July" and "the 2nd century" are dates, not years)."""
     if kind is None:
         return list(scored), []
     def answer(f: Any) -> str:
@@ -620,8 +633,9 @@ def _split_by_kind(scored: list[Any], texts: list[str], kind: str | None, *, mea
         return text[a : with_unit(text, a, b) if measure else b]
 
     shown = [answer(f) for f in scored]
-    fit = [fits(text, kind) and (not measure or has_unit(text)) for text in shown]
-    if measure and not any(fit):
+    fit = [fits(text, kind) and (not measure or has_unit(text)) and (not year or holds_year(text))
+           for text in shown]
+    if (measure or year) and not any(fit):
         fit = [fits(text, kind) for text in shown]
     if not any(fit):
         return list(scored), []
