@@ -25,12 +25,15 @@ def asked() -> list:
 def client(asked) -> TestClient:
     """A TestClient of the app over the stand-in (see the module doc)."""
 
-    def models(question, image):
+    def models(question, image, top_k=None):
         asked.append((question, image is not None))
         raise InputError("stand-in: no models here")
 
     inner = SimpleNamespace(lock=threading.Lock(), _ask=models)
-    answerer = SimpleNamespace(ask=lambda question, image=None: Answerer.ask(inner, question, image))
+    def ask(question, image=None, top_k=None):
+        return Answerer.ask(inner, question, image, top_k=top_k)
+
+    answerer = SimpleNamespace(ask=ask)
     return TestClient(create_app(answerer, examples=[]), raise_server_exceptions=False)
 
 

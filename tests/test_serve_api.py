@@ -154,8 +154,11 @@ def test_top_k_per_request_and_unknown_fields(client, answerer, question):
     for value, words in (("0", ">= 1"), (str(k + 1), f"more than the {k} passages"), ("many", "integer")):
         err = assert_error(client.post("/api/ask", data={"question": text, "top_k": value}), 422, words)
         assert err["field"] == "top_k"
-    err = assert_error(client.post("/api/ask", data={"questoin": text}), 422, "unknown form field 'questoin'")
-    assert err["field"] == "questoin"
+    err = assert_error(client.post("/api/ask", data={"questoin": text}), 422, "required", "'questoin'")
+    assert err["field"] == "question"
+    err = assert_error(client.post("/api/ask", data={"question": text, "topk": "3"}), 422,
+                       "unknown form field 'topk'")
+    assert err["field"] == "topk"
     err = assert_error(client.post("/api/ask?top_k=-1", data={"question": text}), 422, "no query parameters")
     assert err["field"] == "top_k"
 

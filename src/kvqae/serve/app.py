@@ -101,9 +101,12 @@ async def single_ask_fields(request: Request) -> None:
                          f"{', '.join(ASK_FIELDS)} as form fields", field=name[:40])
     form = await request.form()
     unknown = [name for name in form if name not in ASK_FIELDS]
+    takes = 'the ask form takes "question", an optional "image" file and an optional "top_k"'
+    if unknown and "question" not in form:  # "questoin": the missing question, and why
+        raise InputError(f"is required: the form has no question, but an unknown field {unknown[0][:40]!r}; "
+                         f"{takes}", field="question")
     if unknown:  # a misspelt or unsupported field was ignored without a word
-        raise InputError(f"unknown form field {unknown[0][:40]!r}; the ask form takes \"question\", an "
-                         f"optional \"image\" file and an optional \"top_k\"", field=unknown[0][:40])
+        raise InputError(f"unknown form field {unknown[0][:40]!r}; {takes}", field=unknown[0][:40])
     for name in ASK_FIELDS:
         count = len(form.getlist(name))
         if count > 1:
