@@ -4,6 +4,7 @@ against the YAML's folder) and every check made before a stage runs (`check_pipe
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from kvqae.safety import MAX_SEARCH_BREADTH
 
 class KBSection(ConfigModel):
     source: Path  # articles JSONL, MediaWiki XML(.bz2) or ViQuAE KB, or an already built KB directory
-    format: str = "auto"
+    format: Literal["auto", "jsonl", "mediawiki", "viquae"] = "auto"  # the articles' (`kb build --format`)
     words: int = Field(default=100, ge=1)
     sentence_aligned: bool = False
     types_from: Path | None = None
@@ -212,29 +213,61 @@ def reranked_run_name(cfg: PipelineConfig) -> str | None:
     return base + cfg.rerank.suffix()
 
 
+def resolve_path(path: Path, base: Path) -> Path:
+    """A path of the YAML: `~` is the home folder (it was a folder named "~" beside the YAML, which then
+    received the outputs), and a relative path is relative to `base`."""
+    path = Path(os.path.expanduser(path))  # Path.expanduser raises on an unknown "~user"; this leaves it
+    return path if path.is_absolute() else base / path
+
+
+# model names that are not paths: the packaged MiniLM (`st:minilm`) and dlib's face model (`face:dlib`)
+PACKAGED_MODELS = ("minilm", "dlib")
+
+
+def resolve_model(name: str, base: Path) -> str:
+    """A model argument of the YAML (`reader.model`, the paths of an encoder spec), resolved like a path when
+    it is one: a folder there, a name written as a path (`./m`, `../m`, `a/b/c`, `~/m`), or one that exists
+    only relative to the current folder (read from there, silently, not from beside the YAML); a hub id
+    (`org/name`) or a packaged name stays as written."""
+    path = Path(os.path.expanduser(name))
+    here = path.exists() and name not in PACKAGED_MODELS  # relative to the current folder
+    if path.is_absolute() or (base / path).exists() or _written_as_path(name, base) or here:
+        return str(resolve_path(path, base))
+    return name
+
+
+def _written_as_path(name: str, base: Path) -> bool:
+    """`name` reads as a path, not a hub id: `./m`, `../m`, `a/b/c`, a backslash, or `org/name` where `org`
+    is a folder in `base`."""
+    if name.startswith(("./", "../", ".\\")) or name.count("/") > 1 or "\\" in name:
+        return True
+    org, sep, _ = name.partition("/")
+    return bool(sep and org) and (base / org).is_dir()
+
+
 def resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
     def fix(p: Path | None) -> Path | None:
-        return None if p is None or p.is_absolute() else base / p
+        return None if p is None else resolve_path(Path(p), base)
 
     def fix_spec(spec: str) -> str:
-        # encoder specs may hold a relative model path ("clip:models/x"): resolve it when it exists there
-        prefix, _, arg = spec.partition(":")
-        if arg and not Path(arg).is_absolute() and (base / arg).exists():
-            return f"{prefix}:{base / arg}"
-        return spec
+        # encoder specs may hold model paths ("clip:models/x", "dpr:q,c"): each resolved as a model argument
+        prefix, sep, arg = spec.partition(":")
+        if not sep or not arg:
+            return spec
+        return f"{prefix}:" + ",".join(resolve_model(a, base) if a else a for a in arg.split(","))
 
     data = cfg.model_dump(exclude_unset=True)  # defaults stay unset: validators see only what was given
-    data["output"] = fix(cfg.output) or cfg.output
-    data["kb"]["source"] = fix(cfg.kb.source) or cfg.kb.source
+    data["output"] = fix(cfg.output)
+    data["kb"]["source"] = fix(cfg.kb.source)
     if cfg.kb.types_from:  # left unset when not given: `config_notes` tells given keys from defaults
         data["kb"]["types_from"] = fix(cfg.kb.types_from)
-    data["questions"] = {k: fix(v) or v for k, v in cfg.questions.items()}
+    data["questions"] = {k: fix(v) for k, v in cfg.questions.items()}
     for section in data["retrieval"]:
         section["encoder"] = fix_spec(section["encoder"])
     if cfg.fusion is not None and cfg.fusion.weights is not None:
-        data["fusion"]["weights"] = fix(cfg.fusion.weights) or cfg.fusion.weights
-    if cfg.reader is not None and (base / cfg.reader.model).exists():
-        data["reader"]["model"] = str(base / cfg.reader.model)
+        data["fusion"]["weights"] = fix(cfg.fusion.weights)
+    if cfg.reader is not None:
+        data["reader"]["model"] = resolve_model(cfg.reader.model, base)
     return PipelineConfig.model_validate(data)
 
 
@@ -258,10 +291,9 @@ def load_pipeline_yaml(path: Path) -> dict:
 def check_pipeline(cfg: PipelineConfig) -> None:
     """Everything that can be checked before a stage runs: splits, metrics, the reader's run and model, and
     that the input files and model folders exist (a typo fails now, not after an hour of encoding)."""
-    from kvqae.encode.registry import parse_spec
     from kvqae.errors import InputError
     from kvqae.evaluate.metrics import parse_metric
-    from kvqae.safety import check_device, check_model_dir, check_reader_dir
+    from kvqae.safety import check_device, check_reader_dir
 
     metrics = {"metrics": cfg.metrics, "fusion.metric": [cfg.fusion.metric] if cfg.fusion else []}
     for key, names in metrics.items():
@@ -312,17 +344,10 @@ def check_pipeline(cfg: PipelineConfig) -> None:
         except InputError as e:
             raise InputError(e.reason, field="fusion.step") from None
     if fixed_weights(cfg) is not None:  # a file for other runs fails now, not after the searches
-        from kvqae.fusion.search import weights_for_runs
-
-        weights_for_runs(fixed_weights(cfg), run_names(cfg.retrieval))
+        _check_given_weights(cfg)
     for i, section in enumerate(cfg.retrieval):
         if section.encoder != "bm25":
-            try:
-                parse_spec(section.encoder)
-            except InputError as e:  # named "encoder", and the lexical index (bm25) not among the choices
-                raise InputError(f"{e.reason}, or bm25 (lexical)", field=f"retrieval.{i}.encoder") from None
-            for arg in filter(None, section.encoder.partition(":")[2].split(",")):
-                check_model_dir(arg, f"retrieval.{i}.encoder", packaged=("minilm", "dlib"))
+            _check_encoder(i, section)
     if cfg.rerank is not None and fused_run_name(cfg) is None:
         raise InputError("re-ranking needs one run to re-rank: fuse the runs (fusion, fit_split) or keep one "
                          "retrieval entry", field="rerank")
@@ -335,6 +360,53 @@ def check_pipeline(cfg: PipelineConfig) -> None:
                     if "run" not in cfg.reader.model_fields_set else "")
             raise InputError(f"{cfg.reader.run!r} is not one of the runs {runs}{hint}", field="reader.run")
         check_reader_dir(cfg.reader.model, "reader.model")
+    _check_kb_source(cfg.kb)  # last: it reads the file's first record
+
+
+def _check_encoder(i: int, section: RetrievalSection) -> None:
+    """A dense entry's encoder spec is known and well formed, its model folders exist, and it encodes what the
+    entry's mode needs, the questions and the KB field (`st:minilm` for image-image, `dpr:q` or `face:dlib`
+    for text-passage failed after the KB was built and encoded, naming neither the file nor the entry)."""
+    from kvqae.encode.registry import SPEC_MODALITIES, check_argument, parse_spec
+    from kvqae.errors import InputError
+    from kvqae.safety import check_model_dir
+    from kvqae.search.modes import get_mode
+
+    field = f"retrieval.{i}.encoder"
+    try:
+        prefix, arg = parse_spec(section.encoder)
+    except InputError as e:  # named "encoder", and the lexical index (bm25) not among the choices
+        raise InputError(f"{e.reason}, or bm25 (lexical)", field=field) from None
+    try:
+        check_argument(prefix, arg)
+    except InputError as e:
+        raise InputError(e.reason, field=field) from None
+    mode = get_mode(section.mode)
+    needs = {mode.query_kind, "image" if mode.kb_field == "image" else "text"}
+    if missing := sorted(needs - SPEC_MODALITIES[prefix]):
+        encodes = " and ".join(f"{m}s" for m in sorted(SPEC_MODALITIES[prefix]))
+        raise InputError(f"{section.encoder!r} encodes {encodes} only, but mode {mode.name} "
+                         f"({mode.description}) needs {' and '.join(m + 's' for m in missing)} encoded too",
+                         field=field)
+    for name in filter(None, arg.split(",")):
+        check_model_dir(name, field, packaged=PACKAGED_MODELS)
+
+
+def _check_given_weights(cfg: PipelineConfig) -> None:
+    """`fusion.weights` names a file for the pipeline's runs, and the fusion keys written beside it agree with
+    it: the file's method, norm and default-minimum are applied (`method: rrf` beside a file of weighted sums
+    was ignored, and the runs fused by the file's wsum without a word)."""
+    from kvqae.errors import InputError
+    from kvqae.fusion.search import weights_for_runs
+
+    fusion, path = cfg.fusion, fixed_weights(cfg)
+    grid = weights_for_runs(path, run_names(cfg.retrieval))
+    for key in ("method", "norm", "default_minimum"):
+        given, applied = getattr(fusion, key), getattr(grid, key)
+        if key in fusion.model_fields_set and given is not None and given != applied:
+            raise InputError(f"{given!r}, but the weights file {path} fuses with {key} {applied!r}, which is "
+                             f"applied as it is: drop fusion.{key}, or drop fusion.weights to fit weights "
+                             "with it", field=f"fusion.{key}")
 
 
 def _check_splits(cfg: PipelineConfig) -> None:
@@ -370,21 +442,31 @@ def _check_inputs_exist(cfg: PipelineConfig) -> None:
             raise InputError("expected a questions file, got a folder", path=path, field=f"questions.{split}")
 
 
+def _check_kb_source(kb: KBSection) -> None:
+    """`kb.source` is a built KB folder or an articles file of a format `kvqae kb build` reads: a folder of
+    something else, or a file of no known format, failed after the output folder was made."""
+    from kvqae.data.articles import detect_article_format
+    from kvqae.errors import InputError
+
+    source = Path(kb.source)
+    if source.is_dir():
+        if not (source / "entities.parquet").exists():
+            raise InputError("is a folder but not a built KB (no entities.parquet): give an articles file "
+                             "(JSON lines, a MediaWiki export, a ViQuAE KB) or a folder `kvqae kb build` "
+                             "wrote", path=source, field="kb.source")
+    elif kb.format == "auto":
+        try:
+            detect_article_format(source)
+        except InputError as e:
+            raise InputError(e.reason, path=e.path, field="kb.source") from None
+
+
 def config_notes(cfg: PipelineConfig, splits: list[str]) -> list[str]:
     """Warnings about a config that runs but may not do what its author meant: fitting and evaluating on
     one questions file (the report would then measure the fit), KB build keys given for a KB that is
     already built (its passages were cut when it was built; the keys change nothing), and fusion settings
     given for a single run."""
-    notes = []
-    fitting = fused_run_name(cfg) == "fusion" and fixed_weights(cfg) is None
-    if fitting and cfg.fit_split == cfg.eval_split:
-        notes.append(f"[fusion] warning: the weights are fitted on {cfg.fit_split!r}, the split evaluated: "
-                     "the report overstates the fusion (fit on another split)")
-    if "fusion" in cfg.model_fields_set and cfg.fusion is not None and len(run_names(cfg.retrieval)) == 1:
-        notes.append("[fusion] note: one run, nothing to fuse: the fusion settings are not used")
-    elif "fusion" in cfg.model_fields_set and fused_run_name(cfg) is None:  # several runs, fusion given
-        notes.append("[fusion] warning: fit_split is null and fusion.weights not given: the runs are not "
-                     "fused (set fit_split to fit the weights, or give fusion.weights)")
+    notes = _fusion_notes(cfg)
     files = {s: Path(cfg.questions[s]).resolve() for s in splits if s in cfg.questions}
     if len(files) == 2 and len(set(files.values())) == 1:
         a, b = files
@@ -396,6 +478,30 @@ def config_notes(cfg: PipelineConfig, splits: list[str]) -> list[str]:
         keys = ", ".join(f"kb.{key}" for key in ignored)
         notes.append(f"[kb] warning: {keys} ignored: {cfg.kb.source} is a built KB, whose passages were cut "
                      "when it was built (rebuild it from its articles to change them)")
+    return notes
+
+
+def _fusion_notes(cfg: PipelineConfig) -> list[str]:
+    """Warnings about the fusion keys: fitting on the evaluated split, fusion settings for one run or for runs
+    that are not fused, and fitting settings beside `fusion.weights`, which are applied without a fit."""
+    notes = []
+    fitting = fused_run_name(cfg) == "fusion" and fixed_weights(cfg) is None
+    if fitting and cfg.fit_split == cfg.eval_split:
+        notes.append(f"[fusion] warning: the weights are fitted on {cfg.fit_split!r}, the split evaluated: "
+                     "the report overstates the fusion (fit on another split)")
+    given = "fusion" in cfg.model_fields_set and cfg.fusion is not None  # `fusion: null` asks for no fusion
+    if given and len(run_names(cfg.retrieval)) == 1:
+        notes.append("[fusion] note: one run, nothing to fuse: the fusion settings are not used")
+    elif given and fused_run_name(cfg) is None:  # several runs, fusion given
+        notes.append("[fusion] warning: fit_split is null and fusion.weights not given: the runs are not "
+                     "fused (set fit_split to fit the weights, or give fusion.weights)")
+    elif fixed_weights(cfg) is not None:
+        unused = [f"fusion.{k}" for k in ("step", "metric") if k in cfg.fusion.model_fields_set]
+        unused += ["fit_split"] if "fit_split" in cfg.model_fields_set and cfg.fit_split is not None else []
+        if unused:
+            notes.append(f"[fusion] warning: {', '.join(unused)} not used: the weights in "
+                         f"{cfg.fusion.weights} are applied as they are, not fitted (drop fusion.weights to "
+                         "fit them)")
     return notes
 
 

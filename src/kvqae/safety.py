@@ -345,7 +345,7 @@ def check_model_dir(name: str, flag: str, packaged: Iterable[str] = ()) -> None:
     exist is "not found" (not a Hugging Face repo-id error). Hub ids and `packaged` short names pass."""
     if name in set(packaged):
         return
-    path = Path(name).expanduser()
+    path = Path(os.path.expanduser(name))  # Path.expanduser raises on an unknown "~user"
     if not path.exists():
         if looks_like_path(name):
             raise InputError(f"{flag} {name}: model folder not found")
@@ -363,7 +363,7 @@ def check_model_head(path: PathLike, flag: str, head: str, what: str, marker: st
     reader was found only when the reader loaded, after the work before it, and a reader given as the BEM
     scorer scored with a randomly initialised classifier. Hub ids and folders without architectures pass."""
     check_model_dir(str(path), flag)
-    folder = Path(path).expanduser()
+    folder = Path(os.path.expanduser(path))
     if not folder.is_dir() or (marker is not None and (folder / marker).is_file()):
         return
     try:
@@ -403,7 +403,7 @@ def expect_folder(path: PathLike, what: str) -> Path:
 
 def local_path(name: str) -> str | None:
     """`name` when it is an existing local path (a model folder), None for a hub id or a packaged name."""
-    return name if Path(name).expanduser().exists() else None
+    return name if Path(os.path.expanduser(name)).exists() else None
 
 
 def spec_paths(spec: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 
 def check_local(name_or_path: str, what: str) -> None:
     """An argument written as a path (absolute, ./, ../, ~) must exist: fail now, without asking the hub."""
-    if name_or_path.startswith(("/", "./", "../", "~")) and not Path(name_or_path).expanduser().exists():
+    written_as_path = name_or_path.startswith(("/", "./", "../", "~"))
+    if written_as_path and not Path(os.path.expanduser(name_or_path)).exists():  # Path's raises on "~nouser"
         raise InputError(f"{what} directory not found", path=name_or_path)
 
 

@@ -28,11 +28,9 @@ def _clip(arg: str, device: str) -> Encoder:
 def _dpr(arg: str, device: str) -> Encoder:
     from kvqae.encode.dpr import DprEncoder
 
-    parts = [p.strip() for p in arg.split(",")]
-    if len(parts) != 2 or not all(parts):
-        raise InputError(f"expected 'dpr:<question encoder>,<context encoder>', got 'dpr:{arg}'",
-                         field="encoder")
-    return DprEncoder(parts[0], parts[1], device=device)
+    check_argument("dpr", arg)
+    question, context = (p.strip() for p in arg.split(","))
+    return DprEncoder(question, context, device=device)
 
 
 def _st(arg: str, device: str) -> Encoder:
@@ -44,16 +42,14 @@ def _st(arg: str, device: str) -> Encoder:
 def _effnet(arg: str, device: str) -> Encoder:
     from kvqae.encode.effnet import EffNetLite0Encoder
 
-    if arg:
-        raise InputError(f"'effnet-lite0' takes no argument, got 'effnet-lite0:{arg}'", field="encoder")
+    check_argument("effnet-lite0", arg)
     return EffNetLite0Encoder(device=device)
 
 
 def _face(arg: str, device: str) -> Encoder:
     from kvqae.encode.face import DlibFaceEncoder
 
-    if arg != "dlib":
-        raise InputError(f"unknown face encoder 'face:{arg}'; the only one is 'face:dlib'", field="encoder")
+    check_argument("face", arg)
     return DlibFaceEncoder()
 
 
@@ -78,6 +74,29 @@ def parse_spec(spec: str) -> tuple[str, str]:
     if prefix in ("clip", "dpr", "st", "face") and not arg:
         raise InputError(f"encoder spec {spec!r} needs an argument after '{prefix}:'", field="encoder")
     return prefix, arg
+
+
+# what each encoder encodes (its `modalities`), known without loading it
+SPEC_MODALITIES: dict[str, frozenset[str]] = {
+    "clip": frozenset({"image", "text"}),
+    "dpr": frozenset({"text"}),
+    "st": frozenset({"text"}),
+    "effnet-lite0": frozenset({"image"}),
+    "face": frozenset({"image"}),
+}
+
+
+def check_argument(prefix: str, arg: str) -> None:
+    """The argument after `prefix:` has the shape the encoder takes (InputError otherwise): DPR's two models,
+    no argument for EfficientNet, `dlib` for faces."""
+    parts = [p.strip() for p in arg.split(",")]
+    if prefix == "dpr" and (len(parts) != 2 or not all(parts)):
+        raise InputError(f"expected 'dpr:<question encoder>,<context encoder>', got 'dpr:{arg}'",
+                         field="encoder")
+    if prefix == "effnet-lite0" and arg:
+        raise InputError(f"'effnet-lite0' takes no argument, got 'effnet-lite0:{arg}'", field="encoder")
+    if prefix == "face" and arg != "dlib":
+        raise InputError(f"unknown face encoder 'face:{arg}'; the only one is 'face:dlib'", field="encoder")
 
 
 def load_encoder(spec: str, device: str = "cpu") -> Encoder:

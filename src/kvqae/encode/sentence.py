@@ -60,9 +60,10 @@ def refuse_other_kinds(name_or_path: str) -> None:
     """A local folder holding a CLIP model or a kvqae reader is not a sentence encoder: sentence-transformers
     loads either (mean-pooling CLIP's text tower into 96-d vectors), and the run is silently meaningless."""
     import json
+    import os
     from pathlib import Path
 
-    folder = Path(name_or_path).expanduser()
+    folder = Path(os.path.expanduser(name_or_path))
     if (folder / "kvqae_reader.json").is_file():
         raise InputError("a kvqae reader (an extractive question-answering model), not a sentence encoder: "
                          "give it to `kvqae read --model` or a pipeline's reader", path=name_or_path)
