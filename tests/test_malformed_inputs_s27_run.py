@@ -141,3 +141,14 @@ def test_a_kb_source_of_no_known_kind_is_refused_first(tiny_world_dir, tmp_path,
 
         check_pipeline(load_pipeline_config(config))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_rerank_deeper_than_k_and_a_key_set_twice(tiny_world_dir, tmp_path, monkeypatch, capsys):
+    # `rerank.top_n` over k re-ranked every passage a run keeps, and `--set k=5 --set k=7` kept 7, silently
+    config = _pipeline(tmp_path, tiny_world_dir, rerank={"method": "proximity", "top_n": 50})
+    code, err = kvqae(monkeypatch, capsys, "run", config)
+    assert code == 2 and "\"rerank.top_n\": the re-ranking re-orders the top 50 but each run keeps 10" in err
+    code, err = kvqae(monkeypatch, capsys, "run", _pipeline(tmp_path, tiny_world_dir), "--set", "k=5",
+                      "--set", "k=7")
+    assert code == 2 and "'k' is set twice; give each key once" in err, err
+    assert not (tmp_path / "out").exists()

@@ -623,6 +623,8 @@ def run_command(
         if key not in PipelineConfig.model_fields:
             raise typer.BadParameter(f"unknown key {key!r}; the top-level keys are "
                                      f"{', '.join(PipelineConfig.model_fields)}", param_hint="--set")
+        if key in names:  # `--set k=5 --set k=7` kept the last without a word
+            raise typer.BadParameter(f"{key!r} is set twice; give each key once", param_hint="--set")
         data[key] = parse_yaml(value, field=f"--set {key}")
         names[key] = f"--set {key}"
     cfg = resolve_set_paths(parse_config(PipelineConfig, data, path=config, names=names),

@@ -314,6 +314,10 @@ def check_pipeline(cfg: PipelineConfig) -> None:
     if cfg.reader is not None and "top_k" in cfg.reader.model_fields_set and cfg.reader.top_k > cfg.k:
         raise InputError(f"the reader reads the top {cfg.reader.top_k} but each run keeps {cfg.k} passages "
                          f"(k: {cfg.k}); use a top_k of at most {cfg.k}", field="reader.top_k")
+    if cfg.rerank is not None and "top_n" in cfg.rerank.model_fields_set and cfg.rerank.top_n > cfg.k:
+        # accepted, it re-ranked every passage a run keeps: not what a top_n says
+        raise InputError(f"the re-ranking re-orders the top {cfg.rerank.top_n} but each run keeps {cfg.k} "
+                         f"passages (k: {cfg.k}); use a top_n of at most {cfg.k}", field="rerank.top_n")
     _check_splits(cfg)
     check_device(cfg.device, "device")  # the reader failed in torch after retrieval and fusion had run
     _check_inputs_exist(cfg)
