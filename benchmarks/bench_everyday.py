@@ -19,16 +19,36 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_questions(path: Path) -> list[tuple[str, list[str]]]:
-    """(question, answers) of each line "question<TAB>answer|answer"; a line without answers is an error."""
+    """(question, answers) of each line "question<TAB>answer|answer" (UTF-8, a BOM allowed; blank lines and
+    lines opening with "#" skipped). A line without answers, with a second tab (answers are separated by
+    "|": "Paris<TAB>France" was read as the one answer "Paris France"), or with a question `kvqae ask`
+    refuses (empty, no word, over 1,000 characters: the benchmark stopped there, the bundle loaded and part
+    of the questions asked) is an InputError naming the file and the line."""
+    from kvqae.ask.answer import check_question
+    from kvqae.errors import InputError
+    from kvqae.io import binary_lines, decode_utf8, existing_file
+
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
+    with existing_file(path, "questions file").open("rb") as f:
+        lines = [(n, decode_utf8(raw, path, n).rstrip("\r\n")) for n, raw in binary_lines(f)]
+    for n, line in lines:
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
-        question, _, answers = line.partition("\t")
+        question, tab, answers = line.partition("\t")
+        if "\t" in answers:
+            raise InputError("a second tab: write question<TAB>answer|answer (answers are separated by '|')",
+                             path=path, record=n, field="answers")
         golds = [a.strip() for a in answers.split("|") if a.strip()]
         if not golds:
-            raise SystemExit(f"{path}:{n}: no answers after a tab")
+            raise InputError("no answers after a tab" if tab else "no tab: write question<TAB>answer|answer",
+                             path=path, record=n, field="answers")
+        try:
+            check_question(question)
+        except InputError as e:
+            raise InputError(e.reason, path=path, record=n, field="question") from None
         out.append((question.strip(), golds))
+    if not out:
+        raise InputError("no questions (only blank or # lines)", path=path)
     return out
 
 
@@ -36,6 +56,7 @@ def main() -> None:
     import torch
 
     from kvqae.ask.answer import Answerer
+    from kvqae.errors import InputError
     from kvqae.evaluate.answers import exact_match
     from kvqae.progress import track
     from kvqae.read.model import Reader
@@ -49,7 +70,10 @@ def main() -> None:
     ap.add_argument("--show", action="store_true", help="Print every question with its answers.")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    questions = load_questions(args.questions)
+    try:
+        questions = load_questions(args.questions)
+    except InputError as e:
+        raise SystemExit(f"error: {e}") from None
     answerer = Answerer.load(args.bundle)
     readers = args.reader or [None]
     rows = []

@@ -111,6 +111,33 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 pass
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """An integer, except the YAML 1.1 forms that read as another number than the digits say: a leading
+        zero is octal (`seed: 010` was 8, `k: 0100` 64) and colons count in base 60 (`1:30` was 90)."""
+        text = str(self.construct_scalar(node)).replace("_", "").lstrip("+-")
+        value = super().construct_yaml_int(node)
+        octal = len(text) > 1 and text[0] == "0" and text.isdigit() and int(text, 8) != int(text, 10)
+        if octal or ":" in text:
+            sign = "-" if str(node.value).lstrip().startswith("-") else ""
+            kind, other = "a base-60 number,", ""
+            if octal:
+                kind, other = "the octal number", f", or {sign}{int(text, 10)} without the leading zero"
+            raise AmbiguousNumberError(f"{node.value!r} is read by YAML as {kind} {value}: write {value} if "
+                                       f"that is meant{other} (quote it for a text)",
+                                       node.start_mark.line + 1)
+        return value
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)
+
+
+class AmbiguousNumberError(yaml.YAMLError):
+    """A YAML 1.1 integer whose value is not what its digits read as in base 10 (octal, base 60)."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message, self.line = message, line
+
 
 _MAX_YAML_VALUES = 1_000_000  # values a document may hold once its aliases are expanded
 
@@ -149,6 +176,8 @@ def parse_yaml(text: str, *, path: str | Path | None = None, field: str | None =
     except DuplicateKeyError as e:
         raise InputError(f"duplicate key {e.key!r} (first at line {e.first}); write each key once",
                          path=path, record=e.line, field=field) from None
+    except AmbiguousNumberError as e:
+        raise InputError(e.message, path=path, record=e.line, field=field) from None
     # ValueError: a date such as 2001-02-30; OverflowError: an escape such as "\Ue000CBAF"
     except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as e:
         raise InputError(f"invalid YAML: {' '.join(str(e).split())}", path=path, field=field) from None

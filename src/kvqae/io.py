@@ -6,6 +6,7 @@ that a killed run left beside an output (`.NAME.*.tmp`) are removed by the next 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -369,6 +370,35 @@ def check_visible_id(value: str, field: str, where: dict[str, Any]) -> None:
         raise InputError(f"id {value!r} holds the invisible character {code} (at character "
                          f"{found.start() + 1}): two ids could look the same; remove it",
                          field=field, **where)
+
+
+def check_misspelt_keys(obj: dict[str, Any], known: tuple[str, ...], what: str,
+                        where: dict[str, Any]) -> None:
+    """A row's key that is a known key misspelt ("imgae", "Image", "entity_id" for "entity", "type" for
+    "types") while that known key is absent is an InputError at `where` (`what`: "kvqae questions"): other
+    keys are kept as extra data, so the misspelt one was ignored and the row read without it (a question
+    without its photo). Keys that resemble no known one stay allowed (the project's own files carry some)."""
+    from kvqae.errors import InputError
+
+    missing = tuple(k for k in known if k not in obj)
+    if not missing:
+        return
+    for key in obj:
+        if key not in known and (meant := _misspelt(key, missing)) is not None:
+            raise InputError(f"not a field of {what}, and {meant!r} is missing: did you mean {meant!r}? "
+                             "(a key kvqae does not know is ignored: the row would be read without it)",
+                             field=key, **where)
+
+
+@functools.lru_cache(maxsize=4096)
+def _misspelt(key: str, missing: tuple[str, ...]) -> str | None:
+    """The key of `missing` that `key` most likely misspells (equal but for case, or close), else None."""
+    import difflib
+
+    for name in missing:
+        if name.lower() == key.lower():
+            return name
+    return next(iter(difflib.get_close_matches(key, missing, n=1, cutoff=0.8)), None)
 
 
 def shows_text(text: str) -> bool:

@@ -379,11 +379,15 @@ def _evaluate(st: _Stages) -> tuple[list, Any]:
     """6. Every run of the evaluated split against qrels judged over all of them (merged, as the seeds do);
     returns the systems and the qrels (saved as `report/qrels.json`)."""
     from kvqae.evaluate.metrics import evaluate_run
+    from kvqae.evaluate.predictions import unknown_entity_note
     from kvqae.evaluate.relevance import qrels_for_kb, save_qrels
     from kvqae.evaluate.report import SystemScores
 
     t0 = time.perf_counter()
     cfg, eval_qs, eval_runs = st.cfg, st.questions[st.cfg.eval_split], st.runs[st.cfg.eval_split]
+    if note := unknown_entity_note(eval_qs, st.kb.resolve, list(eval_runs.values()),
+                                   cfg.passage_requires_entity, cfg.questions[cfg.eval_split]):
+        st.log(f"[evaluate] note: {note}")  # those questions were judged otherwise without a word
     qrels = qrels_for_kb(list(eval_runs.values()), eval_qs, st.kb,
                          passage_requires_entity=cfg.passage_requires_entity)
     save_qrels(st.out / "report" / "qrels.json", qrels)

@@ -31,6 +31,7 @@ from kvqae.io import (
     UTF16_BOMS,
     UTF16_MESSAGE,
     check_id_chars,
+    check_misspelt_keys,
     existing_file,
     first_byte,
     first_json_row,
@@ -204,6 +205,9 @@ def _resolve_image(value: str, base: Path, where: dict, *, check: bool) -> str:
 # ----------------------------------------------------------------------------------------- readers
 
 
+_ARTICLE_KEYS = ("id", "title", "text", "image", "types", "wikidata_id")
+
+
 def read_jsonl_articles(path: str | Path, *, check_images: bool = True) -> Iterator[Article]:
     """kvqae articles: JSON lines, or one JSON list of the same objects (see the module docstring)."""
     path = Path(path)
@@ -212,6 +216,7 @@ def read_jsonl_articles(path: str | Path, *, check_images: bool = True) -> Itera
         if "title" not in obj and "question" in obj:  # a questions file given as articles
             raise InputError("this is a questions file (a \"question\" field, no \"title\"), not articles: "
                              "give the articles the questions are about", field="title", **where)
+        check_misspelt_keys(obj, _ARTICLE_KEYS, "kvqae articles", where)  # "imgae": built without its image
         entity_id = _require_str(obj, "id", where)
         check_id_chars(entity_id, "id", where)
         if _WHITESPACE.search(entity_id):

@@ -34,6 +34,7 @@ from kvqae.data.articles import title_to_id
 from kvqae.errors import InputError
 from kvqae.io import (
     check_id_chars,
+    check_misspelt_keys,
     check_question_chars,
     check_visible_id,
     decode_utf8,
@@ -216,10 +217,14 @@ def load_questions(
 # ----------------------------------------------------------------------------------------- readers
 
 
+_KVQAE_KEYS = ("id", "question", "image", "answers", "entity", "question_type", "answer_eval", "meta")
+
+
 def _read_kvqae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Question]:
     seen: dict[Any, Any] = {}
     folder = path.parent.resolve()
     for obj, where in read_json_rows(path):
+        check_misspelt_keys(obj, _KVQAE_KEYS, "kvqae questions", where)  # "imgae": read without its photo
         qid = _get_id(obj, "id", where)
         _check_unique(qid, seen, where, "id")
         text = _get_question(obj, "question", where)

@@ -188,11 +188,15 @@ def _check_level(level: Any, path: Path) -> str:
 
 
 def _check_id(value: str, field: str, where: dict[str, Any]) -> None:
-    """A JSON run's query or document id is not empty and holds no control character (a TREC run could not
-    store it, and errors would print it raw)."""
+    """A JSON run's query or document id is not empty, holds no control character (a TREC run could not
+    store it, and errors would print it raw) and no space at either end."""
     if not value.strip():
         raise InputError("an empty id", field=field, **where)
     check_id_chars(value, field, where)
+    if value != value.strip():  # questions' ids are read stripped and KB ids hold no space: it matched none
+        raise InputError(f"id {value!r} begins or ends with a space, so it matches no question or KB id "
+                         "(those are read without surrounding spaces); remove the spaces",
+                         field=field, **where)
 
 
 def _load_json(path: Path, level: str | None) -> Run:
@@ -271,9 +275,11 @@ def _load_trec(path: Path, level: str | None) -> Run:
     if not first_byte(path):
         raise InputError("file is empty", path=path)
     scores: dict[str, dict[str, float]] = {}
+    ranks: dict[str, list[tuple[tuple[int, str], float, str, int]]] = {}
     name, first = path.stem, None
     for lineno, parts in _trec_lines(path):
         qid, docid, value = _trec_line(parts, path, lineno)
+        ranks.setdefault(qid, []).append((_rank_key(parts[3]), value, docid, lineno))
         if first is None:
             name, first = parts[5], lineno
         elif parts[5] != name:  # two runs in one file (`cat a.trec b.trec`): one would take the other's name
@@ -286,4 +292,38 @@ def _load_trec(path: Path, level: str | None) -> Run:
                 f"document {docid!r} appears twice for query {qid!r}", path=path, record=lineno, field="docid"
             )
         row[docid] = value
+    _check_rank_order(ranks, path)
     return Run(scores, name, _check_level(level or "passage", path))
+
+
+def _rank_key(rank: str) -> tuple[int, str]:
+    """A sort key of a TREC rank (ASCII digits) in numeric order, without int(): a 5,000-digit rank is over
+    Python's conversion limit."""
+    digits = rank.lstrip("0") or "0"
+    return len(digits), digits
+
+
+def _check_rank_order(ranks: dict[str, list[tuple[tuple[int, str], float, str, int]]], path: Path) -> None:
+    """Whether the file's ranks and scores give opposite orders: over every query's (rank, score, docid,
+    line), sorted by rank, no score falls from one rank to the next and some rise. That is a run of
+    distances (lower is better) written as scores: kvqae ranks by score, higher first, as trec_eval does, so
+    it was read upside down without a word. Ties, repeated ranks and a few rises among falls (a re-ranker
+    that kept the first stage's ranks) are no contradiction: trec_eval reads those by score too."""
+    first_rise = None
+    for qid, lines in ranks.items():
+        lines = sorted(lines)
+        for above, below in zip(lines, lines[1:], strict=False):
+            if above[0] == below[0] or above[1] == below[1]:
+                continue
+            if below[1] < above[1]:
+                return  # the scores fall with the rank somewhere: the file's order is the scores'
+            if first_rise is None:
+                first_rise = (qid, above, below)
+    if first_rise is not None:
+        qid, above, below = first_rise
+        raise InputError(
+            f"query {qid!r}: document {below[2]!r} at rank {below[0][1]} scores {below[1]!r}, more than "
+            f"{above[2]!r} at rank {above[0][1]} ({above[1]!r}), and no score in the file falls as the rank "
+            "grows: the ranks and the scores give opposite orders; kvqae ranks by score, higher first (as "
+            "trec_eval does): for distances (lower is better) write the negated distance as the score",
+            path=path, record=below[3], field="score")

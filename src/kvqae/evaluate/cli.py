@@ -98,12 +98,15 @@ def evaluate_retrieval(
             typer.echo(f"note: {note}", err=True)
     elif kb is not None:
         from kvqae.data.kb_subset import kb_for_runs
-        from kvqae.evaluate.predictions import unanswerable_note
+        from kvqae.evaluate.predictions import unanswerable_note, unknown_entity_note
 
         if note := unanswerable_note(qs):  # relevance comes from the answers: these have none
             typer.echo(f"note: {note}", err=True)
 
         the_kb = kb_for_runs(kb, runs, qs)  # only the rows the runs and questions touch (ViQuAE-sized KBs)
+        # judged otherwise without a word: an entity "alpha" for "Alpha" (entity runs: by the answers)
+        if note := unknown_entity_note(qs, the_kb.resolve, runs, passage_requires_entity, str(questions)):
+            typer.echo(f"note: {note}", err=True)
         per_run = [
             qrels_for_kb([r], qs, the_kb, passage_requires_entity=passage_requires_entity, sources=[str(p)])
             for r, p in zip(runs, run, strict=True)

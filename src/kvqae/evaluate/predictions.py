@@ -15,7 +15,7 @@ the means agree when every question has a prediction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,30 @@ def unanswerable_note(questions: Sequence[Any], label: str = "") -> str | None:
     what = f"{label} questions" if label else "questions"
     return (f"{len(empty)} of {len(questions)} {what} have no gold answer ({shown}): they score 0 on every "
             "measure")
+
+
+def unknown_entity_note(questions: Sequence[Any], resolve: Callable[[str | None], str | None],
+                        runs: Sequence[Any], passage_requires_entity: bool, path: str | Path) -> str | None:
+    """A note naming the questions of `path` whose `entity` the KB cannot resolve (a typo, another case:
+    "alpha" for "Alpha"), when relevance uses the gold entity: an entity-level run judges such a question by
+    its answers instead (any article that mentions "Paris" counted right), and `passage_requires_entity`
+    gives it no relevant passage (score 0). None when every entity resolves or none is used."""
+    levels = {getattr(r, "level", None) for r in runs}
+    if "entity" not in levels and not passage_requires_entity:
+        return None
+    lacking = [q for q in questions if q.entity and resolve(q.entity) is None]
+    if not lacking:
+        return None
+    shown = ", ".join(f"{q.entity!r} of {q.id!r}" for q in lacking[:3])
+    shown += ", ..." if len(lacking) > 3 else ""
+    effects = []
+    if "entity" in levels:
+        effects.append("an entity run judges them by their answers, not by the entity")
+    if passage_requires_entity:
+        effects.append("as a passage must belong to the gold entity (passage_requires_entity), none is "
+                       "relevant to them (they score 0)")
+    return (f"{path}: {len(lacking)} of {len(questions)} questions name an entity the KB lacks ({shown}): "
+            f"{'; '.join(effects)}; an entity is matched exactly (id, title or Wikidata id, case included)")
 
 
 _INFOSEEK_TYPES = ("string", "numerical", "time")

@@ -15,6 +15,7 @@ Functions take plain texts and callables (doc id -> text), not KB objects, so th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -247,6 +248,10 @@ def load_qrels(path: str | Path) -> Qrels:
             raise InputError("expected {docid: int relevance}", path=path, record=f"query {q}")
         if any(not str(d).strip() for d in docs):  # matched the run matrix's padding: R@5 150.0
             raise InputError("a document id is empty", path=path, record=f"query {q}")
+        spaced = next((i for i in (q, *docs) if i != i.strip()), None)
+        if spaced is not None:  # " d1" judged nothing: run and question ids never hold such spaces
+            raise InputError(f"id {spaced!r} begins or ends with a space, so it matches no run or question "
+                             "id; remove the spaces", path=path, record=f"query {q}")
         out[str(q)] = {str(d): int(v) for d, v in docs.items()}
     return _check_some_relevant(out, path)
 
@@ -261,6 +266,9 @@ def _check_some_relevant(qrels: Qrels, path: Path) -> Qrels:
     return qrels
 
 
+_RELEVANCE = re.compile(r"-?[0-9]+")
+
+
 def _load_trec_qrels(path: Path) -> Qrels:
     """TREC qrels: one `query iteration document relevance` line per judgement (whitespace-separated)."""
     from kvqae.io import read_text
@@ -270,7 +278,8 @@ def _load_trec_qrels(path: Path) -> Qrels:
         fields = line.split()
         if not fields:
             continue
-        if len(fields) != 4 or not fields[3].lstrip("-").isdigit():
+        # ASCII digits only: "--1" and "²" passed a str.isdigit() test, then int() raised a ValueError
+        if len(fields) != 4 or not _RELEVANCE.fullmatch(fields[3]):
             raise InputError("expected TREC qrels lines 'query 0 document relevance' or JSON {qid: {docid: "
                              f"relevance}}, got {line[:60]!r}", path=path, record=lineno)
         docs = out.setdefault(fields[0], {})

@@ -66,11 +66,16 @@ def fit_from_config(cfg: FuseFitConfig, *, progress: bool = True):
         qrels = load_qrels(cfg.qrels)
     elif cfg.kb is not None:
         from kvqae.data.kb_subset import kb_for_runs
+        from kvqae.evaluate.predictions import unknown_entity_note
 
+        the_kb = kb_for_runs(cfg.kb, runs, questions)  # only the rows the runs and questions touch
+        if note := unknown_entity_note(questions, the_kb.resolve, runs, cfg.passage_requires_entity,
+                                       str(cfg.questions)):
+            typer.echo(f"note: {note}", err=True)
         qrels = qrels_for_kb(
             runs,
             questions,
-            kb_for_runs(cfg.kb, runs, questions),  # only the rows the runs and questions touch
+            the_kb,
             passage_requires_entity=cfg.passage_requires_entity,
             sources=[str(p) for p in cfg.runs],
         )
