@@ -190,6 +190,15 @@ def existing_file(path: str | Path, what: str = "file") -> Path:
     return path
 
 
+_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def is_address(value: str) -> bool:
+    """Whether `value` is an address (`https://...`, `file:///...`), not a file path: `Path` folds its "//",
+    so a photo URL was reported as a missing file "https:/example.org/a.jpg" under the data folder."""
+    return _ADDRESS.match(value.strip()) is not None
+
+
 def is_file(path: str | Path) -> bool:
     """`Path.is_file`, but False (not an exception) for a name the OS refuses: too long, a NUL byte."""
     try:

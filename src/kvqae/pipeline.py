@@ -176,8 +176,18 @@ def run_pipeline(
     from kvqae.data.questions import load_questions
     from kvqae.errors import InputError
     from kvqae.evaluate.predictions import unanswerable_note
+    from kvqae.search.modes import get_mode
 
     check_pipeline(cfg)
+    fixed = fixed_weights(cfg)
+    fusing = cfg.fusion is not None and len(run_names(cfg.retrieval)) > 1
+    fit_split = cfg.fit_split if fusing and fixed is None else None  # `check_pipeline` checked both splits
+    wanted = [s for s in dict.fromkeys([cfg.eval_split, fit_split]) if s is not None]
+    # the question files first, before the output folder is made: one of another kind (a run, articles) is
+    # refused, and with an image mode every photo they name is found (a missing one failed at its encoding,
+    # after the KB was built and other splits encoded, naming neither the file nor the line)
+    photos = any(get_mode(r.mode).query_kind == "image" for r in cfg.retrieval if r.encoder != "bm25")
+    questions = {s: load_questions(cfg.questions[s], check_images=photos) for s in wanted}
     # outputs older than this were written for another config (`remove_stale_outputs`); 2 s early, since
     # file systems stamp files with a coarser clock (some to the second): no file of this run is older
     started = time.time() - 2.0
@@ -189,10 +199,6 @@ def run_pipeline(
     except OSError as e:  # /proc, /sys, a name the file system refuses: one line, not a traceback
         raise InputError(f"cannot create the output folder ({e.strerror})", path=out,
                          field="output") from None
-    fixed = fixed_weights(cfg)
-    fusing = cfg.fusion is not None and len(run_names(cfg.retrieval)) > 1
-    fit_split = cfg.fit_split if fusing and fixed is None else None  # `check_pipeline` checked both splits
-    wanted = [s for s in dict.fromkeys([cfg.eval_split, fit_split]) if s is not None]
 
     # Stage outputs are reused only while the inputs they came from are unchanged. The state is written
     # before any stage runs: a run that fails or is interrupted half-way leaves the state its outputs were
@@ -211,8 +217,6 @@ def run_pipeline(
 
     for note in config_notes(cfg, wanted):
         log(note)
-    # the question files first: one of another kind (a run, articles) is refused before the KB is built
-    questions = {s: load_questions(cfg.questions[s]) for s in wanted}
     same_file = fit_split is not None and Path(cfg.questions[fit_split]).resolve() == Path(
         cfg.questions[cfg.eval_split]).resolve()
     if not same_file and (note := shared_ids_note(questions, fit_split, cfg.eval_split)):

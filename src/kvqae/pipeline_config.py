@@ -420,11 +420,21 @@ def _check_splits(cfg: PipelineConfig) -> None:
 
     splits = sorted(cfg.questions)
     if cfg.eval_split not in cfg.questions:
-        raise InputError(f"eval_split {cfg.eval_split!r} is not one of the question splits {splits}",
+        # the default ("test") was not written in the YAML: say where it came from and what to write
+        hint = ("" if "eval_split" in cfg.model_fields_set or not splits else
+                " (eval_split is 'test' unless set: name the split to evaluate, e.g. eval_split: "
+                f"{splits[0]})")
+        raise InputError(f"eval_split {cfg.eval_split!r} is not one of the question splits {splits}{hint}",
                          field="eval_split")
     fusing = cfg.fusion is not None and len(run_names(cfg.retrieval)) > 1 and fixed_weights(cfg) is None
     if fusing and cfg.fit_split is not None and cfg.fit_split not in cfg.questions:
-        raise InputError(f"fit_split {cfg.fit_split!r} is not one of the question splits {splits}",
+        # a config with only a test split failed on a key it did not write, with nothing to say what to do
+        n_runs = len(run_names(cfg.retrieval))
+        hint = ("" if "fit_split" in cfg.model_fields_set else
+                f" (fit_split is 'validation' unless set: the weights fusing the {n_runs} runs are fitted on "
+                "it; add a validation questions file, set fit_split to another split, give fusion.weights, "
+                "or write fusion: null to keep the runs unfused)")
+        raise InputError(f"fit_split {cfg.fit_split!r} is not one of the question splits {splits}{hint}",
                          field="fit_split")
 
 

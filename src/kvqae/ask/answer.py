@@ -396,8 +396,11 @@ class Answerer:
             read_ids = [i for i, _ in ranked[:top_k]] + list(looked_up)
             weight = self.reader.settings.passage_weight
             if weight:  # the read passages as the reader orders them (kvqae.rerank.reader)
-                fusion["reader_rank"] = {"weight": weight, "top_k": top_k, "looked_up": len(looked_up)}
-                n_read = min(top_k, len(ranked)) + len(looked_up)
+                # the passages read: a run holding fewer than top_k (a small KB) was "the 24 read passages"
+                # above a list of 9
+                n_retrieved = min(top_k, len(ranked))
+                fusion["reader_rank"] = {"weight": weight, "top_k": n_retrieved, "looked_up": len(looked_up)}
+                n_read = n_retrieved + len(looked_up)
                 result.read = [replace(self.hit(r, i, s, "passage"), text=self.kb.passage_text(i))
                                for r, (i, s) in enumerate(by_reader[:n_read], 1)]
             if pred.passage_id is not None:

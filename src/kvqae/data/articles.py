@@ -35,6 +35,7 @@ from kvqae.io import (
     existing_file,
     first_byte,
     first_json_row,
+    is_address,
     is_file,
     is_folder,
     json_type,
@@ -193,6 +194,9 @@ def _resolve_image(value: str, base: Path, where: dict, *, check: bool) -> str:
     the articles' own folder (resolving the link first called every image in it an escape)."""
     if "\x00" in value:
         raise InputError("image path contains a NUL character", field="image", **where)
+    if is_address(value):  # was "image not found: <folder>/https:/host/a.jpg"
+        raise InputError(f"image {value!r} is an address, not a file path: kvqae fetches nothing; download "
+                         "the image and give its path relative to the articles file", field="image", **where)
     base = base.resolve()
     image = Path(os.path.normpath(base / value))
     if not image.is_relative_to(base):

@@ -41,6 +41,7 @@ from kvqae.io import (
     existing_file,
     first_byte,
     first_json_row,
+    is_address,
     is_file,
     is_folder,
     json_type,
@@ -156,11 +157,15 @@ def _check_unique(qid: str, seen: dict[Any, Any], where: dict, key: str) -> None
     seen[composed] = qid
 
 
-def _check_question_image(image: str | None, where: dict, key: str, check: bool) -> None:
+def _check_question_image(image: str | None, where: dict, key: str, check: bool, *,
+                          relative: bool = False) -> None:
+    """With `check`, `image` names an image file; `relative`: it was written relative to the questions
+    file's folder (or `images_dir`), which the message then says (not to the current folder)."""
     if check and image is not None and is_folder(image):  # was "not found"
         raise InputError(f"image {image} is a folder, not an image file", field=key, **where)
     if check and image is not None and not is_file(image):
-        raise InputError(f"image not found: {image}", field=key, **where)
+        how = " (a relative image path is read from the questions file's folder)" if relative else ""
+        raise InputError(f"image not found: {image}{how}", field=key, **where)
 
 
 # --------------------------------------------------------------------------------------- detection
@@ -228,17 +233,24 @@ def _read_kvqae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Qu
         qid = _get_id(obj, "id", where)
         _check_unique(qid, seen, where, "id")
         text = _get_question(obj, "question", where)
-        if "answers" not in obj:
-            raise InputError("missing field", field="answers", **where)
+        if "answers" not in obj:  # "missing field" left a user without gold answers nowhere to go
+            raise InputError('missing field (write "answers": [] for a question whose answer is not known: '
+                             "it is answered, and scores 0 when evaluated)", field="answers", **where)
         answers = _str_list(obj["answers"], "answers", where)
         image_value = _get_str(obj, "image", where, required=False)
         image = None
-        if image_value is not None:
+        if image_value is not None and is_address(image_value):
+            if check:  # an image mode would open it: was "image file not found" at encoding, mangled
+                raise InputError(f"image {image_value!r} is an address, not a file path: kvqae fetches "
+                                 "nothing; download the photo and give its path relative to the questions "
+                                 "file", field="image", **where)
+            image = image_value  # as written (a text mode never opens it)
+        elif image_value is not None:
             image = (
                 str((images_dir or folder) / image_value) if not os.path.isabs(image_value) else image_value
             )
             image = os.path.normpath(image)
-            _check_question_image(image, where, "image", check)
+            _check_question_image(image, where, "image", check, relative=not os.path.isabs(image_value))
         answer_eval = obj.get("answer_eval")
         if answer_eval is not None and not isinstance(answer_eval, list):
             raise InputError("must be a list or null", field="answer_eval", **where)

@@ -383,12 +383,14 @@ def kb_items(kb: Any, field: str) -> tuple[list[str], list[Any], str, str]:
 def question_items(questions: Any, field: str) -> tuple[list[str], list[Any], str, str]:
     """Questions (a path read by `load_questions`, or a list of `Question`) -> (ids, items, kind, "query"):
     the question images (None when a question has none) or texts."""
+    if field not in ("image", "question"):
+        raise InputError(f"question field must be image or question, got {field!r}", field="field")
     if isinstance(questions, (str, Path)):
         from kvqae.data.questions import load_questions
 
-        questions = load_questions(questions)
-    if field not in ("image", "question"):
-        raise InputError(f"question field must be image or question, got {field!r}", field="field")
+        # every photo is found before the model loads, named by the file's line (a missing one stopped the
+        # encoding part-way, naming only the question id)
+        questions = load_questions(questions, check_images=field == "image")
     ids = [str(q.id) for q in questions]
     items = [q.image if field == "image" else q.question for q in questions]
     return ids, items, KIND_OF_FIELD[field], "query"

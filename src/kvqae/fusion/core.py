@@ -487,8 +487,11 @@ def fuse(
     """
     levels = {r.level for r in runs}
     if len(levels) > 1:
+        entity = next(r for r in runs if r.level == "entity")  # named: which of the runs to search again
         raise InputError(
-            f"cannot fuse runs of different levels {sorted(levels)}: map entity runs to passages first",
+            f"cannot fuse runs of different levels {sorted(levels)}: map entity runs to passages first "
+            "(search them again with --kb KB --to-passages)",
+            path=getattr(entity, "source", None) or getattr(entity, "name", None),
             field="level",
         )
     # passage runs of two KB builds name other passages by the same ids (kvqae.data.provenance)

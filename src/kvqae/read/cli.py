@@ -48,7 +48,8 @@ def _check_run(r: Run, path: Path, question_ids: set[str], *, user: str = "the r
         )
     if r.level != "passage":
         raise InputError(
-            f"{user} needs a passage-level run, got level {r.level!r} (map entities to passages first)",
+            f"{user} needs a passage-level run, got level {r.level!r} (map its entities to their "
+            "passages: search again with --kb KB --to-passages)",
             path=path,
             field="level",
         )
