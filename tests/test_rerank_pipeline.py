@@ -21,7 +21,7 @@ from kvqae.rerank.proximity import rerank_run
 from kvqae.serve.app import create_app
 
 BM25 = {"mode": "text-passage", "encoder": "bm25", "name": "bm25"}
-SETTINGS = {"weight": 6.0, "words": 12, "top_n": 5, "lead": 2.0}
+SETTINGS = {"weight": 6.0, "words": 12, "top_n": 5, "lead": 2.0, "agreement": 1.5}
 
 
 def _run(tmp_path, world, clip, reader, **extra):
@@ -42,8 +42,8 @@ def test_pipeline_reranks_the_fused_run_and_reads_it(tmp_path, tiny_world_dir, t
     questions = {q.id: q.question for q in load_questions(tiny_world_dir / "questions_test.jsonl")}
     # the lead bonus goes to each article's first passage
     expected = rerank_run(fused, questions, kb.passage_text, **SETTINGS,
-                          is_lead=lambda pid: kb.position_of(pid) == 0)
-    assert expected.meta["rerank"]["lead"] == 2.0
+                          is_lead=lambda pid: kb.position_of(pid) == 0, article_of=kb.entity_of)
+    assert expected.meta["rerank"]["lead"] == 2.0 and expected.meta["rerank"]["agreement"] == 1.5
     for qid in questions:
         assert [p for p, _ in saved.ranked(qid)] == [p for p, _ in expected.ranked(qid)]
     # re-ranking reorders within the top 5 only: the same passages as the fused run, from rank 6 on in order
@@ -64,7 +64,8 @@ def test_pipeline_reranks_the_fused_run_and_reads_it(tmp_path, tiny_world_dir, t
 
 def test_ask_applies_the_bundle_rerank(tmp_path, tiny_world_dir, tiny_clip):
     """One run, no fusion: `kvqae ask` ranks as the batch pipeline's re-ranked run, passage for passage."""
-    strong = {**SETTINGS, "weight": 40.0, "words": 4}  # proximity decides: the order must change somewhere
+    # proximity decides (the order must change somewhere); the article agreement applies in both paths
+    strong = {**SETTINGS, "weight": 40.0, "words": 4, "agreement": 3.0}
     cfg, _ = _run(tmp_path, tiny_world_dir, tiny_clip, None, retrieval=[BM25], rerank=strong)
     batch = Run.load(cfg.output / "runs" / "test" / "bm25+proximity.json")
     plain = Run.load(cfg.output / "runs" / "test" / "bm25.json")
@@ -80,7 +81,8 @@ def test_ask_applies_the_bundle_rerank(tmp_path, tiny_world_dir, tiny_clip):
     q = load_questions(tiny_world_dir / "questions_test.jsonl")[0]
     text = CliRunner().invoke(app, ["ask", str(cfg.output), "-q", q.question])
     assert text.exit_code == 0
-    assert "re-ranked by term proximity: top 5, weight 40, 4-word windows, lead 2" in text.output
+    assert ("re-ranked by term proximity: top 5, weight 40, 4-word windows, lead 2, article agreement 3"
+            in text.output)
     client = TestClient(create_app(answerer))
     body = client.post("/api/ask", data={"question": q.question}).json()
     assert body["fusion"]["rerank"] == {"method": "proximity", **strong}

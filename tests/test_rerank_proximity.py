@@ -12,7 +12,13 @@ from typer.testing import CliRunner
 from kvqae.cli import app
 from kvqae.data.runs import Run
 from kvqae.errors import InputError
-from kvqae.rerank.proximity import proximity_scores, rerank_query, rerank_run, window_coverage
+from kvqae.rerank.proximity import (
+    article_shares,
+    proximity_scores,
+    rerank_query,
+    rerank_run,
+    window_coverage,
+)
 
 
 def spaces(text: str) -> list[str | None]:
@@ -62,12 +68,40 @@ def test_rerank_query_by_hand():
     assert sorted(led, key=lambda p: -led[p]) == ["p2", "p3", "p1", "p4"]
 
 
+def test_article_shares_by_hand():
+    assert article_shares(["A", "B", "A", "A"]) == pytest.approx([0.75, 0.25, 0.75, 0.75])
+    assert article_shares(["A"]) == pytest.approx([1.0])
+
+
+def test_rerank_query_article_agreement_by_hand():
+    # p1 of article B fits the words best; p2, p3 and p4 are article A's
+    ranked = [("p1", 2.0), ("p2", 2.0), ("p3", 0.0), ("p4", 0.0)]
+    texts = {"p1": "x y", "p2": "x q", "p3": "q q", "p4": "q y"}
+    article = {"p1": "B", "p2": "A", "p3": "A", "p4": "A"}
+    plain = rerank_query(ranked, "x y", texts.__getitem__, weight=2.0, words=2, top_n=4, stems=spaces)
+    # z-scores 1, 1, -1, -1; x and y in 2 of 4 texts each (equal weights): coverage 1, 0.5, 0, 0.5
+    assert plain["p1"] == pytest.approx(1 + 2 * 1.0) and plain["p2"] == pytest.approx(1 + 2 * 0.5)
+    agreed = rerank_query(ranked, "x y", texts.__getitem__, weight=2.0, words=2, top_n=4, stems=spaces,
+                          agreement=4.0, article_of=article.__getitem__)
+    # + 4 x 1/4 for p1, + 4 x 3/4 for A's passages: p2 = 2 + 3 = 5 passes p1 = 3 + 1
+    assert agreed["p1"] == pytest.approx(plain["p1"] + 1.0)
+    assert agreed["p2"] == pytest.approx(plain["p2"] + 3.0)
+    assert agreed["p3"] == pytest.approx(plain["p3"] + 3.0)
+    assert max(agreed, key=agreed.get) == "p2"
+    # no article_of: the bonus cannot apply
+    assert rerank_query(ranked, "x y", texts.__getitem__, weight=2.0, words=2, top_n=4, stems=spaces,
+                        agreement=2.0) == plain
+
+
 def test_rerank_run_errors_and_meta():
     run = Run.from_mapping({"q1": {"p1": 1.0, "p2": 0.5}})
     texts = {"p1": "x", "p2": "y"}
     out = rerank_run(run, {"q1": "y"}, texts.__getitem__, weight=5.0, words=3, top_n=2, stems=spaces)
     assert out.ranked("q1")[0][0] == "p2" and out.level == "passage"
-    assert out.meta["rerank"] == {"method": "proximity", "weight": 5.0, "words": 3, "top_n": 2, "lead": 0.0}
+    assert out.meta["rerank"] == {"method": "proximity", "weight": 5.0, "words": 3, "top_n": 2, "lead": 0.0,
+                                  "agreement": 0.0}
+    with pytest.raises(InputError, match="agreement bonus"):
+        rerank_run(run, {"q1": "y"}, texts.__getitem__, agreement=float("nan"), stems=spaces)
     with pytest.raises(InputError, match="lead bonus"):
         rerank_run(run, {"q1": "y"}, texts.__getitem__, lead=-1.0, stems=spaces)
     with pytest.raises(InputError, match="q1"):
@@ -102,6 +136,9 @@ def test_rerank_command_moves_the_answering_passage_up(prose_kb, tmp_path):
     # a weight that is not a finite number >= 0: refused before anything is read or written
     res = runner.invoke(app, [*args[:-1], str(tmp_path / "w.json"), "--weight", "inf"])
     assert isinstance(res.exception, InputError) and "--weight" in str(res.exception)
+    res = runner.invoke(app, [*args[:-1], str(tmp_path / "w.json"), "--agreement", "-2"])
+    assert isinstance(res.exception, InputError) and "--agreement must be a finite number >= 0" in str(
+        res.exception)
     res = runner.invoke(app, [*args[:-1], str(tmp_path / "w.json"), "--weight", "-1"])
     assert isinstance(res.exception, InputError) and "--weight must be a finite number >= 0" in str(
         res.exception)

@@ -513,7 +513,8 @@ def rerank_pipeline_run(cfg: PipelineConfig, runs: dict, questions: list, kb) ->
     settings = cfg.rerank
     reranked = rerank_run(runs[base], {q.id: q.question for q in questions}, kb.passage_text,
                           weight=settings.weight, words=settings.words, top_n=settings.top_n,
-                          lead=settings.lead, is_lead=lambda pid: kb.position_of(pid) == 0)
+                          lead=settings.lead, is_lead=lambda pid: kb.position_of(pid) == 0,
+                          agreement=settings.agreement, article_of=kb.entity_of)
     reranked.name = base + settings.suffix()
     return reranked
 

@@ -443,7 +443,8 @@ class Answerer:
         settings = self.bundle.rerank
         scores = rerank_query(ranked, question, self.kb.passage_text, weight=settings.weight,
                               words=settings.words, top_n=settings.top_n, stems=word_stems,
-                              lead=settings.lead, is_lead=lambda pid: self.kb.position_of(pid) == 0)
+                              lead=settings.lead, is_lead=lambda pid: self.kb.position_of(pid) == 0,
+                              agreement=settings.agreement, article_of=self.kb.entity_of)
         return sorted(scores.items(), key=lambda item: -item[1])
 
     def _entity_context(self, run: Any, modes: dict, levels: dict) -> Any:

@@ -87,7 +87,8 @@ def format_result(result: AskResult) -> str:
     if result.fusion.get("rerank"):
         r = result.fusion["rerank"]
         lines.append(f"  re-ranked by term {r['method']}: top {r['top_n']}, weight {r['weight']:g}, "
-                     f"{r['words']}-word windows, lead {r.get('lead', 0.0):g}")
+                     f"{r['words']}-word windows, lead {r.get('lead', 0.0):g}, "
+                     f"article agreement {r.get('agreement', 0.0):g}")
     if result.fusion.get("reader_rank"):
         r = result.fusion["reader_rank"]
         extra = r.get("looked_up", 0)

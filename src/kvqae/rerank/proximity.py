@@ -14,13 +14,17 @@ the `top_n` passages (`kvqae.read.evidence.stem_weights`: a stem found in all of
 name, counts little). `lead` (optional, `RerankSettings.lead`, 0 by default) favours an article's first
 passage: on Wikipedia the lead states the dates, places and definitions people ask about ("When was Andre
 Agassi born?" -> "(born April 29, 1970)" in the lead, not "was born in Las Vegas" further on); on the dev set
-it gained on validation and lost on test, so it is off. Passages below `top_n` keep their order under the
-re-scored ones.
+it gained on validation and lost on test, so it is off. `agreement` (optional, `RerankSettings.agreement`,
+0 by default) adds `agreement` x the share of the `top_n` passages that come from the passage's own article:
+the words of "What is the highest mountain in this northernmost U.S. state?" fit an Alabama passage best
+("The highest point is Mount Cheaha"), while 7 of the 8 fused passages are Alaska's. Passages below `top_n`
+keep their order under the re-scored ones.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -60,10 +64,12 @@ def proximity_scores(
 def rerank_query(
     ranked: Sequence[tuple[str, float]], question: str, text_of: Callable[[str], str], *, weight: float,
     words: int, top_n: int, stems: Callable[[str], list[str | None]], lead: float = 0.0,
-    is_lead: Callable[[str], bool] | None = None,
+    is_lead: Callable[[str], bool] | None = None, agreement: float = 0.0,
+    article_of: Callable[[str], str] | None = None,
 ) -> dict[str, float]:
     """New scores of one query's ranked `(passage_id, score)` list (see the module doc); `lead` is added to
-    the passages `is_lead` says are their article's first."""
+    the passages `is_lead` says are their article's first, `agreement` x the share of the re-scored
+    passages of the same article (`article_of(passage_id)`) to every passage."""
     head, tail = list(ranked[:top_n]), list(ranked[top_n:])
     if not head:
         return {}
@@ -73,6 +79,8 @@ def rerank_query(
         z = z + weight * proximity_scores(question, texts, words=words, stems=stems)
     if lead and is_lead is not None:
         z = z + lead * np.array([float(is_lead(pid)) for pid, _ in head])
+    if agreement and article_of is not None:
+        z = z + agreement * article_shares([article_of(pid) for pid, _ in head])
     out = {pid: float(s) for (pid, _), s in zip(head, z, strict=True)}
     floor = float(z.min()) - 1.0
     for i, (pid, _) in enumerate(tail):
@@ -80,19 +88,31 @@ def rerank_query(
     return out
 
 
+def article_shares(articles: Sequence[str]) -> np.ndarray:
+    """For each position, the share of `articles` equal to its article: ["A", "B", "A", "A"] ->
+    [0.75, 0.25, 0.75, 0.75]."""
+    counts = Counter(articles)
+    return np.array([counts[a] / len(articles) for a in articles], dtype=np.float64)
+
+
 def rerank_run(
     run: Run, questions: Mapping[str, str], text_of: Callable[[str], str], *,
     weight: float = DEFAULT_WEIGHT, words: int = DEFAULT_WORDS, top_n: int = DEFAULT_TOP_N,
     stems: Callable[[str], list[str | None]] | None = None, lead: float = 0.0,
-    is_lead: Callable[[str], bool] | None = None,
+    is_lead: Callable[[str], bool] | None = None, agreement: float = 0.0,
+    article_of: Callable[[str], str] | None = None,
 ) -> Run:
     """`run` re-ranked by term proximity, query by query; `questions`: query id -> question text;
     `text_of(passage_id)`: the passage's text; `lead` added to the passages `is_lead(passage_id)` says are
-    their article's first. A query without a question is an InputError."""
+    their article's first; `agreement` x the share of the re-scored passages from the same article
+    (`article_of(passage_id)`). A query without a question is an InputError."""
     if not math.isfinite(weight) or weight < 0:
         raise InputError(f"the proximity weight must be a finite number >= 0, got {weight}", field="weight")
     if not math.isfinite(lead) or lead < 0:
         raise InputError(f"the lead bonus must be a finite number >= 0, got {lead}", field="lead")
+    if not math.isfinite(agreement) or agreement < 0:
+        raise InputError(f"the agreement bonus must be a finite number >= 0, got {agreement}",
+                         field="agreement")
     if run.level != "passage":
         raise InputError(f"proximity re-ranking needs a passage-level run, got level {run.level!r}",
                          field="level")
@@ -105,7 +125,9 @@ def rerank_run(
         if qid not in questions:
             raise InputError("query not in the questions file (mismatched splits?)", record=f"query {qid}")
         scores[qid] = rerank_query(run.ranked(qid), questions[qid], text_of, weight=weight, words=words,
-                                   top_n=top_n, stems=stems, lead=lead, is_lead=is_lead)
+                                   top_n=top_n, stems=stems, lead=lead, is_lead=is_lead,
+                                   agreement=agreement, article_of=article_of)
     meta = {**run.meta, "rerank": {"method": "proximity", "weight": weight, "words": words, "top_n": top_n,
-                                   "lead": lead if is_lead is not None else 0.0}}
+                                   "lead": lead if is_lead is not None else 0.0,
+                                   "agreement": agreement if article_of is not None else 0.0}}
     return Run(scores=scores, name=f"{run.name}+proximity", level="passage", meta=meta)

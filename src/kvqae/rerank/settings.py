@@ -13,6 +13,9 @@ from kvqae.config import ConfigModel
 DEFAULT_WEIGHT, DEFAULT_WORDS, DEFAULT_TOP_N = 12.0, 30, 8
 # bonus of an article's first passage; off: 3 gained on validation but lost on test (README, session 8)
 DEFAULT_LEAD = 0.0
+# bonus times the share of the re-scored passages from the passage's own article; off by default (a bundle
+# written before it reads as before); examples/wiki_pipeline.yaml sets it (README, session 28)
+DEFAULT_AGREEMENT = 0.0
 
 
 MAX_RERANK_WEIGHT = 1e6  # far above any useful weight (12 is fitted), far below a float overflow
@@ -27,8 +30,12 @@ class RerankSettings(ConfigModel):
     top_n: int = Field(default=DEFAULT_TOP_N, ge=1)
     # bonus of an article's first passage, its lead (where Wikipedia states dates, places, what a thing is)
     lead: float = Field(default=DEFAULT_LEAD, ge=0, le=MAX_RERANK_WEIGHT)
+    # bonus times the share of the top_n passages that come from the passage's article: when the words
+    # point at a neighbouring article (Alabama for "the highest mountain in this northernmost U.S. state"),
+    # the article most of the fused top passages come from still wins
+    agreement: float = Field(default=DEFAULT_AGREEMENT, ge=0, le=MAX_RERANK_WEIGHT)
 
-    @field_validator("weight", "lead", mode="before")
+    @field_validator("weight", "lead", "agreement", mode="before")
     @classmethod
     def _finite(cls, value: object) -> object:
         """Checked before the bounds: NaN fails every comparison, so it was called "too large"."""

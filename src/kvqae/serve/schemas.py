@@ -36,6 +36,7 @@ class RerankInfo(BaseModel):
     words: int
     top_n: int
     lead: float = 0.0  # added to an article's first passage
+    agreement: float = 0.0  # x the share of the re-ranked passages from the passage's article
 
 
 class ReaderRankInfo(BaseModel):

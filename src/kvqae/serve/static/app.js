@@ -371,7 +371,7 @@
     const rr = fusion.rerank;
     if (rr) {
       els.fusionInfo.append(el("p", {
-        text: `Re-ranked by term ${rr.method}: top ${rr.top_n} passages, weight ${rr.weight}, ${rr.words}-word windows, lead ${rr.lead ?? 0}`,
+        text: `Re-ranked by term ${rr.method}: top ${rr.top_n} passages, weight ${rr.weight}, ${rr.words}-word windows, lead ${rr.lead ?? 0}, article agreement ${rr.agreement ?? 0}`,
       }));
     }
     const byReader = fusion.reader_rank;
