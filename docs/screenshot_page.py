@@ -2,6 +2,7 @@
 opens `/` in Debian's headless Chromium, uploads the question's photo, asks, and saves a PNG.
 
     python docs/screenshot_page.py demo-output --question-id e00031-q1 --out docs/img/serve-demo.png
+    python docs/screenshot_page.py wiki-output --question "Where was Abraham Lincoln born?" --out /tmp/p.png
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("bundle", type=Path)
-    ap.add_argument("--question-id", required=True, help="a question of the bundle's evaluation split")
+    which = ap.add_mutually_exclusive_group(required=True)
+    which.add_argument("--question-id", help="a question of the bundle's evaluation split (with its photo)")
+    which.add_argument("--question", help="any question text, asked without a photo")
     ap.add_argument("--out", type=Path, default=Path("docs/img/serve-demo.png"))
     ap.add_argument("--width", type=int, default=1200)
     args = ap.parse_args()
@@ -33,7 +36,11 @@ def main() -> None:
 
     answerer = Answerer.load(args.bundle)
     answerer.warm_up()  # as `kvqae serve` does: the timings shown are those of a warm server
-    question = {q.id: q for q in load_questions(answerer.bundle.examples)}[args.question_id]
+    if args.question is not None:
+        text, image = args.question, None
+    else:
+        question = {q.id: q for q in load_questions(answerer.bundle.examples)}[args.question_id]
+        text, image = question.question, question.image
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -51,9 +58,9 @@ def main() -> None:
     driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
     try:
         driver.get(f"http://127.0.0.1:{port}/")
-        if question.image:  # a text-only bundle's questions (make wiki) have none
-            driver.find_element(By.ID, "image-input").send_keys(str(Path(question.image).resolve()))
-        driver.find_element(By.ID, "question").send_keys(question.question)
+        if image:  # a text-only bundle's questions (make wiki) have none
+            driver.find_element(By.ID, "image-input").send_keys(str(Path(image).resolve()))
+        driver.find_element(By.ID, "question").send_keys(text)
         driver.find_element(By.ID, "ask-button").click()
         WebDriverWait(driver, 60).until(lambda d: d.find_element(By.ID, "result").is_displayed())
         time.sleep(1.0)  # thumbnails

@@ -288,9 +288,14 @@ def test_text_only_pipeline_bundle(tmp_path, tiny_world_dir, tiny_clip):
      '(by an answer rule, no confidence: the place after "born" / "died" in a sentence about the subject)'),
     (None, 0.0, False, None, "(no probability: an entity the reader did not propose)"),
 ])
-def test_ask_shows_what_the_answers_number_is(confidence, probability, by_rule, rule, shown):
+def test_ask_shows_what_the_answers_number_is(confidence, probability, by_rule, rule, shown, tmp_path,
+                                             monkeypatch):
     from kvqae.ask.answer import AskResult
     from kvqae.ask.cli import format_result
+    from kvqae.read import rule_record
+
+    # no rule record measured (tests/test_rule_record.py shows one beside the rule's answer)
+    monkeypatch.setattr(rule_record, "RECORD_PATH", tmp_path / "none.json")
 
     result = AskResult("Where was he born?", "Ulm", -1.0, probability, "E", "Albert Einstein", "E#0",
                        "Albert Einstein. born in Ulm.", 25, 28, {}, {}, {}, [],

@@ -35,15 +35,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(bundle: Path):
-    """uvicorn over `bundle` in a thread; yields the base URL."""
+def serving(bundle: Path, answerer=None):
+    """uvicorn over `bundle` (or an answerer loaded from it) in a thread; yields the base URL."""
     import uvicorn
 
     from kvqae.ask.answer import Answerer
     from kvqae.serve.app import create_app
 
     port = free_port()
-    config = uvicorn.Config(create_app(Answerer.load(bundle)), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(answerer or Answerer.load(bundle)), host="127.0.0.1", port=port,
                             log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -263,6 +263,43 @@ def test_a_text_bundle_page_takes_no_photo_and_shows_text_examples(tiny_text_bun
         assert not browser.find_element(By.ID, "error").is_displayed()
         assert browser.find_element(By.ID, "answer").text.strip()
         assert not browser.find_element(By.ID, "preview-wrap").is_displayed()
+
+
+def test_a_rule_answer_shows_the_rules_track_record(tiny_bundle, browser, tmp_path, monkeypatch):
+    """A rule's answer has no probability of its own: the page says which rule chose it, what the rule
+    reads and how often its answers were right on questions written blind, the evidence ranking's number
+    last (session 28). The tiny bundle answers by its reader; its answer is marked as the birth-place rule's
+    here, and a record of that rule is put in place of the package's."""
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    from kvqae.ask.answer import Answerer
+    from kvqae.read import rule_record
+
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({"format": rule_record.RECORD_FORMAT, "bundle": "b", "questions": 390,
+                                  "source": "390 questions written blind",
+                                  "rules": {"life_places": {"right": 8, "answered": 9}}}), encoding="utf-8")
+    monkeypatch.setattr(rule_record, "RECORD_PATH", record)
+    answerer = Answerer.load(tiny_bundle)
+    read = answerer._ask
+
+    def by_the_rule(*args, **kwargs):
+        result = read(*args, **kwargs)
+        result.by_rule, result.rule, result.confidence = True, "life_places", 0.19
+        return result
+
+    answerer._ask = by_the_rule
+    with serving(tiny_bundle, answerer) as url:
+        browser.get(url + "/")
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#examples button.example"))
+        browser.find_elements(By.CSS_SELECTOR, "#examples button.example")[0].click()
+        wait_for(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
+        said = browser.find_element(By.ID, "probability").text
+    assert said.startswith('Chosen by an answer rule: the place after "born" / "died"'), said
+    assert "this rule's answers were right 8 of 9 times on 390 questions written blind" in said
+    assert said.endswith("the evidence ranking gives it 19%")
 
 
 def test_the_api_docs_render_without_internet(server, browser):

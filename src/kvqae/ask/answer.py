@@ -23,6 +23,7 @@ from kvqae.ask.bundle import Bundle, load_bundle
 from kvqae.ask.caveats import caveats, other_subject_note, photo_note, pointed_subject, weak_match_note
 from kvqae.errors import InputError
 from kvqae.io import check_not_replaced, check_question_chars, shows_text
+from kvqae.read.rule_record import rule_record
 from kvqae.read.settings import RULE_SAYS
 
 if TYPE_CHECKING:
@@ -84,6 +85,11 @@ class AskResult:
     # what the asker should know before trusting the answer (`kvqae.ask.caveats`): "this man" and no photo
     notes: list[str] = field(default_factory=list)
 
+    def rule_track_record(self) -> dict[str, Any] | None:
+        """The track record of the rule that chose the answer (`kvqae.read.rule_record`), None otherwise."""
+        record = rule_record(self.rule) if self.by_rule and self.answer else None
+        return None if record is None else record.to_dict()
+
     def to_dict(self, image_url: Any = None) -> dict[str, Any]:
         """JSON-ready dict; `image_url(entity_id) -> str` fills the thumbnails' addresses (serve)."""
         entity = None
@@ -103,6 +109,7 @@ class AskResult:
             "by_rule": self.by_rule,
             "rule": self.rule,
             "rule_says": RULE_SAYS.get(self.rule) if self.rule else None,
+            "rule_record": self.rule_track_record(),
             "notes": list(self.notes),
             "entity": entity,
             "passage": passage,

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from kvqae.ask.answer import AskResult
+from kvqae.read.rule_record import rule_record
 from kvqae.read.settings import RULE_SAYS
 
 
@@ -45,17 +46,29 @@ def marked_passage(result: AskResult) -> str:
     return text
 
 
+def rule_answer_note(result: AskResult) -> str:
+    """What a rule's answer has instead of a probability: what the rule reads, how often its answers were
+    right on questions written blind (`kvqae.read.rule_record`), and last the evidence ranking's confidence,
+    which says little about a rule's answer, when the ranking had the span."""
+    record = rule_record(result.rule)
+    note = "by an answer rule" + ("" if result.confidence is not None else ", no confidence")
+    note += f": {RULE_SAYS[result.rule]}" if result.rule in RULE_SAYS else ""
+    note += f"; {record.text()}" if record is not None else ""
+    if result.confidence is not None:
+        note += f"; the evidence ranking's confidence {result.confidence:.2f}"
+    return note
+
+
 def format_result(result: AskResult) -> str:
     """Plain-text rendering: answer, entity, marked passage, each mode's top 5, fused top 5, timings."""
     lines = [f"question: {result.question}"]
     if result.answer:
-        if result.confidence is not None:  # the evidence ranking's probability of this answer
+        if result.by_rule:  # an answer rule put it first (a date from the lead): its span score is no guide
+            prob = f" ({rule_answer_note(result)})"
+        elif result.confidence is not None:  # the evidence ranking's probability of this answer
             prob = f" (confidence {result.confidence:.2f})"
-        elif result.probability and not result.by_rule:
+        elif result.probability:
             prob = f" (p={result.probability:.3f})"
-        elif result.by_rule:  # an answer rule put it first (a date from the lead): its span score is no guide
-            says = f": {RULE_SAYS[result.rule]}" if result.rule in RULE_SAYS else ""
-            prob = f" (by an answer rule, no confidence{says})"
         else:  # an entity of the asked kind the span model did not propose
             prob = " (no probability: an entity the reader did not propose)"
         lines.append(f"answer:   {result.answer}{prob}")

@@ -56,6 +56,13 @@ class FusionInfo(BaseModel):
     reader_rank: ReaderRankInfo | None = None  # set when `read` lists the read passages in the reader's order
 
 
+class RuleRecordInfo(BaseModel):
+    right: int  # answers of the rule that were right
+    answered: int  # questions the rule answered
+    questions: int  # questions asked in all
+    source: str  # what those questions were ("450 questions written blind over ...")
+
+
 class AskResponse(BaseModel):
     question: str
     answer: str
@@ -67,6 +74,8 @@ class AskResponse(BaseModel):
     # which rule (its setting's name, "family") and what it reads ("a relative stated about the subject ...")
     rule: str | None = None
     rule_says: str | None = None
+    # how often that rule's answers were right on questions written blind (`kvqae.read.rule_record`)
+    rule_record: RuleRecordInfo | None = None
     notes: list[str] = []  # what to know before trusting the answer ("this man" asked with no photo searched)
     entity: EntityRef | None
     passage: Evidence | None

@@ -243,12 +243,16 @@
     els.answer.classList.toggle("no-answer", !has);
     // what the answer rule that chose the answer reads (a date from the lead, a relative's statement)
     const says = has && r.by_rule && typeof r.rule_says === "string" && r.rule_says ? r.rule_says : "";
-    if (has && typeof r.confidence === "number") {
-      const rule = says ? `; an answer rule agrees: ${says}` : "";
-      els.probability.textContent = `Confidence ${Math.round(100 * r.confidence)}% (the evidence ranking's probability of this answer)${rule}`;
-    } else if (has && r.by_rule) {
-      // a rule's answer has no probability to show; what the rule reads says why it was chosen
-      els.probability.textContent = `Chosen by an answer rule (no confidence)${says ? `: ${says}` : ""}`;
+    // how often the rule's answers were right on questions written blind: what to weigh instead of a probability
+    const rec = has && r.by_rule && r.rule_record ? r.rule_record : null;
+    const track = rec ? `; this rule's answers were right ${rec.right} of ${rec.answered} times on ${rec.source}` : "";
+    if (has && r.by_rule) {
+      // a rule's answer has no probability of its own: what the rule reads says why it was chosen, its record
+      // how far to trust it; the evidence ranking's confidence, when it had the span, says little about it
+      const conf = typeof r.confidence === "number" ? `; the evidence ranking gives it ${Math.round(100 * r.confidence)}%` : " (no confidence)";
+      els.probability.textContent = `Chosen by an answer rule${says ? `: ${says}` : ""}${track}${conf}`;
+    } else if (has && typeof r.confidence === "number") {
+      els.probability.textContent = `Confidence ${Math.round(100 * r.confidence)}% (the evidence ranking's probability of this answer)`;
     } else if (has && r.probability > 0) els.probability.textContent = `Probability ${fmt(r.probability, 3)}`;
     else if (has) els.probability.textContent = "No probability (an entity the reader did not propose)";
     else if (state.reader === false) els.probability.textContent = "No reader is loaded: only the retrieval results are shown.";
