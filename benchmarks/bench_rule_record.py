@@ -3,7 +3,9 @@
 Asks every question of the `--questions` files (the TSV `question<TAB>answer|answer` of
 `bench_everyday.py`, or kvqae questions JSONL) through the `kvqae ask` path of a bundle, and counts, per
 answer rule (`kvqae.read.settings.RULE_SAYS`), the questions it answered and those it answered right (SQuAD
-exact match). Prints a table per file and per rule, and with `--out` writes the record `kvqae ask`, the API
+exact match). Prints a table per file and per rule, then how far the evidence ranking's confidence of the
+other (span) answers can be trusted: per confidence bucket, the answers and how many were right, and the
+expected calibration error. With `--out` it writes the record `kvqae ask`, the API
 and the page show beside a rule's answer (`kvqae.read.rule_record`; the package's own is
 `src/kvqae/read/rule_record.json`). Only questions nobody read while writing the rules make an honest
 record: the blind sets of `data/devset/README.md`.
@@ -45,6 +47,35 @@ def record(answered: Counter, right: Counter, questions: int, source: str, bundl
             "files": files, "rules": rules}
 
 
+EDGES = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
+
+
+def calibration(spans: list[tuple[float, bool]]) -> tuple[list[tuple[str, int, float, float]], float]:
+    """Rows (bucket, answers, mean confidence %, right %) over `EDGES` (the last bucket holds 1.0) and the
+    expected calibration error in points (each bucket's |mean confidence - share right|, weighted by its
+    share of the answers)."""
+    rows, error = [], 0.0
+    for i, (lo, hi) in enumerate(zip(EDGES, EDGES[1:], strict=False)):
+        last = i == len(EDGES) - 2
+        inside = [(c, ok) for c, ok in spans if lo <= c and (c <= hi if last else c < hi)]
+        if not inside:
+            continue
+        mean = sum(c for c, _ in inside) / len(inside)
+        right = sum(ok for _, ok in inside) / len(inside)
+        rows.append((f"[{lo:.1f}, {hi:.1f}{']' if last else ')'}", len(inside), 100 * mean, 100 * right))
+        error += abs(mean - right) * len(inside) / len(spans)
+    return rows, 100 * error
+
+
+def print_calibration(spans: list[tuple[float, bool]]) -> None:
+    rows, error = calibration(spans)
+    print(f"\n{len(spans)} answers no rule chose, by the evidence ranking's confidence:")
+    print("| confidence | answers | mean confidence | right |\n|---|---:|---:|---:|")
+    for bucket, n, mean, right in rows:
+        print(f"| {bucket} | {n} | {mean:.0f}% | {right:.0f}% |")
+    print(f"expected calibration error: {error:.1f} points")
+
+
 def main() -> None:
     import torch
 
@@ -72,6 +103,7 @@ def main() -> None:
     except InputError as e:
         raise SystemExit(f"error: {e}") from None
     answerer = Answerer.load(args.bundle)
+    spans: list[tuple[float, bool]] = []  # (confidence, right) of the answers no rule chose
     answered: Counter = Counter()
     right: Counter = Counter()
     print("| questions | asked | EM | answered by a rule | rule answers right |\n|---|---:|---:|---:|---:|")
@@ -82,6 +114,8 @@ def main() -> None:
             result = answerer.ask(question)
             ok = exact_match(result.answer or "", golds) > 0
             em += ok
+            if result.answer and not result.by_rule and result.confidence is not None:
+                spans.append((result.confidence, ok))
             if result.by_rule and result.rule and result.answer:
                 by_rule += 1
                 rule_right += ok
@@ -93,6 +127,7 @@ def main() -> None:
     print("\n| rule | answered | right | share right |\n|---|---:|---:|---:|")
     for name in sorted(answered, key=lambda n: -answered[n]):
         print(f"| {name} | {answered[name]} | {right[name]} | {100 * right[name] / answered[name]:.0f}% |")
+    print_calibration(spans)
     if args.out is not None:
         data = record(answered, right, total, args.source.strip(), str(args.bundle),
                       [str(path) for path in args.questions])

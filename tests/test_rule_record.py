@@ -90,3 +90,29 @@ def test_ask_shows_the_rules_record_beside_its_answer(tmp_path, monkeypatch):
     assert _result("teachers", None).to_dict()["rule_record"] is None
     assert _result(None, 0.5).to_dict()["rule_record"] is None
     assert format_result(_result(None, 0.5)).splitlines()[1] == "answer:   Ulm (confidence 0.50)"
+
+
+def _bench():
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "benchmarks"
+    spec = importlib.util.spec_from_file_location("bench_rule_record_s28", root / "bench_rule_record.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_writes_a_record_kvqae_reads_and_measures_calibration_by_hand():
+    from collections import Counter
+
+    bench = _bench()
+    data = bench.record(Counter({"family": 3, "agents": 2}), Counter({"family": 1, "agents": 2}), 10,
+                        "10 questions written blind", "out", ["q.tsv"])
+    assert list(data["rules"]) == ["agents", "family"]  # name order
+    assert parse_rule_records(data)["family"] == RuleRecord(1, 3, 10, "10 questions written blind")
+    # buckets [0, 0.2), [0.4, 0.6), [0.9, 1]: |12.5 - 50| x 2/5 + |50 - 0| x 1/5 + |97.5 - 100| x 2/5 = 26
+    rows, error = bench.calibration([(0.1, False), (0.15, True), (0.95, True), (1.0, True), (0.5, False)])
+    assert rows == [("[0.0, 0.2)", 2, 12.5, 50.0), ("[0.4, 0.6)", 1, 50.0, 0.0),
+                    ("[0.9, 1.0]", 2, 97.5, 100.0)]
+    assert error == pytest.approx(26.0)
