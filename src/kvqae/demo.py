@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import typer
 from pydantic import Field
@@ -253,29 +254,62 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True, log=print) -> dict:
         torch.set_num_threads(previous_threads)
 
 
+@dataclass
+class _DemoWorld:
+    """The generated world, its KB, and its questions files by split."""
+
+    world: Path
+    kb_dir: Path
+    kb: Any
+    qfiles: dict[str, Path]
+
+
 def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
-    from kvqae.ask.bundle import load_bundle, save_bundle
-    from kvqae.data.kb import build_kb
     from kvqae.data.questions import load_questions
-    from kvqae.encode.small_clip import build_small_clip
-    from kvqae.io import write_json
-    from kvqae.pipeline import (
-        FusionSection,
-        KBSection,
-        PipelineConfig,
-        ReaderSection,
-        RetrievalSection,
-        run_pipeline,
-        write_pipeline_report,
-    )
-    from kvqae.train.trainer import TrainClipConfig, train_clip
-    from kvqae.world import generate_world
+    from kvqae.io import atomic_path, write_json
+    from kvqae.pipeline import write_pipeline_report
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     models: dict[str, str] = {}
     t_start = time.perf_counter()
+    world = _make_world(cfg, out, timings, progress, log)
+    clip_dir, clip_result = _train_demo_clip(cfg, out, world, timings, models, progress, log)
+    cfg, reader_dir = _demo_reader(cfg, out, world, timings, models, progress, log)
+    pipe, result = _run_demo_pipeline(cfg, out, world, clip_dir, reader_dir, timings, models, progress, log)
+    report = out / "report"
+    paths = write_pipeline_report(result, report)
+    tsne = _demo_tsne(cfg, out, world.kb, report)
+    gold_reading = None
+    if cfg.read_answers:  # the reader alone: test questions over their gold entity's passages
+        t0 = time.perf_counter()
+        gold_reading = read_gold_passages(Path(reader_dir), world.kb, load_questions(world.qfiles["test"]))
+        timings["reader on gold passages"] = time.perf_counter() - t0
+    gallery = _demo_bundle(cfg, out, world, report, timings)
+    timings["total"] = time.perf_counter() - t_start
+    table = Path(paths["markdown"]).read_text(encoding="utf-8")
+    summary = _demo_summary(cfg, models, timings, pipe, result, gold_reading)
+    write_json(report / "demo.json", summary)
+    page = _report_page(cfg, table, gold_reading, models, summary["fusion_weights"], paths, gallery, tsne,
+                        timings)
+    with atomic_path(report / "README.md") as tmp:
+        tmp.write_text("\n".join(page), encoding="utf-8")
+    return {
+        "table": table,
+        "clip_history": clip_result.history,
+        "report": report,
+        "timings": timings,
+        "systems": result["systems"],
+        "weights": summary["fusion_weights"],
+        "reader_gold_passages": gold_reading,
+    }
+
+
+def _make_world(cfg: DemoConfig, out: Path, timings: dict[str, float], progress: bool, log) -> _DemoWorld:
+    """Generate the world into `out/world` and build its KB into `out/kb` (timed as "world" and "kb")."""
+    from kvqae.data.kb import build_kb
+    from kvqae.world import generate_world
 
     t0 = time.perf_counter()
     world = generate_world(out / "world", cfg.world, progress=progress)
@@ -287,11 +321,20 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
     kb = build_kb(world / "articles.jsonl", kb_dir, progress=progress)
     timings["kb"] = time.perf_counter() - t0
     qfiles = {s: world / f"questions_{s}.jsonl" for s in ("train", "validation", "test")}
+    return _DemoWorld(world, kb_dir, kb, qfiles)
+
+
+def _train_demo_clip(cfg: DemoConfig, out: Path, world: _DemoWorld, timings: dict[str, float],
+                     models: dict[str, str], progress: bool, log) -> tuple[Path, Any]:
+    """Train the demo's CLIP from scratch into `out/models/clip-<training>`; records its timing and its
+    description in `models`. Returns (its folder, `train_clip`'s result)."""
+    from kvqae.encode.small_clip import build_small_clip
+    from kvqae.train.trainer import TrainClipConfig, train_clip
 
     t0 = time.perf_counter()
     init = build_small_clip(out / "models" / "clip-init", cfg.clip_preset, seed=cfg.seed)
     clip_dir = out / "models" / f"clip-{cfg.clip_training}"
-    train_pairs, val_pairs = clip_pairs(world, kb, cfg)
+    train_pairs, val_pairs = clip_pairs(world.world, world.kb, cfg)
     clip_result = train_clip(
         TrainClipConfig(
             mode="joint" if cfg.clip_training == "joint" else "cross",
@@ -322,6 +365,16 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         + f"epoch {clip_result.best_epoch + 1} selected on validation"
     )
     log(f"[train] CLIP -> {clip_dir} ({timings['train clip']:.0f}s)")
+    return clip_dir, clip_result
+
+
+def _demo_reader(cfg: DemoConfig, out: Path, world: _DemoWorld, timings: dict[str, float],
+                 models: dict[str, str], progress: bool, log) -> tuple[DemoConfig, Path | None]:
+    """The reader the demo reads with: none (`read_answers` off), the given one, or one trained on the world
+    into `out/models/reader` (from the cached Wikipedia reader when allowed and built). Records its timing and
+    description. Returns (the config, with `reader_init` set when the cached reader is fine-tuned; the
+    reader's folder)."""
+    from kvqae.data.questions import load_questions
 
     t0 = time.perf_counter()
     reader_dir = cfg.reader
@@ -332,9 +385,9 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         if cfg.reader_init is None and cfg.use_cached_reader and cached:
             cfg = cfg.model_copy(update={"reader_init": DEFAULT_READER})  # fine-tune the Wikipedia reader
         reader_dir = out / "models" / "reader"
-        train_qs = load_questions(qfiles["train"]) + fact_questions(world)
+        train_qs = load_questions(world.qfiles["train"]) + fact_questions(world.world)
         info = _train_world_reader(
-            kb, train_qs, load_questions(qfiles["validation"]), reader_dir, cfg, progress
+            world.kb, train_qs, load_questions(world.qfiles["validation"]), reader_dir, cfg, progress
         )
         best = info["best"] or {}
         layers = f"MiniLM's first {cfg.reader_layers} layers"
@@ -349,12 +402,28 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
     timings["reader model"] = time.perf_counter() - t0
     if cfg.read_answers:
         log(f"[train] reader -> {reader_dir} ({timings['reader model']:.0f}s)")
+    return cfg, reader_dir
+
+
+def _run_demo_pipeline(cfg: DemoConfig, out: Path, world: _DemoWorld, clip_dir: Path, reader_dir: Path | None,
+                       timings: dict[str, float], models: dict[str, str], progress: bool, log
+                       ) -> tuple[Any, dict]:
+    """`kvqae run`'s pipeline into `out/pipeline`: image->title and image->image with the demo's CLIP,
+    text->passage, fusion fitted on validation, and the reader. Returns (its config, its result)."""
+    from kvqae.pipeline import (
+        FusionSection,
+        KBSection,
+        PipelineConfig,
+        ReaderSection,
+        RetrievalSection,
+        run_pipeline,
+    )
 
     clip_spec = f"clip:{clip_dir}"
     pipe = PipelineConfig(
         output=out / "pipeline",
-        kb=KBSection(source=kb_dir),
-        questions={"validation": qfiles["validation"], "test": qfiles["test"]},
+        kb=KBSection(source=world.kb_dir),
+        questions={"validation": world.qfiles["validation"], "test": world.qfiles["test"]},
         retrieval=[
             RetrievalSection(mode="image-title", encoder=clip_spec),
             RetrievalSection(mode="image-image", encoder=clip_spec),
@@ -368,35 +437,43 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
     models["text-passage"] = cfg.text_encoder
     result = run_pipeline(pipe, progress=progress, log=log, force=True)
     timings.update({f"pipeline {k}": v for k, v in result["timings"].items()})
+    return pipe, result
 
-    report = out / "report"
-    paths = write_pipeline_report(result, report)
-    tsne = (
-        tsne_plot(
-            out / "pipeline" / "embeddings" / "kb-passage-st_minilm",
-            kb,
-            report / "tsne_passages.png",
-            seed=cfg.seed,
-        )
-        if cfg.text_encoder == "st:minilm"
-        else None
+
+def _demo_tsne(cfg: DemoConfig, out: Path, kb: Any, report: Path) -> Path | None:
+    """The t-SNE plot of the MiniLM passage embeddings (None with another text encoder)."""
+    if cfg.text_encoder != "st:minilm":
+        return None
+    return tsne_plot(
+        out / "pipeline" / "embeddings" / "kb-passage-st_minilm",
+        kb,
+        report / "tsne_passages.png",
+        seed=cfg.seed,
     )
-    gold_reading = None
-    if cfg.read_answers:  # the reader alone: test questions over their gold entity's passages
-        t0 = time.perf_counter()
-        gold_reading = read_gold_passages(Path(reader_dir), kb, load_questions(qfiles["test"]))
-        timings["reader on gold passages"] = time.perf_counter() - t0
-    # the demo folder answers new questions (`kvqae ask` / `kvqae serve demo-output`)
+
+
+def _demo_bundle(cfg: DemoConfig, out: Path, world: _DemoWorld, report: Path, timings: dict[str, float]
+                 ) -> str | None:
+    """Make the demo folder an answerable bundle (`kvqae ask` / `kvqae serve demo-output`) and, when asked,
+    answer the gallery's test questions with it. Returns the gallery's Markdown (None without one)."""
+    from kvqae.ask.bundle import load_bundle, save_bundle
+    from kvqae.data.questions import load_questions
+
     t0 = time.perf_counter()
     bundle = load_bundle(out / "pipeline").model_copy(update={"created_by": "kvqae demo"})
     save_bundle(bundle, out)
     gallery = None
     if cfg.gallery_questions:
-        gallery = demo_gallery(out, load_questions(qfiles["test"]), report, cfg.gallery_questions)
+        gallery = demo_gallery(out, load_questions(world.qfiles["test"]), report, cfg.gallery_questions)
     timings["bundle + gallery"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - t_start
-    table = Path(paths["markdown"]).read_text(encoding="utf-8")
-    summary = {
+    return gallery
+
+
+def _demo_summary(cfg: DemoConfig, models: dict[str, str], timings: dict[str, float], pipe: Any, result: dict,
+                  gold_reading: dict | None) -> dict[str, Any]:
+    """`report/demo.json`: the config, the models, the timings, the fitted fusion weights by run, each
+    system's mean figures and the reader's on gold passages."""
+    return {
         "config": json.loads(cfg.model_dump_json()),
         "models": models,
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
@@ -410,8 +487,14 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         "systems": {s.name: s.mean for s in result["systems"]},
         "reader_gold_passages": gold_reading,
     }
-    write_json(report / "demo.json", summary)
-    page = [
+
+
+def _report_page(cfg: DemoConfig, table: str, gold_reading: dict | None, models: dict[str, str],
+                 fusion_weights: dict[str, float], paths: dict, gallery: str | None, tsne: Path | None,
+                 timings: dict[str, float]) -> list[str]:
+    """The lines of the report's README.md: the world, the results table, the models, the fusion weights,
+    the gallery, the t-SNE plot and the timings."""
+    return [
         "# kvqae demo report\n",
         f"World: {cfg.world.n_entities} entities, style shift {cfg.world.style_shift}, "
         f"cue-name share {cfg.world.cue_name_share}, seed {cfg.world.seed}. Test questions are evaluated; "
@@ -427,7 +510,7 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         "\n## Models\n",
         *[f"- {k}: {v}" for k, v in models.items()],
         "\n## Fusion weights (fitted on validation)\n",
-        *[f"- {k}: {v:g}" for k, v in summary["fusion_weights"].items()],
+        *[f"- {k}: {v:g}" for k, v in fusion_weights.items()],
         "\n![fusion weight grid](weights_heatmap.png)\n" if "heatmap" in paths else "",
         *(
             [
@@ -447,19 +530,6 @@ def _run_demo(cfg: DemoConfig, *, progress: bool, log) -> dict:
         "\nFiles: report.json (every figure, per query), report.md / report.tex (tables), gallery.png, "
         "demo.json (summary).\n",
     ]
-    from kvqae.io import atomic_path
-
-    with atomic_path(report / "README.md") as tmp:
-        tmp.write_text("\n".join(page), encoding="utf-8")
-    return {
-        "table": table,
-        "clip_history": clip_result.history,
-        "report": report,
-        "timings": timings,
-        "systems": result["systems"],
-        "weights": summary["fusion_weights"],
-        "reader_gold_passages": gold_reading,
-    }
 
 
 def demo_command(

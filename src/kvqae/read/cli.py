@@ -339,30 +339,14 @@ def train_reader(
     """
     import time
 
-    from kvqae.config import parse_config
     from kvqae.data.kb import KnowledgeBase
-    from kvqae.read.settings import ReaderSettings, window_stride
-    from kvqae.read.train import (
-        ReaderTrainConfig,
-        cloze_examples,
-        run_examples,
-        split_examples,
-        train_reader_model,
-    )
+    from kvqae.read.train import split_examples, train_reader_model
     from kvqae.safety import check_device
 
     t0 = time.monotonic()
-    if eval_run is not None and eval_questions is None:
-        raise InputError("--eval-run needs --eval-questions", field="eval_run")
-    # options of another source of training data were ignored, silently (--style not even checked)
-    for flag, given, applies in (("--style", style is not None, generate_cloze > 0),
-                                 ("--hard-negatives", hard_negatives is not None, questions is None),
-                                 ("--eval-top-k", eval_top_k is not None, eval_questions is not None)):
-        if given and not applies:
-            needs = {"--style": "--generate-cloze N (it styles the questions generated)",
-                     "--hard-negatives": "cloze questions (--generate-cloze or --cloze), not --questions",
-                     "--eval-top-k": "--eval-questions"}[flag]
-            raise InputError(f"{flag} applies to {needs}: drop it", field=flag)
+    _check_data_options(style=style, hard_negatives=hard_negatives, eval_top_k=eval_top_k,
+                        generate_cloze=generate_cloze, questions=questions, eval_questions=eval_questions,
+                        eval_run=eval_run)
     style = style or "natural"
     hard_negatives = 0.5 if hard_negatives is None else hard_negatives
     eval_top_k = 8 if eval_top_k is None else eval_top_k
@@ -372,11 +356,7 @@ def train_reader(
                "max_eval_questions": max_eval_questions, "eval_max_length": read_length,
                "max_minutes": max_minutes, "max_steps": max_steps, "ema": ema, "seed": seed, "device": device,
                "freeze_embeddings": freeze_embeddings, "layers": layers}
-    flags = {k: "--" + k.replace("_", "-") for k in options} | {"init_model": "--init",
-                                                                 "eval_max_length": "--read-length"}
-    settings = ReaderSettings(max_length=max_length, stride=window_stride(max_length),
-                              max_answer_tokens=max_answer_tokens, windows_per_passage=windows_per_passage)
-    cfg = parse_config(ReaderTrainConfig, {**options, "settings": settings}, names=flags)
+    cfg = _reader_train_config(options, max_length, max_answer_tokens, windows_per_passage)
     if not 0 <= val_fraction < 1:  # NaN included
         raise InputError(f"must be in [0, 1), got {val_fraction:g}", field="--val-fraction")
     check_device(device)  # before the data is made: torch failed at the first `.to(device)`
@@ -385,8 +365,7 @@ def train_reader(
                       overwrite)
     _set_threads(threads)
     kbase = KnowledgeBase.load(kb)
-    sources = sum([generate_cloze > 0, cloze is not None, questions is not None])
-    if sources != 1:
+    if sum([generate_cloze > 0, cloze is not None, questions is not None]) != 1:
         raise InputError(
             "give exactly one of --generate-cloze N, --cloze FILE, --questions FILE (with --run)",
             field="training data",
@@ -395,64 +374,127 @@ def train_reader(
         typer.echo(f"note: {note}", err=True)
     meta: dict = {"kb": str(kb)}
     if questions is not None:
-        from kvqae.data.questions import load_questions
-        from kvqae.data.runs import Run
-
-        if run is None:
-            raise InputError("--questions needs --run (a passage-level run)", field="run")
-        train_qs, ranked = load_questions(questions), Run.load(run)
-        # checked as --eval-run is: a run of another split, an entity run or one over another KB trained on
-        # whatever its ids happened to match
-        _check_run(ranked, run, {q.id for q in train_qs}, kb=kbase, kb_source=kb)
-        examples = run_examples(kbase, train_qs, ranked, relevant=relevant, irrelevant=irrelevant)
-        group = None
-        meta["questions"] = str(questions)
+        examples, group = _question_examples(kbase, kb, questions, run, relevant, irrelevant, meta)
     else:
-        from kvqae.read.cloze import generate_cloze as make_cloze
-        from kvqae.read.cloze import load_cloze
-
-        if cloze is not None:
-            items = load_cloze(cloze)
-            meta["cloze"] = str(cloze)
-        else:
-            items = make_cloze(kbase, generate_cloze, seed=seed, style=style, progress=progress)
-            meta["generated_cloze"] = len(items)
-            meta["style"] = style
-        examples = cloze_examples(
-            kbase, items, relevant=relevant, irrelevant=irrelevant, seed=seed, hard_negatives=hard_negatives,
-            source=cloze,
+        examples, group = _cloze_training_examples(
+            kbase, cloze, generate_cloze, style=style, hard_negatives=hard_negatives, relevant=relevant,
+            irrelevant=irrelevant, seed=seed, progress=progress, meta=meta,
         )
-        meta["hard_negatives"] = hard_negatives
-        entity_of = {q.id: q.entity or q.passage_id for q in items}
-
-        def group(e):  # hold out whole articles, so validation passages were never trained on
-            return entity_of[e.qid]
-
     train_set, val_set = split_examples(examples, val_fraction, seed=seed, group_of=group)
     if eval_questions is not None:
-        val_set = _eval_examples(kbase, eval_questions, eval_run, eval_top_k)
-        meta["eval_questions"] = str(eval_questions)
-        meta["eval_run"] = str(eval_run) if eval_run else "bm25"
+        val_set = _eval_questions_set(kbase, eval_questions, eval_run, eval_top_k, meta)
     meta["data_seconds"] = round(time.monotonic() - t0, 1)
     typer.echo(
         f"{len(train_set)} training / {len(val_set)} validation questions "
         f"({relevant} relevant + {irrelevant} irrelevant passages each)"
     )
-    result = train_reader_model(
-        train_set,
-        val_set,
-        out,
-        cfg,
-        resume=resume,
-        keep_work=keep_work,
-        progress=progress,
-        extra_meta=meta,
-        log=typer.echo,
+    result = train_reader_model(train_set, val_set, out, cfg, resume=resume, keep_work=keep_work,
+                                progress=progress, extra_meta=meta, log=typer.echo)
+    _save_read_options(out, read_length, max_length, read_windows, windows_per_passage)
+    _report_reader_training(result, out)
+
+
+def _check_data_options(*, style: str | None, hard_negatives: float | None, eval_top_k: int | None,
+                        generate_cloze: int, questions: Path | None, eval_questions: Path | None,
+                        eval_run: Path | None) -> None:
+    """InputError for an option of another source of training data (they were ignored, silently; --style not
+    even checked), or --eval-run without --eval-questions."""
+    if eval_run is not None and eval_questions is None:
+        raise InputError("--eval-run needs --eval-questions", field="eval_run")
+    for flag, given, applies in (("--style", style is not None, generate_cloze > 0),
+                                 ("--hard-negatives", hard_negatives is not None, questions is None),
+                                 ("--eval-top-k", eval_top_k is not None, eval_questions is not None)):
+        if given and not applies:
+            needs = {"--style": "--generate-cloze N (it styles the questions generated)",
+                     "--hard-negatives": "cloze questions (--generate-cloze or --cloze), not --questions",
+                     "--eval-top-k": "--eval-questions"}[flag]
+            raise InputError(f"{flag} applies to {needs}: drop it", field=flag)
+
+
+def _reader_train_config(options: dict[str, Any], max_length: int, max_answer_tokens: int,
+                         windows_per_passage: int | None) -> Any:
+    """The `ReaderTrainConfig` of the command's options (`ReaderTrainConfig` field -> value), its errors
+    naming the flags as typed."""
+    from kvqae.config import parse_config
+    from kvqae.read.settings import ReaderSettings, window_stride
+    from kvqae.read.train import ReaderTrainConfig
+
+    flags = {k: "--" + k.replace("_", "-") for k in options} | {"init_model": "--init",
+                                                                 "eval_max_length": "--read-length"}
+    settings = ReaderSettings(max_length=max_length, stride=window_stride(max_length),
+                              max_answer_tokens=max_answer_tokens, windows_per_passage=windows_per_passage)
+    return parse_config(ReaderTrainConfig, {**options, "settings": settings}, names=flags)
+
+
+def _question_examples(kbase: Any, kb: Path, questions: Path, run: Path | None, relevant: int,
+                       irrelevant: int, meta: dict) -> tuple[list, None]:
+    """Training examples of questions with answers read over their passages in `run` (checked against the
+    questions and the KB); records the questions file in `meta`. Returns (examples, no grouping)."""
+    from kvqae.data.questions import load_questions
+    from kvqae.data.runs import Run
+    from kvqae.read.train import run_examples
+
+    if run is None:
+        raise InputError("--questions needs --run (a passage-level run)", field="run")
+    train_qs, ranked = load_questions(questions), Run.load(run)
+    # checked as --eval-run is: a run of another split, an entity run or one over another KB trained on
+    # whatever its ids happened to match
+    _check_run(ranked, run, {q.id for q in train_qs}, kb=kbase, kb_source=kb)
+    examples = run_examples(kbase, train_qs, ranked, relevant=relevant, irrelevant=irrelevant)
+    meta["questions"] = str(questions)
+    return examples, None
+
+
+def _cloze_training_examples(kbase: Any, cloze: Path | None, generate_cloze: int, *, style: str,
+                             hard_negatives: float, relevant: int, irrelevant: int, seed: int, progress: bool,
+                             meta: dict) -> tuple[list, Any]:
+    """Training examples of cloze questions, read from `cloze` or `generate_cloze` of them made from the KB;
+    records their source in `meta`. Returns (examples, the article each example is held out with)."""
+    from kvqae.read.cloze import generate_cloze as make_cloze
+    from kvqae.read.cloze import load_cloze
+    from kvqae.read.train import cloze_examples
+
+    if cloze is not None:
+        items = load_cloze(cloze)
+        meta["cloze"] = str(cloze)
+    else:
+        items = make_cloze(kbase, generate_cloze, seed=seed, style=style, progress=progress)
+        meta["generated_cloze"] = len(items)
+        meta["style"] = style
+    examples = cloze_examples(
+        kbase, items, relevant=relevant, irrelevant=irrelevant, seed=seed, hard_negatives=hard_negatives,
+        source=cloze,
     )
+    meta["hard_negatives"] = hard_negatives
+    entity_of = {q.id: q.entity or q.passage_id for q in items}
+
+    def group(e):  # hold out whole articles, so validation passages were never trained on
+        return entity_of[e.qid]
+
+    return examples, group
+
+
+def _eval_questions_set(kbase: Any, eval_questions: Path, eval_run: Path | None, eval_top_k: int, meta: dict
+                        ) -> list:
+    """The validation examples of --eval-questions (over --eval-run, default BM25); records both in
+    `meta`."""
+    val_set = _eval_examples(kbase, eval_questions, eval_run, eval_top_k)
+    meta["eval_questions"] = str(eval_questions)
+    meta["eval_run"] = str(eval_run) if eval_run else "bm25"
+    return val_set
+
+
+def _save_read_options(out: Path, read_length: int | None, max_length: int, read_windows: int | None,
+                       windows_per_passage: int | None) -> None:
+    """Save --read-length / --read-windows with the trained reader where they differ from the training's."""
     if read_length is not None and read_length != max_length:
         set_read_length(out, read_length)
     if read_windows is not None and read_windows != windows_per_passage:
         set_read_windows(out, read_windows)
+
+
+def _report_reader_training(result: Any, out: Path) -> None:
+    """Say what the training reached: the best validation figures against the start's, steps and time."""
     start = result.history[0] if result.history else {}
     if not result.best.get("n"):  # --val-fraction 0: "EM 0.0" would read as measured
         typer.echo(f"no validation questions, nothing measured: the latest checkpoint is kept; "

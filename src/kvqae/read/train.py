@@ -448,6 +448,22 @@ def check_reader_work(work: Path, init_model: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- training loop
+@dataclass
+class _ReaderRun:
+    """What the training loop works with: the reader, its optimizer and schedule, the weight average, the
+    validation questions, the work folders and where messages go."""
+
+    cfg: ReaderTrainConfig
+    reader: Any
+    optimizer: Any
+    scheduler: Any
+    average: WeightAverage | None
+    eval_set: list[ReaderExample]
+    last_dir: Path
+    best_dir: Path
+    say: Any
+
+
 def train_reader_model(
     train: list[ReaderExample],
     val: list[ReaderExample],
@@ -466,10 +482,6 @@ def train_reader_model(
     """
     import torch
 
-    from kvqae.io import atomic_dir
-    from kvqae.progress import make_progress
-    from kvqae.read.model import Reader
-
     cfg = config or ReaderTrainConfig()
     out = Path(out)
     work = out.with_name(out.name + ".work")
@@ -485,6 +497,33 @@ def train_reader_model(
     check_reader_work(work, cfg.init_model)
     resuming = resume and (last_dir / "state.json").exists()
     init = str(last_dir) if resuming else resolve_init(cfg.init_model)
+    reader = _load_reader(cfg, init, resuming)
+    optimizer = _reader_optimizer(reader.model, cfg)
+    total_steps = _total_steps(cfg, len(train))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_then_decay(cfg, total_steps))
+    if resuming:
+        state = _resume_state(state, last_dir, total_steps, optimizer, scheduler, say)
+    elif work.exists():
+        _clear_earlier_run(work, last_dir, say)
+    work.mkdir(parents=True, exist_ok=True)
+    average = _weight_average(reader.model, cfg, resuming, last_dir)
+    run = _ReaderRun(cfg, reader, optimizer, scheduler, average, eval_set, last_dir, best_dir, say)
+    stopped, wall = _train_with_progress(run, train, state, total_steps, progress)
+    meta = _training_meta(cfg, state, len(train), len(eval_set), wall, stopped, extra_meta)
+    _write_reader(out, best_dir, meta)
+    if not keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    return TrainResult(out, state["best"], state["history"], wall, state["step"], stopped)
+
+
+def _load_reader(cfg: ReaderTrainConfig, init: str, resuming: bool) -> Any:
+    """The reader to train, loaded from `init` after seeding torch (a new span head draws from it), its
+    encoder cut to `cfg.layers` (a resumed model is cut already) and its word embeddings frozen when
+    asked."""
+    import torch
+
+    from kvqae.read.model import Reader
+
     torch.manual_seed(cfg.seed)
     reader = Reader.load(init, device=cfg.device, settings=cfg.settings)
     model = reader.model
@@ -492,6 +531,31 @@ def train_reader_model(
         keep_first_layers(model, cfg.layers)
     if cfg.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    return reader
+
+
+def _training_meta(cfg: ReaderTrainConfig, state: dict[str, Any], n_train: int, n_eval: int, wall: float,
+                   stopped: bool, extra_meta: dict[str, Any] | None) -> dict[str, Any]:
+    """What `training.json` records: best and history of the validations, steps, sizes, wall time, budget
+    stop, settings, per-step losses, and the caller's `extra_meta`."""
+    return {
+        "best": state["best"],
+        "history": state["history"],
+        "steps": state["step"],
+        "train_questions": n_train,
+        "val_questions": n_eval,
+        "wall_seconds": round(wall, 1),
+        "stopped_by_budget": stopped,
+        "config": cfg.model_dump(),
+        "losses": state.get("losses", []),
+        **(extra_meta or {}),
+    }
+
+
+def _reader_optimizer(model: Any, cfg: ReaderTrainConfig) -> Any:
+    """AdamW with weight decay on the trainable weights but biases and layer norms."""
+    import torch
+
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     groups = [
         {
@@ -505,11 +569,21 @@ def train_reader_model(
             "weight_decay": 0.0,
         },
     ]
-    optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
-    steps_per_epoch = math.ceil(len(train) / cfg.batch_questions)
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def _total_steps(cfg: ReaderTrainConfig, n_train: int) -> int:
+    """Optimizer steps of the whole run (at least 1): the epochs' steps, capped by `max_steps`."""
+    steps_per_epoch = math.ceil(n_train / cfg.batch_questions)
     total_steps = max(steps_per_epoch * cfg.epochs, 1)
     if cfg.max_steps is not None:
         total_steps = max(min(total_steps, cfg.max_steps), 1)
+    return total_steps
+
+
+def _warmup_then_decay(cfg: ReaderTrainConfig, total_steps: int) -> Any:
+    """The learning-rate multiplier of each step: linear warm-up over `cfg.warmup` of the steps, then linear
+    decay to 0 at `total_steps`."""
     warm = int(cfg.warmup * total_steps)
 
     def lr_lambda(step: int) -> float:
@@ -517,133 +591,189 @@ def train_reader_model(
             return (step + 1) / (warm + 1)
         return max(0.0, (total_steps - step) / max(total_steps - warm, 1))
 
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
-    if resuming:
-        saved = json.loads((last_dir / "state.json").read_text(encoding="utf-8"))
-        check_resume(saved, state["run"], total_steps, last_dir)
-        state = {**saved, "run": state["run"]}
-        opt = torch.load(last_dir / "optimizer.pt", weights_only=False)
-        optimizer.load_state_dict(opt["optimizer"])
-        scheduler.load_state_dict(opt["scheduler"])
-        torch.set_rng_state(opt["torch_rng"])
-        say(f"resumed at step {state['step']} (epoch {state['epoch']}, position {state['pos']})")
-    elif work.exists():
-        if (last_dir / "state.json").exists():  # it was removed without a word
-            step = json.loads((last_dir / "state.json").read_text(encoding="utf-8")).get("step")
-            say(f"starting over: the checkpoint of an earlier run ({last_dir}, step {step}) is removed; pass "
-                "--resume to continue one")
-        shutil.rmtree(work)
-    work.mkdir(parents=True, exist_ok=True)
+    return lr_lambda
+
+
+def _resume_state(state: dict[str, Any], last_dir: Path, total_steps: int, optimizer: Any, scheduler: Any,
+                  say: Any) -> dict[str, Any]:
+    """The checkpoint's state (checked against this run), with its optimizer, schedule and torch RNG
+    restored."""
+    import torch
+
+    saved = json.loads((last_dir / "state.json").read_text(encoding="utf-8"))
+    check_resume(saved, state["run"], total_steps, last_dir)
+    state = {**saved, "run": state["run"]}
+    opt = torch.load(last_dir / "optimizer.pt", weights_only=False)
+    optimizer.load_state_dict(opt["optimizer"])
+    scheduler.load_state_dict(opt["scheduler"])
+    torch.set_rng_state(opt["torch_rng"])
+    say(f"resumed at step {state['step']} (epoch {state['epoch']}, position {state['pos']})")
+    return state
+
+
+def _clear_earlier_run(work: Path, last_dir: Path, say: Any) -> None:
+    """Remove the work folder of an earlier run, saying so when it held a checkpoint."""
+    if (last_dir / "state.json").exists():  # it was removed without a word
+        step = json.loads((last_dir / "state.json").read_text(encoding="utf-8")).get("step")
+        say(f"starting over: the checkpoint of an earlier run ({last_dir}, step {step}) is removed; pass "
+            "--resume to continue one")
+    shutil.rmtree(work)
+
+
+def _weight_average(model: Any, cfg: ReaderTrainConfig, resuming: bool, last_dir: Path
+                    ) -> WeightAverage | None:
+    """The moving average of the weights when `cfg.ema` (restored from the checkpoint when resuming)."""
+    import torch
 
     average = WeightAverage(model, cfg.ema) if cfg.ema is not None else None
     if average is not None and resuming and (last_dir / "ema.pt").exists():
         average.load_state_dict(torch.load(last_dir / "ema.pt", weights_only=True))
+    return average
 
-    def validate() -> dict[str, Any]:
-        with average.swapped_in() if average is not None else contextlib.nullcontext():
-            m = _evaluate_at_length(reader, eval_set, cfg.eval_max_length)
-            m.update(step=state["step"], epoch=state["epoch"], elapsed=round(state["elapsed"], 1))
-            state["history"].append(m)
-            say(f"step {state['step']}: EM {m['em']:.1f} F1 {m['f1']:.1f} (n={m['n']})")
-            if state["best"] is None or m["f1"] > state["best"]["f1"] or not eval_set:
-                state["best"] = dict(m)
-                with atomic_dir(best_dir) as tmp:
-                    reader.save(tmp)
-        return m
 
-    def checkpoint() -> None:
-        with atomic_dir(last_dir) as tmp:
-            reader.save(tmp)
-            torch.save(
-                {
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "torch_rng": torch.get_rng_state(),
-                },
-                tmp / "optimizer.pt",
-            )
-            if average is not None:
-                torch.save(average.state_dict(), tmp / "ema.pt")
-            (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")
+def _validate(run: _ReaderRun, state: dict[str, Any]) -> dict[str, Any]:
+    """Measure EM/F1 on the validation questions (with the averaged weights when kept), record it in the
+    history, and save the reader as the best when it is (always without validation questions)."""
+    from kvqae.io import atomic_dir
 
-    budget = None if cfg.max_minutes is None else cfg.max_minutes * 60.0
+    with run.average.swapped_in() if run.average is not None else contextlib.nullcontext():
+        m = _evaluate_at_length(run.reader, run.eval_set, run.cfg.eval_max_length)
+        m.update(step=state["step"], epoch=state["epoch"], elapsed=round(state["elapsed"], 1))
+        state["history"].append(m)
+        run.say(f"step {state['step']}: EM {m['em']:.1f} F1 {m['f1']:.1f} (n={m['n']})")
+        if state["best"] is None or m["f1"] > state["best"]["f1"] or not run.eval_set:
+            state["best"] = dict(m)
+            with atomic_dir(run.best_dir) as tmp:
+                run.reader.save(tmp)
+    return m
+
+
+def _checkpoint(run: _ReaderRun, state: dict[str, Any]) -> None:
+    """Save what resuming needs to `last/`: the reader, optimizer, schedule, torch RNG, average, state."""
+    import torch
+
+    from kvqae.io import atomic_dir
+
+    with atomic_dir(run.last_dir) as tmp:
+        run.reader.save(tmp)
+        torch.save(
+            {
+                "optimizer": run.optimizer.state_dict(),
+                "scheduler": run.scheduler.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+            },
+            tmp / "optimizer.pt",
+        )
+        if run.average is not None:
+            torch.save(run.average.state_dict(), tmp / "ema.pt")
+        (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")
+
+
+def _train_with_progress(run: _ReaderRun, train: list[ReaderExample], state: dict[str, Any],
+                         total_steps: int, progress: bool) -> tuple[bool, float]:
+    """Validate the starting point (unless resumed past it), then train under a progress bar. Returns
+    (stopped by a step or time budget, wall seconds of the whole run, resumed ones included)."""
+    from kvqae.progress import make_progress
+
     t0 = time.monotonic() - state["elapsed"]
-    stopped = False
     if state["best"] is None:
-        validate()  # the starting point, so the gain from training is visible
-    model.train()
+        _validate(run, state)  # the starting point, so the gain from training is visible
+    run.reader.model.train()
     prog = make_progress() if progress else None
     task = prog.add_task("training reader", total=total_steps, completed=state["step"]) if prog else None
     if prog:
         prog.start()
     try:
-        while state["epoch"] < cfg.epochs and not stopped:
-            order = np.random.default_rng([cfg.seed, state["epoch"]]).permutation(len(train))
-            while state["pos"] < len(order):
-                batch = [train[int(i)] for i in order[state["pos"] : state["pos"] + cfg.batch_questions]]
-                optimizer.zero_grad(set_to_none=True)
-                total = 0.0
-                for ex in batch:
-                    feats = reader.featurize(ex.question, ex.passages, ex.gold_spans)
-                    if not feats.start_targets.any():
-                        continue  # the answer fell outside every window
-                    start, end = reader.logits(feats, grad=True)
-                    loss = global_span_loss(
-                        start,
-                        end,
-                        torch.from_numpy(feats.context_mask).to(cfg.device),
-                        torch.from_numpy(feats.start_targets).to(cfg.device),
-                        torch.from_numpy(feats.end_targets).to(cfg.device),
-                    ) / len(batch)
-                    loss.backward()
-                    total += float(loss.detach())
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                if average is not None:
-                    average.update()
-                state["step"] += 1
-                state["pos"] += len(batch)
-                state["elapsed"] = time.monotonic() - t0
-                state.setdefault("losses", []).append(round(total, 5))
-                if prog:
-                    prog.update(task, advance=1, description=f"training reader (loss {total:.3f})")
-                if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
-                    say(f"step budget of {cfg.max_steps} steps reached")
-                    stopped = True
-                    break
-                if budget is not None and state["elapsed"] >= budget:
-                    say(f"time budget of {cfg.max_minutes} min reached at step {state['step']}")
-                    stopped = True
-                    break
-                if cfg.eval_every and state["step"] % cfg.eval_every == 0:
-                    validate()
-                    checkpoint()
-            if not stopped:
-                state["epoch"] += 1
-                state["pos"] = 0
-                if not cfg.eval_every or state["step"] % cfg.eval_every:
-                    validate()
-                checkpoint()
-        if stopped:
-            validate()
-            checkpoint()
+        stopped = _train_epochs(run, train, state, t0, prog, task)
     finally:
         if prog:
             prog.stop()
-    wall = time.monotonic() - t0
-    meta = {
-        "best": state["best"],
-        "history": state["history"],
-        "steps": state["step"],
-        "train_questions": len(train),
-        "val_questions": len(eval_set),
-        "wall_seconds": round(wall, 1),
-        "stopped_by_budget": stopped,
-        "config": cfg.model_dump(),
-        "losses": state.get("losses", []),
-        **(extra_meta or {}),
-    }
+    return stopped, time.monotonic() - t0
+
+
+def _train_epochs(run: _ReaderRun, train: list[ReaderExample], state: dict[str, Any], t0: float,
+                  prog: Any, task: Any) -> bool:
+    """The remaining epochs: validate and checkpoint every `eval_every` steps and after each epoch, and once
+    more when a budget stops the run. Returns whether a budget stopped it."""
+    cfg = run.cfg
+    stopped = False
+    while state["epoch"] < cfg.epochs and not stopped:
+        stopped = _train_epoch(run, train, state, t0, prog, task)
+        if not stopped:
+            state["epoch"] += 1
+            state["pos"] = 0
+            if not cfg.eval_every or state["step"] % cfg.eval_every:
+                _validate(run, state)
+            _checkpoint(run, state)
+    if stopped:
+        _validate(run, state)
+        _checkpoint(run, state)
+    return stopped
+
+
+def _train_epoch(run: _ReaderRun, train: list[ReaderExample], state: dict[str, Any], t0: float,
+                 prog: Any, task: Any) -> bool:
+    """The rest of epoch `state["epoch"]` from position `state["pos"]` (its order: a permutation seeded by the
+    seed and the epoch). Returns True when a step or time budget stopped it."""
+    cfg = run.cfg
+    budget = None if cfg.max_minutes is None else cfg.max_minutes * 60.0
+    order = np.random.default_rng([cfg.seed, state["epoch"]]).permutation(len(train))
+    while state["pos"] < len(order):
+        batch = [train[int(i)] for i in order[state["pos"] : state["pos"] + cfg.batch_questions]]
+        total = _train_step(run, batch)
+        state["step"] += 1
+        state["pos"] += len(batch)
+        state["elapsed"] = time.monotonic() - t0
+        state.setdefault("losses", []).append(round(total, 5))
+        if prog:
+            prog.update(task, advance=1, description=f"training reader (loss {total:.3f})")
+        if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
+            run.say(f"step budget of {cfg.max_steps} steps reached")
+            return True
+        if budget is not None and state["elapsed"] >= budget:
+            run.say(f"time budget of {cfg.max_minutes} min reached at step {state['step']}")
+            return True
+        if cfg.eval_every and state["step"] % cfg.eval_every == 0:
+            _validate(run, state)
+            _checkpoint(run, state)
+    return False
+
+
+def _train_step(run: _ReaderRun, batch: list[ReaderExample]) -> float:
+    """One optimizer step over `batch` (gradients accumulated question by question; a question whose answer
+    fell outside every window is skipped). Returns the batch's loss."""
+    import torch
+
+    cfg, reader = run.cfg, run.reader
+    run.optimizer.zero_grad(set_to_none=True)
+    total = 0.0
+    for ex in batch:
+        feats = reader.featurize(ex.question, ex.passages, ex.gold_spans)
+        if not feats.start_targets.any():
+            continue  # the answer fell outside every window
+        start, end = reader.logits(feats, grad=True)
+        loss = global_span_loss(
+            start,
+            end,
+            torch.from_numpy(feats.context_mask).to(cfg.device),
+            torch.from_numpy(feats.start_targets).to(cfg.device),
+            torch.from_numpy(feats.end_targets).to(cfg.device),
+        ) / len(batch)
+        loss.backward()
+        total += float(loss.detach())
+    torch.nn.utils.clip_grad_norm_(reader.model.parameters(), cfg.max_grad_norm)
+    run.optimizer.step()
+    run.scheduler.step()
+    if run.average is not None:
+        run.average.update()
+    return total
+
+
+def _write_reader(out: Path, best_dir: Path, meta: dict[str, Any]) -> None:
+    """Write the best checkpoint to `out` (atomically), with a summary of the training in its
+    `kvqae_reader.json` and all of `meta` in `training.json`."""
+    from kvqae.io import atomic_dir
+
     with atomic_dir(out) as tmp:
         for f in best_dir.iterdir():
             shutil.copy2(f, tmp / f.name)
@@ -662,6 +792,3 @@ def train_reader_model(
         }
         settings_file.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         (tmp / "training.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    if not keep_work:
-        shutil.rmtree(work, ignore_errors=True)
-    return TrainResult(out, state["best"], state["history"], wall, state["step"], stopped)

@@ -498,21 +498,81 @@ def train_clip(
         torch.set_num_threads(previous_threads)
 
 
+@dataclass
+class _ClipParts:
+    """What one training run trains and how it reads its batches (built by `_build_parts`)."""
+
+    model: Any
+    tokenizer: Any
+    image_processor: Any
+    heads: Any  # EntityAwareHeads, or None without an MLM / type loss
+    weights: Any  # LossWeights of the joint mode (present, unused, in the others)
+    objective: Any
+    collator: Any
+    use_bf16: bool
+
+
+@dataclass
+class _Optimization:
+    """The optimizer over the trained parameters, its learning-rate schedule, and how batches are drawn."""
+
+    main_params: list[Any]  # CLIP + heads (clipped by `max_grad_norm`), without the joint weights
+    optimizer: Any
+    scheduler: Any
+    sampler: Any  # EntityCentricBatchSampler, or None for random batches
+
+
+@dataclass
+class _Progress:
+    """Where training stands: what a checkpoint saves and a resumed run starts from."""
+
+    start_epoch: int = 0
+    step: int = 0
+    best_mrr: float = -math.inf
+    best_epoch: int = -1
+    history: list[dict[str, Any]] = field(default_factory=list)
+    resumed_after: int | None = None
+    stopped_by_time: bool = False
+
+
+@dataclass
+class _Folders:
+    """The output folder and the work folder beside it (checkpoint and best model so far)."""
+
+    out_dir: Path
+    work: Path
+    checkpoint: Path
+    best: Path
+
+
 def _train(
     config: TrainClipConfig, train_pairs: list[TrainPair] | None, val_pairs: list[TrainPair] | None
 ) -> TrainResult:
-    import torch
-
-    from kvqae.io import atomic_dir, write_json
-    from kvqae.progress import track
-    from kvqae.train.data import Collator, EntityCentricBatchSampler, type_vocabulary
-    from kvqae.train.losses.joint import LossWeights
-    from kvqae.train.model import EntityAwareHeads, ensure_mask_token, load_clip
-    from kvqae.train.objective import LossSwitches, Objective
-
+    """`train_clip` once its thread count is set: pairs, model, optimizer, resume, epochs, output."""
     if config.mode not in MODES:
         raise InputError(f"unknown mode {config.mode!r}", field="mode")
-    type_source = "given" if config.mode == "entity" else None  # pairs handed in: their own span types
+    train_pairs, val_pairs, type_source = _training_pairs(config, train_pairs, val_pairs)
+    _seed_everything(config.seed)
+    parts = _build_parts(config, train_pairs, type_source)
+    optimization = _build_optimization(config, parts, train_pairs)
+    val_batches = _validation_batches(config, val_pairs)
+    folders = _work_folders(config)
+    data = pairs_digest(train_pairs, val_pairs)
+    progress = _resume_or_start(config, parts, optimization, folders, data)
+    _run_epochs(config, parts, optimization, train_pairs, val_batches, folders, progress, data)
+    joint_weights, best_val = _write_output(
+        config, parts, folders, progress, type_source, len(train_pairs), len(val_pairs), bool(val_batches)
+    )
+    return TrainResult(folders.out_dir, progress.best_epoch, best_val, progress.history, progress.step,
+                       joint_weights, progress.resumed_after, progress.stopped_by_time)
+
+
+def _training_pairs(
+    config: TrainClipConfig, train_pairs: list[TrainPair] | None, val_pairs: list[TrainPair] | None
+) -> tuple[list[TrainPair], list[TrainPair], str | None]:
+    """The pairs handed in, or those the config's files give; and the span types' source (see `load_pairs`:
+    "given" for entity pairs handed in, which carry their own span types)."""
+    type_source = "given" if config.mode == "entity" else None
     if train_pairs is None:
         train_pairs, val_pairs, type_source = load_pairs(config)
     val_pairs = val_pairs or []
@@ -520,41 +580,58 @@ def _train(
         raise InputError(
             "need at least two training pairs", field="questions" if config.mode != "entity" else "kb"
         )
+    return train_pairs, val_pairs, type_source
 
-    _seed_everything(config.seed)
+
+def _entity_heads(
+    config: TrainClipConfig, model: Any, tokenizer: Any, train_pairs: list[TrainPair], type_source: str | None
+) -> tuple[Any, int | None, list[str]]:
+    """Entity mode with an MLM or type loss: (the heads, the mask token id, the type vocabulary); else
+    (None, None, [])."""
+    from kvqae.train.data import type_vocabulary
+    from kvqae.train.model import EntityAwareHeads, ensure_mask_token
+
+    ent = config.entity
+    if not (config.mode == "entity" and (ent.mlm or ent.entity_type)):
+        return None, None, []
+    mask_id = ensure_mask_token(model, tokenizer, ent.mask_token)
+    types = type_vocabulary(train_pairs)
+    if ent.entity_type and not types:
+        raise InputError(
+            "entity-type loss is on but no training span has a type "
+            f"(type source: {type_source}; the KB has no types and NER is off?)",
+            field="entity.entity_type",
+        )
+    heads = EntityAwareHeads(
+        model, types, mlm=ent.mlm, entity_type=ent.entity_type, type_source=type_source
+    ).to(config.device)
+    return heads, mask_id, types
+
+
+def _build_parts(
+    config: TrainClipConfig, train_pairs: list[TrainPair], type_source: str | None
+) -> _ClipParts:
+    """Load the start CLIP and build the heads, loss weights, objective and collator (in this order: the
+    heads' random initialisation draws from the seeded RNG)."""
+    import torch
+
+    from kvqae.train.data import Collator
+    from kvqae.train.losses.joint import LossWeights
+    from kvqae.train.model import load_clip
+    from kvqae.train.objective import Objective
+
     device = config.device
     model, tokenizer, image_processor = load_clip(config.model, device)
     max_length = int(model.config.text_config.max_position_embeddings)
     ent = config.entity
     is_entity = config.mode == "entity"
-    heads = None
-    mask_id = None
-    types: list[str] = []
-    if is_entity and (ent.mlm or ent.entity_type):
-        mask_id = ensure_mask_token(model, tokenizer, ent.mask_token)
-        types = type_vocabulary(train_pairs)
-        if ent.entity_type and not types:
-            raise InputError(
-                "entity-type loss is on but no training span has a type "
-                f"(type source: {type_source}; the KB has no types and NER is off?)",
-                field="entity.entity_type",
-            )
-        heads = EntityAwareHeads(
-            model, types, mlm=ent.mlm, entity_type=ent.entity_type, type_source=type_source
-        ).to(device)
+    heads, mask_id, types = _entity_heads(config, model, tokenizer, train_pairs, type_source)
     weights = LossWeights(config.joint.weights, learn=config.joint.learn_weights).to(device)
     if config.gradient_checkpointing:
         enable_checkpointing(model)
     use_bf16 = config.bf16 and str(device).startswith("cuda")
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else None
     symmetric = config.symmetric if config.symmetric is not None else not is_entity
-    switches = (
-        LossSwitches(
-            ent.contrastive, ent.mlm, ent.entity_type, ent.contrastive_weight, ent.mlm_weight, ent.type_weight
-        )
-        if is_entity
-        else LossSwitches()
-    )
     objective = Objective(
         config.mode,
         model,
@@ -562,7 +639,7 @@ def _train(
         weights=weights,
         symmetric=symmetric,
         joint_fusion=config.joint.fusion,
-        switches=switches,
+        switches=_loss_switches(config),
         bidirectional_mlm=ent.bidirectional_mlm,
         autocast=autocast,
     )
@@ -574,10 +651,33 @@ def _train(
         mask_token_id=mask_id,
         type_vocab={t: i for i, t in enumerate(types)},
     )
+    return _ClipParts(model, tokenizer, image_processor, heads, weights, objective, collator, use_bf16)
+
+
+def _loss_switches(config: TrainClipConfig) -> Any:
+    """Which losses entity pretraining combines, with their weights (the defaults in the other modes)."""
+    from kvqae.train.objective import LossSwitches
+
+    ent = config.entity
+    if config.mode != "entity":
+        return LossSwitches()
+    return LossSwitches(
+        ent.contrastive, ent.mlm, ent.entity_type, ent.contrastive_weight, ent.mlm_weight, ent.type_weight
+    )
+
+
+def _build_optimization(config: TrainClipConfig, parts: _ClipParts, train_pairs: list[TrainPair]
+                        ) -> _Optimization:
+    """AdamW over CLIP + heads (+ the joint weights when learned), the batch sampler, and the schedule over
+    the steps that the epochs (or `max_steps`) make."""
+    import torch
+
+    from kvqae.train.data import EntityCentricBatchSampler
 
     # parameters: CLIP + heads (the tied decoder weight is the embedding: count it once) + joint weights
     seen: set[int] = set()
     main_params = []
+    model, heads = parts.model, parts.heads
     for p in list(model.parameters()) + (list(heads.parameters()) if heads is not None else []):
         if id(p) not in seen and p.requires_grad:
             seen.add(id(p))
@@ -585,7 +685,7 @@ def _train(
     groups = [{"params": main_params, "lr": config.lr}]
     if config.joint.learn_weights and config.mode == "joint":
         groups.append(
-            {"params": list(weights.parameters()), "lr": config.joint.weights_lr, "weight_decay": 0.0}
+            {"params": list(parts.weights.parameters()), "lr": config.joint.weights_lr, "weight_decay": 0.0}
         )
     optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
 
@@ -602,6 +702,12 @@ def _train(
     total_steps = batches_per_epoch * config.epochs
     if config.max_steps is not None:
         total_steps = min(total_steps, config.max_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(config, total_steps))
+    return _Optimization(main_params, optimizer, scheduler, sampler)
+
+
+def _lr_factor(config: TrainClipConfig, total_steps: int) -> Any:
+    """The learning-rate multiplier of each step: linear warm-up, then constant or linear decay to 0."""
 
     def lr_factor(step: int) -> float:
         if step < config.warmup_steps:
@@ -611,139 +717,201 @@ def _train(
         remaining = max(total_steps - config.warmup_steps, 1)
         return max(0.0, 1.0 - (step - config.warmup_steps) / remaining)
 
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    return lr_factor
 
-    val_batches = []
-    if len(val_pairs) >= 2:
-        vb = (
-            EntityCentricBatchSampler(
-                [p.entity for p in val_pairs], config.batch_size, seed=config.seed
-            ).batches()
-            if config.entity_centric
-            else _random_batches(len(val_pairs), config.batch_size, 0)
-        )
-        val_batches = [[val_pairs[i] for i in b] for b in vb]
 
+def _validation_batches(config: TrainClipConfig, val_pairs: list[TrainPair]) -> list[list[TrainPair]]:
+    """The validation pairs in fixed batches ([] with fewer than two pairs)."""
+    from kvqae.train.data import EntityCentricBatchSampler
+
+    if len(val_pairs) < 2:
+        return []
+    vb = (
+        EntityCentricBatchSampler(
+            [p.entity for p in val_pairs], config.batch_size, seed=config.seed
+        ).batches()
+        if config.entity_centric
+        else _random_batches(len(val_pairs), config.batch_size, 0)
+    )
+    return [[val_pairs[i] for i in b] for b in vb]
+
+
+def _work_folders(config: TrainClipConfig) -> _Folders:
+    """`output_dir` and its work folder (checked: it is removed at the end)."""
     out_dir = Path(config.output_dir)
     work = out_dir.with_name(out_dir.name + ".work")
     check_work_folder(work)
-    ckpt, best_dir = work / "checkpoint", work / "best"
-    state_file = ckpt / "state.pt"
-    start_epoch, step, best_mrr, best_epoch = 0, 0, -math.inf, -1
-    history: list[dict[str, Any]] = []
-    resumed_after: int | None = None
-    data = pairs_digest(train_pairs, val_pairs)
-    if config.resume and state_file.exists():
-        # on the CPU: the RNG states must stay there; the optimizer moves its state to each parameter's device
-        state = torch.load(state_file, map_location="cpu", weights_only=False)
-        check_resume_config(config, state.get("config"), state_file)
-        check_resume_progress(config, state, data, state_file)
-        model.load_state_dict(state["model"])
-        if heads is not None:
-            heads.load_state_dict(state["heads"], strict=False)
-            heads.retie(model)
-        weights.load_state_dict(state["weights"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, step, best_mrr, best_epoch = (
-            state["epoch"] + 1,
-            state["step"],
-            state["best"],
-            state["best_epoch"],
-        )
-        history = state["history"]
-        restore_rng(state)
-        resumed_after = state["epoch"]
+    return _Folders(out_dir, work, work / "checkpoint", work / "best")
 
-    def to_device(batch: dict[str, Any]) -> dict[str, Any]:
-        return {k: v.to(device) for k, v in batch.items()}
 
-    def validate() -> float | None:
-        if not val_batches:
-            return None
-        model.eval()
-        scores = [objective.batch_mrr(to_device(collator(b))) for b in val_batches]
-        model.train()
-        return float(sum(scores) / len(scores))
+def _resume_or_start(config: TrainClipConfig, parts: _ClipParts, optimization: _Optimization,
+                     folders: _Folders, data: str) -> _Progress:
+    """A fresh start, or (`resume` and a checkpoint there) the checkpoint's model, optimizer, schedule, RNG
+    states and progress, after checking that it was made by the same config on the same pairs."""
+    import torch
 
-    def save_best() -> None:
-        with atomic_dir(best_dir) as tmp:
-            _save_model(tmp, model, tokenizer, image_processor, heads)
+    state_file = folders.checkpoint / "state.pt"
+    if not (config.resume and state_file.exists()):
+        return _Progress()
+    # on the CPU: the RNG states must stay there; the optimizer moves its state to each parameter's device
+    state = torch.load(state_file, map_location="cpu", weights_only=False)
+    check_resume_config(config, state.get("config"), state_file)
+    check_resume_progress(config, state, data, state_file)
+    parts.model.load_state_dict(state["model"])
+    if parts.heads is not None:
+        parts.heads.load_state_dict(state["heads"], strict=False)
+        parts.heads.retie(parts.model)
+    parts.weights.load_state_dict(state["weights"])
+    optimization.optimizer.load_state_dict(state["optimizer"])
+    optimization.scheduler.load_state_dict(state["scheduler"])
+    progress = _Progress(state["epoch"] + 1, state["step"], state["best"], state["best_epoch"],
+                         state["history"])
+    restore_rng(state)
+    progress.resumed_after = state["epoch"]
+    return progress
 
-    model.train()
-    started, stopped_by_time = time.perf_counter(), False
-    for epochs_timed, epoch in enumerate(range(start_epoch, config.epochs)):  # epochs_timed: run so far
-        if config.max_steps is not None and step >= config.max_steps:
+
+def _to_device(batch: dict[str, Any], device: str) -> dict[str, Any]:
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def _validate(parts: _ClipParts, val_batches: list[list[TrainPair]], device: str) -> float | None:
+    """Mean in-batch MRR over the validation batches (None without any); leaves the model in train mode."""
+    if not val_batches:
+        return None
+    parts.model.eval()
+    scores = [parts.objective.batch_mrr(_to_device(parts.collator(b), device)) for b in val_batches]
+    parts.model.train()
+    return float(sum(scores) / len(scores))
+
+
+def _save_best(folders: _Folders, parts: _ClipParts) -> None:
+    from kvqae.io import atomic_dir
+
+    with atomic_dir(folders.best) as tmp:
+        _save_model(tmp, parts.model, parts.tokenizer, parts.image_processor, parts.heads)
+
+
+def _out_of_time(config: TrainClipConfig, epochs_timed: int, started: float) -> bool:
+    """Whether the mean epoch so far says the next one would end past `max_minutes`."""
+    if config.max_minutes is None or not epochs_timed:
+        return False
+    elapsed = time.perf_counter() - started
+    return elapsed + elapsed / epochs_timed > config.max_minutes * 60
+
+
+def _run_epochs(config: TrainClipConfig, parts: _ClipParts, optimization: _Optimization,
+                train_pairs: list[TrainPair], val_batches: list[list[TrainPair]], folders: _Folders,
+                progress: _Progress, data: str) -> None:
+    """Train the remaining epochs (until `max_steps` or the time budget); after each, validate, keep the
+    best model so far and write the checkpoint. Updates `progress`."""
+    parts.model.train()
+    started = time.perf_counter()
+    # epochs_timed: the epochs this run has trained so far (a resumed run starts at 0)
+    for epochs_timed, epoch in enumerate(range(progress.start_epoch, config.epochs)):
+        if config.max_steps is not None and progress.step >= config.max_steps:
             break
-        if config.max_minutes is not None and epochs_timed:
-            elapsed = time.perf_counter() - started
-            if elapsed + elapsed / epochs_timed > config.max_minutes * 60:
-                stopped_by_time = True
-                break
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-            batches = sampler.batches()
-        else:
-            batches = _random_batches(len(train_pairs), config.batch_size, config.seed + epoch)
-        sums: dict[str, float] = {}
-        n_batches = 0
-        for idx in track(
-            batches, f"epoch {epoch + 1}/{config.epochs} ({config.mode})", enabled=config.progress
-        ):
-            batch = to_device(collator([train_pairs[i] for i in idx]))
-            optimizer.zero_grad(set_to_none=True)
-            parts = objective.backward(batch, config.grad_cache_chunk)
-            if config.max_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(main_params, config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            n_batches += 1
-            for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + v
-            if config.max_steps is not None and step >= config.max_steps:
-                break
-        val = validate()
+        if _out_of_time(config, epochs_timed, started):
+            progress.stopped_by_time = True
+            break
+        sums, n_batches = _train_epoch(config, parts, optimization, train_pairs, epoch, progress)
+        val = _validate(parts, val_batches, config.device)
         record = {
             "epoch": epoch,
-            "steps": step,
+            "steps": progress.step,
             "val_mrr": val,
             **{f"loss_{k}": v / max(n_batches, 1) for k, v in sums.items()},
         }
         if config.mode == "joint":
-            record["joint_weights"] = [float(w) for w in weights().detach().cpu()]
-        history.append(record)
+            record["joint_weights"] = [float(w) for w in parts.weights().detach().cpu()]
+        progress.history.append(record)
         score = val if val is not None else float(epoch)  # no validation: keep the last epoch
-        if score > best_mrr:
-            best_mrr, best_epoch = score, epoch
-            save_best()
-        with atomic_dir(ckpt) as tmp:
-            torch.save(
-                {
-                    "model": model.state_dict(),
-                    "heads": heads.state_dict() if heads is not None else {},
-                    "weights": weights.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "epoch": epoch,
-                    "step": step,
-                    "best": best_mrr,
-                    "best_epoch": best_epoch,
-                    "history": history,
-                    "config": config.model_dump(mode="json"),
-                    "data": data,
-                    **rng_state(),
-                },
-                tmp / "state.pt",
-            )
+        if score > progress.best_mrr:
+            progress.best_mrr, progress.best_epoch = score, epoch
+            _save_best(folders, parts)
+        _save_checkpoint(config, parts, optimization, folders, progress, epoch, data)
 
-    if not best_dir.exists():  # resumed after the last epoch with nothing left to do, or zero epochs run
-        save_best()
+
+def _train_epoch(
+    config: TrainClipConfig, parts: _ClipParts, optimization: _Optimization, train_pairs: list[TrainPair],
+    epoch: int, progress: _Progress,
+) -> tuple[dict[str, float], int]:
+    """One epoch's optimizer steps (up to `max_steps` in all); returns the summed loss parts and the number of
+    batches. Advances `progress.step`."""
+    import torch
+
+    from kvqae.progress import track
+
+    if optimization.sampler is not None:
+        optimization.sampler.set_epoch(epoch)
+        batches = optimization.sampler.batches()
+    else:
+        batches = _random_batches(len(train_pairs), config.batch_size, config.seed + epoch)
+    sums: dict[str, float] = {}
+    n_batches = 0
+    for idx in track(
+        batches, f"epoch {epoch + 1}/{config.epochs} ({config.mode})", enabled=config.progress
+    ):
+        batch = _to_device(parts.collator([train_pairs[i] for i in idx]), config.device)
+        optimization.optimizer.zero_grad(set_to_none=True)
+        loss_parts = parts.objective.backward(batch, config.grad_cache_chunk)
+        if config.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(optimization.main_params, config.max_grad_norm)
+        optimization.optimizer.step()
+        optimization.scheduler.step()
+        progress.step += 1
+        n_batches += 1
+        for k, v in loss_parts.items():
+            sums[k] = sums.get(k, 0.0) + v
+        if config.max_steps is not None and progress.step >= config.max_steps:
+            break
+    return sums, n_batches
+
+
+def _save_checkpoint(config: TrainClipConfig, parts: _ClipParts, optimization: _Optimization,
+                     folders: _Folders, progress: _Progress, epoch: int, data: str) -> None:
+    """Everything a resumed run needs after `epoch`: weights, optimizer, schedule, progress, RNG states."""
+    import torch
+
+    from kvqae.io import atomic_dir
+
+    with atomic_dir(folders.checkpoint) as tmp:
+        torch.save(
+            {
+                "model": parts.model.state_dict(),
+                "heads": parts.heads.state_dict() if parts.heads is not None else {},
+                "weights": parts.weights.state_dict(),
+                "optimizer": optimization.optimizer.state_dict(),
+                "scheduler": optimization.scheduler.state_dict(),
+                "epoch": epoch,
+                "step": progress.step,
+                "best": progress.best_mrr,
+                "best_epoch": progress.best_epoch,
+                "history": progress.history,
+                "config": config.model_dump(mode="json"),
+                "data": data,
+                **rng_state(),
+            },
+            tmp / "state.pt",
+        )
+
+
+def _write_output(config: TrainClipConfig, parts: _ClipParts, folders: _Folders, progress: _Progress,
+                  type_source: str | None, n_train: int, n_val: int, validated: bool
+                  ) -> tuple[list[float] | None, float | None]:
+    """Copy the selected model to `output_dir` with `kvqae_train.json` (and, joint, the fusion weights file),
+    then remove the work folder unless `keep_checkpoints`. Returns (the selected epoch's joint weights, its
+    validation MRR); both None where they do not apply. `validated`: there were validation batches."""
+    from kvqae.io import atomic_dir, write_json
+
+    if not folders.best.exists():  # resumed after the last epoch with nothing left to do, or zero epochs run
+        _save_best(folders, parts)
+    best_epoch, history = progress.best_epoch, progress.history
     # the weights that go with the selected model (the best epoch's), not the last epoch's
     joint_weights = next((h.get("joint_weights") for h in history if h["epoch"] == best_epoch), None)
-    best_val = None if not val_batches else best_mrr
-    with atomic_dir(out_dir) as tmp:
-        for item in best_dir.iterdir():
+    best_val = None if not validated else progress.best_mrr
+    with atomic_dir(folders.out_dir) as tmp:
+        for item in folders.best.iterdir():
             shutil.copy2(item, tmp / item.name)
         write_json(
             tmp / "kvqae_train.json",
@@ -752,17 +920,17 @@ def _train(
                 "mode": config.mode,
                 "best_epoch": best_epoch,
                 "best_val_mrr": best_val,
-                "steps": step,
-                "stopped_by_time_budget": stopped_by_time,
+                "steps": progress.step,
+                "stopped_by_time_budget": progress.stopped_by_time,
                 "history": history,
                 "joint_weights": joint_weights,
                 "type_source": type_source,
-                "precision": "bf16" if use_bf16 else "fp32",
-                "resumed_after_epoch": resumed_after,
-                "train_pairs": len(train_pairs),
-                "val_pairs": len(val_pairs),
+                "precision": "bf16" if parts.use_bf16 else "fp32",
+                "resumed_after_epoch": progress.resumed_after,
+                "train_pairs": n_train,
+                "val_pairs": n_val,
                 "selection": "in-batch MRR on validation"
-                if val_batches
+                if validated
                 else "last epoch (no validation pairs)",
             },
         )
@@ -771,6 +939,5 @@ def _train(
             write_json(tmp / FUSION_WEIGHTS, fusion)
     if not config.keep_checkpoints:
         with contextlib.suppress(OSError):
-            shutil.rmtree(work)
-    return TrainResult(out_dir, best_epoch, best_val, history, step, joint_weights, resumed_after,
-                       stopped_by_time)
+            shutil.rmtree(folders.work)
+    return joint_weights, best_val
