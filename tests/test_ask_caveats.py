@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kvqae.ask.caveats import caveats, pointed_subject
+from kvqae.ask.caveats import caveats, ownerless_relation, pointed_subject
 
 
 @pytest.mark.parametrize(("question", "pointed"), [
@@ -159,3 +159,27 @@ def test_photo_note_for_a_tiny_or_flat_photo_only():
     assert photo_note(ramp) is None
     assert photo_note(Image.fromarray(rng.integers(0, 256, (16, 16, 3)).astype(np.uint8))) is None
     assert photo_note(Image.new("RGB", (15, 500))) is not None  # the shorter side decides
+
+
+@pytest.mark.parametrize(("question", "relation"), [
+    ("Who is the president?", "president"),
+    ("Who is the current President?", "current president"),
+    ("What is the capital city?", "capital"),
+    ("Who was the first wife?", "first wife"),
+    ("Who is the president of France?", None),  # its owner is named
+    ("Who was Napoleon's wife?", None),
+    ("Who was the wife of this man?", None),  # pointing: the pointing note's case
+    ("What is photosynthesis?", None),  # a topic, not a relation
+    ("Who founded it?", None),
+])
+def test_ownerless_relation_by_hand(question, relation):
+    assert ownerless_relation(question) == relation
+
+
+def test_a_relation_without_its_owner_gets_a_note_unless_a_photo_was_searched():
+    # session 27 left "Who is the president?" answered about whichever article matched, without a word
+    (note,) = caveats("Who is the president?", image_searched=False, image_modes=False)
+    assert note.startswith('the question asks for "the president" without saying of what or whom')
+    assert '("the president of ...")' in note
+    assert caveats("Who is the president?", image_searched=True, image_modes=True) == []
+    assert caveats("Who is the president of France?", image_searched=False, image_modes=False) == []

@@ -145,6 +145,37 @@ _SUBJECT_SHAPES = (
 _WH_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "in", "the"})
 
 
+# words that may stand beside a relation and still leave it without an owner: "the current president"
+_MODIFIER_TEXT = """
+current present former first second third last late new old official national eldest youngest only real
+"""
+_RELATION_MODIFIERS = frozenset(_MODIFIER_TEXT.split())
+_RELATION_WORDS = frozenset(_RELATION_TEXT.split())
+
+
+def ownerless_relation(question: str) -> str | None:
+    """The relation `question` asks for when it says nothing of whose it is - every word that could tell
+    which entity is meant is a relation ("president", "capital", "wife") or a word beside one ("current"):
+    "Who is the president?" -> "president"; None otherwise ("Who is the president of France?", "Who was
+    Napoleon's wife?", a question pointing at a photo, which `pointed_subject` covers).
+
+    >>> ownerless_relation("Who is the president?"), ownerless_relation("What is the capital?")
+    ('president', 'capital')
+    >>> ownerless_relation("Who was the first wife?"), ownerless_relation("Who is the president of France?")
+    ('first wife', None)
+    >>> ownerless_relation("Who was this man's wife?"), ownerless_relation("What is photosynthesis?")
+    (None, None)
+    """
+    if _POINTING.search(question):
+        return None
+    telling = [w for w in _WORD.findall(question) if w.lower() not in _PLAIN]
+    words = [w.lower() for w in telling]
+    if not any(w in _RELATION_WORDS for w in words) or any(
+            w not in _RELATION_WORDS and w not in _RELATION_MODIFIERS for w in words):
+        return None
+    return " ".join(words)
+
+
 def named_subject(question: str) -> str | None:
     """The proper name `question` asks about, in a shape that makes it the subject ("Who was the wife of
     Napoleon?", "What is Lincoln's birthplace?", "When did Elvis Presley die?"); None when it names none so.
@@ -190,6 +221,10 @@ def caveats(question: str, *, image_searched: bool, image_modes: bool,
         return [f"the question points at its subject ({_pointer(question)}) and {why}: it says little about "
                 "which entity is meant, so the entity and the answer below may well be about another "
                 "one; name or describe the subject"]
+    if not image_searched and (relation := ownerless_relation(question)) is not None:
+        return [f'the question asks for "the {relation}" without saying of what or whom, and no photo was '
+                "searched: the entity and the answer below are whichever the words matched; name the subject "
+                f'("the {relation} of ...")']
     if image_given and not image_modes:
         return [f"{unused}, so the answer comes from the question's words alone"]
     return []
