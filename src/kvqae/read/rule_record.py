@@ -19,7 +19,6 @@ It belongs to the code and the bundle that measured it: rerun the benchmark when
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -82,15 +81,9 @@ def load_rule_records(path: str | Path | None = None) -> dict[str, RuleRecord]:
 
 @lru_cache(maxsize=8)
 def _load(path: str) -> dict[str, RuleRecord]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise InputError(f"not JSON ({e})", path=path) from None
-    return parse_rule_records(data, path)
+    from kvqae.io import is_file, read_json
+
+    return parse_rule_records(read_json(path, "rule record"), path) if is_file(path) else {}
 
 
 def rule_record(rule: str | None, path: str | Path | None = None) -> RuleRecord | None:
