@@ -8,7 +8,13 @@ from dataclasses import replace
 import pytest
 
 from kvqae.read.answer_choice import Candidate
-from kvqae.read.lifeplace import asked_life_place, life_place, prefer_life_place, subject_before_verb
+from kvqae.read.lifeplace import (
+    asked_life_place,
+    life_place,
+    lived_until_death,
+    prefer_life_place,
+    subject_before_verb,
+)
 from reader_logits import best_with_peak
 
 EINSTEIN = ("Albert Einstein. Einstein was born in Ulm, in the Kingdom of Württemberg in the German Empire, "
@@ -205,3 +211,37 @@ def test_a_place_the_question_names_is_passed_over_for_the_next_statement():
     assert text[start:end] == "Saint Petersburg"
     start, end = life_place(text, "Ayn Rand", "birth", spots)
     assert text[start:end] == "Russia"  # a question naming no place takes the first statement
+
+
+def _places(text: str, *names: str) -> list[tuple[int, int]]:
+    return sorted((text.index(n), text.index(n) + len(n)) for n in names)
+
+
+def test_where_the_subject_lived_until_death_is_where_they_died():
+    # session 28: "Where did Aldous Huxley die?" - no sentence says "died in"; the lead says where he lived
+    text = ("Aldous Huxley. He spent the later part of his life in the U.S., living in Los Angeles from 1937 "
+            "until his death. In 1962 he was elected Companion of Literature.")
+    span = lived_until_death(text, "Aldous Huxley", _places(text, "U.S.", "Los Angeles"))
+    assert span is not None and text[span[0]:span[1]] == "Los Angeles"
+    named = "Aldous Huxley. Huxley remained in the Hollywood Hills until her death."  # opens with the name
+    span = lived_until_death(named, "Aldous Huxley", _places(named, "Hollywood Hills"))
+    assert span is not None and named[span[0]:span[1]] == "Hollywood Hills"
+    # another person's life, no "until ... death", or no place entity right after "in": nothing
+    other = "Aldous Huxley. Following Lawrence's death, Maria lived in Florence until her death."
+    assert lived_until_death(other, "Aldous Huxley", _places(other, "Florence")) is None
+    later = "Aldous Huxley. He lived in Florence for two years. He died in 1963."
+    assert lived_until_death(later, "Aldous Huxley", _places(later, "Florence")) is None
+    vague = "Aldous Huxley. He lived in a small house near Florence until his death."
+    assert lived_until_death(vague, "Aldous Huxley", _places(vague, "Florence")) is None
+
+
+def test_a_died_statement_comes_before_where_the_subject_lived():
+    # "died in" in the same passage wins over "lived in ... until his death"
+    text = "Aldous Huxley. He lived in Taos until his death. He died in Los Angeles in 1963."
+    ents = [(a, b, "GPE") for a, b in _places(text, "Taos", "Los Angeles")]
+    span = life_place(text, "Aldous Huxley", "death", ents)
+    assert text[span[0]:span[1]] == "Los Angeles"
+    alone = "Aldous Huxley. He lived in Taos until his death."
+    span = life_place(alone, "Aldous Huxley", "death", [(*_places(alone, "Taos")[0], "GPE")])
+    assert alone[span[0]:span[1]] == "Taos"
+    assert life_place(alone, "Aldous Huxley", "birth", [(*_places(alone, "Taos")[0], "GPE")]) is None

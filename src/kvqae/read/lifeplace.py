@@ -9,7 +9,9 @@ the first place entity (spaCy GPE / LOC / FAC) within a few words after "born" /
 subject is the article's (`subject_before_verb`: its name or "he" / "she" right before the verb, "<name>
 was a <description> born in", or a sentence opening with "Born in"), in the read passages of the article
 read first (in article order when their places are known: the lead first), is the answer
-(`prefer_life_place`), ahead of the ranked candidates.
+(`prefer_life_place`), ahead of the ranked candidates. A passage that states no death with "died" may state
+where the subject lived until it (`lived_until_death`: "He spent the later part of his life in the U.S.,
+living in Los Angeles from 1937 until his death").
 """
 
 from __future__ import annotations
@@ -173,6 +175,33 @@ def life_place(
                 return a, b
         if event == "birth" and (home := _family_home(text, start, places)) is not None:
             return home
+    return lived_until_death(text, title, places) if event == "death" else None
+
+
+# "living in Los Angeles from 1937 until his death", "remained in Frankfurt until her death"
+_LIVED_IN = re.compile(r"\b(?:lived|living|resided|residing|remained|stayed)\s+(?:in|at)\s+(?:the\s+)?")
+_UNTIL_DEATH = re.compile(r"\buntil\s+(?:his|her|their)\s+death\b")
+_SENTENCE_SUBJECT = re.compile(r"\W*([\w'’-]+)")
+
+
+def lived_until_death(text: str, title: str | None, places: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """(start, end) of the place of the first "lived / living / remained in <place> ... until his / her
+    death" of `text` in a sentence that opens with the subject ("He", "She" or a word of `title`): where
+    someone lived until their death is where they died. `places`: the place entities of `text`, sorted.
+    None when `text` states none."""
+    starts = sentence_starts(text)
+    own = {w.lower() for w in re.findall(r"\w+", title or "") if len(w) > 2} | {"he", "she"}
+    for m in _LIVED_IN.finditer(text):
+        begin = max((s for s in starts if s <= m.start()), default=0)
+        end = next((s for s in starts if s > m.start()), len(text))
+        opening = _SENTENCE_SUBJECT.match(text, begin)
+        if opening is None or opening.group(1).lower() not in own:
+            continue  # another's life: "Following Lawrence's death ..."
+        if not _UNTIL_DEATH.search(text, m.end(), end):
+            continue
+        place = next(((a, b) for a, b in places if a == m.end()), None)
+        if place is not None:
+            return place
     return None
 
 
