@@ -150,9 +150,9 @@ def test_from_mapping_keeps_shared_passages_and_drops_derivable_ids():
 
 def test_bad_kb_tables_are_input_errors(tmp_path):
     orphan = write_kb(tmp_path / "orphan", [("A", "A", None)], [("A#0", "A", 0, "a"), ("B#0", "B", 0, "b")])
-    with pytest.raises(InputError, match="passage of an entity missing from entities") as e:
+    with pytest.raises(InputError, match="entity 'B' is not in entities.parquet") as e:
         PassageTable.load(orphan)
-    assert e.value.record == "B#0" and e.value.field == "entity_id"
+    assert e.value.record == "row 2" and e.value.field == "entity_id"  # as KnowledgeBase.load names it
     dup = write_kb(tmp_path / "dup", [("A", "A", None), ("A", "A2", None)], [("A#0", "A", 0, "a")])
     with pytest.raises(InputError, match="entity id 'A' appears twice"):
         PassageTable.load(dup)

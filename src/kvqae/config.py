@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
@@ -63,6 +64,13 @@ def _first_bool(value: Any) -> bool | None:
         if found is not None:
             return found
     return None
+
+
+def home_path(value: Any) -> Any:
+    """A path written `~/...` (or `~user/...`) in a YAML config, with the home folder in place of `~`: YAML
+    keeps it as written, so `output_dir: ~/models/clip` was a folder named "~" in the current folder and
+    `kb: ~/kb` "not found". Anything else is returned as given (for the field's own validation)."""
+    return os.path.expanduser(value) if isinstance(value, str) and value.startswith("~") else value
 
 
 class ConfigModel(BaseModel):

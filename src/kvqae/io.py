@@ -307,6 +307,11 @@ def parse_json(text: str, path: str | Path, record: str | int | None = None, **k
     except json.JSONDecodeError as e:
         line = record if record is not None else e.lineno
         reason = json_error_reason(e, one_line=record is not None)
+        if record is None and e.msg == "Extra data" and e.colno == 1:
+            # a questions or predictions file (JSON lines) given as qrels, weights or a run: "Extra data at
+            # column 1" said nothing of why a valid line is wrong
+            reason += ("; a second JSON value starts on this line after a complete one: the file looks like "
+                       "JSON lines (one value per line), but one JSON document is expected here")
         raise InputError(f"invalid JSON ({reason})", path=path, record=line) from None
     except RecursionError:
         raise InputError("invalid JSON (nested too deeply)", path=path, record=record) from None

@@ -5,6 +5,7 @@ against the YAML's folder) and every check made before a stage runs (`check_pipe
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -320,6 +321,7 @@ def check_pipeline(cfg: PipelineConfig) -> None:
                          f"passages (k: {cfg.k}); use a top_n of at most {cfg.k}", field="rerank.top_n")
     _check_splits(cfg)
     check_device(cfg.device, "device")  # the reader failed in torch after retrieval and fusion had run
+    _check_shell_variables(cfg)
     _check_inputs_exist(cfg)
     # Run names name files (runs/<split>/<name>.json) and report rows: a retrieval entry named "fusion"
     # (or "x@entity" beside an "x" with entity_context) was overwritten by the fused run and lost, silently.
@@ -436,6 +438,33 @@ def _check_splits(cfg: PipelineConfig) -> None:
                 "or write fusion: null to keep the runs unfused)")
         raise InputError(f"fit_split {cfg.fit_split!r} is not one of the question splits {splits}{hint}",
                          field="fit_split")
+
+
+# `$NAME` / `${NAME}`: a shell variable, which YAML leaves as written
+SHELL_VARIABLE = re.compile(r"\$(\{\w+\}|[A-Za-z_]\w*)")
+
+
+def _config_paths(cfg: PipelineConfig) -> dict[str, str]:
+    """Every path of the config by its field: output, inputs, model folders (an encoder spec's arguments)."""
+    paths = {"output": cfg.output, "kb.source": cfg.kb.source, "kb.types_from": cfg.kb.types_from,
+             **{f"questions.{split}": path for split, path in cfg.questions.items()},
+             "fusion.weights": cfg.fusion.weights if cfg.fusion is not None else None,
+             "reader.model": cfg.reader.model if cfg.reader is not None else None}
+    for i, section in enumerate(cfg.retrieval):
+        paths[f"retrieval.{i}.encoder"] = section.encoder.partition(":")[2]
+    return {key: str(path) for key, path in paths.items() if path}
+
+
+def _check_shell_variables(cfg: PipelineConfig) -> None:
+    """No path holds a shell variable (`output: $HOME/runs/x`): YAML does not expand it, so the outputs went
+    to a folder named "$HOME" beside the YAML file, and an input was "not found" with no word of why. A path
+    that exists as written (a file named with a "$") is kept."""
+    from kvqae.errors import InputError
+
+    for key, path in _config_paths(cfg).items():
+        if (found := SHELL_VARIABLE.search(path)) and not Path(path).exists():
+            raise InputError(f"{path!r} holds the shell variable {found.group(0)}, which kvqae does not "
+                             "expand (only ~ is): write the path out", field=key)
 
 
 def _check_inputs_exist(cfg: PipelineConfig) -> None:

@@ -115,6 +115,11 @@ def kb_build(
         f"({with_image} with an image, {with_types} with types), "
         f"{len(kb.passages)} passages"
     )
+    if types_from is not None and not with_types:  # a file keyed by QIDs over articles without any: no word
+        typer.echo(f"note: --types-from {types_from} gave no entity a type: none of its keys is the Wikidata "
+                   "id, the id or the title of an article here (or those it names have no labels); a file "
+                   "keyed by QIDs needs articles with a wikidata_id or its records' wikipedia_title",
+                   err=True)
 
 
 @kb_app.command("info")

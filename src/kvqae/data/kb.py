@@ -19,12 +19,15 @@ from collections.abc import Iterable, Iterator
 from functools import cached_property
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kvqae.data.articles import Article, load_type_table, read_articles
 from kvqae.data.provenance import KB_META_KEY, PassageDigest
 from kvqae.errors import InputError
 from kvqae.io import json_error_reason, not_utf8
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ENTITIES_FILE = "entities.parquet"
 PASSAGES_FILE = "passages.parquet"
@@ -401,10 +404,11 @@ def _check_look_alike(article: Article, looks: dict[str, str], qids: dict[str, s
                          path=source, record=f"entity {article.id!r}", field="wikidata_id")
 
 
-def _check_table(file: Path, frame) -> None:
+def check_table(file: Path, frame, rows: np.ndarray | None = None) -> None:
     """A KB table as `build_kb` writes it: the column types of its schema, no null in a required column and
     unique ids; InputError naming the file, the row and the column otherwise (instead of a pandas error in
-    whichever command first reads the value)."""
+    whichever command first reads the value). `rows`: the file's row number (0-based) of each row of `frame`
+    when it holds some rows only (`kvqae.data.kb_subset`), so the message names the row of the file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -429,17 +433,32 @@ def _check_table(file: Path, frame) -> None:
         empty = frame[column].isna()
         if empty.any():
             row = int(empty.to_numpy().argmax())
-            raise InputError("missing value (null)", path=file, record=f"row {row + 1}", field=column)
+            raise InputError("missing value (null)", path=file, record=_row_name(row, rows), field=column)
     ids = frame[_ID_COLUMN[file.name]]
-    _check_ids(file, ids.astype(str))
+    _check_ids(file, ids.astype(str), rows)
     repeated = ids.duplicated()
     if repeated.any():
         row = int(repeated.to_numpy().argmax())
-        raise InputError(f"duplicate id {ids.iat[row]!r}", path=file, record=f"row {row + 1}",
+        raise InputError(f"duplicate id {ids.iat[row]!r}", path=file, record=_row_name(row, rows),
                          field=_ID_COLUMN[file.name])
 
 
-def _check_ids(file: Path, ids) -> None:
+def check_passage_entities(file: Path, entity_ids, known, rows: np.ndarray | None = None) -> None:
+    """Every passage's entity (the Series `entity_ids` of passages.parquet's rows) is one of `known` (entity
+    ids of entities.parquet); `rows` as in `check_table`."""
+    unknown = ~entity_ids.isin(known)
+    if unknown.any():
+        row = int(unknown.to_numpy().argmax())
+        raise InputError(f"entity {entity_ids.iat[row]!r} is not in {ENTITIES_FILE}", path=file,
+                         record=_row_name(row, rows), field="entity_id")
+
+
+def _row_name(row: int, rows: np.ndarray | None = None) -> str:
+    """"row N" (1-based, as a spreadsheet counts) of row `row` of a table, or of the file row `rows[row]`."""
+    return f"row {(row if rows is None else int(rows[row])) + 1}"
+
+
+def _check_ids(file: Path, ids, rows: np.ndarray | None = None) -> None:
     """No empty id and none with a control character: runs name passages and entities by these ids, and a run
     file cannot carry such an id (every command reading the run refused it, long after the KB was built)."""
     from kvqae.io import CONTROL_CHARS, check_id_chars
@@ -447,11 +466,11 @@ def _check_ids(file: Path, ids) -> None:
     field, empty = _ID_COLUMN[file.name], ids.str.strip() == ""
     if empty.any():
         row = int(empty.to_numpy().argmax())
-        raise InputError("an empty id", path=file, record=f"row {row + 1}", field=field)
+        raise InputError("an empty id", path=file, record=_row_name(row, rows), field=field)
     odd = ids.str.contains(CONTROL_CHARS.pattern, regex=True)
     if odd.any():
         row = int(odd.to_numpy().argmax())
-        check_id_chars(ids.iat[row], field, {"path": file, "record": f"row {row + 1}"})
+        check_id_chars(ids.iat[row], field, {"path": file, "record": _row_name(row, rows)})
 
 
 class KnowledgeBase:
@@ -478,13 +497,9 @@ class KnowledgeBase:
             missing = [c for c in columns if c not in frame.columns]
             if missing:
                 raise InputError("missing column", path=path / name, field=missing[0])
-            _check_table(path / name, frame)
+            check_table(path / name, frame)
             frames.append(frame)
-        unknown = ~frames[1]["entity_id"].isin(frames[0]["entity_id"])
-        if unknown.any():
-            row = int(unknown.to_numpy().argmax())
-            raise InputError(f"entity {frames[1]['entity_id'].iat[row]!r} is not in {ENTITIES_FILE}",
-                             path=path / PASSAGES_FILE, record=f"row {row + 1}", field="entity_id")
+        check_passage_entities(path / PASSAGES_FILE, frames[1]["entity_id"], frames[0]["entity_id"])
         return cls(path, frames[0], frames[1], meta)
 
     def __len__(self) -> int:

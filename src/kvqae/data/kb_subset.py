@@ -22,6 +22,8 @@ from kvqae.data.kb import (
     PASSAGE_COLUMNS,
     PASSAGES_FILE,
     KnowledgeBase,
+    check_passage_entities,
+    check_table,
     open_kb_dir,
     open_kb_parquet,
 )
@@ -125,15 +127,35 @@ def _take_rows(parquet, columns: Sequence[str], rows: np.ndarray, progress: bool
 
 def _subset(file: Path, columns: Sequence[str], key_columns: Sequence[str], keep, n_wanted: int,
             what: str, progress: bool):
-    """Rows of one KB table for which `keep(batch of key_columns)` is true, as a DataFrame (file order)."""
+    """Rows of one KB table for which `keep(batch of key_columns)` is true, as a DataFrame (file order),
+    checked as `KnowledgeBase.load` checks the whole table (`check_table`: a null text was an AttributeError
+    traceback while judging relevance)."""
     import pyarrow as pa
 
     parquet = open_kb_parquet(file, columns)
     try:
         rows = _matching_rows(parquet, key_columns, keep, n_wanted) if n_wanted else np.empty(0, np.int64)
-        return _take_rows(parquet, columns, rows, progress, what)
+        frame = _take_rows(parquet, columns, rows, progress, what)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as e:
         raise InputError(f"unreadable parquet ({e})", path=file) from None
+    check_table(file, frame, rows)
+    return frame, rows
+
+
+def _check_entities_exist(path: Path, passages, rows: np.ndarray) -> None:
+    """The entity of every passage read is in entities.parquet (reading its `entity_id` column only): a
+    passage of an unknown entity was judged against no entity, silently irrelevant."""
+    import pyarrow as pa
+
+    if passages.empty:
+        return
+    wanted = pa.array(sorted(set(passages["entity_id"].tolist())), type=pa.string())
+    parquet = open_kb_parquet(path / ENTITIES_FILE, ["entity_id"])
+    known: list[str] = []
+    for batch in parquet.iter_batches(batch_size=_KEY_BATCH_MAX, columns=["entity_id"]):
+        column = batch.column(0)
+        known.extend(column.filter(_is_in(column, wanted)).to_pylist())
+    check_passage_entities(path / PASSAGES_FILE, passages["entity_id"], known, rows)
 
 
 def load_kb_subset(path: str | Path, *, passage_ids: Iterable[str] = (), entity_keys: Iterable[str] = (),
@@ -150,11 +172,12 @@ def load_kb_subset(path: str | Path, *, passage_ids: Iterable[str] = (), entity_
     path, meta = open_kb_dir(path)
     wanted_passages = pa.array(sorted(set(passage_ids)), type=pa.string())
     wanted_keys = pa.array(sorted(set(entity_keys)), type=pa.string())
-    entities = _subset(path / ENTITIES_FILE, ENTITY_COLUMNS, ("entity_id", "title", "wikidata_id"),
-                       lambda b: _entity_mask(b, wanted_keys), len(wanted_keys), "entities", progress)
-    passages = _subset(path / PASSAGES_FILE, PASSAGE_COLUMNS, ("passage_id",),
-                       lambda b: _is_in(b.column("passage_id"), wanted_passages), len(wanted_passages),
-                       "passages", progress)
+    entities, _ = _subset(path / ENTITIES_FILE, ENTITY_COLUMNS, ("entity_id", "title", "wikidata_id"),
+                          lambda b: _entity_mask(b, wanted_keys), len(wanted_keys), "entities", progress)
+    passages, rows = _subset(path / PASSAGES_FILE, PASSAGE_COLUMNS, ("passage_id",),
+                             lambda b: _is_in(b.column("passage_id"), wanted_passages), len(wanted_passages),
+                             "passages", progress)
+    _check_entities_exist(path, passages, rows)
     return KbSubset(path, entities, passages, meta)
 
 

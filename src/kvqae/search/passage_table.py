@@ -108,7 +108,8 @@ class _Scan:
         for column, name in ((entity_ids, "entity_id"), (positions, "position"), (passage_ids, "passage_id")):
             if column.null_count:
                 bad = self.seen + int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-                raise InputError("missing value (null)", path=self.where, record=f"row {bad}", field=name)
+                # rows counted from 1, as `KnowledgeBase.load` names them (it said row 0 for the first)
+                raise InputError("missing value (null)", path=self.where, record=f"row {bad + 1}", field=name)
         run_rows, lengths = self._entity_runs(entity_ids, passage_ids)
         np.add.at(self.count, run_rows, lengths)
         rows = np.repeat(run_rows, lengths)
@@ -132,10 +133,10 @@ class _Scan:
             change[1:] = ~pc.equal(entity_ids[1:], entity_ids[:-1]).to_numpy(zero_copy_only=False)
         first = np.flatnonzero(change)
         run_rows = self.index.get_indexer(entity_ids.take(first).to_numpy(zero_copy_only=False))
-        if (run_rows < 0).any():
+        if (run_rows < 0).any():  # said "passage of an entity missing from entities", naming no entity
             bad = int(first[np.flatnonzero(run_rows < 0)[0]])
-            raise InputError("passage of an entity missing from entities", path=self.where,
-                             record=str(passage_ids[bad].as_py()), field="entity_id")
+            raise InputError(f"entity {entity_ids[bad].as_py()!r} is not in entities.parquet",
+                             path=self.where, record=f"row {self.seen + bad + 1}", field="entity_id")
         return run_rows, np.diff(np.append(first, n))
 
     def _derivable(self, rows, pos, run_rows, entity_ids, passage_ids) -> bool:
@@ -167,6 +168,7 @@ def _flat_ids(index, scan: _Scan):
     rows = np.concatenate(scan.rows) if scan.rows else np.empty(0, dtype=np.int64)
     positions = np.concatenate(scan.positions) if scan.positions else np.empty(0, dtype=np.int64)
     ids = _concat(scan.ids)
+    _check_unique_ids(ids, scan.where)
     step_row, step_pos = np.diff(rows), np.diff(positions)
     if not np.all((step_row > 0) | ((step_row == 0) & (step_pos > 0))):  # not already in flat order
         order = np.lexsort((positions, rows))
@@ -177,6 +179,19 @@ def _flat_ids(index, scan: _Scan):
         if pc.all(pc.equal(_joined_ids(entity_ids, positions), ids)).as_py() is not False:
             return None
     return ids
+
+
+def _check_unique_ids(ids, where: Path | None) -> None:
+    """No passage id twice (ids in file order): a repeated id mapped an entity run to the first passage of
+    that id only, and the other one was silently never retrieved (`KnowledgeBase.load` refuses it too)."""
+    import pyarrow.compute as pc
+
+    if len(ids) == 0 or pc.count_distinct(ids).as_py() == len(ids):
+        return
+    repeated = ids.to_pandas().duplicated().to_numpy()
+    row = int(repeated.argmax())
+    raise InputError(f"duplicate id {ids[row].as_py()!r}", path=where, record=f"row {row + 1}",
+                     field="passage_id")
 
 
 class PassageTable:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator
 
-from kvqae.config import ConfigModel
+from kvqae.config import ConfigModel, home_path
 from kvqae.errors import InputError
 from kvqae.io import read_json, write_json
 
@@ -55,6 +55,9 @@ class AblationConfig(ConfigModel):
                                 description="torch CPU threads (None: torch's default)")
     device: str = "cpu"
     progress: bool = True
+
+    _home = field_validator("output_dir", "world", "kb", "train_questions", "validation_questions",
+                            "test_questions", mode="before")(home_path)
 
     @field_validator("train", "entity_train")
     @classmethod

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from kvqae.config import ConfigModel
+from kvqae.config import ConfigModel, home_path
 from kvqae.errors import InputError
 from kvqae.train.data import MODES, TrainPair
 
@@ -136,6 +136,8 @@ class TrainClipConfig(ConfigModel):
     resume: bool = True
     keep_checkpoints: bool = False
     progress: bool = True
+
+    _home = field_validator("kb", "questions", "validation_questions", "output_dir", mode="before")(home_path)
 
 
 @dataclass
