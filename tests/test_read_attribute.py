@@ -72,6 +72,16 @@ ALABAMA = ("Alabama. The oldest city is Mobile, founded by French colonists in 1
      True, None),
     # the subject's own name is no value of it
     ("Aruba. The capital is Aruba, said a guide.", "Aruba", "capital", True, None),
+    # session 29: the largest city stated as the most populous one; after another attribute of the same
+    # value ("The capital and largest city"); an apposition with "in" and the subject; not "in" and a year
+    ("Alaska. The state's most populous city is Anchorage, home to 278,700 people.", "Alaska",
+     "largest city", True, "Anchorage"),
+    ("Angola. The capital and largest city of Angola is Luanda.", "Angola", "largest city", True, "Luanda"),
+    ("Alberta. About south of the capital is Calgary, the largest city in Alberta.", "Alberta",
+     "largest city", True, "Calgary"),
+    ("Alberta. Red Deer, the largest city in Texas, is far.", "Alberta", "largest city", True, None),
+    ("Alabama. Huntsville served as the capital in 1820.", "Alabama", "capital", True, None),
+    ("Alabama. Near the lake and capital is Selma.", "Alabama", "capital", True, None),
 ])
 def test_stated_attribute_by_hand(text, title, attribute, names_only, value):
     span = stated_attribute(text, title, attribute, names_only=names_only)

@@ -1,9 +1,16 @@
 """An answer's edges (kvqae.read.edges): a copula clause dropped, a date completed with its year, a figure
-without the phrase after it, a name with its designation or building; spans by hand."""
+without the phrase after it, a name with its designation, building, particles or given name, a hyphenated
+word whole; spans by hand."""
 
 from __future__ import annotations
 
-from kvqae.read.edges import complete_date, complete_name, drop_copula_clause, drop_quantity_tail
+from kvqae.read.edges import (
+    complete_date,
+    complete_name,
+    drop_copula_clause,
+    drop_quantity_tail,
+    whole_hyphenated,
+)
 
 
 def edged(fn, text: str, span: str, *args: str) -> str:
@@ -76,3 +83,27 @@ def test_complete_name_by_hand():
     painter = "He admired Vincent van Gogh and Paul Gauguin."
     assert edged(complete_name, painter, "Vincent", "Which painter did he admire?") == "Vincent van Gogh"
     assert edged(complete_name, "Paris de facto was the capital.", "Paris", "Which city?") == "Paris"
+
+
+def test_complete_name_past_particles_and_an_accented_given_name():
+    broek = "A month later, Antonius van den Broek first formally proposed it."
+    assert edged(complete_name, broek, "Antonius van", "Who proposed it?") == "Antonius van den Broek"
+    assert edged(complete_name, broek, "Antonius", "Who proposed it?") == "Antonius van den Broek"
+    cut = "He met Antonius van der"  # no surname after the particles
+    assert edged(complete_name, cut, "Antonius van", "Who?") == "Antonius van"
+    cohl = "In Europe, the French artist, Émile Cohl, created the first film."
+    assert edged(complete_name, cohl, "Cohl", "Which French artist made it?") == "Émile Cohl"
+    # plain capitalised words before a name are left alone: a sentence opener, a title
+    assert edged(complete_name, "Later Einstein moved to Bern.", "Einstein", "Who moved?") == "Einstein"
+    assert edged(complete_name, "It was President Lincoln.", "Lincoln", "Who was it?") == "Lincoln"
+    assert edged(complete_name, cohl, "Cohl", "When did Cohl make it?") == "Cohl"  # a date asked
+
+
+def test_whole_hyphenated_by_hand():
+    andorra = "Andorra is the sixth-smallest nation in Europe, and the Baum-Connes conjecture is not."
+    assert edged(whole_hyphenated, andorra, "sixth") == "sixth-smallest"
+    assert edged(whole_hyphenated, andorra, "Connes") == "Baum-Connes"
+    assert edged(whole_hyphenated, andorra, "nation") == "nation"
+    war = "It lasted from 1914-1918 and a 9-year-old saw it."
+    assert edged(whole_hyphenated, war, "1914") == "1914"  # figures across the hyphen stay apart
+    assert edged(whole_hyphenated, war, "9") == "9"

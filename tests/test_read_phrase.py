@@ -84,6 +84,10 @@ def test_the_reader_answers_with_the_trimmed_phrase(tiny_reader, monkeypatch):
         ("Which islands lie off the coast?", {"island", "lie", "off"}),
         ("What is the capital of Alaska?", set()),  # "what" + a function word: no asked noun
         ("When was Abraham Lincoln born?", set()),
+        # session 29: "the name of the X" asks an X; the name of "this X" is the pictured entity's
+        ("What's the name of the airport on this island?", {"airport"}),
+        ("What is the name of the river that flows through it?", {"river"}),
+        ("What is the name of this airport?", set()),
     ],
 )
 def test_asked_nouns_by_hand(question, nouns):
@@ -232,3 +236,12 @@ def test_a_name_holding_the_asked_name_noun_goes_first():
     assert [text[f.candidate.start:f.candidate.end] for f in held + other] == ["Frankfurt Zoo", "Germany"]
     assert _split_by_noun(feats, [text], frozenset({"farm"})) == (feats, [])  # none holds it: unchanged
     assert _split_by_noun(feats, [text], frozenset()) == (feats, [])
+
+
+def test_expand_contractions_by_hand():
+    from kvqae.read.words import expand_contractions
+
+    assert expand_contractions("What's the capital of Alaska?") == "What is the capital of Alaska?"
+    assert expand_contractions("who’s he, and where's it?") == "who is he, and where is it?"
+    possessive = "What is Lincoln's birthplace?"
+    assert expand_contractions(possessive) == possessive

@@ -84,6 +84,8 @@ def _owner_before(text: str, start: int, title: str | None) -> bool:
     "<Title>'s", "the country's", maybe with a qualifier ("the national currency"), and not "the Persian
     capital" or "south of the capital"."""
     before = text[max(0, start - 80) : start]
+    # another attribute of the same value first: "The capital and largest city of Angola is Luanda"
+    before = re.sub(r"(?<=\s)[a-z][\w-]*(?:\s+[a-z][\w-]*)?\s+and\s+$", "", before)
     m = re.search(r"(?:^|\s)(\S+)\s+$", before)
     if m is not None and m.group(1).lower() in _QUALIFIERS:
         before = before[: m.start(1)]
@@ -161,15 +163,30 @@ def _common_end(text: str, start: int, *, limit: int) -> int | None:
     return start + len(" ".join(kept)) if kept else None
 
 
+# attributes stated in other words: "What is the largest city of Alaska?" - "The state's most populous city
+# is Anchorage"
+_SAME_ATTRIBUTE = {"largest city": ("largest city", "most populous city", "biggest city")}
+_SAME_ATTRIBUTE.update({other: _SAME_ATTRIBUTE["largest city"] for other in _SAME_ATTRIBUTE["largest city"]})
+
+
+def _relation_pattern(attribute: str) -> str:
+    """A regex of `attribute`'s words, or of any of the ways `_SAME_ATTRIBUTE` knows it by."""
+    forms = _SAME_ATTRIBUTE.get(attribute, (attribute,))
+    return "(?:" + "|".join(r"\s+".join(re.escape(w) for w in form.split()) for form in forms) + ")"
+
+
 def stated_attribute(
     text: str, title: str | None, attribute: str, *, names_only: bool
 ) -> tuple[int, int] | None:
     """(start, end) in `text` of the value of `attribute` in the first statement of it about the article's
     subject (`title`; see the module doc); None when `text` states none. `names_only`: the value must be a
     capitalised name."""
-    rel = r"\s+".join(re.escape(w) for w in attribute.split())
+    rel = _relation_pattern(attribute)
+    # the owner after the attribute: "of Alabama", "of the country", or "in" and a name ("the largest city in
+    # Alberta"; not "the capital in 1820")
+    owner = r"(?:\s+(?:of|in(?=\s+(?:the\s+)?[A-Z])))\s+((?:the\s+)?[^\s,.;]+)"
     pattern = re.compile(
-        rf"\b{rel}(?:\s+city)?(?:\s+by\s+(?:population|area|size))?(?:\s+and\s+(?:[a-z][\w-]*\s+){{0,2}}[a-z][\w-]*)?(?:\s+of\s+((?:the\s+)?[^\s,.;]+))?",
+        rf"\b{rel}(?:\s+city)?(?:\s+by\s+(?:population|area|size))?(?:\s+and\s+(?:[a-z][\w-]*\s+){{0,2}}[a-z][\w-]*)?(?:{owner})?",
         re.IGNORECASE)
     for m in pattern.finditer(text):
         if m.group(1) is None and (listed := _listed_value(text, m.end(), title)) is not None:
@@ -232,7 +249,8 @@ def _reverse(text: str, start: int, of: str | None, title: str | None, *,
     if not names_only:
         value += r"|(?<=\bthe\s)[a-z][\w-]*"
     qualifiers = "|".join(sorted(_QUALIFIERS))
-    m = re.search(rf"({value})\s+(?:is|was)\s+the\s+(?:(?:{qualifiers})\s+)?$", text[base:start])
+    # "Juneau is the capital of Alaska", or an apposition: "Calgary, the largest city in Alberta"
+    m = re.search(rf"({value})(?:\s+(?:is|was)|,)\s+the\s+(?:(?:{qualifiers})\s+)?$", text[base:start])
     if m is None or m.group(1) in _PRONOUNS:
         return None
     a, b = base + m.start(1), base + m.end(1)

@@ -14,7 +14,11 @@ ways, each visible in the span and its passage alone:
 
 * a name without the designation or the building that completes it: "Saturn" of "the Saturn V rocket",
   "Sukhoi" of "Sukhoi Su-27 fighter aircraft", "Grauman" of "the Grauman's Egyptian Theatre"
-  (`complete_name`): the small NER cuts such names at a roman numeral, a model number or a possessive.
+  (`complete_name`): the small NER cuts such names at a roman numeral, a model number or a possessive;
+  and a name cut inside its surname's particles ("Antonius van" of "Antonius van den Broek") or without a
+  given name holding a letter outside ASCII ("Cohl" of "Émile Cohl"), which the small NER model often
+  leaves out of the name;
+* a word cut at a hyphen: "sixth" of "the sixth-smallest nation" (`whole_hyphenated`).
 
 Each returns the (start, end) of the answer in the same text, never an empty span.
 """
@@ -56,8 +60,14 @@ _POSSESSIVE_BUILDING = re.compile(rf"['’]s(?: [A-Z][\w'’-]*){{0,3}} (?:{_BUI
 _LAST_WORD_CAPITALISED = re.compile(r"(?:^|\s)[A-Z][\w'’-]*$")
 # a surname's particle and the capitalised words after it: "José Eduardo" + " dos Santos", "Vincent" + " van
 # Gogh" (not "of", "in": "Louis XIV of France", "Paris in 1900" go on past the name)
-_SURNAME_PARTICLE = re.compile(r" (?:dos|das|da|do|de|del|della|di|du|des|van|von|der|den|ten|ter|zu|bin|ibn|"
-                               r"y)(?: [A-Z][\w'’-]*)+")
+_PARTICLES = r"(?:dos|das|da|do|de|del|della|di|du|des|la|le|van|von|der|den|ten|ter|zu|bin|ibn|y)"
+_SURNAME_PARTICLE = re.compile(rf"(?: {_PARTICLES})+(?: [A-Z][\w'’-]*)+")
+# a span that ends on particles ("Antonius van" of "Antonius van den Broek"): the name goes on after them
+_TRAILING_PARTICLES = re.compile(rf"(?: {_PARTICLES})+$")
+# a capitalised word right before a name, holding a letter outside ASCII ("Émile" Cohl): the small NER model
+# leaves such given names out; plain capitalised words before a name are often not part of it ("Later
+# Einstein ...", "President Lincoln")
+_GIVEN_NAME_BEFORE = re.compile(r"(?:^|(?<=[\s(\"“]))([A-Z\u00c0-\u024f][\w'’-]*) $")
 
 
 def complete_name(text: str, start: int, end: int, question: str) -> tuple[int, int]:
@@ -67,14 +77,47 @@ def complete_name(text: str, start: int, end: int, question: str) -> tuple[int, 
     `question` asks for a name (not a person for the building: "Lincoln's Gettysburg Address"); unchanged
     otherwise."""
     kind = expected_kind(question)
-    if kind in ("time", "number") or not _LAST_WORD_CAPITALISED.search(text[start:end]):
+    if kind in ("time", "number"):
         return start, end
+    trailing = _TRAILING_PARTICLES.search(text[start:end])
+    if trailing is not None and _LAST_WORD_CAPITALISED.search(text[start : start + trailing.start()]):
+        surname = _SURNAME_PARTICLE.match(text, start + trailing.start())
+        return (start, surname.end()) if surname is not None else (start, end)
+    if not _LAST_WORD_CAPITALISED.search(text[start:end]):
+        return start, end
+    start = _with_given_name(text, start)
     designation = _DESIGNATION.match(text, end) or _SURNAME_PARTICLE.match(text, end)
     if designation is not None:
         return start, designation.end()
     building = _POSSESSIVE_BUILDING.match(text, end)
     if building is not None and not re.match(r"\s*(?:who|whom|whose)\b", question, re.IGNORECASE):
         return start, building.end()
+    return start, end
+
+
+def _with_given_name(text: str, start: int) -> int:
+    """`start` moved back over the words right before it that hold a letter outside ASCII and start with a
+    capital ("Émile " before "Cohl"); unchanged when the word before is not one."""
+    while (m := _GIVEN_NAME_BEFORE.search(text[max(0, start - 40) : start])) is not None:
+        word = m.group(1)
+        if word.isascii() or not word[0].isupper():
+            break
+        start -= len(word) + 1
+    return start
+
+
+def whole_hyphenated(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) widened over the rest of a hyphenated word it ends or starts inside: "sixth" of
+    "sixth-smallest", "Connes" of "Baum-Connes". Only letters across the hyphen count ("1914-1918", "9-year"
+    are left alone)."""
+    while end + 1 < len(text) and text[end] == "-" and text[end - 1].isalpha() and text[end + 1].isalpha():
+        end += 1
+        while end < len(text) and (text[end].isalnum() or text[end] in "'’"):
+            end += 1
+    while start >= 2 and text[start - 1] == "-" and text[start].isalpha() and text[start - 2].isalpha():
+        start -= 1
+        while start > 0 and text[start - 1].isalnum():
+            start -= 1
     return start, end
 
 

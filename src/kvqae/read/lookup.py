@@ -35,14 +35,18 @@ from kvqae.read.agent import asked_agent, stated_agent
 from kvqae.read.answer_types import expected_kind
 from kvqae.read.attribute import asked_attribute, stated_attribute
 from kvqae.read.award import asked_award, stated_award
+from kvqae.read.border import asked_side, stated_neighbour
 from kvqae.read.education import asked_school, stated_school
 from kvqae.read.eventdate import asked_event, asked_event_names, stated_event_date
 from kvqae.read.family import asked_relation, stated_relative
+from kvqae.read.gloss import asked_gloss, asks_meaning, stated_meaning, term_before_gloss
 from kvqae.read.lifeplace import PLACE_AFTER, asked_life_place, life_verbs
 from kvqae.read.lifespan import asked_life_event, life_dates, verb_date
+from kvqae.read.naming import asked_naming, stated_naming
 from kvqae.read.office import asked_office, stated_office
 from kvqae.read.party import asks_party, subject_parties
 from kvqae.read.teacher import asks_teacher, stated_teacher
+from kvqae.read.words import expand_contractions
 
 
 def lookup_passages(
@@ -62,10 +66,14 @@ def lookup_passages(
     when the subject did something the lead and the passages dating the question's verb
     (`kvqae.read.eventdate`), for a party the lead and the passages naming one in a sentence about the
     subject (`kvqae.read.party`), for an office's holder the lead and the passages naming a present one
-    (`kvqae.read.office`), for a teacher the lead and the passages naming one after "a pupil of"
-    (`kvqae.read.teacher`), for any other question the lead."""
+    (`kvqae.read.office`), for a neighbour on a side the lead and the passages stating one in a border
+    sentence (`kvqae.read.border`), for what a thing is called the lead and the passages naming it after
+    "called" / "known as" (`kvqae.read.naming`), for a word given its meaning or a word's meaning the lead
+    and the passages stating one (`kvqae.read.gloss`), for a teacher the lead and the passages naming one
+    after "a pupil of" (`kvqae.read.teacher`), for any other question the lead."""
     if limit <= 0 or not article:
         return []
+    question = expand_contractions(question)  # "What's the capital ...?" asks as "What is ..." does
     lead = article[0]
     later: Iterable[str] = ()  # the passages stating what is asked, lazily: scanned until enough are found
     if (event := asked_life_event(question)) is not None:
@@ -90,6 +98,14 @@ def lookup_passages(
         later = (pid for pid in article if subject_parties(text_of(pid), title))
     elif (office := asked_office(question)) is not None:
         later = (pid for pid in article if stated_office(text_of(pid), office))
+    elif (side := asked_side(question)) is not None:
+        later = (pid for pid in article if stated_neighbour(text_of(pid), title, side))
+    elif (gloss := asked_gloss(question)) is not None:
+        later = (pid for pid in article if term_before_gloss(text_of(pid), gloss))
+    elif asks_meaning(question):
+        later = (pid for pid in article if stated_meaning(text_of(pid)))
+    elif (thing := asked_naming(question)) is not None:
+        later = (pid for pid in article if stated_naming(text_of(pid), thing))
     elif asks_teacher(question):
         later = (pid for pid in article if stated_teacher(text_of(pid), title))
     elif (award := asked_award(question))[0]:

@@ -35,14 +35,24 @@ from kvqae.read.answer_types import (
 from kvqae.read.attribute import prefer_attribute
 from kvqae.read.award import prefer_award
 from kvqae.read.birthname import prefer_birth_name
-from kvqae.read.edges import complete_date, complete_name, drop_copula_clause, drop_quantity_tail
+from kvqae.read.border import prefer_neighbour
+from kvqae.read.colour import prefer_colour
+from kvqae.read.edges import (
+    complete_date,
+    complete_name,
+    drop_copula_clause,
+    drop_quantity_tail,
+    whole_hyphenated,
+)
 from kvqae.read.education import prefer_school
 from kvqae.read.eventdate import prefer_event_date
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.family import prefer_relative
+from kvqae.read.gloss import prefer_gloss
 from kvqae.read.lifeplace import prefer_life_place
 from kvqae.read.lifespan import avoid_life_dates, prefer_life_date
 from kvqae.read.names import full_name
+from kvqae.read.naming import prefer_naming
 from kvqae.read.nationality import prefer_nationality
 from kvqae.read.occupation import prefer_occupation
 from kvqae.read.office import prefer_office
@@ -61,7 +71,7 @@ from kvqae.read.phrase import (
 )
 from kvqae.read.settings import SETTINGS_FILE, ReaderSettings, load_settings
 from kvqae.read.teacher import prefer_teacher
-from kvqae.read.words import content_stems, whole_words
+from kvqae.read.words import content_stems, expand_contractions, whole_words
 
 TYPED_CANDIDATES = 20  # spans decoded before the answer-type preference picks one
 
@@ -329,6 +339,7 @@ class Reader:
         """`predict`'s answers plus each passage's evidence: the best score of its candidate answers."""
         if not passages:
             return Reading([Prediction("", None, float("-inf"), 0, 0, 0.0)], np.zeros(0))
+        question = expand_contractions(question)  # the rules and the answer kinds read "What is"
         feats = self.featurize(question, [p.text for p in passages])
         start, end = self.logits(feats, batch_rows=batch_rows)
         kind = expected_kind(question) if self.settings.answer_type_filter else None
@@ -452,7 +463,8 @@ class Reader:
         of `settings.RULE_SAYS`) that put the first one first, None when none did. In this order (each puts
         the span it finds in the first read article first, looking through that article's read passages in
         article order when `positions` tells it; `kvqae.read.lifespan`, `eventdate`, `lifeplace`, `birthname`,
-        `nationality`, `occupation`, `education`, `award`, `party`, `attribute`, `family`, `agent`)."""
+        `nationality`, `occupation`, `education`, `award`, `party`, `attribute`, `office`, `border`,
+        `naming`, `colour`, `gloss`, `family`, `teacher`, `agent`)."""
         ner = self.entities_of
         at = positions if self.settings.rules_in_article_order else None
         rules = (
@@ -467,6 +479,10 @@ class Reader:
             ("parties", lambda c: prefer_party(c, texts, titles, question, at)),
             ("attributes", lambda c: prefer_attribute(c, texts, titles, question, at)),
             ("offices", lambda c: prefer_office(c, texts, titles, question, at)),
+            ("borders", lambda c: prefer_neighbour(c, texts, titles, question, at)),
+            ("naming", lambda c: prefer_naming(c, texts, titles, question, at)),
+            ("colours", lambda c: prefer_colour(c, texts, titles, question)),
+            ("glosses", lambda c: prefer_gloss(c, texts, titles, question, at)),
             ("family", lambda c: prefer_relative(c, texts, titles, question, ner, at)),
             ("teachers", lambda c: prefer_teacher(c, texts, titles, question, at)),
             ("agents", lambda c: prefer_agent(c, texts, titles, question, ner, at)),
@@ -493,6 +509,7 @@ class Reader:
                                 self.entities_of)
         text = passages[i].text
         if self.settings.answer_edges and question is not None:
+            a, b = whole_hyphenated(text, a, b)
             a, b = drop_copula_clause(text, a, b)
             a, b = complete_date(text, a, b, question)
             a, b = drop_quantity_tail(text, a, b, question)
@@ -514,6 +531,7 @@ class Reader:
 
         if not passages:
             return []
+        question = expand_contractions(question)
         feats = self.featurize(question, [p.text for p in passages])
         if not feats.context_mask.any():
             return []

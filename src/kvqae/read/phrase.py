@@ -34,6 +34,10 @@ _CLAUSE_COMMA = re.compile(r",\s+(?=[a-z])")
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
 _POSSESSIVE_END = re.compile(r"(?<=\w)['\u2019]s?$")
 _ASKED = re.compile(r"\b(?:which|what)((?:\s+[\w'-]+){1,4})", re.IGNORECASE)
+# "What is the name of the airport ...?" asks as "Which airport ...?" does (not "the name of this airport":
+# the pictured entity's own)
+_NAME_OF = re.compile(r"\b(?:which|what)(?:\s+(?:is|was|are|were)|['’]s)\s+the\s+names?\s+of\s+(?:the|an?)"
+                      r"((?:\s+[\w'-]+){1,4})", re.IGNORECASE)
 _FUNCTION_WORDS = frozenset({
     "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "is", "was",
     "were", "are", "be", "been", "has", "have", "had", "do", "does", "did", "can", "could", "will", "would",
@@ -99,15 +103,23 @@ def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
+def _asked_phrase(question: str) -> str | None:
+    """The up to four words after the question's "which" / "what" (or "what is the name of the"); None when
+    it has none."""
+    m = _NAME_OF.search(question) or _ASKED.search(question)
+    return None if m is None else m.group(1)
+
+
 def asked_nouns(question: str) -> frozenset[str]:
     """The words after the question's "which"/"what" up to its first function word, lower case and
     singular: "At which battle did ...?" -> {"battle"}; "In which New York concert hall did ...?" ->
-    {"new", "york", "concert", "hall"}; empty when the question has no such phrase."""
-    m = _ASKED.search(question)
-    if m is None:
+    {"new", "york", "concert", "hall"}; "What is the name of the airport on ...?" -> {"airport"}; empty when
+    the question has no such phrase."""
+    phrase = _asked_phrase(question)
+    if phrase is None:
         return frozenset()
     out = []
-    for word in m.group(1).split():
+    for word in phrase.split():
         if word.lower() in _FUNCTION_WORDS:
             break
         out.append(_singular(word))
@@ -135,8 +147,8 @@ _NAME_PART = r"(?:[A-Z][\w'\u2019.-]*|of|the|de|la|el|del|du|von|van)"
 def asked_common_nouns(question: str) -> frozenset[str]:
     """`asked_nouns` written in lower case in `question` (common nouns: "sea", "tar", "pit"; not a
     nationality: "American"), singular."""
-    m = _ASKED.search(question)
-    written = {w for w in re.findall(r"[\w'-]+", m.group(1)) if w.islower()} if m else set()
+    phrase = _asked_phrase(question)
+    written = {w for w in re.findall(r"[\w'-]+", phrase) if w.islower()} if phrase is not None else set()
     return frozenset(n for n in asked_nouns(question) if n in {_singular(w) for w in written})
 
 

@@ -30,6 +30,10 @@ RULE_SAYS = {
     "agents": "who did it, after \"<verb> by\" in a sentence about the subject",
     "parties": "the party the article's read passages name most",
     "offices": "the present holder of the asked office (\"the current President ... is\")",
+    "borders": "the neighbour stated on the asked side in a border sentence about the subject",
+    "naming": "the name after \"called\" / \"known as\" in a sentence describing the thing asked about",
+    "colours": "the colour word of the sentence sharing the most of the question's words",
+    "glosses": "the term before the quoted meaning the question gives, or the quoted meaning of a name",
     "teachers": "the person after \"a pupil of\" / \"studied under\" in a sentence about the subject",
 }
 
@@ -108,6 +112,21 @@ class ReaderSettings(ConfigModel):
     # Republic is X" / "X has been President since 1999", in the first read article's passages
     # (kvqae.read.office; session 24)
     offices: bool = True
+    # "Which country borders this country to the west?": the neighbour a border sentence about the subject
+    # states on that side ("bordered ... to the west by Morocco", "Tennessee to the north"), in the first
+    # read article's passages (kvqae.read.border; session 29)
+    borders: bool = True
+    # "What's the study of agriculture called?": the name after "called" / "known as" / "named" in a sentence
+    # whose words before it hold the question's thing, in the first read article's passages
+    # (kvqae.read.naming; session 29)
+    naming: bool = True
+    # "What colour do acids turn blue litmus?": the colour word of the first read article's sentence sharing
+    # the most of the question's words, not one the question names (kvqae.read.colour; session 29)
+    colours: bool = True
+    # "Which Latin plea, meaning 'no contest', ...?": the term right before that meaning ('"nolo contendere"
+    # (no contest)'); "What does its name mean?": the quoted meaning after "meaning" / "hence" or a Latin
+    # word, in the first read article's passages (kvqae.read.gloss; session 29)
+    glosses: bool = True
     family: bool = True
     # "Who was the teacher of this philosopher?": the person after "a pupil of" / "studied under" / "was
     # taught by" in a sentence about the subject, in the first read article's passages (kvqae.read.teacher;

@@ -23,6 +23,17 @@ def sentence_start(text: str, at: int, starts: list[int] | None = None) -> int:
     return max((s for s in (sentence_starts(text) if starts is None else starts) if s <= at), default=0)
 
 
+# "What's", "Who's", "Where's" ...: the rules and the kind of answer read "What is" (not a possessive:
+# "Lincoln's")
+_CONTRACTION = re.compile(r"\b(what|who|where|when|which|how|that|there|it)['’]s\b", re.IGNORECASE)
+
+
+def expand_contractions(question: str) -> str:
+    """`question` with "'s" after a wh-word, "it", "that" or "there" written "is": "What's the capital?" ->
+    "What is the capital?"."""
+    return _CONTRACTION.sub(lambda m: m.group(1) + " is", question)
+
+
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     """Widen [start, end) to word boundaries: a span ending inside a word ("Mareido" of "Mareidor", a
     word-piece boundary) takes the whole word."""
