@@ -17,6 +17,7 @@ from kvqae.read.lookup import lookup_passages
     ("What country lies to the south of this state?", "south"),
     ("Which country is on the eastern border of Albania?", "east"),
     ("Name the state that borders it on the south west", "southwest"),
+    ("Which sea bounds this country, whose capital is Baku, on the east?", "east"),
     ("Which country borders Algeria?", None),  # no side: every neighbour answers
     ("Where is the north pole?", None),  # no neighbour asked
     ("When did this country's army cross to the west?", None),
@@ -66,6 +67,15 @@ def test_stated_neighbour_by_hand():
     assert neighbour(AFGHANISTAN, "Afghanistan", "north") == "Turkmenistan"  # the first of the list
     assert neighbour("Alabama. It is bordered by Tennessee to the north, Georgia to the east.", "Alabama",
                      "west") is None
+    # a capitalised "Northwest" names a neighbour, not a side
+    alberta = ("Alberta is bounded by the provinces of British Columbia to the west and Saskatchewan to the "
+               "east, the Northwest Territories to the north, and the US state of Montana to the south.")
+    assert neighbour(alberta, "Alberta", "north") == "Northwest Territories"
+    assert neighbour(alberta, "Alberta", "east") == "Saskatchewan"
+    # a question asking for a sea takes only one
+    baku = "It is bounded by the Caspian Sea to the east, Russia to the north, and Turkey to the east."
+    assert neighbour(baku, "Azerbaijan", "east", water_only=True) == "Caspian Sea"
+    assert neighbour(baku, "Azerbaijan", "east", land_only=True) == "Turkey"
 
 
 def test_prefer_neighbour_puts_the_stated_neighbour_first():

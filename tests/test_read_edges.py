@@ -9,6 +9,7 @@ from kvqae.read.edges import (
     complete_name,
     drop_copula_clause,
     drop_quantity_tail,
+    drop_trailing_function_words,
     whole_hyphenated,
 )
 
@@ -107,3 +108,13 @@ def test_whole_hyphenated_by_hand():
     war = "It lasted from 1914-1918 and a 9-year-old saw it."
     assert edged(whole_hyphenated, war, "1914") == "1914"  # figures across the hyphen stay apart
     assert edged(whole_hyphenated, war, "9") == "9"
+
+
+def test_drop_trailing_function_words_by_hand():
+    text = "It reflects events leading up to the Russian Revolution of 1917 and then on."
+    assert edged(drop_trailing_function_words, text, "the Russian Revolution of") == "the Russian Revolution"
+    kept = "Revolution of 1917 and then"  # "then" is no function word
+    assert edged(drop_trailing_function_words, text, kept) == kept
+    assert edged(drop_trailing_function_words, "He went to", "to") == "to"  # nothing else would be left
+    assert edged(drop_trailing_function_words, "Its symbol is Z. The", "Z. The") == "Z."  # the next sentence
+    assert edged(drop_trailing_function_words, "From Latin A came", "Latin A") == "Latin A"  # a letter

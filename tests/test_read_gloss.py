@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from kvqae.read.answer_choice import Candidate
-from kvqae.read.gloss import asked_gloss, asks_meaning, prefer_gloss, stated_meaning, term_before_gloss
+from kvqae.read.gloss import (
+    asked_gloss,
+    asked_language,
+    asks_meaning,
+    prefer_gloss,
+    stated_meaning,
+    term_before_gloss,
+    word_in_language,
+)
 from kvqae.read.lookup import lookup_passages
 
 
@@ -73,3 +81,29 @@ def test_lookup_reads_the_passage_with_the_gloss():
     question = "Which Latin plea, meaning 'no contest', is allowed?"
     got = lookup_passages(question, list(texts), texts.__getitem__, "Arraignment", set(), 4)
     assert got == ["a#0", "a#2"]
+
+
+@pytest.mark.parametrize(("question", "language"), [
+    ("What's the Hebrew cognate of the word Allah?", "Hebrew"),
+    ("What is the Aramaic cognate of this Arabic word for God?", "Aramaic"),  # the first one named
+    ("What's the Russian version of this bead counting frame called?", "Russian"),
+    ("What is this city called in French?", "French"),
+    ("What is the name of its capital?", None),
+    ("Which Nobel Prize did he win?", None),
+])
+def test_asked_language_by_hand(question, language):
+    assert asked_language(question) == language
+
+
+def test_word_in_language_by_hand():
+    allah = "It has cognates, including Elah in Aramaic, ʾĒl in Canaanite and Elohim in Hebrew."
+    for language, word in (("Hebrew", "Elohim"), ("Aramaic", "Elah"), ("Canaanite", "ʾĒl")):
+        span = word_in_language(allah, language)
+        assert allah[span[0] : span[1]] == word
+    aramaic = "The corresponding Aramaic form is Elah, but its emphatic state is Elaha."
+    span = word_in_language(aramaic, "Aramaic")
+    assert aramaic[span[0] : span[1]] == "Elah"
+    abacus = "The Russian abacus, the schoty, usually has a single slanted deck."
+    span = word_in_language(abacus, "Russian")
+    assert abacus[span[0] : span[1]] == "schoty"
+    assert word_in_language(allah, "Greek") is None

@@ -7,7 +7,7 @@ import pytest
 
 from kvqae.read.answer_choice import Candidate
 from kvqae.read.lookup import lookup_passages
-from kvqae.read.naming import asked_naming, prefer_naming, stated_naming
+from kvqae.read.naming import asked_naming, prefer_naming, stated_naming, subject_alias
 from kvqae.read.words import content_stems
 
 
@@ -28,6 +28,13 @@ def test_asked_naming_by_hand(question, words):
     expected = None if words is None else frozenset(content_stems(words))
     assert (None if asked is None else asked.stems) == expected
     assert asked is None or not asked.nickname
+
+
+def test_an_alias_question_with_only_the_pictured_entity_asks_its_other_name():
+    asked = asked_naming("What else is this war called?")
+    assert asked.alias and asked.stems == frozenset()
+    assert asked_naming("What is this war called?") is None
+    assert asked_naming("What's another name for the atomic number?").alias
 
 
 def test_asked_nickname_by_hand():
@@ -74,6 +81,25 @@ def test_stated_nickname_takes_a_quoted_name():
     assert named('Its rapid growth was called "sudden".', "What nickname did the capital earn?") is None
 
 
+def test_stated_naming_reads_aliases_both_ways():
+    anatomy = ("The discipline of anatomy is divided into macroscopic and microscopic anatomy. Macroscopic "
+               "anatomy, or gross anatomy, is the examination of body parts. Microscopic anatomy is called "
+               "histology.")
+    assert named(anatomy, "What is macroscopic anatomy also called?") == "gross anatomy"  # all words first
+    reverse = "Histology is small. The main field is gross anatomy (also called macroscopic anatomy)."
+    assert named(reverse, "What is macroscopic anatomy also called?") == "gross anatomy"
+
+
+def test_subject_alias_from_the_lead():
+    war = ("American Revolutionary War. The American Revolutionary War (1775-1783), also known as the "
+           "American War of Independence and the Revolutionary War, was the armed conflict.")
+    span = subject_alias(war, "American Revolutionary War")
+    assert war[span[0] : span[1]] == "American War of Independence"
+    assert subject_alias("Battles. It was also known as the Great War.", "American Revolutionary War") is None
+    read = prefer_naming([], [war], ["American Revolutionary War"], "What else is this war known as?")
+    assert war[read[0].start : read[0].end] == "American War of Independence" and read[0].rule
+
+
 def test_prefer_naming_puts_the_name_first():
     texts = ["Agriculture. The study of agriculture is known as agricultural science."]
     start = texts[0].index("study")
@@ -89,3 +115,14 @@ def test_lookup_reads_the_passage_naming_it():
     got = lookup_passages("What's the study of agriculture called?", list(texts), texts.__getitem__,
                           "Agriculture", set(), 4)
     assert got == ["a#0", "a#2"]
+
+
+def test_an_earlier_name_asked_by_its_adverb():
+    lead = ("Afroasiatic languages. Afroasiatic (Afro-Asiatic), also known as Afrasian and traditionally as "
+            "Hamito-Semitic (Chamito-Semitic), is a large language family.")
+    asked = asked_naming("What was this language family, which includes Hausa, traditionally called?")
+    assert asked.alias and asked.adverb == "traditionally"
+    span = subject_alias(lead, "Afroasiatic languages", asked.adverb)
+    assert lead[span[0] : span[1]] == "Hamito-Semitic"
+    span = subject_alias(lead, "Afroasiatic languages")
+    assert lead[span[0] : span[1]] == "Afrasian"  # no adverb asked: the first alias

@@ -245,3 +245,26 @@ def test_expand_contractions_by_hand():
     assert expand_contractions("who’s he, and where's it?") == "who is he, and where is it?"
     possessive = "What is Lincoln's birthplace?"
     assert expand_contractions(possessive) == possessive
+
+
+def test_extend_to_a_lower_case_asked_noun_after_a_name():
+    from kvqae.read.phrase import asked_head
+
+    for text, word, question, expected in [
+        ("the first letter of the Phoenician alphabet (which", "Phoenician", "Aleph was the first letter of "
+         "which alphabet?", "Phoenician alphabet"),
+        ("The Proto-Canaanite script, later", "Proto-Canaanite", "Which script was first?",
+         "Proto-Canaanite script"),
+        # a name that stands alone is answered without the noun; the question's verbs are no head
+        ("the Saturn V rocket and", "Saturn V", "Which rocket launched it?", "Saturn V"),
+        ("The Jeffrey pine is noted", "Jeffrey", "Which pine makes n-heptane?", "Jeffrey"),
+        ("the Treaty of Paris ended the war", "Treaty of Paris", "Which treaty ended the war?",
+         "Treaty of Paris"),
+        ("They speak the Arabic language at home", "Arabic", "Which language do they speak?", "Arabic"),
+        ("a common alphabet today", "common", "Which alphabet is it?", "common"),  # not after a name
+    ]:
+        a = text.index(word)
+        start, end = extend_to_asked_noun(text, a, a + len(word), asked_nouns(question), asked_head(question))
+        assert text[start:end] == expected
+    assert asked_head("What is the capital of Alaska?") is None
+    assert asked_head("What's the name of the airport on it?") == "airport"

@@ -15,8 +15,9 @@ north of ...", "on its eastern border"), the first neighbour `stated_neighbour` 
 sentence about the subject with "border" / "bounded" in it, in the first read article's passages, comes
 first (`prefer_neighbour`; `kvqae.read.lookup` reads the passages holding one). A neighbour stated for that
 side alone ("Zambia to the east") goes before one stated for several ("the Democratic Republic of the Congo
-to the north and east"), a neighbour the question names ("Besides DR Congo, ...") is skipped, and a sea or
-a gulf does not answer a question asking for a country, a state or a province.
+to the north and east"), a neighbour the question names ("Besides DR Congo, ...") is skipped, a sea or a
+gulf does not answer a question asking for a country, a state or a province, and only one answers a
+question asking for a sea ("Which sea bounds it on the east?").
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ _SIDE_WORD = re.compile(rf"\b(?:far[- ])?({_SIDES})\b", re.IGNORECASE)
 _ASKED_SIDE = re.compile(
     rf"\b(?:to|on|in|at)\s+(?:the|its|their)\s+(?:far[- ])?({_SIDES})(?:ern)?\b|"
     rf"\b({_SIDES})(?:ern)?\s+(?:border|neighbou?r)", re.IGNORECASE)
-_BORDER_QUESTION = re.compile(r"\bborder(?:s|ed|ing)?\b|\bneighbou?r(?:s|ing)?\b|\bbounded\b|"
+_BORDER_QUESTION = re.compile(r"\bborder(?:s|ed|ing)?\b|\bneighbou?r(?:s|ing)?\b|\bbound(?:s|ed)\b|"
                               rf"\b(?:lies?|is|are|sits?)\s+(?:directly\s+|immediately\s+)?(?:to\s+the\s+)?"
                               rf"{_SIDES}\s+of\b", re.IGNORECASE)
 _ASKS_WHAT = re.compile(r"^\s*(?:which|what|name)\b|\b(?:which|what)\s+(?:country|state|province|nation|"
@@ -41,10 +42,14 @@ _ASKS_WHAT = re.compile(r"^\s*(?:which|what|name)\b|\b(?:which|what)\s+(?:countr
 _ASKS_LAND = re.compile(r"\b(?:country|countries|state|states|province|provinces|nation|nations|territory)\b",
                         re.IGNORECASE)
 _WATER = re.compile(r"\b(?:Sea|Ocean|Gulf|Bay|Strait|Channel|River|Lake)\b")
+# a question asking for water: only a sea, a gulf, ... answers it
+_ASKS_WATER = re.compile(r"\b(?:sea|ocean|gulf|bay|strait|channel|river|lake|body\s+of\s+water|waters)\b",
+                         re.IGNORECASE)
 # a side as a sentence states it: "to the north and east", "in the far northeast", "to the west by"
+# (in lower case: "to the east, the Northwest Territories to the north" names no side "northwest")
 _STATED_SIDE = re.compile(
-    rf"\b(?:to|in|on|at)\s+the\s+((?:far[- ])?{_SIDES}(?:(?:,\s*|\s+and\s+|\s+or\s+)(?:the\s+)?"
-    rf"(?:far[- ])?{_SIDES})*)(?:\s+by\b)?", re.IGNORECASE)
+    rf"\b(?:[Tt]o|[Ii]n|[Oo]n|[Aa]t)\s+the\s+((?:far[- ])?{_SIDES}(?:(?:,\s*|\s+and\s+|\s+or\s+)(?:the\s+)?"
+    rf"(?:far[- ])?{_SIDES})*)(?:\s+by\b)?")
 _BORDER_WORD = re.compile(r"\b(?:border(?:s|ed|ing)?|bounded)\b", re.IGNORECASE)
 _NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:of\s+(?:the\s+)?|the\s+|and\s+(?=[A-Z]\w+\s+of\b))?"
                    r"[A-Z][\w'’.-]*)*")
@@ -120,11 +125,13 @@ def neighbours(sentence: str) -> list[tuple[int, int, set[str]]]:
 
 
 def stated_neighbour(
-    text: str, title: str | None, side: str, *, land_only: bool = False, excluded: str = ""
+    text: str, title: str | None, side: str, *, land_only: bool = False, water_only: bool = False,
+    excluded: str = "",
 ) -> tuple[int, int] | None:
     """(start, end) in `text` of the neighbour on `side` in the first border sentence about the subject
     (`title`) that states one: one stated for that side alone first, then one stated for several sides; not
-    a name whose words `excluded` (the question) holds, nor, with `land_only`, a sea, a gulf or a river."""
+    a name whose words `excluded` (the question) holds, nor, with `land_only`, a sea, a gulf or a river, nor,
+    with `water_only`, anything but one."""
     shunned = {w.lower() for w in re.findall(r"[A-Z]\w+", excluded)}
     for begin, finish in _sentences(text):
         sentence = text[begin:finish]
@@ -133,7 +140,8 @@ def stated_neighbour(
         found = []
         for a, b, sides in neighbours(sentence):
             name = sentence[a:b]
-            if side not in sides or (land_only and _WATER.search(name)):
+            water = _WATER.search(name) is not None
+            if side not in sides or (land_only and water) or (water_only and not water):
                 continue
             if {w.lower() for w in re.findall(r"\w+", name)} & shunned:
                 continue
@@ -162,7 +170,9 @@ def prefer_neighbour(
     side = asked_side(question)
     if side is None:
         return list(candidates)
-    land = _ASKS_LAND.search(question) is not None
+    water = _ASKS_WATER.search(question) is not None
+    land = not water and _ASKS_LAND.search(question) is not None
     return rule_answer_first(
         candidates, texts, titles,
-        lambda text, title: stated_neighbour(text, title, side, land_only=land, excluded=question), positions)
+        lambda text, title: stated_neighbour(text, title, side, land_only=land, water_only=water,
+                                             excluded=question), positions)

@@ -18,7 +18,9 @@ ways, each visible in the span and its passage alone:
   and a name cut inside its surname's particles ("Antonius van" of "Antonius van den Broek") or without a
   given name holding a letter outside ASCII ("Cohl" of "Émile Cohl"), which the small NER model often
   leaves out of the name;
-* a word cut at a hyphen: "sixth" of "the sixth-smallest nation" (`whole_hyphenated`).
+* a word cut at a hyphen: "sixth" of "the sixth-smallest nation" (`whole_hyphenated`);
+* a preposition, a conjunction or an article at the end: "the Russian Revolution of" whose year was cut
+  (`drop_trailing_function_words`).
 
 Each returns the (start, end) of the answer in the same text, never an empty span.
 """
@@ -118,6 +120,19 @@ def whole_hyphenated(text: str, start: int, end: int) -> tuple[int, int]:
         start -= 1
         while start > 0 and text[start - 1].isalnum():
             start -= 1
+    return start, end
+
+
+# a word no answer ends with: "the Russian Revolution of" (its year cut off), "Paris and"
+# (in lower case, and "The" opening the next sentence: "Z. The"; not the letter "A" of "Latin A")
+_TRAILING_FUNCTION_WORD = re.compile(r"\s+(?:of|in|at|on|for|from|by|with|and|or|the|The|a|an|to|as)$")
+
+
+def drop_trailing_function_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) without the prepositions, conjunctions and articles it ends with ("the Russian
+    Revolution of" -> "the Russian Revolution"); unchanged when nothing else would be left."""
+    while (m := _TRAILING_FUNCTION_WORD.search(text, start, end)) is not None and m.start() > start:
+        end = m.start()
     return start, end
 
 

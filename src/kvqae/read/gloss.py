@@ -14,7 +14,12 @@ reader, trained on names, dates and numbers, takes another word of the sentence.
   after a language's word ("Latin albedo "whiteness""), in a sentence about a name or a word
   (`stated_meaning`).
 
-`prefer_gloss` puts either first; `kvqae.read.lookup` reads the passages holding one.
+* a question asking the subject's word in a language (`asked_language`: "What's the Hebrew cognate of the
+  word Allah?", "What is it called in French?") is answered with the word before "in <language>" ("Elohim
+  in Hebrew") or after "<language> <noun> is" ("The corresponding Aramaic form is Elah")
+  (`word_in_language`).
+
+`prefer_gloss` puts any of them first; `kvqae.read.lookup` reads the passages holding one.
 """
 
 from __future__ import annotations
@@ -56,6 +61,37 @@ def asked_gloss(question: str) -> str | None:
         return None
     m = _ASKED_GLOSS.search(question)
     return None if m is None else m.group(1).strip(" ,.")
+
+
+# "What's the Hebrew cognate of the word Allah?", "What is the Russian version of this tool called?", "What is
+# this city called in French?"
+_ASKED_LANGUAGE = re.compile(
+    r"^\s*(?:[Ww]hat|[Ww]hich)\b.*?\b([A-Z][a-z]+)\s+(?:word|name|term|cognate|version|form|equivalent|"
+    r"translation|spelling)s?\b|^\s*[Ww]hat\b.*\b(?:called|known\s+as|named)\s+in\s+([A-Z][a-z]+)\s*\??\s*$")
+
+
+def asked_language(question: str) -> str | None:
+    """The language whose word for the subject `question` asks ("What's the Hebrew cognate of ...?" ->
+    "Hebrew", "What is it called in French?" -> "French"); None for another question."""
+    m = _ASKED_LANGUAGE.search(question)
+    return None if m is None else (m.group(1) or m.group(2))
+
+
+def word_in_language(text: str, language: str) -> tuple[int, int] | None:
+    """(start, end) in `text` of the word a sentence gives in `language`: the word before "in <language>"
+    ("Elohim in Hebrew") or after "<language> <noun> is" / "<language> <noun>, the" ("The corresponding
+    Aramaic form is Elah", "The Russian abacus, the schoty"); None when none does."""
+    lang = re.escape(language)
+    before = re.search(rf"({_WORD}(?:\s+{_WORD})?)\s+in\s+{lang}\b", text)
+    after = re.search(rf"\b{lang}\s+[a-z][\w-]*(?:\s+is|\s+was|,)\s+(?:the\s+)?({_WORD})", text)
+    found = [m for m in (before, after) if m is not None]
+    if not found:
+        return None
+    m = min(found, key=lambda m: m.start())
+    a, b = m.span(1)
+    if m is before:  # "ʾĒl in Canaanite and Elohim in Hebrew": the last word before "in"
+        a = b - len(text[a:b].split()[-1])
+    return a, b
 
 
 def asks_meaning(question: str) -> bool:
@@ -101,13 +137,18 @@ def prefer_gloss(
     candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str,
     positions: Sequence[int | None] | None = None,
 ) -> list[Any]:
-    """`candidates` with, when `question` gives a meaning and asks the word, the term before it, or when it
-    asks what a word means, the meaning stated, from the first read article's passages (in article order
-    with `positions`) first; unchanged otherwise."""
+    """`candidates` with, when `question` gives a meaning and asks the word, the term before it, when it
+    asks what a word means, the meaning stated, or when it asks the subject's word in a language, that
+    word, from the first read article's passages (in article order with `positions`) first; unchanged
+    otherwise."""
     gloss = asked_gloss(question)
     if gloss is not None:
         return rule_answer_first(candidates, texts, titles, lambda text, _t: term_before_gloss(text, gloss),
                                  positions)
     if asks_meaning(question):
         return rule_answer_first(candidates, texts, titles, lambda text, _t: stated_meaning(text), positions)
+    language = asked_language(question)
+    if language is not None:
+        return rule_answer_first(candidates, texts, titles,
+                                 lambda text, _t: word_in_language(text, language), positions)
     return list(candidates)

@@ -39,12 +39,20 @@ from kvqae.read.border import asked_side, stated_neighbour
 from kvqae.read.education import asked_school, stated_school
 from kvqae.read.eventdate import asked_event, asked_event_names, stated_event_date
 from kvqae.read.family import asked_relation, stated_relative
-from kvqae.read.gloss import asked_gloss, asks_meaning, stated_meaning, term_before_gloss
+from kvqae.read.gloss import (
+    asked_gloss,
+    asked_language,
+    asks_meaning,
+    stated_meaning,
+    term_before_gloss,
+    word_in_language,
+)
 from kvqae.read.lifeplace import PLACE_AFTER, asked_life_place, life_verbs
 from kvqae.read.lifespan import asked_life_event, life_dates, verb_date
 from kvqae.read.naming import asked_naming, stated_naming
 from kvqae.read.office import asked_office, stated_office
 from kvqae.read.party import asks_party, subject_parties
+from kvqae.read.rank import RANKED, asks_rank
 from kvqae.read.teacher import asks_teacher, stated_teacher
 from kvqae.read.words import expand_contractions
 
@@ -69,7 +77,8 @@ def lookup_passages(
     (`kvqae.read.office`), for a neighbour on a side the lead and the passages stating one in a border
     sentence (`kvqae.read.border`), for what a thing is called the lead and the passages naming it after
     "called" / "known as" (`kvqae.read.naming`), for a word given its meaning or a word's meaning the lead
-    and the passages stating one (`kvqae.read.gloss`), for a teacher the lead and the passages naming one
+    and the passages stating one (`kvqae.read.gloss`), for a rank the lead and the passages with an ordinal
+    superlative (`kvqae.read.rank`), for a teacher the lead and the passages naming one
     after "a pupil of" (`kvqae.read.teacher`), for any other question the lead."""
     if limit <= 0 or not article:
         return []
@@ -102,10 +111,14 @@ def lookup_passages(
         later = (pid for pid in article if stated_neighbour(text_of(pid), title, side))
     elif (gloss := asked_gloss(question)) is not None:
         later = (pid for pid in article if term_before_gloss(text_of(pid), gloss))
+    elif asks_rank(question):
+        later = (pid for pid in article if RANKED.search(text_of(pid)))
     elif asks_meaning(question):
         later = (pid for pid in article if stated_meaning(text_of(pid)))
+    elif (language := asked_language(question)) is not None:
+        later = (pid for pid in article if word_in_language(text_of(pid), language))
     elif (thing := asked_naming(question)) is not None:
-        later = (pid for pid in article if stated_naming(text_of(pid), thing))
+        later = (pid for pid in article if thing.stems and stated_naming(text_of(pid), thing))
     elif asks_teacher(question):
         later = (pid for pid in article if stated_teacher(text_of(pid), title))
     elif (award := asked_award(question))[0]:

@@ -42,6 +42,7 @@ from kvqae.read.edges import (
     complete_name,
     drop_copula_clause,
     drop_quantity_tail,
+    drop_trailing_function_words,
     whole_hyphenated,
 )
 from kvqae.read.education import prefer_school
@@ -60,6 +61,7 @@ from kvqae.read.party import prefer_party
 from kvqae.read.phrase import (
     NAME_HEAD_NOUNS,
     asked_common_nouns,
+    asked_head,
     asked_nouns,
     drop_hedge,
     extend_to_asked_noun,
@@ -69,6 +71,7 @@ from kvqae.read.phrase import (
     trim_to_phrase,
     year_of_date,
 )
+from kvqae.read.rank import prefer_rank
 from kvqae.read.settings import SETTINGS_FILE, ReaderSettings, load_settings
 from kvqae.read.teacher import prefer_teacher
 from kvqae.read.words import content_stems, expand_contractions, whole_words
@@ -464,7 +467,8 @@ class Reader:
         the span it finds in the first read article first, looking through that article's read passages in
         article order when `positions` tells it; `kvqae.read.lifespan`, `eventdate`, `lifeplace`, `birthname`,
         `nationality`, `occupation`, `education`, `award`, `party`, `attribute`, `office`, `border`,
-        `naming`, `colour`, `gloss`, `family`, `teacher`, `agent`)."""
+        `naming`, `colour`, `gloss`, `rank`, `family`, `teacher`,
+        `agent`)."""
         ner = self.entities_of
         at = positions if self.settings.rules_in_article_order else None
         rules = (
@@ -483,6 +487,7 @@ class Reader:
             ("naming", lambda c: prefer_naming(c, texts, titles, question, at)),
             ("colours", lambda c: prefer_colour(c, texts, titles, question)),
             ("glosses", lambda c: prefer_gloss(c, texts, titles, question, at)),
+            ("ranks", lambda c: prefer_rank(c, texts, titles, question)),
             ("family", lambda c: prefer_relative(c, texts, titles, question, ner, at)),
             ("teachers", lambda c: prefer_teacher(c, texts, titles, question, at)),
             ("agents", lambda c: prefer_agent(c, texts, titles, question, ner, at)),
@@ -516,11 +521,13 @@ class Reader:
             if not c.rule:  # an answer rule's name is whole
                 a, b = complete_name(text, a, b, question)
         if self.settings.phrase_spans and question is not None:
-            a, b = extend_to_asked_noun(text, a, b, asked_nouns(question))
+            a, b = extend_to_asked_noun(text, a, b, asked_nouns(question), asked_head(question))
             a, b = year_of_date(text, a, b, question)
             a, b = drop_hedge(text, a, b, question)
             if asks_measure(question):  # a measure with its unit: "468 km2", not "468"
                 b = with_unit(text, a, b)
+        if self.settings.answer_edges and question is not None:
+            a, b = drop_trailing_function_words(text, a, b)
         return Prediction(text[a:b], passages[i].passage_id, c.score, a, b, c.probability, by_rule=c.rule)
 
     def evidence_table(self, question: str, passages: list[PassageInput]) -> list[Any]:

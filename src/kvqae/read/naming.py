@@ -20,12 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kvqae.read.answer_choice import rule_answer_first
+from kvqae.read.answer_choice import put_first
 from kvqae.read.words import content_stems
 
+# the adverbs of an earlier name: "What was this language family traditionally called?"
+_TIME_ADVERBS = "once|formerly|originally|traditionally|previously|historically"
 # "What is the study of agriculture called?", "What are the beams called?", "What's X known as?"
-_CALLED = re.compile(r"^\s*(?:what|which\s+[\w-]+)\s*(?:'s|’s|\s(?:is|are|was|were))\s+(.+?)\s+"
-                     r"(?:(?:also|usually|commonly|often|sometimes|once|formerly|now|today)\s+)?"
+_CALLED = re.compile(r"^\s*(?:what(?:\s+else)?|which\s+[\w-]+)\s*(?:'s|’s|\s(?:is|are|was|were))\s+(.+?)\s+"
+                     r"(?:(?:also|usually|commonly|often|sometimes|now|today|" + _TIME_ADVERBS + r")\s+)?"
                      r"(?:called|known\s+as|named|termed)(?:,?\s+(?:in|by|outside|after)\b[^?]*)?\s*[?.]?\s*$",
                      re.IGNORECASE)
 # "What's another name for the atomic number?", "What is the other name of X?"
@@ -46,6 +48,17 @@ _NAMING = re.compile(r"\b(?:(?:also|usually|commonly|often|sometimes|formerly|no
 _NICKNAMING = re.compile(r"\b(?:nicknamed|nickname|called|known\s+as|dubbed)\s+(?:(?:was|is|the|a)\s+)*",
                          re.IGNORECASE)
 _MIN_NICKNAME_SHARE = 1 / 3
+_ALIAS_QUESTION = re.compile(rf"\b(?:else|also|otherwise|{_TIME_ADVERBS})\b|"
+                             r"\b(?:an|the)\s*other\s+(?:name|term|word)\b", re.IGNORECASE)
+# the subject's alias in a sentence that opens with its name: "The American Revolutionary War (1775-1783),
+# also known as the American War of Independence"
+_SUBJECT_ALIAS = re.compile(r"(?:,|\()\s*(?:also|otherwise|or)\s+(?:known\s+as|called|named)\s+"
+                            r"(?:(?:the|a|an)\s+)?")
+# "Macroscopic anatomy, or gross anatomy, is ...", "the atomic number (or proton number)"
+_OR_ALIAS = re.compile(r"(?:,\s+|\s*\(\s*)or\s+(?:the\s+)?")
+# the name right before "(also called" / ", also known as": "Gross anatomy (also called ...)"
+_NAME_BEFORE = re.compile(r"((?:[A-Z][\w'’-]*|[a-z][\w-]*)(?:\s+[a-z][\w-]*){0,2})\s*(?:\(|,)\s*"
+                          r"(?:(?:also|or)\s+)?$")
 # the share of the thing's stems the words before "called" must hold: "the modern study of marine and
 # freshwater algae is called" describes "the scientific study of algae" without "scientific"
 _MIN_SHARE = 0.5
@@ -65,20 +78,29 @@ class AskedName:
 
     stems: frozenset[str]
     nickname: bool = False
+    # asks another name ("also called", "What else is ... known as?", "another name for"): the subject's own
+    # alias answers when no sentence names the described thing
+    alias: bool = False
+    # the adverb of an earlier name the question asks ("traditionally", "formerly"): the alias after it first
+    adverb: str | None = None
 
 
 def asked_naming(question: str) -> AskedName | None:
     """The thing whose name `question` asks for ("What's the study of agriculture called?" -> the stems of
     "study", "agriculture"; "What nickname did this city earn for its rapid growth?" -> those of "rapid",
-    "growth", a nickname); None when it asks no name, or only the pictured entity's ("What is this building
-    called?")."""
+    "growth", a nickname; "What else is this building called?" -> no words, an alias); None when it asks no
+    name, or only the pictured entity's ("What is this building called?")."""
     m = _CALLED.match(question) or _OTHER_NAME.match(question)
     nickname = m is None and _NICKNAME.search(question) is not None
     if m is None and not nickname:
         return None
     thing = _ENTITY_REFERENCE.sub("", question if nickname else m.group(1))
     stems = frozenset(content_stems(thing)) - _NOT_THING
-    return AskedName(stems, nickname) if stems else None
+    alias = not nickname and _ALIAS_QUESTION.search(question) is not None
+    adverb = re.search(rf"\b({_TIME_ADVERBS})\b", question, re.IGNORECASE)
+    stems -= content_stems(_TIME_ADVERBS.replace("|", " "))
+    return (AskedName(stems, nickname, alias, adverb.group(1).lower() if adverb else None)
+            if stems or alias else None)
 
 
 def _answer_at(text: str, start: int) -> tuple[int, int] | None:
@@ -110,33 +132,120 @@ def _quoted_at(text: str, start: int) -> tuple[int, int] | None:
 
 
 def stated_naming(text: str, asked: AskedName) -> tuple[int, int] | None:
-    """(start, end) in `text` of the name after the first "called" / "known as" / "named" whose sentence
-    holds at least half the stems `asked` describes the thing with before it; for a nickname, the quoted
-    name after such a word or "nickname" in a sentence holding a third of them. None when none does."""
-    naming, share = (_NICKNAMING, _MIN_NICKNAME_SHARE) if asked.nickname else (_NAMING, _MIN_SHARE)
+    """(start, end) in `text` of the name `named_in` finds with the largest share of the asked thing's
+    words (the first on ties); None when it finds none."""
+    found = named_in(text, asked)
+    return None if found is None else found[0]
+
+
+def named_in(text: str, asked: AskedName) -> tuple[tuple[int, int], float] | None:
+    """((start, end), share) of the name of the asked thing in `text`: after "called" / "known as" / "named"
+    in a sentence whose words before it hold at least half its words ("The study of agriculture is known as
+    agricultural science"); after ", or" / "(or" right after all of them ("Macroscopic anatomy, or gross
+    anatomy,"); or before "(also called" / ", also known as" and all of them ("Gross anatomy (also called
+    macroscopic anatomy)"). For a nickname, the quoted name after such a word or "nickname" in a sentence
+    holding a third of them. `share`: the share of the thing's words found (1.0 for the last two forms); the
+    first of the largest share. None when there is none."""
+    best: tuple[tuple[int, int], float] | None = None
     begin = 0
-    bounds = [m.start() for m in _SENTENCE_BREAK.finditer(text)] + [len(text)]
-    for finish in bounds:
-        for m in naming.finditer(text, begin, finish):
-            said = text[begin:finish] if asked.nickname else text[begin : m.start()]
-            if len(asked.stems & content_stems(said)) >= share * len(asked.stems):
-                span = _quoted_at(text, m.end()) if asked.nickname else _answer_at(text, m.end())
-                if span is not None and span[1] <= finish:
-                    return span
+    for finish in [m.start() for m in _SENTENCE_BREAK.finditer(text)] + [len(text)]:
+        for span, share in _sentence_names(text, begin, finish, asked):
+            if best is None or share > best[1]:
+                best = (span, share)
         begin = finish
         while begin < len(text) and text[begin].isspace():
             begin += 1
-    return None
+    return best
+
+
+def _name_before(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The up to three words right before "(" or "," ending at `end` ("Gross anatomy (also"), without the
+    function words they begin with ("is gross anatomy" -> "gross anatomy"); None when there are none."""
+    m = _NAME_BEFORE.search(text, start, end)
+    if m is None:
+        return None
+    a, b = m.span(1)
+    while (w := re.match(r"[\w'’-]+\s+", text[a:b])) is not None and w.group(0).split()[0].lower() in (
+            _STOP | {"the", "a", "an"}):
+        a += w.end()
+    return a, b
+
+
+def _share(stems: frozenset[str], text: str) -> float:
+    """The share of `stems` among the content-word stems of `text` (0 for no stems)."""
+    return len(stems & content_stems(text)) / len(stems) if stems else 0.0
+
+
+def _sentence_names(
+    text: str, begin: int, finish: int, asked: AskedName
+) -> list[tuple[tuple[int, int], float]]:
+    """The names of the asked thing `named_in` finds in the sentence text[begin:finish], with their shares."""
+    out = []
+    naming, least = (_NICKNAMING, _MIN_NICKNAME_SHARE) if asked.nickname else (_NAMING, _MIN_SHARE)
+    for m in naming.finditer(text, begin, finish):
+        said = text[begin:finish] if asked.nickname else text[begin : m.start()]
+        share = _share(asked.stems, said)
+        span = _quoted_at(text, m.end()) if asked.nickname else _answer_at(text, m.end())
+        if share >= least and span is not None and span[1] <= finish:
+            out.append((span, share))
+        if not asked.nickname:  # "Gross anatomy (also called macroscopic anatomy)": the name before
+            after = re.match(r"[^.;:()]*", text[m.end() : finish]).group(0)
+            before = _name_before(text, max(begin, m.start() - 60), m.start())
+            if before is not None and _share(asked.stems, after.split(",")[0]) == 1.0:
+                out.append((before, 1.0))
+    if not asked.nickname:
+        for m in _OR_ALIAS.finditer(text, begin, finish):
+            words = re.findall(r"[\w'’-]+", text[max(begin, m.start() - 60) : m.start()])[-6:]
+            span = _answer_at(text, m.end())
+            if span is not None and _share(asked.stems, " ".join(words)) == 1.0:
+                out.append((span, 1.0))
+    return out
 
 
 def prefer_naming(
     candidates: Sequence[Any], texts: Sequence[str], titles: Sequence[str | None], question: str,
     positions: Sequence[int | None] | None = None,
 ) -> list[Any]:
-    """`candidates` with, when `question` asks what a thing is called, the name `stated_naming` finds in the
-    first read article's passages (in article order with `positions`) first; unchanged otherwise."""
+    """`candidates` with, when `question` asks what a thing is called, the name `named_in` finds with the
+    largest share of the thing's words in the first read article's passages (the first on ties, in article
+    order with `positions`) first; unchanged otherwise."""
     asked = asked_naming(question)
-    if asked is None:
+    if asked is None or not texts:
         return list(candidates)
-    return rule_answer_first(candidates, texts, titles, lambda text, _title: stated_naming(text, asked),
-                             positions)
+    ours = [i for i, title in enumerate(titles) if title == titles[0]]
+    if positions is not None:
+        ours.sort(key=lambda i: (positions[i] is None, positions[i] or 0))
+    best: tuple[float, int, int, int] | None = None  # share, passage, start, end
+    for i in ours:
+        found = named_in(texts[i], asked) if asked.stems else None
+        if found is not None and (best is None or found[1] > best[0]):
+            best = (found[1], i, *found[0])
+    if best is None and asked.alias:  # the pictured entity's other name
+        for i in ours:
+            if (span := subject_alias(texts[i], titles[i], asked.adverb)) is not None:
+                return put_first(candidates, i, *span)
+    return list(candidates) if best is None else put_first(candidates, *best[1:])
+
+
+def subject_alias(text: str, title: str | None, adverb: str | None = None) -> tuple[int, int] | None:
+    """(start, end) of the subject's other name in the first sentence of `text` that opens with a word of
+    its `title` (after "The") and names it "also known as" / "also called" / "or called" - the one after
+    `adverb` ("also known as Afrasian and traditionally as Hamito-Semitic") when the sentence has it; None
+    when none does."""
+    title_words = {w.lower() for w in re.findall(r"\w+", title or "") if len(w) > 2}
+    begin = 0
+    for finish in [m.start() for m in _SENTENCE_BREAK.finditer(text)] + [len(text)]:
+        first = re.match(r"\s*(?:The\s+)?([\w'’-]+)", text[begin:finish])
+        if first is not None and first.group(1).lower() in title_words:
+            m = _SUBJECT_ALIAS.search(text, begin, finish)
+            later = (re.compile(rf"\b{adverb}\s+(?:(?:known|called|named)\s+)?(?:as\s+)?(?:the\s+)?",
+                                re.IGNORECASE).search(text, m.end(), finish)
+                     if m is not None and adverb else None)
+            m = later or m
+            span = _answer_at(text, m.end()) if m is not None else None
+            if span is not None and span[1] <= finish:
+                return span
+        begin = finish
+        while begin < len(text) and text[begin].isspace():
+            begin += 1
+    return None

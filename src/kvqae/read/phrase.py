@@ -44,6 +44,10 @@ _FUNCTION_WORDS = frozenset({
     "this", "that", "these", "those", "his", "her", "its", "their", "he", "she", "it", "they",
 })
 _NEXT_NAME_WORD = re.compile(r"\s+([A-Z][\w'-]*)")
+# the asked noun in lower case right after a name: "the Phoenician alphabet" for "which alphabet", "The
+# Jeffrey pine" for "which pine" (not the nouns a name is answered without: "the Arabic language")
+_NEXT_COMMON_NOUN = re.compile(r" (?!(?:language|languages|people|peoples|tribe|tribes|family|clan)\b)"
+                               r"([a-z][\w-]*)\b")
 _NAME_WORD_OF_BEFORE = re.compile(r"\b([A-Z][\w'-]*)\s+of\s+(?:the\s+)?$")
 _ABBREVIATIONS = frozenset({
     "mr", "mrs", "ms", "dr", "st", "jr", "sr", "mt", "ft", "gen", "col", "lt", "capt", "sgt", "rev", "prof",
@@ -126,14 +130,37 @@ def asked_nouns(question: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def extend_to_asked_noun(text: str, start: int, end: int, nouns: frozenset[str]) -> tuple[int, int]:
-    """[start, end) widened over a capitalised word of `nouns` right after it ("Lamar Hunt" + " Trophy")
-    or before it with "of" ("Battle of " + "Shiloh"); unchanged when neither is there."""
+# a capitalised adjective of a people or a place ending the span: "Phoenician", "Proto-Canaanite", "Chinese"
+_ADJECTIVE_NAME = re.compile(r"\b[A-Z][\w'-]*(?:an|ian|ean|ese|ic|ish|ite|i)$")
+
+
+def asked_head(question: str) -> str | None:
+    """The noun right after the question's "which" / "what" (or "what is the name of the"), lower case and
+    singular: "Which script ... ?" -> "script"; None when a function word or nothing follows."""
+    phrase = _asked_phrase(question)
+    words = phrase.split() if phrase else []
+    if not words or words[0].lower() in _FUNCTION_WORDS:
+        return None
+    return _singular(words[0])
+
+
+def extend_to_asked_noun(
+    text: str, start: int, end: int, nouns: frozenset[str], head: str | None = None
+) -> tuple[int, int]:
+    """[start, end) widened over a capitalised word of `nouns` right after it ("Lamar Hunt" + " Trophy"), the
+    question's `head` noun in lower case right after a name of a people or a place's adjective form
+    ("Phoenician" + " alphabet", "Proto-Canaanite" + " script"; not "language", "people", "tribe", "family",
+    "clan"; not after a name that stands alone: "Saturn V rocket", "Time magazine") or before it with "of"
+    ("Battle of " + "Shiloh"); unchanged when none is there."""
     if not nouns:
         return start, end
     after = _NEXT_NAME_WORD.match(text, end)
     if after is not None and _singular(after.group(1)) in nouns:
         end = after.end()
+    elif head is not None and _ADJECTIVE_NAME.search(text, start, end) is not None:
+        common = _NEXT_COMMON_NOUN.match(text, end)
+        if common is not None and _singular(common.group(1)) == head:
+            end = common.end()
     window = max(0, start - 80)  # the words just before the answer are all this looks at
     before = _NAME_WORD_OF_BEFORE.search(text[window:start])
     if before is not None and _singular(before.group(1)) in nouns:
@@ -159,7 +186,7 @@ def asked_common_nouns(question: str) -> frozenset[str]:
 _NAME_HEAD_TEXT = (
     "treaty battle zoo university college institute academy award prize medal trophy farm strait conjecture "
     "theorem cemetery palace castle museum church cathedral abbey temple bridge airport stadium library "
-    "hospital studio canal pit dam festival championship expedition"
+    "hospital studio canal pit dam festival championship expedition convention conference"
 )
 NAME_HEAD_NOUNS = frozenset(_NAME_HEAD_TEXT.split())
 
