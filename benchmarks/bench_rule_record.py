@@ -13,7 +13,8 @@ record: the blind sets of `data/devset/README.md`.
     python benchmarks/bench_rule_record.py wiki-output \\
         --questions data/devset/wiki_questions_blind.jsonl ... \\
         --questions data/devset/everyday_questions_blind8.tsv \\
-        --source "390 questions written blind over the Wikipedia sample" \\
+        --questions data/devset/everyday_questions_blind10.tsv \\
+        --source "470 questions written blind over the Wikipedia sample" \\
         --out src/kvqae/read/rule_record.json
 """
 
