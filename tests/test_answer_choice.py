@@ -189,6 +189,23 @@ def test_first_article_span_looks_in_article_order_when_positions_are_given():
     assert first_article_span(texts, ["Alpha", "Beta", "Beta"], lambda t, _: None, [1, 0, 0]) is None
 
 
+def test_best_first_article_span_takes_the_highest_score_of_the_first_article():
+    # session 29: the rules that weigh sentences (colours, ranks, names)
+    from kvqae.read.answer_choice import best_first_article_span
+
+    texts = ["Alpha. X scores 1.", "Beta. X scores 9.", "Alpha. X scores 5.", "Alpha. X scores 5 too."]
+    titles = ["Alpha", "Beta", "Alpha", "Alpha"]
+
+    def find(text, title):
+        at = text.find("X")
+        return ((at, at + 1), float(text.split("scores ")[1][0])) if at >= 0 else None
+
+    assert best_first_article_span(texts, titles, find) == (2, 7, 8)  # 5 beats 1; Beta's 9 is not read
+    assert best_first_article_span(texts, titles, find, [0, 0, 9, 3]) == (3, 7, 8)  # ties: article order
+    assert best_first_article_span(texts, titles, lambda t, _: None) is None
+    assert best_first_article_span([], [], find) is None
+
+
 def test_sentence_starts_and_the_sentence_holding_a_position():
     from kvqae.read.words import sentence_start, sentence_starts
 

@@ -90,6 +90,26 @@ def first_article_span(
     return None
 
 
+def best_first_article_span(
+    texts: Sequence[str], titles: Sequence[str | None],
+    find: Callable[[str, str | None], tuple[tuple[int, int], float] | None],
+    positions: Sequence[int | None] | None = None,
+) -> tuple[int, int, int] | None:
+    """(passage, start, end) of the span of the highest score that `find(text, title)` ((start, end),
+    score) gives in the read passages of the first passage's article - the first on ties, in article order
+    with `positions`, else in reading order; None when none gives one. For the rules that weigh sentences
+    (`kvqae.read.colour`, `rank`, `naming`) where `first_article_span` takes the first found."""
+    ours = [i for i, title in enumerate(titles) if title == titles[0]] if texts else []
+    if positions is not None:
+        ours.sort(key=lambda i: (positions[i] is None, positions[i] or 0))
+    best: tuple[float, int, int, int] | None = None  # score, passage, start, end
+    for i in ours:
+        found = find(texts[i], titles[i])
+        if found is not None and (best is None or found[1] > best[0]):
+            best = (found[1], i, *found[0])
+    return None if best is None else best[1:]
+
+
 def rule_answer_first(
     candidates: Sequence[Candidate], texts: Sequence[str], titles: Sequence[str | None],
     find: Callable[[str, str | None], tuple[int, int] | None],

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from kvqae.read.answer_choice import put_first
+from kvqae.read.answer_choice import best_first_article_span, put_first
 from kvqae.read.words import content_stems
 
 _ASKS = re.compile(r"\b(?:what|which)\s+colou?rs?\b|\bcolou?rs?\s+(?:is|are|was|were|do|does|did)\b",
@@ -60,11 +60,7 @@ def prefer_colour(
     """`candidates` with, when `question` asks for a colour, the colour `stated_colour` finds in the best
     sentence of the first read article's passages (the most shared words; the first on ties, in reading
     order) first; unchanged otherwise."""
-    if not asks_colour(question) or not texts:
+    if not asks_colour(question):
         return list(candidates)
-    best: tuple[int, int, int, int] | None = None  # overlap, passage, start, end
-    for i, title in enumerate(titles):
-        found = stated_colour(texts[i], question) if title == titles[0] else None
-        if found is not None and (best is None or found[1] > best[0]):
-            best = (found[1], i, *found[0])
-    return list(candidates) if best is None else put_first(candidates, *best[1:])
+    best = best_first_article_span(texts, titles, lambda text, _title: stated_colour(text, question))
+    return list(candidates) if best is None else put_first(candidates, *best)

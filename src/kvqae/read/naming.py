@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kvqae.read.answer_choice import put_first
+from kvqae.read.answer_choice import best_first_article_span, first_article_span, put_first
 from kvqae.read.words import content_stems
 
 # the adverbs of an earlier name: "What was this language family traditionally called?"
@@ -212,19 +212,12 @@ def prefer_naming(
     asked = asked_naming(question)
     if asked is None or not texts:
         return list(candidates)
-    ours = [i for i, title in enumerate(titles) if title == titles[0]]
-    if positions is not None:
-        ours.sort(key=lambda i: (positions[i] is None, positions[i] or 0))
-    best: tuple[float, int, int, int] | None = None  # share, passage, start, end
-    for i in ours:
-        found = named_in(texts[i], asked) if asked.stems else None
-        if found is not None and (best is None or found[1] > best[0]):
-            best = (found[1], i, *found[0])
+    best = (best_first_article_span(texts, titles, lambda text, _title: named_in(text, asked), positions)
+            if asked.stems else None)
     if best is None and asked.alias:  # the pictured entity's other name
-        for i in ours:
-            if (span := subject_alias(texts[i], titles[i], asked.adverb)) is not None:
-                return put_first(candidates, i, *span)
-    return list(candidates) if best is None else put_first(candidates, *best[1:])
+        best = first_article_span(texts, titles, lambda text, title: subject_alias(text, title, asked.adverb),
+                                  positions)
+    return list(candidates) if best is None else put_first(candidates, *best)
 
 
 def subject_alias(text: str, title: str | None, adverb: str | None = None) -> tuple[int, int] | None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from kvqae.read.answer_choice import put_first
+from kvqae.read.answer_choice import best_first_article_span, put_first
 from kvqae.read.words import content_stems
 
 # (not "What rank did he hold?": a military rank, no superlative)
@@ -64,11 +64,7 @@ def prefer_rank(
     """`candidates` with, when `question` asks how its subject ranks, the ordinal superlative
     `stated_rank` finds in the best sentence of the first read article's passages (the most shared words;
     the first on ties, in reading order) first; unchanged otherwise."""
-    if not asks_rank(question) or not texts:
+    if not asks_rank(question):
         return list(candidates)
-    best: tuple[int, int, int, int] | None = None  # overlap, passage, start, end
-    for i, title in enumerate(titles):
-        found = stated_rank(texts[i], question) if title == titles[0] else None
-        if found is not None and (best is None or found[1] > best[0]):
-            best = (found[1], i, *found[0])
-    return list(candidates) if best is None else put_first(candidates, *best[1:])
+    best = best_first_article_span(texts, titles, lambda text, _title: stated_rank(text, question))
+    return list(candidates) if best is None else put_first(candidates, *best)
