@@ -12,13 +12,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from cli_run import kvqae
 from kvqae.data.kb import KnowledgeBase, build_kb
 from kvqae.data.kb_subset import load_kb_subset
 from kvqae.errors import InputError
 from kvqae.search.passage_table import PassageTable
+from test_malformed_inputs_s27_run import _pipeline  # the BM25 PIPELINE.yaml over the tiny world
 
 
 def _write(path: Path, text: str) -> Path:
@@ -95,15 +95,6 @@ def test_the_passage_table_names_rows_as_the_kb_does(kb_dir, column, values, mes
 
 
 # ----------------------------------------------------------------------------------- YAML paths
-
-
-def _pipeline(folder: Path, world: Path, **extra) -> Path:
-    spec = {"output": "out", "kb": {"source": str(world / "articles.jsonl"), "words": 40},
-            "questions": {"test": str(world / "questions_test.jsonl")},
-            "retrieval": [{"mode": "text-passage", "encoder": "bm25", "name": "bm25"}],
-            "k": 10, "fit_split": None, **extra}
-    folder.mkdir(parents=True, exist_ok=True)
-    return _write(folder / "p.yaml", yaml.safe_dump(spec))
 
 
 @pytest.mark.parametrize(("extra", "field", "variable"), [
