@@ -303,10 +303,12 @@ def test_bundle_refuses_an_unknown_fusion_method_or_norm(tmp_path, fusion, field
      "query q1: field \"score\": score of 'd2' is not finite (inf)"),
     ("r.json", '{"run": {"q1": {"d1": -Infinity}}}',
      "query q1: field \"score\": score of 'd1' is not finite (-inf)"),
-    ("r.json", '{"run": {"q1": {"d1": 1e999}}}', "query q1: field \"score\": score of 'd1' is not finite"),
+    # a number too large for a float: "overflows a float" since session 30 (it was "not finite (inf)")
+    ("r.json", '{"run": {"q1": {"d1": 1e999}}}',
+     "query q1: field \"score\": score of 'd1' (1e999) overflows"),
     ("r.trec", "q1 Q0 d1 1 2.0 r\nq1 Q0 d2 2 -inf r\n",
      "line 2: field \"score\": score of 'd2' for query 'q1' is not finite (-inf)"),
-    ("r.trec", "q1 Q0 d1 1 1e999 r\n", "line 1: field \"score\": score of 'd1' for query 'q1' is not finite"),
+    ("r.trec", "q1 Q0 d1 1 1e999 r\n", "line 1: field \"score\": score of 'd1' (1e999) overflows a float"),
 ])
 def test_infinite_run_scores_are_refused_at_load_without_warnings(prose_kb, tmp_path, name, text, message):
     """+-inf passed the reader like a score, then z-scores (fusion, rerank) subtracted it: numpy printed

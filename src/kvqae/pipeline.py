@@ -255,7 +255,7 @@ def run_pipeline(
 
 def _knowledge_base(st: _Stages) -> None:
     """1. The KB: the built one `kb.source` names, or one built from its articles into `out/kb`."""
-    from kvqae.data.kb import KnowledgeBase, build_kb
+    from kvqae.data.kb import KnowledgeBase, build_kb, typed_entities, untyped_note
 
     t0 = time.perf_counter()
     cfg, source = st.cfg, Path(st.cfg.kb.source)
@@ -269,6 +269,8 @@ def _knowledge_base(st: _Stages) -> None:
                      sentence_aligned=cfg.kb.sentence_aligned, types_from=cfg.kb.types_from,
                      progress=st.progress)
         st.kb = KnowledgeBase.load(kb_dir)
+        if cfg.kb.types_from is not None and not typed_entities(st.kb):  # as `kb build` notes it
+            st.log(f"[kb] {untyped_note('kb.types_from', cfg.kb.types_from)}")
     st.timings["kb"] = time.perf_counter() - t0
 
 

@@ -64,7 +64,7 @@ def decode_image(
     """Bytes -> a fully decoded RGB PIL image; `name` (file name or "image") goes into every error."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from kvqae.encode.loader import declared_bits_of, rgb_image
+    from kvqae.encode.loader import declared_bits_of, rgb_image, tiff_layout, unsupported_tiff
 
     if not data:
         raise InputError("the image is empty (0 bytes)", path=name, field="image")
@@ -81,6 +81,9 @@ def decode_image(
             im = Image.open(io.BytesIO(data), formats=FORMATS)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         known = signature_format(data)
+        layout = tiff_layout(io.BytesIO(data)) if known == "TIFF" else None
+        if isinstance(e, UnidentifiedImageError) and layout is not None:  # sound tags, pixels PIL can't read
+            raise UnsupportedInputError(unsupported_tiff(layout), path=name, field="image") from None
         if isinstance(e, UnidentifiedImageError) and known is not None:
             raise InputError(f"truncated or corrupt {known} image (its header cannot be read)", path=name,
                              field="image") from None

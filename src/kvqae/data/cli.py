@@ -79,6 +79,7 @@ def kb_build(
 ) -> None:
     """Build a KB directory: entities.parquet, passages.parquet, meta.json."""
     from kvqae.config import parse_config
+    from kvqae.data.kb import typed_entities, untyped_note
     from kvqae.safety import check_not_file, check_out
 
     check_not_file(images_dir, "--images-dir")
@@ -109,17 +110,14 @@ def kb_build(
     )
     kb = build_kb_from_config(cfg, progress=progress)
     with_image = int(kb.entities["image"].notna().sum())
-    with_types = int(kb.entities["types"].map(len).gt(0).sum())
+    with_types = typed_entities(kb)
     typer.echo(
         f"wrote {kb.path}: {len(kb.entities)} entities "
         f"({with_image} with an image, {with_types} with types), "
         f"{len(kb.passages)} passages"
     )
     if types_from is not None and not with_types:  # a file keyed by QIDs over articles without any: no word
-        typer.echo(f"note: --types-from {types_from} gave no entity a type: none of its keys is the Wikidata "
-                   "id, the id or the title of an article here (or those it names have no labels); a file "
-                   "keyed by QIDs needs articles with a wikidata_id or its records' wikipedia_title",
-                   err=True)
+        typer.echo(untyped_note("--types-from", types_from), err=True)
 
 
 @kb_app.command("info")

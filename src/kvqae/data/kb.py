@@ -311,6 +311,19 @@ def build_kb(
     return built
 
 
+def typed_entities(kb: KnowledgeBase) -> int:
+    """How many entities of `kb` have at least one type."""
+    return int(kb.entities["types"].map(lambda types: types is not None and len(types) > 0).sum())
+
+
+def untyped_note(option: str, types_from: str | Path) -> str:
+    """The note for a types file that typed no entity (`option`: how the command was given it, e.g.
+    "--types-from"): a file keyed by QIDs over articles without any said nothing but "0 with types"."""
+    return (f"note: {option} {types_from} gave no entity a type: none of its keys is the Wikidata id, the id "
+            "or the title of an article here (or those it names have no labels); a file keyed by QIDs needs "
+            "articles with a wikidata_id or its records' wikipedia_title")
+
+
 def _entity_values(article: Article) -> tuple:
     return (article.id, article.title, article.text, article.image, list(article.types), article.wikidata_id)
 
@@ -415,6 +428,8 @@ def check_table(file: Path, frame, rows: np.ndarray | None = None) -> None:
     schema = pq.read_schema(file)
     for column in ENTITY_COLUMNS if file.name == ENTITIES_FILE else PASSAGE_COLUMNS:
         kind = schema.field(column).type
+        if pa.types.is_dictionary(kind):  # a pandas `category` column: its values are what counts
+            kind = kind.value_type
         if column == "position":
             ok = pa.types.is_integer(kind)
         elif column == "types":
@@ -441,6 +456,20 @@ def check_table(file: Path, frame, rows: np.ndarray | None = None) -> None:
         row = int(repeated.to_numpy().argmax())
         raise InputError(f"duplicate id {ids.iat[row]!r}", path=file, record=_row_name(row, rows),
                          field=_ID_COLUMN[file.name])
+
+
+def plain_columns(frame) -> None:
+    """Turn the pandas `category` columns of a KB table (a table saved by pandas after `astype("category")`,
+    stored as a parquet dictionary) into plain columns of their values, in place: every reader then sees the
+    strings (and integers) `build_kb` writes. Called before `check_table`, which names a bad value."""
+    import pandas as pd
+
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            # with a null, an integer category cannot hold it: object, so that `check_table` names the row
+            plain = values.cat.categories.dtype if not values.isna().any() else object
+            frame[column] = values.astype(plain)
 
 
 def check_passage_entities(file: Path, entity_ids, known, rows: np.ndarray | None = None) -> None:
@@ -497,6 +526,7 @@ class KnowledgeBase:
             missing = [c for c in columns if c not in frame.columns]
             if missing:
                 raise InputError("missing column", path=path / name, field=missing[0])
+            plain_columns(frame)
             check_table(path / name, frame)
             frames.append(frame)
         check_passage_entities(path / PASSAGES_FILE, frames[1]["entity_id"], frames[0]["entity_id"])

@@ -26,6 +26,7 @@ from kvqae.data.kb import (
     check_table,
     open_kb_dir,
     open_kb_parquet,
+    plain_columns,
 )
 from kvqae.errors import InputError
 
@@ -81,8 +82,8 @@ def _entity_mask(batch, keys):
     import pyarrow.compute as pc
 
     title = batch.column("title")
-    if pa.types.is_null(title.type):
-        title = pc.cast(title, pa.string())
+    if not (pa.types.is_string(title.type) or pa.types.is_large_string(title.type)):
+        title = pc.cast(title, pa.string())  # a column of nulls only, or a pandas category (a dictionary)
     mask = _is_in(batch.column("entity_id"), keys)
     for column in (batch.column("wikidata_id"), title,
                    pc.replace_substring(title, pattern=" ", replacement="_")):
@@ -138,6 +139,7 @@ def _subset(file: Path, columns: Sequence[str], key_columns: Sequence[str], keep
         frame = _take_rows(parquet, columns, rows, progress, what)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as e:
         raise InputError(f"unreadable parquet ({e})", path=file) from None
+    plain_columns(frame)
     check_table(file, frame, rows)
     return frame, rows
 

@@ -23,6 +23,7 @@ Entity references are the dataset's own (QID or title); `KnowledgeBase.resolve` 
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 from collections.abc import Iterator
@@ -125,8 +126,20 @@ def _get_id(obj: dict, key: str, where: dict) -> str:
 
 
 def _str_list(value: Any, key: str, where: dict) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError("must be a list of strings", field=key, **where)
+    """The strings of a JSON list, stripped, blanks and repeats left out; anything else is an InputError
+    that says which item is not a string (a year written as a number, 1889, said only "must be a list of
+    strings")."""
+    if not isinstance(value, list):
+        hint = (f" (write {json.dumps([str(value)], ensure_ascii=False):.60} for one answer)"
+                if isinstance(value, str | int | float) and not isinstance(value, bool) else "")
+        raise InputError(f"must be a list of strings, got {json_type(value)}{hint}", field=key, **where)
+    for i, item in enumerate(value, start=1):
+        if not isinstance(item, str):
+            shown = json.dumps(item, ensure_ascii=False)[:40]
+            hint = (f'; write it as a string: "{shown}"' if isinstance(item, int | float)
+                    and not isinstance(item, bool) else "")
+            raise InputError(f"must be a list of strings: item {i} is not a string: {shown} "
+                             f"({json_type(item)}){hint}", field=key, **where)
     return _unique(value)
 
 
@@ -176,6 +189,11 @@ def detect_question_format(path: str | Path) -> str:
     path = existing_file(path)
     if path.suffix.lower() == ".csv":
         return "evqa"
+    if path.suffix.lower() in (".tsv", ".tab") and first_byte(path) not in (b"{", b"[", b""):
+        # read as JSON lines: "line 1: invalid JSON (Expecting value at column 1)" said nothing of why
+        raise InputError("a tab-separated file is not a questions layout kvqae reads: write JSON lines (one "
+                         '{"id", "question", "answers": [...]} object per line), a JSON list of them, or an '
+                         "Encyclopedic-VQA .csv", path=path)
     obj = first_json_row(path)
     if obj is None:
         raise InputError("no questions in file (an empty JSON list)", path=path)
@@ -237,6 +255,9 @@ def _read_kvqae(path: Path, images_dir: Path | None, check: bool) -> Iterator[Qu
             raise InputError('missing field (write "answers": [] for a question whose answer is not known: '
                              "it is answered, and scores 0 when evaluated)", field="answers", **where)
         answers = _str_list(obj["answers"], "answers", where)
+        if obj["answers"] and not answers:  # [""] was read as [], silently: a question no answer can match
+            raise InputError('every answer is empty (write "answers": [] for a question whose answer is not '
+                             "known)", field="answers", **where)
         image_value = _get_str(obj, "image", where, required=False)
         image = None
         if image_value is not None and is_address(image_value):

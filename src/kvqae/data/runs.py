@@ -164,15 +164,43 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class _Overflowed(float):
+    """A JSON number too large for a float (`1e400`), read as +-inf but keeping its text, so that the error
+    says it overflows (Python's JSON reads the literal `Infinity` otherwise, without `parse_float`)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> _Overflowed:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def _json_float(text: str) -> float:
+    """`parse_float` of JSON runs: the float, or `_Overflowed` when the number is beyond float range."""
+    number = float(text)
+    return _Overflowed(text) if math.isinf(number) else number
+
+
+def _overflow(text: str, docid: str, path: Path, record: str | int) -> InputError:
+    """The error for a score written as a number too large for a float (a 400-digit integer, `1e400`): it
+    is a number, so "not a number" misled."""
+    shown = text if len(text) <= 24 else f"{text[:12]}..., {len(text)} characters"
+    return InputError(f"score of {docid!r} ({shown}) overflows a float: its magnitude is beyond the largest "
+                      "float (about 1.8e308); rescale the scores", path=path, record=record, field="score")
+
+
 def _score(value: Any, docid: str, path: Path, record: str | int) -> float:
     """A raw score as a finite float: never NaN, +-inf, a bool or a string. Infinities are refused like NaN:
     every use of the scores (z-scores, fusion, re-ranking) subtracts them, giving NaN and numpy warnings."""
+    if isinstance(value, _Overflowed):
+        raise _overflow(value.text, docid, path, record)
     number = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             number = float(value)
-        except OverflowError:  # an integer beyond float range
-            number = None
+        except OverflowError:  # an integer beyond float range: a number all the same
+            raise _overflow(str(value), docid, path, record) from None
     if number is None or math.isnan(number):
         raise InputError(f"score of {docid!r} is not a number", path=path, record=record, field="score")
     if math.isinf(number):
@@ -200,7 +228,7 @@ def _check_id(value: str, field: str, where: dict[str, Any]) -> None:
 
 
 def _load_json(path: Path, level: str | None) -> Run:
-    payload = read_json(path, "run file", object_pairs_hook=_Pairs)
+    payload = read_json(path, "run file", object_pairs_hook=_Pairs, parse_float=_json_float)
     if not isinstance(payload, _Pairs):
         raise InputError("expected an object with a 'run' mapping", path=path, field="run")
     top = _unique(payload, path, None, "key", field=None)
@@ -256,6 +284,8 @@ def _trec_line(parts: list[str], path: Path, lineno: int) -> tuple[str, str, flo
         value = math.nan
     if math.isnan(value):
         raise InputError(f"score {score!r} is not a number", path=path, record=lineno, field="score")
+    if math.isinf(value) and score.lstrip("+-").lower() not in ("inf", "infinity"):
+        raise _overflow(score, docid, path, lineno)  # "1e400", 400 digits: float() gave inf, not an error
     if math.isinf(value):  # refused like NaN (see `_score`)
         raise InputError(f"score of {docid!r} for query {qid!r} is not finite ({score})", path=path,
                          record=lineno, field="score")

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from kvqae.errors import InputError
 from kvqae.io import not_found
@@ -61,24 +61,83 @@ def declared_bits_of(im: Any) -> int:
     return bits if isinstance(bits, int) else 0
 
 
+# TIFF PhotometricInterpretation and SampleFormat values, to say what a TIFF PIL cannot decode holds
+_PHOTOMETRIC = {0: "greyscale", 1: "greyscale", 2: "RGB", 3: "palette", 4: "mask", 5: "CMYK", 6: "YCbCr",
+                8: "CIELab", 9: "ICC Lab", 10: "ITU Lab", 32844: "LogL", 32845: "LogLuv"}
+_SAMPLE_FORMAT = {1: "", 2: "signed ", 3: "floating-point "}
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
+# (photometric, bits, samples per pixel, sample format) of common layouts PIL decodes
+_PIL_READS = {(photometric, bits, samples, (1,)) for photometric, bits, samples in (
+    (0, 1, 1), (1, 1, 1), (0, 8, 1), (1, 8, 1), (1, 16, 1), (3, 8, 1), (2, 8, 3), (2, 8, 4), (2, 16, 3),
+    (5, 8, 4), (6, 8, 3), (8, 8, 3))}
+
+
+def tiff_layout(f: BinaryIO) -> str | None:
+    """What the first picture of a TIFF file (`f`, binary and seekable) holds, e.g. "16-bit CIELab, 3 samples
+    per pixel", read from its tags; None when `f` is no TIFF or its tags cannot be read. For the error on a
+    TIFF whose header is sound but whose pixel layout PIL cannot decode (16-bit Lab, floating-point RGB):
+    "cannot identify image file" or "truncated or corrupt TIFF" misled."""
+    from PIL import TiffImagePlugin
+
+    try:
+        f.seek(0)
+        ifd = TiffImagePlugin.ImageFileDirectory_v2(ifh=f.read(8))
+        f.seek(ifd.next)
+        with warnings.catch_warnings():  # "Corrupt EXIF data" on a cut header: None says it
+            warnings.simplefilter("ignore")
+            ifd.load(f)
+    except Exception:  # PIL raises several error types for a damaged header
+        return None
+    photometric, bits = ifd.get(262), ifd.get(258, (1,))
+    sample_format, samples = ifd.get(339, (1,)), ifd.get(277, 1)
+    if photometric is None or not isinstance(bits, tuple) or not bits:
+        return None
+    if (photometric, max(bits), samples, sample_format[:1]) in _PIL_READS:  # a damaged TIFF, not an odd one
+        return None
+    kind = _PHOTOMETRIC.get(photometric, f"photometric {photometric}")
+    number = _SAMPLE_FORMAT.get(sample_format[0] if isinstance(sample_format, tuple) and sample_format else 1,
+                                "")
+    return f"{max(bits)}-bit {number}{kind}, {samples} sample{'s' if samples != 1 else ''} per pixel"
+
+
+def unsupported_tiff(layout: str) -> str:
+    return (f"a TIFF of {layout}: a pixel layout PIL cannot decode; save it as an 8-bit RGB or greyscale "
+            "TIFF, a PNG or a JPEG")
+
+
+def _premultiplied_grey_on_white(im: Any) -> Any:
+    """An `La` image (grey premultiplied by its alpha: a TIFF with associated alpha) laid on white, as RGB:
+    PIL converts `La` to nothing else. Over white, a premultiplied value c*a/255 shows c*a/255 + 255 - a."""
+    import numpy as np
+    from PIL import Image
+
+    grey, alpha = (np.asarray(band, dtype=np.int16) for band in im.split())
+    return Image.fromarray(np.clip(grey + 255 - alpha, 0, 255).astype(np.uint8)).convert("RGB")
+
+
 def rgb_image(im: Any, *, path: str | Path | None = None, record: str | None = None,
               field: str | None = None, declared_bits: int | None = None) -> Any:
     """A decoded PIL image as RGB. 16-bit greyscale (`I;16*`, and `I` within 0..65535: 16-bit PNG, TIFF,
     PGM) keeps its tones, mapped to 8 bits: `convert("RGB")` clips every value over 255, which made a 16-bit
-    photo an all-white picture, silently. Pixels of unknown range (floating point, 32-bit integers beyond
-    16 bits or declared 32-bit: `declared_bits`, else the TIFF tag of `im`) are an InputError rather than a
-    guess. Transparent pixels are laid on white."""
+    photo an all-white picture, silently; a 12-bit TIFF (`declared_bits`, else the TIFF tag of `im`) is
+    mapped from 12 bits, not 16 (it was almost black). Pixels of unknown range (floating point, 32-bit
+    integers beyond 16 bits or declared 32-bit, negative values) are an InputError rather than a guess, and
+    so is a mode PIL cannot convert to RGB. Transparent pixels are laid on white (CMYK, Lab, YCbCr, palette
+    and 1-bit images are converted by PIL)."""
     if im.mode.startswith("I;16") or im.mode == "I":
         import numpy as np
         from PIL import Image
 
         pixels = np.asarray(im)
         bits = declared_bits_of(im) if declared_bits is None else declared_bits
-        if im.mode == "I" and (bits > 16 or pixels.size and (
-                int(pixels.min()) < 0 or int(pixels.max()) > 65535)):
+        if im.mode == "I" and (bits > 16 or pixels.size and int(pixels.max()) > 65535):
             raise InputError("32-bit integer pixels are not supported; save the image with 8 or 16 bits per "
                              "channel", path=path, record=record, field=field)
-        grey = Image.fromarray((pixels >> 8).astype(np.uint8))  # 16 -> 8 bits: 65535 -> 255
+        if pixels.size and int(pixels.min()) < 0:  # a signed 16-bit TIFF: which value is black is unknown
+            raise InputError("signed integer pixels (negative values) are not supported; save the image with "
+                             "8 or 16 bits per channel, unsigned", path=path, record=record, field=field)
+        shift = bits - 8 if 8 < bits < 16 and int(pixels.max(initial=0)) < 1 << bits else 8
+        grey = Image.fromarray((pixels >> shift).astype(np.uint8))  # 16 -> 8 bits: 65535 -> 255
         key = im.info.get("transparency")  # a tRNS grey value: its pixels are transparent
         if isinstance(key, int):
             alpha = Image.fromarray(np.where(pixels == key, 0, 255).astype(np.uint8))
@@ -87,7 +146,9 @@ def rgb_image(im: Any, *, path: str | Path | None = None, record: str | None = N
     elif im.mode == "F":
         raise InputError("floating-point pixels are not supported; save the image with 8 or 16 bits per "
                          "channel", path=path, record=record, field=field)
-    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+    if im.mode == "La":
+        return _premultiplied_grey_on_white(im)
+    if im.mode in ("RGBA", "LA", "PA", "RGBa") or "transparency" in im.info:
         # transparent pixels on white, as a viewer shows them: `convert("RGB")` keeps their hidden colour,
         # usually black, and a dark logo on a transparent background became an all-black picture
         from PIL import Image
@@ -95,7 +156,11 @@ def rgb_image(im: Any, *, path: str | Path | None = None, record: str | None = N
         page = Image.new("RGBA", im.size, (255, 255, 255, 255))
         page.alpha_composite(im.convert("RGBA"))
         return page.convert("RGB")
-    return im if im.mode == "RGB" else im.convert("RGB")
+    try:
+        return im if im.mode == "RGB" else im.convert("RGB")
+    except ValueError:  # "conversion from X to RGB not supported": a ValueError traceback in `kvqae ask`
+        raise InputError(f"pixel mode {im.mode} cannot be converted to RGB; save the image as RGB or "
+                         "greyscale", path=path, record=record, field=field) from None
 
 
 def check_image_file(path: str | Path, *, record: str | None = None, field: str | None = None) -> None:
@@ -150,7 +215,18 @@ def open_image(path: str | Path, *, item_id: str | None = None, field: str | Non
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         if isinstance(e, OSError) and e.errno == errno.ELOOP:  # a symbolic link that loops
             raise InputError(not_found("image file", path), path=path, record=record, field=field) from None
+        if isinstance(e, UnidentifiedImageError) and (layout := _file_tiff_layout(path)) is not None:
+            raise InputError(unsupported_tiff(layout), path=path, record=record, field=field) from None
         raise InputError(f"unreadable image ({e})", path=path, record=record, field=field) from None
+
+
+def _file_tiff_layout(path: str | Path) -> str | None:
+    """`tiff_layout` of the file at `path` (None when it is no TIFF or cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return tiff_layout(f) if f.read(4) in TIFF_MAGIC else None
+    except OSError:
+        return None
 
 
 def default_workers() -> int:

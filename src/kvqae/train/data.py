@@ -394,15 +394,19 @@ def open_image(image: Any, *, record: str = "") -> Image.Image:
     """A path or a PIL image -> RGB PIL image; unreadable files are InputErrors naming the pair."""
     from PIL import Image, UnidentifiedImageError
 
-    if not isinstance(image, str):
-        return image if image.mode == "RGB" else image.convert("RGB")
-    from kvqae.encode.loader import check_image_file
+    from kvqae.encode.loader import check_image_file, rgb_image
 
-    check_image_file(image, record=record or None, field="image")
+    where = {"record": record or None, "field": "image"}
+    if not isinstance(image, str):  # 16-bit, premultiplied, transparent: as `kvqae encode` reads them
+        return image if image.mode == "RGB" else rgb_image(image, **where)
+    check_image_file(image, **where)
     try:
         with Image.open(image) as im:
-            return im.convert("RGB")
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
+            im.load()
+            return rgb_image(im, path=image, **where)
+    except InputError:
+        raise
+    except (FileNotFoundError, UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise InputError(
             f"cannot read image ({e.__class__.__name__})", path=image, record=record or None, field="image"
         ) from None
