@@ -49,6 +49,7 @@ from kvqae.read.education import prefer_school
 from kvqae.read.eventdate import prefer_event_date
 from kvqae.read.evidence import EvidenceSettings
 from kvqae.read.family import prefer_relative
+from kvqae.read.gap import prefer_gap
 from kvqae.read.gloss import prefer_gloss
 from kvqae.read.lifeplace import prefer_life_place
 from kvqae.read.lifespan import avoid_life_dates, prefer_life_date
@@ -172,6 +173,7 @@ class Reader:
         self.settings = settings or ReaderSettings()
         self.device = device
         self._entities: Any = None  # SpacyEntities, loaded on the first read that needs it
+        self._tags: Any = None  # kvqae.read.gap.SpacyTags, loaded when the gap rule first needs it
         if not getattr(tokenizer, "is_fast", False):
             raise InputError("the reader needs a fast tokenizer (offset mappings)", field="tokenizer")
 
@@ -357,6 +359,14 @@ class Reader:
             self._entities = SpacyEntities.load()
         return self._entities
 
+    def tags_of(self, text: str) -> Any:
+        """spaCy's parts of speech `(start, end, pos)` of `text` (the tagger is loaded on first use)."""
+        if self._tags is None:
+            from kvqae.read.gap import SpacyTags
+
+            self._tags = SpacyTags.load()
+        return self._tags(text)
+
     def entities_of(self, text: str) -> Any:
         """spaCy entities `(start, end, label)` of `text` (the NER model is loaded on first use)."""
         return self._ner()(text)
@@ -465,13 +475,15 @@ class Reader:
         """`cands` after the answer rules the settings turn on, and the name of the rule (its setting, a key
         of `settings.RULE_SAYS`) that put the first one first, None when none did. In this order (each puts
         the span it finds in the first read article first, looking through that article's read passages in
-        article order when `positions` tells it; `kvqae.read.lifespan`, `eventdate`, `lifeplace`, `birthname`,
+        article order when `positions` tells it; `kvqae.read.gap` (first: the rules for a kind of fact
+        after it say more), `lifespan`, `eventdate`, `lifeplace`, `birthname`,
         `nationality`, `occupation`, `education`, `award`, `party`, `attribute`, `office`, `border`,
         `naming`, `colour`, `gloss`, `rank`, `family`, `teacher`,
         `agent`)."""
         ner = self.entities_of
         at = positions if self.settings.rules_in_article_order else None
         rules = (
+            ("gaps", lambda c: prefer_gap(c, texts, titles, question, at, self.tags_of)),
             ("life_dates", lambda c: prefer_life_date(c, texts, titles, question)),
             ("event_dates", lambda c: prefer_event_date(c, texts, titles, question, at)),
             ("life_places", lambda c: prefer_life_place(c, texts, titles, question, ner, at)),

@@ -17,6 +17,7 @@ SETTINGS_FILE = "kvqae_reader.json"
 
 # what each answer rule (its setting's name) reads, as the page and `kvqae ask` say it under a rule's answer
 RULE_SAYS = {
+    "gaps": "the phrase after the words the question puts before its gap, in a sentence repeating it",
     "life_dates": "the date of the lifespan the article's lead opens with",
     "event_dates": "the date of a sentence about the subject with the question's verb",
     "life_places": "the place after \"born\" / \"died\" in a sentence about the subject",
@@ -124,6 +125,8 @@ class ReaderSettings(ConfigModel):
     # "What colour do acids turn blue litmus?": the colour word of the first read article's sentence sharing
     # the most of the question's words, not one the question names (kvqae.read.colour; session 29)
     colours: bool = True
+    # a thing asked for: the phrase where the question's gap stands (kvqae.read.gap; session 30)
+    gaps: bool = True
     # "Which Latin plea, meaning 'no contest', ...?": the term right before that meaning ('"nolo contendere"
     # (no contest)'); "What does its name mean?": the quoted meaning after "meaning" / "hence" or a Latin
     # word, in the first read article's passages (kvqae.read.gloss; session 29)
