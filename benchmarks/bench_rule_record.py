@@ -14,7 +14,8 @@ record: the blind sets of `data/devset/README.md`.
         --questions data/devset/wiki_questions_blind.jsonl ... \\
         --questions data/devset/everyday_questions_blind8.tsv \\
         --questions data/devset/everyday_questions_blind10.tsv \\
-        --source "470 questions written blind over the Wikipedia sample" \\
+        --questions data/devset/everyday_questions_blind13.tsv \\
+        --source "550 questions written blind over the Wikipedia sample" \\
         --out src/kvqae/read/rule_record.json
 """
 
