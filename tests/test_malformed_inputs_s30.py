@@ -292,3 +292,21 @@ def test_a_tab_separated_questions_file_is_named(tmp_path, monkeypatch, capsys):
         ".csv")
     _write(path, '{"id": "q1", "question": "Who?", "answers": ["x"]}\n')  # JSON lines named .tsv: read
     assert load_questions(path)[0].answers == ["x"]
+
+
+def test_ablation_reads_16_bit_photos_with_their_tones(tiny_clip, tmp_path):
+    """`train ablation` embeds images as training and `kvqae encode` read them: a plain RGB conversion
+    clipped a 16-bit photo to an all-white picture, so it embedded another picture than its 8-bit copy."""
+    from PIL import Image
+
+    from kvqae.train.ablation import _embed
+
+    tones = np.arange(64 * 64, dtype=np.uint32).reshape(64, 64) * 16  # 0 .. 65520
+    sixteen, eight = tmp_path / "p16.png", tmp_path / "p8.png"
+    Image.fromarray(tones.astype(np.uint16)).save(sixteen)
+    Image.fromarray((tones >> 8).astype(np.uint8)).convert("RGB").save(eight)
+    white = tmp_path / "white.png"
+    Image.new("RGB", (64, 64), (255, 255, 255)).save(white)
+    images, entity_images, _ = _embed(str(tiny_clip), [str(sixteen)], [str(eight), str(white)], ["t"], "cpu")
+    assert np.allclose(images[0], entity_images[0], atol=1e-5)
+    assert not np.allclose(images[0], entity_images[1], atol=1e-3)

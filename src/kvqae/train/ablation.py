@@ -166,19 +166,16 @@ def mrr_p1(scores: np.ndarray, gold: np.ndarray, k: int) -> tuple[float, float]:
 def _embed(
     model_path: str, images: list[str], entity_images: list[str], titles: list[str], device: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from PIL import Image
-
     from kvqae.encode.clip import ClipEncoder
+    from kvqae.train.data import open_image
 
     enc = ClipEncoder(model_path, device=device)
 
     def imgs(paths: list[str]) -> np.ndarray:
         out = [np.zeros((0, enc.dim), dtype=np.float32)]
         for s in range(0, len(paths), 64):
-            batch = []
-            for p in paths[s : s + 64]:
-                with Image.open(p) as im:
-                    batch.append(im.convert("RGB"))
+            # read as training and `kvqae encode` read them (16-bit tones, premultiplied alpha)
+            batch = [open_image(p, record=p) for p in paths[s : s + 64]]
             out.append(enc.encode_images(batch))
         return np.concatenate(out)
 
