@@ -264,30 +264,44 @@ def _anchored(anchor: Anchor, words: Sequence[str], stems: Sequence[str | None],
     return words[at] == anchor.preposition and any(s in anchor.context for s in stems[max(0, at - 3) : at])
 
 
+@dataclass(frozen=True)
+class AskedGap:
+    """What the gap rule reads off a question, once: its content stems, the stems an answer may repeat
+    (its asked noun: "sulfuric acid" for "which acid"), its `gap_anchors` and whether the answer must be in
+    lower case (a "which <noun>" question: a name is the named-entity ranking's to find)."""
+
+    asked: frozenset[str]
+    repeatable: frozenset[str]
+    anchors: tuple[Anchor, ...]
+    lower_only: bool
+
+    @classmethod
+    def of(cls, question: str, question_tags: Sequence[Tag] | None = None) -> AskedGap:
+        repeatable = content_stems(" ".join(asked_nouns(question)))
+        return cls(frozenset(content_stems(question)), frozenset(repeatable),
+                   tuple(gap_anchors(question, question_tags)), expected_kind(question) == "name")
+
+
 def gap_in_sentence(
-    text: str, begin: int, end: int, question: str, tags: Sequence[Tag] | None = None,
-    question_tags: Sequence[Tag] | None = None,
+    text: str, begin: int, end: int, question: str | AskedGap, tags: Sequence[Tag] | None = None,
 ) -> tuple[tuple[int, int], float] | None:
     """((start, end), score) of the first phrase of `text[begin:end]` (one sentence) standing where one of
     the question's `gap_anchors` puts its gap (see the module doc); score = the question's content words
     the sentence shares + those among the anchor and the 8 words before it (+ 0.5 after a preposition's
-    anchor); None when it shares too few or holds no such phrase."""
-    asked = content_stems(question)
+    anchor); None when it shares too few or holds no such phrase. `question`: its text, or `AskedGap.of`
+    it (with the question's tags, so that its word anchors are verbs)."""
+    gap = AskedGap.of(question) if isinstance(question, str) else question
+    asked = gap.asked
     shared = asked & content_stems(text[begin:end])
     if len(shared) < MIN_SHARED or len(shared) < MIN_SHARE * len(asked):
         return None
-    # the answer may repeat the asked noun ("sulfuric acid" for "which acid"), no other word of the question
-    repeatable = content_stems(" ".join(asked_nouns(question)))
     matches = list(_WORD.finditer(text, begin, end))
     words = [m.group(0).lower() for m in matches]
     stems = [(word_stems(w) or [None])[0] for w in words]
-    anchors = gap_anchors(question, question_tags)
     verbs = _verb_starts(tags)
-    # a name is the named-entity ranking's to find; a thing asked by "which <noun>" is a common noun here
-    lower_only = expected_kind(question) == "name"
     best: tuple[tuple[int, int], float] | None = None
     for at in range(len(matches)):
-        for anchor in anchors:
+        for anchor in gap.anchors:
             verb = verbs is None or matches[at].start() in verbs or (at > 0 and words[at - 1] == "to")
             if not _anchored(anchor, words, stems, at, verb):
                 continue
@@ -298,10 +312,10 @@ def gap_in_sentence(
             if span is not None and tags is not None and not quoted:
                 span = noun_phrase(text, *span, tags)
             sparse = anchor.preposition is None and near < MIN_NEAR  # one shared word is no statement
-            if span is None or sparse or (lower_only and not text[span[0]].islower()):
+            if span is None or sparse or (gap.lower_only and not text[span[0]].islower()):
                 continue
             found = content_stems(text[span[0] : span[1]])
-            if not found - asked or found & asked - repeatable:  # it repeats the question
+            if not found - asked or found & asked - gap.repeatable:  # it repeats the question
                 continue
             score = len(shared) + close + (0.5 if anchor.preposition else 0.0)
             if best is None or score > best[1]:
@@ -309,16 +323,18 @@ def gap_in_sentence(
     return best
 
 
-def stated_gap(text: str, question: str, tags_of: TagsOf | None = None
+def stated_gap(text: str, question: str | AskedGap, tags_of: TagsOf | None = None
                ) -> tuple[tuple[int, int], float] | None:
     """The best `gap_in_sentence` over the sentences of `text` (its phrases cut to noun phrases with
-    `tags_of(text)`, when given); None when none has one."""
+    `tags_of(text)`, and the question's anchors found with `tags_of(question)`, when given); None when
+    none has one. `question`: its text, or `AskedGap.of` it."""
+    gap = question if isinstance(question, AskedGap) else AskedGap.of(
+        question, tags_of(question) if tags_of is not None else None)
     tags = tags_of(text) if tags_of is not None else None
-    question_tags = tags_of(question) if tags_of is not None else None
     best = None
     begin = 0
     for finish in [m.start() for m in _SENTENCE_BREAK.finditer(text)] + [len(text)]:
-        found = gap_in_sentence(text, begin, finish, question, tags, question_tags)
+        found = gap_in_sentence(text, begin, finish, gap, tags)
         if found is not None and (best is None or found[1] > best[1]):
             best = found
         begin = finish
@@ -334,6 +350,7 @@ def prefer_gap(
     `positions`); unchanged otherwise."""
     if not asks_thing(question):
         return list(candidates)
-    best = best_first_article_span(texts, titles, lambda text, _title: stated_gap(text, question, tags_of),
+    gap = AskedGap.of(question, tags_of(question) if tags_of is not None else None)  # once, not per sentence
+    best = best_first_article_span(texts, titles, lambda text, _title: stated_gap(text, gap, tags_of),
                                    positions)
     return list(candidates) if best is None else put_first(candidates, *best)
