@@ -276,6 +276,47 @@ def test_a_measure_prefers_numbers_with_a_unit():
     assert only == ([three], [])
 
 
+def test_the_asked_dimension_of_a_measure():
+    """Session 31: "how deep" asks a length, "area" an area, "how long did ... burn" a time, "how long is the
+    river" leaves it open; a unit's dimension is read from the answer ("358 km2" is an area, no length)."""
+    from kvqae.read.answer_types import asked_dimension, expected_kind, has_dimension
+
+    assert asked_dimension("How deep is Ohrid Lake at its deepest point?") == "length"
+    assert asked_dimension("How tall is this tower?") == "length"
+    assert asked_dimension("What is the area of this microstate?") == "area"
+    assert asked_dimension("How long did the engine burn?") == "time"
+    assert asked_dimension("What is the half-life of caesium-137?") == "time"
+    assert asked_dimension("How heavy is this bell?") == "mass"
+    assert asked_dimension("How long is the Danube?") is None  # a length or a time: open
+    assert asked_dimension("How many lakes does it have?") is None  # a count, no measure
+    assert expected_kind("What was the life expectancy in this country in 2013?") == "number"
+    assert has_dimension("289 metres", "length") and has_dimension("8,848 m", "length")
+    assert not has_dimension("358 km2", "length") and not has_dimension("330 square miles", "length")
+    assert has_dimension("358 km2", "area") and has_dimension("330 square miles", "area")
+    assert has_dimension("4 minutes and 13 seconds", "time") and not has_dimension("13 km", "time")
+    assert has_dimension("2,100 kg", "mass") and not has_dimension("2,100 m", "mass")
+
+
+def test_a_measure_prefers_the_asked_dimension():
+    """Session 31: "How deep is the lake?" took the lake's area ("358 km2") over its depth; with the asked
+    dimension the length comes first, and with no length in the candidates any unit still does."""
+    from types import SimpleNamespace
+
+    from kvqae.read.answer_choice import Candidate
+    from kvqae.read.model import _split_by_kind
+
+    text = "The lake covers 358 km2 and is 289 metres deep; it is 3 million years old."
+    def feat(words: str) -> SimpleNamespace:
+        return SimpleNamespace(candidate=Candidate(0, text.index(words), text.index(words) + len(words), 0.0))
+    area, depth, age = feat("358 km2"), feat("289 metres"), feat("3 million years")
+    pool, rest = _split_by_kind([area, depth, age], [text], "number", measure=True, dimension="length")
+    assert pool == [depth] and rest == [area, age]
+    pool, _ = _split_by_kind([area, age], [text], "number", measure=True, dimension="length")
+    assert pool == [area, age]  # no length among them: every measure with a unit stays
+    pool, _ = _split_by_kind([area, depth, age], [text], "number", measure=True)
+    assert pool == [area, depth, age]  # no dimension asked: any unit
+
+
 def test_a_year_question_prefers_answers_that_write_a_year():
     """Session 27: "In what year did aikido become the official name ...?" was answered "twentieth
     century", "In which year did Ward write the tune?" "Fourth of July": dates, but no year."""

@@ -54,7 +54,8 @@ def _particle(word: str) -> bool:
 _HOW_MEASURE = "long|tall|high|far|large|big|deep|wide|heavy|fast"
 _WHAT_MEASURE = "height|length|area|temperature|speed|distance|depth|size|weight|elevation|altitude|diameter"
 _MEASURE_NOUNS = ("height|length|area|speed|distance|depth|width|weight|elevation|altitude|temperature|"
-                  "diameter|radius|circumference|mass|density|volume|capacity|wingspan|lifespan|duration|period")
+                  "diameter|radius|circumference|mass|density|volume|capacity|wingspan|lifespan|duration|period|"
+                  "half-life|expectancy")
 _WHAT_IS_THE = r"^what (?:is|was|are|were) (?:the |its |his |her |their )?(?:[\w'’-]+ ){0,2}?"
 
 # Checked in order; the first pattern found at the start of the question (or of its wh-clause) wins.
@@ -222,6 +223,52 @@ def has_unit(answer: str) -> bool:
     """Whether a number answer carries its unit ("468 km2", "seven months", "8,848 m"), which a bare count
     ("three") lacks."""
     return _UNIT_WORD.search(answer) is not None
+
+
+# The units of each dimension a question can ask ("How deep is the lake?" wants a length: "289 metres", not
+# its area "358 km2"). A length unit followed by "2" / "²" or after "square" / "cubic" is an area or volume.
+_AREA_UNITS = (r"(?:(?:square|sq)\s+(?:km|kilomet(?:re|er)s?|m|met(?:re|er)s?|miles?|mi|feet|ft)\b|"
+               r"km2|km²|m2|m²|hectares?\b|acres?\b)")
+_DIMENSION_UNITS = {
+    "length": re.compile(r"(?<![\w-])(?<!square )(?<!sq )(?<!cubic )"
+                         r"(?:km|kilomet(?:re|er)s?|m|met(?:re|er)s?|cm|centimet(?:re|er)s?|mm|millimet(?:re|er)s?|mi|miles?|ft|feet|foot|inch(?:es)?|"
+                         r"yards?|light-years?|nautical miles?)(?![\w²/-])"),
+    "area": re.compile(rf"(?<![\w-]){_AREA_UNITS}"),
+    "time": re.compile(r"(?<![\w-])(?:hours?|minutes?|seconds?|days?|weeks?|months?|years?|decades?|"
+                       r"centuries|millennia)\b"),
+    "mass": re.compile(r"(?<![\w-])(?:kg|kilograms?|grams?|g|tonnes?|tons?|lbs?|pounds?|ounces?|oz)\b"),
+}
+# What each dimension is asked by: "how <adjective>" and the measure nouns. "how long" asks a length or a
+# time; it asks a time with a verb of lasting ("How long did the burn last?", "How long does it live?") or a
+# noun of time ("How long is its gestation period?"), else it is left open.
+_ASKED_DIMENSION = (
+    ("length", re.compile(r"\bhow (?:tall|high|deep|wide|far)\b|\b(?:height|length|depth|width|elevation|"
+                          r"altitude|diameter|radius|circumference|wingspan|distance)\b")),
+    ("area", re.compile(r"\b(?:area|surface)\b")),
+    ("time", re.compile(r"\b(?:lifespan|life span|life expectancy|half-life|duration|gestation|reign|"
+                        r"how long (?:did|does|do|will|can|could|would|had|has|have)\b)")),
+    ("mass", re.compile(r"\bhow heavy\b|\b(?:weight|mass)\b")),
+)
+
+
+def asked_dimension(question: str) -> str | None:
+    """The dimension of the measure a question asks ("length", "area", "time", "mass"), or None when it asks
+    none or its wording leaves the dimension open ("How long is the Danube?" asks a length, "How long is the
+    war?" a time: left open).
+
+    >>> asked_dimension("How deep is the lake at its deepest?"), asked_dimension("How long did it last?")
+    ('length', 'time')
+    """
+    if not asks_measure(question):
+        return None
+    q = main_clause(question).lower()
+    found = [name for name, pattern in _ASKED_DIMENSION if pattern.search(q)]
+    return found[0] if len(found) == 1 else None
+
+
+def has_dimension(answer: str, dimension: str) -> bool:
+    """Whether a measure answer carries a unit of `dimension` ("289 metres" is a length, "358 km2" is not)."""
+    return _DIMENSION_UNITS[dimension].search(answer) is not None
 
 
 def asks_measure(question: str) -> bool:

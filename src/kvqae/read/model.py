@@ -24,10 +24,12 @@ import numpy as np
 from kvqae.errors import InputError
 from kvqae.read.agent import prefer_agent
 from kvqae.read.answer_types import (
+    asked_dimension,
     asks_measure,
     asks_year,
     expected_kind,
     fits,
+    has_dimension,
     has_unit,
     holds_year,
     with_unit,
@@ -433,7 +435,7 @@ class Reader:
                 # an answer of the asked kind first, as without evidence: a date never answers "who"
                 # while a name of the asked kind is there; the others follow (and count) only when none is
                 pool, rest = _split_by_kind(scored, texts, kind, measure=asks_measure(question),
-                                            year=asks_year(question))
+                                            year=asks_year(question), dimension=asked_dimension(question))
                 weights = evidence.weights()
                 scored_pairs = [(f.candidate.passage, float(np.dot(f.values, weights))) for f in pool]
                 confidence = answer_confidence(pool, texts, weights)
@@ -562,7 +564,7 @@ class Reader:
         scored = self._features(cands, passages, question, labels, evidence, all_others=True)
         # the ones `decode` ranks first
         return _split_by_kind(scored, [p.text for p in passages], kind, measure=asks_measure(question),
-                              year=asks_year(question))[0]
+                              year=asks_year(question), dimension=asked_dimension(question))[0]
 
     def _choose(
         self, cands: list[Any], passages: list[PassageInput], question: str, kind: str | None, *,
@@ -655,13 +657,15 @@ def _rank_by_article(features: list[Any], evidence: EvidenceSettings, titles: li
 
 
 def _split_by_kind(scored: list[Any], texts: list[str], kind: str | None, *, measure: bool = False,
-                   year: bool = False) -> tuple[list[Any], list[Any]]:
+                   year: bool = False, dimension: str | None = None) -> tuple[list[Any], list[Any]]:
     """(candidates whose answer fits `kind`, the others); (all, []) when none fits or `kind` is None. The
     answer is the candidate cut to its phrase, as it is shown ("Brave New World, set in ..." is a name).
     `measure` (the question asks one: "How long is its gestation period?"): of those, the numbers shown with
     a unit ("seven months") first, when there are any; a bare count ("three") answers no such question.
     `year` (the question asks "which year"): of those, the ones that write a year's number first, when there
-    are any ("Fourth of July" and "the 2nd century" are dates, not years)."""
+    are any ("Fourth of July" and "the 2nd century" are dates, not years). `dimension` (the measure's, when
+    the question tells it: `asked_dimension`): of the measures, the ones with a unit of it first, when there
+    are any ("289 metres", not "358 km2", answers "How deep is the lake?")."""
     if kind is None:
         return list(scored), []
     def answer(f: Any) -> str:
@@ -672,6 +676,9 @@ def _split_by_kind(scored: list[Any], texts: list[str], kind: str | None, *, mea
     shown = [answer(f) for f in scored]
     fit = [fits(text, kind) and (not measure or has_unit(text)) and (not year or holds_year(text))
            for text in shown]
+    if measure and dimension is not None:
+        same = [ok and has_dimension(text, dimension) for ok, text in zip(fit, shown, strict=True)]
+        fit = same if any(same) else fit
     if (measure or year) and not any(fit):
         fit = [fits(text, kind) for text in shown]
     if not any(fit):
