@@ -134,6 +134,9 @@ def ask_command(
         # Path() folds "//": the URL was shown mangled ("https:/example.com/a.jpg: image file not found")
         raise InputError(f"--image {image}: an address, not a file path; give the photo's file (kvqae ask "
                          "fetches nothing; for file:///x.png give /x.png)")
+    if image is not None and image.strip() == "-":  # read as a file named "-": "image file not found"
+        raise InputError("--image -: kvqae ask does not read a photo from standard input; save it to a file "
+                         "and give its path")
     photo = load_image_file(Path(image)) if image is not None else None
     answerer = Answerer.load(out, device=device, top_k=top_k)
     result = answerer.ask(question, photo)

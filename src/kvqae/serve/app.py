@@ -46,8 +46,15 @@ def entity_image_url(entity_id: str) -> str:
     return f"/api/entities/{quote(entity_id, safe='')}/image"
 
 
-def error_response(status: int, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"status": status, "field": field, "message": message}}, status_code=status)
+def error_response(status: int, message: str, field: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"status": status, "field": field, "message": message}}, status_code=status,
+                        headers=headers)
+
+
+# what an unknown path's 404 points to (it said only "Not Found")
+ROUTES_HINT = ("the service serves the page at /, POST /api/ask, GET /api/examples, GET /api/entities/{id}, "
+               "GET /health and its API docs at /docs")
 
 
 def input_error_status(err: InputError) -> int:
@@ -150,7 +157,17 @@ def install_error_handlers(app: FastAPI) -> None:
             # the form parser stops at 1,000 parts, before any field is read
             return error_response(400, f"the form has too many parts ({err.detail}); the ask form takes "
                                        'one "question" field and at most one "image" file')
-        return error_response(err.status_code, str(err.detail))
+        path = request.url.path[:100]
+        if err.status_code == 405:
+            # Starlette's 405 said only "Method Not Allowed" and the handler dropped its Allow header (which
+            # RFC 9110 requires); the static files' 405 names none, and they take GET and HEAD
+            headers = {**(err.headers or {})}
+            allow = headers.setdefault("Allow", "GET, HEAD")
+            return error_response(405, f"{request.method[:20]} is not allowed on {path!r}; it takes "
+                                       f"{allow}", headers=headers)
+        if err.status_code == 404 and err.detail == "Not Found":  # no route (or static file) at this path
+            return error_response(404, f"nothing at {path!r}; {ROUTES_HINT}")
+        return error_response(err.status_code, str(err.detail), headers=err.headers)
 
     @app.exception_handler(RequestValidationError)
     def on_validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
@@ -385,7 +402,7 @@ def add_routes(app: FastAPI) -> None:
     def entity_image(entity_id: str, answerer: AnswererDep) -> FileResponse:
         kb = answerer.kb
         if not kb.has_entity(entity_id):
-            raise HTTPException(404, f"unknown entity id {entity_id!r}")
+            raise unknown_entity(kb, entity_id, "/image")
         path = kb.image_of(entity_id)
         if path is None or not Path(path).is_file():
             raise HTTPException(404, f"entity {entity_id!r} has no image")
@@ -396,7 +413,7 @@ def add_routes(app: FastAPI) -> None:
     def entity(entity_id: str, answerer: AnswererDep) -> dict[str, Any]:
         kb = answerer.kb
         if not kb.has_entity(entity_id):
-            raise HTTPException(404, f"unknown entity id {entity_id!r}")
+            raise unknown_entity(kb, entity_id)
         has_image = kb.image_of(entity_id) is not None
         return {
             "id": entity_id,
@@ -435,6 +452,19 @@ def add_routes(app: FastAPI) -> None:
         if not q.image or not Path(q.image).is_file():  # a text-only example (a text bundle's questions)
             raise HTTPException(404, f"example {example_id!r} has no image")
         return image_file(q.image, f"example {example_id!r}")
+
+
+def unknown_entity(kb: Any, entity_id: str, suffix: str = "") -> HTTPException:
+    """The 404 of an id the KB has no entity of. A passage id (`Albert_Einstein#4`: the `id` of a fused or
+    passage-level hit, whose entity is its `entity_id`) says so and names its entity's route (it said only
+    "unknown entity id"); a long id is cut (a 5,000-character one came back whole)."""
+    shown = entity_id if len(entity_id) <= 100 else entity_id[:100] + "..."
+    if kb.has_passage(entity_id):
+        owner = kb.entity_of(entity_id)
+        return HTTPException(404, f"unknown entity id {shown!r}: that is a passage id (the id of a "
+                                  f"passage-level or fused hit); its entity is {owner!r}: GET "
+                                  f"/api/entities/{quote(owner, safe='')}{suffix}")
+    return HTTPException(404, f"unknown entity id {shown!r}")
 
 
 def image_media_type(path: str) -> str | None:
