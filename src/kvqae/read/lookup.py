@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 
+from kvqae.read.acronym import asked_abbreviation, stated_expansion
 from kvqae.read.agent import asked_agent, stated_agent
 from kvqae.read.answer_types import expected_kind
 from kvqae.read.attribute import asked_attribute, stated_attribute
@@ -77,7 +78,8 @@ def lookup_passages(
     (`kvqae.read.office`), for a neighbour on a side the lead and the passages stating one in a border
     sentence (`kvqae.read.border`), for what a thing is called the lead and the passages naming it after
     "called" / "known as" (`kvqae.read.naming`), for a word given its meaning or a word's meaning the lead
-    and the passages stating one (`kvqae.read.gloss`), for a rank the lead and the passages with an ordinal
+    and the passages stating one (`kvqae.read.gloss`), for what an abbreviation stands for the lead and the
+    passages spelling it out (`kvqae.read.acronym`), for a rank the lead and the passages with an ordinal
     superlative (`kvqae.read.rank`), for a teacher the lead and the passages naming one
     after "a pupil of" (`kvqae.read.teacher`), for any other question the lead."""
     if limit <= 0 or not article:
@@ -111,6 +113,8 @@ def lookup_passages(
         later = (pid for pid in article if stated_neighbour(text_of(pid), title, side))
     elif (gloss := asked_gloss(question)) is not None:
         later = (pid for pid in article if term_before_gloss(text_of(pid), gloss))
+    elif (abbreviation := asked_abbreviation(question)) is not None:
+        later = (pid for pid in article if stated_expansion(text_of(pid), title, abbreviation))
     elif asks_rank(question):
         later = (pid for pid in article if RANKED.search(text_of(pid)))
     elif asks_meaning(question):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from kvqae.errors import InputError
+from kvqae.read.acronym import prefer_expansion
 from kvqae.read.agent import prefer_agent
 from kvqae.read.answer_types import (
     asked_dimension,
@@ -480,7 +481,7 @@ class Reader:
         article order when `positions` tells it; `kvqae.read.gap` (first: the rules for a kind of fact
         after it say more), `lifespan`, `eventdate`, `lifeplace`, `birthname`,
         `nationality`, `occupation`, `education`, `award`, `party`, `attribute`, `office`, `border`,
-        `naming`, `colour`, `gloss`, `rank`, `family`, `teacher`,
+        `naming`, `colour`, `gloss`, `acronym`, `rank`, `family`, `teacher`,
         `agent`)."""
         ner = self.entities_of
         at = positions if self.settings.rules_in_article_order else None
@@ -501,6 +502,7 @@ class Reader:
             ("naming", lambda c: prefer_naming(c, texts, titles, question, at)),
             ("colours", lambda c: prefer_colour(c, texts, titles, question)),
             ("glosses", lambda c: prefer_gloss(c, texts, titles, question, at)),
+            ("abbreviations", lambda c: prefer_expansion(c, texts, titles, question, at)),
             ("ranks", lambda c: prefer_rank(c, texts, titles, question)),
             ("family", lambda c: prefer_relative(c, texts, titles, question, ner, at)),
             ("teachers", lambda c: prefer_teacher(c, texts, titles, question, at)),

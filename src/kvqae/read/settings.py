@@ -35,6 +35,7 @@ RULE_SAYS = {
     "naming": "the name after \"called\" / \"known as\" in a sentence describing the thing asked about",
     "colours": "the colour word of the sentence sharing the most of the question's words",
     "glosses": "the term before the quoted meaning the question gives, or the quoted meaning of a name",
+    "abbreviations": "the words whose initials spell the abbreviation, before its letters in brackets",
     "ranks": "the ordinal superlative (\"sixth-smallest\") of the sentence most like the question",
     "teachers": "the person after \"a pupil of\" / \"studied under\" in a sentence about the subject",
 }
@@ -131,6 +132,10 @@ class ReaderSettings(ConfigModel):
     # (no contest)'); "What does its name mean?": the quoted meaning after "meaning" / "hence" or a Latin
     # word, in the first read article's passages (kvqae.read.gloss; session 29)
     glosses: bool = True
+    # "What does ASCII stand for?": the words whose initials spell it, before the letters in brackets or
+    # after "abbreviated from" / "short for" / "stands for", in the first read article's passages
+    # (kvqae.read.acronym; session 31)
+    abbreviations: bool = True
     # "How does Andorra rank in size?": the ordinal superlative ("sixth-smallest", "41st largest") of the
     # first read article's sentence sharing the most of the question's words (kvqae.read.rank; session 29)
     ranks: bool = True
