@@ -181,6 +181,14 @@ def test_text_only_question_skips_image_modes(answerer):
     assert result.to_dict()["notes"] == result.notes
 
 
+def test_one_run_is_shown_as_a_ranking_not_as_a_fusion(answerer):
+    """Session 31: a text-only question's one run was shown as "fused (none/none: text-passage 1)"."""
+    from kvqae.ask.cli import format_result
+
+    text = format_result(answerer.ask("Which town did this person come from?", None))
+    assert "ranking (one run, not fused: text-passage), top" in text and "none/none" not in text
+
+
 def test_a_pointed_subject_gets_no_note_once_the_photo_is_searched(answerer, test_questions):
     q = test_questions[0]
     assert answerer.ask("Which town did this person come from?", Image.open(q.image)).notes == []

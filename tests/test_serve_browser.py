@@ -153,6 +153,9 @@ def test_page_shows_server_errors_and_examples_work(server, browser):
     browser.find_element(By.ID, "ask-button").click()
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#notes p.caveat"))
     assert "no photo was given" in browser.find_element(By.CSS_SELECTOR, "#notes p.caveat").text
+    # one run left: shown as a ranking, not as "Fusion: none, normalisation none" (session 31)
+    info = browser.find_element(By.ID, "fusion-info").text
+    assert "Ranking: one run (text-passage), not fused" in info and "normalisation none" not in info
     browser.set_window_size(360, 800)
     time.sleep(0.3)
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")

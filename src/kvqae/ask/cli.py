@@ -93,8 +93,11 @@ def format_result(result: AskResult) -> str:
     for mode, why in result.skipped.items():
         lines.append(f"\n{mode}: skipped ({why})")
     weights = ", ".join(f"{n} {w:.3g}" for n, w in result.fusion["weights"].items())
-    table(f"fused ({result.fusion['method']}/{result.fusion['norm']}: {weights}), top {len(result.fused)}",
-          result.fused)
+    method, norm, top = result.fusion["method"], result.fusion["norm"], len(result.fused)
+    if method == "none":  # one run: nothing fused (it said "fused (none/none: text-passage 1)")
+        table(f"ranking (one run, not fused: {', '.join(result.fusion['weights'])}), top {top}", result.fused)
+    else:
+        table(f"fused ({method}/{norm}: {weights}), top {top}", result.fused)
     if result.fusion.get("note"):
         lines.append(f"  note: {result.fusion['note']}")
     if result.fusion.get("rerank"):
@@ -105,8 +108,9 @@ def format_result(result: AskResult) -> str:
     if result.fusion.get("reader_rank"):
         r = result.fusion["reader_rank"]
         extra = r.get("looked_up", 0)
+        plural = "s" * (r["top_k"] != 1)
         read = (f"the {len(result.read)} read passages ({r['top_k']} retrieved, {extra} looked up in the "
-                f"first one's article)" if extra else f"the {r['top_k']} read passages")
+                f"first one's article)" if extra else f"the {r['top_k']} read passage{plural}")
         table(f"{read} ordered by the reader's evidence (weight {r['weight']:g})", result.read)
     lines.append("\ntimings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in result.timings_ms.items()))
     return "\n".join(lines)

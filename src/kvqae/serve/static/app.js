@@ -367,10 +367,16 @@
   function renderFusion(fusion) {
     els.fusionInfo.replaceChildren();
     if (!fusion) return;
-    const method = [fusion.method, fusion.norm && `normalisation ${fusion.norm}`].filter(Boolean).join(", ");
-    const weights = Object.entries(fusion.weights || {}).map(([m, w]) => `${m} ${fmt(w, 3)}`).join(" · ");
-    els.fusionInfo.append(el("p", { text: `Fusion: ${method || "—"}` }));
-    if (weights) els.fusionInfo.append(el("p", { text: `Weights: ${weights}` }));
+    const runs = Object.keys(fusion.weights || {});
+    if (fusion.method === "none") {
+      // one run, nothing fused (it said "Fusion: none, normalisation none")
+      els.fusionInfo.append(el("p", { text: `Ranking: one run (${runs.join(", ") || "—"}), not fused` }));
+    } else {
+      const method = [fusion.method, fusion.norm && `normalisation ${fusion.norm}`].filter(Boolean).join(", ");
+      const weights = Object.entries(fusion.weights || {}).map(([m, w]) => `${m} ${fmt(w, 3)}`).join(" · ");
+      els.fusionInfo.append(el("p", { text: `Fusion: ${method || "—"}` }));
+      if (weights) els.fusionInfo.append(el("p", { text: `Weights: ${weights}` }));
+    }
     if (fusion.note) els.fusionInfo.append(el("p", { class: "note", text: fusion.note }));
     const rr = fusion.rerank;
     if (rr) {
