@@ -145,6 +145,13 @@ def test_a_husband_is_never_stated_as_his_wife():
     # the subject's relatives listed together: his mother, then his father
     ("Achilles. His mother was the nymph Thetis, and his father, Peleus, was a king.", Relation("father"),
      "Peleus"),
+    # a passage that goes on with the sentence the one before began: its possessives are the subject's
+    # (session 31: "What was the name of Arthur Schopenhauer's sister?" read "Berlin")
+    ("Arthur Schopenhauer. dead father, but his mother soon moved with his sister Adele to Weimar.",
+     Relation("sister"), "Adele"),
+    # ... unless it names someone else before the possessive
+    ("Arthur Schopenhauer. dead father, but Goethe soon moved with his sister Ottilie to Weimar.",
+     Relation("sister"), None),
 ])
 def test_a_possessive_is_the_subjects_only_in_a_sentence_about_the_subject(text, relation, person):
     title = text.split(".")[0]

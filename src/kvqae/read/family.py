@@ -401,6 +401,8 @@ def _owned_by_subject(text: str, at: int, statement: str, title: str | None) -> 
     rest = possessed.sub(" ", before)
     if about_subject(rest, title):
         return True
+    if _continued(rest, title):
+        return True
     other_relative = re.search(rf"\b(?:{_RELATION_WORDS}|parents|sons|daughters)\b", rest, re.IGNORECASE)
     if other_relative is not None:
         return False
@@ -413,6 +415,16 @@ def _owned_by_subject(text: str, at: int, statement: str, title: str | None) -> 
     own = [re.escape(w) for w in re.findall(r"\w+", title or "") if len(w) > 2]
     subject = "|".join([*own, "he", "she"])
     return re.search(rf"\b(?:{subject})\b", text[previous:begin], re.IGNORECASE) is not None
+
+
+def _continued(before: str, title: str | None) -> bool:
+    """Whether `before` is the end of a sentence the passage before began - the passage's title header, then
+    lower-case words ("Arthur Schopenhauer. dead father, but ... moved with") - naming nobody: its
+    possessives are the article subject's, as its beginning is not here to say otherwise."""
+    if not title or not before.startswith(f"{title}. "):
+        return False
+    rest = before[len(title) + 2 :]
+    return rest[:1].islower() and not re.search(r"\b[A-Z]", rest)
 
 
 def _priority(fits: bool | None) -> int:

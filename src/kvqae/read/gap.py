@@ -33,7 +33,7 @@ from typing import Any
 
 from kvqae.read.answer_choice import asks_identity, best_first_article_span, put_first
 from kvqae.read.answer_types import NAME_LABELS, expected_kind, expected_labels, main_clause
-from kvqae.read.phrase import asked_nouns
+from kvqae.read.phrase import NAME_HEAD_NOUNS, asked_head, asked_nouns
 from kvqae.read.words import content_stems, word_stems
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(“])")
@@ -142,8 +142,10 @@ def asks_thing(question: str) -> bool:
     kind = expected_kind(question)
     if kind == "thing":
         return True
-    return kind == "name" and expected_labels(question) == NAME_LABELS and not re.search(
+    # "On which farm is this novella set?" asks a name that holds its noun ("Manor Farm"), not a thing
+    return (kind == "name" and expected_labels(question) == NAME_LABELS and not re.search(
         r"\b(?:who|whom|whose|where)\b", main_clause(question), re.IGNORECASE)
+        and asked_head(question) not in NAME_HEAD_NOUNS)
 
 
 def phrase_at(text: str, start: int) -> tuple[int, int] | None:

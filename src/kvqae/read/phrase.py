@@ -186,7 +186,7 @@ def asked_common_nouns(question: str) -> frozenset[str]:
 _NAME_HEAD_TEXT = (
     "treaty battle zoo university college institute academy award prize medal trophy farm strait conjecture "
     "theorem cemetery palace castle museum church cathedral abbey temple bridge airport stadium library "
-    "hospital studio canal pit dam festival championship expedition convention conference"
+    "hospital studio canal pit dam festival championship expedition convention conference oracle"
 )
 NAME_HEAD_NOUNS = frozenset(_NAME_HEAD_TEXT.split())
 
