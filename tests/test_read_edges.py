@@ -11,6 +11,8 @@ from kvqae.read.edges import (
     drop_quantity_tail,
     drop_trailing_function_words,
     whole_hyphenated,
+    with_era,
+    year_of_range,
 )
 
 
@@ -118,3 +120,26 @@ def test_drop_trailing_function_words_by_hand():
     assert edged(drop_trailing_function_words, "He went to", "to") == "to"  # nothing else would be left
     assert edged(drop_trailing_function_words, "Its symbol is Z. The", "Z. The") == "Z."  # the next sentence
     assert edged(drop_trailing_function_words, "From Latin A came", "Latin A") == "Latin A"  # a letter
+
+
+def test_with_era_by_hand():
+    """Session 31: "From roughly which century BC were bricks of this material used?" read "8th century"
+    (gold "8th century B.C."): the era after a date is its own."""
+    when = "When were they first used?"
+    assert edged(with_era, "from the 8th century B.C. on", "8th century", when) == "8th century B.C."
+    assert edged(with_era, "dating to c. 3400 BC, the earliest", "c. 3400", when) == "c. 3400 BC"
+    assert edged(with_era, "in the 5th century BC.", "5th century", when) == "5th century BC"
+    assert edged(with_era, "founded in 1850 AD by", "1850", when) == "1850 AD"
+    assert edged(with_era, "in 1850 ADHD", "1850", when) == "1850"  # a word, no era
+    assert edged(with_era, "the 5th century BC", "5th century BC", when) == "5th century BC"  # has one
+    assert edged(with_era, "about 1850 AD", "1850", "How many were there?") == "1850"  # no date asked
+
+
+def test_year_of_range_by_hand():
+    """Session 31: "Until which year did New Jersey have its Court of Errors and Appeals?" read "1844 to
+    1947"; the range's end answers "until which year", its start "since which year"."""
+    text = "from 1844 to 1947 the court sat"
+    assert edged(year_of_range, text, "1844 to 1947", "Until which year did the court sit?") == "1947"
+    assert edged(year_of_range, text, "1844 to 1947", "Since which year has the court sat?") == "1844"
+    assert edged(year_of_range, text, "1844 to 1947", "In which year was it created?") == "1844 to 1947"
+    assert edged(year_of_range, text, "1844 to 1947", "Until when did the court sit?") == "1844 to 1947"

@@ -289,6 +289,10 @@ def test_the_asked_dimension_of_a_measure():
     assert asked_dimension("How heavy is this bell?") == "mass"
     assert asked_dimension("How long is the Danube?") is None  # a length or a time: open
     assert asked_dimension("How many lakes does it have?") is None  # a count, no measure
+    # a count of a unit asks a measure in it (session 31: "within how many hours" read "two", not "48 hours")
+    assert asked_dimension("Within how many hours of arrest must it take place?") == "time"
+    assert asked_dimension("How many miles long is it?") == "length"
+    assert asked_dimension("How many square miles does it cover?") == "area"
     assert expected_kind("What was the life expectancy in this country in 2013?") == "number"
     assert has_dimension("289 metres", "length") and has_dimension("8,848 m", "length")
     assert not has_dimension("358 km2", "length") and not has_dimension("330 square miles", "length")

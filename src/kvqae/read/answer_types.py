@@ -206,8 +206,17 @@ def quantity_only(answer: str) -> bool:
     return numeric and all(w in _NUMBER_WORDS or w in _TIME_WORDS or w in _QUANTITY_FILLERS for w in words)
 
 
+# "how many hours / years / miles ...": a count of a unit asks a measure in it ("48 hours", "Four days")
+_TIME_UNIT_NOUNS = "hours|days|weeks|months|years|decades|centuries|minutes|seconds|millennia"
+_LENGTH_UNIT_NOUNS = ("miles|kilomet(?:re|er)s|km|met(?:re|er)s|feet|inches|yards|centimet(?:re|er)s|"
+                      "millimet(?:re|er)s|light-years")
+_MASS_UNIT_NOUNS = "kilograms|kg|tonnes|tons|pounds|grams|ounces"
+_AREA_UNIT_NOUNS = r"square\s+\w+|hectares|acres"
+_HOW_MANY_UNITS = (rf"how many (?:{_TIME_UNIT_NOUNS}|{_LENGTH_UNIT_NOUNS}|{_MASS_UNIT_NOUNS}|"
+                   rf"{_AREA_UNIT_NOUNS})\b")
 _MEASURE = re.compile(
-    rf"\bhow (?:{_HOW_MEASURE})\b|\bwhat (?:{_WHAT_MEASURE})\b|{_WHAT_IS_THE}(?:{_MEASURE_NOUNS})\b"
+    rf"\bhow (?:{_HOW_MEASURE})\b|\bwhat (?:{_WHAT_MEASURE})\b|{_WHAT_IS_THE}(?:{_MEASURE_NOUNS})\b|"
+    rf"\b{_HOW_MANY_UNITS}"
 )
 _UNITS = (
     r"(?:(?:square|sq|cubic)\s+)?(?:km2|km²|km|kilomet(?:re|er)s?|m2|m²|m|met(?:re|er)s?|cm|mm|mi|miles?|"
@@ -243,11 +252,13 @@ _DIMENSION_UNITS = {
 # noun of time ("How long is its gestation period?"), else it is left open.
 _ASKED_DIMENSION = (
     ("length", re.compile(r"\bhow (?:tall|high|deep|wide|far)\b|\b(?:height|length|depth|width|elevation|"
-                          r"altitude|diameter|radius|circumference|wingspan|distance)\b")),
-    ("area", re.compile(r"\b(?:area|surface)\b")),
+                          rf"altitude|diameter|radius|circumference|wingspan|distance)\b|"
+                          rf"\bhow many (?:{_LENGTH_UNIT_NOUNS})\b")),
+    ("area", re.compile(rf"\b(?:area|surface)\b|\bhow many (?:{_AREA_UNIT_NOUNS})\b")),
     ("time", re.compile(r"\b(?:lifespan|life span|life expectancy|half-life|duration|gestation|reign|"
-                        r"how long (?:did|does|do|will|can|could|would|had|has|have)\b)")),
-    ("mass", re.compile(r"\bhow heavy\b|\b(?:weight|mass)\b")),
+                        r"how long (?:did|does|do|will|can|could|would|had|has|have)\b)|"
+                        rf"\bhow many (?:{_TIME_UNIT_NOUNS})\b")),
+    ("mass", re.compile(rf"\bhow heavy\b|\b(?:weight|mass)\b|\bhow many (?:{_MASS_UNIT_NOUNS})\b")),
 )
 
 

@@ -160,6 +160,46 @@ def complete_date(text: str, start: int, end: int, question: str) -> tuple[int, 
     return (start, year.end(1)) if year else (start, end)
 
 
+# an era right after a date ("8th century" + " B.C.", "3400" + " BC")
+_ERA_AFTER = re.compile(r"\s+(B\.\s?C\.(?:\s?E\.)?|A\.\s?D\.|BCE|BC|AD|CE)(?!\w)")
+_HAS_ERA = re.compile(r"\b(?:BCE?|AD|CE)\b|\bB\.\s?C\b|\bA\.\s?D\b")
+_DATE_END = re.compile(r"(?:\d|\bcentury|\bcenturies|\bmillennium)$", re.IGNORECASE)
+# the years of a range the question asks the end or the start of: "Until which year ...?" -> "1844 to 1947"
+_YEAR_RANGE = re.compile(r"^(?:from\s+)?(\d{3,4})\s*(?:to|–|-|until|till)\s*(\d{3,4})$")
+_ASKS_END = re.compile(r"\b(?:until|till|up\s+to)\b", re.IGNORECASE)
+_ASKS_START = re.compile(r"^\s*(?:since|from)\b", re.IGNORECASE)
+
+
+def with_era(text: str, start: int, end: int, question: str) -> tuple[int, int]:
+    """[start, end) with the era right after it ("8th century" + " B.C.", "c. 3400" + " BC") when `question`
+    asks when and the answer ends on a date without one; unchanged otherwise. "8th century" and "8th
+    century BC" are centuries 2,800 years apart."""
+    if expected_kind(question) != "time":
+        return start, end
+    span = text[start:end]
+    if _HAS_ERA.search(span) or not _DATE_END.search(span):
+        return start, end
+    era = _ERA_AFTER.match(text, end)
+    if era is None:
+        return start, end
+    return start, era.end(1)
+
+
+def year_of_range(text: str, start: int, end: int, question: str) -> tuple[int, int]:
+    """[start, end) cut to a range's last year when `question` asks "until which year" ("1844 to 1947" ->
+    "1947"), to its first when it asks "since / from which year"; unchanged otherwise."""
+    if not ASKS_YEAR.search(question):
+        return start, end
+    m = _YEAR_RANGE.match(text[start:end])
+    if m is None:
+        return start, end
+    if _ASKS_END.search(question):
+        return start + m.start(2), start + m.end(2)
+    if _ASKS_START.search(question):
+        return start + m.start(1), start + m.end(1)
+    return start, end
+
+
 def drop_quantity_tail(text: str, start: int, end: int, question: str) -> tuple[int, int]:
     """[start, end) cut where a phrase after its first figure begins ("2005 in Aichi Prefecture" ->
     "2005", "eighteen, Aristotle" -> "eighteen") when `question` asks for a date or a number; unchanged

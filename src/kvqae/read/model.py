@@ -47,6 +47,8 @@ from kvqae.read.edges import (
     drop_quantity_tail,
     drop_trailing_function_words,
     whole_hyphenated,
+    with_era,
+    year_of_range,
 )
 from kvqae.read.education import prefer_school
 from kvqae.read.eventdate import prefer_event_date
@@ -77,6 +79,7 @@ from kvqae.read.phrase import (
 )
 from kvqae.read.rank import prefer_rank
 from kvqae.read.settings import SETTINGS_FILE, ReaderSettings, load_settings
+from kvqae.read.subject import prefer_subject
 from kvqae.read.teacher import prefer_teacher
 from kvqae.read.words import content_stems, expand_contractions, whole_words
 
@@ -478,8 +481,8 @@ class Reader:
         """`cands` after the answer rules the settings turn on, and the name of the rule (its setting, a key
         of `settings.RULE_SAYS`) that put the first one first, None when none did. In this order (each puts
         the span it finds in the first read article first, looking through that article's read passages in
-        article order when `positions` tells it; `kvqae.read.gap` (first: the rules for a kind of fact
-        after it say more), `lifespan`, `eventdate`, `lifeplace`, `birthname`,
+        article order when `positions` tells it; `kvqae.read.gap` and `subject` (first: the rules for a
+        kind of fact after them say more), `lifespan`, `eventdate`, `lifeplace`, `birthname`,
         `nationality`, `occupation`, `education`, `award`, `party`, `attribute`, `office`, `border`,
         `naming`, `colour`, `gloss`, `acronym`, `rank`, `family`, `teacher`,
         `agent`)."""
@@ -487,6 +490,7 @@ class Reader:
         at = positions if self.settings.rules_in_article_order else None
         rules = (
             ("gaps", lambda c: prefer_gap(c, texts, titles, question, at, self.tags_of)),
+            ("subjects", lambda c: prefer_subject(c, texts, titles, question, at, self.tags_of)),
             ("life_dates", lambda c: prefer_life_date(c, texts, titles, question)),
             ("event_dates", lambda c: prefer_event_date(c, texts, titles, question, at)),
             ("life_places", lambda c: prefer_life_place(c, texts, titles, question, ner, at)),
@@ -533,6 +537,8 @@ class Reader:
             a, b = whole_hyphenated(text, a, b)
             a, b = drop_copula_clause(text, a, b)
             a, b = complete_date(text, a, b, question)
+            a, b = with_era(text, a, b, question)
+            a, b = year_of_range(text, a, b, question)
             a, b = drop_quantity_tail(text, a, b, question)
             if not c.rule:  # an answer rule's name is whole
                 a, b = complete_name(text, a, b, question)

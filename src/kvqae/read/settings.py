@@ -18,6 +18,7 @@ SETTINGS_FILE = "kvqae_reader.json"
 # what each answer rule (its setting's name) reads, as the page and `kvqae ask` say it under a rule's answer
 RULE_SAYS = {
     "gaps": "the phrase after the words the question puts before its gap, in a sentence repeating it",
+    "subjects": "the noun phrase before the question's predicate, in a sentence repeating it",
     "life_dates": "the date of the lifespan the article's lead opens with",
     "event_dates": "the date of a sentence about the subject with the question's verb",
     "life_places": "the place after \"born\" / \"died\" in a sentence about the subject",
@@ -128,6 +129,9 @@ class ReaderSettings(ConfigModel):
     colours: bool = True
     # a thing asked for: the phrase where the question's gap stands (kvqae.read.gap; session 30)
     gaps: bool = True
+    # a thing asked as the subject of its verb ("Which acid is used in car batteries?"): the noun phrase
+    # before the question's predicate in a sentence repeating it (kvqae.read.subject; session 31)
+    subjects: bool = True
     # "Which Latin plea, meaning 'no contest', ...?": the term right before that meaning ('"nolo contendere"
     # (no contest)'); "What does its name mean?": the quoted meaning after "meaning" / "hence" or a Latin
     # word, in the first read article's passages (kvqae.read.gloss; session 29)
