@@ -78,3 +78,19 @@ def test_prefer_subject_puts_the_phrase_first_in_the_first_article(tags):
     assert out[1:] == reader
     # without a tagger the rule stays out
     assert prefer_subject(reader, texts, titles, "Which acid is used in car batteries?") == reader
+
+
+def test_the_reader_runs_the_rule_only_when_its_setting_is_on(tmp_path):
+    """Off by default (session 31: -3 on the sets never read); `subjects: true` turns it on."""
+    from kvqae.read.model import Reader, ReaderSettings, build_tiny_reader
+    from reader_logits import best_with_peak
+
+    assert ReaderSettings().subjects is False
+    reader = Reader.load(build_tiny_reader(tmp_path / "tiny", seed=0))
+    reader._entities = lambda text: []
+    text = "Sulfuric acid is used in car batteries. Acetic acid gives vinegar its taste."
+    question = "Which acid is used in car batteries?"
+    off = best_with_peak(reader, question, text, "Acid", "vinegar", gaps=False)
+    assert off.rule is None and off.answer != "Sulfuric acid"
+    on = best_with_peak(reader, question, text, "Acid", "vinegar", gaps=False, subjects=True)
+    assert (on.answer, on.rule) == ("Sulfuric acid", "subjects")
