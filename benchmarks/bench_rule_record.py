@@ -15,7 +15,8 @@ record: the blind sets of `data/devset/README.md`.
         --questions data/devset/everyday_questions_blind8.tsv \\
         --questions data/devset/everyday_questions_blind10.tsv \\
         --questions data/devset/everyday_questions_blind13.tsv \\
-        --source "550 questions written blind over the Wikipedia sample" \\
+        --questions data/devset/everyday_questions_blind14.tsv \\
+        --source "670 questions written blind over the Wikipedia sample" \\
         --out src/kvqae/read/rule_record.json
 """
 
