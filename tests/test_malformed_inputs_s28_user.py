@@ -139,7 +139,8 @@ def test_the_read_passages_are_counted_as_read(tmp_path, monkeypatch, capsys, ti
     rank = result.fusion["reader_rank"]
     assert rank["top_k"] <= 3 and rank["top_k"] + rank["looked_up"] == len(result.read) > 0
     text = format_result(result)
-    assert f"the {len(result.read)} read passages" in text or f"({rank['top_k']} retrieved" in text
+    # "the 1 read passage" in the singular since session 31
+    assert f"the {len(result.read)} read passage" in text or f"({rank['top_k']} retrieved" in text
     assert "the 10 read passages" not in text
 
 

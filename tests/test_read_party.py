@@ -52,8 +52,9 @@ def test_every_answer_rule_says_what_it_reads_and_is_a_reader_setting():
     from kvqae.read.settings import RULE_SAYS, ReaderSettings
 
     settings = ReaderSettings()
+    off_by_default = {"subjects"}  # session 31: it lost answers on the sets never read (docs/read.md step 35)
     for name, says in RULE_SAYS.items():
-        assert getattr(settings, name) is True and says
+        assert getattr(settings, name) is (name not in off_by_default) and says
 
 
 def test_a_party_question_looks_up_the_passages_naming_one_about_the_subject():
