@@ -36,7 +36,7 @@ RULE_SAYS = {
     "naming": "the name after \"called\" / \"known as\" in a sentence describing the thing asked about",
     "colours": "the colour word of the sentence sharing the most of the question's words",
     "glosses": "the term before the quoted meaning the question gives, or the quoted meaning of a name",
-    "abbreviations": "the words whose initials spell the abbreviation, before its letters in brackets",
+    "abbreviations": "the words whose initials spell the abbreviation, beside its letters in the article",
     "ranks": "the ordinal superlative (\"sixth-smallest\") of the sentence most like the question",
     "teachers": "the person after \"a pupil of\" / \"studied under\" in a sentence about the subject",
 }
