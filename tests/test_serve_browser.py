@@ -140,6 +140,11 @@ def test_page_shows_server_errors_and_examples_work(server, browser):
     browser.find_element(By.ID, "ask-button").click()  # empty question: a clear message, no request
     wait_for(browser, lambda d: d.find_element(By.ID, "error").text.strip())
     assert "question" in browser.find_element(By.ID, "error").text.lower()
+    # a question over the limit is refused with its length, not cut to the limit by the box (session 31)
+    box.send_keys("x" * 1200)  # typed, as a paste is: a maxlength box kept 1,000 of them without a word
+    browser.find_element(By.ID, "ask-button").click()
+    wait_for(browser, lambda d: "1200 characters long" in d.find_element(By.ID, "error").text)
+    box.clear()
     browser.find_elements(By.CSS_SELECTOR, "#examples button.example")[0].click()
     wait_for(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
     assert not browser.find_element(By.ID, "error").is_displayed()

@@ -456,7 +456,9 @@
       const h = await fetchJson("/health");
       if (Number.isFinite(h.max_upload_mb) && h.max_upload_mb > 0) limits.maxMb = h.max_upload_mb;
       if (Number.isInteger(h.max_question_chars) && h.max_question_chars > 0) {
-        limits.maxChars = els.question.maxLength = h.max_question_chars;
+        // no maxlength on the box: it cut a longer pasted question without a word (session 31);
+        // checkQuestion says how long it is and what the limit is
+        limits.maxChars = h.max_question_chars;
       }
       els.limitMb.textContent = String(limits.maxMb);
       state.reader = Boolean(h.reader);
